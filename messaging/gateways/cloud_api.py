@@ -1,0 +1,449 @@
+"""Meta WhatsApp Business Cloud API adapter (also speaks to the sandbox, which uses this dialect).
+
+Sends text and template messages concurrently over one reused aiohttp session, tagging each with
+``biz_opaque_callback_data`` = our public message id so status webhooks (and ambiguous sends)
+can be matched to our rows. Webhook helpers are pure functions: the GET handshake, the
+``X-Hub-Signature-256`` check and :func:`parse_webhook`, which walks every entry, change, status
+and message of a batch (Meta batches up to 1000 updates per POST).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .base import (
+    AccountEffect,
+    AccountEvent,
+    Classification,
+    CloudApiCredentials,
+    DeliveryStatus,
+    ErrorEvent,
+    Event,
+    HttpReply,
+    HttpTransport,
+    InboundMessageEvent,
+    OutboundMessage,
+    Outcome,
+    OutcomeKind,
+    ProviderError,
+    StatusEvent,
+    Timeouts,
+    TransportFailure,
+    classify_error_code,
+    exchange,
+    gather_bounded,
+    timestamp_from_unix,
+)
+from .signatures import META_SIGNATURE_HEADER, meta_signature, verify_signature
+
+__all__ = [
+    "DEFAULT_GRAPH_URL",
+    "DEFAULT_GRAPH_VERSION",
+    "META_SIGNATURE_HEADER",
+    "CloudApiAdapter",
+    "CredentialCheck",
+    "build_message_payload",
+    "meta_signature",
+    "parse_graph_error",
+    "parse_webhook",
+    "verify_signature",
+    "verify_webhook_handshake",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v23.0"
+#: Meta's limit for ``biz_opaque_callback_data`` (pywa docs): longer values are rejected.
+MAX_CALLBACK_DATA_LENGTH = 512
+
+
+def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
+    """The Graph ``/messages`` request body for one message (text or template)."""
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": message.recipient_digits,
+        "biz_opaque_callback_data": message.public_id[:MAX_CALLBACK_DATA_LENGTH],
+    }
+    if message.template_name is not None:
+        template: dict[str, Any] = {
+            "name": message.template_name,
+            "language": {"code": message.template_language},
+        }
+        if message.body_parameters:
+            template["components"] = [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": p} for p in message.body_parameters],
+                }
+            ]
+        payload["type"] = "template"
+        payload["template"] = template
+    else:
+        payload["type"] = "text"
+        payload["text"] = {"preview_url": False, "body": message.text}
+    return payload
+
+
+def parse_graph_error(reply: HttpReply) -> ProviderError:
+    """Read a Graph error body; a body without ``error.code`` yields ``code=None`` (unknown)."""
+    error = reply.body.get("error") if isinstance(reply.body, dict) else None
+    if not isinstance(error, dict):
+        snippet = reply.raw[:200].decode("utf-8", errors="replace")
+        return ProviderError(code=None, title=snippet, http_status=reply.status)
+    error_data = error.get("error_data")
+    details = error_data.get("details", "") if isinstance(error_data, dict) else ""
+    return ProviderError(
+        code=_int_or_none(error.get("code")),
+        title=str(error.get("message", "")),
+        details=str(details or ""),
+        subcode=_int_or_none(error.get("error_subcode")),
+        http_status=reply.status,
+        trace_id=error.get("fbtrace_id"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialCheck:
+    """The result of :meth:`CloudApiAdapter.verify_credentials`."""
+
+    ok: bool
+    kind: OutcomeKind | None = None
+    display_phone_number: str | None = None
+    verified_name: str | None = None
+    quality_rating: str | None = None
+    error: ProviderError | None = None
+    note: str = ""
+
+
+class CloudApiAdapter:
+    """Sends through ``POST {base_url}/{version}/{phone_number_id}/messages``.
+
+    Use as ``async with CloudApiAdapter(...) as adapter: await adapter.send_many(messages)``.
+    The session is created in the running loop; pass ``transport`` to share one session among
+    several numbers on the same loop (the adapter then leaves closing it to the owner).
+    """
+
+    def __init__(
+        self,
+        credentials: CloudApiCredentials,
+        *,
+        base_url: str = DEFAULT_GRAPH_URL,
+        api_version: str = DEFAULT_GRAPH_VERSION,
+        concurrency: int = 32,
+        timeouts: Timeouts | None = None,
+        transport: HttpTransport | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.concurrency = concurrency
+        self._base = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
+        self._messages_url = f"{self._base}/{credentials.phone_number_id}/messages"
+        self._owns_transport = transport is None
+        self._transport = transport or HttpTransport(
+            timeouts=timeouts, max_connections=max(concurrency, 1)
+        )
+        self._headers = {
+            "Authorization": f"Bearer {credentials.access_token}",
+            "Content-Type": "application/json",
+        }
+
+    async def __aenter__(self) -> CloudApiAdapter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    async def send(self, message: OutboundMessage) -> Outcome:
+        """Send one message and classify the answer; never raises for provider or network errors."""
+        try:
+            reply = await exchange(
+                self._transport,
+                "POST",
+                self._messages_url,
+                headers=self._headers,
+                payload=build_message_payload(message),
+            )
+        except TransportFailure as failure:
+            return Outcome.transport_failure(
+                message.public_id,
+                request_sent=failure.request_sent,
+                attempt=message.attempt,
+                note=failure.note,
+            )
+        return self._outcome_from_reply(message, reply)
+
+    async def send_many(self, messages: Sequence[OutboundMessage]) -> list[Outcome]:
+        """Send concurrently (at most ``concurrency`` in flight); outcomes keep the input order."""
+        return await gather_bounded(messages, self.send, self.concurrency)
+
+    async def verify_credentials(self) -> CredentialCheck:
+        """GET the phone number node: proves the token works for this phone number id."""
+        url = f"{self._base}/{self.credentials.phone_number_id}"
+        try:
+            reply = await exchange(self._transport, "GET", url, headers=self._headers)
+        except TransportFailure as failure:
+            return CredentialCheck(ok=False, kind=OutcomeKind.RETRY_LATER, note=failure.note)
+        if 200 <= reply.status < 300 and isinstance(reply.body, dict):
+            return CredentialCheck(
+                ok=True,
+                display_phone_number=reply.body.get("display_phone_number"),
+                verified_name=reply.body.get("verified_name"),
+                quality_rating=reply.body.get("quality_rating"),
+            )
+        error = parse_graph_error(reply)
+        verdict = classify_error_code(error.code)
+        return CredentialCheck(ok=False, kind=verdict.kind, error=error, note=verdict.meaning)
+
+    @staticmethod
+    def _outcome_from_reply(message: OutboundMessage, reply: HttpReply) -> Outcome:
+        if 200 <= reply.status < 300:
+            messages = reply.body.get("messages") if isinstance(reply.body, dict) else None
+            first = messages[0] if isinstance(messages, list) and messages else None
+            if isinstance(first, dict) and first.get("id"):
+                # held_for_quality_assessment / paused are still "accepted": a later failed
+                # webhook (132015) reports a drop.
+                return Outcome.accepted(
+                    message.public_id, str(first["id"]), note=str(first.get("message_status", ""))
+                )
+            # A 2xx we cannot read: the provider may well have taken the message.
+            return Outcome(message.public_id, OutcomeKind.AMBIGUOUS, note="2xx without message id")
+        error = parse_graph_error(reply)
+        return Outcome.from_error(message.public_id, error, attempt=message.attempt)
+
+
+# --------------------------------------------------------------------------------------------
+# Webhooks
+# --------------------------------------------------------------------------------------------
+
+
+def verify_webhook_handshake(params: Mapping[str, str], verify_token: str) -> str | None:
+    """Meta's GET verification: the challenge to echo (HTTP 200) or ``None`` (answer 403)."""
+    if not verify_token:
+        return None
+    if params.get("hub.mode") != "subscribe":
+        return None
+    provided = params.get("hub.verify_token") or ""
+    if not _constant_time_equals(provided, verify_token):
+        return None
+    challenge = params.get("hub.challenge")
+    return challenge if challenge else None
+
+
+_STATUS_MAP = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "played": DeliveryStatus.PLAYED,
+    "failed": DeliveryStatus.FAILED,
+}
+
+#: account_update events that stop sending, and ban states (research §1.6).
+_BAN_STATES = {
+    "DISABLE": AccountEffect.BLOCKED,
+    "REINSTATE": AccountEffect.RESTORED,
+    "SCHEDULE_FOR_DISABLE": AccountEffect.WARNING,
+}
+_BLOCKING_ACCOUNT_EVENTS = {"ACCOUNT_DELETED", "ACCOUNT_OFFBOARDED"}
+_RESTORING_ACCOUNT_EVENTS = {"ACCOUNT_RECONNECTED"}
+_WARNING_ACCOUNT_EVENTS = {"ACCOUNT_VIOLATION"}
+#: Restrictions that stop bulk sending (business-initiated messages).
+_BLOCKING_RESTRICTIONS = {"RESTRICTED_BIZ_INITIATED_MESSAGING"}
+#: Account-level fields recorded as informational events.
+_INFO_FIELDS = {
+    "phone_number_quality_update",
+    "business_capability_update",
+    "account_alerts",
+    "message_template_status_update",
+    "message_template_quality_update",
+    "user_preferences",
+}
+
+
+def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
+    """Every event in a Meta webhook POST, in payload order.
+
+    Walks all ``entry[]`` x ``changes[]`` x ``statuses[]``/``messages[]``/``errors[]`` (pywa reads
+    only the first of each, which drops batched updates). Items lacking their ids are skipped
+    and logged; unknown fields are ignored.
+    """
+    events: list[Event] = []
+    if payload.get("object") != "whatsapp_business_account":
+        return events
+    for entry in _dicts(payload.get("entry")):
+        account_id = str(entry.get("id", ""))
+        entry_time = timestamp_from_unix(entry.get("time"))
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            if not isinstance(value, dict):
+                continue
+            field_name = change.get("field")
+            if field_name == "messages":
+                events.extend(_parse_messages_value(value))
+            elif field_name == "account_update":
+                events.append(_parse_account_update(account_id, entry_time, value))
+            elif field_name in _INFO_FIELDS:
+                events.append(
+                    AccountEvent(
+                        account_id=account_id,
+                        event=str(value.get("event") or field_name),
+                        effect=AccountEffect.INFO,
+                        timestamp=entry_time,
+                        detail={"field": field_name, **value},
+                    )
+                )
+    return events
+
+
+def _parse_messages_value(value: Mapping[str, Any]) -> list[Event]:
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    phone_number_id = str(metadata.get("phone_number_id", ""))
+    events: list[Event] = []
+    for status in _dicts(value.get("statuses")):
+        event = _parse_status(phone_number_id, status)
+        if event is not None:
+            events.append(event)
+    names = {
+        str(contact.get("wa_id")): (contact.get("profile") or {}).get("name")
+        for contact in _dicts(value.get("contacts"))
+    }
+    for message in _dicts(value.get("messages")):
+        event = _parse_inbound(phone_number_id, message, names)
+        if event is not None:
+            events.append(event)
+    for error in _dicts(value.get("errors")):
+        provider_error = _error_from_webhook(error)
+        events.append(
+            ErrorEvent(phone_number_id, provider_error, classify_error_code(provider_error.code))
+        )
+    return events
+
+
+def _parse_status(phone_number_id: str, status: Mapping[str, Any]) -> StatusEvent | None:
+    message_id = status.get("id")
+    mapped = _STATUS_MAP.get(str(status.get("status")))
+    if not message_id or mapped is None:
+        logger.warning("skipping a status without id or with unknown status: %r", status)
+        return None
+    error: ProviderError | None = None
+    failure: Classification | None = None
+    if mapped is DeliveryStatus.FAILED:
+        errors = list(_dicts(status.get("errors")))
+        error = _error_from_webhook(errors[0]) if errors else ProviderError(code=None)
+        failure = classify_error_code(error.code)
+    return StatusEvent(
+        account_id=phone_number_id,
+        provider_message_id=str(message_id),
+        status=mapped,
+        recipient=_str_or_none(status.get("recipient_id")),
+        timestamp=timestamp_from_unix(status.get("timestamp")),
+        public_id=_str_or_none(status.get("biz_opaque_callback_data")),
+        error=error,
+        failure=failure,
+    )
+
+
+def _parse_inbound(
+    phone_number_id: str, message: Mapping[str, Any], names: Mapping[str, Any]
+) -> InboundMessageEvent | None:
+    message_id, sender = message.get("id"), message.get("from")
+    if not message_id or not sender:
+        logger.warning("skipping an inbound message without id or sender")
+        return None
+    kind = str(message.get("type", "unknown"))
+    text, payload = "", None
+    if kind == "text":
+        text = str((message.get("text") or {}).get("body", ""))
+    elif kind == "button":
+        button = message.get("button") or {}
+        text, payload = str(button.get("text", "")), _str_or_none(button.get("payload"))
+    elif kind == "interactive":
+        interactive = message.get("interactive") or {}
+        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+        text, payload = str(reply.get("title", "")), _str_or_none(reply.get("id"))
+    else:
+        media = message.get(kind)
+        if isinstance(media, dict):
+            text = str(media.get("caption", ""))
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    return InboundMessageEvent(
+        account_id=phone_number_id,
+        provider_message_id=str(message_id),
+        sender=str(sender),
+        timestamp=timestamp_from_unix(message.get("timestamp")),
+        kind=kind,
+        text=text,
+        payload=payload,
+        contact_name=_str_or_none(names.get(str(sender))),
+        context_message_id=_str_or_none(context.get("id")),
+    )
+
+
+def _parse_account_update(
+    account_id: str, entry_time: datetime | None, value: Mapping[str, Any]
+) -> AccountEvent:
+    event = str(value.get("event", ""))
+    effect, until = AccountEffect.INFO, None
+    if event == "DISABLED_UPDATE":
+        ban_info = value.get("ban_info") or {}
+        effect = _BAN_STATES.get(str(ban_info.get("waba_ban_state")), AccountEffect.WARNING)
+    elif event == "ACCOUNT_RESTRICTION":
+        restrictions = list(_dicts(value.get("restriction_info")))
+        blocking = [r for r in restrictions if r.get("restriction_type") in _BLOCKING_RESTRICTIONS]
+        effect = AccountEffect.BLOCKED if blocking else AccountEffect.WARNING
+        expirations = [timestamp_from_unix(r.get("expiration")) for r in blocking or restrictions]
+        known = [moment for moment in expirations if moment is not None]
+        until = max(known) if known else None
+    elif event in _BLOCKING_ACCOUNT_EVENTS:
+        effect = AccountEffect.BLOCKED
+    elif event in _RESTORING_ACCOUNT_EVENTS:
+        effect = AccountEffect.RESTORED
+    elif event in _WARNING_ACCOUNT_EVENTS:
+        effect = AccountEffect.WARNING
+    return AccountEvent(
+        account_id=account_id,
+        event=event,
+        effect=effect,
+        timestamp=entry_time,
+        phone_number_id=_str_or_none(value.get("phone_number_id")),
+        until=until,
+        detail=dict(value),
+    )
+
+
+def _error_from_webhook(error: Mapping[str, Any]) -> ProviderError:
+    error_data = error.get("error_data")
+    details = error_data.get("details", "") if isinstance(error_data, dict) else ""
+    return ProviderError(
+        code=_int_or_none(error.get("code")),
+        title=str(error.get("title") or error.get("message") or ""),
+        details=str(details or ""),
+    )
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _constant_time_equals(left: str, right: str) -> bool:
+    return hmac.compare_digest(left.encode(), right.encode())
