@@ -1,0 +1,66 @@
+"""Base classes for tenant-owned API resources.
+
+`WorkspaceReadOnlyViewSet`/`WorkspaceModelViewSet` are the only bases for such resources.
+Subclasses implement `safely_get_queryset(queryset)`; overriding `get_queryset`, `get_object`
+or `get_permissions` raises at import time, so no viewset can drop the workspace filter."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from rest_framework import viewsets
+
+from .api_auth import request_workspace
+from .models import Workspace
+
+
+def read_scope_map(area: str) -> dict[str, str]:
+    return {"GET": f"{area}:read", "HEAD": f"{area}:read", "OPTIONS": f"{area}:read"}
+
+
+def write_scope_map(area: str) -> dict[str, str]:
+    return {
+        **read_scope_map(area),
+        "POST": f"{area}:write",
+        "PUT": f"{area}:write",
+        "PATCH": f"{area}:write",
+        "DELETE": f"{area}:write",
+    }
+
+
+_FORBIDDEN_OVERRIDES = ("get_queryset", "get_object", "get_permissions", "get_authenticators")
+
+
+class WorkspaceViewSetMixin:
+    scope_map: ClassVar[dict[str, str]] = {}
+    queryset: Any = None
+    lookup_field = "public_id"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _FORBIDDEN_OVERRIDES:
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__} overrides {name}(); implement safely_get_queryset() instead "
+                    "so the workspace filter cannot be dropped."
+                )
+
+    @property
+    def workspace(self) -> Workspace:
+        return request_workspace(self.request)  # type: ignore[attr-defined]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        base = self.queryset.model.objects.filter(workspace=self.workspace)
+        return self.safely_get_queryset(base)
+
+    def safely_get_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset
+
+
+class WorkspaceReadOnlyViewSet(WorkspaceViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class WorkspaceModelViewSet(WorkspaceViewSetMixin, viewsets.ModelViewSet):
+    pass

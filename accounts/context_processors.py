@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from .permissions import ROLE_PERMISSIONS
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    """What the base layout needs: the workspace switcher, the role's permissions, the unread
+    notification count."""
+    context: dict[str, Any] = {"STRIPE_ENABLED": settings.STRIPE_ENABLED}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return context
+    from .selectors import memberships_of_user, notifications_unread_count
+
+    workspace = getattr(request, "workspace", None)
+    membership = getattr(request, "membership", None)
+    context.update(
+        {
+            "current_workspace": workspace,
+            "current_membership": membership,
+            "perms_in_workspace": ROLE_PERMISSIONS.get(membership.role, frozenset())
+            if membership
+            else frozenset(),
+            "my_memberships": memberships_of_user(user=user),  # lazily evaluated by the template
+            "unread_notifications": notifications_unread_count(user=user, workspace=workspace),
+        }
+    )
+    return context

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+import phonenumbers
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.urls import reverse_lazy
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+from .permissions import API_SCOPES, Role
+from .validators import normalize_phone
+
+_TIME_ZONES = sorted(zoneinfo.available_timezones())
+_COUNTRIES = sorted(
+    (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
+    for region in phonenumbers.SUPPORTED_REGIONS
+)
+
+
+class SignupExtraForm(forms.Form):
+    """The fields django-allauth's sign-up form gains: who the person is, and the two
+    acceptances the terms require (18 or older; the current terms and privacy policy)."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    company_name = forms.CharField(label=_("Company"), max_length=200)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=32,
+        help_text=_("With the country code, e.g. +994 50 123 45 67"),
+    )
+    is_adult = forms.BooleanField(
+        label=_("I am 18 years of age or older"),
+        error_messages={"required": _("You must be 18 or older to use iSend.")},
+    )
+    accept_terms = forms.BooleanField(
+        error_messages={
+            "required": _("You must accept the Terms and the Privacy Policy to create an account.")
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accept_terms"].label = format_html(
+            _(
+                'I accept the <a href="{}" target="_blank">Terms</a> and the '
+                '<a href="{}" target="_blank">Privacy Policy</a>'
+            ),
+            reverse_lazy("privacy:terms"),
+            reverse_lazy("privacy:privacy"),
+        )
+
+    field_order = [
+        "first_name",
+        "last_name",
+        "company_name",
+        "phone",
+        "email",
+        "password1",
+        "password2",
+        "is_adult",
+        "accept_terms",
+    ]
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"], default_region="AZ")
+
+    def signup(self, request: HttpRequest, user: User) -> None:
+        from .services import client_ip, user_complete_signup
+
+        user_complete_signup(
+            user=user,
+            first_name=self.cleaned_data["first_name"],
+            last_name=self.cleaned_data["last_name"],
+            company_name=self.cleaned_data["company_name"],
+            phone=self.cleaned_data["phone"],
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"]
+        return normalize_phone(raw, default_region="AZ") if raw else ""
+
+
+class WorkspaceSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Workspace name"), max_length=120)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _TIME_ZONES])
+    default_country = forms.ChoiceField(
+        label=_("Default country for phone numbers"),
+        choices=_COUNTRIES,
+        help_text=_("Numbers written without a country code are read as this country's."),
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("e.g. CRM integration"))
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=[(k, f"{k} — {v}") for k, v in API_SCOPES.items()],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    expires_at = forms.DateTimeField(
+        label=_("Expires"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty for a key that does not expire."),
+    )
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(_("Give the reason."))
+        return reason

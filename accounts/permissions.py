@@ -1,0 +1,71 @@
+"""Roles and what each may do. One matrix, read by views, the API and templates."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Perm:
+    VIEW = "workspace.view"
+    CONTACTS_WRITE = "contacts.write"
+    TEMPLATES_WRITE = "templates.write"
+    CAMPAIGNS_RUN = "campaigns.run"
+    NUMBERS_MANAGE = "numbers.manage"
+    TEAM_MANAGE = "team.manage"
+    API_KEYS_MANAGE = "api_keys.manage"
+    SETTINGS_MANAGE = "settings.manage"
+    ACTIVITY_VIEW = "activity.view"
+    BILLING_MANAGE = "billing.manage"
+    WORKSPACE_DELETE = "workspace.delete"
+
+
+_VIEWER = {Perm.VIEW}
+_MEMBER = _VIEWER | {Perm.CONTACTS_WRITE, Perm.TEMPLATES_WRITE, Perm.CAMPAIGNS_RUN}
+_ADMIN = _MEMBER | {
+    Perm.NUMBERS_MANAGE,
+    Perm.TEAM_MANAGE,
+    Perm.API_KEYS_MANAGE,
+    Perm.SETTINGS_MANAGE,
+    Perm.ACTIVITY_VIEW,
+}
+_OWNER = _ADMIN | {Perm.BILLING_MANAGE, Perm.WORKSPACE_DELETE}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset(_VIEWER),
+    Role.MEMBER: frozenset(_MEMBER),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.OWNER: frozenset(_OWNER),
+}
+
+
+def role_has(role: str, perm: str) -> bool:
+    return perm in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+# API key scopes: "<area>:read" or "<area>:write". Write implies read.
+API_SCOPES: dict[str, str] = {
+    "contacts:read": _("Read contacts, lists and segments"),
+    "contacts:write": _("Create, change and delete contacts, lists and imports"),
+    "templates:read": _("Read templates"),
+    "templates:write": _("Create and change templates"),
+    "campaigns:read": _("Read campaigns and messages"),
+    "campaigns:write": _("Create, launch and control campaigns; send messages"),
+    "numbers:read": _("Read WhatsApp numbers"),
+    "billing:read": _("Read balance, ledger and orders"),
+    "stats:read": _("Read statistics"),
+    "webhooks:write": _("Manage webhook endpoints"),
+    "workspace:read": _("Read the workspace's profile"),
+}
+
+
+def scope_granted(scopes: list[str], required: str) -> bool:
+    if required in scopes:
+        return True
+    area, _sep, level = required.partition(":")
+    return level == "read" and f"{area}:write" in scopes

@@ -1,0 +1,97 @@
+"""Reads shared by views, the API and tasks."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import ApiKey, AuditEvent, Invitation, Membership, Notification, User, Workspace
+
+
+def membership_for_user(*, user: User, workspace_slug: str) -> Membership | None:
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, workspace__slug=workspace_slug)
+        .first()
+    )
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.select_related("workspace").filter(user=user).order_by("workspace__name")
+    )
+
+
+def team_members(*, workspace: Workspace) -> QuerySet[Membership]:
+    return (
+        Membership.objects.select_related("user")
+        .filter(workspace=workspace)
+        .order_by("user__email")
+    )
+
+
+def invitations_open(*, workspace: Workspace) -> QuerySet[Invitation]:
+    from django.utils import timezone
+
+    return Invitation.objects.filter(
+        workspace=workspace,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).order_by("-created_at")
+
+
+def get_membership_for_workspace(*, workspace: Workspace, membership_id: int) -> Membership:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        Membership.objects.select_related("user").filter(workspace=workspace), pk=membership_id
+    )
+
+
+def get_invitation_for_workspace(*, workspace: Workspace, invitation_id: str) -> Invitation:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        Invitation.objects.filter(workspace=workspace), public_id=invitation_id
+    )
+
+
+def api_keys_of_workspace(*, workspace: Workspace) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(workspace=workspace).select_related("created_by")
+
+
+def get_api_key_for_workspace(*, workspace: Workspace, api_key_id: str) -> ApiKey:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(ApiKey.objects.filter(workspace=workspace), public_id=api_key_id)
+
+
+def audit_events_of_workspace(
+    *, workspace: Workspace, action_prefix: str = ""
+) -> QuerySet[AuditEvent]:
+    qs = AuditEvent.objects.filter(workspace=workspace).select_related(
+        "actor_user", "actor_api_key"
+    )
+    if action_prefix:
+        qs = qs.filter(action__startswith=action_prefix)
+    return qs.order_by("-created_at", "-id")
+
+
+def notifications_unread_count(*, user: User, workspace: Workspace | None) -> int:
+    from django.db.models import Q
+
+    scope = Q(user=user)
+    if workspace is not None:
+        scope |= Q(workspace=workspace, user__isnull=True)
+    return Notification.objects.filter(scope, read_at__isnull=True).count()
+
+
+def notifications_recent(
+    *, user: User, workspace: Workspace | None, limit: int = 20
+) -> list[Notification]:
+    from django.db.models import Q
+
+    scope = Q(user=user)
+    if workspace is not None:
+        scope |= Q(workspace=workspace, user__isnull=True)
+    return list(Notification.objects.filter(scope).order_by("-created_at")[:limit])

@@ -1,0 +1,588 @@
+"""Every write to accounts, workspaces, memberships, invitations, API keys, audit and
+notifications. Plain functions with keyword-only arguments; one transaction each."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .models import (
+    ApiKey,
+    AuditEvent,
+    Invitation,
+    LoginEvent,
+    Membership,
+    Notification,
+    User,
+    Workspace,
+)
+from .permissions import API_SCOPES, Role
+from .useragent import parse_user_agent
+
+
+class WorkspaceSuspended(Exception):
+    """Raised by anything that would send for a suspended workspace."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        super().__init__(
+            _("This workspace is suspended: %(reason)s")
+            % {"reason": workspace.suspended_reason or _("no reason given")}
+        )
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # Behind a proxy, gunicorn is started with --forwarded-allow-ips and REMOTE_ADDR is set
+    # from the trusted proxy; X-Forwarded-For is not trusted here.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# --- audit and notifications --------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    workspace: Workspace | None,
+    action: str,
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+    target: models.Model | None = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The one way to write an audit row. Call it inside the service's transaction so the
+    record and the change commit or roll back together."""
+    label = ""
+    if actor is not None:
+        label = actor.email
+    elif api_key is not None:
+        label = f"API key {api_key.prefix}"
+    return AuditEvent.objects.create(
+        workspace=workspace,
+        actor_user=actor if actor is not None and actor.pk else None,
+        actor_api_key=api_key,
+        actor_label=label,
+        action=action,
+        target_type=target._meta.label if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:254] if target is not None else "",
+        ip=ip,
+        details=details or {},
+    )
+
+
+def notify(
+    *,
+    kind: str,
+    text: str,
+    workspace: Workspace | None = None,
+    user: User | None = None,
+    link: str = "",
+    email: bool = True,
+) -> Notification:
+    """Write an in-app notice and, after commit, e-mail it to the user or the workspace's
+    owners and admins."""
+    notification = Notification.objects.create(
+        workspace=workspace, user=user, kind=kind, text=text, link=link
+    )
+    if email:
+        if user is not None:
+            recipients = [user.email]
+        else:
+            recipients = list(
+                Membership.objects.filter(
+                    workspace=workspace, role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
+                ).values_list("user__email", flat=True)
+            )
+        if recipients:
+            email_send_on_commit(
+                to=recipients,
+                template="notification",
+                context={"text": text, "link": absolute_url(link) if link else ""},
+            )
+    return notification
+
+
+def absolute_url(path: str) -> str:
+    return path if path.startswith("http") else settings.SITE_URL + path
+
+
+def email_send_on_commit(*, to: list[str], template: str, context: dict[str, Any]) -> None:
+    from .tasks import email_send_task
+
+    transaction.on_commit(lambda: email_send_task.delay(to=to, template=template, context=context))
+
+
+# --- sign-up, users, workspaces -----------------------------------------------------------
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:40] or "workspace"
+    slug = base
+    while Workspace.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+@transaction.atomic
+def workspace_create(*, name: str, owner: User, ip: str | None = None) -> Workspace:
+    workspace = Workspace(name=name.strip() or owner.email, slug=_unique_slug(name))
+    workspace.full_clean()
+    workspace.save()
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    audit_record(
+        workspace=workspace, action="workspace.created", actor=owner, target=workspace, ip=ip
+    )
+    return workspace
+
+
+@transaction.atomic
+def user_complete_signup(
+    *,
+    user: User,
+    first_name: str,
+    last_name: str,
+    company_name: str,
+    phone: str,
+    ip: str | None,
+    user_agent: str = "",
+) -> Workspace:
+    """Finish a sign-up: profile, the 18+ and policy acceptances (with versions and IP) and
+    the user's first workspace, which they own."""
+    from privacy.services import consent_record_signup
+
+    user.first_name = first_name
+    user.last_name = last_name
+    user.company_name = company_name
+    user.phone = phone
+    user.confirmed_adult_at = timezone.now()
+    user.save(
+        update_fields=["first_name", "last_name", "company_name", "phone", "confirmed_adult_at"]
+    )
+    consent_record_signup(user=user, ip=ip, user_agent=user_agent)
+    workspace = workspace_create(name=company_name or user.get_full_name(), owner=user, ip=ip)
+    audit_record(workspace=workspace, action="user.signed_up", actor=user, target=user, ip=ip)
+    return workspace
+
+
+@transaction.atomic
+def user_update_profile(
+    *, user: User, first_name: str, last_name: str, company_name: str, phone: str
+) -> User:
+    user.first_name, user.last_name = first_name, last_name
+    user.company_name, user.phone = company_name, phone
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["first_name", "last_name", "company_name", "phone"])
+    return user
+
+
+@transaction.atomic
+def workspace_update_settings(
+    *,
+    workspace: Workspace,
+    actor: User,
+    name: str,
+    time_zone: str,
+    default_country: str,
+    ip: str | None = None,
+) -> Workspace:
+    before = {
+        "name": workspace.name,
+        "time_zone": workspace.time_zone,
+        "default_country": workspace.default_country,
+    }
+    workspace.name, workspace.time_zone, workspace.default_country = (
+        name,
+        time_zone,
+        default_country,
+    )
+    workspace.full_clean()
+    workspace.save(update_fields=["name", "time_zone", "default_country"])
+    after = {"name": name, "time_zone": time_zone, "default_country": default_country}
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    audit_record(
+        workspace=workspace,
+        action="workspace.settings_changed",
+        actor=actor,
+        target=workspace,
+        ip=ip,
+        details={"changed": changed},
+    )
+    return workspace
+
+
+@transaction.atomic
+def workspace_suspend(*, workspace: Workspace, actor: User | None, reason: str) -> Workspace:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the suspension.")})
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    locked.status = Workspace.Status.SUSPENDED
+    locked.suspended_reason = reason
+    locked.suspended_at = timezone.now()
+    locked.save(update_fields=["status", "suspended_reason", "suspended_at"])
+    audit_record(
+        workspace=locked,
+        action="workspace.suspended",
+        actor=actor,
+        target=locked,
+        details={"reason": reason},
+    )
+    notify(
+        workspace=locked,
+        kind="workspace.suspended",
+        text=_("Your workspace %(name)s was suspended: %(reason)s")
+        % {"name": locked.name, "reason": reason},
+    )
+    return locked
+
+
+@transaction.atomic
+def workspace_restore(*, workspace: Workspace, actor: User | None, reason: str = "") -> Workspace:
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    previous_reason = locked.suspended_reason
+    locked.status = Workspace.Status.ACTIVE
+    locked.suspended_reason = ""
+    locked.suspended_at = None
+    locked.save(update_fields=["status", "suspended_reason", "suspended_at"])
+    audit_record(
+        workspace=locked,
+        action="workspace.restored",
+        actor=actor,
+        target=locked,
+        details={"reason": reason, "was_suspended_for": previous_reason},
+    )
+    notify(
+        workspace=locked,
+        kind="workspace.restored",
+        text=_("Your workspace %(name)s is active again.") % {"name": locked.name},
+    )
+    return locked
+
+
+def workspace_ensure_can_send(*, workspace: Workspace) -> None:
+    """Every sending path calls this first: a suspended workspace sends nothing."""
+    current = Workspace.objects.only("status", "suspended_reason").get(pk=workspace.pk)
+    if current.is_suspended:
+        raise WorkspaceSuspended(current)
+
+
+# --- team ---------------------------------------------------------------------------------
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _ensure_may_grant(*, actor_membership: Membership, role: str) -> None:
+    # Only an owner may create, change or remove owners.
+    if role == Role.OWNER and actor_membership.role != Role.OWNER:
+        raise PermissionDenied(_("Only an owner can grant or change the owner role."))
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    workspace: Workspace,
+    actor_membership: Membership,
+    email: str,
+    role: str,
+    ip: str | None = None,
+) -> tuple[Invitation, str]:
+    """Invite an address to the workspace; returns the invitation and the one-time token.
+    Re-inviting an address replaces its open invitation."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose a valid role.")})
+    _ensure_may_grant(actor_membership=actor_membership, role=role)
+    if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
+        raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
+    Invitation.objects.filter(
+        workspace=workspace, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=_hash_token(token),
+        invited_by=actor_membership.user,
+        expires_at=timezone.now() + settings.INVITATION_TTL,
+    )
+    audit_record(
+        workspace=workspace,
+        action="team.invited",
+        actor=actor_membership.user,
+        target=invitation,
+        ip=ip,
+        details={"email": email, "role": role},
+    )
+    email_send_on_commit(
+        to=[email],
+        template="invitation",
+        context={
+            "workspace": workspace.name,
+            "inviter": actor_membership.user.display_name,
+            "role": str(Role(role).label),
+            "link": absolute_url(reverse("accounts:invitation_accept", args=[token])),
+            "days": settings.INVITATION_TTL.days,
+        },
+    )
+    return invitation, token
+
+
+def invitation_find_open(*, token: str) -> Invitation | None:
+    invitation = (
+        Invitation.objects.select_related("workspace").filter(token_hash=_hash_token(token)).first()
+    )
+    if invitation is None or not invitation.is_open:
+        return None
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membership:
+    invitation = (
+        Invitation.objects.select_for_update().filter(token_hash=_hash_token(token)).first()
+    )
+    if invitation is None or not invitation.is_open:
+        raise ValidationError(_("This invitation has expired or was already used."))
+    if invitation.email.lower() != user.email.lower():
+        raise ValidationError(
+            _("This invitation was sent to %(email)s; sign in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    membership, _created = Membership.objects.get_or_create(
+        workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        workspace=invitation.workspace,
+        action="team.joined",
+        actor=user,
+        target=membership,
+        ip=ip,
+        details={"role": membership.role},
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(
+    *, workspace: Workspace, actor: User, invitation: Invitation, ip: str | None = None
+) -> None:
+    if invitation.workspace_id != workspace.pk:
+        raise PermissionDenied
+    Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    audit_record(
+        workspace=workspace, action="team.invitation_revoked", actor=actor, target=invitation, ip=ip
+    )
+
+
+def _ensure_owner_remains(*, workspace: Workspace, leaving: Membership) -> None:
+    if leaving.role != Role.OWNER:
+        return
+    owners = (
+        Membership.objects.select_for_update()
+        .filter(workspace=workspace, role=Role.OWNER)
+        .exclude(pk=leaving.pk)
+    )
+    if not owners.exists():
+        raise ValidationError(
+            _("A workspace needs at least one owner. Make someone else owner first.")
+        )
+
+
+@transaction.atomic
+def membership_change_role(
+    *,
+    workspace: Workspace,
+    actor_membership: Membership,
+    membership: Membership,
+    role: str,
+    ip: str | None = None,
+) -> Membership:
+    if membership.workspace_id != workspace.pk:
+        raise PermissionDenied
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose a valid role.")})
+    _ensure_may_grant(actor_membership=actor_membership, role=role)
+    _ensure_may_grant(actor_membership=actor_membership, role=membership.role)
+    if role != Role.OWNER:
+        _ensure_owner_remains(workspace=workspace, leaving=membership)
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        workspace=workspace,
+        action="team.role_changed",
+        actor=actor_membership.user,
+        target=membership,
+        ip=ip,
+        details={"from": previous, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(
+    *,
+    workspace: Workspace,
+    actor_membership: Membership,
+    membership: Membership,
+    ip: str | None = None,
+) -> None:
+    if membership.workspace_id != workspace.pk:
+        raise PermissionDenied
+    _ensure_may_grant(actor_membership=actor_membership, role=membership.role)
+    _ensure_owner_remains(workspace=workspace, leaving=membership)
+    audit_record(
+        workspace=workspace,
+        action="team.removed",
+        actor=actor_membership.user,
+        target=membership,
+        ip=ip,
+        details={"email": membership.user.email, "role": membership.role},
+    )
+    membership.delete()
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+API_KEY_PREFIX = "isk_"
+
+
+def api_key_hash(secret: str) -> str:
+    # The secret has 256 bits of entropy, so a fast hash is safe and keeps auth cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    workspace: Workspace,
+    actor: User,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    ip: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its full secret, which is never shown again."""
+    unknown = sorted(set(scopes) - set(API_SCOPES))
+    if unknown:
+        raise ValidationError({"scopes": _("Unknown scopes: %(s)s") % {"s": ", ".join(unknown)}})
+    if not scopes:
+        raise ValidationError({"scopes": _("Choose at least one scope.")})
+    if not name.strip():
+        raise ValidationError({"name": _("Give the key a name.")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    for _attempt in range(5):
+        prefix = secrets.token_hex(4)
+        secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    workspace=workspace,
+                    name=name.strip(),
+                    prefix=prefix,
+                    key_hash=api_key_hash(secret),
+                    scopes=sorted(set(scopes)),
+                    created_by=actor,
+                    expires_at=expires_at,
+                )
+            break
+        except IntegrityError:  # prefix collision: draw again
+            continue
+    else:  # pragma: no cover - 2^32 prefixes
+        raise RuntimeError("could not allocate an API key prefix")
+    audit_record(
+        workspace=workspace,
+        action="api_key.created",
+        actor=actor,
+        target=key,
+        ip=ip,
+        details={
+            "scopes": key.scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return key, secret
+
+
+@transaction.atomic
+def api_key_revoke(
+    *, workspace: Workspace, actor: User, api_key: ApiKey, ip: str | None = None
+) -> ApiKey:
+    if api_key.workspace_id != workspace.pk:
+        raise PermissionDenied
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            workspace=workspace, action="api_key.revoked", actor=actor, target=api_key, ip=ip
+        )
+    return api_key
+
+
+def api_key_authenticate(*, secret: str) -> ApiKey | None:
+    """Find the usable key for a presented secret, or None. Constant-time hash comparison."""
+    if not secret.startswith(API_KEY_PREFIX):
+        return None
+    prefix = secret[len(API_KEY_PREFIX) :].split("_", 1)[0]
+    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first()
+    if key is None or not secrets.compare_digest(key.key_hash, api_key_hash(secret)):
+        return None
+    if not key.is_usable:
+        return None
+    now = timezone.now()
+    # Throttle the write: a busy key would otherwise update its row on every request.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+# --- login events -------------------------------------------------------------------------
+
+
+def login_event_record(
+    *, request: HttpRequest | None, user: User | None, email: str, success: bool
+) -> LoginEvent:
+    ua = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
+    parsed = parse_user_agent(ua)
+    return LoginEvent.objects.create(
+        user=user,
+        email_attempted=email[:254],
+        success=success,
+        ip=client_ip(request),
+        user_agent=ua[:1000],
+        browser=parsed.browser,
+        os=parsed.os,
+        device_type=parsed.device_type,
+    )
+
+
+def notification_mark_read(*, user: User, workspace: Workspace | None) -> int:
+    qs = Notification.objects.filter(read_at__isnull=True)
+    scope = models.Q(user=user)
+    if workspace is not None:
+        scope |= models.Q(workspace=workspace, user__isnull=True)
+    return qs.filter(scope).update(read_at=timezone.now())

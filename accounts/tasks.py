@@ -1,0 +1,32 @@
+"""Thin tasks: take plain data, call one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+from .emails import email_render_and_send
+
+BEAT_HEARTBEAT_KEY = "beat:last_tick"
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_send_task(*, to: list[str], template: str, context: dict[str, Any]) -> None:
+    email_render_and_send(to=to, template=template, context=context)
+
+
+@shared_task
+def beat_heartbeat_task() -> None:
+    cache.set(BEAT_HEARTBEAT_KEY, timezone.now().timestamp(), timeout=None)
+
+
+@shared_task
+def invitations_purge_expired_task() -> int:
+    from .models import Invitation
+
+    cutoff = timezone.now() - timezone.timedelta(days=30)
+    deleted, _ = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True).delete()
+    return deleted

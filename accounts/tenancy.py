@@ -1,0 +1,120 @@
+"""Tenancy: how every tenant-owned row is tied to a workspace and how requests reach only
+their own workspace's rows.
+
+Layers, and the gaps each leaves:
+- the model layer (`WorkspaceOwned`, `WorkspaceQuerySet.for_workspace`) gives one obvious way to
+  scope a query; it does not stop a plain `.objects.filter(pk=...)`, related-object traversal or
+  raw SQL, so views never look rows up except through `for_workspace` or a
+  `get_<entity>_for_workspace` selector;
+- the dashboard layer (`WorkspaceMiddleware` + `workspace_view`) resolves `/w/<slug>/`, checks
+  the membership and answers 404 to non-members before any view code runs;
+- the API layer (`accounts.api_auth`) fixes the workspace from the API key; `WorkspaceViewSet`
+  forbids overriding `get_queryset`, so a viewset can only see `safely_get_queryset(qs)`;
+- the isolation test (tests/test_isolation.py) walks every route with another tenant's ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from .permissions import role_has
+
+if TYPE_CHECKING:
+    from .models import Membership, Workspace
+
+M = TypeVar("M", bound=models.Model)
+
+
+class WorkspaceQuerySet(models.QuerySet[M]):
+    def for_workspace(self, workspace: Workspace | int) -> WorkspaceQuerySet[M]:
+        workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+        if workspace_id is None:
+            raise ValueError("for_workspace() needs a saved workspace")
+        return self.filter(workspace_id=workspace_id)
+
+
+class WorkspaceOwned(models.Model):
+    """Base for every tenant-owned model: a workspace FK (indexed) and `for_workspace()`."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+def get_for_workspace(model: type[M], *, workspace: Workspace, **lookup: Any) -> M:
+    """One 404 for "missing" and "belongs to another workspace": the filter is in the query."""
+    return get_object_or_404(model.objects.filter(workspace=workspace), **lookup)  # type: ignore[attr-defined]
+
+
+class WorkspaceMiddleware:
+    """Sets `request.workspace` and `request.membership` for `/w/<workspace_slug>/...` URLs,
+    only after checking that the signed-in user is a member. Non-members get 404 (never 403:
+    a 403 would confirm the workspace exists)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.workspace = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        slug = view_kwargs.get("workspace_slug")
+        if slug is None:
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        from .selectors import membership_for_user
+
+        membership = membership_for_user(user=request.user, workspace_slug=slug)  # type: ignore[arg-type]
+        if membership is None:
+            raise Http404
+        request.workspace = membership.workspace  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        request.session["last_workspace"] = slug
+        return None
+
+
+def workspace_view(
+    perm: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorator for dashboard views under `/w/<workspace_slug>/`: the middleware has already
+    resolved the workspace; this checks the role's permission. A member without it gets 403
+    (they may know the workspace exists; they may not do this)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(
+            request: HttpRequest, *args: Any, workspace_slug: str, **kwargs: Any
+        ) -> HttpResponse:
+            membership: Membership | None = getattr(request, "membership", None)
+            if membership is None:
+                raise Http404
+            if not role_has(membership.role, perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapper.required_perm = perm  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

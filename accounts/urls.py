@@ -1,0 +1,57 @@
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+app_name = "accounts"
+
+# Areas that later issues build; until then each says so plainly (no fake data).
+_NOT_BUILT = [
+    ("campaigns", _("Campaigns"), "#6"),
+    ("contacts", _("Contacts"), "#4"),
+    ("templates", _("Templates"), "#4"),
+    ("numbers", _("Numbers"), "#3"),
+    ("analytics", _("Analytics"), "#8"),
+    ("billing", _("Billing"), "#5"),
+]
+
+urlpatterns = [
+    path("workspaces/new/", views.workspace_create, name="workspace_create"),
+    path("account/profile/", views.profile, name="profile"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("w/<slug:workspace_slug>/", views.dashboard, name="dashboard"),
+    path("w/<slug:workspace_slug>/team/", views.team, name="team"),
+    path("w/<slug:workspace_slug>/team/invite/", views.team_invite, name="team_invite"),
+    path(
+        "w/<slug:workspace_slug>/team/members/<int:membership_id>/role/",
+        views.team_change_role,
+        name="team_change_role",
+    ),
+    path(
+        "w/<slug:workspace_slug>/team/members/<int:membership_id>/remove/",
+        views.team_remove,
+        name="team_remove",
+    ),
+    path(
+        "w/<slug:workspace_slug>/team/invitations/<uuid:invitation_id>/revoke/",
+        views.team_revoke_invitation,
+        name="team_revoke_invitation",
+    ),
+    path("w/<slug:workspace_slug>/developers/", views.developers, name="developers"),
+    path(
+        "w/<slug:workspace_slug>/developers/keys/<uuid:api_key_id>/revoke/",
+        views.api_key_revoke,
+        name="api_key_revoke",
+    ),
+    path("w/<slug:workspace_slug>/settings/", views.workspace_settings, name="settings"),
+    path("w/<slug:workspace_slug>/activity/", views.activity, name="activity"),
+    path("w/<slug:workspace_slug>/notifications/", views.notifications, name="notifications"),
+] + [
+    path(
+        f"w/<slug:workspace_slug>/{area}/",
+        views.area_not_built,
+        {"area": area, "title": title, "issue": issue},
+        name=area,
+    )
+    for area, title, issue in _NOT_BUILT
+]

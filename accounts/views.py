@@ -1,0 +1,303 @@
+"""Dashboard pages for accounts: home, workspaces, team, API keys, settings, activity.
+Thin: parse the form, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import ApiKeyForm, InviteForm, ProfileForm, RoleForm, WorkspaceSettingsForm
+from .permissions import API_SCOPES, Perm, Role, role_has
+from .tenancy import workspace_view
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "accounts/landing.html")
+    memberships = selectors.memberships_of_user(user=request.user)  # type: ignore[arg-type]
+    last = request.session.get("last_workspace")
+    chosen = next((m for m in memberships if m.workspace.slug == last), None) or memberships.first()
+    if chosen is None:
+        return redirect("accounts:workspace_create")
+    return redirect("accounts:dashboard", workspace_slug=chosen.workspace.slug)
+
+
+@login_required
+def workspace_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()
+        if not name:
+            messages.error(request, _("Give the workspace a name."))
+        else:
+            workspace = services.workspace_create(
+                name=name,
+                owner=request.user,
+                ip=services.client_ip(request),  # type: ignore[arg-type]
+            )
+            messages.success(request, _("Workspace “%(name)s” created.") % {"name": workspace.name})
+            return redirect("accounts:dashboard", workspace_slug=workspace.slug)
+    return render(request, "accounts/workspace_create.html")
+
+
+@workspace_view(Perm.VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/dashboard.html")
+
+
+@workspace_view(Perm.VIEW)
+def area_not_built(request: HttpRequest, *, area: str, title: str, issue: str) -> HttpResponse:
+    return render(
+        request, "accounts/not_built.html", {"area": area, "title": title, "issue": issue}
+    )
+
+
+@workspace_view(Perm.VIEW)
+def team(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "members": selectors.team_members(workspace=workspace),
+            "invitations": selectors.invitations_open(workspace=workspace),
+            "invite_form": InviteForm(),
+            "roles": Role.choices,
+            "can_manage": role_has(request.membership.role, Perm.TEAM_MANAGE),  # type: ignore[attr-defined]
+        },
+    )
+
+
+@require_POST
+@workspace_view(Perm.TEAM_MANAGE)
+def team_invite(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invitation_create(
+                workspace=workspace,
+                actor_membership=request.membership,  # type: ignore[attr-defined]
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                ip=services.client_ip(request),
+            )
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You cannot do that."))
+    else:
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+    return redirect("accounts:team", workspace_slug=workspace.slug)
+
+
+@require_POST
+@workspace_view(Perm.TEAM_MANAGE)
+def team_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    membership = selectors.get_membership_for_workspace(
+        workspace=workspace, membership_id=membership_id
+    )
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(
+                workspace=workspace,
+                actor_membership=request.membership,  # type: ignore[attr-defined]
+                membership=membership,
+                role=form.cleaned_data["role"],
+                ip=services.client_ip(request),
+            )
+            messages.success(request, _("Role updated."))
+        except (ValidationError, PermissionDenied) as exc:
+            text = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+            messages.error(request, text or _("You cannot do that."))
+    return redirect("accounts:team", workspace_slug=workspace.slug)
+
+
+@require_POST
+@workspace_view(Perm.TEAM_MANAGE)
+def team_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    membership = selectors.get_membership_for_workspace(
+        workspace=workspace, membership_id=membership_id
+    )
+    try:
+        services.membership_remove(
+            workspace=workspace,
+            actor_membership=request.membership,  # type: ignore[attr-defined]
+            membership=membership,
+            ip=services.client_ip(request),
+        )
+        messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
+    except (ValidationError, PermissionDenied) as exc:
+        text = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text or _("You cannot do that."))
+    return redirect("accounts:team", workspace_slug=workspace.slug)
+
+
+@require_POST
+@workspace_view(Perm.TEAM_MANAGE)
+def team_revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    invitation = selectors.get_invitation_for_workspace(
+        workspace=workspace, invitation_id=invitation_id
+    )
+    services.invitation_revoke(
+        workspace=workspace,
+        actor=request.user,
+        invitation=invitation,  # type: ignore[arg-type]
+        ip=services.client_ip(request),
+    )
+    messages.success(request, _("Invitation revoked."))
+    return redirect("accounts:team", workspace_slug=workspace.slug)
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_find_open(token=token)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    if not request.user.is_authenticated:
+        return render(
+            request,
+            "accounts/invitation_signin.html",
+            {"invitation": invitation, "next": request.get_full_path()},
+        )
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(
+                token=token,
+                user=request.user,
+                ip=services.client_ip(request),  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("home")
+        messages.success(request, _("You joined %(name)s.") % {"name": membership.workspace.name})
+        return redirect("accounts:dashboard", workspace_slug=membership.workspace.slug)
+    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+
+@workspace_view(Perm.API_KEYS_MANAGE)
+def developers(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    new_secret = None
+    form = ApiKeyForm()
+    if request.method == "POST":
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                _key, new_secret = services.api_key_create(
+                    workspace=workspace,
+                    actor=request.user,  # type: ignore[arg-type]
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    expires_at=form.cleaned_data["expires_at"],
+                    ip=services.client_ip(request),
+                )
+                form = ApiKeyForm()
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+    return render(
+        request,
+        "accounts/developers.html",
+        {
+            "keys": selectors.api_keys_of_workspace(workspace=workspace),
+            "form": form,
+            "new_secret": new_secret,
+            "scopes": API_SCOPES,
+            "api_docs_url": reverse("api:docs"),
+        },
+    )
+
+
+@require_POST
+@workspace_view(Perm.API_KEYS_MANAGE)
+def api_key_revoke(request: HttpRequest, api_key_id: str) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    key = selectors.get_api_key_for_workspace(workspace=workspace, api_key_id=api_key_id)
+    services.api_key_revoke(
+        workspace=workspace,
+        actor=request.user,
+        api_key=key,
+        ip=services.client_ip(request),  # type: ignore[arg-type]
+    )
+    messages.success(request, _("API key “%(name)s” revoked.") % {"name": key.name})
+    return redirect("accounts:developers", workspace_slug=workspace.slug)
+
+
+@workspace_view(Perm.SETTINGS_MANAGE)
+def workspace_settings(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    initial: dict[str, Any] = {
+        "name": workspace.name,
+        "time_zone": workspace.time_zone,
+        "default_country": workspace.default_country,
+    }
+    form = WorkspaceSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.workspace_update_settings(
+            workspace=workspace,
+            actor=request.user,
+            ip=services.client_ip(request),  # type: ignore[arg-type]
+            **form.cleaned_data,
+        )
+        messages.success(request, _("Settings saved."))
+        return redirect("accounts:settings", workspace_slug=workspace.slug)
+    return render(request, "accounts/settings.html", {"form": form})
+
+
+@workspace_view(Perm.ACTIVITY_VIEW)
+def activity(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    action = request.GET.get("action", "")
+    events = selectors.audit_events_of_workspace(workspace=workspace, action_prefix=action)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/activity.html", {"page": page, "action": action})
+
+
+@workspace_view(Perm.VIEW)
+def notifications(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    if request.method == "POST":
+        services.notification_mark_read(user=request.user, workspace=workspace)  # type: ignore[arg-type]
+        return redirect("accounts:notifications", workspace_slug=workspace.slug)
+    items = selectors.notifications_recent(user=request.user, workspace=workspace, limit=100)  # type: ignore[arg-type]
+    return render(request, "accounts/notifications.html", {"items": items})
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = ProfileForm(
+        request.POST or None,
+        initial={
+            "first_name": user.first_name,  # type: ignore[union-attr]
+            "last_name": user.last_name,  # type: ignore[union-attr]
+            "company_name": user.company_name,  # type: ignore[union-attr]
+            "phone": user.phone,  # type: ignore[union-attr]
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        services.user_update_profile(user=user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, _("Profile saved."))
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})

@@ -1,0 +1,18 @@
+"""Test settings: the real settings with speed knobs and isolation from a developer's data.
+
+Tests use the real Postgres (pytest-django creates `test_<name>`) and a separate Redis database
+(15 unless TEST_REDIS_URL says otherwise), so clearing the cache never touches dev data."""
+
+import os
+import re
+
+os.environ.setdefault("ISEND_TESTING", "1")
+_redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL") or re.sub(r"/\d*$", "", _redis) + "/15"
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("HEALTHZ_REQUIRE_BEAT", "0")
+
+from .settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOW_PRIVATE_WEBHOOK_URLS = True

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+
+from .api_urls import urlpatterns as api_urlpatterns
+from .health import healthz
+
+api_patterns = (
+    [
+        *api_urlpatterns,
+        path("schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    ],
+    "api",
+)
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(api_patterns)),
+    path("", include("privacy.urls")),
+    path("", include("accounts.urls")),
+]

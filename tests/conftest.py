@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Membership, User, Workspace
+from accounts.permissions import API_SCOPES, Role
+
+from .factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    # Rate limits and throttles live in the (test-only) Redis database.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def workspace(db: None) -> Workspace:
+    return WorkspaceFactory(name="Alpha Traders")
+
+
+@pytest.fixture
+def other_workspace(db: None) -> Workspace:
+    return WorkspaceFactory(name="Beta Imports")
+
+
+@pytest.fixture
+def make_member(db: None) -> Callable[..., Membership]:
+    def make(workspace: Workspace, role: str = Role.OWNER, **user_kwargs: object) -> Membership:
+        return MembershipFactory(workspace=workspace, role=role, user=UserFactory(**user_kwargs))
+
+    return make
+
+
+@pytest.fixture
+def owner(workspace: Workspace, make_member: Callable[..., Membership]) -> User:
+    return make_member(workspace, Role.OWNER).user
+
+
+@pytest.fixture
+def member_client(owner: User) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def api_client_with_scopes(workspace: Workspace, owner: User) -> Callable[..., APIClient]:
+    def make(*scopes: str, target: Workspace | None = None) -> APIClient:
+        ws = target or workspace
+        actor = owner if target is None else Membership.objects.filter(workspace=ws).first().user
+        _key, secret = services.api_key_create(
+            workspace=ws, actor=actor, name="test", scopes=list(scopes or API_SCOPES)
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return make
