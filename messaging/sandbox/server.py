@@ -1,0 +1,767 @@
+"""The sandbox gateway: a real aiohttp server speaking Meta's Cloud API dialect and a WAHA subset.
+
+It is the product's embedded default gateway and the test double for every test and benchmark.
+Routes:
+
+* Cloud API: ``POST /{version}/{phone_number_id}/messages``, ``GET /{version}/{phone_number_id}``
+* WAHA (``X-Api-Key``): ``POST/GET /api/sessions``, ``GET/DELETE /api/sessions/{name}``,
+  ``POST /api/sessions/{name}/start|stop|logout``, ``GET /api/{session}/auth/qr``,
+  ``POST /api/sendText``
+* Control (loopback tooling, no auth): ``/_sandbox/`` page, ``/_sandbox/health``,
+  ``/_sandbox/numbers`` (+ ``/{id}``, ``/{id}/ban``, ``/{id}/unban``), ``/_sandbox/inbound``,
+  ``/_sandbox/sessions/{name}/scan|fail|qr.png``, ``/_sandbox/config``, ``/_sandbox/stats``,
+  ``/_sandbox/reset``
+
+No Django here: ``python -m messaging.sandbox --port 9100`` runs it on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import qrcode
+from aiohttp import web
+
+from messaging.gateways.base import rule_for_code
+
+from .config import ConfigError, SandboxConfig
+from .page import render_index
+from .state import Number, SandboxState, WebSession
+from .webhooks import WebhookDispatcher
+
+logger = logging.getLogger(__name__)
+
+GRAPH_VERSION_PATTERN = r"v\d+(?:\.\d+)?"
+MAX_TEXT_LENGTH = 4096
+ERROR_DOCS_HREF = "/documentation/business-messaging/whatsapp/support/error-codes"
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_CHAT_ID_PATTERN = re.compile(r"^(\d{5,20})@c\.us$")
+
+#: HTTP status per Graph code, from Meta's older error table (research §1.2); 400 otherwise.
+_HTTP_STATUS_BY_CODE = {
+    **dict.fromkeys((368, 131031, 10, 131005), 403),
+    **dict.fromkeys((0, 190), 401),
+    132001: 404,
+    **dict.fromkeys((131000, 131016, 131045, 131057, 3), 500),
+    2: 503,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def graph_error(code: int, details: str, *, subcode: int | None = None) -> web.Response:
+    """A Graph API error response, shaped and statused like Meta's."""
+    title = rule_for_code(code).meaning
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {title}",
+        "type": "OAuthException",
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": details},
+        "fbtrace_id": "A" + base64.urlsafe_b64encode(random.randbytes(12)).decode(),  # noqa: S311
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    status = 403 if 200 <= code < 300 else _HTTP_STATUS_BY_CODE.get(code, 400)
+    return web.json_response({"error": error}, status=status)
+
+
+def _digits(value: Any) -> str:
+    return "".join(ch for ch in str(value) if ch.isdigit())
+
+
+class Sandbox:
+    """State, config, random generator and every handler of one sandbox server."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.initial_config = config
+        self.config = config
+        self.rng = random.Random(config.seed)  # noqa: S311 - simulation, not security
+        self.state = SandboxState()
+        self.webhooks = WebhookDispatcher(self.state, lambda: self.config, lambda: self.rng)
+        self._not_on_whatsapp = re.compile(config.not_on_whatsapp_pattern)
+        self._qr_cache: dict[str, bytes] = {}
+
+    # Config ----------------------------------------------------------------------------------
+
+    def set_config(self, config: SandboxConfig) -> None:
+        seed_changed = config.seed != self.config.seed
+        self.config = config
+        self._not_on_whatsapp = re.compile(config.not_on_whatsapp_pattern)
+        if seed_changed:
+            self.rng.seed(config.seed)
+
+    def _chance(self, ratio: float) -> bool:
+        return ratio > 0 and self.rng.random() < ratio
+
+    def _new_message_id(self, prefix: str) -> str:
+        self.state.message_counter += 1
+        token = f"{prefix}:{self.state.message_counter}:{self.rng.getrandbits(48):012x}"
+        return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+
+    # Cloud API -------------------------------------------------------------------------------
+
+    async def send_message(self, request: web.Request) -> web.Response:
+        phone_number_id = request.match_info["phone_number_id"]
+        number = self.state.numbers.get(phone_number_id)
+        if number is None:
+            return graph_error(
+                100,
+                f"Unsupported post request. Object with ID '{phone_number_id}' does not exist.",
+                subcode=33,
+            )
+        if request.headers.get("Authorization") != f"Bearer {number.access_token}":
+            number.stats.rejected["190"] += 1
+            return graph_error(190, "Error validating access token.")
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return graph_error(100, "The request body is not valid JSON.")
+        problem = _validate_send(body)
+        if problem is not None:
+            number.stats.rejected[str(problem[0])] += 1
+            return graph_error(*problem)
+        if number.banned:
+            number.stats.rejected["131031"] += 1
+            return graph_error(131031, "Business account has been restricted or disabled.")
+        config = self.config
+        if self._chance(config.error_5xx_ratio):
+            number.stats.rejected["131000"] += 1
+            return graph_error(131000, "Something went wrong (injected fault).")
+        now = time.monotonic()
+        stats = number.stats
+        if stats.in_window(now) >= number.throughput_per_second:
+            stats.rejected["130429"] += 1
+            return graph_error(
+                130429, "Cloud API message throughput has been reached.", subcode=2494055
+            )
+        recipient = _digits(body["to"])
+        if not self.state.pair_limiter.allow(
+            (phone_number_id, recipient),
+            now,
+            burst=config.pair_burst,
+            interval=config.pair_interval_seconds,
+        ):
+            stats.rejected["131056"] += 1
+            return graph_error(
+                131056,
+                "Message failed to send because there were too many messages sent "
+                "from this phone number to the same phone number in a short period of time.",
+            )
+        callback_data = body.get("biz_opaque_callback_data")
+        callback_data = str(callback_data) if callback_data not in (None, "") else None
+        stats.record_accept(now, callback_data)
+        wamid = "wamid." + self._new_message_id(phone_number_id)
+        self._schedule_statuses(number, wamid, recipient, callback_data)
+        if config.ban_after and stats.accepted >= config.ban_after and not number.banned:
+            self.ban(number)
+        hold = config.latency_seconds
+        if self._chance(config.timeout_ratio):
+            hold += config.timeout_hold_seconds
+        if hold:
+            await asyncio.sleep(hold)
+        accepted: dict[str, Any] = {"id": wamid}
+        if body.get("type") == "template":
+            accepted["message_status"] = "accepted"
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": str(body["to"]), "wa_id": recipient}],
+                "messages": [accepted],
+            }
+        )
+
+    def _schedule_statuses(
+        self, number: Number, wamid: str, recipient: str, callback_data: str | None
+    ) -> None:
+        """Plan sent/delivered/read (or sent/failed) webhooks for an accepted message."""
+        if not number.callback_url:
+            return
+        config = self.config
+        failure_code: int | None = None
+        if self._not_on_whatsapp.search(recipient):
+            failure_code = 131026  # Meta: often arrives as `failed` after `sent`
+        elif self._chance(config.failure_ratio):
+            failure_code = config.failure_code
+        if failure_code is not None:
+            plan = ["sent", "failed"]
+        else:
+            plan = ["sent", "delivered"]
+            if self._chance(config.read_ratio):
+                plan.append("read")
+        happened = [config.sent_delay, config.delivered_delay, config.read_delay][: len(plan)]
+        arrival = list(happened)
+        if self._chance(config.out_of_order_ratio):
+            self.rng.shuffle(arrival)
+        now = time.time()
+        for status, happened_after, arrives_after in zip(plan, happened, arrival, strict=True):
+            item: dict[str, Any] = {
+                "id": wamid,
+                "status": status,
+                "timestamp": str(int(now + happened_after)),
+                "recipient_id": recipient,
+            }
+            if callback_data is not None:
+                item["biz_opaque_callback_data"] = callback_data
+            if status == "delivered":
+                item["pricing"] = {
+                    "billable": True,
+                    "pricing_model": "PMP",
+                    "type": "regular",
+                    "category": "marketing",
+                }
+            if status == "failed" and failure_code is not None:
+                item["errors"] = [_webhook_error(failure_code)]
+            self.webhooks.schedule(
+                number.phone_number_id, item, arrives_after, session=False, label=status
+            )
+
+    async def phone_number_node(self, request: web.Request) -> web.Response:
+        """The credential check: GET the phone number node with the number's token."""
+        phone_number_id = request.match_info["phone_number_id"]
+        number = self.state.numbers.get(phone_number_id)
+        if number is None:
+            return graph_error(
+                100,
+                f"Unsupported get request. Object with ID '{phone_number_id}' does not exist.",
+                subcode=33,
+            )
+        if request.headers.get("Authorization") != f"Bearer {number.access_token}":
+            return graph_error(190, "Error validating access token.")
+        return web.json_response(
+            {
+                "id": number.phone_number_id,
+                "display_phone_number": number.display_phone_number,
+                "verified_name": "iSend Sandbox",
+                "quality_rating": "GREEN",
+                "platform_type": "CLOUD_API",
+                "throughput": {"level": "STANDARD"},
+            }
+        )
+
+    # Bans and inbound ------------------------------------------------------------------------
+
+    def ban(self, number: Number) -> None:
+        number.banned = True
+        self.webhooks.post_meta_now(
+            number.phone_number_id,
+            "account_update",
+            {
+                "event": "DISABLED_UPDATE",
+                "ban_info": {
+                    "waba_ban_state": "DISABLE",
+                    "waba_ban_date": datetime.now(UTC).strftime("%B %d, %Y"),
+                },
+            },
+            label="account_update",
+        )
+
+    def unban(self, number: Number) -> None:
+        number.banned = False
+        self.webhooks.post_meta_now(
+            number.phone_number_id,
+            "account_update",
+            {"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "REINSTATE"}},
+            label="account_update",
+        )
+
+    async def inject_inbound(self, request: web.Request) -> web.Response:
+        body = await _json_object(request)
+        sender = _digits(body.get("from", ""))
+        if not sender:
+            return _bad_request("'from' must be a phone number")
+        if body.get("session"):
+            return self._inbound_to_session(str(body["session"]), sender, body)
+        number = self.state.numbers.get(str(body.get("phone_number_id", "")))
+        if number is None:
+            return _not_found("unknown phone_number_id")
+        message_id = "wamid." + self._new_message_id(f"in:{number.phone_number_id}")
+        message: dict[str, Any] = {
+            "from": sender,
+            "id": message_id,
+            "timestamp": str(int(time.time())),
+        }
+        if isinstance(body.get("button"), dict):
+            button = body["button"]
+            message["type"] = "button"
+            message["button"] = {
+                "payload": str(button.get("payload", "")),
+                "text": str(button.get("text", "")),
+            }
+        elif isinstance(body.get("button_reply"), dict):
+            reply = body["button_reply"]
+            message["type"] = "interactive"
+            message["interactive"] = {
+                "type": "button_reply",
+                "button_reply": {
+                    "id": str(reply.get("id", "")),
+                    "title": str(reply.get("title", "")),
+                },
+            }
+        elif isinstance(body.get("text"), str):
+            message["type"] = "text"
+            message["text"] = {"body": body["text"]}
+        else:
+            return _bad_request("give 'text', 'button' {payload,text} or 'button_reply' {id,title}")
+        if body.get("context_id"):
+            message["context"] = {
+                "from": number.display_phone_number,
+                "id": str(body["context_id"]),
+            }
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": number.display_phone_number,
+                "phone_number_id": number.phone_number_id,
+            },
+            "contacts": [
+                {"profile": {"name": str(body.get("name") or "Sandbox Contact")}, "wa_id": sender}
+            ],
+            "messages": [message],
+        }
+        self.webhooks.post_meta_now(number.phone_number_id, "messages", value, label="inbound")
+        return web.json_response({"id": message_id}, status=202)
+
+    def _inbound_to_session(self, name: str, sender: str, body: dict[str, Any]) -> web.Response:
+        session = self.state.sessions.get(name)
+        if session is None:
+            return _not_found("unknown session")
+        message_id = f"false_{sender}@c.us_{self._new_message_id('in')}"
+        payload = {
+            "id": message_id,
+            "timestamp": int(time.time()),
+            "from": f"{sender}@c.us",
+            "fromMe": False,
+            "to": session.me_id,
+            "body": str(body.get("text", "")),
+            "hasMedia": False,
+        }
+        self.webhooks.post_waha_now(name, "message", payload, status="inbound")
+        return web.json_response({"id": message_id}, status=202)
+
+    # WAHA subset -----------------------------------------------------------------------------
+
+    async def waha_create_session(self, request: web.Request) -> web.Response:
+        body = await _json_object(request)
+        name = str(body.get("name") or "default")
+        if not _ID_PATTERN.match(name):
+            return _bad_request("invalid session name")
+        if name in self.state.sessions:
+            return web.json_response(
+                {"message": f"Session '{name}' already exists. Use PUT to update it."}, status=422
+            )
+        config = body.get("config") if isinstance(body.get("config"), dict) else {}
+        webhooks = [w for w in config.get("webhooks") or [] if isinstance(w, dict) and w.get("url")]
+        first = webhooks[0] if webhooks else {}
+        session = WebSession(
+            name=name,
+            status="STOPPED",
+            webhook_url=str(first["url"]) if first else None,
+            webhook_events=tuple(str(e) for e in first.get("events") or ("*",)),
+            hmac_key=(first.get("hmac") or {}).get("key") if first else None,
+            metadata=dict(config.get("metadata") or {}),
+            qr_value="",
+        )
+        self.state.sessions[name] = session
+        if body.get("start", True):
+            self._set_session_status(session, "SCAN_QR_CODE")
+        return web.json_response(session.dto(), status=201)
+
+    async def waha_list_sessions(self, request: web.Request) -> web.Response:
+        return web.json_response([s.dto() for s in self.state.sessions.values()])
+
+    async def waha_get_session(self, request: web.Request) -> web.Response:
+        session = self.state.sessions.get(request.match_info["name"])
+        if session is None:
+            return _not_found("session not found")
+        return web.json_response(session.dto())
+
+    async def waha_delete_session(self, request: web.Request) -> web.Response:
+        if self.state.sessions.pop(request.match_info["name"], None) is None:
+            return _not_found("session not found")
+        return web.json_response({}, status=200)
+
+    async def waha_session_action(self, request: web.Request) -> web.Response:
+        session = self.state.sessions.get(request.match_info["name"])
+        if session is None:
+            return _not_found("session not found")
+        action = request.match_info["action"]
+        if action == "start":
+            paired = session.me_id is not None and session.status != "FAILED"
+            self._set_session_status(session, "WORKING" if paired else "SCAN_QR_CODE")
+        elif action == "stop":
+            self._set_session_status(session, "STOPPED")
+        else:  # logout: the pairing is forgotten
+            session.me_id = None
+            self._set_session_status(session, "STOPPED")
+        return web.json_response(session.dto(), status=201)
+
+    async def waha_qr(self, request: web.Request) -> web.Response:
+        session = self.state.sessions.get(request.match_info["session"])
+        if session is None:
+            return _not_found("session not found")
+        if session.status != "SCAN_QR_CODE":
+            return _session_status_error(session, expected="SCAN_QR_CODE")
+        if request.query.get("format") == "raw":
+            return web.json_response({"value": session.qr_value})
+        png = self._qr_png(session)
+        accept = request.headers.get("Accept", "")
+        if "application/json" in accept and "image/png" not in accept:
+            data = base64.b64encode(png).decode()
+            return web.json_response({"mimetype": "image/png", "data": data})
+        return web.Response(body=png, content_type="image/png")
+
+    async def waha_send_text(self, request: web.Request) -> web.Response:
+        body = await _json_object(request)
+        session = self.state.sessions.get(str(body.get("session") or "default"))
+        if session is None:
+            return _not_found("session not found")
+        if session.status != "WORKING":
+            return _session_status_error(session, expected="WORKING")
+        chat_id = str(body.get("chatId", ""))
+        match = _CHAT_ID_PATTERN.match(chat_id)
+        if match is None or not isinstance(body.get("text"), str) or not body["text"]:
+            return _bad_request("chatId must be '<digits>@c.us' and text must be non-empty")
+        session.stats.record_accept(time.monotonic(), None)
+        raw_id = self._new_message_id(session.name).upper()[:20]
+        serialized = f"true_{chat_id}_{raw_id}"
+        self._schedule_acks(
+            session, serialized, chat_id, failed=bool(self._not_on_whatsapp.search(match.group(1)))
+        )
+        return web.json_response(
+            {
+                "id": {"fromMe": True, "remote": chat_id, "id": raw_id, "_serialized": serialized},
+                "body": body["text"],
+                "from": session.me_id,
+                "to": chat_id,
+                "ack": 0,
+                "timestamp": int(time.time()),
+            },
+            status=201,
+        )
+
+    def _schedule_acks(
+        self, session: WebSession, message_id: str, chat_id: str, *, failed: bool
+    ) -> None:
+        config = self.config
+        if failed:
+            plan = [(-1, "ERROR", "failed", config.sent_delay)]
+        else:
+            plan = [
+                (1, "SERVER", "sent", config.sent_delay),
+                (2, "DEVICE", "delivered", config.delivered_delay),
+            ]
+            if self._chance(config.read_ratio):
+                plan.append((3, "READ", "read", config.read_delay))
+        for ack, ack_name, label, delay in plan:
+            item = {
+                "id": message_id,
+                "from": session.me_id,
+                "to": chat_id,
+                "participant": None,
+                "fromMe": True,
+                "ack": ack,
+                "ackName": ack_name,
+            }
+            self.webhooks.schedule(session.name, item, delay, session=True, label=label)
+
+    def _set_session_status(self, session: WebSession, status: str) -> None:
+        if status == "SCAN_QR_CODE":
+            session.qr_value = f"2@sandbox-{session.name}-{self.rng.getrandbits(64):016x}"
+        session.status = status
+        self.webhooks.post_waha_now(
+            session.name, "session.status", {"name": session.name, "status": status}
+        )
+
+    def _qr_png(self, session: WebSession) -> bytes:
+        cached = self._qr_cache.get(session.qr_value)
+        if cached is None:
+            buffer = io.BytesIO()
+            qrcode.make(session.qr_value).save(buffer)
+            cached = buffer.getvalue()
+            if len(self._qr_cache) > 100:  # codes rotate; keep the cache small
+                self._qr_cache.clear()
+            self._qr_cache[session.qr_value] = cached
+        return cached
+
+    # Control API -----------------------------------------------------------------------------
+
+    async def index_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=render_index(self), content_type="text/html")
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def get_config(self, request: web.Request) -> web.Response:
+        return web.json_response(self.config.as_dict())
+
+    async def post_config(self, request: web.Request) -> web.Response:
+        try:
+            self.set_config(self.config.updated(await _json_object(request)))
+        except ConfigError as exc:
+            return _bad_request(str(exc))
+        return web.json_response(self.config.as_dict())
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "numbers": {
+                    key: {**number.stats.as_dict(), "banned": number.banned}
+                    for key, number in self.state.numbers.items()
+                },
+                "sessions": {
+                    key: {**session.stats.as_dict(), "status": session.status}
+                    for key, session in self.state.sessions.items()
+                },
+                "webhooks": {
+                    **self.webhooks.totals,
+                    "duplicate_posts": self.webhooks.duplicate_posts,
+                    "pending": self.webhooks.pending,
+                },
+            }
+        )
+
+    async def reset(self, request: web.Request) -> web.Response:
+        """Clear messages, stats and queued webhooks; ``{"numbers": true}`` drops numbers and
+        sessions too, ``{"config": true}`` restores the start-up config."""
+        body = await _json_object(request)
+        self.webhooks.clear()
+        self.state.reset(keep_numbers=not body.get("numbers", False))
+        if body.get("config", False):
+            self.set_config(self.initial_config)
+        self.rng.seed(self.config.seed)
+        return web.json_response({"ok": True})
+
+    async def list_numbers(self, request: web.Request) -> web.Response:
+        return web.json_response([n.public() for n in self.state.numbers.values()])
+
+    async def register_number(self, request: web.Request) -> web.Response:
+        """Idempotent upsert of a number; its stats and ban state survive an update."""
+        body = await _json_object(request)
+        phone_number_id = str(body.get("phone_number_id", ""))
+        access_token = body.get("access_token")
+        callback_url = body.get("callback_url") or None
+        throughput = body.get("throughput_per_second", self.config.default_throughput_per_second)
+        if not _ID_PATTERN.match(phone_number_id):
+            return _bad_request("phone_number_id must be 1-64 letters, digits, '.', '_' or '-'")
+        if not isinstance(access_token, str) or not access_token:
+            return _bad_request("access_token is required")
+        if callback_url is not None and not re.match(r"^https?://", str(callback_url)):
+            return _bad_request("callback_url must be an http(s) URL")
+        if isinstance(throughput, bool) or not isinstance(throughput, int) or throughput < 1:
+            return _bad_request("throughput_per_second must be a positive integer")
+        fields = {
+            "display_phone_number": str(body.get("display_phone_number") or phone_number_id),
+            "access_token": access_token,
+            "app_secret": str(body.get("app_secret") or ""),
+            "callback_url": callback_url,
+            "throughput_per_second": throughput,
+            "waba_id": str(body.get("waba_id") or f"sandbox-waba-{phone_number_id}"),
+        }
+        existing = self.state.numbers.get(phone_number_id)
+        if existing is not None:
+            for key, value in fields.items():
+                setattr(existing, key, value)
+            return web.json_response(existing.public())
+        number = Number(phone_number_id=phone_number_id, **fields)
+        self.state.numbers[phone_number_id] = number
+        return web.json_response(number.public(), status=201)
+
+    async def delete_number(self, request: web.Request) -> web.Response:
+        if self.state.numbers.pop(request.match_info["id"], None) is None:
+            return _not_found("unknown phone_number_id")
+        return web.Response(status=204)
+
+    async def ban_number(self, request: web.Request) -> web.Response:
+        number = self.state.numbers.get(request.match_info["id"])
+        if number is None:
+            return _not_found("unknown phone_number_id")
+        if request.match_info["action"] == "ban":
+            self.ban(number)
+        else:
+            self.unban(number)
+        return web.json_response(number.public())
+
+    async def scan_session(self, request: web.Request) -> web.StreamResponse:
+        """Pretend a phone scanned the QR code: the session pairs and becomes WORKING."""
+        session = self.state.sessions.get(request.match_info["name"])
+        if session is None:
+            return _not_found("session not found")
+        is_form = request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+        form = await request.post() if is_form else None
+        if request.match_info["action"] == "fail":
+            self._set_session_status(session, "FAILED")
+        else:
+            if session.status != "SCAN_QR_CODE":
+                return _session_status_error(session, expected="SCAN_QR_CODE")
+            phone = _digits(form.get("phone", "")) if form is not None else ""
+            session.me_id = f"{phone or f'99450{self.rng.randrange(10**7):07d}'}@c.us"
+            self._set_session_status(session, "WORKING")
+        if is_form:  # the page's button: back to the page
+            raise web.HTTPSeeOther("/_sandbox/")
+        return web.json_response(session.dto())
+
+    async def session_qr_png(self, request: web.Request) -> web.Response:
+        session = self.state.sessions.get(request.match_info["name"])
+        if session is None or session.status != "SCAN_QR_CODE":
+            return _not_found("no QR code to show")
+        return web.Response(body=self._qr_png(session), content_type="image/png")
+
+    # Wiring ----------------------------------------------------------------------------------
+
+    def waha_auth(self, handler: Handler) -> Handler:
+        """WAHA's ``X-Api-Key`` check around a handler."""
+
+        async def checked(request: web.Request) -> web.StreamResponse:
+            if request.headers.get("X-Api-Key") != self.config.web_api_key:
+                return web.json_response({"message": "Unauthorized", "statusCode": 401}, status=401)
+            return await handler(request)
+
+        return checked
+
+
+def _validate_send(body: Any) -> tuple[int, str] | None:
+    """Graph-style validation of a ``/messages`` body: ``(code, details)`` or ``None``."""
+    if not isinstance(body, dict):
+        return 100, "The request body must be a JSON object."
+    if body.get("messaging_product") != "whatsapp":
+        return 100, "messaging_product must be 'whatsapp'."
+    if not _digits(body.get("to", "")):
+        return 131008, "Parameter 'to' is required."
+    kind = body.get("type", "text")
+    if kind == "text":
+        text = body.get("text")
+        if not isinstance(text, dict) or not isinstance(text.get("body"), str) or not text["body"]:
+            return 131008, "Parameter 'text.body' is required."
+        if len(text["body"]) > MAX_TEXT_LENGTH:
+            return 100, f"text.body must be at most {MAX_TEXT_LENGTH} characters."
+        return None
+    if kind == "template":
+        template = body.get("template")
+        if not isinstance(template, dict) or not template.get("name"):
+            return 131008, "Parameter 'template.name' is required."
+        language = template.get("language")
+        if not isinstance(language, dict) or not language.get("code"):
+            return 131008, "Parameter 'template.language.code' is required."
+        return None
+    return 131051, f"Message type '{kind}' is not supported by the sandbox."
+
+
+def _webhook_error(code: int) -> dict[str, Any]:
+    title = rule_for_code(code).meaning
+    return {
+        "code": code,
+        "title": title,
+        "message": title,
+        "error_data": {"details": title},
+        "href": ERROR_DOCS_HREF,
+    }
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; an empty body is ``{}``, anything else invalid is a 400."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body is not JSON"}), content_type="application/json"
+        ) from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body must be a JSON object"}),
+            content_type="application/json",
+        )
+    return body
+
+
+def _bad_request(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+def _not_found(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=404)
+
+
+def _session_status_error(session: WebSession, *, expected: str) -> web.Response:
+    """WAHA's answer when a session is not in the state a call needs (HTTP 422)."""
+    return web.json_response(
+        {
+            "error": "Session status is not as expected. Try again later or restart the session",
+            "session": session.name,
+            "status": session.status,
+            "expected": [expected],
+        },
+        status=422,
+    )
+
+
+SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
+
+
+def build_app(config: SandboxConfig | None = None) -> web.Application:
+    """The sandbox as an aiohttp application (also usable in-process with aiohttp's test tools)."""
+    sandbox = Sandbox(config or SandboxConfig())
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app[SANDBOX_KEY] = sandbox
+    waha = sandbox.waha_auth
+    add = app.router
+    add.add_get("/_sandbox/", sandbox.index_page)
+    add.add_get("/_sandbox/health", sandbox.health)
+    add.add_get("/_sandbox/config", sandbox.get_config)
+    add.add_post("/_sandbox/config", sandbox.post_config)
+    add.add_get("/_sandbox/stats", sandbox.stats)
+    add.add_post("/_sandbox/reset", sandbox.reset)
+    add.add_get("/_sandbox/numbers", sandbox.list_numbers)
+    add.add_post("/_sandbox/numbers", sandbox.register_number)
+    add.add_delete("/_sandbox/numbers/{id}", sandbox.delete_number)
+    add.add_post("/_sandbox/numbers/{id}/{action:ban|unban}", sandbox.ban_number)
+    add.add_post("/_sandbox/inbound", sandbox.inject_inbound)
+    add.add_post("/_sandbox/sessions/{name}/{action:scan|fail}", sandbox.scan_session)
+    add.add_get("/_sandbox/sessions/{name}/qr.png", sandbox.session_qr_png)
+    add.add_post("/api/sessions", waha(sandbox.waha_create_session))
+    add.add_get("/api/sessions", waha(sandbox.waha_list_sessions))
+    add.add_get("/api/sessions/{name}", waha(sandbox.waha_get_session))
+    add.add_delete("/api/sessions/{name}", waha(sandbox.waha_delete_session))
+    add.add_post(
+        "/api/sessions/{name}/{action:start|stop|logout}", waha(sandbox.waha_session_action)
+    )
+    add.add_get("/api/{session}/auth/qr", waha(sandbox.waha_qr))
+    add.add_post("/api/sendText", waha(sandbox.waha_send_text))
+    add.add_post(
+        f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/messages", sandbox.send_message
+    )
+    add.add_get(
+        f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}", sandbox.phone_number_node
+    )
+
+    async def start_webhooks(app: web.Application) -> None:
+        await sandbox.webhooks.start()
+
+    async def stop_webhooks(app: web.Application) -> None:
+        await sandbox.webhooks.stop()
+
+    app.on_startup.append(start_webhooks)
+    app.on_cleanup.append(stop_webhooks)
+    return app
+
+
+def run(config: SandboxConfig, *, host: str = "127.0.0.1", port: int = 9100) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM)."""
+    logger.info("sandbox gateway listening on http://%s:%d/_sandbox/", host, port)
+    web.run_app(build_app(config), host=host, port=port, access_log=None, print=None)

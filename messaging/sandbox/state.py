@@ -1,0 +1,198 @@
+"""In-memory state of the sandbox: registered numbers, WAHA sessions, limiters and statistics.
+
+Everything is O(1) per request (amortised): a deque of accept times per number serves both the
+throughput limit and the "most accepts in any one-second window" figure, because the window
+ending at each accept is exactly the deque after pruning. No disk IO, no locks (one event loop).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+WINDOW_SECONDS = 1.0
+
+
+class SendStats:
+    """Exact send figures for one number or session (tests and benchmarks read them)."""
+
+    __slots__ = (
+        "accepted",
+        "callback_data_seen",
+        "duplicates",
+        "first_accept_at",
+        "last_accept_at",
+        "max_per_second",
+        "rejected",
+        "webhook_posts_failed",
+        "webhook_posts_gave_up",
+        "webhook_posts_ok",
+        "webhook_statuses",
+        "window",
+        "without_callback_data",
+    )
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.callback_data_seen: set[str] = set()
+        self.duplicates = 0
+        self.without_callback_data = 0
+        self.window: deque[float] = deque()
+        self.max_per_second = 0
+        self.first_accept_at: float | None = None
+        self.last_accept_at: float | None = None
+        self.rejected: Counter[str] = Counter()
+        self.webhook_posts_ok = 0
+        self.webhook_posts_failed = 0
+        self.webhook_posts_gave_up = 0
+        self.webhook_statuses: Counter[str] = Counter()
+
+    def in_window(self, now: float) -> int:
+        """Accepts in the sliding window ``(now - 1 s, now]``."""
+        window = self.window
+        horizon = now - WINDOW_SECONDS
+        while window and window[0] <= horizon:
+            window.popleft()
+        return len(window)
+
+    def record_accept(self, now: float, callback_data: str | None) -> None:
+        self.in_window(now)
+        self.window.append(now)
+        if len(self.window) > self.max_per_second:
+            self.max_per_second = len(self.window)
+        self.accepted += 1
+        wall = time.time()
+        if self.first_accept_at is None:
+            self.first_accept_at = wall
+        self.last_accept_at = wall
+        if callback_data is None:
+            self.without_callback_data += 1
+        elif callback_data in self.callback_data_seen:
+            self.duplicates += 1
+        else:
+            self.callback_data_seen.add(callback_data)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "distinct": len(self.callback_data_seen),
+            "duplicates": self.duplicates,
+            "without_callback_data": self.without_callback_data,
+            "max_per_second": self.max_per_second,
+            "first_accept_at": self.first_accept_at,
+            "last_accept_at": self.last_accept_at,
+            "rejected": dict(self.rejected),
+            "webhooks": {
+                "posts_ok": self.webhook_posts_ok,
+                "posts_failed": self.webhook_posts_failed,
+                "gave_up": self.webhook_posts_gave_up,
+                "statuses": dict(self.webhook_statuses),
+            },
+        }
+
+
+@dataclass(slots=True)
+class Number:
+    """A simulated Cloud API phone number, registered by the product through the control API."""
+
+    phone_number_id: str
+    display_phone_number: str
+    access_token: str
+    app_secret: str
+    callback_url: str | None
+    throughput_per_second: int
+    waba_id: str
+    banned: bool = False
+    stats: SendStats = field(default_factory=SendStats)
+
+    def public(self) -> dict[str, Any]:
+        """What the control API shows (never the token or the secret)."""
+        return {
+            "phone_number_id": self.phone_number_id,
+            "display_phone_number": self.display_phone_number,
+            "callback_url": self.callback_url,
+            "throughput_per_second": self.throughput_per_second,
+            "waba_id": self.waba_id,
+            "banned": self.banned,
+        }
+
+
+@dataclass(slots=True)
+class WebSession:
+    """A simulated WAHA session (a WhatsApp-Web number paired by QR code)."""
+
+    name: str
+    status: str
+    webhook_url: str | None
+    webhook_events: tuple[str, ...]
+    hmac_key: str | None
+    metadata: dict[str, Any]
+    qr_value: str
+    me_id: str | None = None
+    stats: SendStats = field(default_factory=SendStats)
+
+    def dto(self) -> dict[str, Any]:
+        """WAHA's SessionDTO ``{name, status, config}`` plus ``me`` once paired."""
+        webhooks = []
+        if self.webhook_url:
+            webhooks.append({"url": self.webhook_url, "events": list(self.webhook_events)})
+        return {
+            "name": self.name,
+            "status": self.status,
+            "config": {"webhooks": webhooks, "metadata": self.metadata},
+            "me": {"id": self.me_id, "pushName": "iSend Sandbox"} if self.me_id else None,
+        }
+
+    def wants(self, event: str) -> bool:
+        return bool(self.webhook_url) and (
+            "*" in self.webhook_events or event in self.webhook_events
+        )
+
+
+class PairLimiter:
+    """Meta's pair rate limit: per (number, recipient) token bucket, ``burst`` deep."""
+
+    __slots__ = ("_buckets",)
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str], list[float]] = {}
+
+    def allow(self, key: tuple[str, str], now: float, *, burst: int, interval: float) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            self._buckets[key] = [burst - 1.0, now]
+            return True
+        tokens = min(float(burst), bucket[0] + (now - bucket[1]) / interval)
+        bucket[1] = now
+        if tokens < 1.0:
+            bucket[0] = tokens
+            return False
+        bucket[0] = tokens - 1.0
+        return True
+
+    def clear(self) -> None:
+        self._buckets.clear()
+
+
+@dataclass(slots=True)
+class SandboxState:
+    """All mutable state; :meth:`reset` returns it to empty (optionally keeping numbers)."""
+
+    numbers: dict[str, Number] = field(default_factory=dict)
+    sessions: dict[str, WebSession] = field(default_factory=dict)
+    pair_limiter: PairLimiter = field(default_factory=PairLimiter)
+    message_counter: int = 0
+
+    def reset(self, *, keep_numbers: bool) -> None:
+        self.pair_limiter.clear()
+        self.message_counter = 0
+        if keep_numbers:
+            for number in self.numbers.values():
+                number.stats = SendStats()
+            for session in self.sessions.values():
+                session.stats = SendStats()
+        else:
+            self.numbers.clear()
+            self.sessions.clear()
