@@ -74,7 +74,7 @@ class HasWorkspaceApiKey(permissions.BasePermission):
         scope_map: dict[str, str] = getattr(view, "scope_map", {})
         required = scope_map.get(request.method or "GET")
         if required is None:
-            raise exceptions.PermissionDenied("This method is not available to API keys.")
+            raise exceptions.MethodNotAllowed(request.method or "")
         if not scope_granted(list(key.scopes), required):
             raise exceptions.PermissionDenied(f"This API key lacks the '{required}' scope.")
         workspace = key.workspace

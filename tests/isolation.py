@@ -1,0 +1,93 @@
+"""The registry the cross-tenant isolation test (tests/test_isolation.py) fills routes from.
+
+Every URL kwarg of every dashboard route must have an entry in `KWARG_FACTORIES`: a function
+that, given a tenant, returns the value that names one of that tenant's objects (creating the
+object if needed). Every API viewset with a detail route needs an entry in `API_OBJECTS`,
+keyed by the router basename. Routes that are not tenant-scoped are listed in
+`PUBLIC_ROUTES` / `PUBLIC_NAMESPACES` with the reason. A route the harness cannot fill fails the
+test until it is registered here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from accounts import services
+from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
+from accounts.permissions import API_SCOPES, Role
+
+from .factories import MembershipFactory, UserFactory
+
+
+@dataclass
+class Tenant:
+    """One workspace with an owner, a plain member, and lazily made objects."""
+
+    workspace: Workspace
+    owner: User
+    member: Membership
+    api_secret: str
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+
+def make_tenant(name: str, slug: str) -> Tenant:
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    owner = MembershipFactory(workspace=workspace, role=Role.OWNER).user
+    member = MembershipFactory(workspace=workspace, role=Role.MEMBER, user=UserFactory())
+    _key, secret = services.api_key_create(
+        workspace=workspace, actor=owner, name=f"{name} key", scopes=list(API_SCOPES)
+    )
+    return Tenant(workspace=workspace, owner=owner, member=member, api_secret=secret)
+
+
+def _invitation(t: Tenant) -> Invitation:
+    owner_membership = Membership.objects.get(workspace=t.workspace, user=t.owner)
+    invitation, _token = services.invitation_create(
+        workspace=t.workspace,
+        actor_membership=owner_membership,
+        email=f"invitee-{t.workspace.slug}@example.com",
+        role=Role.VIEWER,
+    )
+    return invitation
+
+
+def _audit_event(t: Tenant) -> AuditEvent:
+    return services.audit_record(workspace=t.workspace, action="test.marker", actor=t.owner)
+
+
+KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
+    "workspace_slug": lambda t: t.workspace.slug,
+    "membership_id": lambda t: t.member.pk,
+    "invitation_id": lambda t: t.once("invitation", lambda: _invitation(t)).public_id,
+    "api_key_id": lambda t: t.workspace.api_keys.first().public_id,
+}
+
+# Router basename -> the lookup value of one of the tenant's objects.
+API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
+    "audit-event": lambda t: t.once("audit", lambda: _audit_event(t)).pk,
+}
+
+PUBLIC_NAMESPACES: dict[str, str] = {
+    "admin": "Django admin: staff only, guarded by admin permissions, not by workspace",
+    "privacy": "public policy pages (terms, privacy, cookies)",
+}
+
+PUBLIC_ROUTES: dict[str, str] = {
+    "home": "landing page / redirect to the user's own workspace",
+    "healthz": "health check, no tenant data",
+    "accounts:workspace_create": "creates a new workspace for the signed-in user",
+    "accounts:profile": "the signed-in user's own profile",
+    "accounts:invitation_accept": "capability URL: the secret token is the credential",
+    "api:schema": "OpenAPI schema, no tenant data",
+    "api:docs": "API reference page, no tenant data",
+    "api:workspace": "no kwargs: the API key fixes the workspace (checked below by content)",
+}
+
+# allauth's routes (sign-in, sign-up, password, e-mail, MFA) act on the signed-in user only.
+PUBLIC_NAME_PREFIXES: tuple[str, ...] = ("account_", "mfa_")

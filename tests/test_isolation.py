@@ -1,0 +1,203 @@
+"""Cross-tenant isolation, proved over every route of the project (DESIGN.md, Decisions).
+
+Three probes, with every method: B's member on A's slug (404); A's object ids under B's slug
+(404); B's API key with A's object ids (404, or 405 for a method the route does not accept). A
+signed-in member never gets a sign-in redirect, and A's rows are unchanged at the end. New routes
+join automatically; one the harness cannot fill fails until registered in tests/isolation.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from .isolation import (
+    API_OBJECTS,
+    KWARG_FACTORIES,
+    PUBLIC_NAME_PREFIXES,
+    PUBLIC_NAMESPACES,
+    PUBLIC_ROUTES,
+    Tenant,
+    make_tenant,
+)
+
+METHODS = ("get", "post", "put", "patch", "delete")
+MARKER_A = "Zebra Tenant Alpha"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # namespaced, e.g. "accounts:team"
+    namespace: str
+    kwargs: tuple[str, ...]
+    defaults: tuple[tuple[str, Any], ...]
+    callback: Any
+
+
+def _walk(patterns: list[Any], namespace: str = "", defaults: dict | None = None) -> list[Route]:
+    routes: list[Route] = []
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            full_ns = ":".join(p for p in (namespace, ns) if p)
+            if full_ns.split(":", 1)[0] in PUBLIC_NAMESPACES:
+                continue
+            routes += _walk(
+                entry.url_patterns, full_ns, {**(defaults or {}), **entry.default_kwargs}
+            )
+        elif isinstance(entry, URLPattern):
+            if not entry.name:
+                raise AssertionError(f"unnamed route {entry.pattern}: name it so it can be probed")
+            regex = entry.pattern.regex
+            kwargs = tuple(sorted(set(regex.groupindex) - set(entry.default_args)))
+            full = f"{namespace}:{entry.name}" if namespace else entry.name
+            routes.append(
+                Route(
+                    full,
+                    namespace,
+                    kwargs,
+                    tuple(sorted(entry.default_args.items())),
+                    entry.callback,
+                )
+            )
+    return routes
+
+
+def all_routes() -> list[Route]:
+    unique: dict[tuple[str, tuple[str, ...]], Route] = {}
+    for route in _walk(get_resolver().url_patterns):
+        if "format" in route.kwargs:  # DRF's ".json" suffix twins: same view as the plain route
+            continue
+        unique.setdefault((route.name, route.kwargs), route)
+    return list(unique.values())
+
+
+def _is_public(route: Route) -> bool:
+    top = route.namespace.split(":", 1)[0]
+    return (
+        top in PUBLIC_NAMESPACES
+        or route.name in PUBLIC_ROUTES
+        or route.name.startswith(PUBLIC_NAME_PREFIXES)
+    )
+
+
+def _snapshot(workspace_id: int) -> str:
+    """Every row that belongs to workspace A, serialised, to compare before and after."""
+    rows: dict[str, Any] = {}
+    for model in apps.get_models():
+        names = {f.name for f in model._meta.get_fields()}
+        if "workspace" in names and model._meta.get_field("workspace").is_relation:
+            rows[model._meta.label] = list(
+                model.objects.filter(workspace_id=workspace_id).order_by("pk").values()
+            )
+    rows["accounts.Workspace"] = list(
+        apps.get_model("accounts", "Workspace").objects.filter(pk=workspace_id).values()
+    )
+    return json.dumps(rows, default=str, sort_keys=True)
+
+
+def _fill(route: Route, tenant: Tenant, slug_tenant: Tenant | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for kwarg in route.kwargs:
+        if kwarg == "workspace_slug" and slug_tenant is not None:
+            values[kwarg] = slug_tenant.workspace.slug
+            continue
+        if route.namespace == "api" and kwarg not in KWARG_FACTORIES:
+            basename = getattr(route.callback, "initkwargs", {}).get("basename")
+            factory = API_OBJECTS.get(basename or "")
+            assert factory, f"{route.name}: register API basename {basename!r} in API_OBJECTS"
+            values[kwarg] = factory(tenant)
+            continue
+        factory = KWARG_FACTORIES.get(kwarg)
+        assert factory, f"{route.name}: register URL kwarg {kwarg!r} in tests/isolation.py"
+        values[kwarg] = factory(tenant)
+    return values
+
+
+def _assert_no_leak(response: Any, route: Route, method: str, allowed: set[int]) -> None:
+    body = response.content.decode(errors="replace") if hasattr(response, "content") else ""
+    assert response.status_code in allowed, (
+        f"{method.upper()} {route.name} answered {response.status_code}, expected {allowed}"
+    )
+    assert MARKER_A not in body, f"{method.upper()} {route.name} leaked workspace A's data"
+
+
+@pytest.mark.django_db
+def test_every_route_is_isolated_between_workspaces() -> None:
+    # given: two tenants; A's objects exist for every registered kind
+    a = make_tenant(MARKER_A, "alpha")
+    b = make_tenant("Beta Tenant", "beta")
+    routes = all_routes()
+    for route in routes:  # create A's objects before the snapshot
+        if not _is_public(route):
+            _fill(route, a)
+    before = _snapshot(a.workspace.pk)
+
+    b_browser = Client()
+    b_browser.force_login(b.owner)
+    b_api = APIClient()
+    b_api.credentials(HTTP_AUTHORIZATION=f"Bearer {b.api_secret}")
+    probed: list[str] = []
+
+    for route in routes:
+        if _is_public(route):
+            continue
+        if route.namespace == "api":
+            object_kwargs = [k for k in route.kwargs if k != "format"]
+            path = reverse(route.name, kwargs=_fill(route, a))
+            if object_kwargs:
+                for method in METHODS:
+                    response = getattr(b_api, method)(path, {}, format="json")
+                    _assert_no_leak(response, route, method, {404, 405})
+            else:
+                _assert_no_leak(b_api.get(path), route, "get", {200})
+            probed.append(route.name)
+            continue
+        assert "workspace_slug" in route.kwargs, (
+            f"{route.name} is neither workspace-scoped (/w/<workspace_slug>/...) nor listed "
+            "as public in tests/isolation.py"
+        )
+        # probe 1: B's member on A's slug (and A's ids)
+        path = reverse(route.name, kwargs=_fill(route, a))
+        for method in METHODS:
+            _assert_no_leak(getattr(b_browser, method)(path), route, method, {404})
+        # probe 2: A's object ids under B's own slug
+        if len(route.kwargs) > 1:
+            path = reverse(route.name, kwargs=_fill(route, a, slug_tenant=b))
+            for method in METHODS:
+                _assert_no_leak(getattr(b_browser, method)(path), route, method, {404, 405})
+        probed.append(route.name)
+
+    # then: nothing of A's changed, and the harness really walked the routes
+    assert _snapshot(a.workspace.pk) == before
+    assert "accounts:team" in probed
+    assert "api:audit-event-detail" in probed
+
+
+@pytest.mark.django_db
+def test_api_lists_only_the_keys_workspace() -> None:
+    a = make_tenant(MARKER_A, "alpha")
+    b = make_tenant("Beta Tenant", "beta")
+    for tenant in (a, b):
+        API_OBJECTS["audit-event"](tenant)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {b.api_secret}")
+
+    workspace = client.get(reverse("api:workspace")).json()
+    events = client.get(reverse("api:audit-event-list")).json()["results"]
+
+    assert workspace["name"] == "Beta Tenant"
+    assert events, "B sees its own events"
+    assert {e["actor"] for e in events} <= {b.owner.email, ""}
+    assert all(MARKER_A not in json.dumps(e) for e in events)
+
+
+def test_public_routes_have_reasons() -> None:
+    for name, reason in {**PUBLIC_ROUTES, **PUBLIC_NAMESPACES}.items():
+        assert reason.strip(), name
