@@ -1,0 +1,79 @@
+"""/healthz, and the production settings contract (`check --deploy` clean, fail loudly)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client, override_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_reports_every_dependency() -> None:
+    response = Client().get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {"database", "redis", "broker", "beat"} <= set(body["checks"])
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_is_down() -> None:
+    # a port nothing listens on
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        response = Client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"] == {"ok": False, "error": "ConnectionError"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_beat_is_required_and_silent() -> None:
+    with override_settings(HEALTHZ_REQUIRE_BEAT=True):
+        response = Client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["beat"]["ok"] is False
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ISEND_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "isend.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_in_production_mode() -> None:
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="x" * 30 + "-production-secret-key-with-enough-entropy-0123456789",
+        ALLOWED_HOSTS="isend.example.com",
+        FIELD_ENCRYPTION_KEY="ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA=",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_mode_refuses_to_start_without_required_variables() -> None:
+    result = _manage("check", DEBUG="0", SECRET_KEY="", ALLOWED_HOSTS="", FIELD_ENCRYPTION_KEY="")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY, ALLOWED_HOSTS, FIELD_ENCRYPTION_KEY" in result.stderr
