@@ -597,17 +597,14 @@ class Sandbox:
         session = self.state.sessions.get(request.match_info["name"])
         if session is None:
             return _not_found("session not found")
-        is_form = request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        )
-        form = await request.post() if is_form else None
+        is_form = request.content_type in _FORM_TYPES
+        fields: Any = await request.post() if is_form else await _json_object(request)
         if request.match_info["action"] == "fail":
             self._set_session_status(session, "FAILED")
         else:
             if session.status != "SCAN_QR_CODE":
                 return _session_status_error(session, expected="SCAN_QR_CODE")
-            phone = _digits(form.get("phone", "")) if form is not None else ""
+            phone = _digits(fields.get("phone", ""))
             session.me_id = f"{phone or f'99450{self.rng.randrange(10**7):07d}'}@c.us"
             self._set_session_status(session, "WORKING")
         if is_form:  # the page's button: back to the page
