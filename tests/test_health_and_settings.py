@@ -77,3 +77,16 @@ def test_production_mode_refuses_to_start_without_required_variables() -> None:
 
     assert result.returncode != 0
     assert "SECRET_KEY, ALLOWED_HOSTS, FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+def test_readme_lists_every_environment_variable() -> None:
+    import re
+
+    source = (ROOT / "isend" / "settings.py").read_text()
+    names = set(re.findall(r'env(?:_bool|_int|_list|_float)?\(\s*"([A-Z_0-9]+)"', source))
+    readme = (ROOT / "README.md").read_text()
+
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+
+    assert len(names) > 30
+    assert missing == []
