@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import aiohttp
+
+_NON_DIGITS = re.compile(r"\D")
 
 # --------------------------------------------------------------------------------------------
 # Plain input data
@@ -59,7 +62,7 @@ class OutboundMessage:
     @property
     def recipient_digits(self) -> str:
         """The recipient as digits only: Meta's ``wa_id`` and WAHA's chat id use this form."""
-        return "".join(ch for ch in self.to if ch.isdigit())
+        return _NON_DIGITS.sub("", self.to)
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,21 +305,21 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
 
 
 def _parse_messages_value(value: Mapping[str, Any]) -> list[Event]:
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    metadata = _dict(value.get("metadata"))
     phone_number_id = str(metadata.get("phone_number_id", ""))
     events: list[Event] = []
     for status in _dicts(value.get("statuses")):
-        event = _parse_status(phone_number_id, status)
-        if event is not None:
-            events.append(event)
+        status_event = _parse_status(phone_number_id, status)
+        if status_event is not None:
+            events.append(status_event)
     names = {
         str(contact.get("wa_id")): (contact.get("profile") or {}).get("name")
         for contact in _dicts(value.get("contacts"))
     }
     for message in _dicts(value.get("messages")):
-        event = _parse_inbound(phone_number_id, message, names)
-        if event is not None:
-            events.append(event)
+        inbound_event = _parse_inbound(phone_number_id, message, names)
+        if inbound_event is not None:
+            events.append(inbound_event)
     for error in _dicts(value.get("errors")):
         provider_error = _error_from_webhook(error)
         events.append(
@@ -374,7 +374,7 @@ def _parse_inbound(
         media = message.get(kind)
         if isinstance(media, dict):
             text = str(media.get("caption", ""))
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    context = _dict(message.get("context"))
     return InboundMessageEvent(
         account_id=phone_number_id,
         provider_message_id=str(message_id),
@@ -428,6 +428,10 @@ def _error_from_webhook(error: Mapping[str, Any]) -> ProviderError:
         title=str(error.get("title") or error.get("message") or ""),
         details=str(details or ""),
     )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

@@ -221,9 +221,13 @@ class WebGatewayAdapter:
                 OutcomeKind.FIX_REQUEST,
                 "WhatsApp-Web numbers send text: render the template before sending",
             )
+        try:
+            chat_id = chat_id_for(message.to)
+        except ValueError:
+            return Outcome.local(message.public_id, OutcomeKind.FIX_REQUEST, "no phone number")
         payload = {
             "session": self.credentials.session,
-            "chatId": chat_id_for(message.to),
+            "chatId": chat_id,
             "text": message.text,
             "reply_to": None,
         }
@@ -242,7 +246,7 @@ class WebGatewayAdapter:
                 attempt=message.attempt,
                 note=failure.note,
             )
-        return _send_outcome(message, payload["chatId"], reply)
+        return _send_outcome(message, chat_id, reply)
 
     async def send_many(self, messages: Sequence[OutboundMessage]) -> list[Outcome]:
         """Send concurrently (bounded); the limiter, not this method, paces these numbers."""

@@ -76,8 +76,11 @@ def graph_error(code: int, details: str, *, subcode: int | None = None) -> web.R
     return web.json_response({"error": error}, status=status)
 
 
+_NON_DIGITS = re.compile(r"\D")
+
+
 def _digits(value: Any) -> str:
-    return "".join(ch for ch in str(value) if ch.isdigit())
+    return _NON_DIGITS.sub("", str(value))
 
 
 class Sandbox:
@@ -360,7 +363,8 @@ class Sandbox:
             return web.json_response(
                 {"message": f"Session '{name}' already exists. Use PUT to update it."}, status=422
             )
-        config = body.get("config") if isinstance(body.get("config"), dict) else {}
+        raw_config = body.get("config")
+        config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
         webhooks = [w for w in config.get("webhooks") or [] if isinstance(w, dict) and w.get("url")]
         first = webhooks[0] if webhooks else {}
         session = WebSession(
@@ -560,22 +564,24 @@ class Sandbox:
             return _bad_request("callback_url must be an http(s) URL")
         if isinstance(throughput, bool) or not isinstance(throughput, int) or throughput < 1:
             return _bad_request("throughput_per_second must be a positive integer")
-        fields = {
-            "display_phone_number": str(body.get("display_phone_number") or phone_number_id),
-            "access_token": access_token,
-            "app_secret": str(body.get("app_secret") or ""),
-            "callback_url": callback_url,
-            "throughput_per_second": throughput,
-            "waba_id": str(body.get("waba_id") or f"sandbox-waba-{phone_number_id}"),
-        }
         existing = self.state.numbers.get(phone_number_id)
-        if existing is not None:
-            for key, value in fields.items():
-                setattr(existing, key, value)
-            return web.json_response(existing.public())
-        number = Number(phone_number_id=phone_number_id, **fields)
+        number = existing or Number(
+            phone_number_id=phone_number_id,
+            display_phone_number="",
+            access_token="",
+            app_secret="",
+            callback_url=None,
+            throughput_per_second=1,
+            waba_id="",
+        )
+        number.display_phone_number = str(body.get("display_phone_number") or phone_number_id)
+        number.access_token = access_token
+        number.app_secret = str(body.get("app_secret") or "")
+        number.callback_url = str(callback_url) if callback_url else None
+        number.throughput_per_second = throughput
+        number.waba_id = str(body.get("waba_id") or f"sandbox-waba-{phone_number_id}")
         self.state.numbers[phone_number_id] = number
-        return web.json_response(number.public(), status=201)
+        return web.json_response(number.public(), status=200 if existing else 201)
 
     async def delete_number(self, request: web.Request) -> web.Response:
         if self.state.numbers.pop(request.match_info["id"], None) is None:

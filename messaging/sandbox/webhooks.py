@@ -154,7 +154,7 @@ class WebhookDispatcher:
             "payload": payload,
         }
         body = encode(envelope)
-        headers = {"X-Webhook-Request-Id": envelope["id"]}
+        headers = {"X-Webhook-Request-Id": str(envelope["id"])}
         if session.hmac_key:
             headers[WAHA_HMAC_HEADER] = waha_hmac(body, session.hmac_key)
             headers[WAHA_HMAC_ALGORITHM_HEADER] = "sha512"
