@@ -503,6 +503,9 @@ class Sandbox:
     async def index_page(self, request: web.Request) -> web.Response:
         return web.Response(text=render_index(self), content_type="text/html")
 
+    async def to_index_page(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/_sandbox/")
+
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
@@ -725,6 +728,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     waha = sandbox.waha_auth
     add = app.router
     add.add_get("/_sandbox/", sandbox.index_page)
+    add.add_get("/_sandbox", sandbox.to_index_page)
     add.add_get("/_sandbox/health", sandbox.health)
     add.add_get("/_sandbox/config", sandbox.get_config)
     add.add_post("/_sandbox/config", sandbox.post_config)

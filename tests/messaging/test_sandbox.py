@@ -187,7 +187,7 @@ def test_duplicate_delivery(sandbox: SandboxClient, webhook_receiver: WebhookRec
     send(sandbox, texts(1))
     sandbox.wait_idle()
     bodies = [hook.raw for hook in webhook_receiver.received]
-    assert len(bodies) >= 4  # sent and delivered, each delivered twice
+    assert len(bodies) >= 2  # sent and delivered (one batch or two), each POSTed twice
     assert all(bodies.count(body) == 2 for body in bodies)
     assert sandbox.stats()["webhooks"]["duplicate_posts"] == len(bodies) // 2
 
