@@ -1,0 +1,262 @@
+"""Phone number normalisation for contacts: every shape people and spreadsheets produce, to E.164.
+
+Pure functions (no ORM). `parse_phone` never raises: it returns either the E.164 form or a
+reason code with a message a person can act on, because imports report bad rows and carry on.
+`normalize_phone` raises `PhoneError` for forms and the API.
+
+Shapes handled: spaces, dashes, dots, slashes, brackets, non-breaking spaces, a `tel:` prefix,
+`00` international prefix, `+`, the country code without `+` (`994501234567`), national numbers
+with or without the trunk `0` (`050 123 45 67`, `501234567` after Excel dropped the zero), Excel
+floats (`994501234567.0`, or a real float from XLSX) and scientific notation
+(`9.94501234567E+11`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+import phonenumbers
+from django.utils import translation
+from django.utils.translation import gettext as _
+from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
+from phonenumbers import timezone as phone_timezone
+
+MIN_DIGITS = 6
+MAX_DIGITS = 15  # ITU-T E.164
+
+_SEPARATORS = re.compile(r"[\s\u00a0\u2007\u202f\-\.\(\)\[\]/\\_]+")
+_FLOAT_TAIL = re.compile(r"^(\+?\d+)\.0+$")
+_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d{1,2}$")
+_ALLOWED = re.compile(r"^\+?\d+$")
+
+
+class Reason:
+    """Stable codes for why a value is not a phone number (API clients match on them)."""
+
+    EMPTY = "empty"
+    NOT_A_NUMBER = "not_a_number"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    UNKNOWN_COUNTRY = "unknown_country_code"
+    INVALID_FOR_COUNTRY = "invalid_for_country"
+    PRECISION_LOST = "precision_lost"
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneResult:
+    """The outcome of parsing one value: `e164` when valid, else `reason` + `message`."""
+
+    raw: str
+    e164: str | None = None
+    country: str = ""
+    reason: str = ""
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.e164 is not None
+
+
+class PhoneError(ValueError):
+    """`normalize_phone` failed; `code` is one of `Reason`, `message` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _as_text(raw: object) -> str:
+    """Numbers from spreadsheets arrive as int/float; render them without a float tail."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return str(raw)
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):  # NaN / inf
+            return ""
+        if raw.is_integer():
+            return str(int(raw))
+        return repr(raw)
+    return str(raw)
+
+
+def _fail(raw: str, code: str, message: str) -> PhoneResult:
+    return PhoneResult(raw=raw, reason=code, message=message)
+
+
+def parse_phone(raw: object, *, default_country: str | None = "AZ") -> PhoneResult:
+    """Parse `raw` into E.164, using `default_country` (ISO 3166 alpha-2) for national numbers.
+
+    Never raises. Results are cached: imports parse the same few shapes many times."""
+    region = (default_country or "").upper() or None
+    return _parse_cached(_as_text(raw), region, translation.get_language())
+
+
+def _expand_scientific(value: str) -> str | None:
+    """Expand `9.94501234567E+11` to `994501234567`; None when Excel already rounded digits away
+    (9.94501E+11): refusing beats inventing the missing digits."""
+    number = Decimal(value.replace(",", "."))
+    mantissa = re.split("[eE]", value)[0].replace(",", "").replace(".", "")
+    digits = str(int(number))
+    if len(mantissa) < len(digits):
+        return None
+    return digits
+
+
+def _precision_message(raw: str) -> str:
+    return _(
+        "“%(value)s” lost digits in scientific notation; format the column as text in the "
+        "spreadsheet and export it again."
+    ) % {"value": raw}
+
+
+def _not_a_number(raw: str) -> PhoneResult:
+    return _fail(raw, Reason.NOT_A_NUMBER, _("“%(value)s” is not a phone number.") % {"value": raw})
+
+
+@lru_cache(maxsize=65536)
+def _parse_cached(text: str, region: str | None, language: str | None) -> PhoneResult:
+    """Cached by the active language too: the cached result carries a translated message."""
+    raw = text
+    value = text.strip()
+    if value.lower().startswith("tel:"):
+        value = value[4:]
+    if not value:
+        return _fail(raw, Reason.EMPTY, _("The phone number is empty."))
+
+    # Excel: "9.94501234567E+11" (the float tail "994501234567.0" is handled below).
+    if _SCIENTIFIC.match(value):
+        expanded = _expand_scientific(value)
+        if expanded is None:
+            return _fail(raw, Reason.PRECISION_LOST, _precision_message(raw))
+        value = expanded
+    float_tail = _FLOAT_TAIL.match(value)
+    if float_tail:
+        value = float_tail.group(1)
+    value = _SEPARATORS.sub("", value)
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    if value.startswith("+00"):
+        value = "+" + value[3:]
+    if not _ALLOWED.match(value):
+        return _not_a_number(raw)
+
+    digits = value.lstrip("+")
+    if len(digits) < MIN_DIGITS:
+        return _fail(
+            raw,
+            Reason.TOO_SHORT,
+            _("“%(value)s” is too short to be a phone number.") % {"value": raw},
+        )
+    if len(digits) > MAX_DIGITS + 2:  # a trunk 0 and a country code may both be present
+        return _fail(
+            raw,
+            Reason.TOO_LONG,
+            _("“%(value)s” is too long to be a phone number.") % {"value": raw},
+        )
+
+    candidates: list[tuple[str, str | None]] = []
+    if value.startswith("+"):
+        candidates.append((value, None))
+    else:
+        if region:
+            candidates.append((value, region))
+        # The country code without "+" or "00" (e.g. 994501234567, 905321234567).
+        candidates.append(("+" + value, None))
+
+    first_invalid: phonenumbers.PhoneNumber | None = None
+    bad_country_code = False
+    for candidate, candidate_region in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, candidate_region)
+        except NumberParseException as exc:
+            bad_country_code |= exc.error_type == NumberParseException.INVALID_COUNTRY_CODE
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return PhoneResult(
+                raw=raw,
+                e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+                country=phonenumbers.region_code_for_number(parsed) or "",
+            )
+        if first_invalid is None:
+            first_invalid = parsed
+    return _explain(raw, first_invalid, unknown_country=bad_country_code)
+
+
+def _explain(
+    raw: str, parsed: phonenumbers.PhoneNumber | None, *, unknown_country: bool
+) -> PhoneResult:
+    if parsed is None and not unknown_country:
+        return _not_a_number(raw)
+    country = phonenumbers.region_code_for_country_code(parsed.country_code) if parsed else None
+    if parsed is None or country in ("ZZ", "001", None):
+        return _fail(
+            raw,
+            Reason.UNKNOWN_COUNTRY,
+            _("“%(value)s” starts with an unknown country code; add the country code, e.g. +994.")
+            % {"value": raw},
+        )
+    possible = phonenumbers.is_possible_number_with_reason(parsed)
+    if possible == ValidationResult.TOO_SHORT:
+        return _fail(
+            raw,
+            Reason.TOO_SHORT,
+            _("“%(value)s” is too short for a number in %(country)s.")
+            % {"value": raw, "country": country},
+        )
+    if possible == ValidationResult.TOO_LONG:
+        return _fail(
+            raw,
+            Reason.TOO_LONG,
+            _("“%(value)s” is too long for a number in %(country)s.")
+            % {"value": raw, "country": country},
+        )
+    return _fail(
+        raw,
+        Reason.INVALID_FOR_COUNTRY,
+        _("“%(value)s” is not a valid number for %(country)s.")
+        % {"value": raw, "country": country},
+    )
+
+
+def normalize_phone(raw: object, *, default_country: str | None = "AZ") -> str:
+    """E.164 for `raw`, or `PhoneError` naming the reason."""
+    result = parse_phone(raw, default_country=default_country)
+    if result.e164 is None:
+        raise PhoneError(result.reason, result.message)
+    return result.e164
+
+
+def phone_time_zone(e164: str) -> str:
+    """The number's IANA time zone when the numbering plan pins one zone, else "" (e.g. +7 spans
+    eleven zones: a guess would put send windows in the middle of someone's night)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return ""
+    zones = phone_timezone.time_zones_for_number(parsed)
+    if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE:
+        return zones[0]
+    return ""
+
+
+def phone_country(e164: str) -> str:
+    """ISO country of an E.164 number ("" when unknown)."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except NumberParseException:
+        return ""
+
+
+def is_mobile(e164: str) -> bool:
+    """Whether the number is a mobile (or could be): WhatsApp numbers are mostly mobiles."""
+    parsed = phonenumbers.parse(e164, None)
+    return phonenumbers.number_type(parsed) in (
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
