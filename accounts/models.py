@@ -4,6 +4,7 @@ records the privacy policy promises: login events and an audit trail."""
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -48,10 +49,10 @@ class User(AbstractUser):
     confirmed_adult_at = models.DateTimeField(_("confirmed 18 or older at"), null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    USERNAME_FIELD = "email"  # type: ignore[misc]
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         verbose_name = _("user")

@@ -1,6 +1,7 @@
 """Roles and what each may do. One matrix, read by views, the API and templates."""
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,7 +50,7 @@ def role_has(role: str, perm: str) -> bool:
 
 
 # API key scopes: "<area>:read" or "<area>:write". Write implies read.
-API_SCOPES: dict[str, str] = {
+API_SCOPES: dict[str, str | Promise] = {
     "contacts:read": _("Read contacts, lists and segments"),
     "contacts:write": _("Create, change and delete contacts, lists and imports"),
     "templates:read": _("Read templates"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -27,6 +28,6 @@ def beat_heartbeat_task() -> None:
 def invitations_purge_expired_task() -> int:
     from .models import Invitation
 
-    cutoff = timezone.now() - timezone.timedelta(days=30)
+    cutoff = timezone.now() - timedelta(days=30)
     deleted, _ = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True).delete()
     return deleted
