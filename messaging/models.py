@@ -1,0 +1,264 @@
+"""Messaging models: contacts, lists, segments, imports and message templates.
+
+Fields, constraints and small properties only; every write lives in `messaging.services`, every
+shared read in `messaging.selectors`."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.tenancy import WorkspaceOwned
+
+
+class OptOutSource(models.TextChoices):
+    KEYWORD = "keyword", _("Keyword reply (STOP)")
+    BUTTON = "button", _("Button")
+    MANUAL = "manual", _("Manual")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    GATEWAY = "gateway", _("Gateway")
+
+
+class WhatsAppStatus(models.TextChoices):
+    UNKNOWN = "unknown", _("Unknown")
+    VALID = "valid", _("On WhatsApp")
+    INVALID = "invalid", _("Not on WhatsApp")
+
+
+class CreatedVia(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    INBOUND = "inbound", _("Inbound message")
+
+
+class Contact(WorkspaceOwned):
+    """A message recipient. The phone is E.164 and unique per workspace; opt-out is sticky:
+    nothing but an explicit opt-in (a person's action) clears it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    phone = models.CharField(_("phone"), max_length=20)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+
+    consent_source = models.CharField(_("consent source"), max_length=120, blank=True)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_proof = models.JSONField(_("consent proof"), default=dict, blank=True)
+
+    opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
+    opt_out_source = models.CharField(
+        _("opt-out source"), max_length=16, choices=OptOutSource.choices, blank=True
+    )
+    opt_out_reason = models.CharField(_("opt-out reason"), max_length=255, blank=True)
+
+    whatsapp_status = models.CharField(
+        _("WhatsApp status"),
+        max_length=16,
+        choices=WhatsAppStatus.choices,
+        default=WhatsAppStatus.UNKNOWN,
+    )
+    whatsapp_error = models.CharField(_("WhatsApp error"), max_length=255, blank=True)
+
+    created_via = models.CharField(
+        max_length=16, choices=CreatedVia.choices, default=CreatedVia.MANUAL
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "phone"], name="messaging_contact_unique_phone"
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["tags"], name="messaging_contact_tags_gin"),
+            models.Index(fields=["workspace", "-created_at"], name="messaging_contact_ws_created"),
+            models.Index(
+                fields=["workspace"],
+                name="messaging_contact_opted_out",
+                condition=models.Q(opted_out_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} {self.phone}".strip()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+    @property
+    def is_reachable(self) -> bool:
+        return self.opted_out_at is None and self.whatsapp_status != WhatsAppStatus.INVALID
+
+
+class ContactList(WorkspaceOwned):
+    """A static list: membership changes only when someone adds or removes contacts."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    contacts = models.ManyToManyField(
+        Contact, through="ContactListMembership", related_name="lists", blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"], name="messaging_contactlist_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactListMembership(WorkspaceOwned):
+    contact_list = models.ForeignKey(ContactList, on_delete=models.CASCADE)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_list", "contact"], name="messaging_list_member_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["contact"], name="messaging_list_member_contact")]
+
+
+class Segment(WorkspaceOwned):
+    """A saved filter (see `selectors.contacts_matching`): membership is computed when read."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"], name="messaging_segment_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _import_upload_to(instance: ContactImport, filename: str) -> str:
+    # The user's file name never reaches the path: only ids we made.
+    return f"imports/{instance.workspace_id}/{instance.public_id}"
+
+
+class ContactImport(WorkspaceOwned):
+    """One CSV/XLSX import. `cursor` counts the data rows already written, in the same
+    transaction as the rows themselves, so a redelivered task resumes where it stopped."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Waiting for column mapping")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    class OnExisting(models.TextChoices):
+        UPDATE = "update", _("Update existing contacts")
+        SKIP = "skip", _("Skip existing contacts")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    file = models.FileField(upload_to=_import_upload_to, max_length=255)
+    original_name = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    file_format = models.CharField(max_length=8, choices=Format.choices)
+    encoding = models.CharField(max_length=32, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    has_header = models.BooleanField(default=True)
+    columns = models.JSONField(default=list, blank=True)
+    preview_rows = models.JSONField(default=list, blank=True)
+
+    mapping = models.JSONField(default=dict, blank=True)
+    default_country = models.CharField(max_length=2, default="AZ")
+    on_existing = models.CharField(
+        max_length=8, choices=OnExisting.choices, default=OnExisting.UPDATE
+    )
+    contact_list = models.ForeignKey(
+        ContactList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    consent_confirmed_at = models.DateTimeField(null=True, blank=True)
+    consent_source = models.CharField(max_length=120, blank=True)
+
+    cursor = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    opted_out_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="messaging_import_ws")]
+
+    def __str__(self) -> str:
+        return self.original_name or str(self.public_id)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.COMPLETED:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, int(self.cursor * 100 / self.total_rows))
+
+
+class ContactImportRejection(WorkspaceOwned):
+    """A row the import did not take, with its line number and reason (downloadable as CSV)."""
+
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, related_name="rejections"
+    )
+    line = models.PositiveIntegerField()
+    reason = models.CharField(max_length=32)
+    message = models.CharField(max_length=255)
+    row = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [models.Index(fields=["contact_import", "line"], name="messaging_reject_line")]

@@ -1,0 +1,220 @@
+"""Reads shared by the dashboard, the API, tasks and (later) the campaign engine.
+
+Every query here is scoped by `for_workspace` in the query itself; the `get_*_for_workspace`
+selectors give one 404 for "missing" and "belongs to another workspace"."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Workspace
+
+from .models import (
+    Contact,
+    ContactImport,
+    ContactImportRejection,
+    ContactList,
+    Segment,
+    WhatsAppStatus,
+)
+
+OPT_OUT_CHOICES = ("", "opted_out", "subscribed")
+
+
+def _get(queryset: QuerySet[Any], **lookup: Any) -> Any:
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        # ValueError/TypeError: a malformed UUID is "not found", never a 500.
+        raise Http404 from exc
+
+
+def get_contact_for_workspace(*, workspace: Workspace, contact_id: uuid.UUID | str) -> Contact:
+    return _get(Contact.objects.for_workspace(workspace), public_id=contact_id)
+
+
+def get_contact_list_for_workspace(
+    *, workspace: Workspace, list_id: uuid.UUID | str
+) -> ContactList:
+    return _get(ContactList.objects.for_workspace(workspace), public_id=list_id)
+
+
+def get_segment_for_workspace(*, workspace: Workspace, segment_id: uuid.UUID | str) -> Segment:
+    return _get(Segment.objects.for_workspace(workspace), public_id=segment_id)
+
+
+def get_contact_import_for_workspace(
+    *, workspace: Workspace, import_id: uuid.UUID | str
+) -> ContactImport:
+    return _get(ContactImport.objects.for_workspace(workspace), public_id=import_id)
+
+
+def contact_lists_of_workspace(*, workspace: Workspace) -> QuerySet[ContactList]:
+    return (
+        ContactList.objects.for_workspace(workspace)
+        .annotate(size=Count("contactlistmembership"))
+        .order_by("name")
+    )
+
+
+def segments_of_workspace(*, workspace: Workspace) -> QuerySet[Segment]:
+    return Segment.objects.for_workspace(workspace).order_by("name")
+
+
+def contact_imports_of_workspace(*, workspace: Workspace) -> QuerySet[ContactImport]:
+    return ContactImport.objects.for_workspace(workspace).order_by("-created_at")
+
+
+def contact_import_rejections(
+    *, workspace: Workspace, contact_import: ContactImport
+) -> QuerySet[ContactImportRejection]:
+    return (
+        ContactImportRejection.objects.for_workspace(workspace)
+        .filter(contact_import=contact_import)
+        .order_by("line", "pk")
+    )
+
+
+def contact_tags_of_workspace(*, workspace: Workspace, limit: int = 200) -> list[str]:
+    """Distinct tags in use (for filter menus), alphabetical."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT unnest(tags) AS tag FROM messaging_contact "
+            "WHERE workspace_id = %s ORDER BY tag LIMIT %s",
+            [workspace.pk, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def contact_attribute_keys(*, workspace: Workspace, limit: int = 200) -> set[str]:
+    """Attribute names in use: what templates may reference as `{{attr.x}}` or `{{x}}`."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT jsonb_object_keys(attributes) FROM messaging_contact "
+            "WHERE workspace_id = %s LIMIT %s",
+            [workspace.pk, limit],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _strings(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part).strip() for part in value if str(part).strip()]
+
+
+def contact_filter_q(filters: Mapping[str, Any]) -> Q:
+    """The WHERE clause for a filter dict (the segment JSON and the list page's query string
+    share it). Keys: search, tags_any, tags_all, tags_none, list_id, attributes, opt_out
+    ("opted_out"/"subscribed"), whatsapp_status (list), created_after, created_before.
+    Filters are assumed cleaned (`services.segment_filters_clean`); unknown keys are ignored."""
+    q = Q()
+    search = str(filters.get("search") or "").strip()
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        text_q = Q(first_name__icontains=search) | Q(last_name__icontains=search)
+        if " " in search:
+            first, _sep, last = search.partition(" ")
+            text_q |= Q(first_name__icontains=first, last_name__icontains=last.strip())
+        if len(digits) >= 3:
+            text_q |= Q(phone__contains=digits)
+        q &= text_q
+    if tags_any := _strings(filters.get("tags_any")):
+        q &= Q(tags__overlap=tags_any)
+    if tags_all := _strings(filters.get("tags_all")):
+        q &= Q(tags__contains=tags_all)
+    if tags_none := _strings(filters.get("tags_none")):
+        q &= ~Q(tags__overlap=tags_none)
+    if list_id := filters.get("list_id"):
+        q &= Q(lists__public_id=list_id)
+    attributes = filters.get("attributes") or {}
+    if attributes:
+        q &= Q(attributes__contains=dict(attributes))
+    opt_out = filters.get("opt_out") or ""
+    if opt_out == "opted_out":
+        q &= Q(opted_out_at__isnull=False)
+    elif opt_out == "subscribed":
+        q &= Q(opted_out_at__isnull=True)
+    if statuses := _strings(filters.get("whatsapp_status")):
+        q &= Q(whatsapp_status__in=statuses)
+    if created_after := filters.get("created_after"):
+        q &= Q(created_at__date__gte=_as_date(created_after))
+    if created_before := filters.get("created_before"):
+        q &= Q(created_at__date__lte=_as_date(created_before))
+    return q
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def contacts_matching(
+    *, workspace: Workspace, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Contact]:
+    """Contacts of the workspace matching `filters`, newest first."""
+    # One list at most, and (list, contact) is unique: the join never duplicates a contact.
+    qs = Contact.objects.for_workspace(workspace).filter(contact_filter_q(filters or {}))
+    return qs.order_by("-created_at", "-id")
+
+
+def contacts_by_public_ids(
+    *, workspace: Workspace, contact_ids: Iterable[uuid.UUID | str]
+) -> QuerySet[Contact]:
+    """The workspace's contacts among `contact_ids`; foreign or unknown ids are dropped."""
+    ids: list[uuid.UUID] = []
+    for value in contact_ids:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return Contact.objects.for_workspace(workspace).filter(public_id__in=ids)
+
+
+@dataclass(frozen=True)
+class AudienceCounts:
+    """total = reachable + opted_out + invalid (invalid counts only contacts not opted out)."""
+
+    total: int
+    opted_out: int
+    invalid: int
+    reachable: int
+
+
+def audience_preview(
+    *, workspace: Workspace, filters: Mapping[str, Any] | None = None
+) -> AudienceCounts:
+    """Who a segment reaches, in ONE query (conditional aggregates)."""
+    qs = Contact.objects.for_workspace(workspace).filter(contact_filter_q(filters or {}))
+    subscribed = Q(opted_out_at__isnull=True)
+    invalid = Q(whatsapp_status=WhatsAppStatus.INVALID)
+    row = qs.aggregate(
+        total=Count("id"),
+        opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
+        invalid=Count("id", filter=subscribed & invalid),
+        reachable=Count("id", filter=subscribed & ~invalid),
+    )
+    return AudienceCounts(**row)
+
+
+def reachable_contacts(
+    *, workspace: Workspace, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Contact]:
+    """What a campaign may send to: matching, not opted out, not known-invalid."""
+    return (
+        contacts_matching(workspace=workspace, filters=filters)
+        .filter(opted_out_at__isnull=True)
+        .exclude(whatsapp_status=WhatsAppStatus.INVALID)
+    )
