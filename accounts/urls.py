@@ -12,7 +12,6 @@ _NOT_BUILT = [
     ("templates", _("Templates"), "#4"),
     ("numbers", _("Numbers"), "#3"),
     ("analytics", _("Analytics"), "#8"),
-    ("billing", _("Billing"), "#5"),
 ]
 
 urlpatterns = [

@@ -320,6 +320,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.invitations_purge_expired_task",
         "schedule": crontab(minute=17, hour=3),
     },
+    "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
 }
 
 # --- Product settings ---------------------------------------------------------------------
@@ -332,6 +333,12 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_ENABLED = bool(STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com").rstrip("/")
 WHATSAPP_GRAPH_VERSION = env("WHATSAPP_GRAPH_VERSION", "v23.0")
+# Billing: the seller on invoices and the VAT rate (package prices include VAT).
+INVOICE_SELLER_NAME = env("INVOICE_SELLER_NAME", "iSend")
+INVOICE_SELLER_ADDRESS = env("INVOICE_SELLER_ADDRESS", "Baku, Azerbaijan")
+INVOICE_SELLER_TAX_ID = env("INVOICE_SELLER_TAX_ID")
+INVOICE_SELLER_BANK_DETAILS = env("INVOICE_SELLER_BANK_DETAILS")
+INVOICE_VAT_RATE = env_float("INVOICE_VAT_RATE", 0.18)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {

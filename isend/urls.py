@@ -23,5 +23,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_patterns)),
     path("", include("privacy.urls")),
+    path("", include("billing.urls")),
     path("", include("accounts.urls")),
 ]

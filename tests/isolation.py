@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from accounts import services
 from accounts.models import AuditEvent, Invitation, Membership, User, Workspace
 from accounts.permissions import API_SCOPES, Role
+from billing import services as billing_services
+from billing.models import Order, Package
 
 from .factories import MembershipFactory, UserFactory
 
@@ -61,16 +64,37 @@ def _audit_event(t: Tenant) -> AuditEvent:
     return services.audit_record(workspace=t.workspace, action="test.marker", actor=t.owner)
 
 
+def _billing_order(t: Tenant) -> Any:
+    package = Package.objects.create(
+        name="Isolation", credits=10, validity_days=30, price=Decimal("1.00")
+    )
+    return billing_services.order_create(
+        workspace=t.workspace, package=package, method=Order.Method.BANK_TRANSFER, actor=t.owner
+    )
+
+
+def _billing_invoice(t: Tenant) -> Any:
+    order = t.once("billing_order", lambda: _billing_order(t))
+    billing_services.order_confirm_bank_transfer(order=order, actor=t.owner)
+    return order.invoice
+
+
 KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "workspace_slug": lambda t: t.workspace.slug,
     "membership_id": lambda t: t.member.pk,
     "invitation_id": lambda t: t.once("invitation", lambda: _invitation(t)).public_id,
     "api_key_id": lambda t: t.workspace.api_keys.first().public_id,
+    "order_id": lambda t: t.once("billing_order", lambda: _billing_order(t)).public_id,
+    "invoice_id": lambda t: t.once("billing_invoice", lambda: _billing_invoice(t)).public_id,
 }
 
 # Router basename -> the lookup value of one of the tenant's objects.
 API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
     "audit-event": lambda t: t.once("audit", lambda: _audit_event(t)).pk,
+    "billing-ledger": lambda t: (
+        t.once("billing_invoice", lambda: _billing_invoice(t)).order.lot.entries.first().pk
+    ),
+    "billing-order": lambda t: t.once("billing_order", lambda: _billing_order(t)).public_id,
 }
 
 PUBLIC_NAMESPACES: dict[str, str] = {
@@ -87,6 +111,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "api:schema": "OpenAPI schema, no tenant data",
     "api:docs": "API reference page, no tenant data",
     "api:workspace": "no kwargs: the API key fixes the workspace (checked below by content)",
+    "billing:stripe_webhook": "Stripe's callback: authenticated by its signature, not a member",
 }
 
 # allauth's routes (sign-in, sign-up, password, e-mail, MFA) act on the signed-in user only.

@@ -1,0 +1,259 @@
+"""Billing in Django admin: packages and prices, bank-transfer confirmation and rejection, and
+read-only views of money and credit records (they change only through `billing.services`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import services
+from .models import (
+    BillingSettings,
+    CreditBalance,
+    CreditLot,
+    Invoice,
+    InvoiceCounter,
+    LedgerEntry,
+    Order,
+    Package,
+    Payment,
+    Reservation,
+    ReservationLot,
+    StripeEvent,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and credit rows are written by services only; admin shows them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Package)
+class PackageAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "credits",
+        "validity_days",
+        "price",
+        "currency",
+        "is_active",
+        "sort_order",
+    )
+    list_editable = ("is_active", "sort_order")
+    list_filter = ("is_active", "currency")
+    search_fields = ("name",)
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    readonly_fields = (
+        "provider",
+        "provider_id",
+        "amount",
+        "currency",
+        "received_at",
+        "recorded_by",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea, max_length=1000)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "payment_reference",
+        "workspace",
+        "package",
+        "method",
+        "status",
+        "amount",
+        "currency",
+        "created_at",
+        "confirmed_by",
+        "confirmed_at",
+    )
+    list_filter = ("status", "method", "currency", "created_at")
+    search_fields = ("payment_reference", "workspace__name", "workspace__slug", "buyer_company")
+    list_select_related = ("workspace", "package", "confirmed_by")
+    readonly_fields = [f.name for f in Order._meta.fields]
+    inlines = [PaymentInline]
+    actions = ["confirm_bank_transfer", "reject_orders"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=gettext_lazy("Confirm bank transfer received (full amount)"))
+    def confirm_bank_transfer(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        done = 0
+        for order in queryset.order_by("pk"):
+            try:
+                before = order.status
+                services.order_confirm_bank_transfer(order=order, actor=request.user)  # type: ignore[arg-type]
+                done += before != Order.Status.PAID
+            except (services.BillingError, ValidationError) as exc:
+                self.message_user(request, f"{order}: {exc}", messages.ERROR)
+        self.message_user(
+            request, _("%(n)d order(s) confirmed and credits activated.") % {"n": done}
+        )
+
+    @admin.action(description=gettext_lazy("Reject with a reason"))
+    def reject_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        form = RejectForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            for order in queryset.order_by("pk"):
+                try:
+                    services.order_reject(
+                        order=order,
+                        actor=request.user,  # type: ignore[arg-type]
+                        reason=form.cleaned_data["reason"],
+                    )
+                except (services.BillingError, ValidationError) as exc:
+                    self.message_user(request, f"{order}: {exc}", messages.ERROR)
+            return None
+        return render(
+            request,
+            "billing/admin_reject.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reject orders"),
+                "orders": queryset,
+                "form": form,
+                "action": "reject_orders",
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "order",
+        "provider",
+        "provider_id",
+        "amount",
+        "currency",
+        "received_at",
+        "recorded_by",
+    )
+    list_filter = ("provider", "currency")
+    search_fields = ("provider_id", "order__payment_reference")
+
+
+@admin.register(CreditLot)
+class CreditLotAdmin(ReadOnlyAdmin):
+    list_display = (
+        "pk",
+        "workspace",
+        "order",
+        "credits_total",
+        "credits_remaining",
+        "credits_reserved",
+        "expires_at",
+        "expired_at",
+        "revoked_at",
+    )
+    list_filter = ("expires_at", "revoked_at")
+    search_fields = ("workspace__name", "workspace__slug", "order__payment_reference")
+    actions = ["revoke_unused"]
+
+    @admin.action(description=gettext_lazy("Revoke unused credits (chargeback)"))
+    def revoke_unused(self, request: HttpRequest, queryset: QuerySet[CreditLot]) -> None:
+        for lot in queryset.order_by("pk"):
+            services.credits_revoke_lot(
+                lot=lot,
+                reason=_("revoked by staff"),
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        self.message_user(request, _("Unused credits revoked."))
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "workspace",
+        "kind",
+        "amount",
+        "reserved_delta",
+        "reference",
+        "actor",
+    )
+    list_filter = ("kind", "created_at")
+    search_fields = ("reference", "idempotency_key", "workspace__name", "workspace__slug")
+    list_select_related = ("workspace", "actor")
+
+
+@admin.register(CreditBalance)
+class CreditBalanceAdmin(ReadOnlyAdmin):
+    list_display = ("workspace", "available", "reserved", "updated_at")
+    search_fields = ("workspace__name", "workspace__slug")
+
+
+class ReservationLotInline(admin.TabularInline):
+    model = ReservationLot
+    extra = 0
+    can_delete = False
+    readonly_fields = ("lot", "amount", "remaining")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "workspace", "amount", "remaining", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("reference", "idempotency_key", "workspace__name")
+    inlines = [ReservationLotInline]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ("number", "workspace", "buyer_name", "total", "currency", "issued_at")
+    list_filter = ("year", "currency")
+    search_fields = ("number", "buyer_name", "order__payment_reference", "workspace__name")
+
+
+@admin.register(InvoiceCounter)
+class InvoiceCounterAdmin(ReadOnlyAdmin):
+    list_display = ("year", "last")
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "received_at", "processed_at", "outcome")
+    list_filter = ("type",)
+    search_fields = ("event_id",)
+
+
+@admin.register(BillingSettings)
+class BillingSettingsAdmin(admin.ModelAdmin):
+    list_display = ("workspace", "low_balance_threshold", "low_balance_notified")
+    search_fields = ("workspace__name", "workspace__slug")
+    readonly_fields = ("low_balance_notified",)

@@ -1,0 +1,63 @@
+"""Reads shared by billing's pages, API and admin. Every lookup is filtered by workspace in
+the query itself: another workspace's id is the same 404 as a missing one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Workspace
+from accounts.tenancy import get_for_workspace
+
+from .models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package
+
+
+def packages_on_sale() -> QuerySet[Package]:
+    return Package.objects.filter(is_active=True)
+
+
+def orders_for_workspace(*, workspace: Workspace) -> QuerySet[Order]:
+    return Order.objects.for_workspace(workspace).select_related("package")
+
+
+def get_order_for_workspace(*, workspace: Workspace, order_id: UUID | str) -> Order:
+    return get_for_workspace(Order, workspace=workspace, public_id=order_id)
+
+
+def invoices_for_workspace(*, workspace: Workspace) -> QuerySet[Invoice]:
+    return Invoice.objects.for_workspace(workspace).select_related("order")
+
+
+def get_invoice_for_workspace(*, workspace: Workspace, invoice_id: UUID | str) -> Invoice:
+    return get_for_workspace(Invoice, workspace=workspace, public_id=invoice_id)
+
+
+def lots_for_workspace(*, workspace: Workspace, live_only: bool = True) -> QuerySet[CreditLot]:
+    lots = CreditLot.objects.for_workspace(workspace).select_related("order")
+    if live_only:
+        lots = lots.filter(credits_remaining__gt=0)
+    return lots.order_by("expires_at", "pk")
+
+
+def ledger_for_workspace(*, workspace: Workspace, kind: str = "") -> QuerySet[LedgerEntry]:
+    entries = LedgerEntry.objects.for_workspace(workspace).select_related("actor")
+    if kind in LedgerEntry.Kind.values:
+        entries = entries.filter(kind=kind)
+    return entries.order_by("-created_at", "-pk")
+
+
+def billing_settings_for(*, workspace: Workspace) -> BillingSettings:
+    """Unsaved defaults when the workspace never set anything (reads never write)."""
+    found = BillingSettings.objects.filter(workspace=workspace).first()
+    return found or BillingSettings(workspace=workspace)
+
+
+def soon_expiring_credits(*, workspace: Workspace, days: int = 7) -> int:
+    horizon = timezone.now() + timedelta(days=days)
+    lots = CreditLot.objects.for_workspace(workspace).filter(
+        revoked_at__isnull=True, expires_at__gt=timezone.now(), expires_at__lte=horizon
+    )
+    return sum(lot.credits_free for lot in lots)

@@ -1,0 +1,13 @@
+"""Billing's periodic work. Thin: call the service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def credits_expire_due_task() -> int:
+    """Write off the unreserved part of expired lots (every few minutes, from beat)."""
+    return services.credits_expire_due()

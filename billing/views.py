@@ -1,0 +1,282 @@
+"""Billing pages (balance, pricing and buying, orders, invoices, ledger) and the Stripe webhook.
+Thin: parse the request, call a selector or a service, render."""
+
+from __future__ import annotations
+
+import csv
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.permissions import Perm
+from accounts.tenancy import workspace_view
+
+from . import pdf, selectors, services
+from .forms import BuyForm, ThresholdForm
+from .models import LedgerEntry, Order
+
+logger = logging.getLogger(__name__)
+
+
+def _ws(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request.workspace  # type: ignore[attr-defined]
+
+
+def _balance_context(request: HttpRequest) -> dict[str, object]:
+    workspace = _ws(request)
+    balance = services.credits_balance(workspace=workspace)
+    prefs = selectors.billing_settings_for(workspace=workspace)
+    return {
+        "balance": balance,
+        "prefs": prefs,
+        "low_balance": prefs.low_balance_threshold > 0
+        and balance.available < prefs.low_balance_threshold,
+    }
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def overview(request: HttpRequest) -> HttpResponse:
+    workspace = _ws(request)
+    context = _balance_context(request)
+    context.update(
+        {
+            "lots": selectors.lots_for_workspace(workspace=workspace),
+            "expiring_soon": selectors.soon_expiring_credits(workspace=workspace),
+            "threshold_form": ThresholdForm(
+                initial={"low_balance_threshold": context["prefs"].low_balance_threshold}  # type: ignore[attr-defined]
+            ),
+        }
+    )
+    return render(request, "billing/overview.html", context)
+
+
+@require_POST
+@workspace_view(Perm.BILLING_MANAGE)
+def settings_update(request: HttpRequest) -> HttpResponse:
+    workspace = _ws(request)
+    form = ThresholdForm(request.POST)
+    if form.is_valid():
+        services.billing_settings_update(
+            workspace=workspace,
+            actor=request.user,  # type: ignore[arg-type]
+            low_balance_threshold=form.cleaned_data["low_balance_threshold"],
+        )
+        messages.success(request, _("Low-balance threshold saved."))
+    else:
+        messages.error(request, _("Enter a whole number of credits, zero or more."))
+    return redirect("billing:overview", workspace_slug=workspace.slug)
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def pricing(request: HttpRequest) -> HttpResponse:
+    workspace = _ws(request)
+    form = BuyForm(
+        card_enabled=settings.STRIPE_ENABLED,
+        initial={"buyer_company": request.user.company_name or workspace.name},  # type: ignore[union-attr]
+    )
+    return render(
+        request,
+        "billing/pricing.html",
+        {"packages": selectors.packages_on_sale(), "form": form, **_balance_context(request)},
+    )
+
+
+@require_POST
+@workspace_view(Perm.BILLING_MANAGE)
+def buy(request: HttpRequest) -> HttpResponse:
+    workspace = _ws(request)
+    form = BuyForm(request.POST, card_enabled=settings.STRIPE_ENABLED)
+    if not form.is_valid():
+        return render(
+            request,
+            "billing/pricing.html",
+            {"packages": selectors.packages_on_sale(), "form": form, **_balance_context(request)},
+            status=400,
+        )
+    try:
+        order = services.order_create(
+            workspace=workspace,
+            package=form.cleaned_data["package"],
+            method=form.cleaned_data["method"],
+            actor=request.user,  # type: ignore[arg-type]
+            buyer_company=form.cleaned_data["buyer_company"],
+            buyer_address=form.cleaned_data["buyer_address"],
+            buyer_tax_id=form.cleaned_data["buyer_tax_id"],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("billing:pricing", workspace_slug=workspace.slug)
+    order_url = reverse(
+        "billing:order", kwargs={"workspace_slug": workspace.slug, "order_id": order.public_id}
+    )
+    if order.method == Order.Method.CARD:
+        try:
+            url = services.order_checkout_start(
+                order=order,
+                success_url=request.build_absolute_uri(order_url) + "?paid=1",
+                cancel_url=request.build_absolute_uri(order_url),
+            )
+        except stripe.StripeError:
+            logger.exception("Stripe Checkout session failed for order %s", order.pk)
+            messages.error(request, _("The card payment page could not be opened. Try again."))
+            return redirect(order_url)
+        return HttpResponseRedirect(url)
+    return redirect(order_url)
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def orders(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.orders_for_workspace(workspace=_ws(request)), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "billing/orders.html", {"page": page})
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = selectors.get_order_for_workspace(workspace=_ws(request), order_id=order_id)
+    return render(
+        request,
+        "billing/order.html",
+        {"order": order, "bank_details": settings.INVOICE_SELLER_BANK_DETAILS},
+    )
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
+    """The htmx fragment the success page polls until the webhook marks the order paid."""
+    order = selectors.get_order_for_workspace(workspace=_ws(request), order_id=order_id)
+    return render(request, "billing/_order_status.html", {"order": order})
+
+
+@require_POST
+@workspace_view(Perm.BILLING_MANAGE)
+def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
+    workspace = _ws(request)
+    order = selectors.get_order_for_workspace(workspace=workspace, order_id=order_id)
+    try:
+        services.order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Order cancelled."))
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+    return redirect("billing:order", workspace_slug=workspace.slug, order_id=order.public_id)
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def order_proforma(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = selectors.get_order_for_workspace(workspace=_ws(request), order_id=order_id)
+    return render(
+        request,
+        "billing/proforma.html",
+        {
+            "order": order,
+            "seller_name": settings.INVOICE_SELLER_NAME,
+            "seller_address": settings.INVOICE_SELLER_ADDRESS,
+            "seller_tax_id": settings.INVOICE_SELLER_TAX_ID,
+            "bank_details": settings.INVOICE_SELLER_BANK_DETAILS,
+        },
+    )
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def invoices(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.invoices_for_workspace(workspace=_ws(request)), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "billing/invoices.html", {"page": page})
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def invoice_detail(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = selectors.get_invoice_for_workspace(workspace=_ws(request), invoice_id=invoice_id)
+    vat_percent = f"{invoice.vat_rate * 100:.0f}"
+    return render(request, "billing/invoice.html", {"invoice": invoice, "vat_percent": vat_percent})
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def invoice_pdf(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = selectors.get_invoice_for_workspace(workspace=_ws(request), invoice_id=invoice_id)
+    response = HttpResponse(pdf.invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def ledger(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    entries = selectors.ledger_for_workspace(workspace=_ws(request), kind=kind)
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/ledger.html",
+        {"page": page, "kind": kind, "kinds": LedgerEntry.Kind.choices},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@workspace_view(Perm.VIEW)
+def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
+    workspace = _ws(request)
+    entries = selectors.ledger_for_workspace(workspace=workspace, kind=request.GET.get("kind", ""))
+    writer = csv.writer(_Echo())
+    header = ["created_at", "kind", "amount", "reserved_delta", "reference", "reason", "actor"]
+
+    def rows():  # type: ignore[no-untyped-def]
+        yield writer.writerow(header)
+        for e in entries.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    e.created_at.isoformat(),
+                    e.kind,
+                    e.amount,
+                    e.reserved_delta,
+                    e.reference,
+                    e.reason,
+                    e.actor.email if e.actor else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ledger-{workspace.slug}.csv"'
+    return response
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's callback. A bad signature is a 400 and nothing is stored."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        return HttpResponse(status=404)
+    try:
+        event = services.stripe_event_construct(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except (ValueError, stripe.SignatureVerificationError):
+        return HttpResponse(status=400)
+    services.stripe_event_process(event=event)
+    return HttpResponse(status=200)
