@@ -1,0 +1,117 @@
+"""The Redis limiter: evenly spaced slots, shared across threads, daily cap, pacing with
+jitter, horizon, adaptive slow-down. Real Redis (the test database)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+
+from messaging.engine.limiter import Pace, SendLimiter
+
+
+@pytest.fixture
+def limiter() -> Iterator[SendLimiter]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limiter = SendLimiter(client, prefix=f"test-limiter-{uuid.uuid4().hex[:8]}")
+    yield limiter
+    for key in client.scan_iter(f"{limiter.prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+def _max_in_any_window(slots: list[float], width: float = 1.0) -> int:
+    slots = sorted(slots)
+    best, start = 0, 0
+    for end, t in enumerate(slots):
+        while t - slots[start] >= width:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_slots_are_one_emission_interval_apart(limiter) -> None:
+    grant = limiter.acquire("n1", 50, Pace(rate=80), now=1000.0, horizon_seconds=10)
+
+    assert len(grant) == 50
+    assert grant.slots[0] == pytest.approx(1000.0)
+    gaps = [b - a for a, b in zip(grant.slots, grant.slots[1:], strict=False)]
+    assert min(gaps) == pytest.approx(1 / 80, abs=1e-6)
+
+
+def test_consecutive_grants_continue_where_the_last_ended(limiter) -> None:
+    first = limiter.acquire("n1", 10, Pace(rate=10), now=1000.0, horizon_seconds=10)
+    second = limiter.acquire("n1", 10, Pace(rate=10), now=1000.0, horizon_seconds=10)
+
+    assert second.slots[0] == pytest.approx(first.slots[-1] + 0.1)
+
+
+def test_horizon_limits_how_far_ahead_slots_are_booked(limiter) -> None:
+    grant = limiter.acquire("n1", 1000, Pace(rate=10), now=1000.0, horizon_seconds=2.0)
+
+    assert len(grant) == 21  # t, t+0.1, ..., t+2.0
+    assert grant.slots[-1] <= 1002.0 + 1e-9
+
+
+def test_threads_sharing_a_number_never_get_overlapping_slots(limiter) -> None:
+    slots: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            grant = limiter.acquire("shared", 7, Pace(rate=50), now=2000.0, horizon_seconds=60)
+            with lock:
+                slots.extend(grant.slots)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(slots) == 560
+    assert len(set(slots)) == 560
+    assert _max_in_any_window(slots) <= 50
+
+
+def test_daily_cap_stops_grants(limiter) -> None:
+    pace = Pace(rate=100, daily_cap=25)
+
+    first = limiter.acquire("capped", 20, pace, now=3000.0, horizon_seconds=60)
+    second = limiter.acquire("capped", 20, pace, now=3000.0, horizon_seconds=60)
+    third = limiter.acquire("capped", 20, pace, now=3000.0, horizon_seconds=60)
+
+    assert (len(first), len(second), len(third)) == (20, 5, 0)
+    assert third.remaining_today == 0
+
+
+def test_minimum_interval_with_jitter(limiter) -> None:
+    pace = Pace(rate=1, min_interval_ms=30_000, jitter_ms=30_000)
+
+    grant = limiter.acquire("web", 5, pace, now=4000.0, horizon_seconds=600, rng=random.Random(7))
+
+    gaps = [b - a for a, b in zip(grant.slots, grant.slots[1:], strict=False)]
+    assert all(30.0 <= gap <= 60.0 for gap in gaps)
+    assert len({round(g, 3) for g in gaps}) > 1  # jittered, not a fixed beat
+
+
+def test_slow_down_stretches_the_interval_and_speed_up_recovers(limiter) -> None:
+    assert limiter.slow_down("hot") == pytest.approx(0.5)
+    slowed = limiter.acquire("hot", 3, Pace(rate=10), now=5000.0, horizon_seconds=10)
+    gaps = [b - a for a, b in zip(slowed.slots, slowed.slots[1:], strict=False)]
+    assert gaps == pytest.approx([0.2, 0.2])
+
+    steps = [limiter.speed_up("hot") for _ in range(4)]
+    assert steps == pytest.approx([0.625, 0.78125, 0.9765625, 1.0])
+
+
+def test_numbers_are_independent(limiter) -> None:
+    a = limiter.acquire("a", 5, Pace(rate=1), now=6000.0, horizon_seconds=10)
+    b = limiter.acquire("b", 5, Pace(rate=1), now=6000.0, horizon_seconds=10)
+
+    assert a.slots == b.slots
