@@ -68,6 +68,7 @@ return tostring(factor)
 """
 
 MICROS = 1_000_000
+_RNG = random.Random()  # jitter only: not security-sensitive  # noqa: S311
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ class SendLimiter:
         if pace.rate <= 0:
             raise ValueError("rate must be positive")
         now = time.time() if now is None else now
-        rng = rng or random
-        jitters = [rng.randint(0, pace.jitter_ms * 1000) if pace.jitter_ms else 0 for _ in range(n)]
+        draw = (rng or _RNG).randint
+        jitters = [draw(0, pace.jitter_ms * 1000) if pace.jitter_ms else 0 for _ in range(n)]
         slots, remaining, factor = self._grant(
             keys=self._keys(number_key, now),
             args=[
