@@ -10,7 +10,6 @@ _NOT_BUILT = [
     ("campaigns", _("Campaigns"), "#6"),
     ("contacts", _("Contacts"), "#4"),
     ("templates", _("Templates"), "#4"),
-    ("numbers", _("Numbers"), "#3"),
     ("analytics", _("Analytics"), "#8"),
 ]
 

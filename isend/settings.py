@@ -234,8 +234,9 @@ CONTENT_SECURITY_POLICY = env(
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'self'",
 )
-# Secrets at rest (gateway tokens, webhook secrets) are encrypted with this Fernet key.
-ALLOW_PRIVATE_WEBHOOK_URLS = env_bool("ALLOW_PRIVATE_WEBHOOK_URLS", False)
+# Outgoing HTTP to user-supplied URLs (webhooks, gateways) may reach private addresses only
+# when this is on: development (the local sandbox) and tests.
+ALLOW_PRIVATE_WEBHOOK_URLS = env_bool("ALLOW_PRIVATE_WEBHOOK_URLS", DEBUG)
 
 # --- django-allauth -----------------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -319,6 +320,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-invitations": {
         "task": "accounts.tasks.invitations_purge_expired_task",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "webhook-events-requeue-stale": {
+        "task": "messaging.tasks.webhook_events_requeue_stale_task",
+        "schedule": 60.0,
     },
     "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
 }

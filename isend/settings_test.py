@@ -16,3 +16,4 @@ from .settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOW_PRIVATE_WEBHOOK_URLS = True
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -23,6 +23,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_patterns)),
     path("", include("privacy.urls")),
+    path("", include("messaging.urls_webhooks")),
+    path("", include("messaging.urls_numbers")),
     path("", include("billing.urls")),
     path("", include("accounts.urls")),
 ]

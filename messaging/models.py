@@ -262,3 +262,6 @@ class ContactImportRejection(WorkspaceOwned):
 
     class Meta:
         indexes = [models.Index(fields=["contact_import", "line"], name="messaging_reject_line")]
+
+
+from .models_senders import Sender, WebhookEvent  # noqa: E402,F401  (numbers and their webhooks)

@@ -60,6 +60,20 @@ def _invitation(t: Tenant) -> Invitation:
     return invitation
 
 
+def _sender(t: Tenant) -> Any:
+    from messaging.crypto import encrypt_json
+    from messaging.models import Sender
+
+    return Sender.objects.create(
+        workspace=t.workspace,
+        provider=Sender.Provider.SANDBOX,
+        phone_number="+994550000001",
+        phone_number_id=f"9{t.workspace.pk:014d}",
+        credentials_encrypted=encrypt_json({"access_token": "t", "app_secret": "s"}),
+        status=Sender.Status.ACTIVE,
+    )
+
+
 def _audit_event(t: Tenant) -> AuditEvent:
     return services.audit_record(workspace=t.workspace, action="test.marker", actor=t.owner)
 
@@ -84,6 +98,7 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "membership_id": lambda t: t.member.pk,
     "invitation_id": lambda t: t.once("invitation", lambda: _invitation(t)).public_id,
     "api_key_id": lambda t: t.workspace.api_keys.first().public_id,
+    "sender_id": lambda t: t.once("sender", lambda: _sender(t)).public_id,
     "order_id": lambda t: t.once("billing_order", lambda: _billing_order(t)).public_id,
     "invoice_id": lambda t: t.once("billing_invoice", lambda: _billing_invoice(t)).public_id,
 }
@@ -100,6 +115,8 @@ API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
 PUBLIC_NAMESPACES: dict[str, str] = {
     "admin": "Django admin: staff only, guarded by admin permissions, not by workspace",
     "privacy": "public policy pages (terms, privacy, cookies)",
+    "messaging_webhooks": "gateway webhooks: authenticated by signature, routed by the "
+    "number's unguessable id (tests/messaging/numbers/test_webhook_receivers.py)",
 }
 
 PUBLIC_ROUTES: dict[str, str] = {

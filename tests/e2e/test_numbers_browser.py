@@ -1,0 +1,51 @@
+"""In Chromium: connect a sandbox number in one click, then pair a WhatsApp-Web number by
+"scanning" the QR code on the sandbox's own page; the pairing page updates by itself."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import override_settings
+
+from messaging.models_senders import Sender
+from tests.factories import PASSWORD, MembershipFactory
+from tests.messaging.conftest import sandbox, sandbox_gateway  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_connect_sandbox_and_pair_by_qr(page, live_server, sandbox) -> None:  # noqa: F811
+    owner = MembershipFactory().user
+    workspace = owner.memberships.get().workspace
+    with override_settings(SANDBOX_GATEWAY_URL=sandbox.base_url, SITE_URL=live_server.url):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_login", owner.email)
+        page.fill("#id_password", PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_url(re.compile(r"/w/[\w-]+/$"))
+
+        # one click for a sandbox number
+        page.click("text=Numbers")
+        page.click("text=Connect a number")
+        page.click("[data-testid=connect-sandbox]")
+        page.wait_for_url(re.compile(r"/numbers/[0-9a-f-]+/$"))
+        assert page.locator("[data-testid=number-status]").inner_text() == "Active"
+
+        # a WhatsApp-Web number, paired through the sandbox's QR page
+        page.goto(f"{live_server.url}/w/{workspace.slug}/numbers/add/")
+        page.fill("#id_web-base_url", sandbox.base_url)
+        page.fill("#id_web-api_key", "sandbox")
+        page.click("[data-testid=connect-web]")
+        page.wait_for_url(re.compile(r"/pair/$"))
+        assert page.locator("[data-testid=qr]").evaluate("img => img.naturalWidth") > 0
+
+        phone = page.context.new_page()
+        phone.goto(f"{sandbox.base_url}/_sandbox/")
+        session = Sender.objects.get(provider="web_gateway").web_session
+        phone.locator(f"form[action*='{session}'] button").click()
+
+        page.wait_for_selector("text=is connected", timeout=15_000)
+        sender = Sender.objects.get(provider="web_gateway")
+        assert sender.status == Sender.Status.ACTIVE
+        assert Sender.objects.filter(workspace=workspace, status="active").count() == 2

@@ -1,0 +1,189 @@
+"""Numbers: connect a sandbox number in one click, a Cloud API number after a credential check,
+a WhatsApp-Web number by QR through the sandbox; send a test; secrets encrypted at rest."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from accounts.permissions import Role
+from messaging.models_senders import Sender
+from messaging.services.senders import sender_credentials
+
+from ..conftest import SandboxClient, http
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox_settings(sandbox: SandboxClient):
+    with override_settings(
+        SANDBOX_GATEWAY_URL=sandbox.base_url, WHATSAPP_GRAPH_URL=sandbox.base_url
+    ):
+        yield sandbox
+
+
+def test_sandbox_number_in_one_click_and_a_test_message_arrives(
+    member_client, workspace, owner, sandbox_settings
+) -> None:
+    # when: the owner clicks "Connect a sandbox number"
+    response = member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]), {"provider": "sandbox"}
+    )
+
+    # then: the number is active, registered with the sandbox, and audited
+    sender = Sender.objects.get(workspace=workspace)
+    assert response.status_code == 302
+    assert response.url == reverse(
+        "messaging_numbers:detail", args=[workspace.slug, sender.public_id]
+    )
+    assert sender.status == Sender.Status.ACTIVE
+    registered = {
+        n["phone_number_id"] for n in sandbox_settings.call("GET", "/_sandbox/numbers").body
+    }
+    assert sender.phone_number_id in registered
+    assert AuditEvent.objects.filter(action="number.connected", workspace=workspace).count() == 1
+
+    # when: they send a test message to their own phone
+    result = member_client.post(
+        reverse("messaging_numbers:test", args=[workspace.slug, sender.public_id]),
+        {"to": "050 765 43 21", "text": "Salam!"},
+        follow=True,
+    )
+
+    # then: the sandbox accepted exactly one message for that number
+    assert "Test message accepted" in result.content.decode()
+    assert sandbox_settings.number_stats(sender.phone_number_id)["accepted"] == 1
+
+
+def test_credentials_are_encrypted_at_rest_and_never_shown(
+    member_client, workspace, sandbox_settings
+):
+    member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]), {"provider": "sandbox"}
+    )
+    sender = Sender.objects.get(workspace=workspace)
+    secrets = sender_credentials(sender)
+
+    page = member_client.get(
+        reverse("messaging_numbers:detail", args=[workspace.slug, sender.public_id])
+    )
+
+    assert secrets["access_token"] not in sender.credentials_encrypted
+    assert secrets["app_secret"] not in sender.credentials_encrypted
+    assert secrets["access_token"] not in page.content.decode()
+    assert secrets["app_secret"] not in page.content.decode()
+
+
+def test_cloud_api_number_is_checked_by_a_test_call(member_client, workspace, sandbox_settings):
+    sandbox_settings.register(
+        "5550001", access_token="good-token", display_phone_number="994501112233"
+    )
+    url = reverse("messaging_numbers:add", args=[workspace.slug])
+    form = {
+        "provider": "cloud_api",
+        "cloud-phone_number_id": "5550001",
+        "cloud-waba_id": "777",
+        "cloud-app_secret": "s3cret",
+        "cloud-label": "Main",
+    }
+
+    refused = member_client.post(url, {**form, "cloud-access_token": "wrong-token"})
+    assert refused.status_code == 200
+    assert "Meta refused these credentials" in refused.content.decode()
+    assert not Sender.objects.exists()
+
+    accepted = member_client.post(url, {**form, "cloud-access_token": "good-token"})
+    sender = Sender.objects.get()
+    assert accepted.status_code == 302
+    assert (sender.provider, sender.phone_number, sender.status) == (
+        "cloud_api",
+        "+994501112233",
+        "active",
+    )
+    page = member_client.get(
+        reverse("messaging_numbers:detail", args=[workspace.slug, sender.public_id])
+    )
+    body = page.content.decode()
+    assert f"/webhooks/whatsapp/{sender.public_id}/" in body
+    assert sender.verify_token in body
+
+
+def test_web_gateway_number_pairs_by_qr_through_the_sandbox(
+    member_client, workspace, sandbox_settings
+):
+    add = member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]),
+        {
+            "provider": "web_gateway",
+            "web-base_url": sandbox_settings.base_url,
+            "web-api_key": "sandbox",
+        },
+    )
+    sender = Sender.objects.get()
+    assert add.url == reverse("messaging_numbers:pair", args=[workspace.slug, sender.public_id])
+    assert sender.status == Sender.Status.PENDING
+    assert sender.min_interval_ms == 30_000  # the safe WhatsApp-Web pace
+    qr = member_client.get(reverse("messaging_numbers:qr", args=[workspace.slug, sender.public_id]))
+    assert qr["Content-Type"] == "image/png"
+    assert qr.content.startswith(b"\x89PNG")
+
+    # when: the phone "scans" the code on the sandbox's page
+    http(
+        "POST",
+        f"{sandbox_settings.base_url}/_sandbox/sessions/{sender.web_session}/scan",
+        {"phone": "994551234567"},
+    )
+    status = member_client.get(
+        reverse("messaging_numbers:pair_status", args=[workspace.slug, sender.public_id])
+    )
+
+    # then: the number is active with the paired phone
+    sender.refresh_from_db()
+    assert sender.status == Sender.Status.ACTIVE
+    assert sender.phone_number == "+994551234567"
+    assert "Paired" in status.content.decode()
+
+
+@override_settings(ALLOW_PRIVATE_WEBHOOK_URLS=False)
+def test_web_gateway_on_a_private_address_is_refused(member_client, workspace) -> None:
+    response = member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]),
+        {"provider": "web_gateway", "web-base_url": "http://10.0.0.5:3000", "web-api_key": "k"},
+    )
+
+    assert response.status_code == 200
+    assert "private or local address" in response.content.decode()
+    assert not Sender.objects.exists()
+
+
+def test_member_cannot_manage_numbers(workspace, make_member, client) -> None:
+    client.force_login(make_member(workspace, Role.MEMBER).user)
+
+    response = client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]), {"provider": "sandbox"}
+    )
+
+    assert response.status_code == 403
+    assert not Sender.objects.exists()
+
+
+def test_remove_keeps_history_and_frees_the_slot(
+    member_client, workspace, sandbox_settings
+) -> None:
+    member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]), {"provider": "sandbox"}
+    )
+    sender = Sender.objects.get()
+
+    member_client.post(reverse("messaging_numbers:remove", args=[workspace.slug, sender.public_id]))
+
+    sender.refresh_from_db()
+    assert sender.removed_at is not None
+    assert sender.status == Sender.Status.DISCONNECTED
+    page = member_client.get(
+        reverse("messaging_numbers:list", args=[workspace.slug])
+    ).content.decode()
+    assert sender.phone_number not in page

@@ -1,0 +1,220 @@
+"""Webhook receivers: the GET handshake, signed POSTs stored and parsed, forged ones refused
+and not stored; account bans mark the number and tell the user."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Notification
+from messaging.crypto import encrypt_json
+from messaging.models_senders import Sender, WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+APP_SECRET = "app-secret-for-tests"
+
+
+@pytest.fixture
+def sender(workspace) -> Sender:
+    return Sender.objects.create(
+        workspace=workspace,
+        provider=Sender.Provider.CLOUD_API,
+        phone_number="+994501112233",
+        phone_number_id="106540352242922",
+        waba_id="102290129340398",
+        credentials_encrypted=encrypt_json({"access_token": "t", "app_secret": APP_SECRET}),
+        status=Sender.Status.ACTIVE,
+    )
+
+
+def _sign(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _url(sender: Sender) -> str:
+    return reverse("messaging_webhooks:webhook_whatsapp", args=[sender.public_id])
+
+
+def test_handshake_echoes_the_challenge_only_for_the_right_token(sender) -> None:
+    client = Client()
+    ok = client.get(
+        _url(sender),
+        {
+            "hub.mode": "subscribe",
+            "hub.verify_token": sender.verify_token,
+            "hub.challenge": "1158201444",
+        },
+    )
+    bad = client.get(
+        _url(sender),
+        {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1158201444"},
+    )
+
+    assert (ok.status_code, ok.content) == (200, b"1158201444")
+    assert bad.status_code == 403
+
+
+def test_signed_batch_is_stored_and_parsed(sender, django_capture_on_commit_callbacks) -> None:
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": sender.waba_id,
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "994501112233",
+                                "phone_number_id": sender.phone_number_id,
+                            },
+                            "statuses": [
+                                {
+                                    "id": "wamid.A",
+                                    "status": "delivered",
+                                    "timestamp": "1700000000",
+                                    "recipient_id": "994507654321",
+                                    "biz_opaque_callback_data": "msg-1",
+                                },
+                                {
+                                    "id": "wamid.B",
+                                    "status": "read",
+                                    "timestamp": "1700000001",
+                                    "recipient_id": "994507654322",
+                                    "biz_opaque_callback_data": "msg-2",
+                                },
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(payload).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(
+            _url(sender),
+            body,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=_sign(body),
+        )
+
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert bytes(event.body) == body
+    assert event.state == WebhookEvent.State.PARSED
+    assert [(e["provider_message_id"], e["status"], e["public_id"]) for e in event.events] == [
+        ("wamid.A", "delivered", "msg-1"),
+        ("wamid.B", "read", "msg-2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(None, id="missing_case"),
+        pytest.param("sha256=" + "0" * 64, id="wrong_digest_case"),
+        pytest.param("garbage", id="malformed_case"),
+    ],
+)
+def test_forged_or_unsigned_post_is_403_and_not_stored(sender, header) -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    extra = {"HTTP_X_HUB_SIGNATURE_256": header} if header else {}
+
+    response = Client().post(_url(sender), body, content_type="application/json", **extra)
+
+    assert response.status_code == 403
+    assert not WebhookEvent.objects.exists()
+
+
+def test_signature_with_another_secret_or_altered_body_is_refused(sender) -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    other = Client().post(
+        _url(sender),
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=_sign(body, "other-secret"),
+    )
+    altered = Client().post(
+        _url(sender),
+        body + b" ",
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=_sign(body),
+    )
+
+    assert (other.status_code, altered.status_code) == (403, 403)
+    assert not WebhookEvent.objects.exists()
+
+
+def test_unknown_or_removed_number_is_404(sender) -> None:
+    from django.utils import timezone
+
+    Sender.objects.filter(pk=sender.pk).update(removed_at=timezone.now())
+    body = b"{}"
+
+    response = Client().post(
+        _url(sender), body, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=_sign(body)
+    )
+
+    assert response.status_code == 404
+    assert not WebhookEvent.objects.exists()
+
+
+def test_account_ban_marks_every_number_of_the_account_and_tells_the_user(
+    sender, workspace, django_capture_on_commit_callbacks
+) -> None:
+    sibling = Sender.objects.create(
+        workspace=workspace,
+        provider=Sender.Provider.CLOUD_API,
+        phone_number="+994501112299",
+        phone_number_id="106540352242999",
+        waba_id=sender.waba_id,
+        status=Sender.Status.ACTIVE,
+        credentials_encrypted=encrypt_json({"access_token": "t", "app_secret": APP_SECRET}),
+    )
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": sender.waba_id,
+                "time": 1700000000,
+                "changes": [
+                    {
+                        "field": "account_update",
+                        "value": {
+                            "phone_number": "994501112233",
+                            "event": "DISABLED_UPDATE",
+                            "ban_info": {
+                                "waba_ban_state": "DISABLE",
+                                "waba_ban_date": "2026-11-23",
+                            },
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(payload).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(
+            _url(sender),
+            body,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=_sign(body),
+        )
+
+    sender.refresh_from_db()
+    sibling.refresh_from_db()
+    assert (sender.status, sibling.status) == (Sender.Status.BANNED, Sender.Status.BANNED)
+    notice = Notification.objects.get(workspace=workspace, kind="number.blocked")
+    assert "+994501112233" in notice.text
+    assert "credits stay" in notice.text
