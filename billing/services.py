@@ -583,7 +583,7 @@ def credits_revoke_lot(
         lot=lot,
         actor=actor,
         reason=reason,
-        reference=lot.order.payment_reference if lot.order_id else "",
+        reference=lot.order.payment_reference if lot.order is not None else "",
         now=now,
     )
     workspace = balance.workspace
@@ -883,11 +883,11 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
     call happens outside any transaction; only the session id is saved afterwards."""
     if order.method != Order.Method.CARD or order.status != Order.Status.PENDING:
         raise BillingError(_("This order cannot be paid by card."))
+    extra: dict[str, Any] = {"customer_email": order.buyer_email} if order.buyer_email else {}
     session = stripe.checkout.Session.create(
         api_key=settings.STRIPE_SECRET_KEY,
         mode="payment",
         client_reference_id=str(order.public_id),
-        customer_email=order.buyer_email or None,
         line_items=[
             {
                 "quantity": 1,
@@ -903,6 +903,7 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=f"checkout:{order.public_id}",
+        **extra,
     )
     Order.objects.filter(pk=order.pk).update(stripe_session_id=session.id)
     order.stripe_session_id = session.id
@@ -934,14 +935,18 @@ def stripe_event_process(*, event: stripe.Event) -> StripeEvent:
     return stored
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
-    order_id = session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
-    if not order_id:
-        return None
+def _order_by_public_id(value: object) -> Order | None:
     try:
-        return Order.objects.filter(public_id=order_id, method=Order.Method.CARD).first()
-    except ValidationError:  # not a UUID
+        return Order.objects.filter(public_id=str(value)).first() if value else None
+    except ValidationError:  # not a UUID: not one of ours
         return None
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    order = _order_by_public_id(
+        session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
+    )
+    return order if order is not None and order.method == Order.Method.CARD else None
 
 
 def _order_for_charge(charge: dict[str, Any]) -> Order | None:
@@ -950,8 +955,7 @@ def _order_for_charge(charge: dict[str, Any]) -> Order | None:
         order = Order.objects.filter(stripe_payment_intent=intent).first()
         if order is not None:
             return order
-    order_id = (charge.get("metadata") or {}).get("order_id")
-    return Order.objects.filter(public_id=order_id).first() if order_id else None
+    return _order_by_public_id((charge.get("metadata") or {}).get("order_id"))
 
 
 def _stripe_session_paid(session: dict[str, Any]) -> str:

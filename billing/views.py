@@ -239,7 +239,7 @@ class _Echo:
 
 
 @require_GET
-@workspace_view(Perm.VIEW)
+@workspace_view(Perm.VIEW)  # type: ignore[arg-type]  # a streaming response is a response too
 def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
     workspace = _ws(request)
     entries = selectors.ledger_for_workspace(workspace=workspace, kind=request.GET.get("kind", ""))
