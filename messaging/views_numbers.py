@@ -216,6 +216,8 @@ def number_pair_status(request: HttpRequest, sender_id: str) -> HttpResponse:
 @workspace_view(Perm.NUMBERS_MANAGE)
 def number_qr(request: HttpRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
+    if sender.provider != Sender.Provider.WEB_GATEWAY or sender.status != Sender.Status.PENDING:
+        return HttpResponse(status=404)
     try:
         png = services.sender_web_qr_png(sender=sender)
     except (WebGatewayError, OSError):

@@ -12,7 +12,12 @@ from messaging.models_senders import Sender
 from tests.factories import PASSWORD, MembershipFactory
 from tests.messaging.conftest import sandbox, sandbox_gateway  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: a transactional test flushes the tables, and the policy versions
+# published by a data migration must be back for sign-up.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_connect_sandbox_and_pair_by_qr(page, live_server, sandbox) -> None:  # noqa: F811

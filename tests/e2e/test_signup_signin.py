@@ -9,7 +9,12 @@ from django.core import mail
 
 from accounts.models import User
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: a transactional test flushes the tables, and the policy versions
+# published by a data migration must be back for sign-up.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_signup_verify_and_signin_in_chromium(page, live_server) -> None:

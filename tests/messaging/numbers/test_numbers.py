@@ -186,4 +186,5 @@ def test_remove_keeps_history_and_frees_the_slot(
     page = member_client.get(
         reverse("messaging_numbers:list", args=[workspace.slug])
     ).content.decode()
-    assert sender.phone_number not in page
+    assert 'data-testid="number-row"' not in page
+    assert "credits stay in the workspace" in page
