@@ -138,14 +138,16 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         return render(
             request,
-            "billing/admin_reject.html",
+            "billing/admin_action_form.html",
             {
                 **self.admin_site.each_context(request),
                 "title": _("Reject orders"),
-                "orders": queryset,
+                "intro": _("Reject these orders? The workspace owner is told the reason."),
+                "objects": queryset,
                 "form": form,
                 "action": "reject_orders",
                 "opts": self.model._meta,
+                "submit": _("Reject"),
             },
         )
 
@@ -209,10 +211,56 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("workspace", "actor")
 
 
+class AdjustForm(forms.Form):
+    amount = forms.IntegerField(
+        label=gettext_lazy("Credits (negative to remove)"), min_value=-(10**9), max_value=10**9
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=1000)
+
+    def clean_amount(self) -> int:
+        amount: int = self.cleaned_data["amount"]
+        if amount == 0:
+            raise ValidationError(_("Enter a non-zero number of credits."))
+        return amount
+
+
 @admin.register(CreditBalance)
 class CreditBalanceAdmin(ReadOnlyAdmin):
     list_display = ("workspace", "available", "reserved", "updated_at")
     search_fields = ("workspace__name", "workspace__slug")
+    list_select_related = ("workspace",)
+    actions = ["adjust_credits"]
+
+    @admin.action(description=gettext_lazy("Adjust credits (goodwill or correction)"))
+    def adjust_credits(
+        self, request: HttpRequest, queryset: QuerySet[CreditBalance]
+    ) -> HttpResponse | None:
+        form = AdjustForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            for balance in queryset.select_related("workspace").order_by("pk"):
+                try:
+                    services.credits_adjust(
+                        workspace=balance.workspace,
+                        amount=form.cleaned_data["amount"],
+                        reason=form.cleaned_data["reason"],
+                        actor=request.user,  # type: ignore[arg-type]
+                    )
+                except services.BillingError as exc:
+                    self.message_user(request, f"{balance.workspace}: {exc}", messages.ERROR)
+            return None
+        return render(
+            request,
+            "billing/admin_action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Adjust credits"),
+                "objects": queryset,
+                "form": form,
+                "action": "adjust_credits",
+                "opts": self.model._meta,
+                "submit": _("Adjust"),
+            },
+        )
 
 
 class ReservationLotInline(admin.TabularInline):

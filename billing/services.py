@@ -153,7 +153,10 @@ def _live_lots(workspace_id: int, now: datetime) -> list[CreditLot]:
     """The workspace's unexpired, unrevoked lots, locked, oldest expiry first."""
     lots = lock_objects.lots_lock(
         CreditLot.objects.filter(
-            workspace_id=workspace_id, revoked_at__isnull=True, expires_at__gt=now
+            workspace_id=workspace_id,
+            revoked_at__isnull=True,
+            expired_at__isnull=True,
+            expires_at__gt=now,
         )
     )
     return sorted(lots, key=lambda lot: (lot.expires_at, lot.pk))
@@ -269,7 +272,6 @@ def credits_reserve(
         return Reservation.objects.get(workspace=workspace, reference=reference)
     _expire_lots(balance, now=now)  # the balance must not count lots that just expired
     if balance.available < amount:
-        _low_balance_check(balance)
         raise InsufficientCredits(needed=amount, available=balance.available)
 
     allocations: dict[int, int] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Iterator
 
 import stripe
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import Workspace
 from accounts.permissions import Perm
 from accounts.tenancy import workspace_view
 
@@ -28,7 +30,7 @@ from .models import LedgerEntry, Order
 logger = logging.getLogger(__name__)
 
 
-def _ws(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _ws(request: HttpRequest) -> Workspace:
     return request.workspace  # type: ignore[attr-defined]
 
 
@@ -233,6 +235,11 @@ def ledger(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _csv_text(value: str) -> str:
+    """Neutralise spreadsheet formulas in free-text cells (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -246,7 +253,7 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     header = ["created_at", "kind", "amount", "reserved_delta", "reference", "reason", "actor"]
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[str]:
         yield writer.writerow(header)
         for e in entries.iterator(chunk_size=2000):
             yield writer.writerow(
@@ -255,8 +262,8 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
                     e.kind,
                     e.amount,
                     e.reserved_delta,
-                    e.reference,
-                    e.reason,
+                    _csv_text(e.reference),
+                    _csv_text(e.reason),
                     e.actor.email if e.actor else "",
                 ]
             )

@@ -91,3 +91,28 @@ def test_every_billing_changelist_renders(
     response = staff_client.get(reverse(f"admin:billing_{model}_changelist") + "?q=a")
 
     assert response.status_code == 200
+
+
+def test_staff_adjust_credits_from_the_balance_changelist(
+    workspace: Workspace, staff: User, staff_client: Client
+) -> None:
+    services.credits_adjust(workspace=workspace, amount=10, reason="seed", actor=staff)
+    balance_pk = workspace.credit_balance.pk
+    url = reverse("admin:billing_creditbalance_changelist")
+
+    form = staff_client.post(url, {"action": "adjust_credits", "_selected_action": [balance_pk]})
+    done = staff_client.post(
+        url,
+        {
+            "action": "adjust_credits",
+            "_selected_action": [balance_pk],
+            "amount": "25",
+            "reason": "goodwill after an outage",
+        },
+    )
+
+    assert form.status_code == 200
+    assert done.status_code == 302
+    assert services.credits_balance(workspace=workspace) == services.Balance(35, 0)
+    entry = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.ADJUSTMENT).first()
+    assert (entry.amount, entry.reason, entry.actor) == (25, "goodwill after an outage", staff)

@@ -125,3 +125,59 @@ def test_invoice_numbers_stay_gapless_under_concurrent_payments() -> None:
     year = invoices[0].year
     assert [i.number for i in invoices] == [f"ISN-{year}-{n:06d}" for n in range(1, 21)]
     connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_idempotency_key_from_ten_threads_reserves_once(
+    buy: Callable[..., CreditLot],
+) -> None:
+    workspace = WorkspaceFactory()
+    buy(workspace, credits=100)
+
+    results = _run_threads(
+        10,
+        lambda _i: services.credits_reserve(
+            workspace=Workspace.objects.get(pk=workspace.pk),
+            amount=40,
+            reference="campaign:same",
+            idempotency_key="reserve:same",
+        ),
+    )
+
+    assert all(isinstance(r, Reservation) for r in results), results
+    assert len({r.pk for r in results}) == 1  # type: ignore[union-attr]
+    assert services.credits_balance(workspace=workspace) == services.Balance(60, 40)
+    assert ledger_mismatches() == []
+    connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mixed_operations_and_expiry_at_once_do_not_deadlock_or_drift(
+    buy: Callable[..., CreditLot],
+) -> None:
+    # given: two workspaces, each with a lot that is already due to expire and a live lot
+    workspaces = [WorkspaceFactory(), WorkspaceFactory()]
+    for ws in workspaces:
+        buy(ws, credits=300, days=30)
+        due = buy(ws, credits=100, days=30)
+        CreditLot.objects.filter(pk=due.pk).update(expires_at=due.created_at)
+
+    def work(i: int) -> object:
+        ws = Workspace.objects.get(pk=workspaces[i % 2].pk)
+        if i % 10 == 9:
+            return services.credits_expire_due()
+        ref = f"c:{i}"
+        services.credits_reserve(workspace=ws, amount=10, reference=ref, idempotency_key=ref)
+        services.credits_consume(workspace=ws, reference=ref, amount=4, idempotency_key=f"{ref}:c")
+        return services.credits_release(workspace=ws, reference=ref, idempotency_key=f"{ref}:r")
+
+    # when: 40 threads reserve, consume and release while others sweep expiry
+    results = _run_threads(40, work)
+
+    # then: no errors; the due lots are gone; each campaign consumed 4 (20 campaigns in the
+    # first workspace, 16 in the second); nothing drifted
+    assert not [r for r in results if isinstance(r, Exception)], results
+    first, second = (services.credits_balance(workspace=ws) for ws in workspaces)
+    assert (first, second) == (services.Balance(300 - 20 * 4, 0), services.Balance(300 - 16 * 4, 0))
+    assert ledger_mismatches() == []
+    connections.close_all()

@@ -234,3 +234,19 @@ def test_card_option_is_hidden_without_stripe_keys(
     assert 'value="bank_transfer"' in page.content.decode()
     assert refused.status_code == 400
     assert not Order.objects.exists()
+
+
+def test_success_page_polls_until_the_webhook_marks_the_order_paid(
+    workspace: Workspace, package: Package, owner: User, member_client: Client
+) -> None:
+    order = _card_order(workspace, package, owner)
+    kwargs = {"workspace_slug": workspace.slug, "order_id": order.public_id}
+
+    waiting = member_client.get(reverse("billing:order", kwargs=kwargs) + "?paid=1")
+    _deliver(_event("evt_ok", "checkout.session.completed", _session(order)))
+    done = member_client.get(reverse("billing:order_status", kwargs=kwargs))
+
+    status_url = reverse("billing:order_status", kwargs=kwargs)
+    assert f'hx-get="{status_url}"' in waiting.content.decode()
+    assert "hx-get" not in done.content.decode()
+    assert "Paid: 1000 credits were added to your balance." in done.content.decode()
