@@ -14,6 +14,7 @@ urlpatterns = [
     path(f"{_W}/orders/", views.orders, name="orders"),
     path(f"{_W}/orders/<uuid:order_id>/", views.order_detail, name="order"),
     path(f"{_W}/orders/<uuid:order_id>/status/", views.order_status, name="order_status"),
+    path(f"{_W}/orders/<uuid:order_id>/pay/", views.order_pay, name="order_pay"),
     path(f"{_W}/orders/<uuid:order_id>/cancel/", views.order_cancel, name="order_cancel"),
     path(f"{_W}/orders/<uuid:order_id>/proforma/", views.order_proforma, name="order_proforma"),
     path(f"{_W}/invoices/", views.invoices, name="invoices"),

@@ -25,7 +25,7 @@ from accounts.tenancy import workspace_view
 
 from . import pdf, selectors, services
 from .forms import BuyForm, ThresholdForm
-from .models import LedgerEntry, Order
+from .models import LedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -120,22 +120,37 @@ def buy(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("billing:pricing", workspace_slug=workspace.slug)
+    # Card orders go to the order page, whose "Pay by card" link opens Stripe Checkout: a form
+    # submission that redirects to another origin is blocked by the CSP's form-action 'self'.
+    return redirect("billing:order", workspace_slug=workspace.slug, order_id=order.public_id)
+
+
+@require_GET
+@workspace_view(Perm.BILLING_MANAGE)
+def order_pay(request: HttpRequest, order_id: str) -> HttpResponse:
+    """Open Stripe Checkout for a pending card order (a link, so a plain navigation)."""
+    workspace = _ws(request)
+    order = selectors.get_order_for_workspace(workspace=workspace, order_id=order_id)
     order_url = reverse(
         "billing:order", kwargs={"workspace_slug": workspace.slug, "order_id": order.public_id}
     )
-    if order.method == Order.Method.CARD:
-        try:
-            url = services.order_checkout_start(
-                order=order,
-                success_url=request.build_absolute_uri(order_url) + "?paid=1",
-                cancel_url=request.build_absolute_uri(order_url),
-            )
-        except stripe.StripeError:
-            logger.exception("Stripe Checkout session failed for order %s", order.pk)
-            messages.error(request, _("The card payment page could not be opened. Try again."))
-            return redirect(order_url)
-        return HttpResponseRedirect(url)
-    return redirect(order_url)
+    if not settings.STRIPE_ENABLED:
+        messages.error(request, _("Card payments are not available."))
+        return redirect(order_url)
+    try:
+        url = services.order_checkout_start(
+            order=order,
+            success_url=request.build_absolute_uri(order_url) + "?paid=1",
+            cancel_url=request.build_absolute_uri(order_url),
+        )
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect(order_url)
+    except stripe.StripeError:
+        logger.exception("Stripe Checkout session failed for order %s", order.pk)
+        messages.error(request, _("The card payment page could not be opened. Try again."))
+        return redirect(order_url)
+    return HttpResponseRedirect(url)
 
 
 @require_GET

@@ -102,7 +102,8 @@ def _deliver(payload: bytes, secret: str = SECRET) -> int:
 def test_owner_buying_by_card_is_sent_to_stripe_checkout(
     workspace: Workspace, package: Package, member_client: Client, fake_stripe: FakeStripeHTTP
 ) -> None:
-    response = member_client.post(
+    # given: the owner orders by card (the POST stays on our origin: CSP form-action 'self')
+    created = member_client.post(
         reverse("billing:buy", kwargs={"workspace_slug": workspace.slug}),
         {
             "package": package.pk,
@@ -111,8 +112,17 @@ def test_owner_buying_by_card_is_sent_to_stripe_checkout(
             "accept_no_refund": "on",
         },
     )
-
     order = Order.objects.get(workspace=workspace)
+    kwargs = {"workspace_slug": workspace.slug, "order_id": order.public_id}
+    page = member_client.get(reverse("billing:order", kwargs=kwargs))
+
+    # when: they follow "Pay by card"
+    response = member_client.get(reverse("billing:order_pay", kwargs=kwargs))
+
+    # then
+    order.refresh_from_db()
+    assert created["Location"] == reverse("billing:order", kwargs=kwargs)
+    assert reverse("billing:order_pay", kwargs=kwargs) in page.content.decode()
     assert response.status_code == 302
     assert response["Location"] == "https://checkout.stripe.com/c/pay/cs_test_1"
     assert order.stripe_session_id == "cs_test_1"
@@ -121,6 +131,31 @@ def test_owner_buying_by_card_is_sent_to_stripe_checkout(
     assert form["line_items[0][price_data][unit_amount]"] == ["5900"]
     assert form["line_items[0][price_data][currency]"] == ["azn"]
     assert form["client_reference_id"] == [str(order.public_id)]
+    assert form["success_url"] == [
+        "http://testserver" + reverse("billing:order", kwargs=kwargs) + "?paid=1"
+    ]
+
+
+def test_only_the_owner_can_open_checkout(
+    workspace: Workspace,
+    package: Package,
+    owner: User,
+    make_member: Any,
+    fake_stripe: FakeStripeHTTP,
+) -> None:
+    order = _card_order(workspace, package, owner)
+    client = Client()
+    client.force_login(make_member(workspace, "admin").user)
+
+    response = client.get(
+        reverse(
+            "billing:order_pay",
+            kwargs={"workspace_slug": workspace.slug, "order_id": order.public_id},
+        )
+    )
+
+    assert response.status_code == 403
+    assert fake_stripe.requests == []
 
 
 def test_same_event_three_times_and_out_of_order_credits_once(
