@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,6 +78,19 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
+class ConfirmForm(forms.Form):
+    received_at = forms.DateTimeField(
+        label=gettext_lazy("Received at"), initial=timezone.now, required=True
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount received"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text=gettext_lazy("Leave empty when the full amount of each order arrived."),
+    )
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea, max_length=1000)
 
@@ -108,18 +122,46 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description=gettext_lazy("Confirm bank transfer received (full amount)"))
-    def confirm_bank_transfer(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        done = 0
-        for order in queryset.order_by("pk"):
-            try:
-                before = order.status
-                services.order_confirm_bank_transfer(order=order, actor=request.user)  # type: ignore[arg-type]
-                done += before != Order.Status.PAID
-            except (services.BillingError, ValidationError) as exc:
-                self.message_user(request, f"{order}: {exc}", messages.ERROR)
-        self.message_user(
-            request, _("%(n)d order(s) confirmed and credits activated.") % {"n": done}
+    @admin.action(description=gettext_lazy("Confirm bank transfer received"))
+    def confirm_bank_transfer(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> HttpResponse | None:
+        """Asks when the money arrived (and, optionally, how much), then activates each order
+        once: confirming an order that is already paid changes nothing."""
+        form = ConfirmForm(request.POST if "received_at" in request.POST else None)
+        if form.is_valid():
+            done = 0
+            for order in queryset.order_by("pk"):
+                try:
+                    before = order.status
+                    services.order_confirm_bank_transfer(
+                        order=order,
+                        actor=request.user,  # type: ignore[arg-type]
+                        amount=form.cleaned_data["amount"],
+                        received_at=form.cleaned_data["received_at"],
+                    )
+                    done += before != Order.Status.PAID
+                except (services.BillingError, ValidationError) as exc:
+                    self.message_user(request, f"{order}: {exc}", messages.ERROR)
+            self.message_user(
+                request, _("%(n)d order(s) confirmed and credits activated.") % {"n": done}
+            )
+            return None
+        return render(
+            request,
+            "billing/admin_action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Confirm bank transfers"),
+                "intro": _(
+                    "Credits are activated only for a payment that covers the order in full."
+                ),
+                "objects": queryset,
+                "form": form,
+                "action": "confirm_bank_transfer",
+                "opts": self.model._meta,
+                "submit": _("Confirm"),
+            },
         )
 
     @admin.action(description=gettext_lazy("Reject with a reason"))

@@ -236,7 +236,8 @@ def _take_from_pins(pins: Iterable[ReservationLot], amount: int) -> dict[int, in
         pin.save(update_fields=["remaining"])
         taken[pin.lot_id] = part
         left -= part
-    assert left == 0, "reservation pins do not cover the reservation"
+    if left:  # an invariant broke: refuse (the transaction rolls back) rather than overdraw
+        raise BillingError(f"reservation pins are {left} credits short")
     return taken
 
 
@@ -690,7 +691,7 @@ def order_cancel(*, order: Order, actor: User) -> Order:
 def _invoice_issue(order: Order, *, now: datetime) -> Invoice:
     """Take the next number of the year under the counter's lock (locked last of all, so the
     global counter is held only for the end of the transaction)."""
-    year = now.year
+    year = timezone.localtime(now).year  # the seller's calendar year (settings.TIME_ZONE)
     counter = lock_objects.invoice_counter_lock(year=year)
     counter.last += 1
     counter.save(update_fields=["last"])

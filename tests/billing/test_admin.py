@@ -3,13 +3,16 @@ every billing model has a working changelist."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Notification, User, Workspace
 from billing import services
-from billing.models import CreditLot, LedgerEntry, Order, Package
+from billing.models import CreditLot, LedgerEntry, Order, Package, Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -32,14 +35,26 @@ def test_confirm_action_clicked_twice_activates_credits_once(
 ) -> None:
     order = _pending(workspace, package, owner)
     url = reverse("admin:billing_order_changelist")
-    data = {"action": "confirm_bank_transfer", "_selected_action": [order.pk]}
+    data = {
+        "action": "confirm_bank_transfer",
+        "_selected_action": [order.pk],
+        "received_at": "2026-03-02 10:30:00",
+        "amount": "",
+    }
 
+    form = staff_client.post(
+        url, {"action": "confirm_bank_transfer", "_selected_action": [order.pk]}
+    )
     first = staff_client.post(url, data)
     second = staff_client.post(url, data)
 
     order.refresh_from_db()
+    payment = Payment.objects.get(order=order)
+    assert form.status_code == 200
     assert (first.status_code, second.status_code) == (302, 302)
     assert (order.status, order.confirmed_by) == (Order.Status.PAID, staff)
+    assert (payment.amount, payment.recorded_by) == (Decimal("59.00"), staff)
+    assert timezone.localtime(payment.received_at).strftime("%Y-%m-%d %H:%M") == "2026-03-02 10:30"
     assert CreditLot.objects.filter(order=order).count() == 1
     assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PURCHASE).count() == 1
     assert services.credits_balance(workspace=workspace) == services.Balance(1000, 0)
