@@ -1,6 +1,10 @@
-"""Policy documents (versioned) and consent records. The privacy issue builds the rest."""
+"""Policy documents (versioned), consent records, data-subject requests, exports, the
+suppression list and per-user privacy state."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -67,3 +71,208 @@ class Consent(models.Model):
     def __str__(self) -> str:
         state = "granted" if self.granted else "withdrawn"
         return f"{self.user_id} {self.purpose} {state}"
+
+
+def _request_due_default() -> datetime:
+    return timezone.now() + timedelta(days=30)
+
+
+class PrivacyProfile(models.Model):
+    """Per-user privacy state that does not belong on the login model: restriction/objection,
+    marketing opt-in, and the scheduled purge of a deactivated account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="privacy_profile"
+    )
+    restricted_at = models.DateTimeField(_("processing restricted at"), null=True, blank=True)
+    objected_at = models.DateTimeField(_("objected to processing at"), null=True, blank=True)
+    marketing_opt_in = models.BooleanField(_("marketing e-mails"), default=False)
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    purge_after = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("privacy profile")
+        verbose_name_plural = _("privacy profiles")
+
+    def __str__(self) -> str:
+        return f"privacy profile #{self.user_id}"
+
+    @property
+    def is_restricted(self) -> bool:
+        """Restriction or objection: excluded from marketing, analytics and non-essential
+        processing until lifted."""
+        return self.restricted_at is not None or self.objected_at is not None
+
+
+class DataRequest(models.Model):
+    """One data-subject request and its handling. After an erasure the subject's identifiers
+    are cleared from the row; `proof` keeps what was done, counts, by whom and when, with a
+    salted hash as the only link to the person."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access")
+        EXPORT = "export", _("Export (portability)")
+        RECTIFICATION = "rectification", _("Rectification")
+        ERASURE = "erasure", _("Erasure")
+        RESTRICTION = "restriction", _("Restriction")
+        OBJECTION = "objection", _("Objection")
+        CONSENT_WITHDRAWAL = "consent_withdrawal", _("Consent withdrawal")
+        AUTHORITY_REQUEST = "authority_request", _("Supervisory authority request")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web")
+        EMAIL = "email", _("E-mail")
+        STAFF = "staff", _("Staff")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+        VERIFIED = "verified", _("Verified")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+
+    OPEN_STATUSES = (
+        Status.RECEIVED,
+        Status.AWAITING_CONFIRMATION,
+        Status.VERIFIED,
+        Status.IN_PROGRESS,
+    )
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.RECEIVED
+    )
+    requester_email = models.EmailField(_("requester e-mail"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="data_requests",
+    )
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    workspace = models.ForeignKey(
+        "accounts.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"), default=_request_due_default, db_index=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"is_staff": True},
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    rejection_reason = models.TextField(_("legal reason for rejection"), blank=True)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    proof = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("data request")
+        verbose_name_plural = _("data requests")
+        permissions = [("execute_erasure", "Can execute erasures and flag minors' accounts")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{str(self.public_id)[:8]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at < timezone.now()
+
+
+class DataExport(models.Model):
+    """A machine-readable archive of one user's data. Built in resumable sections (the cursor
+    is `sections_done`), downloadable only by that user for 7 days, then deleted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Queued")
+        BUILDING = "building", _("Building")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    data_request = models.ForeignKey(
+        DataRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    sections_done = models.JSONField(default=list, blank=True)
+    file_path = models.CharField(max_length=500, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {str(self.public_id)[:8]} ({self.status})"
+
+    @property
+    def is_downloadable(self) -> bool:
+        return (
+            self.status == self.Status.READY
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )
+
+
+class SuppressedPhone(models.Model):
+    """A number that was erased: only a salted SHA-256 of its E.164 form is kept, so a
+    re-import does not bring it back without fresh consent."""
+
+    class Scope(models.TextChoices):
+        WORKSPACE = "workspace", _("This workspace")
+        PLATFORM = "platform", _("Whole platform")
+
+    phone_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=12, choices=Scope.choices)
+    workspace = models.ForeignKey(
+        "accounts.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("suppressed phone")
+        verbose_name_plural = _("suppressed phones")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "phone_hash"],
+                condition=Q(scope="workspace"),
+                name="suppressed_unique_in_workspace",
+            ),
+            models.UniqueConstraint(
+                fields=["phone_hash"],
+                condition=Q(scope="platform"),
+                name="suppressed_unique_platform",
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope="workspace") & Q(workspace__isnull=False))
+                | (Q(scope="platform") & Q(workspace__isnull=True)),
+                name="suppressed_scope_matches_workspace",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.phone_hash[:12]}…"
