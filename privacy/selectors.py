@@ -1,8 +1,20 @@
+"""Reads shared by views, admin, tasks and other apps (the importer asks
+`phone_is_suppressed`)."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import PolicyDocument
+from accounts.models import AuditEvent, LoginEvent, Membership, User, Workspace
+from accounts.permissions import Role
+
+from .models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
+
+ACCEPTANCE_KINDS = (PolicyDocument.Kind.TERMS, PolicyDocument.Kind.PRIVACY)
 
 
 def policy_current(*, kind: str) -> PolicyDocument | None:
@@ -16,3 +28,107 @@ def policy_current(*, kind: str) -> PolicyDocument | None:
 
 def policy_history(*, kind: str) -> list[PolicyDocument]:
     return list(PolicyDocument.objects.filter(kind=kind).order_by("-effective_at", "-id"))
+
+
+def policy_upcoming(*, kind: str) -> PolicyDocument | None:
+    """A published version that is not in force yet (announced ahead of its date)."""
+    return (
+        PolicyDocument.objects.filter(kind=kind, effective_at__gt=timezone.now())
+        .order_by("effective_at", "id")
+        .first()
+    )
+
+
+def policy_pending_for_user(*, user: User) -> list[PolicyDocument]:
+    """Terms/privacy versions in force that the user must accept before going on: versions
+    that took effect after they joined and that they have not accepted. (Whoever signed up
+    under a version accepted it at sign-up.)"""
+    pending: list[PolicyDocument] = []
+    for kind in ACCEPTANCE_KINDS:
+        current = policy_current(kind=kind)
+        if current is None or current.effective_at <= user.date_joined:
+            continue
+        if not Consent.objects.filter(user=user, document=current, granted=True).exists():
+            pending.append(current)
+    return pending
+
+
+def phone_hash_for(phone: str) -> str:
+    from .services import phone_normalize, subject_hash
+
+    return subject_hash(phone_normalize(phone))
+
+
+def phone_is_suppressed(*, workspace: Workspace, phone: str) -> bool:
+    """True when the number was erased in this workspace or platform-wide: the importer must
+    not bring it back without fresh consent. An unparsable number is not suppressed (the
+    importer rejects it on its own terms)."""
+    from django.core.exceptions import ValidationError
+
+    from .models import SuppressedPhone
+
+    try:
+        digest = phone_hash_for(phone)
+    except ValidationError:
+        return False
+    return SuppressedPhone.objects.filter(
+        Q(scope=SuppressedPhone.Scope.PLATFORM) | Q(workspace=workspace), phone_hash=digest
+    ).exists()
+
+
+def consent_state(*, user: User) -> dict[str, bool]:
+    """The latest grant/withdrawal per purpose."""
+    state: dict[str, bool] = {}
+    for purpose, granted in (
+        Consent.objects.filter(user=user)
+        .order_by("created_at", "id")
+        .values_list("purpose", "granted")
+    ):
+        state[purpose] = granted
+    return state
+
+
+def privacy_profile_of(*, user: User) -> PrivacyProfile | None:
+    return PrivacyProfile.objects.filter(user=user).first()
+
+
+def _count(label: str, workspace_ids: list[int]) -> int | None:
+    try:
+        model = apps.get_model(label)
+    except LookupError:
+        return None
+    return model._base_manager.filter(workspace_id__in=workspace_ids).count()
+
+
+def privacy_centre_summary(*, user: User) -> list[dict[str, Any]]:
+    """What we hold about the user, by the privacy policy's categories, with counts."""
+    owned = list(
+        Membership.objects.filter(user=user, role=Role.OWNER).values_list("workspace_id", flat=True)
+    )
+    rows: list[dict[str, Any]] = [
+        {"category": "account", "count": 1},
+        {"category": "login_events", "count": LoginEvent.objects.filter(user=user).count()},
+        {"category": "audit_events", "count": AuditEvent.objects.filter(actor_user=user).count()},
+        {"category": "consents", "count": Consent.objects.filter(user=user).count()},
+        {"category": "memberships", "count": Membership.objects.filter(user=user).count()},
+        {"category": "workspaces_owned", "count": len(owned)},
+    ]
+    for category, label in (
+        ("numbers", "messaging.Sender"),
+        ("contacts", "messaging.Contact"),
+        ("templates", "messaging.MessageTemplate"),
+        ("messages", "messaging.Message"),
+        ("orders", "billing.Order"),
+    ):
+        count = _count(label, owned)
+        if count is not None:
+            rows.append({"category": category, "count": count})
+    return rows
+
+
+def exports_for_user(*, user: User) -> list[DataExport]:
+    return list(DataExport.objects.filter(user=user).order_by("-created_at")[:10])
+
+
+def requests_for_user(*, user: User) -> list[DataRequest]:
+    return list(DataRequest.objects.filter(user=user).order_by("-received_at")[:20])

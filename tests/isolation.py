@@ -74,6 +74,22 @@ def _sender(t: Tenant) -> Any:
     )
 
 
+def _campaign(t: Tenant) -> Any:
+    from messaging.models import Campaign, MessageTemplate
+
+    template = MessageTemplate.objects.create(workspace=t.workspace, name="Iso", variants=["Hi"])
+    return Campaign.objects.create(workspace=t.workspace, name="Iso campaign", template=template)
+
+
+def _message(t: Tenant) -> Any:
+    from messaging.models import Message
+
+    sender = t.once("sender", lambda: _sender(t))
+    return Message.objects.create(
+        workspace=t.workspace, sender=sender, phone="+994550000002", body="Alpha secret body"
+    )
+
+
 def _audit_event(t: Tenant) -> AuditEvent:
     return services.audit_record(workspace=t.workspace, action="test.marker", actor=t.owner)
 
@@ -99,6 +115,8 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "invitation_id": lambda t: t.once("invitation", lambda: _invitation(t)).public_id,
     "api_key_id": lambda t: t.workspace.api_keys.first().public_id,
     "sender_id": lambda t: t.once("sender", lambda: _sender(t)).public_id,
+    "campaign_id": lambda t: t.once("campaign", lambda: _campaign(t)).public_id,
+    "action": lambda t: "pause",
     "order_id": lambda t: t.once("billing_order", lambda: _billing_order(t)).public_id,
     "invoice_id": lambda t: t.once("billing_invoice", lambda: _billing_invoice(t)).public_id,
 }
@@ -106,6 +124,8 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
 # Router basename -> the lookup value of one of the tenant's objects.
 API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
     "audit-event": lambda t: t.once("audit", lambda: _audit_event(t)).pk,
+    "campaign": lambda t: t.once("campaign", lambda: _campaign(t)).public_id,
+    "message": lambda t: t.once("message", lambda: _message(t)).public_id,
     "billing-ledger": lambda t: (
         t.once("billing_invoice", lambda: _billing_invoice(t)).order.lot.entries.first().pk
     ),
@@ -114,7 +134,6 @@ API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
 
 PUBLIC_NAMESPACES: dict[str, str] = {
     "admin": "Django admin: staff only, guarded by admin permissions, not by workspace",
-    "privacy": "public policy pages (terms, privacy, cookies)",
     "messaging_webhooks": "gateway webhooks: authenticated by signature, routed by the "
     "number's unguessable id (tests/messaging/numbers/test_webhook_receivers.py)",
 }
@@ -129,6 +148,24 @@ PUBLIC_ROUTES: dict[str, str] = {
     "api:docs": "API reference page, no tenant data",
     "api:workspace": "no kwargs: the API key fixes the workspace (checked below by content)",
     "billing:stripe_webhook": "Stripe's callback: authenticated by its signature, not a member",
+    "privacy:terms": "public policy page",
+    "privacy:privacy": "public policy page",
+    "privacy:cookies": "public policy page",
+    "privacy:subprocessors": "public sub-processor list",
+    "privacy:retention": "public retention periods (from the privacy policy)",
+    "privacy:accept": "the signed-in user's own data (policy acceptance)",
+    "privacy:cookie_consent": "cookie choice of the visitor; no tenant data",
+    "privacy:cookie_settings": "cookie choice of the visitor; no tenant data",
+    "privacy:deletion_request": "public deletion-request form; answers alike for any address",
+    "privacy:deletion_sent": "static confirmation page",
+    "privacy:deletion_confirm": "capability URL: the secret token is the credential",
+    "privacy:account_reactivate": "capability URL: the signed token is the credential",
+    "privacy:centre": "the signed-in user's own data",
+    "privacy:centre_consent": "the signed-in user's own data",
+    "privacy:centre_restrict": "the signed-in user's own data",
+    "privacy:centre_export": "the signed-in user's own data",
+    "privacy:export_download": "the signed-in user's own data (another user's id is a 404)",
+    "privacy:centre_delete": "the signed-in user's own data",
 }
 
 # allauth's routes (sign-in, sign-up, password, e-mail, MFA) act on the signed-in user only.

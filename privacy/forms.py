@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+from .models import PolicyDocument, SuppressedPhone
+from .services import phone_normalize, policy_notice_is_short
+
+
+class DeletionRequestForm(forms.Form):
+    email = forms.EmailField(label=_("The e-mail address of your account"))
+
+
+class AccountDeleteForm(forms.Form):
+    """Password re-entry, and a TOTP code when the account has two-factor authentication."""
+
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)
+    code = forms.CharField(label=_("Authenticator code"), required=False, max_length=12)
+    confirm = forms.BooleanField(
+        label=_("I understand my account and my workspaces' data will be deleted.")
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+
+    @property
+    def needs_code(self) -> bool:
+        return self.totp is not None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.user.check_password(data.get("password", "")):
+            self.add_error("password", _("The password is not correct."))
+        if self.totp is not None:
+            code = (data.get("code") or "").strip()
+            if not code or not self.totp.wrap().validate_code(code):
+                self.add_error("code", _("The authenticator code is not correct."))
+        return data
+
+
+class ErasePhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Phone number (international form)"), max_length=32)
+    confirm = forms.BooleanField(
+        label=_("Delete this number's contact and message data and block re-import.")
+    )
+
+    def clean_phone(self) -> str:
+        return phone_normalize(self.cleaned_data["phone"])
+
+
+class SuppressedPhoneAdminForm(forms.ModelForm):
+    """Staff enter a number; only its salted hash is stored, after the erasure runs."""
+
+    phone = forms.CharField(label=_("Phone number (E.164)"), max_length=32)
+
+    class Meta:
+        model = SuppressedPhone
+        fields = ["phone", "scope", "workspace", "reason"]
+
+    def clean_phone(self) -> str:
+        return phone_normalize(self.cleaned_data["phone"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        scope, workspace = data.get("scope"), data.get("workspace")
+        if scope == SuppressedPhone.Scope.WORKSPACE and workspace is None:
+            self.add_error("workspace", _("Choose the workspace."))
+        if scope == SuppressedPhone.Scope.PLATFORM and workspace is not None:
+            self.add_error("workspace", _("Leave empty for a platform-wide erasure."))
+        return data
+
+
+class PolicyDocumentAdminForm(forms.ModelForm):
+    confirm_short_notice = forms.BooleanField(
+        required=False,
+        label=_("Confirm short notice"),
+        help_text=_(
+            "A material change must be announced at least 30 days before it takes effect. "
+            "Tick only if the law or an urgent reason requires a shorter notice."
+        ),
+    )
+
+    class Meta:
+        model = PolicyDocument
+        fields = [
+            "kind",
+            "version",
+            "title",
+            "body",
+            "published_at",
+            "effective_at",
+            "is_material_change",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        published, effective = data.get("published_at"), data.get("effective_at")
+        if published and effective:
+            if effective < published:
+                self.add_error("effective_at", _("It cannot take effect before publication."))
+            probe = PolicyDocument(
+                published_at=published,
+                effective_at=effective,
+                is_material_change=data.get("is_material_change", False),
+            )
+            if policy_notice_is_short(document=probe) and not data.get("confirm_short_notice"):
+                raise forms.ValidationError(
+                    _(
+                        "This material change takes effect less than 30 days after "
+                        "publication. Move the effective date or tick “Confirm short notice”."
+                    )
+                )
+        return data
+
+
+class RegisterEmailRequestForm(forms.Form):
+    email = forms.EmailField(label=_("Sender's e-mail address"))
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea, required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Legal reason for the rejection"), widget=forms.Textarea)
