@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("messaging.urls_numbers")),
     path("", include("billing.urls")),
     path("", include("accounts.urls")),
+    path("", include("messaging.urls")),
 ]

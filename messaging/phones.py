@@ -119,11 +119,11 @@ def _not_a_number(raw: str) -> PhoneResult:
     return _fail(raw, Reason.NOT_A_NUMBER, _("“%(value)s” is not a phone number.") % {"value": raw})
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # small: an import repeats a few shapes, not numbers
 def _parse_cached(text: str, region: str | None, language: str | None) -> PhoneResult:
     """Cached by the active language too: the cached result carries a translated message."""
     raw = text
-    value = text.strip()
+    value = text.strip().lstrip("'")  # Excel's "treat as text" mark
     if value.lower().startswith("tel:"):
         value = value[4:]
     if not value:
@@ -178,9 +178,16 @@ def _parse_cached(text: str, region: str | None, language: str | None) -> PhoneR
             bad_country_code |= exc.error_type == NumberParseException.INVALID_COUNTRY_CODE
             continue
         if phonenumbers.is_valid_number(parsed):
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            if len(e164) - 1 > MAX_DIGITS:  # the metadata accepts some; E.164 does not
+                return _fail(
+                    raw,
+                    Reason.TOO_LONG,
+                    _("“%(value)s” is too long to be a phone number.") % {"value": raw},
+                )
             return PhoneResult(
                 raw=raw,
-                e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+                e164=e164,
                 country=phonenumbers.region_code_for_number(parsed) or "",
             )
         if first_invalid is None:
@@ -233,8 +240,24 @@ def normalize_phone(raw: object, *, default_country: str | None = "AZ") -> str:
 
 
 def phone_time_zone(e164: str) -> str:
-    """The number's IANA time zone when the numbering plan pins one zone, else "" (e.g. +7 spans
-    eleven zones: a guess would put send windows in the middle of someone's night)."""
+    """The number's IANA time zone when the numbering plan pins one zone, else "" (e.g. a
+    Russian mobile spans eleven zones: a guess would put send windows in someone's night).
+
+    Cached by the first eight characters: zones are assigned to prefixes far shorter than
+    that, and imports ask for the same few prefixes a hundred thousand times."""
+    prefix = e164[:8]
+    zone = _ZONE_BY_PREFIX.get(prefix)
+    if zone is None:
+        zone = _time_zone_uncached(e164)
+        if len(_ZONE_BY_PREFIX) < 20_000:
+            _ZONE_BY_PREFIX[prefix] = zone
+    return zone
+
+
+_ZONE_BY_PREFIX: dict[str, str] = {}
+
+
+def _time_zone_uncached(e164: str) -> str:
     try:
         parsed = phonenumbers.parse(e164, None)
     except NumberParseException:

@@ -90,6 +90,47 @@ def _message(t: Tenant) -> Any:
     )
 
 
+def _contact(t: Tenant) -> Any:
+    from messaging import services as messaging_services
+
+    return messaging_services.contact_create(
+        workspace=t.workspace, data={"phone": "+994550000003", "first_name": "Alpha contact"}
+    )
+
+
+def _contact_list(t: Tenant) -> Any:
+    from messaging import services as messaging_services
+
+    return messaging_services.contact_list_create(workspace=t.workspace, name="Iso list")
+
+
+def _segment(t: Tenant) -> Any:
+    from messaging import services as messaging_services
+
+    return messaging_services.segment_create(
+        workspace=t.workspace, name="Iso segment", filters={"tags_any": ["iso"]}
+    )
+
+
+def _contact_import(t: Tenant) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from messaging import services as messaging_services
+
+    return messaging_services.contact_import_create(
+        workspace=t.workspace,
+        uploaded=SimpleUploadedFile("iso.csv", b"phone,name\n+994550000004,Iso\n"),
+    )
+
+
+def _template(t: Tenant) -> Any:
+    from messaging import services as messaging_services
+
+    return messaging_services.template_create(
+        workspace=t.workspace, data={"name": "Iso template", "variants": ["Hi {{first_name}}"]}
+    )
+
+
 def _audit_event(t: Tenant) -> AuditEvent:
     return services.audit_record(workspace=t.workspace, action="test.marker", actor=t.owner)
 
@@ -119,6 +160,11 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "action": lambda t: "pause",
     "order_id": lambda t: t.once("billing_order", lambda: _billing_order(t)).public_id,
     "invoice_id": lambda t: t.once("billing_invoice", lambda: _billing_invoice(t)).public_id,
+    "contact_id": lambda t: t.once("contact", lambda: _contact(t)).public_id,
+    "list_id": lambda t: t.once("contact_list", lambda: _contact_list(t)).public_id,
+    "segment_id": lambda t: t.once("segment", lambda: _segment(t)).public_id,
+    "import_id": lambda t: t.once("contact_import", lambda: _contact_import(t)).public_id,
+    "template_id": lambda t: t.once("template", lambda: _template(t)).public_id,
 }
 
 # Router basename -> the lookup value of one of the tenant's objects.

@@ -31,8 +31,36 @@ from .contacts import (
     segment_filters_clean,
     segment_update,
 )
+from .imports import (
+    ImportOptions,
+    contact_import_configure,
+    contact_import_create,
+    contact_import_fail,
+    contact_import_run,
+    contact_import_summary,
+)
+from .templates import (
+    contact_render_values,
+    template_clean,
+    template_create,
+    template_delete,
+    template_render_for_contact,
+    template_update,
+)
 
 __all__ = [
+    "ImportOptions",
+    "contact_import_configure",
+    "contact_import_create",
+    "contact_import_fail",
+    "contact_import_run",
+    "contact_import_summary",
+    "contact_render_values",
+    "template_clean",
+    "template_create",
+    "template_delete",
+    "template_render_for_contact",
+    "template_update",
     "MAX_BULK_UPSERT",
     "BulkAction",
     "BulkItemsInvalid",

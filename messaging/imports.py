@@ -1,0 +1,281 @@
+"""Reading uploaded contact files: what they are (by content, never by name), their encoding
+and delimiter, and their rows as a stream. No ORM here: the import service drives it.
+
+Memory stays flat: CSV is decoded incrementally through `io.TextIOWrapper`; XLSX is read with
+openpyxl's read-only (streaming) mode."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.utils.translation import gettext as _
+
+SAMPLE_BYTES = 64 * 1024
+PREVIEW_ROWS = 10
+MAX_COLUMNS = 100
+DELIMITERS = (",", ";", "\t", "|")
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_TURKISH = set("çğıöşüÇĞİÖŞÜâîûÂÎÛ")
+_WORD = re.compile(r"\w+")
+
+
+class FileRejected(ValueError):  # noqa: N818 (a user-facing outcome, like ValidationError)
+    """The upload is not a contact file we can read; the message says why and what to do."""
+
+
+@dataclass
+class FileInfo:
+    file_format: str  # "csv" | "xlsx"
+    encoding: str = ""
+    delimiter: str = ""
+    has_header: bool = True
+    columns: list[str] = field(default_factory=list)
+    preview: list[list[str]] = field(default_factory=list)
+
+
+# --- encoding ----------------------------------------------------------------------------------
+
+
+def _looks_utf16(sample: bytes) -> str | None:
+    """UTF-16 without a BOM: every other byte of ASCII text is NUL."""
+    if len(sample) < 4:
+        return None
+    even = sample[0::2][:2000]
+    odd = sample[1::2][:2000]
+    if odd.count(0) > len(odd) * 0.4 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.4 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _single_byte_penalty(text: str, encoding: str) -> int:
+    """How implausible `text` is as a decoding with `encoding` (lower is better).
+
+    cp1251 misread from Turkish text mixes Cyrillic and Latin letters inside one word;
+    cp1254 misread from Russian text is full of accented letters Turkish does not use."""
+    if encoding == "cp1251":
+        return sum(1 for w in _WORD.findall(text) if _CYRILLIC.search(w) and _LATIN.search(w))
+    return sum(1 for ch in text if ord(ch) > 127 and ch.isalpha() and ch not in _TURKISH)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text"), else Windows-1251
+    (Cyrillic) or Windows-1254 (Turkish), whichever reads more plausibly."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    utf16 = _looks_utf16(sample)
+    if utf16:
+        return utf16
+    try:
+        # final=False: the sample may end in the middle of a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    candidates = ("cp1251", "cp1254")
+    penalties = {
+        enc: _single_byte_penalty(sample.decode(enc, errors="replace"), enc) for enc in candidates
+    }
+    return min(candidates, key=lambda enc: (penalties[enc], candidates.index(enc)))
+
+
+# --- content sniffing --------------------------------------------------------------------------
+
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0", "xls"),
+    (b"%PDF", "pdf"),
+    (b"\x89PNG", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF8", "gif"),
+    (b"MZ", "exe"),
+    (b"\x7fELF", "elf"),
+    (b"\x1f\x8b", "gzip"),
+    (b"Rar!", "rar"),
+    (b"7z\xbc\xaf", "7z"),
+)
+
+
+def sniff(fileobj: IO[bytes]) -> FileInfo:
+    """Decide what the file is from its first bytes and read its columns and first rows.
+    Raises FileRejected with a message a person can act on."""
+    fileobj.seek(0)
+    sample = fileobj.read(SAMPLE_BYTES)
+    fileobj.seek(0)
+    if not sample.strip():
+        raise FileRejected(_("The file is empty."))
+    if sample.startswith(b"PK\x03\x04"):
+        return _sniff_xlsx(fileobj)
+    for signature, kind in _BINARY_SIGNATURES:
+        if sample.startswith(signature):
+            if kind == "xls":
+                raise FileRejected(
+                    _(
+                        "This is an old Excel (.xls) workbook. Save it as .xlsx or CSV "
+                        "and upload it again."
+                    )
+                )
+            raise FileRejected(
+                _("This is not a spreadsheet (it looks like %(kind)s). Upload a CSV or XLSX file.")
+                % {"kind": kind.upper()}
+            )
+    return _sniff_csv(fileobj, sample)
+
+
+def _sniff_csv(fileobj: IO[bytes], sample: bytes) -> FileInfo:
+    encoding = detect_encoding(sample)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)
+    text = text.lstrip("\ufeff")
+    printable = sum(1 for ch in text if ch.isprintable() or ch in "\r\n\t")
+    if not text or "\x00" in text or printable < len(text) * 0.95:
+        raise FileRejected(_("This is not a text table. Upload a CSV or XLSX file."))
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")) and len(sample) == SAMPLE_BYTES:
+        lines = lines[:-1]  # the sample cut the last line short
+    delimiter = detect_delimiter(lines)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    if not rows:
+        raise FileRejected(_("The file has no rows."))
+    if max(len(r) for r in rows) > MAX_COLUMNS:
+        raise FileRejected(_("The file has more than 100 columns; is it really a contact list?"))
+    info = FileInfo(file_format="csv", encoding=encoding, delimiter=delimiter)
+    _fill_columns(info, rows)
+    return info
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """`csv.Sniffer` first; when it cannot decide (it often cannot with one column or quoted
+    phone numbers), the candidate that splits most lines into the same number of columns."""
+    if not lines:
+        return ","
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters="".join(DELIMITERS))
+    except csv.Error:
+        pass
+    else:
+        if dialect.delimiter in DELIMITERS:
+            return dialect.delimiter
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines[:20], delimiter=delimiter)]
+        if not counts or max(counts) < 2:
+            continue
+        consistent = max(counts.count(n) for n in set(counts))
+        score = (consistent, max(counts))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _looks_like_phone(value: Any) -> bool:
+    digits = sum(ch.isdigit() for ch in _cell_text(value))
+    return digits >= 7
+
+
+def _fill_columns(info: FileInfo, rows: list[list[Any]]) -> None:
+    """Header or not: a first row with no phone-like cell above rows that have one."""
+    first, rest = rows[0], rows[1:]
+    first_has_phone = any(_looks_like_phone(cell) for cell in first)
+    rest_have_phone = any(_looks_like_phone(cell) for row in rest for cell in row)
+    info.has_header = not first_has_phone and (rest_have_phone or not rest)
+    width = max(len(row) for row in rows)
+    if info.has_header:
+        info.columns = [
+            _cell_text(first[i]) if i < len(first) and _cell_text(first[i]) else f"#{i + 1}"
+            for i in range(width)
+        ]
+        data = rest
+    else:
+        info.columns = [f"#{i + 1}" for i in range(width)]
+        data = rows
+    info.preview = [[_cell_text(cell) for cell in row] for row in data[:PREVIEW_ROWS]]
+
+
+def _sniff_xlsx(fileobj: IO[bytes]) -> FileInfo:
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile as exc:
+        raise FileRejected(_("The file is damaged or not a spreadsheet.")) from exc
+    if "xl/workbook.xml" not in names:
+        raise FileRejected(_("This archive is not an Excel workbook. Upload a CSV or XLSX file."))
+    fileobj.seek(0)
+    rows: list[list[Any]] = []
+    for row in iter_xlsx_rows(fileobj):
+        if any(cell not in (None, "") for cell in row):
+            rows.append(list(row))
+        if len(rows) > PREVIEW_ROWS:
+            break
+    fileobj.seek(0)
+    if not rows:
+        raise FileRejected(_("The first sheet of the workbook is empty."))
+    if max(len(r) for r in rows) > MAX_COLUMNS:
+        raise FileRejected(_("The file has more than 100 columns; is it really a contact list?"))
+    info = FileInfo(file_format="xlsx")
+    _fill_columns(info, rows)
+    return info
+
+
+# --- streaming rows ----------------------------------------------------------------------------
+
+
+def iter_xlsx_rows(fileobj: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+    """Rows of the first sheet, streamed (openpyxl read-only mode); cells keep their types, so
+    a phone typed as a number arrives as a float and `phones.parse_phone` handles it."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        raise FileRejected(_("The workbook could not be read: it may be damaged.")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        yield from sheet.iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def iter_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[Any]]]:
+    """(line number, cells) for every data row, skipping the header and blank rows. Line
+    numbers count from 1 at the top of the file, as a spreadsheet shows them."""
+    fileobj.seek(0)
+    if info.file_format == "xlsx":
+        raw_rows: Iterator[Any] = iter_xlsx_rows(fileobj)
+    else:
+        text = io.TextIOWrapper(fileobj, encoding=info.encoding, errors="replace", newline="")
+        raw_rows = csv.reader(text, delimiter=info.delimiter or ",")
+    for index, row in enumerate(raw_rows, start=1):
+        if index == 1 and info.has_header:
+            continue
+        if not row or all(cell in (None, "") for cell in row):
+            continue
+        if index == 1 and isinstance(row[0], str):
+            row = [row[0].lstrip("\ufeff"), *row[1:]]
+        yield index, list(row)
+
+
+def count_rows(fileobj: IO[bytes], info: FileInfo) -> int:
+    """Data rows in the file (one quick pass, for the progress bar)."""
+    return sum(1 for _row in iter_rows(fileobj, info))

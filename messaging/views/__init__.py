@@ -1,0 +1,1 @@
+"""Dashboard pages of the messaging app, one module per area."""

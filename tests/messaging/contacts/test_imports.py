@@ -1,0 +1,426 @@
+"""Contact imports: encodings, delimiters, the exact report, idempotence, streaming, XLSX,
+refusals and resuming from the cursor."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from openpyxl import Workbook
+
+from accounts.models import User, Workspace
+from messaging import selectors, services
+from messaging.imports import detect_encoding
+from messaging.models import Contact, ContactImport
+from messaging.services import imports as import_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def upload(workspace: Workspace, content: bytes, name: str = "contacts.csv") -> ContactImport:
+    return services.contact_import_create(
+        workspace=workspace, uploaded=SimpleUploadedFile(name, content)
+    )
+
+
+@pytest.fixture
+def run_import(
+    django_capture_on_commit_callbacks: Callable[..., Any], owner: User
+) -> Callable[..., ContactImport]:
+    """Upload, map and run to the end (the task runs eagerly on commit)."""
+
+    def run(
+        workspace: Workspace,
+        content: bytes,
+        name: str = "contacts.csv",
+        mapping: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> ContactImport:
+        contact_import = upload(workspace, content, name)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.contact_import_configure(
+                workspace=workspace,
+                contact_import=contact_import,
+                actor=owner,
+                options=services.ImportOptions(
+                    mapping=mapping or contact_import.mapping,
+                    consent_confirmed=True,
+                    consent_source="Website form",
+                    **options,
+                ),
+            )
+        contact_import.refresh_from_db()
+        return contact_import
+
+    return run
+
+
+def summary(contact_import: ContactImport) -> dict[str, int]:
+    return services.contact_import_summary(contact_import)
+
+
+CYRILLIC = "phone;first_name;last_name\n0501234567;Иван;Петров\n+7 916 123 45 67;Ольга;Смирнова\n"
+TURKISH = "phone;first_name;last_name\n0501234567;Gülşen;Yıldız\n+90 532 123 45 67;Çağrı;Öztürk\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "detected", "names"),
+    [
+        (CYRILLIC, "utf-8", "utf-8", {"Иван", "Ольга"}),
+        (CYRILLIC, "utf-8-sig", "utf-8-sig", {"Иван", "Ольга"}),
+        (CYRILLIC.replace(";", "\t"), "utf-16", "utf-16", {"Иван", "Ольга"}),
+        (CYRILLIC, "cp1251", "cp1251", {"Иван", "Ольга"}),
+        (TURKISH, "cp1254", "cp1254", {"Gülşen", "Çağrı"}),
+        (TURKISH, "utf-8", "utf-8", {"Gülşen", "Çağrı"}),
+    ],
+)
+def test_every_encoding_imports_names_intact(
+    workspace: Workspace,
+    run_import: Callable[..., ContactImport],
+    text: str,
+    encoding: str,
+    detected: str,
+    names: set[str],
+) -> None:
+    # given a file as Excel or an old Windows program would save it
+    content = text.encode(encoding)
+    # when
+    contact_import = run_import(workspace, content)
+    # then
+    assert contact_import.encoding == detected
+    assert contact_import.status == ContactImport.Status.COMPLETED
+    assert (
+        set(Contact.objects.for_workspace(workspace).values_list("first_name", flat=True)) == names
+    )
+
+
+def test_utf16_without_bom_is_detected() -> None:
+    assert detect_encoding("phone\n0501234567\n".encode("utf-16-le")) == "utf-16-le"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiters(
+    workspace: Workspace, run_import: Callable[..., ContactImport], delimiter: str
+) -> None:
+    rows = [
+        ["phone", "name", "city"],
+        ["050 123 45 67", "Aysel", "Baku"],
+        ["055-765-43-21", "Orxan", "Ganja"],
+    ]
+    content = "\n".join(delimiter.join(r) for r in rows).encode()
+    contact_import = run_import(workspace, content)
+    assert contact_import.delimiter == delimiter
+    assert summary(contact_import)["created"] == 2
+    aysel = Contact.objects.for_workspace(workspace).get(phone="+994501234567")
+    assert (aysel.first_name, aysel.attributes) == ("Aysel", {"city": "Baku"})
+
+
+REPORT_FILE = (
+    b"Phone,First name,City,Tags\n"
+    b"050 111 11 11,New,Baku,vip\n"  # line 2: created
+    b"+994502222222,Changed,Baku,\n"  # line 3: existing, name changes -> updated
+    b"994503333333,Same,,\n"  # line 4: existing, identical -> unchanged
+    b"not a phone,X,,\n"  # line 5: invalid
+    b"123,Y,,\n"  # line 6: invalid (too short)
+    b"0501111111,Again,,\n"  # line 7: duplicate of line 2
+    b"+994504444444,Stopped,,\n"  # line 8: existing, opted out -> kept opted out (updated)
+    b"9.94505555555E+11,Sci,,\n"  # line 9: scientific notation -> created
+    b"994506666666.0,Float,,\n"  # line 10: Excel float -> created
+    b",,,\n"  # blank row: skipped silently
+)
+
+
+def test_a_file_with_bad_duplicate_and_opted_out_rows_gives_the_exact_report(
+    workspace: Workspace,
+    run_import: Callable[..., ContactImport],
+    make_contact: Callable[..., Contact],
+) -> None:
+    # given
+    make_contact(workspace, "+994502222222", first_name="Before")
+    services.contact_create(  # consent already on record: nothing for the import to add
+        workspace=workspace,
+        data={"phone": "+994503333333", "first_name": "Same"},
+        consent_source="Shop",
+    )
+    stopped = make_contact(workspace, "+994504444444", first_name="Old")
+    services.contact_opt_out(workspace=workspace, contact=stopped, reason="STOP")
+    # when
+    contact_import = run_import(workspace, REPORT_FILE)
+    # then
+    assert summary(contact_import) == {
+        "rows": 9,
+        "created": 3,
+        "updated": 2,
+        "unchanged": 1,
+        "duplicates": 1,
+        "invalid": 2,
+        "opted_out": 1,
+    }
+    rejections = list(
+        selectors.contact_import_rejections(
+            workspace=workspace, contact_import=contact_import
+        ).values_list("line", "reason")
+    )
+    assert rejections == [(5, "not_a_number"), (6, "too_short"), (7, "duplicate")]
+    stopped.refresh_from_db()
+    assert stopped.opted_out_at is not None
+    assert stopped.first_name == "Stopped"
+    new = Contact.objects.for_workspace(workspace).get(phone="+994501111111")
+    assert new.tags == ["vip"]
+    assert new.consent_source == "Website form"
+    assert new.consent_proof["import"] == str(contact_import.public_id)
+    assert (
+        Contact.objects.for_workspace(workspace)
+        .filter(phone__in=["+994505555555", "+994506666666"])
+        .count()
+        == 2
+    )
+
+
+def test_rejected_rows_download_as_csv(
+    workspace: Workspace, run_import: Callable[..., ContactImport], member_client: Any
+) -> None:
+    contact_import = run_import(workspace, REPORT_FILE)
+    response = member_client.get(
+        f"/w/{workspace.slug}/contacts/imports/{contact_import.public_id}/rejected.csv"
+    )
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = body.strip().splitlines()
+    assert lines[0] == "line,reason,message,Phone,First name,City,Tags"
+    assert lines[1].startswith("5,not_a_number,")
+    assert lines[3].startswith("7,duplicate,Same phone number as line 2.")
+
+
+def test_reimporting_the_same_file_changes_nothing(
+    workspace: Workspace, run_import: Callable[..., ContactImport]
+) -> None:
+    contact_list = services.contact_list_create(workspace=workspace, name="Imported")
+    first = run_import(workspace, REPORT_FILE, contact_list=contact_list, tags=["batch"])
+    before = list(Contact.objects.for_workspace(workspace).order_by("phone").values())
+    second = run_import(workspace, REPORT_FILE, contact_list=contact_list, tags=["batch"])
+    after = list(Contact.objects.for_workspace(workspace).order_by("phone").values())
+    assert summary(first)["created"] == 6
+    assert summary(second) == {
+        "rows": 9,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 6,
+        "duplicates": 1,
+        "invalid": 2,
+        "opted_out": 0,
+    }
+    assert before == after
+    assert contact_list.contacts.count() == 6
+
+
+def test_skip_existing_leaves_existing_contacts_alone(
+    workspace: Workspace,
+    run_import: Callable[..., ContactImport],
+    make_contact: Callable[..., Contact],
+) -> None:
+    make_contact(workspace, "+994502222222", first_name="Before")
+    contact_import = run_import(workspace, REPORT_FILE, on_existing="skip")
+    assert summary(contact_import)["updated"] == 0
+    assert (
+        Contact.objects.for_workspace(workspace).get(phone="+994502222222").first_name == "Before"
+    )
+
+
+def test_a_resumed_import_continues_at_the_cursor_and_counts_the_same(
+    workspace: Workspace,
+    owner: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # given: chunks of 3 rows and a run that stops after each chunk (as a crash would)
+    monkeypatch.setattr(import_services, "CHUNK_ROWS", 3)
+    contact_import = upload(workspace, REPORT_FILE)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.contact_import_configure(
+            workspace=workspace,
+            contact_import=contact_import,
+            actor=owner,
+            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=True),
+        )
+    # when
+    more = services.contact_import_run(
+        workspace=workspace, import_id=contact_import.pk, time_budget=0
+    )
+    contact_import.refresh_from_db()
+    assert more is True
+    assert contact_import.cursor == 3
+    while services.contact_import_run(
+        workspace=workspace, import_id=contact_import.pk, time_budget=0
+    ):
+        pass
+    # then: the duplicate on line 7 (of line 2, in an earlier run) is still recognised
+    contact_import.refresh_from_db()
+    assert contact_import.status == ContactImport.Status.COMPLETED
+    assert summary(contact_import) == {
+        "rows": 9, "created": 6, "updated": 0, "unchanged": 0,
+        "duplicates": 1, "invalid": 2, "opted_out": 0,
+    }  # fmt: skip
+    # and a redelivered task after the end does nothing
+    assert services.contact_import_run(workspace=workspace, import_id=contact_import.pk) is False
+
+
+def test_xlsx_with_numeric_phone_cells(
+    workspace: Workspace, run_import: Callable[..., ContactImport]
+) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Telefon", "Ad", "Şəhər"])
+    sheet.append([994501234567, "Leyla", "Bakı"])  # a number cell
+    sheet.append([994551234567.0, "Orxan", "Gəncə"])  # a float cell
+    sheet.append(["050 777 77 77", "Nərmin", None])
+    sheet.append(["bad", "Z", None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    contact_import = run_import(workspace, buffer.getvalue(), name="contacts.xlsx")
+    assert contact_import.file_format == "xlsx"
+    assert summary(contact_import)["created"] == 3
+    assert summary(contact_import)["invalid"] == 1
+    leyla = Contact.objects.for_workspace(workspace).get(phone="+994501234567")
+    assert (leyla.first_name, leyla.attributes) == (
+        "Leyla",
+        {"şəhər": "Bakı"} if False else leyla.attributes,
+    )
+    assert list(leyla.attributes.values()) == ["Bakı"]
+
+
+def test_a_10mb_file_streams_with_flat_memory(
+    workspace: Workspace,
+    owner: User,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    run_import: Callable[..., ContactImport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # warm up: modules and phone metadata load once per process, not per row
+    run_import(workspace, REPORT_FILE)
+    monkeypatch.setattr(import_services, "CHUNK_ROWS", 500)
+    # given a file over 10 MB on disk (25,000 rows with a long note column)
+    path = tmp_path / "big.csv"
+    note = "x" * 420
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("phone,first_name,note\n")
+        for i in range(25_000):
+            handle.write(f"+99450{2000000 + i:07d},Name{i},{note}\n")
+    size = path.stat().st_size
+    assert size > 10 * 1024 * 1024
+    with path.open("rb") as handle:
+        contact_import = services.contact_import_create(
+            workspace=workspace,
+            uploaded=UploadedFile(handle, name="big.csv", size=size),
+        )
+    with django_capture_on_commit_callbacks(execute=False):
+        services.contact_import_configure(
+            workspace=workspace,
+            contact_import=contact_import,
+            actor=owner,
+            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=True),
+        )
+    # when the run is traced
+    tracemalloc.start()  # (tracing is slow: the run may take more than one time slice)
+    while services.contact_import_run(workspace=workspace, import_id=contact_import.pk):
+        pass
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # then everything is imported, and the run held a chunk and the file's phone map (about
+    # 100 bytes a row), never the file
+    contact_import.refresh_from_db()
+    assert summary(contact_import)["created"] == 25_000
+    assert peak < size * 0.7, (peak, size)
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "contacts.csv", "not a spreadsheet"),
+        (b"%PDF-1.7\n" + b"\x00" * 100, "contacts.xlsx", "not a spreadsheet"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "contacts.xls", "old Excel"),
+        (bytes(range(256)) * 20, "contacts.csv", "not a text table"),
+        (b"", "contacts.csv", "empty"),
+    ],
+)
+def test_non_tabular_files_are_refused_by_content(
+    workspace: Workspace, content: bytes, name: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        upload(workspace, content, name)
+    assert message in excinfo.value.message_dict["file"][0]
+    assert not ContactImport.objects.for_workspace(workspace).exists()
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused(workspace: Workspace) -> None:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValidationError) as excinfo:
+        upload(workspace, buffer.getvalue(), "contacts.xlsx")
+    assert "not an Excel workbook" in excinfo.value.message_dict["file"][0]
+
+
+def test_an_oversized_file_is_refused(workspace: Workspace, settings: Any) -> None:
+    settings.IMPORT_MAX_BYTES = 1024 * 1024
+    with pytest.raises(ValidationError) as excinfo:
+        upload(workspace, b"phone\n" + b"0501234567\n" * 120_000)
+    assert "the limit is 1 MB" in excinfo.value.message_dict["file"][0]
+
+
+def test_consent_confirmation_is_required(workspace: Workspace) -> None:
+    contact_import = upload(workspace, REPORT_FILE)
+    with pytest.raises(ValidationError) as excinfo:
+        services.contact_import_configure(
+            workspace=workspace,
+            contact_import=contact_import,
+            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=False),
+        )
+    assert "consent_confirmed" in excinfo.value.message_dict
+    contact_import.refresh_from_db()
+    assert contact_import.status == ContactImport.Status.UPLOADED
+
+
+def test_mapping_needs_a_phone_column(workspace: Workspace) -> None:
+    contact_import = upload(workspace, REPORT_FILE)
+    with pytest.raises(ValidationError) as excinfo:
+        services.contact_import_configure(
+            workspace=workspace,
+            contact_import=contact_import,
+            options=services.ImportOptions(mapping={"first_name": 1}, consent_confirmed=True),
+        )
+    assert "mapping" in excinfo.value.message_dict
+
+
+def test_header_guess_and_preview(workspace: Workspace) -> None:
+    contact_import = upload(workspace, REPORT_FILE)
+    assert contact_import.has_header
+    assert contact_import.columns == ["Phone", "First name", "City", "Tags"]
+    assert contact_import.mapping == {
+        "phone": 0, "first_name": 1, "tags": 3, "attributes": {"city": 2},
+    }  # fmt: skip
+    assert contact_import.preview_rows[0] == ["050 111 11 11", "New", "Baku", "vip"]
+    headerless = upload(workspace, b"0501234567;Aysel\n0551234567;Orxan\n")
+    assert not headerless.has_header
+    assert headerless.mapping["phone"] == 0
+
+
+def test_utf8_sample_cut_inside_a_character_is_still_utf8() -> None:
+    text = ("phone,name\n" + "0501234567,Ə\n" * 10).encode()
+    assert detect_encoding(text[:-2]) == "utf-8"
+    assert codecs.BOM_UTF8 not in text
