@@ -8,8 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .selectors import policy_pending_for_user
+from .selectors import analytics_allowed, policies_in_force_for_acceptance, policy_pending_for_user
 from .services import COOKIE_NAME
+
+SESSION_KEY = "privacy_accepted_docs"
 
 # Paths a signed-in user can reach before accepting: the acceptance page itself, policy
 # pages, sign-out, static files, API (key-authenticated), webhooks and health checks.
@@ -41,7 +43,10 @@ class PolicyAcceptanceMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         choice = request.COOKIES.get(COOKIE_NAME, "")
         request.cookie_choice = choice  # type: ignore[attr-defined]
-        request.analytics_allowed = choice == "analytics"  # type: ignore[attr-defined]
+        user = getattr(request, "user", None)
+        request.analytics_allowed = analytics_allowed(  # type: ignore[attr-defined]
+            user=user, cookie_choice=choice
+        )
         if self._must_accept(request):
             target = reverse("privacy:accept")
             return redirect(f"{target}?next={request.get_full_path()}")
@@ -56,4 +61,13 @@ class PolicyAcceptanceMiddleware:
             return False
         if path.startswith("/admin/") and user.is_staff:
             return False
-        return bool(policy_pending_for_user(user=user))
+        in_force = policies_in_force_for_acceptance()
+        ids = sorted(doc.pk for doc in in_force)
+        # Once the versions in force are known to be accepted, the session remembers it, so
+        # a request costs one small query until a new version takes effect.
+        if request.session.get(SESSION_KEY) == ids:
+            return False
+        if policy_pending_for_user(user=user, in_force=in_force):
+            return True
+        request.session[SESSION_KEY] = ids
+        return False

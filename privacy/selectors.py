@@ -39,18 +39,53 @@ def policy_upcoming(*, kind: str) -> PolicyDocument | None:
     )
 
 
-def policy_pending_for_user(*, user: User) -> list[PolicyDocument]:
+def policies_in_force_for_acceptance() -> list[PolicyDocument]:
+    """The terms and privacy versions in force now, in one query."""
+    return list(
+        PolicyDocument.objects.filter(kind__in=ACCEPTANCE_KINDS, effective_at__lte=timezone.now())
+        .order_by("kind", "-effective_at", "-id")
+        .distinct("kind")
+    )
+
+
+def policy_pending_for_user(
+    *, user: User, in_force: list[PolicyDocument] | None = None
+) -> list[PolicyDocument]:
     """Terms/privacy versions in force that the user must accept before going on: versions
     that took effect after they joined and that they have not accepted. (Whoever signed up
     under a version accepted it at sign-up.)"""
-    pending: list[PolicyDocument] = []
-    for kind in ACCEPTANCE_KINDS:
-        current = policy_current(kind=kind)
-        if current is None or current.effective_at <= user.date_joined:
-            continue
-        if not Consent.objects.filter(user=user, document=current, granted=True).exists():
-            pending.append(current)
-    return pending
+    candidates = [
+        doc
+        for doc in (in_force if in_force is not None else policies_in_force_for_acceptance())
+        if doc.effective_at > user.date_joined
+    ]
+    if not candidates:
+        return []
+    accepted = set(
+        Consent.objects.filter(user=user, document__in=candidates, granted=True).values_list(
+            "document_id", flat=True
+        )
+    )
+    return [doc for doc in candidates if doc.pk not in accepted]
+
+
+def marketing_allowed(*, user: User) -> bool:
+    """Whether a marketing e-mail may go to this user: opted in, not restricted or objecting,
+    and active. Every marketing sender must ask this first."""
+    if not user.is_active:
+        return False
+    profile = PrivacyProfile.objects.filter(user=user).first()
+    return bool(profile and profile.marketing_opt_in and not profile.is_restricted)
+
+
+def analytics_allowed(*, user: User | None, cookie_choice: str) -> bool:
+    """Analytics only with the visitor's consent, and never for a restricted account."""
+    if cookie_choice != "analytics":
+        return False
+    if user is None or not user.is_authenticated:
+        return True
+    profile = PrivacyProfile.objects.filter(user=user).first()
+    return not (profile and profile.is_restricted)
 
 
 def phone_hash_for(phone: str) -> str:

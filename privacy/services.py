@@ -65,6 +65,7 @@ AUDIT_EVENT_RETENTION = timedelta(days=365)
 MESSAGE_BODY_RETENTION_DAYS = 180
 MATERIAL_CHANGE_NOTICE = timedelta(days=30)
 REACTIVATION_SALT = "privacy.account_reactivate"
+UNSUBSCRIBE_SALT = "privacy.marketing_unsubscribe"
 COOKIE_NAME = "isend_cookie_consent"
 
 
@@ -244,6 +245,40 @@ def cookie_consent_record(
         user_agent=user_agent,
         source="cookie_banner",
     )
+
+
+def marketing_unsubscribe_url(*, user: User) -> str:
+    """The link every non-transactional e-mail carries (no sign-in needed: the signed token
+    is the credential, and it only ever withdraws consent)."""
+    token = signing.dumps({"u": str(user.public_id)}, salt=UNSUBSCRIBE_SALT)
+    return absolute_url(reverse("privacy:unsubscribe", args=[token]))
+
+
+def marketing_unsubscribe_headers(*, user: User) -> dict[str, str]:
+    """`List-Unsubscribe` and RFC 8058 one-click headers for a marketing e-mail."""
+    return {
+        "List-Unsubscribe": f"<{marketing_unsubscribe_url(user=user)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def marketing_unsubscribe(*, token: str, ip: str | None) -> User:
+    """Withdraw marketing consent from an e-mailed link, as easily as it was given."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature as exc:
+        raise ValidationError(_("This link is not valid.")) from exc
+    user = User.objects.filter(public_id=data.get("u")).first()
+    if user is None:
+        raise ValidationError(_("This link is not valid."))
+    consent_set(
+        user=user,
+        purpose=Consent.Purpose.MARKETING_EMAIL,
+        granted=False,
+        ip=ip,
+        source="unsubscribe_link",
+    )
+    return user
 
 
 # --- restriction and objection -------------------------------------------------------------
@@ -1017,7 +1052,13 @@ def _scrub_text_columns(
 
 def _scrub_targets() -> list[tuple[str, str, str]]:
     targets: list[tuple[str, str, str]] = []
-    labels = ["accounts.AuditEvent", "accounts.Notification", "admin.LogEntry"]
+    # Free-text places where staff or the system may have copied an identifier.
+    labels = [
+        "accounts.AuditEvent",
+        "accounts.Notification",
+        "admin.LogEntry",
+        "privacy.DataRequest",
+    ]
     for label in labels:
         try:
             model = apps.get_model(label)
@@ -1088,6 +1129,7 @@ def account_erase(
         models.Q(user=user) | models.Q(email_attempted__iexact=email)
     ).delete()[0]
     AuditEvent.objects.filter(actor_user=user).update(actor_label=pseudonym)
+    proof["sessions_ended"] = _user_sessions_delete(user)
     for export in DataExport.objects.filter(user=user):
         shutil.rmtree(_export_dir(export), ignore_errors=True)
     # Requests by this person: identifiers cleared, the proof stays.

@@ -25,6 +25,7 @@ urlpatterns = [
         views.account_reactivate,
         name="account_reactivate",
     ),
+    path("privacy/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("account/privacy/", views.centre, name="centre"),
     path("account/privacy/consent/", views.centre_consent, name="centre_consent"),
     path("account/privacy/restrict/", views.centre_restrict, name="centre_restrict"),

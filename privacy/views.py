@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Perm
@@ -183,6 +184,18 @@ def account_reactivate(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Your account is active again. You can sign in."))
         return redirect("account_login")
     return render(request, "privacy/reactivate.html")
+
+
+@csrf_exempt  # RFC 8058 one-click: mail providers POST without a CSRF token; the
+# signed token is the credential and the only effect is withdrawing marketing consent.
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            services.marketing_unsubscribe(token=token, ip=client_ip(request))
+        except ValidationError:
+            return render(request, "privacy/link_invalid.html", status=404)
+        return render(request, "privacy/unsubscribed.html")
+    return render(request, "privacy/unsubscribe.html")
 
 
 # --- the privacy centre (the signed-in user's own data) -------------------------------------

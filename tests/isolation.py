@@ -170,6 +170,11 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
 # Router basename -> the lookup value of one of the tenant's objects.
 API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
     "audit-event": lambda t: t.once("audit", lambda: _audit_event(t)).pk,
+    "contact": lambda t: t.once("contact", lambda: _contact(t)).public_id,
+    "contact-list": lambda t: t.once("contact_list", lambda: _contact_list(t)).public_id,
+    "segment": lambda t: t.once("segment", lambda: _segment(t)).public_id,
+    "contact-import": lambda t: t.once("contact_import", lambda: _contact_import(t)).public_id,
+    "template": lambda t: t.once("template", lambda: _template(t)).public_id,
     "campaign": lambda t: t.once("campaign", lambda: _campaign(t)).public_id,
     "message": lambda t: t.once("message", lambda: _message(t)).public_id,
     "billing-ledger": lambda t: (
@@ -206,6 +211,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "privacy:deletion_sent": "static confirmation page",
     "privacy:deletion_confirm": "capability URL: the secret token is the credential",
     "privacy:account_reactivate": "capability URL: the signed token is the credential",
+    "privacy:unsubscribe": "capability URL: the signed token is the credential",
     "privacy:centre": "the signed-in user's own data",
     "privacy:centre_consent": "the signed-in user's own data",
     "privacy:centre_restrict": "the signed-in user's own data",

@@ -127,3 +127,34 @@ def test_deletion_needs_a_totp_code_when_mfa_is_on(owner: User, member_client: C
     code = format_hotp_value(hotp_value(secret, counter))
     member_client.post(url, {"password": PASSWORD, "code": code, "confirm": "on"})
     assert not User.objects.get(pk=owner.pk).is_active
+
+
+def test_one_click_unsubscribe_and_restriction_gate_marketing(owner: User) -> None:
+    from privacy import selectors, services
+
+    services.consent_set(user=owner, purpose="marketing_email", granted=True, ip=None)
+    assert selectors.marketing_allowed(user=owner)
+    headers = services.marketing_unsubscribe_headers(user=owner)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = headers["List-Unsubscribe"].strip("<>")
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+    response = Client(enforce_csrf_checks=True).post(path, {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    assert not selectors.marketing_allowed(user=owner)
+    services.consent_set(user=owner, purpose="marketing_email", granted=True, ip=None)
+    services.processing_restrict(user=owner, actor=owner)
+    assert not selectors.marketing_allowed(user=owner)
+    assert not selectors.analytics_allowed(user=owner, cookie_choice="analytics")
+    assert Client().post("/privacy/unsubscribe/forged/").status_code == 404
+
+
+def test_policy_check_is_remembered_in_the_session(
+    workspace: Workspace, owner: User, member_client: Client
+) -> None:
+    dashboard = reverse("accounts:dashboard", args=[workspace.slug])
+    member_client.get(dashboard)
+    from privacy.middleware import SESSION_KEY
+
+    assert member_client.session[SESSION_KEY]
