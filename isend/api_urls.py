@@ -5,10 +5,22 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuditEventViewSet, WorkspaceDetailView
 from billing.api import BalanceView, LedgerEntryViewSet, OrderViewSet
+from messaging.api import (
+    ContactImportViewSet,
+    ContactListViewSet,
+    ContactViewSet,
+    SegmentViewSet,
+    TemplateViewSet,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("lists", ContactListViewSet, basename="contact-list")
+router.register("segments", SegmentViewSet, basename="segment")
+router.register("imports", ContactImportViewSet, basename="contact-import")
+router.register("templates", TemplateViewSet, basename="template")
 router.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
 router.register("billing/orders", OrderViewSet, basename="billing-order")
 
