@@ -3,8 +3,9 @@ list, and the minors flag on the user admin. Every action calls a service, which
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
@@ -22,6 +23,11 @@ from accounts.services import client_ip
 from . import services
 from .forms import PolicyDocumentAdminForm, RegisterEmailRequestForm, SuppressedPhoneAdminForm
 from .models import Consent, DataExport, DataRequest, PolicyDocument, SuppressedPhone
+
+
+def _staff(request: HttpRequest) -> User:
+    # admin views only run for signed-in staff (admin_view guards them)
+    return cast(User, request.user)
 
 
 @admin.register(PolicyDocument)
@@ -48,7 +54,7 @@ class PolicyDocumentAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        services.policy_publish(document=obj, actor=request.user)  # type: ignore[arg-type]
+        services.policy_publish(document=obj, actor=_staff(request))  # type: ignore[arg-type]
         if services.policy_notice_is_short(document=obj):
             self.message_user(
                 request,
@@ -175,7 +181,7 @@ class DataRequestAdmin(admin.ModelAdmin):
         services.audit_record(
             workspace=None,
             action="privacy.request_edited",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=_staff(request),
             target=obj,
             ip=client_ip(request),
             details={"fields": sorted(form.changed_data)},
@@ -201,7 +207,7 @@ class DataRequestAdmin(admin.ModelAdmin):
             created = services.deletion_request_by_email(
                 email=form.cleaned_data["email"],
                 channel=DataRequest.Channel.EMAIL,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=_staff(request),
                 ip=client_ip(request),
             )
             if created is None:
@@ -243,7 +249,7 @@ class DataRequestAdmin(admin.ModelAdmin):
             services.audit_record(
                 workspace=None,
                 action="privacy.request_assigned",
-                actor=request.user,  # type: ignore[arg-type]
+                actor=_staff(request),
                 target=obj,
             )
         self.message_user(request, _("Assigned."))
@@ -253,7 +259,7 @@ class DataRequestAdmin(admin.ModelAdmin):
         self._run(
             request,
             queryset,
-            lambda r: services.data_request_build_export(request=r, actor=request.user),
+            lambda r: services.data_request_build_export(request=r, actor=_staff(request)),
             _("%(n)s export(s) queued."),
         )
 
@@ -262,7 +268,7 @@ class DataRequestAdmin(admin.ModelAdmin):
         self._run(
             request,
             queryset.filter(kind=DataRequest.Kind.ERASURE),
-            lambda r: services.data_request_execute_erasure(request=r, actor=request.user),
+            lambda r: services.data_request_execute_erasure(request=r, actor=_staff(request)),
             _("%(n)s erasure(s) executed."),
         )
 
@@ -271,7 +277,7 @@ class DataRequestAdmin(admin.ModelAdmin):
         self._run(
             request,
             queryset.filter(kind__in=[DataRequest.Kind.RESTRICTION, DataRequest.Kind.OBJECTION]),
-            lambda r: services.data_request_apply_restriction(request=r, actor=request.user),
+            lambda r: services.data_request_apply_restriction(request=r, actor=_staff(request)),
             _("%(n)s restriction(s) applied."),
         )
 
@@ -285,7 +291,7 @@ class DataRequestAdmin(admin.ModelAdmin):
             queryset,
             lambda r: services.data_request_reject(
                 request=r,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=_staff(request),
                 reason=r.rejection_reason,
             ),
             _("%(n)s request(s) rejected."),
@@ -296,7 +302,7 @@ class DataRequestAdmin(admin.ModelAdmin):
         self._run(
             request,
             queryset,
-            lambda r: services.data_request_complete(request=r, actor=request.user),
+            lambda r: services.data_request_complete(request=r, actor=_staff(request)),
             _("%(n)s request(s) completed."),
         )
 
@@ -334,14 +340,14 @@ class SuppressedPhoneAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
         if obj is not None:
             kw["fields"] = ["scope", "workspace", "reason"]
-            kw["form"] = admin.ModelAdmin.form
+            kw["form"] = forms.ModelForm
         return super().get_form(request, obj, change, **kw)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         proof = services.recipient_erase(
             workspace=form.cleaned_data.get("workspace"),
             phone=form.cleaned_data["phone"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=_staff(request),
             reason=form.cleaned_data.get("reason") or "staff",
             ip=client_ip(request),
         )
@@ -365,7 +371,7 @@ class SuppressedPhoneAdmin(admin.ModelAdmin):
 def flag_minor_and_erase(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
     count = 0
     for user in queryset.exclude(pk=request.user.pk).filter(is_superuser=False):
-        services.account_flag_minor(user=user, actor=request.user)  # type: ignore[arg-type]
+        services.account_flag_minor(user=user, actor=_staff(request))  # type: ignore[arg-type]
         count += 1
     modeladmin.message_user(request, _("%(n)s account(s) erased.") % {"n": count})
 

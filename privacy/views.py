@@ -295,7 +295,7 @@ def centre_export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def export_download(request: HttpRequest, export_id: Any) -> HttpResponse:
+def export_download(request: HttpRequest, export_id: Any) -> FileResponse:
     found = services.export_file_for_download(
         user=request.user,  # type: ignore[arg-type]
         public_id=export_id,
