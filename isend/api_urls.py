@@ -12,6 +12,7 @@ from messaging.api import (
     SegmentViewSet,
     TemplateViewSet,
 )
+from messaging.api_engine import CampaignViewSet, MessageViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -23,6 +24,8 @@ router.register("imports", ContactImportViewSet, basename="contact-import")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
 router.register("billing/orders", OrderViewSet, basename="billing-order")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("messages", MessageViewSet, basename="message")
 
 urlpatterns = [
     path("workspace/", WorkspaceDetailView.as_view(), name="workspace"),

@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.tenancy.WorkspaceMiddleware",
+    "privacy.middleware.PolicyAcceptanceMiddleware",
     "isend.middleware.SecurityHeadersMiddleware",
 ]
 
@@ -235,6 +236,7 @@ CONTENT_SECURITY_POLICY = env(
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'self'",
 )
+
 # Outgoing HTTP to user-supplied URLs (webhooks, gateways) may reach private addresses only
 # when this is on: development (the local sandbox) and tests.
 ALLOW_PRIVATE_WEBHOOK_URLS = env_bool("ALLOW_PRIVATE_WEBHOOK_URLS", DEBUG)
@@ -322,11 +324,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.invitations_purge_expired_task",
         "schedule": crontab(minute=17, hour=3),
     },
+    "engine-tick": {"task": "messaging.tasks.engine_tick_task", "schedule": 10.0},
     "webhook-events-requeue-stale": {
         "task": "messaging.tasks.webhook_events_requeue_stale_task",
         "schedule": 60.0,
     },
     "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
+    # Privacy retention (privacy policy section 7).
+    "privacy-purge-deactivated": {
+        "task": "privacy.tasks.accounts_purge_due_task",
+        "schedule": crontab(minute=7),
+    },
+    "privacy-purge-exports": {
+        "task": "privacy.tasks.exports_purge_expired_task",
+        "schedule": crontab(minute=37),
+    },
+    "privacy-purge-login-events": {
+        "task": "privacy.tasks.login_events_purge_task",
+        "schedule": crontab(minute=23, hour=2),
+    },
+    "privacy-purge-audit-events": {
+        "task": "privacy.tasks.audit_events_purge_task",
+        "schedule": crontab(minute=29, hour=2),
+    },
+    "privacy-purge-message-bodies": {
+        "task": "privacy.tasks.message_bodies_purge_task",
+        "schedule": crontab(minute=43, hour=2),
+    },
 }
 
 # --- Product settings ---------------------------------------------------------------------
@@ -345,6 +369,12 @@ INVOICE_SELLER_ADDRESS = env("INVOICE_SELLER_ADDRESS", "Baku, Azerbaijan")
 INVOICE_SELLER_TAX_ID = env("INVOICE_SELLER_TAX_ID")
 INVOICE_SELLER_BANK_DETAILS = env("INVOICE_SELLER_BANK_DETAILS")
 INVOICE_VAT_RATE = env_float("INVOICE_VAT_RATE", 0.18)
+# The engine: error-rate breaker (pause a campaign when at least MIN failures are more than
+# RATIO of its finished sends) and how long an unconfirmed send waits for a webhook before resend.
+ENGINE_BREAKER_MIN_FAILURES = env_int("ENGINE_BREAKER_MIN_FAILURES", 50)
+ENGINE_BREAKER_FAILURE_RATIO = env_float("ENGINE_BREAKER_FAILURE_RATIO", 0.5)
+ENGINE_AMBIGUOUS_RESEND_AFTER = env_int("ENGINE_AMBIGUOUS_RESEND_AFTER", 900)
+ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", True)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {

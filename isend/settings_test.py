@@ -17,3 +17,6 @@ from .settings import *  # noqa: E402,F403
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOW_PRIVATE_WEBHOOK_URLS = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tasks run inline in tests; the engine's drainers are driven by the tests themselves
+# (tests/messaging/engine/conftest.py: drain_all), not kicked from inside requests.
+ENGINE_KICK_DRAINERS = False

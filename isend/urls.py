@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("privacy.urls")),
     path("", include("messaging.urls_webhooks")),
     path("", include("messaging.urls_numbers")),
+    path("", include("messaging.urls_campaigns")),
     path("", include("billing.urls")),
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),

@@ -128,14 +128,17 @@ def _sandbox_register(sender: Sender) -> None:
 def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None = None) -> Sender:
     """One click: a simulated number registered with the sandbox gateway, active at once."""
     digits = "".join(secrets.choice("0123456789") for _ in range(7))
+    phone_number_id = str(secrets.randbelow(10**15 - 10**14) + 10**14)
     with transaction.atomic():
         sender = Sender.objects.create(
             workspace=workspace,
             provider=Sender.Provider.SANDBOX,
             label=_("Sandbox number"),
             phone_number=f"+99455{digits}",
-            phone_number_id=str(secrets.randbelow(10**15 - 10**14) + 10**14),
-            waba_id=f"sandbox-waba-{workspace.public_id.hex[:12]}",
+            phone_number_id=phone_number_id,
+            # Each sandbox number simulates its own business account, so failover between
+            # sandbox numbers behaves like failover between accounts.
+            waba_id=f"sandbox-waba-{phone_number_id}",
             credentials_encrypted=encrypt_json(
                 {"access_token": secrets.token_urlsafe(24), "app_secret": secrets.token_hex(16)}
             ),
@@ -461,6 +464,10 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
             for item in parsed:
                 if isinstance(item, AccountEvent):
                     _apply_account_event(event.sender, item)
+    if event.sender is not None:
+        from messaging.engine.ingest import apply_events
+
+        apply_events(sender=event.sender, events=parsed)
     return event
 
 

@@ -1,0 +1,98 @@
+"""A campaign over N sandbox numbers, drained by a thread pool like the dispatch workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from _setup import seed_contacts
+
+
+def run_campaign(
+    *,
+    sandbox_url: str,
+    numbers: int,
+    rate: int,
+    recipients: int,
+    threads: int,
+    budget_seconds: float,
+) -> dict[str, Any]:
+    from django.db import connection
+    from django.test import override_settings
+
+    from accounts.models import User, Workspace
+    from billing import services as billing
+    from messaging.engine import dispatch
+    from messaging.engine.fanout import fanout_chunk
+    from messaging.models import MessageTemplate
+    from messaging.models_engine import Message
+    from messaging.services import campaigns, senders
+
+    tag = uuid.uuid4().hex[:8]
+    owner = User.objects.create_user(email=f"bench-{tag}@example.com", password=None)
+    workspace = Workspace.objects.create(name=f"Bench {tag}", slug=f"bench-{tag}")
+    seed_contacts(workspace.pk, recipients)
+    template = MessageTemplate.objects.create(
+        workspace=workspace, name="B", variants=["Hi {{first_name}}"]
+    )
+    billing.credits_adjust(workspace=workspace, amount=recipients, reason="bench", actor=owner)
+    with override_settings(SANDBOX_GATEWAY_URL=sandbox_url):
+        numbers_list = []
+        for _ in range(numbers):
+            sender = senders.sender_connect_sandbox(workspace=workspace, actor=owner)
+            sender.throughput_per_second = rate
+            sender.daily_cap = 10_000_000
+            sender.save(update_fields=["throughput_per_second", "daily_cap"])
+            senders._sandbox_register(sender)
+            dispatch.limiter().reset(f"sender:{sender.pk}")
+            numbers_list.append(sender)
+        campaign = campaigns.campaign_create(
+            workspace=workspace,
+            actor=owner,
+            name="Bench",
+            template=template,
+            senders=numbers_list,
+            audience={},
+        )
+        campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
+        while fanout_chunk(campaign_id=campaign.pk):
+            pass
+
+        stop = threading.Event()
+        pending = {s.pk for s in numbers_list}
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while not stop.is_set():
+                with lock:
+                    if not pending:
+                        return
+                    sender_id = pending.pop()
+                try:
+                    result = dispatch.drain(sender_id=sender_id, slice_seconds=3.0)
+                finally:
+                    connection.close()
+                with lock:
+                    if (
+                        result.more
+                        or Message.objects.filter(
+                            sender_id=sender_id, status__in=["queued", "sending"]
+                        ).exists()
+                    ):
+                        pending.add(sender_id)
+                    connection.close()
+                time.sleep(0.001)
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [pool.submit(worker) for _ in range(threads)]
+            deadline = start + budget_seconds
+            while time.perf_counter() < deadline and any(not f.done() for f in futures):
+                time.sleep(0.2)
+            stop.set()
+        elapsed = time.perf_counter() - start
+    campaign.refresh_from_db()
+    return {"campaign": campaign, "elapsed": elapsed, "numbers": numbers_list}

@@ -1,0 +1,116 @@
+"""Shared set-up for benchmarks: a dedicated database (never the dev data), Django, the sandbox
+gateway as a subprocess, and figures printed as one JSON object."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isend.settings")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/isend_bench"
+    )
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.environ.setdefault("ENGINE_KICK_DRAINERS", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ensure_services.sh")],
+        env={**os.environ, "PY": sys.executable},
+        check=True,
+        capture_output=True,
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Sandbox:
+    """The sandbox gateway in its own process, on a free loopback port."""
+
+    def __init__(self, *flags: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "messaging.sandbox",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "WARNING",
+                *flags,
+            ],
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/_sandbox/health", timeout=1).read()  # noqa: S310
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("sandbox did not start")
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + "/_sandbox/stats", timeout=10) as r:  # noqa: S310
+            return json.loads(r.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+
+
+def emit(figures: dict[str, Any]) -> None:
+    print(json.dumps({**figures, "machine": machine()}, indent=2))  # noqa: T201
+
+
+def seed_contacts(workspace_id: int, n: int) -> None:
+    """n contacts written server-side in one statement, then ANALYZE (as autovacuum would)."""
+    from django.db import connection
+
+    from messaging.models import Contact
+
+    table = Contact._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (public_id, workspace_id, phone, first_name, last_name,"  # noqa: S608
+            " language, country, time_zone, attributes, tags, consent_source, consent_proof,"
+            " opt_out_source, opt_out_reason, whatsapp_status, whatsapp_error, created_via,"
+            " created_at, updated_at)"
+            " SELECT gen_random_uuid(), %s, '+99450' || lpad(g::text, 7, '0'), 'N' || g, '',"
+            " '', 'AZ', '', '{}'::jsonb, '{}', '', '{}'::jsonb, '', '', 'unknown', '',"
+            " 'import', now(), now() FROM generate_series(1, %s) g",
+            [workspace_id, n],
+        )
+        cursor.execute(f"ANALYZE {table}")  # noqa: S608

@@ -1,0 +1,168 @@
+"""Benchmark: import a generated 100,000-row CSV (10% invalid, 5% duplicates) into a workspace
+that already holds 100,000 contacts, through the real path (upload check, mapping, the Celery
+task run eagerly, chunked upserts). Prints JSON: rows per second and the process's peak RSS.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/isend_bench .venv/bin/python \\
+        bench/import_contacts.py [--rows 100000] [--existing 100000] [--keep]
+
+The database must be migrated (`manage.py migrate`). The workspace is removed afterwards
+unless --keep is given."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isend.settings")
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"  # the task runs in this process, as a worker would
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="isend-bench-media-"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.files.uploadedfile import UploadedFile  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from accounts.models import Workspace  # noqa: E402
+from messaging import services  # noqa: E402
+from messaging.models import ContactImport  # noqa: E402
+
+EXISTING_PREFIX = "+99450"  # existing contacts: +994 50 2000000 ...
+NEW_PREFIX = "55"  # new contacts: 055 3000000 ...
+
+
+def seed_existing(workspace: Workspace, count: int) -> None:
+    """100,000 contacts in one SQL statement (the benchmark measures the import, not this)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO messaging_contact (public_id, workspace_id, phone, first_name, last_name,
+                language, country, time_zone, attributes, tags, consent_source, consent_at,
+                consent_proof, opted_out_at, opt_out_source, opt_out_reason, whatsapp_status,
+                whatsapp_error, created_via, created_at, updated_at)
+            SELECT gen_random_uuid(), %s, %s || lpad((2000000 + i)::text, 7, '0'),
+                   'Name' || i, '', '', 'AZ', 'Asia/Baku', '{"city": "Baku"}'::jsonb, '{}',
+                   'Seed', now(), '{}'::jsonb,
+                   CASE WHEN i %% 50 = 0 THEN now() END,
+                   CASE WHEN i %% 50 = 0 THEN 'keyword' ELSE '' END, '', 'unknown', '',
+                   'import', now(), now()
+            FROM generate_series(0, %s - 1) AS i
+            """,
+            [workspace.pk, EXISTING_PREFIX, count],
+        )
+
+
+def write_csv(path: Path, rows: int, existing: int, rng: random.Random) -> dict[str, int]:
+    """10% invalid, 5% duplicates of earlier rows, the rest unique: about half of them
+    contacts that exist already (a third of those with a changed name), half new. Phones in
+    the shapes people use."""
+    invalid = rows // 10
+    duplicates = rows // 20
+    unique = rows - invalid - duplicates
+    overlap = min(unique // 2, existing)
+    kinds = ["invalid"] * invalid + ["dup"] * duplicates + ["unique"] * unique
+    rng.shuffle(kinds)
+    seen: list[str] = []
+    next_existing = 0
+    next_new = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("phone;first_name;last_name;city\n")
+        for kind in kinds:
+            if kind == "dup" and seen:
+                phone, name = rng.choice(seen), "Dup"
+            elif kind == "invalid" or (kind == "dup" and not seen):
+                phone, name = rng.choice(["12345", "abc", "+1 200 000 0000", "", "0501"]), "Bad"
+            elif next_existing < overlap and (next_new >= unique - overlap or rng.random() < 0.5):
+                n = 2000000 + next_existing
+                name = f"Name{next_existing}" if next_existing % 3 else f"Renamed{next_existing}"
+                next_existing += 1
+                phone = rng.choice([f"+994 50 {n}", f"050{n}", f"99450{n}", f"(050) {n}"])
+                seen.append(phone)
+            else:
+                n = 3000000 + next_new
+                next_new += 1
+                name = f"New{next_new}"
+                phone = rng.choice(
+                    [f"0{NEW_PREFIX} {n}", f"+994{NEW_PREFIX}{n}", f"994{NEW_PREFIX}{n}"]
+                )
+                seen.append(phone)
+            handle.write(f"{phone};{name};Test;Baku\n")
+    return {"invalid": invalid, "duplicates": duplicates, "unique": unique, "overlap": overlap}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--existing", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    rng = random.Random(42)  # noqa: S311 (test data)
+    slug = f"bench-import-{int(time.time())}"
+    workspace = Workspace.objects.create(name="Import benchmark", slug=slug)
+    try:
+        seed_existing(workspace, args.existing)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "contacts.csv"
+            shape = write_csv(path, args.rows, args.existing, rng)
+            size = path.stat().st_size
+            started = time.perf_counter()
+            with path.open("rb") as handle:
+                contact_import = services.contact_import_create(
+                    workspace=workspace,
+                    uploaded=UploadedFile(handle, name="contacts.csv", size=size),
+                )
+            services.contact_import_configure(  # commits, so the (eager) task runs here
+                workspace=workspace,
+                contact_import=contact_import,
+                options=services.ImportOptions(
+                    mapping=contact_import.mapping,
+                    consent_confirmed=True,
+                    consent_source="Benchmark",
+                ),
+            )
+            elapsed = time.perf_counter() - started
+        contact_import.refresh_from_db()
+        assert contact_import.status == ContactImport.Status.COMPLETED, contact_import.error
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(
+            json.dumps(
+                {
+                    "benchmark": "import_contacts",
+                    "rows": args.rows,
+                    "existing_contacts": args.existing,
+                    "file_bytes": size,
+                    "seconds": round(elapsed, 2),
+                    "rows_per_second": round(args.rows / elapsed),
+                    "peak_rss_mb": round(peak_kb / 1024, 1),
+                    "generated": shape,
+                    "report": services.contact_import_summary(contact_import),
+                    "targets": {"seconds": 15, "peak_rss_mb": 200},
+                },
+                indent=2,
+            )
+        )
+    finally:
+        if not args.keep:
+            with connection.cursor() as cursor:
+                for table in (
+                    "messaging_contactimportrejection",
+                    "messaging_contactimport",
+                    "messaging_contact",
+                ):
+                    cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace.pk])  # noqa: S608
+            Workspace.objects.filter(pk=workspace.pk).delete()
+
+
+if __name__ == "__main__":
+    main()

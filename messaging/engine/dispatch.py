@@ -1,0 +1,433 @@
+"""The drainer: claim -> send -> record, for one number at a time (a Redis lease), in slices
+of a few seconds so numbers and tenants share workers fairly.
+
+Claims use SELECT ... FOR UPDATE SKIP LOCKED with a lease deadline; no transaction is open
+across the network call; outcomes are written back in bulk; credits are consumed for accepted
+messages and released for failed and skipped ones, per batch, idempotently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from billing import services as billing
+from messaging.engine.limiter import Pace, SendLimiter
+from messaging.gateways.base import (
+    RETRY_LATER_MAX_ATTEMPTS,
+    OutboundMessage,
+    Outcome,
+    OutcomeKind,
+    retry_later_backoff,
+)
+from messaging.models import Contact, MessageTemplate
+from messaging.models_engine import Campaign, Message
+from messaging.models_senders import Sender
+from messaging.rendering import TemplateError, contact_values, render_message
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+SLICE_SECONDS = 5.0
+MAX_BATCH = 500
+
+_redis: redis.Redis | None = None
+
+
+def redis_client() -> redis.Redis:
+    global _redis  # noqa: PLW0603 - one connection pool per process
+    if _redis is None:
+        _redis = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis
+
+
+def limiter() -> SendLimiter:
+    return SendLimiter(redis_client())
+
+
+@dataclass
+class Claimed:
+    id: int
+    public_id: uuid.UUID
+    phone: str
+    campaign_id: int | None
+    contact_id: int | None
+    attempts: int
+    body: str
+
+
+@dataclass
+class DrainResult:
+    claimed: int = 0
+    accepted: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+    more: bool = False
+
+
+def message_credit_reference(public_id: uuid.UUID | str) -> str:
+    """Credits of a single (API) message are reserved under their own reference."""
+    return f"message:{public_id}"
+
+
+def pace_of(sender: Sender) -> Pace:
+    return Pace(
+        rate=float(sender.throughput_per_second),
+        min_interval_ms=sender.min_interval_ms,
+        jitter_ms=sender.jitter_ms,
+        daily_cap=sender.daily_cap,
+    )
+
+
+def claim(*, sender_id: int, limit: int) -> list[Claimed]:
+    """Take up to `limit` due messages of running campaigns (or transactional ones)."""
+    table, campaigns = Message._meta.db_table, Campaign._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH due AS (
+                SELECT m.id FROM {table} m
+                LEFT JOIN {campaigns} c ON c.id = m.campaign_id
+                WHERE m.sender_id = %s AND m.status = 'queued'
+                  AND m.next_attempt_at <= clock_timestamp()
+                  AND (m.campaign_id IS NULL OR c.status = 'running')
+                ORDER BY m.priority DESC, m.next_attempt_at
+                LIMIT %s
+                FOR UPDATE OF m SKIP LOCKED
+            )
+            UPDATE {table} m
+               SET status = 'sending', attempts = m.attempts + 1,
+                   lease_until = clock_timestamp() + make_interval(secs => %s),
+                   status_changed_at = clock_timestamp()
+              FROM due WHERE m.id = due.id
+            RETURNING m.id, m.public_id, m.phone, m.campaign_id, m.contact_id, m.attempts, m.body
+            """,  # noqa: S608 - table names are our own
+            [sender_id, limit, LEASE_SECONDS],
+        )
+        return [Claimed(*row) for row in cursor.fetchall()]
+
+
+def unclaim(ids: list[int]) -> None:
+    """Give claimed messages back untouched (the limiter granted fewer slots)."""
+    if ids:
+        Message.objects.filter(id__in=ids, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED, attempts=models_F("attempts") - 1, lease_until=None
+        )
+
+
+def models_F(name: str) -> Any:  # noqa: N802 - keeps the import local to where it is used
+    from django.db.models import F
+
+    return F(name)
+
+
+def _render(claimed: list[Claimed]) -> tuple[dict[int, str], set[int]]:
+    """Bodies for campaign messages (rendered now, from the contact's current data), and the
+    ids to skip because the contact opted out since launch (suppression at send time)."""
+    contact_ids = {c.contact_id for c in claimed if c.contact_id}
+    contacts = {c.pk: c for c in Contact.objects.filter(pk__in=contact_ids)}
+    campaign_ids = {c.campaign_id for c in claimed if c.campaign_id}
+    templates = {
+        camp.pk: camp.template
+        for camp in Campaign.objects.filter(pk__in=campaign_ids).select_related("template")
+    }
+    bodies: dict[int, str] = {}
+    skip: set[int] = set()
+    for item in claimed:
+        if item.campaign_id is None:
+            bodies[item.id] = item.body
+            continue
+        contact = contacts.get(item.contact_id or 0)
+        if contact is None or contact.opted_out_at is not None:
+            skip.add(item.id)
+            continue
+        template: MessageTemplate = templates[item.campaign_id]
+        values = contact_values(
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            phone=contact.phone,
+            country=contact.country,
+            language=contact.language,
+            attributes=contact.attributes,
+        )
+        try:
+            rendered = render_message(
+                variants=template.variants,
+                values=values,
+                seed=str(contact.public_id),
+                footer=template.footer,
+            )
+        except TemplateError:
+            skip.add(item.id)
+            continue
+        text = rendered.text + (f"\n\n{template.footer}" if template.footer else "")
+        bodies[item.id] = text
+    return bodies, skip
+
+
+async def _send_at_slots(
+    adapter: Any, messages: list[OutboundMessage], slots: list[float]
+) -> list[Outcome]:
+    """Each send leaves at its own slot (no burst at the gateway), all concurrently."""
+
+    async def one(message: OutboundMessage, slot: float) -> Outcome:
+        delay = slot - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return await adapter.send(message)
+
+    return list(await asyncio.gather(*(one(m, s) for m, s in zip(messages, slots, strict=True))))
+
+
+def _adapter_for(sender: Sender) -> Any:
+    from messaging.services.senders import _cloud_adapter, _web_adapter
+
+    if sender.provider == Sender.Provider.WEB_GATEWAY:
+        return _web_adapter(sender)
+    return _cloud_adapter(sender)
+
+
+def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:
+    """One slice of sending for one number. Returns what it did and whether work remains."""
+    result = DrainResult()
+    client = redis_client()
+    lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
+    if not client.set(lease_key, token, nx=True, px=int((slice_seconds + LEASE_SECONDS) * 1000)):
+        return result  # another worker drains this number now
+    try:
+        sender = Sender.objects.filter(pk=sender_id).first()
+        if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
+            return result
+        pace, gate = pace_of(sender), limiter()
+        deadline = time.monotonic() + slice_seconds
+        while time.monotonic() < deadline:
+            want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * 1.0) or 1))
+            claimed = claim(sender_id=sender_id, limit=want)
+            if not claimed:
+                break
+            grant = gate.acquire(
+                f"sender:{sender_id}",
+                len(claimed),
+                pace,
+                horizon_seconds=max(deadline - time.monotonic(), 0.5),
+            )
+            granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
+            unclaim([c.id for c in returned])
+            if not granted:
+                result.more = True
+                break
+            result.claimed += len(granted)
+            bodies, skip = _render(granted)
+            to_send = [c for c in granted if c.id not in skip]
+            messages = [
+                OutboundMessage(
+                    public_id=str(c.public_id),
+                    to=c.phone,
+                    text=bodies[c.id],
+                    attempt=c.attempts - 1,
+                )
+                for c in to_send
+            ]
+            slots = grant.slots[: len(to_send)]
+
+            async def run(
+                batch: list[OutboundMessage] = messages, at: list[float] = slots
+            ) -> list[Outcome]:
+                async with _adapter_for(sender) as adapter:
+                    return await _send_at_slots(adapter, batch, at)
+
+            outcomes = asyncio.run(run()) if messages else []
+            stop = record(
+                sender=sender,
+                sent=to_send,
+                outcomes=outcomes,
+                bodies=bodies,
+                skipped=[c for c in granted if c.id in skip],
+                result=result,
+            )
+            if stop:
+                break
+            if returned:
+                result.more = True
+                break
+        else:
+            result.more = True
+        if not result.more:
+            result.more = Message.objects.filter(
+                sender_id=sender_id,
+                status=Message.Status.QUEUED,
+                next_attempt_at__lte=timezone.now(),
+            ).exists()
+    finally:
+        # Release only our own lease (compare-and-delete).
+        client.eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
+            1,
+            lease_key,
+            token,
+        )
+    return result
+
+
+def record(
+    *,
+    sender: Sender,
+    sent: list[Claimed],
+    outcomes: list[Outcome],
+    bodies: dict[int, str],
+    skipped: list[Claimed],
+    result: DrainResult,
+) -> bool:
+    """Write every outcome of a batch in bulk, move credits, react to the number's health.
+    Returns True when the drainer must stop (the number is blocked)."""
+    from messaging.engine import reactions
+
+    now = timezone.now()
+    rows: list[tuple[Any, ...]] = []
+    # Credits move per reference: a campaign's reservation, or a single message's.
+    consume: Counter[str] = Counter()
+    release: Counter[str] = Counter()
+    campaign_refs = dict(
+        Campaign.objects.filter(
+            pk__in={c.campaign_id for c in [*sent, *skipped] if c.campaign_id}
+        ).values_list("pk", "public_id")
+    )
+
+    def reference(item: Claimed) -> str:
+        if item.campaign_id:
+            return f"campaign:{campaign_refs[item.campaign_id]}"
+        return message_credit_reference(item.public_id)
+
+    contact_effects: dict[str, list[int]] = defaultdict(list)
+    blocked: Outcome | None = None
+    rate_limited = False
+    for item, outcome in zip(sent, outcomes, strict=True):
+        kind = outcome.kind
+        code = outcome.error.code if outcome.error else None
+        title = (outcome.error.title if outcome.error else outcome.note)[:255]
+        next_at = now
+        if kind == OutcomeKind.ACCEPTED:
+            status = Message.Status.ACCEPTED
+            result.accepted += 1
+            consume[reference(item)] += 1
+        elif kind == OutcomeKind.AMBIGUOUS:
+            status = Message.Status.AMBIGUOUS  # reconciled by biz_opaque_callback_data later
+        elif kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.RECIPIENT_WAIT):
+            status = Message.Status.QUEUED
+            next_at = now + timedelta(seconds=outcome.retry_after or 1)
+            rate_limited = rate_limited or kind == OutcomeKind.RATE_LIMITED
+            result.retried += 1
+        elif kind == OutcomeKind.RETRY_LATER and item.attempts < RETRY_LATER_MAX_ATTEMPTS:
+            status = Message.Status.QUEUED
+            next_at = now + timedelta(
+                seconds=outcome.retry_after or retry_later_backoff(item.attempts)
+            )
+            result.retried += 1
+        elif kind in (OutcomeKind.SENDER_BLOCKED, OutcomeKind.CREDENTIALS_INVALID):
+            status = (
+                Message.Status.QUEUED
+            )  # not the recipient's fault: it goes out on another number
+            blocked = blocked or outcome
+            result.retried += 1
+        else:  # recipient permanent, fix request, retries exhausted
+            status = Message.Status.FAILED
+            result.failed += 1
+            release[reference(item)] += 1
+            if kind == OutcomeKind.RECIPIENT_PERMANENT and item.contact_id:
+                contact_effects["opt_out" if outcome.opt_out else "invalid"].append(item.contact_id)
+        rows.append(
+            (
+                item.id,
+                status,
+                outcome.provider_message_id or "",
+                str(kind) if status != Message.Status.ACCEPTED else "",
+                code,
+                title if status != Message.Status.ACCEPTED else "",
+                next_at,
+                bodies.get(item.id, ""),
+            )
+        )
+    for item in skipped:
+        rows.append(
+            (
+                item.id,
+                Message.Status.SKIPPED,
+                "",
+                "opted_out",
+                None,
+                "opted out before sending",
+                now,
+                "",
+            )
+        )
+        result.skipped += 1
+        release[reference(item)] += 1
+
+    batch = uuid.uuid4().hex
+    with transaction.atomic():
+        _write_outcomes(rows)
+        workspace = sender.workspace
+        for ref, amount in consume.items():
+            billing.credits_consume(
+                workspace=workspace,
+                reference=ref,
+                amount=amount,
+                idempotency_key=f"{ref}:consume:{batch}",
+            )
+        for ref, amount in release.items():
+            billing.credits_release(
+                workspace=workspace,
+                reference=ref,
+                amount=amount,
+                idempotency_key=f"{ref}:release:{batch}",
+            )
+        reactions.contacts_mark(workspace_id=sender.workspace_id, effects=contact_effects)
+        touched = {c.campaign_id for c in [*sent, *skipped] if c.campaign_id}
+        reactions.campaigns_refresh(campaign_ids=touched)
+    gate = limiter()
+    if rate_limited:
+        gate.slow_down(f"sender:{sender.pk}")
+    elif result.accepted:
+        gate.speed_up(f"sender:{sender.pk}")
+    if blocked is not None:
+        reactions.sender_blocked(sender=sender, outcome=blocked)
+        return True
+    return False
+
+
+def _write_outcomes(rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    table = Message._meta.db_table
+    values = ", ".join(["(%s::bigint, %s, %s, %s, %s::int, %s, %s::timestamptz, %s)"] * len(rows))
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} m SET
+                status = CASE WHEN v.status = 'accepted'
+                               AND m.status NOT IN ('sending', 'ambiguous')
+                              THEN m.status ELSE v.status END,
+                provider_message_id = CASE WHEN v.pid <> '' THEN v.pid
+                                           ELSE m.provider_message_id END,
+                error_kind = v.kind, error_code = v.code, error_title = v.title,
+                next_attempt_at = v.next_at, lease_until = NULL,
+                body = CASE WHEN v.body <> '' THEN v.body ELSE m.body END,
+                accepted_at = CASE WHEN v.status = 'accepted' THEN now() ELSE m.accepted_at END,
+                status_changed_at = now()
+            FROM (VALUES {values}) AS v(id, status, pid, kind, code, title, next_at, body)
+            WHERE m.id = v.id AND m.status IN ('sending', 'sent', 'delivered', 'read')
+            """,  # noqa: S608 - placeholders only
+            params,
+        )

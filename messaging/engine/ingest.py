@@ -1,0 +1,198 @@
+"""Status ingestion: apply parsed gateway events in bulk, idempotently and monotonically.
+
+`read` is never undone, a late `sent` after `delivered` is ignored, `delivered` may be skipped
+(a `read` implies it), and duplicates are no-ops: one UPDATE per batch whose WHERE clause only
+lets a status move forward. Matching is by our public id (`biz_opaque_callback_data`) when the
+event carries one, which also reconciles sends whose outcome was ambiguous, else by the
+provider's message id. Inbound replies are stored; opt-out keywords act at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from messaging.engine import keywords, reactions
+from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
+from messaging.models import Contact, OptOutSource
+from messaging.models_engine import InboundMessage, Message
+from messaging.models_senders import Sender
+
+RANK_SQL = """CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'ambiguous' THEN 1
+    WHEN 'accepted' THEN 2 WHEN 'sent' THEN 3 WHEN 'delivered' THEN 4 WHEN 'read' THEN 5
+    ELSE 9 END"""
+_RANK = {
+    DeliveryStatus.SENT: 3,
+    DeliveryStatus.DELIVERED: 4,
+    DeliveryStatus.READ: 5,
+    DeliveryStatus.PLAYED: 5,
+    DeliveryStatus.FAILED: 3.5,  # a failure after delivery is not believed
+}
+_STATUS = {
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.READ: "read",
+    DeliveryStatus.PLAYED: "read",
+    DeliveryStatus.FAILED: "failed",
+}
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError):
+        return timezone.now()
+
+
+def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[int]:
+    """Apply a batch of status events; returns the campaigns whose messages changed."""
+    rows = []
+    for event in events:
+        if event.status not in _RANK:
+            continue
+        error = event.error
+        rows.append(
+            (
+                event.provider_message_id or "",
+                _uuid_or_none(event.public_id),
+                _STATUS[event.status],
+                _RANK[event.status],
+                _timestamp(event.timestamp),
+                error.code if error else None,
+                (error.title if error else "")[:255],
+                str(event.failure.kind) if event.failure else "",
+            )
+        )
+    if not rows:
+        return set()
+    values = ", ".join(
+        ["(%s, %s::uuid, %s, %s::numeric, %s::timestamptz, %s::int, %s, %s)"] * len(rows)
+    )
+    table = Message._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Within one batch, the highest status per message wins (duplicates and disorder).
+        cursor.execute(
+            f"""
+            WITH v(pid, public_id, status, rank, ts, code, title, kind) AS (VALUES {values}),
+            best AS (
+                SELECT DISTINCT ON (COALESCE(public_id::text, pid)) * FROM v
+                ORDER BY COALESCE(public_id::text, pid), rank DESC
+            )
+            UPDATE {table} m SET
+                status = best.status,
+                provider_message_id = CASE WHEN best.pid <> '' THEN best.pid
+                                           ELSE m.provider_message_id END,
+                delivered_at = CASE WHEN best.rank >= 4 THEN COALESCE(m.delivered_at, best.ts)
+                                    ELSE m.delivered_at END,
+                read_at = CASE WHEN best.rank = 5 THEN COALESCE(m.read_at, best.ts)
+                               ELSE m.read_at END,
+                accepted_at = COALESCE(m.accepted_at, best.ts),
+                error_code = CASE WHEN best.status = 'failed' THEN best.code ELSE m.error_code END,
+                error_title = CASE WHEN best.status = 'failed' THEN best.title
+                                   ELSE m.error_title END,
+                error_kind = CASE WHEN best.status = 'failed' THEN best.kind ELSE m.error_kind END,
+                lease_until = NULL, status_changed_at = now()
+            FROM best
+            WHERE m.workspace_id = %s
+              AND ((best.public_id IS NOT NULL AND m.public_id = best.public_id)
+                   OR (best.public_id IS NULL AND best.pid <> ''
+                       AND m.provider_message_id = best.pid))
+              AND {RANK_SQL} < best.rank
+            RETURNING m.campaign_id, m.contact_id, best.code, best.kind
+            """,  # noqa: S608 - placeholders only
+            [*[v for row in rows for v in row], workspace_id],
+        )
+        changed = cursor.fetchall()
+    campaigns = {row[0] for row in changed if row[0]}
+    effects: dict[str, list[int]] = {"invalid": [], "opt_out": []}
+    for _campaign, contact_id, code, kind in changed:
+        if contact_id and kind == "recipient_permanent":
+            effects["opt_out" if code == 131050 else "invalid"].append(contact_id)
+    reactions.contacts_mark(workspace_id=workspace_id, effects=effects)
+    return campaigns
+
+
+def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> set[int]:
+    """Store replies once each; STOP-like replies (text or quick-reply button) opt the contact
+    out at once, so no queued message of any campaign reaches them (checked at send time)."""
+    campaigns: set[int] = set()
+    for event in events:
+        phone = "+" + "".join(ch for ch in (event.sender or "") if ch.isdigit())
+        text = event.text or ""
+        button = event.payload or ""
+        opt_out = keywords.is_opt_out(text) or keywords.is_opt_out(button)
+        opt_in = not opt_out and keywords.is_opt_in(text)
+        contact = Contact.objects.filter(workspace_id=sender.workspace_id, phone=phone).first()
+        last = (
+            Message.objects.filter(
+                workspace_id=sender.workspace_id, phone=phone, campaign__isnull=False
+            )
+            .order_by("-id")
+            .values_list("campaign_id", flat=True)
+            .first()
+        )
+        with transaction.atomic():
+            _, created = InboundMessage.objects.get_or_create(
+                sender=sender,
+                provider_message_id=event.provider_message_id,
+                defaults={
+                    "workspace_id": sender.workspace_id,
+                    "contact": contact,
+                    "campaign_id": last,
+                    "phone": phone,
+                    "kind": str(event.kind),
+                    "text": text,
+                    "payload": button[:255],
+                    "is_opt_out": opt_out,
+                    "is_opt_in": opt_in,
+                    "received_at": _timestamp(event.timestamp),
+                },
+            )
+            if not created:
+                continue  # a duplicate webhook
+            if contact is not None and opt_out and contact.opted_out_at is None:
+                source = (
+                    OptOutSource.BUTTON if keywords.is_opt_out(button) else OptOutSource.KEYWORD
+                )
+                Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+                    opted_out_at=timezone.now(),
+                    opt_out_source=source,
+                    opt_out_reason=(text or button)[:255],
+                    updated_at=timezone.now(),
+                )
+            if contact is not None and opt_in and contact.opted_out_at is not None:
+                Contact.objects.filter(pk=contact.pk).update(
+                    opted_out_at=None,
+                    opt_out_source="",
+                    opt_out_reason="",
+                    consent_source="reply START",
+                    consent_at=timezone.now(),
+                    updated_at=timezone.now(),
+                )
+        if last:
+            campaigns.add(last)
+    return campaigns
+
+
+def apply_events(*, sender: Sender, events: Sequence[Any]) -> None:
+    statuses = [e for e in events if isinstance(e, StatusEvent)]
+    inbound = [e for e in events if isinstance(e, InboundMessageEvent)]
+    touched = apply_statuses(workspace_id=sender.workspace_id, events=statuses)
+    touched |= apply_inbound(sender=sender, events=inbound)
+    with transaction.atomic():
+        reactions.campaigns_refresh(campaign_ids=touched)

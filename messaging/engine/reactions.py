@@ -1,0 +1,209 @@
+"""What the engine does about outcomes beyond the message itself: contacts found invalid or
+opted out, campaign counters and completion, the error-rate breaker, and a blocked number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.services import audit_record, notify
+from billing import services as billing
+from messaging.gateways.base import Outcome, OutcomeKind
+from messaging.models import Contact, OptOutSource, WhatsAppStatus
+from messaging.models_engine import Campaign, Message
+from messaging.models_senders import Sender
+
+_COUNTER = {
+    Message.Status.QUEUED: "count_queued",
+    Message.Status.SENDING: "count_queued",
+    Message.Status.AMBIGUOUS: "count_queued",
+    Message.Status.ACCEPTED: "count_accepted",
+    Message.Status.SENT: "count_sent",
+    Message.Status.DELIVERED: "count_delivered",
+    Message.Status.READ: "count_read",
+    Message.Status.FAILED: "count_failed",
+    Message.Status.SKIPPED: "count_skipped",
+    Message.Status.CANCELLED: "count_cancelled",
+    Message.Status.EXPIRED: "count_cancelled",
+}
+# A message that reached a later status also passed the earlier ones (funnel counts).
+_FUNNEL = {
+    "count_sent": ("count_accepted",),
+    "count_delivered": ("count_sent", "count_accepted"),
+    "count_read": ("count_delivered", "count_sent", "count_accepted"),
+}
+_OPEN = (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.AMBIGUOUS)
+
+
+def contacts_mark(*, workspace_id: int, effects: dict[str, list[int]]) -> None:
+    now = timezone.now()
+    if effects.get("invalid"):
+        Contact.objects.filter(workspace_id=workspace_id, pk__in=effects["invalid"]).update(
+            whatsapp_status=WhatsAppStatus.INVALID, whatsapp_error="131026", updated_at=now
+        )
+    if effects.get("opt_out"):
+        Contact.objects.filter(
+            workspace_id=workspace_id, pk__in=effects["opt_out"], opted_out_at__isnull=True
+        ).update(
+            opted_out_at=now,
+            opt_out_source=OptOutSource.GATEWAY,
+            opt_out_reason="131050: stopped marketing messages",
+            updated_at=now,
+        )
+
+
+def campaigns_refresh(*, campaign_ids: Iterable[int]) -> None:
+    """Recompute the touched campaigns' counters from their messages (one grouped query),
+    complete the finished ones and trip the error-rate breaker."""
+    ids = [i for i in set(campaign_ids) if i]
+    if not ids:
+        return
+    grouped = (
+        Message.objects.filter(campaign_id__in=ids)
+        .order_by()
+        .values("campaign_id", "status")
+        .annotate(n=Count("id"))
+    )
+    counters: dict[int, dict[str, int]] = {i: dict.fromkeys(set(_COUNTER.values()), 0) for i in ids}
+    for row in grouped:
+        field = _COUNTER[row["status"]]
+        counters[row["campaign_id"]][field] += row["n"]
+        for earlier in _FUNNEL.get(field, ()):
+            counters[row["campaign_id"]][earlier] += row["n"]
+    replied = dict(
+        Campaign.objects.filter(pk__in=ids)
+        .annotate(n=Count("replies__contact", distinct=True))
+        .values_list("pk", "n")
+    )
+    for campaign in Campaign.objects.select_for_update().filter(pk__in=ids):
+        for field, value in counters[campaign.pk].items():
+            setattr(campaign, field, value)
+        campaign.count_replied = replied.get(campaign.pk, 0)
+        fields = [*counters[campaign.pk], "count_replied"]
+        if campaign.status == Campaign.Status.RUNNING and campaign.count_queued == 0:
+            campaign.status = Campaign.Status.COMPLETED
+            campaign.finished_at = campaign.status_changed_at = timezone.now()
+            fields += ["status", "finished_at", "status_changed_at"]
+            billing.credits_release(
+                workspace=campaign.workspace,
+                reference=campaign.credit_reference,
+                idempotency_key=f"{campaign.credit_reference}:complete",
+            )
+        elif campaign.status == Campaign.Status.RUNNING and _breaker_trips(campaign):
+            campaign.status = Campaign.Status.PAUSED
+            campaign.pause_reason = Campaign.PauseReason.BREAKER
+            campaign.status_changed_at = timezone.now()
+            fields += ["status", "pause_reason", "status_changed_at"]
+            audit_record(
+                workspace=campaign.workspace,
+                action="campaign.paused",
+                target=campaign,
+                details={"reason": "breaker", "failed": campaign.count_failed},
+            )
+            notify(
+                workspace=campaign.workspace,
+                kind="campaign.paused",
+                text=_(
+                    "Campaign “%(name)s” was paused: %(n)d messages failed. Check the failures, "
+                    "then resume it."
+                )
+                % {"name": campaign.name, "n": campaign.count_failed},
+                link=reverse(
+                    "messaging_campaigns:detail", args=[campaign.workspace.slug, campaign.public_id]
+                ),
+            )
+        campaign.save(update_fields=fields)
+
+
+def _breaker_trips(campaign: Campaign) -> bool:
+    done = campaign.count_failed + campaign.count_accepted
+    return (
+        campaign.count_failed >= settings.ENGINE_BREAKER_MIN_FAILURES
+        and campaign.count_failed > settings.ENGINE_BREAKER_FAILURE_RATIO * done
+    )
+
+
+def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
+    """The number is banned, restricted or its credentials stopped working: mark it, move its
+    queued messages to the campaigns' other live numbers (of another business account), pause
+    what cannot move, and tell the user."""
+    status = (
+        Sender.Status.DISCONNECTED
+        if outcome.kind == OutcomeKind.CREDENTIALS_INVALID
+        else Sender.Status.BANNED
+    )
+    reason = outcome.error.title if outcome.error else outcome.note
+    with transaction.atomic():
+        changed = (
+            Sender.objects.filter(pk=sender.pk)
+            .exclude(status=status)
+            .update(
+                status=status,
+                status_reason=f"{outcome.error.code if outcome.error else ''} {reason}".strip(),
+                status_changed_at=timezone.now(),
+            )
+        )
+        moved_to: dict[int, list[int]] = {}
+        paused: list[Campaign] = []
+        running = Campaign.objects.filter(
+            senders=sender, status__in=[Campaign.Status.RUNNING, Campaign.Status.LAUNCHING]
+        ).select_related("workspace")
+        for campaign in running:
+            others = campaign.senders.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
+            if sender.waba_id:
+                others = others.exclude(waba_id=sender.waba_id)
+            other_ids = list(
+                others.exclude(pk=sender.pk).order_by("id").values_list("id", flat=True)
+            )
+            if other_ids:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name
+                        " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
+                        " WHERE campaign_id = %s AND sender_id = %s AND status = 'queued'",
+                        [other_ids, len(other_ids), campaign.pk, sender.pk],
+                    )
+                moved_to[campaign.pk] = other_ids
+            else:
+                campaign.status = Campaign.Status.PAUSED
+                campaign.pause_reason = Campaign.PauseReason.NUMBER_BLOCKED
+                campaign.status_changed_at = timezone.now()
+                campaign.save(update_fields=["status", "pause_reason", "status_changed_at"])
+                paused.append(campaign)
+        if changed:
+            audit_record(
+                workspace=sender.workspace,
+                action=f"number.{status}",
+                target=sender,
+                details={"reason": reason, "moved": {str(k): v for k, v in moved_to.items()}},
+            )
+            notify(
+                workspace=sender.workspace,
+                kind="number.blocked",
+                text=_(
+                    "WhatsApp blocked your number %(number)s (%(reason)s). %(moved)d campaign(s) "
+                    "continue on your other numbers; %(paused)d paused. Your credits stay in the "
+                    "workspace: connect a replacement number to continue."
+                )
+                % {
+                    "number": sender.phone_number,
+                    "reason": reason,
+                    "moved": len(moved_to),
+                    "paused": len(paused),
+                },
+                link=reverse(
+                    "messaging_numbers:detail", args=[sender.workspace.slug, sender.public_id]
+                ),
+            )
+    if moved_to:
+        from messaging.tasks_engine import dispatch_kick
+
+        transaction.on_commit(
+            lambda: dispatch_kick(sender_ids=sorted({i for ids in moved_to.values() for i in ids}))
+        )

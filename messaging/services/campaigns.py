@@ -1,0 +1,282 @@
+"""Campaigns as users drive them: create, pre-flight, launch, pause, resume, cancel, retry the
+failed. The engine (messaging/engine) does the sending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User, Workspace
+from accounts.services import audit_record, workspace_ensure_can_send
+from billing import services as billing
+from messaging.engine.fanout import audience_counts, live_senders
+from messaging.models import MessageTemplate
+from messaging.models_engine import Campaign, Message
+from messaging.models_senders import Sender
+
+WEB_GATEWAY_ADVISED_MAX = 100  # the terms' advice for numbers behind WhatsApp Web
+
+
+def _check_same_workspace(workspace: Workspace, *objects: Any) -> None:
+    for obj in objects:
+        if obj is not None and obj.workspace_id != workspace.pk:
+            raise ValidationError(_("That object belongs to another workspace."))
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    name: str,
+    template: MessageTemplate,
+    senders: list[Sender],
+    audience: dict[str, Any],
+    scheduled_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> Campaign:
+    _check_same_workspace(workspace, template, *senders)
+    if not name.strip():
+        raise ValidationError({"name": _("Give the campaign a name.")})
+    if not senders:
+        raise ValidationError({"senders": _("Choose at least one number.")})
+    if (
+        any(s.provider == Sender.Provider.CLOUD_API for s in senders)
+        and not template.is_cloud_api_ready
+    ):
+        raise ValidationError(
+            {
+                "template": _(
+                    "Cloud API numbers can only send templates Meta approved: map this template "
+                    "to an "
+                    "approved Meta template, or use other numbers."
+                )
+            }
+        )
+    if expires_at and expires_at <= (scheduled_at or timezone.now()):
+        raise ValidationError({"expires_at": _("The expiry must be after the start.")})
+    campaign = Campaign.objects.create(
+        workspace=workspace,
+        name=name.strip(),
+        template=template,
+        audience=audience,
+        scheduled_at=scheduled_at,
+        expires_at=expires_at,
+        created_by=actor,
+    )
+    campaign.senders.set(senders)
+    audit_record(workspace=workspace, action="campaign.created", actor=actor, target=campaign)
+    return campaign
+
+
+def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
+    """What launching would do: recipients after exclusions, skipped by reason, credits
+    needed against the balance, an estimated duration, and warnings."""
+    counts = audience_counts(campaign=campaign)
+    balance = billing.credits_balance(workspace=campaign.workspace)
+    senders = list(campaign.senders.filter(removed_at__isnull=True))
+    active = [s for s in senders if s.status == Sender.Status.ACTIVE]
+    rate = sum(s.throughput_per_second for s in active) or 0
+    per_number = counts["reachable"] / max(len(active), 1)
+    seconds = 0.0
+    for s in active:
+        gap = max(1 / max(s.throughput_per_second, 1), (s.min_interval_ms + s.jitter_ms / 2) / 1000)
+        seconds = max(seconds, per_number * gap)
+        if per_number > s.daily_cap:
+            seconds = max(seconds, (per_number // s.daily_cap) * 86_400)
+    warnings = []
+    if (
+        any(s.provider == Sender.Provider.WEB_GATEWAY for s in active)
+        and per_number > WEB_GATEWAY_ADVISED_MAX
+    ):
+        warnings.append(
+            _(
+                "A WhatsApp Web number would send to about %(n)d people. The terms advise at "
+                "most 100 "
+                "per campaign for such numbers: split the audience or add template variants."
+            )
+            % {"n": per_number}
+        )
+    if not active:
+        warnings.append(_("None of the chosen numbers is active."))
+    return {
+        **counts,
+        "credits_needed": counts["reachable"],
+        "credits_available": balance.available,
+        "enough_credits": balance.available >= counts["reachable"],
+        "numbers_active": len(active),
+        "rate_per_second": rate,
+        "estimated_seconds": int(seconds),
+        "warnings": warnings,
+    }
+
+
+def campaign_launch(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    """Reserve the credits for every reachable recipient (all or nothing), then fan out in a
+    background task. `billing.InsufficientCredits` says "needs N credits, has M"."""
+    from messaging.tasks_engine import campaign_fanout_task
+
+    _check_same_workspace(workspace, campaign)
+    workspace_ensure_can_send(workspace=workspace)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != Campaign.Status.DRAFT:
+            raise ValidationError(_("Only a draft can be launched."))
+        if not live_senders(locked):
+            raise ValidationError(_("None of the campaign's numbers is active."))
+        counts = audience_counts(campaign=locked)
+        if counts["reachable"] == 0:
+            raise ValidationError(_("Nobody in this audience can be messaged."))
+        billing.credits_reserve(
+            workspace=workspace,
+            amount=counts["reachable"],
+            reference=locked.credit_reference,
+            idempotency_key=f"{locked.credit_reference}:launch",
+        )
+        locked.status = Campaign.Status.LAUNCHING
+        locked.recipients = counts["reachable"]
+        locked.credits_reserved = counts["reachable"]
+        locked.skipped_opted_out = counts["opted_out"]
+        locked.skipped_invalid = counts["invalid"]
+        locked.launched_at = locked.status_changed_at = timezone.now()
+        locked.save()
+        audit_record(
+            workspace=workspace,
+            action="campaign.launched",
+            actor=actor,
+            target=locked,
+            details={"recipients": counts["reachable"]},
+        )
+        transaction.on_commit(lambda: campaign_fanout_task.delay(campaign_id=locked.pk))
+    return locked
+
+
+@transaction.atomic
+def campaign_pause(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    _check_same_workspace(workspace, campaign)
+    updated = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED]
+    ).update(
+        status=Campaign.Status.PAUSED,
+        pause_reason=Campaign.PauseReason.USER,
+        status_changed_at=timezone.now(),
+    )
+    if updated:
+        audit_record(workspace=workspace, action="campaign.paused", actor=actor, target=campaign)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    from messaging.tasks_engine import dispatch_kick
+
+    _check_same_workspace(workspace, campaign)
+    workspace_ensure_can_send(workspace=workspace)
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PAUSED).update(
+            status=Campaign.Status.RUNNING, pause_reason="", status_changed_at=timezone.now()
+        )
+        if updated:
+            audit_record(
+                workspace=workspace, action="campaign.resumed", actor=actor, target=campaign
+            )
+            senders = live_senders(campaign)
+            # Messages of numbers that were blocked meanwhile move to the live ones.
+            if senders:
+                from django.db import connection
+
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name
+                        " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
+                        " WHERE campaign_id = %s AND status = 'queued'"
+                        " AND NOT (sender_id = ANY(%s))",
+                        [senders, len(senders), campaign.pk, senders],
+                    )
+            transaction.on_commit(lambda: dispatch_kick(sender_ids=senders))
+    campaign.refresh_from_db()
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    """Stop for good: queued messages are cancelled and their credits released."""
+    from messaging.engine.reactions import campaigns_refresh
+
+    _check_same_workspace(workspace, campaign)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status in (
+        Campaign.Status.COMPLETED,
+        Campaign.Status.CANCELLED,
+        Campaign.Status.EXPIRED,
+    ):
+        return locked
+    cancelled = Message.objects.filter(campaign=locked, status=Message.Status.QUEUED).update(
+        status=Message.Status.CANCELLED, status_changed_at=timezone.now()
+    )
+    locked.status = Campaign.Status.CANCELLED
+    locked.finished_at = locked.status_changed_at = timezone.now()
+    locked.save(update_fields=["status", "finished_at", "status_changed_at"])
+    if locked.credits_reserved:
+        billing.credits_release(
+            workspace=workspace,
+            reference=locked.credit_reference,
+            amount=cancelled or None,
+            idempotency_key=f"{locked.credit_reference}:cancel",
+        )
+    audit_record(
+        workspace=workspace,
+        action="campaign.cancelled",
+        actor=actor,
+        target=locked,
+        details={"cancelled_messages": cancelled},
+    )
+    campaigns_refresh(campaign_ids=[locked.pk])
+    return locked
+
+
+def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> int:
+    """Re-queue only failures that may succeed later (temporary errors), after reserving their
+    credits again. Permanent failures (not on WhatsApp, opted out, template errors) stay."""
+    from messaging.tasks_engine import dispatch_kick
+
+    _check_same_workspace(workspace, campaign)
+    retryable = Message.objects.filter(
+        campaign=campaign, status=Message.Status.FAILED, error_kind="retry_later"
+    )
+    with transaction.atomic():
+        ids = list(retryable.select_for_update().values_list("id", flat=True))
+        if not ids:
+            return 0
+        billing.credits_reserve(
+            workspace=workspace,
+            amount=len(ids),
+            reference=campaign.credit_reference,
+            idempotency_key=f"{campaign.credit_reference}:retry:{ids[0]}:{len(ids)}",
+        )
+        Message.objects.filter(id__in=ids).update(
+            status=Message.Status.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            error_kind="",
+            error_code=None,
+            error_title="",
+            status_changed_at=timezone.now(),
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=Campaign.Status.RUNNING, credits_reserved=campaign.credits_reserved + len(ids)
+        )
+        audit_record(
+            workspace=workspace,
+            action="campaign.retry_failed",
+            actor=actor,
+            target=campaign,
+            details={"messages": len(ids)},
+        )
+        transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
+    return len(ids)

@@ -1,0 +1,41 @@
+"""Thin Celery tasks for the engine: ids in, one service call, nothing more. Every task is
+short (a fan-out chunk, a drain slice, a tick); retries and schedules live in Postgres."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="messaging.tasks.dispatch_sender_task", acks_late=True)
+def dispatch_sender_task(*, sender_id: int) -> dict[str, int]:
+    from messaging.engine.dispatch import drain
+
+    result = drain(sender_id=sender_id)
+    if result.more:
+        dispatch_sender_task.apply_async(kwargs={"sender_id": sender_id}, queue="dispatch")
+    return {"claimed": result.claimed, "accepted": result.accepted, "failed": result.failed}
+
+
+def dispatch_kick(*, sender_ids: list[int]) -> None:
+    """Start drainers now (time to first send about a second), not at the next tick."""
+    from django.conf import settings
+
+    if not settings.ENGINE_KICK_DRAINERS:  # tests drive the drainers themselves
+        return
+    for sender_id in sender_ids:
+        dispatch_sender_task.apply_async(kwargs={"sender_id": sender_id}, queue="dispatch")
+
+
+@shared_task(name="messaging.tasks.campaign_fanout_task", acks_late=True)
+def campaign_fanout_task(*, campaign_id: int) -> None:
+    from messaging.engine.fanout import fanout_chunk
+
+    if fanout_chunk(campaign_id=campaign_id):
+        campaign_fanout_task.apply_async(kwargs={"campaign_id": campaign_id})
+
+
+@shared_task(name="messaging.tasks.engine_tick_task")
+def engine_tick_task() -> dict[str, int]:
+    from messaging.engine.recovery import tick
+
+    return tick()

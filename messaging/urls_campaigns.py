@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views_campaigns as views
+
+app_name = "messaging_campaigns"
+
+_C = "w/<slug:workspace_slug>/campaigns/"
+urlpatterns = [
+    path(_C, views.campaign_list, name="list"),
+    path(_C + "new/", views.campaign_new, name="new"),
+    path(_C + "<uuid:campaign_id>/", views.campaign_detail, name="detail"),
+    path(_C + "<uuid:campaign_id>/progress/", views.campaign_progress, name="progress"),
+    path(
+        _C + "<uuid:campaign_id>/<slug:action>/",
+        views.campaign_action,
+        name="action",
+    ),
+]

@@ -1,0 +1,188 @@
+"""Campaign pages: list, a short builder, pre-flight, launch, and the live campaign page
+(htmx polling) with pause, resume, cancel and "retry failed"."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import Perm, role_has
+from accounts.services import WorkspaceSuspended
+from accounts.tenancy import workspace_view
+from billing.services import InsufficientCredits
+from messaging.models import ContactList, MessageTemplate, Segment
+from messaging.models_engine import Campaign, Message
+from messaging.models_senders import Sender
+from messaging.services import campaigns as services
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=150)
+    template = forms.ModelChoiceField(
+        label=gettext_lazy("Template"), queryset=MessageTemplate.objects.none()
+    )
+    senders = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Numbers"),
+        queryset=Sender.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("With several numbers, each contact sticks to one of them."),
+    )
+    contact_list = forms.ModelChoiceField(
+        label=gettext_lazy("List"),
+        queryset=ContactList.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All contacts"),
+    )
+    segment = forms.ModelChoiceField(
+        label=gettext_lazy("Segment"),
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("No segment"),
+    )
+    tags = forms.CharField(
+        label=gettext_lazy("Only contacts tagged (comma-separated)"), required=False
+    )
+
+    def __init__(self, *args: object, workspace: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # Every choice is scoped to the workspace: another tenant's id is simply invalid.
+        self.fields["template"].queryset = MessageTemplate.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+        self.fields["senders"].queryset = Sender.objects.for_workspace(workspace).filter(  # type: ignore[attr-defined,arg-type]
+            removed_at__isnull=True, status=Sender.Status.ACTIVE
+        )
+        self.fields["contact_list"].queryset = ContactList.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+        self.fields["segment"].queryset = Segment.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+
+    def audience(self) -> dict[str, object]:
+        data = self.cleaned_data
+        filters: dict[str, object] = dict(data["segment"].filters) if data.get("segment") else {}
+        if data.get("contact_list"):
+            filters["list"] = str(data["contact_list"].public_id)
+        tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+        if tags:
+            filters["tags"] = tags
+        return filters
+
+
+def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
+    return get_object_or_404(
+        Campaign.objects.for_workspace(request.workspace).select_related("template"),  # type: ignore[attr-defined]
+        public_id=campaign_id,
+    )
+
+
+@workspace_view(Perm.VIEW)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    qs = Campaign.objects.for_workspace(request.workspace).select_related("template")  # type: ignore[attr-defined]
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "messaging/campaigns/list.html",
+        {
+            "page": page,
+            "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+        },
+    )
+
+
+@workspace_view(Perm.CAMPAIGNS_RUN)
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = CampaignForm(request.POST or None, workspace=workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_create(
+                workspace=workspace,
+                actor=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                template=form.cleaned_data["template"],
+                senders=list(form.cleaned_data["senders"]),
+                audience=form.audience(),
+            )
+            return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+    return render(request, "messaging/campaigns/new.html", {"form": form})
+
+
+@workspace_view(Perm.VIEW)
+def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    context = _detail_context(request, campaign)
+    if campaign.status == Campaign.Status.DRAFT:
+        context["preflight"] = services.campaign_preflight(campaign=campaign)
+    return render(request, "messaging/campaigns/detail.html", context)
+
+
+@workspace_view(Perm.VIEW)
+def campaign_progress(request: HttpRequest, campaign_id: str) -> HttpResponse:
+    """The live part of the campaign page, polled by htmx."""
+    campaign = _campaign(request, campaign_id)
+    return render(request, "messaging/campaigns/_progress.html", _detail_context(request, campaign))
+
+
+def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, object]:
+    failures = (
+        Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
+        .values("error_kind", "error_code", "error_title")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:20]
+    )
+    per_number = (
+        (
+            Message.objects.filter(campaign=campaign)
+            .values("sender__phone_number", "status")
+            .annotate(n=Count("id"))
+            .order_by("sender__phone_number", "status")
+        )
+        if campaign.status not in (Campaign.Status.DRAFT,)
+        else []
+    )
+    return {
+        "campaign": campaign,
+        "failures": failures,
+        "per_number": per_number,
+        "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
+        "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+    }
+
+
+@require_POST
+@workspace_view(Perm.CAMPAIGNS_RUN)
+def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    workspace = request.workspace  # type: ignore[attr-defined]
+    handlers = {
+        "launch": services.campaign_launch,
+        "pause": services.campaign_pause,
+        "resume": services.campaign_resume,
+        "cancel": services.campaign_cancel,
+    }
+    try:
+        if action == "retry":
+            n = services.campaign_retry_failed(
+                workspace=workspace, campaign=campaign, actor=request.user
+            )  # type: ignore[arg-type]
+            messages.success(request, _("%(n)d failed messages queued again.") % {"n": n})
+        elif action in handlers:
+            handlers[action](workspace=workspace, campaign=campaign, actor=request.user)  # type: ignore[operator]
+            messages.success(request, _("Done: %(action)s.") % {"action": action})
+        else:
+            return HttpResponse(status=404)
+    except InsufficientCredits as exc:
+        messages.error(
+            request,
+            _("Not enough credits: %(detail)s. Buy a package, then launch.") % {"detail": exc},
+        )
+    except (ValidationError, WorkspaceSuspended) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)

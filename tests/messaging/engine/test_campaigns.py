@@ -1,0 +1,189 @@
+"""The engine end to end against the sandbox over real HTTP: fan-out, pacing, outcomes,
+credits, suppression at send time, bans, cancel. Real Postgres and Redis."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+
+from billing import services as billing
+from billing.services import InsufficientCredits
+from messaging.engine import dispatch, ingest
+from messaging.gateways.base import InboundMessageEvent
+from messaging.models import Contact
+from messaging.models_engine import Campaign, Message
+from messaging.models_senders import Sender
+from messaging.services import campaigns
+
+from .conftest import drain_all
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_1000_recipient_campaign_over_two_numbers_completes(
+    workspace, sandbox_number, contacts, credits, launch, engine_sandbox
+) -> None:
+    # given: 1,000 reachable contacts, 3 opted out, 1,500 credits, two numbers
+    people = contacts(1003)
+    Contact.objects.filter(pk__in=[c.pk for c in people[:3]]).update(
+        opted_out_at="2026-01-01T00:00Z"
+    )
+    credits(1500)
+    numbers = [sandbox_number(), sandbox_number()]
+
+    # when: launched and drained
+    campaign = launch(numbers)
+    assert campaign.status == Campaign.Status.RUNNING
+    assert (campaign.recipients, campaign.skipped_opted_out) == (1000, 3)
+    assert billing.credits_balance(workspace=workspace).reserved == 1000
+    drain_all(numbers)
+
+    # then: every message accepted exactly once, split by number, credits exact
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert (campaign.count_accepted, campaign.count_failed, campaign.count_queued) == (1000, 0, 0)
+    per_number = Counter(
+        Message.objects.filter(campaign=campaign).values_list("sender_id", flat=True)
+    )
+    assert set(per_number) == {n.pk for n in numbers}
+    assert sum(per_number.values()) == 1000
+    stats = [engine_sandbox.number_stats(n.phone_number_id) for n in numbers]
+    assert [s["accepted"] for s in stats] == [per_number[n.pk] for n in numbers]
+    assert sum(s["distinct"] for s in stats) == 1000
+    assert sum(s["duplicates"] for s in stats) == 0
+    balance = billing.credits_balance(workspace=workspace)
+    assert (balance.available, balance.reserved) == (500, 0)
+    call_command("billing_check_ledger")
+    bodies = set(Message.objects.filter(campaign=campaign).values_list("body", flat=True)[:50])
+    assert all(b.startswith(("Hi Name", "Hello Name", "Salam Name")) for b in bodies)
+
+
+def test_pacing_never_exceeds_the_number_rate(
+    workspace, sandbox_number, contacts, credits, launch, engine_sandbox
+):
+    contacts(120)
+    credits(120)
+    number = sandbox_number(rate=40)
+
+    launch([number])
+    drain_all([number])
+
+    stats = engine_sandbox.number_stats(number.phone_number_id)
+    assert stats["accepted"] == 120
+    assert stats["max_per_second"] <= 40
+
+
+def test_insufficient_credits_reserve_nothing_and_queue_nothing(
+    workspace, owner, sandbox_number, contacts, credits, template
+):
+    contacts(50)
+    credits(20)
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Too big",
+        template=template,
+        senders=[sandbox_number()],
+        audience={},
+    )
+
+    with pytest.raises(InsufficientCredits, match="needs 50 credits, has 20"):
+        campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+    assert not Message.objects.exists()
+    assert billing.credits_balance(workspace=workspace).available == 20
+
+
+def test_stop_reply_mid_campaign_suppresses_the_queued_message(
+    workspace, sandbox_number, contacts, credits, launch
+):
+    people = contacts(10)
+    credits(10)
+    number = sandbox_number()
+    campaign = launch([number])
+
+    # when: one recipient replies STOP before their message goes out
+    ingest.apply_inbound(
+        sender=number,
+        events=[
+            InboundMessageEvent(
+                account_id=number.phone_number_id,
+                provider_message_id="wamid.in.1",
+                sender=people[4].phone.lstrip("+"),
+                timestamp=None,
+                kind="text",
+                text="Stop",
+            )
+        ],
+    )
+    drain_all([number])
+
+    # then: nothing reaches them, their credit comes back, the rest went out
+    people[4].refresh_from_db()
+    assert people[4].opted_out_at is not None
+    assert people[4].opt_out_source == "keyword"
+    skipped = Message.objects.get(campaign=campaign, contact=people[4])
+    assert skipped.status == Message.Status.SKIPPED
+    campaign.refresh_from_db()
+    assert (campaign.count_accepted, campaign.count_skipped) == (9, 1)
+    assert billing.credits_balance(workspace=workspace).available == 1
+    call_command("billing_check_ledger")
+
+
+def test_a_ban_mid_campaign_moves_the_rest_to_the_other_number(
+    workspace, sandbox_number, contacts, credits, launch, engine_sandbox
+) -> None:
+    contacts(200)
+    credits(200)
+    banned, healthy = sandbox_number(), sandbox_number()
+    campaign = launch([banned, healthy])
+    engine_sandbox.call("POST", f"/_sandbox/numbers/{banned.phone_number_id}/ban")
+
+    drain_all([banned, healthy])
+
+    banned.refresh_from_db()
+    campaign.refresh_from_db()
+    assert banned.status == Sender.Status.BANNED
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert campaign.count_accepted == 200
+    assert Message.objects.filter(campaign=campaign, sender=healthy).count() == 200
+    assert workspace.notifications.filter(kind="number.blocked").exists()
+    call_command("billing_check_ledger")
+
+
+def test_cancel_releases_the_credits_of_unsent_messages(
+    workspace, owner, sandbox_number, contacts, credits, launch
+):
+    contacts(30)
+    credits(30)
+    campaign = launch([sandbox_number()])
+
+    campaigns.campaign_cancel(workspace=workspace, campaign=campaign, actor=owner)
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
+    assert campaign.count_cancelled == 30
+    balance = billing.credits_balance(workspace=workspace)
+    assert (balance.available, balance.reserved) == (30, 0)
+    call_command("billing_check_ledger")
+
+
+def test_pause_stops_claims_and_resume_finishes(
+    workspace, owner, sandbox_number, contacts, credits, launch
+):
+    contacts(20)
+    credits(20)
+    number = sandbox_number()
+    campaign = launch([number])
+
+    campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
+    assert dispatch.drain(sender_id=number.pk, slice_seconds=1.0).claimed == 0
+
+    campaigns.campaign_resume(workspace=workspace, campaign=campaign, actor=owner)
+    drain_all([number])
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.count_accepted) == (Campaign.Status.COMPLETED, 20)
