@@ -26,7 +26,7 @@ from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
 
 from ..imports import FileInfo, FileRejected, count_rows, iter_rows, sniff
-from ..models import Contact, ContactImport, ContactImportRejection, ContactList, CreatedVia
+from ..models import ContactImport, ContactImportRejection, ContactList, CreatedVia
 from ..phones import parse_phone, phone_time_zone
 from .contacts import UpsertRow, attribute_key, clean_tags, contacts_upsert_rows
 
@@ -353,11 +353,14 @@ def _write_chunk(
             raise _CursorMoved
         phones = [row.phone for row in upserts]
         if phones:
-            result.opted_out = (
-                Contact.objects.for_workspace(workspace)
-                .filter(phone__in=phones, opted_out_at__isnull=False)
-                .count()
-            )
+            # Raw `= ANY(array)`: one parameter instead of 2,000 placeholders to compile.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM messaging_contact WHERE workspace_id = %s "
+                    "AND phone = ANY(%s) AND opted_out_at IS NOT NULL",
+                    [workspace.pk, phones],
+                )
+                result.opted_out = cursor.fetchone()[0]
         outcomes = contacts_upsert_rows(
             workspace=workspace,
             rows=upserts,
