@@ -16,14 +16,11 @@ class DeletionRequestForm(forms.Form):
     email = forms.EmailField(label=_("The e-mail address of your account"))
 
 
-class AccountDeleteForm(forms.Form):
+class ReauthForm(forms.Form):
     """Password re-entry, and a TOTP code when the account has two-factor authentication."""
 
     password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)
     code = forms.CharField(label=_("Authenticator code"), required=False, max_length=12)
-    confirm = forms.BooleanField(
-        label=_("I understand my account and my workspaces' data will be deleted.")
-    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +40,12 @@ class AccountDeleteForm(forms.Form):
             if not code or not self.totp.wrap().validate_code(code):
                 self.add_error("code", _("The authenticator code is not correct."))
         return data
+
+
+class AccountDeleteForm(ReauthForm):
+    confirm = forms.BooleanField(
+        label=_("I understand my account and my workspaces' data will be deleted.")
+    )
 
 
 class ErasePhoneForm(forms.Form):

@@ -882,21 +882,31 @@ def _user_sessions_delete(user: User) -> int:
     return len(doomed)
 
 
-def reactivation_token(user: User) -> str:
-    return signing.dumps({"u": str(user.public_id)}, salt=REACTIVATION_SALT)
+def reactivation_token(user: User, deactivated_at: Any) -> str:
+    # Bound to this deactivation: a link from an earlier one stops working.
+    return signing.dumps(
+        {"u": str(user.public_id), "d": deactivated_at.isoformat()}, salt=REACTIVATION_SALT
+    )
 
 
 @transaction.atomic
 def account_deactivate(
-    *, user: User, actor: User | None, ip: str | None = None, reason: str = "self_service"
+    *,
+    user: User,
+    actor: User | None,
+    ip: str | None = None,
+    reason: str = "self_service",
+    purge: bool = True,
 ) -> PrivacyProfile:
-    """Deactivate at once and schedule the purge in 30 days. The user is signed out
-    everywhere and gets an e-mailed link to cancel (signing in is refused meanwhile)."""
+    """Switch the account off at once: signed out everywhere, API keys they created revoked,
+    signing in refused. With `purge` (account deletion) the data is erased after 30 days;
+    without it (deactivation) it is kept until the user reactivates or deletes. Either way an
+    e-mailed link reactivates the account (signing in is refused meanwhile)."""
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(is_active=False, deactivated_at=now)
     profile = privacy_profile_get(user=user)
-    profile.deletion_requested_at = now
-    profile.purge_after = now + DEACTIVATION_GRACE
+    profile.deletion_requested_at = now if purge else None
+    profile.purge_after = now + DEACTIVATION_GRACE if purge else None
     profile.save(update_fields=["deletion_requested_at", "purge_after"])
     for key in ApiKey.objects.filter(created_by=user, revoked_at__isnull=True):
         ApiKey.objects.filter(pk=key.pk).update(revoked_at=now)
@@ -906,11 +916,14 @@ def account_deactivate(
     sessions = _user_sessions_delete(user)
     audit_record(
         workspace=None,
-        action="privacy.account_deactivated",
+        action="privacy.account_deletion_scheduled" if purge else "privacy.account_deactivated",
         actor=actor,
         target=user,
         ip=ip,
-        details={"reason": reason, "purge_after": profile.purge_after.isoformat()},
+        details={
+            "reason": reason,
+            "purge_after": profile.purge_after.isoformat() if profile.purge_after else None,
+        },
     )
     logger.info("account %s deactivated, %s sessions ended", user.pk, sessions)
     email_send_on_commit(
@@ -918,9 +931,13 @@ def account_deactivate(
         template="privacy_account_deactivated",
         context={
             "link": absolute_url(
-                reverse("privacy:account_reactivate", args=[reactivation_token(user)])
+                reverse("privacy:account_reactivate", args=[reactivation_token(user, now)])
             ),
-            "purge_date": timezone.localtime(profile.purge_after).strftime("%Y-%m-%d"),
+            "purge_date": (
+                timezone.localtime(profile.purge_after).strftime("%Y-%m-%d")
+                if profile.purge_after
+                else ""
+            ),
         },
     )
     return profile
@@ -928,15 +945,20 @@ def account_deactivate(
 
 @transaction.atomic
 def account_reactivate(*, token: str, ip: str | None = None) -> User:
-    """Cancel a pending deletion through the e-mailed signed link (valid for the grace
-    period). After the purge there is nothing left to reactivate."""
+    """Reactivate through the e-mailed signed link. A pending deletion is cancelled; after
+    the purge there is nothing left to reactivate."""
+    invalid = ValidationError(_("This link has expired or is not valid."))
     try:
-        data = signing.loads(token, salt=REACTIVATION_SALT, max_age=DEACTIVATION_GRACE)
+        data = signing.loads(token, salt=REACTIVATION_SALT)
     except signing.BadSignature as exc:
-        raise ValidationError(_("This link has expired or is not valid.")) from exc
-    user = User.objects.filter(public_id=data.get("u"), is_active=False).first()
-    if user is None or user.deactivated_at is None:
-        raise ValidationError(_("This link has expired or is not valid."))
+        raise invalid from exc
+    user = User.objects.select_for_update().filter(public_id=data.get("u"), is_active=False).first()
+    if (
+        user is None
+        or user.deactivated_at is None
+        or user.deactivated_at.isoformat() != data.get("d")
+    ):
+        raise invalid
     User.objects.filter(pk=user.pk).update(is_active=True, deactivated_at=None)
     PrivacyProfile.objects.filter(user=user).update(deletion_requested_at=None, purge_after=None)
     audit_record(

@@ -36,6 +36,7 @@ urlpatterns = [
         name="export_download",
     ),
     path("account/privacy/delete/", views.centre_delete, name="centre_delete"),
+    path("account/privacy/deactivate/", views.centre_deactivate, name="centre_deactivate"),
     path(
         "w/<slug:workspace_slug>/privacy/erase-number/",
         views.erase_number,

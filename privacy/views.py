@@ -25,7 +25,7 @@ from accounts.services import client_ip
 from accounts.tenancy import workspace_view
 
 from . import selectors, services
-from .forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm
+from .forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm, ReauthForm
 from .models import Consent
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -230,6 +230,7 @@ def centre(request: HttpRequest) -> HttpResponse:
         "exports": selectors.exports_for_user(user=user),  # type: ignore[arg-type]
         "requests": selectors.requests_for_user(user=user),  # type: ignore[arg-type]
         "delete_form": AccountDeleteForm(user=user),  # type: ignore[arg-type]
+        "deactivate_form": ReauthForm(user=user),  # type: ignore[arg-type]
     }
     return render(request, "privacy/centre.html", context)
 
@@ -319,6 +320,23 @@ def centre_delete(request: HttpRequest) -> HttpResponse:
         logout(request)
         return render(request, "privacy/account_deleted.html")
     return render(request, "privacy/account_delete.html", {"form": form})
+
+
+@login_required
+def centre_deactivate(request: HttpRequest) -> HttpResponse:
+    """Reversible deactivation: the account is switched off and kept, not deleted."""
+    user = request.user
+    form = ReauthForm(request.POST or None, user=user)  # type: ignore[arg-type]
+    if request.method == "POST" and form.is_valid():
+        services.account_deactivate(
+            user=user,  # type: ignore[arg-type]
+            actor=user,  # type: ignore[arg-type]
+            ip=client_ip(request),
+            purge=False,
+        )
+        logout(request)
+        return render(request, "privacy/account_deactivated.html")
+    return render(request, "privacy/account_deactivate.html", {"form": form})
 
 
 # --- workspace owners ------------------------------------------------------------------------

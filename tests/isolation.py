@@ -218,6 +218,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "privacy:centre_export": "the signed-in user's own data",
     "privacy:export_download": "the signed-in user's own data (another user's id is a 404)",
     "privacy:centre_delete": "the signed-in user's own data",
+    "privacy:centre_deactivate": "the signed-in user's own data",
 }
 
 # allauth's routes (sign-in, sign-up, password, e-mail, MFA) act on the signed-in user only.

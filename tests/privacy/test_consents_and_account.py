@@ -158,3 +158,29 @@ def test_policy_check_is_remembered_in_the_session(
     from privacy.middleware import SESSION_KEY
 
     assert member_client.session[SESSION_KEY]
+
+
+def test_reversible_deactivation_keeps_everything(
+    workspace: Workspace,
+    owner: User,
+    member_client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from privacy import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member_client.post(reverse("privacy:centre_deactivate"), {"password": PASSWORD})
+
+    assert response.status_code == 200
+    owner.refresh_from_db()
+    assert not owner.is_active
+    assert PrivacyProfile.objects.get(user=owner).purge_after is None
+    assert services.accounts_purge_due() == 0
+    assert Workspace.objects.filter(pk=workspace.pk).exists()
+    link = re.search(r"https?://\S+/reactivate/\S+/", mail.outbox[-1].body).group(0)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    assert Client().post(path).status_code == 302
+    assert User.objects.get(pk=owner.pk).is_active
+    # the link belonged to that deactivation only
+    services.account_deactivate(user=owner, actor=owner, purge=False)
+    assert Client().post(path).status_code == 404
