@@ -15,7 +15,7 @@ import re
 import secrets
 import shutil
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -582,27 +582,33 @@ def export_request(
     return export
 
 
+def _csv_safe(value: Any) -> Any:
+    # Neutralise spreadsheet formulas in user-controlled text.
+    return "'" + value if isinstance(value, str) and value[:1] in "=+-@" else value
+
+
 def _dump_rows(
-    rows: Iterable[dict[str, Any]], directory: Path, name: str, fields: list[str]
+    rows: Iterable[Mapping[str, Any]], directory: Path, name: str, fields: list[str]
 ) -> int:
-    """Write one category as JSON and CSV. Returns the row count."""
-    data = [{k: row.get(k) for k in fields} for row in rows]
+    """Write one category as JSON and CSV, streaming: memory does not grow with the number
+    of rows. Returns the row count."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{name}.json").write_text(
-        json.dumps(data, indent=2, default=str, ensure_ascii=False), encoding="utf-8"
-    )
-    with (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+    count = 0
+    with (
+        (directory / f"{name}.json").open("w", encoding="utf-8") as jf,
+        (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as cf,
+    ):
+        writer = csv.DictWriter(cf, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
-        for row in data:
-            # Neutralise spreadsheet formulas in user-controlled text.
-            writer.writerow(
-                {
-                    k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                    for k, v in row.items()
-                }
-            )
-    return len(data)
+        jf.write("[")
+        for row in rows:
+            item = {k: row.get(k) for k in fields}
+            jf.write(("," if count else "") + "\n  ")
+            jf.write(json.dumps(item, default=str, ensure_ascii=False))
+            writer.writerow({k: _csv_safe(v) for k, v in item.items()})
+            count += 1
+        jf.write("\n]\n")
+    return count
 
 
 def _owned_workspace_ids(user: User) -> list[int]:
@@ -611,7 +617,9 @@ def _owned_workspace_ids(user: User) -> list[int]:
     )
 
 
-def _model_rows(label: str, workspace_ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
+def _model_rows(
+    label: str, workspace_ids: list[int], fields: list[str]
+) -> Iterable[Mapping[str, Any]]:
     try:
         model = apps.get_model(label)
     except LookupError:
@@ -623,7 +631,9 @@ def _model_rows(label: str, workspace_ids: list[int], fields: list[str]) -> list
     return list(model.objects.filter(workspace_id__in=workspace_ids).order_by("pk").values(*wanted))
 
 
-def _export_sections(user: User) -> list[tuple[str, Callable[[], list[dict[str, Any]]], list[str]]]:
+def _export_sections(
+    user: User,
+) -> list[tuple[str, Callable[[], Iterable[Mapping[str, Any]]], list[str]]]:
     """The categories of the privacy policy, each a bounded unit of work (the cursor)."""
     ws = _owned_workspace_ids(user)
     account_fields = [
