@@ -60,6 +60,7 @@ DEACTIVATION_GRACE = timedelta(days=30)
 REQUEST_DUE = timedelta(days=30)
 AUTHORITY_REQUEST_DUE = timedelta(days=10)
 CONFIRMATION_TTL = timedelta(days=7)
+CONFIRMATION_RESEND_AFTER = timedelta(minutes=15)
 LOGIN_EVENT_RETENTION = timedelta(days=365)
 AUDIT_EVENT_RETENTION = timedelta(days=365)
 MESSAGE_BODY_RETENTION_DAYS = 180
@@ -389,6 +390,15 @@ def deletion_request_by_email(
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         return None
+    recent = DataRequest.objects.filter(
+        user=user,
+        kind=DataRequest.Kind.ERASURE,
+        status=DataRequest.Status.AWAITING_CONFIRMATION,
+        received_at__gt=timezone.now() - CONFIRMATION_RESEND_AFTER,
+    ).first()
+    if recent is not None and channel == DataRequest.Channel.WEB:
+        # The form must not become a way to flood someone's inbox: one link per window.
+        return recent
     token = secrets.token_urlsafe(32)
     request = data_request_create(
         kind=DataRequest.Kind.ERASURE,
@@ -1055,33 +1065,41 @@ def _pseudonymise_billing(*, email: str, names: list[str], phone: str, pseudonym
 
 
 def _scrub_text_columns(
-    table_columns: list[tuple[str, str, str]], needles: list[str], pseudonym: str
+    table_columns: list[tuple[str, str, str, bool]],
+    needles: list[str],
+    pseudonym: str,
+    workspace_id: int | None = None,
 ) -> int:
     """Replace remaining occurrences of identifiers inside free text/JSON of audit-type tables
     (audit details, admin log, notifications). Targeted tables only, never billing."""
     changed = 0
     with connection.cursor() as cursor:
-        for table, column, dtype in table_columns:
+        for table, column, dtype, has_workspace in table_columns:
+            # A workspace-scoped erasure touches only that workspace's rows.
+            scope_sql, scope_args = "", []
+            if workspace_id is not None and has_workspace:
+                scope_sql, scope_args = " AND workspace_id = %s", [workspace_id]
             for needle in needles:
                 if dtype == "jsonb":
                     sql = (
                         f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM
                         f"regexp_replace(\"{column}\"::text, %s, %s, 'gi')::jsonb "
-                        f'WHERE "{column}"::text ILIKE %s'
+                        f'WHERE "{column}"::text ILIKE %s{scope_sql}'
                     )
                 else:
                     sql = (
                         f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM
-                        f'regexp_replace("{column}", %s, %s, \'gi\') WHERE "{column}" ILIKE %s'
+                        f"regexp_replace(\"{column}\", %s, %s, 'gi') "
+                        f'WHERE "{column}" ILIKE %s{scope_sql}'
                     )
                 like = "%" + needle.replace("%", r"\%").replace("_", r"\_") + "%"
-                cursor.execute(sql, [re.escape(needle), pseudonym, like])
+                cursor.execute(sql, [re.escape(needle), pseudonym, like, *scope_args])
                 changed += cursor.rowcount
     return changed
 
 
-def _scrub_targets() -> list[tuple[str, str, str]]:
-    targets: list[tuple[str, str, str]] = []
+def _scrub_targets() -> list[tuple[str, str, str, bool]]:
+    targets: list[tuple[str, str, str, bool]] = []
     # Free-text places where staff or the system may have copied an identifier.
     labels = [
         "accounts.AuditEvent",
@@ -1094,11 +1112,12 @@ def _scrub_targets() -> list[tuple[str, str, str]]:
             model = apps.get_model(label)
         except LookupError:
             continue
+        has_workspace = any(f.column == "workspace_id" for f in model._meta.concrete_fields)
         for f in model._meta.concrete_fields:
             if isinstance(f, models.JSONField):
-                targets.append((model._meta.db_table, f.column, "jsonb"))
+                targets.append((model._meta.db_table, f.column, "jsonb", has_workspace))
             elif isinstance(f, models.CharField | models.TextField):
-                targets.append((model._meta.db_table, f.column, "text"))
+                targets.append((model._meta.db_table, f.column, "text", has_workspace))
     return targets
 
 
@@ -1259,7 +1278,10 @@ def recipient_erase(
             row__icontains=e164[1:], **ws_filter
         ).delete()[0]
     counts["residual_scrubbed"] = _scrub_text_columns(
-        _scrub_targets(), variants, f"erased-{digest[:12]}"
+        _scrub_targets(),
+        variants,
+        f"erased-{digest[:12]}",
+        workspace_id=workspace.pk if workspace else None,
     )
     SuppressedPhone.objects.get_or_create(
         phone_hash=digest,

@@ -84,3 +84,14 @@ def test_staff_register_a_request_received_by_email(
     assert request.status == DataRequest.Status.AWAITING_CONFIRMATION
     assert mail.outbox[-1].to == ["wrote-to-us@example.com"]
     assert User.objects.get(email="wrote-to-us@example.com").is_active
+
+
+def test_the_form_cannot_flood_an_inbox(django_capture_on_commit_callbacks: Any) -> None:
+    UserFactory(email="target@example.com")
+
+    first = _ask("target@example.com", django_capture_on_commit_callbacks)
+    second = _ask("target@example.com", django_capture_on_commit_callbacks)
+
+    assert first.status_code == second.status_code == 302
+    assert len(mail.outbox) == 1
+    assert DataRequest.objects.count() == 1

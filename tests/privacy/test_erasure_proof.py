@@ -231,3 +231,21 @@ def test_erase_number_page_is_isolated(workspace: Workspace, other_workspace: Wo
         assert response.status_code == 404
     assert Contact.objects.filter(workspace=workspace, phone=PHONE).exists()
     assert not SuppressedPhone.objects.exists()
+
+
+def test_workspace_erasure_leaves_other_workspaces_records_alone(
+    workspace: Workspace, other_workspace: Workspace
+) -> None:
+    mine = account_services.audit_record(
+        workspace=workspace, action="contacts.created", details={"phone": PHONE}
+    )
+    theirs = account_services.audit_record(
+        workspace=other_workspace, action="contacts.created", details={"phone": PHONE}
+    )
+
+    services.recipient_erase(workspace=workspace, phone=PHONE, actor=None)
+
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert PHONE not in str(mine.details)
+    assert theirs.details == {"phone": PHONE}
