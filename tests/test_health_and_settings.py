@@ -20,7 +20,7 @@ def test_healthz_reports_every_dependency() -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert {"database", "redis", "broker", "beat"} <= set(body["checks"])
+    assert {"database", "redis", "broker", "beat", "oldest_due_message"} <= set(body["checks"])
     assert all(check["ok"] for check in body["checks"].values())
 
 
@@ -90,3 +90,25 @@ def test_readme_lists_every_environment_variable() -> None:
 
     assert len(names) > 30
     assert missing == []
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_a_due_message_waits_too_long(workspace) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.models import Message, Sender
+
+    sender = Sender.objects.create(workspace=workspace, provider="sandbox", status="active")
+    Message.objects.create(
+        workspace=workspace,
+        sender=sender,
+        phone="+994501234567",
+        next_attempt_at=timezone.now() - timedelta(minutes=10),
+    )
+
+    response = Client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["oldest_due_message"]["ok"] is False

@@ -69,3 +69,18 @@ def tick() -> dict[str, int]:
         "campaigns_started": started,
         "drainers": len(senders),
     }
+
+
+def oldest_due_age_check() -> dict[str, object]:
+    """For /healthz: how long the oldest due message has waited. Stale means no drainer is
+    working (workers or beat down), which a user would notice as a stuck campaign."""
+    oldest = (
+        Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return {"ok": True, "oldest_due_seconds": 0}
+    age = (timezone.now() - oldest).total_seconds()
+    return {"ok": age < settings.HEALTHZ_MAX_DUE_AGE_SECONDS, "oldest_due_seconds": round(age, 1)}
