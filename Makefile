@@ -10,7 +10,7 @@ export WEB_PORT
 # Modules held to mypy; this list may only grow.
 MYPY_MODULES := accounts/permissions.py accounts/validators.py accounts/useragent.py \
 	accounts/services.py accounts/tenancy.py accounts/selectors.py accounts/api_auth.py \
-	isend/health.py messaging/gateways
+	isend/health.py messaging/gateways messaging/engine/limiter.py privacy
 
 .PHONY: run test setup install services migrate lint fmt typecheck check browsers clean
 

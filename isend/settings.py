@@ -72,6 +72,9 @@ if not DEBUG:
 SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
 FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _DEV_FIELD_KEY
 
+# Salt of the recipient suppression list's phone hashes. Keep it stable: changing it makes
+# every suppressed number importable again. Falls back to SECRET_KEY when unset.
+PRIVACY_HASH_SALT = env("PRIVACY_HASH_SALT")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 

@@ -190,6 +190,11 @@ async def _send_at_slots(
     return list(await asyncio.gather(*(one(m, s) for m, s in zip(messages, slots, strict=True))))
 
 
+async def _open_adapter(sender: Sender) -> Any:
+    """Created inside the slice's loop: the adapter's HTTP session belongs to that loop."""
+    return _adapter_for(sender)
+
+
 def _adapter_for(sender: Sender) -> Any:
     from messaging.services.senders import _cloud_adapter, _web_adapter
 
@@ -203,6 +208,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     result = DrainResult()
     client = redis_client()
     lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
+    loop: asyncio.AbstractEventLoop | None = None
     if not client.set(lease_key, token, nx=True, px=int((slice_seconds + LEASE_SECONDS) * 1000)):
         return result  # another worker drains this number now
     try:
@@ -211,6 +217,9 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             return result
         pace, gate = pace_of(sender), limiter()
         deadline = time.monotonic() + slice_seconds
+        # One event loop and one HTTP session for the whole slice, reused by every batch.
+        loop = asyncio.new_event_loop()
+        adapter: Any = None
         while time.monotonic() < deadline:
             want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * 1.0) or 1))
             claimed = claim(sender_id=sender_id, limit=want)
@@ -241,13 +250,13 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             ]
             slots = grant.slots[: len(to_send)]
 
-            async def run(
-                batch: list[OutboundMessage] = messages, at: list[float] = slots
-            ) -> list[Outcome]:
-                async with _adapter_for(sender) as adapter:
-                    return await _send_at_slots(adapter, batch, at)
-
-            outcomes = asyncio.run(run()) if messages else []
+            if messages and adapter is None:
+                adapter = loop.run_until_complete(_open_adapter(sender))
+            outcomes = (
+                loop.run_until_complete(_send_at_slots(adapter, messages, slots))
+                if messages
+                else []
+            )
             stop = record(
                 sender=sender,
                 sent=to_send,
@@ -270,6 +279,10 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 next_attempt_at__lte=timezone.now(),
             ).exists()
     finally:
+        if loop is not None:
+            if adapter is not None:
+                loop.run_until_complete(adapter.aclose())
+            loop.close()
         # Release only our own lease (compare-and-delete).
         client.eval(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
