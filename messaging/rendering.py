@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -132,8 +133,10 @@ def _try_alternatives(text: str, pos: int) -> tuple[Alt, int] | None:
     return Alt(tuple(options)), cursor
 
 
+@lru_cache(maxsize=512)
 def parse(text: str) -> tuple[Node, ...]:
-    """Parse template text; raises TemplateError for malformed variables."""
+    """Parse template text; raises TemplateError for malformed variables. Cached: the nodes
+    are immutable and a campaign renders the same few texts thousands of times."""
     nodes, _end = _parse_seq(text, 0, in_alt=False)
     return tuple(nodes)
 

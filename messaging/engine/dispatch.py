@@ -407,7 +407,22 @@ def record(
             )
         reactions.contacts_mark(workspace_id=sender.workspace_id, effects=contact_effects)
         touched = {c.campaign_id for c in [*sent, *skipped] if c.campaign_id}
-        reactions.campaigns_refresh(campaign_ids=touched)
+        still_open = set(
+            Message.objects.filter(
+                campaign_id__in=touched,
+                status__in=[
+                    Message.Status.QUEUED,
+                    Message.Status.SENDING,
+                    Message.Status.AMBIGUOUS,
+                ],
+            )
+            .order_by()
+            .values_list("campaign_id", flat=True)
+            .distinct()
+        )
+        # Finished campaigns are refreshed (and completed) now; the rest at most once a second.
+        reactions.campaigns_refresh(campaign_ids=touched - still_open)
+        reactions.campaigns_refresh(campaign_ids=touched & still_open, force=False)
     gate = limiter()
     if rate_limited:
         gate.slow_down(f"sender:{sender.pk}")

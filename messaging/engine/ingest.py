@@ -195,4 +195,4 @@ def apply_events(*, sender: Sender, events: Sequence[Any]) -> None:
     touched = apply_statuses(workspace_id=sender.workspace_id, events=statuses)
     touched |= apply_inbound(sender=sender, events=inbound)
     with transaction.atomic():
-        reactions.campaigns_refresh(campaign_ids=touched)
+        reactions.campaigns_refresh(campaign_ids=touched, force=False)

@@ -58,10 +58,26 @@ def contacts_mark(*, workspace_id: int, effects: dict[str, list[int]]) -> None:
         )
 
 
-def campaigns_refresh(*, campaign_ids: Iterable[int]) -> None:
+REFRESH_EVERY_SECONDS = 1.0
+
+
+def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> None:
     """Recompute the touched campaigns' counters from their messages (one grouped query),
-    complete the finished ones and trip the error-rate breaker."""
+    complete the finished ones and trip the error-rate breaker. With `force=False` a campaign
+    refreshed less than a second ago is skipped (the hot path calls this per batch; the last
+    batch of a campaign and the periodic tick always force it)."""
     ids = [i for i in set(campaign_ids) if i]
+    if not force and ids:
+        from messaging.engine.dispatch import redis_client
+
+        client = redis_client()
+        ids = [
+            i
+            for i in ids
+            if client.set(
+                f"isend:campaign-refresh:{i}", 1, nx=True, px=int(REFRESH_EVERY_SECONDS * 1000)
+            )
+        ]
     if not ids:
         return
     grouped = (
