@@ -167,3 +167,21 @@ def exports_for_user(*, user: User) -> list[DataExport]:
 
 def requests_for_user(*, user: User) -> list[DataRequest]:
     return list(DataRequest.objects.filter(user=user).order_by("-received_at")[:20])
+
+
+def phones_suppressed(*, workspace_id: int, phones: list[str]) -> set[str]:
+    """The subset of `phones` (E.164) erased in this workspace or platform-wide: one query for
+    a whole import chunk."""
+    from django.db.models import Q
+
+    from .models import SuppressedPhone
+    from .services import subject_hash
+
+    if not phones:
+        return set()
+    by_hash = {subject_hash(phone): phone for phone in phones}
+    hits = SuppressedPhone.objects.filter(
+        Q(workspace_id=workspace_id) | Q(scope=SuppressedPhone.Scope.PLATFORM),
+        phone_hash__in=list(by_hash),
+    ).values_list("phone_hash", flat=True)
+    return {by_hash[digest] for digest in hits}

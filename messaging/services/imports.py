@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
+from privacy.selectors import phones_suppressed
 
 from ..imports import FileInfo, FileRejected, count_rows, iter_rows, sniff
 from ..models import ContactImport, ContactImportRejection, ContactList, CreatedVia
@@ -275,6 +276,7 @@ class _Prepared:
     result: _ChunkResult
     upserts: list[UpsertRow]
     rejections: list[ContactImportRejection]
+    lines: dict[str, int] = field(default_factory=dict)  # E.164 -> line, for late rejections
 
 
 def _prepare_chunk(
@@ -329,7 +331,12 @@ def _prepare_chunk(
                 tags=clean_tags(base_tags + tag_cell.replace(";", ",").split(",")),
             )
         )
-    return _Prepared(result=result, upserts=upserts, rejections=rejections)
+    return _Prepared(
+        result=result,
+        upserts=upserts,
+        rejections=rejections,
+        lines={row.phone: seen[_phone_key(row.phone)] for row in upserts},
+    )
 
 
 def _write_chunk(
@@ -351,6 +358,23 @@ def _write_chunk(
         )
         if locked.cursor != expected_cursor or locked.status != ContactImport.Status.RUNNING:
             raise _CursorMoved
+        # Numbers erased at a recipient's request stay out unless they give fresh consent.
+        suppressed = phones_suppressed(
+            workspace_id=workspace.pk, phones=[row.phone for row in upserts]
+        )
+        if suppressed:
+            upserts = [row for row in upserts if row.phone not in suppressed]
+            result.invalid += len(suppressed)
+            rejections = rejections + [
+                _rejection(
+                    contact_import,
+                    prepared.lines[phone],
+                    "suppressed",
+                    _("This number asked to be erased; add it back only with its fresh consent."),
+                    [phone],
+                )
+                for phone in sorted(suppressed)
+            ]
         phones = [row.phone for row in upserts]
         if phones:
             # Raw `= ANY(array)`: one parameter instead of 2,000 placeholders to compile.

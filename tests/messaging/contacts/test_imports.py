@@ -424,3 +424,36 @@ def test_utf8_sample_cut_inside_a_character_is_still_utf8() -> None:
     text = ("phone,name\n" + "0501234567,Ə\n" * 10).encode()
     assert detect_encoding(text[:-2]) == "utf-8"
     assert codecs.BOM_UTF8 not in text
+
+
+def test_an_erased_number_is_not_imported_again(
+    workspace: Workspace,
+    owner: User,
+    other_workspace: Workspace,
+    run_import: Callable[..., ContactImport],
+) -> None:
+    from privacy.services import recipient_erase
+
+    # given: one number erased in this workspace, another erased platform-wide
+    recipient_erase(workspace=workspace, phone="+994501112233", actor=owner)
+    recipient_erase(workspace=None, phone="+994501112244", actor=owner)
+    content = b"phone,first_name\n0501112233,Erased\n0501112244,Everywhere\n0501112255,Kept\n"
+
+    # when: a file with them is imported here and in another workspace
+    here = run_import(workspace, content)
+    there = run_import(other_workspace, content)
+
+    # then: neither erased number comes back here; only the platform-wide one stays out there
+    assert set(Contact.objects.filter(workspace=workspace).values_list("phone", flat=True)) == {
+        "+994501112255"
+    }
+    assert summary(here)["invalid"] == 2
+    reasons = set(here.rejections.values_list("line", "reason"))
+    assert reasons == {(2, "suppressed"), (3, "suppressed")}
+    assert set(
+        Contact.objects.filter(workspace=other_workspace).values_list("phone", flat=True)
+    ) == {
+        "+994501112233",
+        "+994501112255",
+    }
+    assert summary(there)["invalid"] == 1
