@@ -13,6 +13,7 @@ from . import services
 from .forms import SuspendForm
 from .models import (
     ApiKey,
+    ApiRequestLog,
     AuditEvent,
     Invitation,
     LoginEvent,
@@ -221,3 +222,18 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("text", "user__email", "workspace__name")
     raw_id_fields = ("workspace", "user")
+
+
+@admin.register(ApiRequestLog)
+class ApiRequestLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "workspace", "api_key", "method", "path", "status", "duration_ms")
+    list_filter = ("method", "status")
+    search_fields = ("path", "workspace__name", "api_key__prefix")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("workspace", "api_key")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

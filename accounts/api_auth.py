@@ -50,6 +50,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
         request.workspace = key.workspace  # type: ignore[attr-defined]
+        # Seen by ApiRequestLogMiddleware, which works on Django's request, not DRF's.
+        request._request.api_key = key  # type: ignore[attr-defined]
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request: Request) -> str:

@@ -31,3 +31,14 @@ def invitations_purge_expired_task() -> int:
     cutoff = timezone.now() - timedelta(days=30)
     deleted, _ = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True).delete()
     return deleted
+
+
+@shared_task
+def api_request_logs_purge_task() -> int:
+    from django.conf import settings
+
+    from .models import ApiRequestLog
+
+    cutoff = timezone.now() - timedelta(days=settings.API_LOG_RETENTION_DAYS)
+    deleted, _ = ApiRequestLog.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,5 +1,6 @@
 """Headers that Django's SecurityMiddleware does not set."""
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -25,4 +26,29 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
+        return response
+
+
+class ApiRequestLogMiddleware:
+    """Log every request authenticated with an API key (method, path, status, time)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.monotonic()
+        response = self.get_response(request)
+        key = getattr(request, "api_key", None)
+        if key is not None:
+            from accounts.models import ApiRequestLog
+
+            ApiRequestLog.objects.create(
+                workspace_id=key.workspace_id,
+                api_key=key,
+                method=request.method or "",
+                path=request.path[:300],
+                status=response.status_code,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                ip=request.META.get("REMOTE_ADDR") or None,
+            )
         return response

@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "accounts.tenancy.WorkspaceMiddleware",
     "privacy.middleware.PolicyAcceptanceMiddleware",
     "isend.middleware.SecurityHeadersMiddleware",
+    "isend.middleware.ApiRequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "isend.urls"
@@ -323,6 +324,10 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "accounts.tasks.beat_heartbeat_task", "schedule": 30.0},
+    "purge-api-request-logs": {
+        "task": "accounts.tasks.api_request_logs_purge_task",
+        "schedule": crontab(minute=51, hour=2),
+    },
     "purge-expired-invitations": {
         "task": "accounts.tasks.invitations_purge_expired_task",
         "schedule": crontab(minute=17, hour=3),
@@ -357,6 +362,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Product settings ---------------------------------------------------------------------
+API_LOG_RETENTION_DAYS = env_int("API_LOG_RETENTION_DAYS", 90)
 INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 BEAT_STALE_AFTER_SECONDS = env_int("BEAT_STALE_AFTER_SECONDS", 180)
 HEALTHZ_MAX_DUE_AGE_SECONDS = env_int("HEALTHZ_MAX_DUE_AGE_SECONDS", 300)

@@ -142,3 +142,25 @@ def test_unknown_scope_is_refused(workspace, owner) -> None:
     with pytest.raises(ValidationError):
         services.api_key_create(workspace=workspace, actor=owner, name="k", scopes=["root:all"])
     assert not ApiKey.objects.exists()
+
+
+def test_api_requests_are_logged_and_purged_after_the_retention_period(workspace, owner) -> None:
+    from accounts.models import ApiRequestLog
+    from accounts.tasks import api_request_logs_purge_task
+
+    key, secret = services.api_key_create(
+        workspace=workspace, actor=owner, name="k", scopes=["workspace:read"]
+    )
+    _client(secret).get(reverse("api:workspace"))
+    _client(secret).get(reverse("api:audit-event-list") + "?x=1")
+
+    logs = list(ApiRequestLog.objects.order_by("created_at"))
+    assert [(log.method, log.path, log.status, log.api_key) for log in logs] == [
+        ("GET", "/api/v1/workspace/", 200, key),
+        ("GET", "/api/v1/audit-events/", 200, key),
+    ]
+    ApiRequestLog.objects.filter(pk=logs[0].pk).update(
+        created_at=timezone.now() - timedelta(days=91)
+    )
+    assert api_request_logs_purge_task() == 1
+    assert ApiRequestLog.objects.count() == 1
