@@ -126,3 +126,18 @@ def _finish_fanout(campaign: Campaign) -> None:
         from messaging.tasks_engine import dispatch_kick
 
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
+
+
+def reassign_queued(*, campaign_id: int, to_sender_ids: list[int]) -> int:
+    """Move a campaign's queued messages that sit on any other number onto `to_sender_ids`
+    (each contact sticks to one of them, by id): failover after a ban, or on resume."""
+    if not to_sender_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name
+            " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
+            " WHERE campaign_id = %s AND status = 'queued' AND NOT (sender_id = ANY(%s))",
+            [to_sender_ids, len(to_sender_ids), campaign_id, to_sender_ids],
+        )
+        return cursor.rowcount

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.services import audit_record, notify
 from billing import services as billing
+from messaging.engine.fanout import reassign_queued
 from messaging.gateways.base import Outcome, OutcomeKind
 from messaging.models import Contact, OptOutSource, WhatsAppStatus
 from messaging.models_engine import Campaign, Message
@@ -178,13 +179,7 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 others.exclude(pk=sender.pk).order_by("id").values_list("id", flat=True)
             )
             if other_ids:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name
-                        " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
-                        " WHERE campaign_id = %s AND sender_id = %s AND status = 'queued'",
-                        [other_ids, len(other_ids), campaign.pk, sender.pk],
-                    )
+                reassign_queued(campaign_id=campaign.pk, to_sender_ids=other_ids)
                 moved_to[campaign.pk] = other_ids
             else:
                 campaign.status = Campaign.Status.PAUSED

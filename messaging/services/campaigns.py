@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
 from billing import services as billing
-from messaging.engine.fanout import audience_counts, live_senders
+from messaging.engine.fanout import audience_counts, live_senders, reassign_queued
 from messaging.models import MessageTemplate
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
@@ -187,17 +187,7 @@ def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | N
             )
             senders = live_senders(campaign)
             # Messages of numbers that were blocked meanwhile move to the live ones.
-            if senders:
-                from django.db import connection
-
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name
-                        " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
-                        " WHERE campaign_id = %s AND status = 'queued'"
-                        " AND NOT (sender_id = ANY(%s))",
-                        [senders, len(senders), campaign.pk, senders],
-                    )
+            reassign_queued(campaign_id=campaign.pk, to_sender_ids=senders)
             transaction.on_commit(lambda: dispatch_kick(sender_ids=senders))
     campaign.refresh_from_db()
     return campaign
