@@ -74,6 +74,7 @@ class DrainResult:
     retried: int = 0
     skipped: int = 0
     more: bool = False
+    capped: bool = False  # the number's daily cap is used up
 
 
 def message_credit_reference(public_id: uuid.UUID | str) -> str:
@@ -234,7 +235,9 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
             unclaim([c.id for c in returned])
             if not granted:
-                result.more = True
+                # Daily cap reached: stop until the tick looks again (no busy re-queue loop).
+                result.more = grant.remaining_today > 0
+                result.capped = grant.remaining_today == 0
                 break
             result.claimed += len(granted)
             bodies, skip = _render(granted)
@@ -272,7 +275,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 break
         else:
             result.more = True
-        if not result.more:
+        if not result.more and not result.capped:
             result.more = Message.objects.filter(
                 sender_id=sender_id,
                 status=Message.Status.QUEUED,

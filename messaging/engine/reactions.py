@@ -98,6 +98,13 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
         .annotate(n=Count("replies__contact", distinct=True))
         .values_list("pk", "n")
     )
+    with transaction.atomic():
+        _apply_counters(ids, counters, replied)
+
+
+def _apply_counters(
+    ids: list[int], counters: dict[int, dict[str, int]], replied: dict[int, int]
+) -> None:
     for campaign in Campaign.objects.select_for_update().filter(pk__in=ids):
         for field, value in counters[campaign.pk].items():
             setattr(campaign, field, value)

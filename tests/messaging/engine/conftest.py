@@ -28,9 +28,9 @@ def engine_sandbox(sandbox: SandboxClient) -> Iterator[SandboxClient]:
 
 @pytest.fixture
 def sandbox_number(workspace, owner, engine_sandbox) -> Callable[..., Sender]:
-    def make(rate: int = 500) -> Sender:
+    def make(rate: int = 500, daily_cap: int = 100_000) -> Sender:
         sender = senders.sender_connect_sandbox(workspace=workspace, actor=owner)
-        Sender.objects.filter(pk=sender.pk).update(throughput_per_second=rate)
+        Sender.objects.filter(pk=sender.pk).update(throughput_per_second=rate, daily_cap=daily_cap)
         sender.refresh_from_db()
         senders._sandbox_register(sender)  # the sandbox enforces the same rate
         dispatch.limiter().reset(f"sender:{sender.pk}")

@@ -187,3 +187,18 @@ def test_pause_stops_claims_and_resume_finishes(
     drain_all([number])
     campaign.refresh_from_db()
     assert (campaign.status, campaign.count_accepted) == (Campaign.Status.COMPLETED, 20)
+
+
+def test_daily_cap_stops_the_number_for_the_day(sandbox_number, contacts, credits, launch):
+    contacts(30)
+    credits(30)
+    number = sandbox_number(daily_cap=20)
+    campaign = launch([number])
+
+    first = dispatch.drain(sender_id=number.pk, slice_seconds=2.0)
+    second = dispatch.drain(sender_id=number.pk, slice_seconds=1.0)
+
+    assert (first.accepted, second.accepted) == (20, 0)
+    assert second.capped is True
+    assert second.more is False  # no busy re-queue; the tick looks again later
+    assert Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count() == 10
