@@ -186,3 +186,71 @@ def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> Http
     except (ValidationError, WorkspaceSuspended) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+
+
+PAGE = 50
+
+
+@workspace_view(Perm.VIEW)
+def message_log(request: HttpRequest) -> HttpResponse:
+    """Every message of the workspace, newest first, filtered by campaign, status or phone.
+    Paged by id ("older than"), so no page counts the table."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    qs = Message.objects.filter(workspace=workspace).select_related("campaign", "sender")
+    campaign_id = request.GET.get("campaign", "")
+    status = request.GET.get("status", "")
+    phone = request.GET.get("phone", "").strip()
+    if campaign_id:
+        qs = qs.filter(campaign__public_id=campaign_id) if _is_uuid(campaign_id) else qs.none()
+    if status in Message.Status.values:
+        qs = qs.filter(status=status)
+    if phone:
+        qs = qs.filter(phone__contains="".join(ch for ch in phone if ch.isdigit()))
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(id__lt=int(before))
+    rows = list(qs.order_by("-id")[: PAGE + 1])
+    return render(
+        request,
+        "messaging/campaigns/messages.html",
+        {
+            "rows": rows[:PAGE],
+            "older": rows[PAGE - 1].id if len(rows) > PAGE else None,
+            "statuses": Message.Status.choices,
+            "filters": {"campaign": campaign_id, "status": status, "phone": phone},
+            "campaigns": Campaign.objects.for_workspace(workspace).values_list("public_id", "name")[
+                :200
+            ],  # type: ignore[attr-defined]
+        },
+    )
+
+
+@workspace_view(Perm.VIEW)
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Replies from recipients, newest first; opt-outs are marked."""
+    from messaging.models_engine import InboundMessage
+
+    workspace = request.workspace  # type: ignore[attr-defined]
+    qs = InboundMessage.objects.for_workspace(workspace).select_related("campaign", "sender")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(id__lt=int(before))
+    rows = list(qs.order_by("-id")[: PAGE + 1])
+    return render(
+        request,
+        "messaging/campaigns/inbox.html",
+        {
+            "rows": rows[:PAGE],
+            "older": rows[PAGE - 1].id if len(rows) > PAGE else None,
+        },
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
