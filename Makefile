@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_PORT ?= 8000
 export WEB_PORT
+# Links in e-mails and the sandbox's webhook callbacks must point at the port we serve on.
+SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
+export SITE_URL
 
 # Modules held to mypy; this list may only grow.
 MYPY_MODULES := accounts/permissions.py accounts/validators.py accounts/useragent.py \
