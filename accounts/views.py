@@ -21,8 +21,10 @@ from .permissions import API_SCOPES, Perm, Role, role_has
 from .tenancy import workspace_view
 
 
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+def _error_text(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You cannot do that.")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -98,10 +100,8 @@ def team_invite(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
             )
-        except ValidationError as exc:
+        except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You cannot do that."))
     else:
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
@@ -127,8 +127,7 @@ def team_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             )
             messages.success(request, _("Role updated."))
         except (ValidationError, PermissionDenied) as exc:
-            text = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
-            messages.error(request, text or _("You cannot do that."))
+            messages.error(request, _error_text(exc))
     return redirect("accounts:team", workspace_slug=workspace.slug)
 
 
@@ -148,8 +147,7 @@ def team_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         )
         messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
     except (ValidationError, PermissionDenied) as exc:
-        text = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, text or _("You cannot do that."))
+        messages.error(request, _error_text(exc))
     return redirect("accounts:team", workspace_slug=workspace.slug)
 
 

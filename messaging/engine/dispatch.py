@@ -19,6 +19,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing import services as billing
@@ -123,14 +124,8 @@ def unclaim(ids: list[int]) -> None:
     """Give claimed messages back untouched (the limiter granted fewer slots)."""
     if ids:
         Message.objects.filter(id__in=ids, status=Message.Status.SENDING).update(
-            status=Message.Status.QUEUED, attempts=models_F("attempts") - 1, lease_until=None
+            status=Message.Status.QUEUED, attempts=F("attempts") - 1, lease_until=None
         )
-
-
-def models_F(name: str) -> Any:  # noqa: N802 - keeps the import local to where it is used
-    from django.db.models import F
-
-    return F(name)
 
 
 def _render(claimed: list[Claimed]) -> tuple[dict[int, str], set[int]]:
@@ -193,15 +188,9 @@ async def _send_at_slots(
 
 async def _open_adapter(sender: Sender) -> Any:
     """Created inside the slice's loop: the adapter's HTTP session belongs to that loop."""
-    return _adapter_for(sender)
+    from messaging.services.senders import sender_adapter
 
-
-def _adapter_for(sender: Sender) -> Any:
-    from messaging.services.senders import _cloud_adapter, _web_adapter
-
-    if sender.provider == Sender.Provider.WEB_GATEWAY:
-        return _web_adapter(sender)
-    return _cloud_adapter(sender)
+    return sender_adapter(sender)
 
 
 def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:

@@ -83,6 +83,13 @@ def _web_adapter(sender: Sender) -> web_gateway.WebGatewayAdapter:
     )
 
 
+def sender_adapter(sender: Sender) -> Any:
+    """The gateway adapter for a number (create it inside the event loop that will use it)."""
+    if sender.provider == Sender.Provider.WEB_GATEWAY:
+        return _web_adapter(sender)
+    return _cloud_adapter(sender)
+
+
 def _run(coro_factory: Any) -> Any:
     """Run one adapter call to completion from synchronous code (a web request)."""
 
@@ -325,10 +332,7 @@ def sender_send_test(*, workspace: Workspace, sender: Sender, to: str, text: str
     message = OutboundMessage(public_id=f"test-{secrets.token_hex(8)}", to=to, text=text)
 
     async def send() -> Outcome:
-        if sender.provider == Sender.Provider.WEB_GATEWAY:
-            async with _web_adapter(sender) as adapter:
-                return await adapter.send(message)
-        async with _cloud_adapter(sender) as adapter:
+        async with sender_adapter(sender) as adapter:
             return await adapter.send(message)
 
     return _run(send)
