@@ -336,4 +336,4 @@ class MessageTemplate(WorkspaceOwned):
         return bool(self.wa_template_name) and self.wa_status == self.ApprovalStatus.APPROVED
 
 
-from .models_engine import Campaign, InboundMessage, Message  # noqa: E402,F401  (engine tables)
+from .models_engine import Campaign, InboundMessage, Message, MessageStat  # noqa: E402,F401  (engine tables)

@@ -7,37 +7,34 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import audit_record, notify
 from billing import services as billing
+from integrations.events import campaign_event, number_status_event
+from integrations.services import webhook_events_publish
 from messaging.engine.fanout import reassign_queued
+from messaging.engine.stats import FAILED_COUNTERS
 from messaging.gateways.base import Outcome, OutcomeKind
 from messaging.models import Contact, OptOutSource, WhatsAppStatus
-from messaging.models_engine import Campaign, Message
+from messaging.models_engine import Campaign, Message, MessageStat
 from messaging.models_senders import Sender
 
-_COUNTER = {
-    Message.Status.QUEUED: "count_queued",
-    Message.Status.SENDING: "count_queued",
-    Message.Status.AMBIGUOUS: "count_queued",
-    Message.Status.ACCEPTED: "count_accepted",
-    Message.Status.SENT: "count_sent",
-    Message.Status.DELIVERED: "count_delivered",
-    Message.Status.READ: "count_read",
-    Message.Status.FAILED: "count_failed",
-    Message.Status.SKIPPED: "count_skipped",
-    Message.Status.CANCELLED: "count_cancelled",
-    Message.Status.EXPIRED: "count_cancelled",
-}
-# A message that reached a later status also passed the earlier ones (funnel counts).
-_FUNNEL = {
-    "count_sent": ("count_accepted",),
-    "count_delivered": ("count_sent", "count_accepted"),
-    "count_read": ("count_delivered", "count_sent", "count_accepted"),
+# Campaign counters summed from the per-day statistics (a handful of rows per campaign).
+_FROM_STATS = {
+    "count_queued": ("pending",),
+    "count_accepted": ("accepted",),
+    "count_sent": ("sent",),
+    "count_delivered": ("delivered",),
+    "count_read": ("read",),
+    "count_failed": FAILED_COUNTERS,
+    "count_skipped": ("skipped",),
+    "count_cancelled": ("cancelled",),
+    "count_replied": ("replied",),
+    "count_opted_out": ("opted_out",),
 }
 _OPEN = (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.AMBIGUOUS)
 
@@ -60,10 +57,20 @@ def contacts_mark(*, workspace_id: int, effects: dict[str, list[int]]) -> None:
 
 
 REFRESH_EVERY_SECONDS = 1.0
+DIRTY_KEY = "isend:campaign-refresh:dirty"
+
+
+def campaigns_refresh_skipped() -> int:
+    """Refresh the campaigns whose refresh the hot path skipped (the periodic tick calls this)."""
+    from messaging.engine.dispatch import redis_client
+
+    ids = [int(i) for i in redis_client().spop(DIRTY_KEY, 10_000) or []]
+    campaigns_refresh(campaign_ids=ids)
+    return len(ids)
 
 
 def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> None:
-    """Recompute the touched campaigns' counters from their messages (one grouped query),
+    """Recompute the touched campaigns' counters from the per-day statistics (one grouped query),
     complete the finished ones and trip the error-rate breaker. With `force=False` a campaign
     refreshed less than a second ago is skipped (the hot path calls this per batch; the last
     batch of a campaign and the periodic tick always force it)."""
@@ -72,44 +79,43 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
         from messaging.engine.dispatch import redis_client
 
         client = redis_client()
-        ids = [
+        due = [
             i
             for i in ids
             if client.set(
                 f"isend:campaign-refresh:{i}", 1, nx=True, px=int(REFRESH_EVERY_SECONDS * 1000)
             )
         ]
+        if skipped := set(ids) - set(due):
+            # The tick refreshes these, so a campaign's last webhooks are never left uncounted.
+            client.sadd(DIRTY_KEY, *skipped)
+        ids = due
     if not ids:
         return
-    grouped = (
-        Message.objects.filter(campaign_id__in=ids)
+    sums = {name: Sum(name) for name in {stat for stats in _FROM_STATS.values() for stat in stats}}
+    figures = {
+        row.pop("campaign_id"): row
+        for row in MessageStat.objects.filter(campaign_id__in=ids)
         .order_by()
-        .values("campaign_id", "status")
-        .annotate(n=Count("id"))
-    )
-    counters: dict[int, dict[str, int]] = {i: dict.fromkeys(set(_COUNTER.values()), 0) for i in ids}
-    for row in grouped:
-        field = _COUNTER[row["status"]]
-        counters[row["campaign_id"]][field] += row["n"]
-        for earlier in _FUNNEL.get(field, ()):
-            counters[row["campaign_id"]][earlier] += row["n"]
-    replied = dict(
-        Campaign.objects.filter(pk__in=ids)
-        .annotate(n=Count("replies__contact", distinct=True))
-        .values_list("pk", "n")
-    )
+        .values("campaign_id")
+        .annotate(**sums)
+    }
+    counters = {
+        i: {
+            field: sum(figures.get(i, {}).get(stat) or 0 for stat in stats)
+            for field, stats in _FROM_STATS.items()
+        }
+        for i in ids
+    }
     with transaction.atomic():
-        _apply_counters(ids, counters, replied)
+        _apply_counters(ids, counters)
 
 
-def _apply_counters(
-    ids: list[int], counters: dict[int, dict[str, int]], replied: dict[int, int]
-) -> None:
+def _apply_counters(ids: list[int], counters: dict[int, dict[str, int]]) -> None:
     for campaign in Campaign.objects.select_for_update().filter(pk__in=ids):
         for field, value in counters[campaign.pk].items():
             setattr(campaign, field, value)
-        campaign.count_replied = replied.get(campaign.pk, 0)
-        fields = [*counters[campaign.pk], "count_replied"]
+        fields = list(counters[campaign.pk])
         if campaign.status == Campaign.Status.RUNNING and campaign.count_queued == 0:
             campaign.status = Campaign.Status.COMPLETED
             campaign.finished_at = campaign.status_changed_at = timezone.now()
@@ -143,6 +149,11 @@ def _apply_counters(
                 ),
             )
         campaign.save(update_fields=fields)
+        if "status" in fields:  # completed, or paused by the breaker
+            webhook_events_publish(
+                workspace_id=campaign.workspace_id,
+                events=[campaign_event(f"campaign.{campaign.status}", campaign)],
+            )
 
 
 def _breaker_trips(campaign: Campaign) -> bool:
@@ -195,6 +206,13 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 campaign.save(update_fields=["status", "pause_reason", "status_changed_at"])
                 paused.append(campaign)
         if changed:
+            webhook_events_publish(
+                workspace_id=sender.workspace_id,
+                events=[
+                    number_status_event(sender, status=status, reason=reason),
+                    *[campaign_event("campaign.paused", c) for c in paused],
+                ],
+            )
             audit_record(
                 workspace=sender.workspace,
                 action=f"number.{status}",

@@ -44,12 +44,14 @@ def tick() -> dict[str, int]:
                 )
             reactions.campaigns_refresh(campaign_ids=[campaign.pk])
             expired += 1
-    # Counters the hot path skipped (it refreshes each campaign at most once a second).
+    # Counters the hot path skipped (it refreshes each campaign at most once a second),
+    # including late webhooks of campaigns that already completed.
     reactions.campaigns_refresh(
         campaign_ids=Campaign.objects.filter(status=Campaign.Status.RUNNING).values_list(
             "pk", flat=True
         )
     )
+    reactions.campaigns_refresh_skipped()
     started = 0
     for campaign_id in Campaign.objects.filter(
         status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
