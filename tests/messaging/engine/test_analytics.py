@@ -1,0 +1,166 @@
+"""The analytics page: figures from the statistics table, drill-down to the messages behind a
+figure, exports that hold the same figures as the page, filters limited to the workspace."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from messaging.engine import ingest
+from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
+from messaging.models_engine import Campaign, Message
+from tests.factories import WorkspaceFactory
+
+from .conftest import drain_all
+
+pytestmark = pytest.mark.django_db
+
+
+def _status(message: Message, status: DeliveryStatus, **extra) -> StatusEvent:
+    return StatusEvent(
+        account_id="x",
+        provider_message_id=message.provider_message_id,
+        status=status,
+        recipient=message.phone.lstrip("+"),
+        timestamp=None,
+        public_id=str(message.public_id),
+        **extra,
+    )
+
+
+@pytest.fixture
+def sent(sandbox_number, contacts, credits, launch) -> Callable[..., Campaign]:
+    """A campaign to every reachable contact (12 new ones each time): 6 delivered (2 of them
+    read), 3 not on WhatsApp, the rest accepted."""
+
+    def run(name: str = "Spring sale") -> Campaign:
+        contacts(12, start=3_000_000 + Campaign.objects.count() * 100)
+        credits(100)  # later campaigns also reach the earlier contacts
+        number = sandbox_number()
+        campaign = launch([number], name=name)
+        drain_all([number])
+        accepted = list(Message.objects.filter(campaign=campaign).order_by("id"))
+        error = ProviderError(code=131026, title="Message undeliverable")
+        verdict = classify_error_code(131026)
+        events = [_status(m, DeliveryStatus.DELIVERED) for m in accepted[:6]]
+        events += [_status(m, DeliveryStatus.READ) for m in accepted[:2]]
+        events += [
+            _status(m, DeliveryStatus.FAILED, error=error, failure=verdict) for m in accepted[6:9]
+        ]
+        ingest.apply_events(sender=number, events=events)
+        return campaign
+
+    return run
+
+
+def _page(client, workspace, **params):
+    return client.get(reverse("messaging_analytics:overview", args=[workspace.slug]), params)
+
+
+def test_page_shows_totals_rates_and_failure_reasons(member_client, workspace, sent) -> None:
+    sent()
+    response = _page(member_client, workspace)
+    assert response.status_code == 200
+    totals = response.context["totals"]
+    assert (totals["accepted"], totals["delivered"], totals["read"], totals["failed"]) == (
+        12,
+        6,
+        2,
+        3,
+    )
+    assert totals["failed_recipient"] == 3
+    assert totals["delivery_rate"] == 50.0
+    body = response.content.decode()
+    assert 'data-testid="figure-delivered"' in body
+    assert "Recipient cannot receive" in body
+    assert 'id="daily-chart-data"' in body
+    rows = response.context["numbers"]
+    assert rows[0]["used_today"] == 12
+    campaigns = response.context["campaigns"]
+    assert [row["campaign"].name for row in campaigns] == ["Spring sale"]
+
+
+def test_drill_down_lists_exactly_the_messages_behind_a_figure(
+    member_client, workspace, sent
+) -> None:
+    campaign = sent()
+    url = reverse("messaging_analytics:messages", args=[workspace.slug])
+    response = member_client.get(url, {"metric": "failed_recipient"})
+    failed = set(
+        Message.objects.filter(campaign=campaign, status="failed").values_list("id", flat=True)
+    )
+    assert {m.id for m in response.context["rows"]} == failed and len(failed) == 3
+    read = member_client.get(url, {"metric": "read", "campaign": str(campaign.public_id)}).context[
+        "rows"
+    ]
+    assert len(read) == 2
+
+    # the contacts behind a figure, as a CSV
+    export = member_client.get(url, {"metric": "delivered", "export": "contacts", "format": "csv"})
+    lines = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert len(lines) == 1 + 6
+
+
+def test_exports_hold_the_same_figures_as_the_page(member_client, workspace, sent) -> None:
+    sent("First")
+    sent("Second")
+    page = _page(member_client, workspace).context
+    daily_csv = _page(member_client, workspace, export="daily", format="csv")
+    assert daily_csv["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(daily_csv.content.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert len(body) == len(page["daily"]) == 30
+    sent_column = header.index("Sent")
+    assert sum(int(r[sent_column]) for r in body) == page["totals"]["accepted"] == 12 + 21
+
+    campaigns_xlsx = _page(member_client, workspace, export="campaigns", format="xlsx")
+    sheet = load_workbook(io.BytesIO(campaigns_xlsx.content)).active
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    by_name = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
+    for row in page["campaigns"]:
+        exported = by_name[row["campaign"].name]
+        assert (exported["Sent"], exported["Delivered"], exported["Failed"]) == (
+            row["accepted"],
+            row["delivered"],
+            row["failed"],
+        )
+
+    for table_name in ("totals", "numbers", "failures"):
+        for fmt in ("csv", "xlsx"):
+            assert _page(member_client, workspace, export=table_name, format=fmt).status_code == 200
+
+
+def test_filters_are_limited_to_the_workspace(member_client, workspace, sent) -> None:
+    sent()
+    other = WorkspaceFactory()
+    foreign = Campaign.objects.create(
+        workspace=other, name="Theirs", template=Campaign.objects.first().template
+    )
+    response = _page(member_client, workspace, campaign=str(foreign.public_id))
+    assert response.status_code == 200
+    assert "campaign" in response.context["form"].errors
+    assert "Theirs" not in response.content.decode()
+
+    backwards = _page(member_client, workspace, date_from="2026-05-02", date_to="2026-05-01")
+    assert "The end date is before the start date." in backwards.content.decode()
+
+
+def test_the_page_reads_the_statistics_in_a_constant_number_of_queries(
+    member_client, workspace, sent
+) -> None:
+    sent("A")
+    with CaptureQueriesContext(connection) as one:
+        _page(member_client, workspace)
+    for name in ("B", "C", "D"):
+        sent(name)
+    with CaptureQueriesContext(connection) as four:
+        _page(member_client, workspace)
+    assert len(four.captured_queries) == len(one.captured_queries)
+    assert not any('"messaging_message"' in q["sql"] for q in four.captured_queries)
