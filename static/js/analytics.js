@@ -21,7 +21,11 @@
         interaction: { mode: "index", intersect: false },
         scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
         // A click on a point opens the messages behind that day's figure.
-        onClick: function (_event, elements) {
+        onClick: function (event) {
+          // The point under the pointer (the tooltip shows every series of the day; the click
+          // means the one series clicked), else the nearest one.
+          var elements = chart.getElementsAtEventForMode(event, "point", { intersect: true }, true);
+          if (!elements.length) elements = chart.getElementsAtEventForMode(event, "nearest", { intersect: false }, true);
           if (!elements.length) return;
           var point = elements[0];
           var day = data.labels[point.index];
