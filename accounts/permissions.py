@@ -60,8 +60,11 @@ API_SCOPES: dict[str, str | Promise] = {
     "numbers:read": _("Read WhatsApp numbers"),
     "billing:read": _("Read balance, ledger and orders"),
     "stats:read": _("Read statistics"),
+    "webhooks:read": _("Read webhook endpoints and their deliveries"),
     "webhooks:write": _("Manage webhook endpoints"),
     "workspace:read": _("Read the workspace's profile"),
+    "automation:read": _("Read keyword automation rules and their runs"),
+    "automation:write": _("Create, change and delete keyword automation rules"),
 }
 
 

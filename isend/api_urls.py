@@ -4,7 +4,9 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AuditEventViewSet, WorkspaceDetailView
+from automation.api import AutomationRuleViewSet
 from billing.api import BalanceView, LedgerEntryViewSet, OrderViewSet
+from integrations.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from messaging.api import (
     ContactImportViewSet,
     ContactListViewSet,
@@ -13,6 +15,7 @@ from messaging.api import (
     TemplateViewSet,
 )
 from messaging.api_engine import CampaignViewSet, MessageViewSet
+from messaging.api_stats import StatsView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -26,9 +29,13 @@ router.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
 router.register("billing/orders", OrderViewSet, basename="billing-order")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("messages", MessageViewSet, basename="message")
+router.register("webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
+router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+router.register("automation-rules", AutomationRuleViewSet, basename="automation-rule")
 
 urlpatterns = [
     path("workspace/", WorkspaceDetailView.as_view(), name="workspace"),
     path("billing/balance/", BalanceView.as_view(), name="billing-balance"),
+    path("stats/", StatsView.as_view(), name="stats"),
     *router.urls,
 ]

@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "messaging",
     "billing",
     "privacy",
+    "automation",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -312,6 +314,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.dispatch_*": {"queue": "dispatch"},
     "messaging.tasks.webhook_*": {"queue": "webhooks"},
     "messaging.tasks.import_*": {"queue": "imports"},
+    "integrations.tasks.webhook_*": {"queue": "webhooks"},
 }
 # Redis redelivers an unacked task after this many seconds: well above the longest task (tasks
 # are kept under a minute) and well below the default hour. Celery reads it in three places.
@@ -336,6 +339,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-events-requeue-stale": {
         "task": "messaging.tasks.webhook_events_requeue_stale_task",
         "schedule": 60.0,
+    },
+    "webhook-deliveries-send": {
+        "task": "integrations.tasks.webhook_deliveries_send_task",
+        "schedule": 10.0,
     },
     "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
     # Privacy retention (privacy policy section 7).
@@ -385,6 +392,12 @@ ENGINE_BREAKER_MIN_FAILURES = env_int("ENGINE_BREAKER_MIN_FAILURES", 50)
 ENGINE_BREAKER_FAILURE_RATIO = env_float("ENGINE_BREAKER_FAILURE_RATIO", 0.5)
 ENGINE_AMBIGUOUS_RESEND_AFTER = env_int("ENGINE_AMBIGUOUS_RESEND_AFTER", 900)
 ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", True)
+# Outgoing webhooks: per-request timeout, how long a failing delivery is retried, and when an
+# endpoint that keeps failing is disabled (this many failures in a row, or failing this long).
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_RETRY_WINDOW_HOURS = env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 100)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {

@@ -26,7 +26,10 @@ urlpatterns = [
     path("", include("messaging.urls_webhooks")),
     path("", include("messaging.urls_numbers")),
     path("", include("messaging.urls_campaigns")),
+    path("", include("messaging.urls_analytics")),
     path("", include("billing.urls")),
+    path("", include("integrations.urls")),
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
+    path("", include("automation.urls")),
 ]

@@ -131,6 +131,19 @@ def _template(t: Tenant) -> Any:
     )
 
 
+def _automation_rule(t: Tenant) -> Any:
+    from automation import services as automation_services
+
+    return automation_services.rule_create(
+        workspace=t.workspace,
+        data={
+            "name": "Iso rule",
+            "keywords": ["price"],
+            "reply_template": t.once("template", lambda: _template(t)),
+        },
+    )
+
+
 def _audit_event(t: Tenant) -> AuditEvent:
     return services.audit_record(workspace=t.workspace, action="test.marker", actor=t.owner)
 
@@ -150,6 +163,22 @@ def _billing_invoice(t: Tenant) -> Any:
     return order.invoice
 
 
+def _webhook_endpoint(t: Tenant) -> Any:
+    from integrations import services as integration_services
+
+    endpoint, _secret = integration_services.webhook_endpoint_create(
+        workspace=t.workspace, url="https://hooks.example.com/iso", event_types=["*"]
+    )
+    return endpoint
+
+
+def _webhook_delivery(t: Tenant) -> Any:
+    from integrations import services as integration_services
+
+    endpoint = t.once("webhook_endpoint", lambda: _webhook_endpoint(t))
+    return integration_services.webhook_endpoint_send_test(workspace=t.workspace, endpoint=endpoint)
+
+
 KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "workspace_slug": lambda t: t.workspace.slug,
     "membership_id": lambda t: t.member.pk,
@@ -165,6 +194,9 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "segment_id": lambda t: t.once("segment", lambda: _segment(t)).public_id,
     "import_id": lambda t: t.once("contact_import", lambda: _contact_import(t)).public_id,
     "template_id": lambda t: t.once("template", lambda: _template(t)).public_id,
+    "endpoint_id": lambda t: t.once("webhook_endpoint", lambda: _webhook_endpoint(t)).public_id,
+    "delivery_id": lambda t: t.once("webhook_delivery", lambda: _webhook_delivery(t)).public_id,
+    "rule_id": lambda t: t.once("automation_rule", lambda: _automation_rule(t)).public_id,
 }
 
 # Router basename -> the lookup value of one of the tenant's objects.
@@ -181,6 +213,13 @@ API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
         t.once("billing_invoice", lambda: _billing_invoice(t)).order.lot.entries.first().pk
     ),
     "billing-order": lambda t: t.once("billing_order", lambda: _billing_order(t)).public_id,
+    "webhook-endpoint": lambda t: (
+        t.once("webhook_endpoint", lambda: _webhook_endpoint(t)).public_id
+    ),
+    "webhook-delivery": lambda t: (
+        t.once("webhook_delivery", lambda: _webhook_delivery(t)).public_id
+    ),
+    "automation-rule": lambda t: t.once("automation_rule", lambda: _automation_rule(t)).public_id,
 }
 
 PUBLIC_NAMESPACES: dict[str, str] = {

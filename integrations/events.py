@@ -1,0 +1,127 @@
+"""Payloads of the events pushed to webhook endpoints, built from plain values.
+
+Each builder returns `(event_type, data)` for `services.webhook_events_publish`. Only public ids
+(UUIDs) appear, never internal primary keys. This module imports no other app's models, so
+billing and the engine can call it without import cycles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from .models import EventType
+
+Event = tuple[str, dict[str, Any]]
+
+
+def _id(value: uuid.UUID | str | None) -> str | None:
+    return str(value) if value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def message_status_event(
+    *,
+    message_id: uuid.UUID | str,
+    status: str,
+    phone: str,
+    campaign_id: uuid.UUID | str | None = None,
+    error_code: int | None = None,
+    error_title: str = "",
+) -> Event:
+    data: dict[str, Any] = {
+        "message_id": _id(message_id),
+        "status": status,
+        "to": phone,
+        "campaign_id": _id(campaign_id),
+    }
+    if status == "failed":
+        data["error"] = {"code": error_code, "title": error_title}
+    return EventType.MESSAGE_STATUS.value, data
+
+
+def message_inbound_event(
+    *,
+    number_id: uuid.UUID | str,
+    phone: str,
+    kind: str,
+    text: str,
+    payload: str = "",
+    provider_message_id: str = "",
+    contact_id: uuid.UUID | str | None = None,
+    campaign_id: uuid.UUID | str | None = None,
+    is_opt_out: bool = False,
+    received_at: datetime | None = None,
+) -> Event:
+    return EventType.MESSAGE_INBOUND.value, {
+        "number_id": _id(number_id),
+        "from": phone,
+        "kind": kind,
+        "text": text,
+        "button_payload": payload,
+        "provider_message_id": provider_message_id,
+        "contact_id": _id(contact_id),
+        "campaign_id": _id(campaign_id),
+        "is_opt_out": is_opt_out,
+        "received_at": _iso(received_at),
+    }
+
+
+def campaign_event(event_type: str, campaign: Any) -> Event:
+    """`campaign` is a messaging Campaign (read by attribute: no import of messaging)."""
+    data = {
+        "campaign_id": _id(campaign.public_id),
+        "name": campaign.name,
+        "status": campaign.status,
+        "recipients": campaign.recipients,
+        "counts": {
+            "accepted": campaign.count_accepted,
+            "sent": campaign.count_sent,
+            "delivered": campaign.count_delivered,
+            "read": campaign.count_read,
+            "failed": campaign.count_failed,
+            "skipped": campaign.count_skipped,
+            "cancelled": campaign.count_cancelled,
+            "replied": campaign.count_replied,
+        },
+    }
+    if event_type == EventType.CAMPAIGN_PAUSED:
+        data["pause_reason"] = campaign.pause_reason
+    return event_type, data
+
+
+def contact_opted_out_event(
+    *, contact_id: uuid.UUID | str, phone: str, source: str, reason: str = ""
+) -> Event:
+    return EventType.CONTACT_OPTED_OUT.value, {
+        "contact_id": _id(contact_id),
+        "phone": phone,
+        "source": source,
+        "reason": reason,
+    }
+
+
+def number_status_event(
+    number: Any,
+    *,
+    status: str | None = None,
+    reason: str | None = None,
+    previous_status: str = "",
+) -> Event:
+    """`number` is a messaging Sender (read by attribute). Pass `status` (and `reason`) when
+    the object still holds the old status: it then counts as the previous one."""
+    return EventType.NUMBER_STATUS_CHANGED.value, {
+        "number_id": _id(number.public_id),
+        "phone_number": number.phone_number,
+        "provider": number.provider,
+        "status": status or number.status,
+        "previous_status": previous_status or (number.status if status else None),
+        "reason": number.status_reason if reason is None else reason,
+    }
+
+
+def credits_low_event(*, available: int, threshold: int) -> Event:
+    return EventType.CREDITS_LOW.value, {"available": available, "threshold": threshold}
