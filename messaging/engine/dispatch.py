@@ -23,6 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import services as billing
+from integrations.events import message_status_event
+from integrations.services import webhook_events_publish
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
@@ -92,27 +94,44 @@ def pace_of(sender: Sender) -> Pace:
     )
 
 
+_OPENS_SQL = """CASE WHEN c.send_window ? 'start' THEN isend_window_next(
+    clock_timestamp(), ct.time_zone, w.time_zone,
+    (c.send_window->>'start')::int, (c.send_window->>'end')::int,
+    ARRAY(SELECT jsonb_array_elements_text(c.send_window->'days')::int)) END"""
+
+
 def claim(*, sender_id: int, limit: int) -> list[Claimed]:
-    """Take up to `limit` due messages of running campaigns (or transactional ones)."""
+    """Take up to `limit` due messages of running campaigns (or transactional ones). A message
+    whose send window has closed while it waited is not taken: it goes back to wait for the
+    next opening (in the recipient's time zone)."""
     table, campaigns = Message._meta.db_table, Campaign._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH due AS (
-                SELECT m.id FROM {table} m
+                SELECT m.id, {_OPENS_SQL} AS opens FROM {table} m
                 LEFT JOIN {campaigns} c ON c.id = m.campaign_id
+                LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
+                JOIN accounts_workspace w ON w.id = m.workspace_id
                 WHERE m.sender_id = %s AND m.status = 'queued'
                   AND m.next_attempt_at <= clock_timestamp()
                   AND (m.campaign_id IS NULL OR c.status = 'running')
                 ORDER BY m.priority DESC, m.next_attempt_at
                 LIMIT %s
                 FOR UPDATE OF m SKIP LOCKED
+            ),
+            later AS (
+                UPDATE {table} m SET next_attempt_at = due.opens
+                  FROM due WHERE m.id = due.id AND due.opens > clock_timestamp()
+                RETURNING m.id
             )
             UPDATE {table} m
                SET status = 'sending', attempts = m.attempts + 1,
                    lease_until = clock_timestamp() + make_interval(secs => %s),
                    status_changed_at = clock_timestamp()
               FROM due WHERE m.id = due.id
+               AND (due.opens IS NULL OR due.opens <= clock_timestamp())
+               AND NOT EXISTS (SELECT 1 FROM later WHERE later.id = due.id)
             RETURNING m.id, m.public_id, m.phone, m.campaign_id, m.contact_id, m.attempts, m.body
             """,  # noqa: S608 - table names are our own
             [sender_id, limit, LEASE_SECONDS],
@@ -382,6 +401,21 @@ def record(
     batch = uuid.uuid4().hex
     with transaction.atomic():
         _write_outcomes(rows)
+        webhook_events_publish(
+            workspace_id=sender.workspace_id,
+            events=[
+                message_status_event(
+                    message_id=item.public_id,
+                    status=row[1],
+                    phone=item.phone,
+                    campaign_id=campaign_refs.get(item.campaign_id or 0),
+                    error_code=row[4],
+                    error_title=row[5],
+                )
+                for item, row in zip([*sent, *skipped], rows, strict=True)
+                if row[1] in (Message.Status.ACCEPTED, Message.Status.FAILED)
+            ],
+        )
         workspace = sender.workspace
         for ref, amount in consume.items():
             billing.credits_consume(
@@ -415,6 +449,13 @@ def record(
         # Finished campaigns are refreshed (and completed) now; the rest at most once a second.
         reactions.campaigns_refresh(campaign_ids=touched - still_open)
         reactions.campaigns_refresh(campaign_ids=touched & still_open, force=False)
+    send_rate_record(
+        Counter(
+            item.campaign_id
+            for item, outcome in zip(sent, outcomes, strict=True)
+            if item.campaign_id and outcome.kind == OutcomeKind.ACCEPTED
+        )
+    )
     gate = limiter()
     if rate_limited:
         gate.slow_down(f"sender:{sender.pk}")
@@ -424,6 +465,40 @@ def record(
         reactions.sender_blocked(sender=sender, outcome=blocked)
         return True
     return False
+
+
+SEND_RATE_TTL_SECONDS = 3 * 86_400
+
+
+def _send_rate_key(campaign_id: int) -> str:
+    return f"isend:send-rate:{campaign_id}"
+
+
+def send_rate_record(accepted: Counter[int]) -> None:
+    """Accepted sends per campaign and minute, for the campaign page's send-rate chart. Kept in
+    Redis: losing it loses a chart, never a message, so a Redis error is only logged."""
+    if not accepted:
+        return
+    minute = int(time.time() // 60)
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for campaign_id, n in accepted.items():
+            pipe.hincrby(_send_rate_key(campaign_id), str(minute), n)
+            pipe.expire(_send_rate_key(campaign_id), SEND_RATE_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("send-rate counters not written", exc_info=True)
+
+
+def send_rate_series(*, campaign_id: int, minutes: int = 60) -> list[tuple[int, int]]:
+    """(minute as a Unix time, accepted sends) for the last `minutes`, zero-filled."""
+    now = int(time.time() // 60)
+    fields = [str(m) for m in range(now - minutes + 1, now + 1)]
+    try:
+        values = redis_client().hmget(_send_rate_key(campaign_id), fields)
+    except redis.RedisError:
+        values = [None] * len(fields)
+    return [(int(f) * 60, int(v or 0)) for f, v in zip(fields, values, strict=True)]
 
 
 def _write_outcomes(rows: list[tuple[Any, ...]]) -> None:

@@ -16,10 +16,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from integrations.events import contact_opted_out_event, message_inbound_event, message_status_event
+from integrations.services import webhook_events_publish
 from messaging.engine import keywords, reactions
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
 from messaging.models import Contact, OptOutSource
-from messaging.models_engine import InboundMessage, Message
+from messaging.models_engine import Campaign, InboundMessage, Message
 from messaging.models_senders import Sender
 
 RANK_SQL = """CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'ambiguous' THEN 1
@@ -113,14 +115,31 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
                    OR (best.public_id IS NULL AND best.pid <> ''
                        AND m.provider_message_id = best.pid))
               AND {RANK_SQL} < best.rank
-            RETURNING m.campaign_id, m.contact_id, best.code, best.kind
+            RETURNING m.campaign_id, m.contact_id, best.code, best.kind,
+                      m.public_id, m.status, m.phone, best.title,
+                      (SELECT c.public_id FROM {Campaign._meta.db_table} c
+                        WHERE c.id = m.campaign_id)
             """,  # noqa: S608 - placeholders only
             [*[v for row in rows for v in row], workspace_id],
         )
         changed = cursor.fetchall()
+        webhook_events_publish(
+            workspace_id=workspace_id,
+            events=[
+                message_status_event(
+                    message_id=r[4],
+                    status=r[5],
+                    phone=r[6],
+                    campaign_id=r[8],
+                    error_code=r[2],
+                    error_title=r[7],
+                )
+                for r in changed
+            ],
+        )
     campaigns = {row[0] for row in changed if row[0]}
     effects: dict[str, list[int]] = {"invalid": [], "opt_out": []}
-    for _campaign, contact_id, code, kind in changed:
+    for _campaign, contact_id, code, kind, *_event in changed:
         if contact_id and kind == "recipient_permanent":
             effects["opt_out" if code == 131050 else "invalid"].append(contact_id)
     reactions.contacts_mark(workspace_id=workspace_id, effects=effects)
@@ -131,6 +150,7 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
     """Store replies once each; STOP-like replies (text or quick-reply button) opt the contact
     out at once, so no queued message of any campaign reaches them (checked at send time)."""
     campaigns: set[int] = set()
+    new_inbound: list[int] = []  # keyword automation runs on these after commit
     for event in events:
         phone = "+" + "".join(ch for ch in (event.sender or "") if ch.isdigit())
         text = event.text or ""
@@ -138,16 +158,19 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
         opt_out = keywords.is_opt_out(text) or keywords.is_opt_out(button)
         opt_in = not opt_out and keywords.is_opt_in(text)
         contact = Contact.objects.filter(workspace_id=sender.workspace_id, phone=phone).first()
-        last = (
+        # The reply answers the last campaign message sent to this phone.
+        answered = (
             Message.objects.filter(
                 workspace_id=sender.workspace_id, phone=phone, campaign__isnull=False
             )
             .order_by("-id")
-            .values_list("campaign_id", flat=True)
+            .values_list("id", "campaign_id")
             .first()
         )
+        answered_id, last = answered if answered else (None, None)
+        received_at = _timestamp(event.timestamp)
         with transaction.atomic():
-            _, created = InboundMessage.objects.get_or_create(
+            inbound, created = InboundMessage.objects.get_or_create(
                 sender=sender,
                 provider_message_id=event.provider_message_id,
                 defaults={
@@ -160,11 +183,21 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
                     "payload": button[:255],
                     "is_opt_out": opt_out,
                     "is_opt_in": opt_in,
-                    "received_at": _timestamp(event.timestamp),
+                    "received_at": received_at,
                 },
             )
             if not created:
                 continue  # a duplicate webhook
+            new_inbound.append(inbound.pk)
+            if answered_id:
+                # The statistics count the first reply (and an opt-out) on the message's days.
+                Message.objects.filter(pk=answered_id, replied_at__isnull=True).update(
+                    replied_at=received_at
+                )
+                if opt_out:
+                    Message.objects.filter(pk=answered_id, opted_out_at__isnull=True).update(
+                        opted_out_at=received_at
+                    )
             if contact is not None and opt_out and contact.opted_out_at is None:
                 source = (
                     OptOutSource.BUTTON if keywords.is_opt_out(button) else OptOutSource.KEYWORD
@@ -175,6 +208,17 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
                     opt_out_reason=(text or button)[:255],
                     updated_at=timezone.now(),
                 )
+                webhook_events_publish(
+                    workspace_id=sender.workspace_id,
+                    events=[
+                        contact_opted_out_event(
+                            contact_id=contact.public_id,
+                            phone=phone,
+                            source=source,
+                            reason=(text or button)[:255],
+                        )
+                    ],
+                )
             if contact is not None and opt_in and contact.opted_out_at is not None:
                 Contact.objects.filter(pk=contact.pk).update(
                     opted_out_at=None,
@@ -184,8 +228,33 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
                     consent_at=timezone.now(),
                     updated_at=timezone.now(),
                 )
+            webhook_events_publish(
+                workspace_id=sender.workspace_id,
+                events=[
+                    message_inbound_event(
+                        number_id=sender.public_id,
+                        phone=phone,
+                        kind=str(event.kind),
+                        text=text,
+                        payload=button[:255],
+                        provider_message_id=event.provider_message_id,
+                        contact_id=contact.public_id if contact else None,
+                        campaign_id=Campaign.objects.filter(pk=last)
+                        .values_list("public_id", flat=True)
+                        .first()
+                        if last
+                        else None,
+                        is_opt_out=opt_out,
+                        received_at=received_at,
+                    )
+                ],
+            )
         if last:
             campaigns.add(last)
+    if new_inbound:
+        from automation.services import rules_enqueue_for_inbound
+
+        rules_enqueue_for_inbound(workspace_id=sender.workspace_id, inbound_ids=new_inbound)
     return campaigns
 
 

@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
+from integrations.events import contact_opted_out_event
+from integrations.services import webhook_events_publish
 
 from ..models import (
     Contact,
@@ -260,6 +262,14 @@ def contact_opt_out(
     )
     if updated:
         contact.refresh_from_db()
+        webhook_events_publish(
+            workspace_id=workspace.pk,
+            events=[
+                contact_opted_out_event(
+                    contact_id=contact.public_id, phone=contact.phone, source=source, reason=reason
+                )
+            ],
+        )
     return contact
 
 
@@ -588,9 +598,22 @@ def contacts_bulk_action(
             workspace=workspace, contact_list=contact_list, contacts=contacts
         )
     if action == BulkAction.OPT_OUT:
-        return contacts.filter(opted_out_at__isnull=True).update(
-            opted_out_at=now, opt_out_source=OptOutSource.MANUAL, updated_at=now
-        )
+        with transaction.atomic():
+            opting = list(
+                contacts.filter(opted_out_at__isnull=True).values_list("pk", "public_id", "phone")
+            )
+            webhook_events_publish(
+                workspace_id=workspace.pk,
+                events=[
+                    contact_opted_out_event(contact_id=uid, phone=phone, source=OptOutSource.MANUAL)
+                    for _pk, uid, phone in opting
+                ],
+            )
+            return (
+                Contact.objects.for_workspace(workspace)
+                .filter(pk__in=[row[0] for row in opting], opted_out_at__isnull=True)
+                .update(opted_out_at=now, opt_out_source=OptOutSource.MANUAL, updated_at=now)
+            )
     if action == BulkAction.DELETE:
         count = contacts.count()
         contacts.delete()

@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify, workspace_ensure_can_send
+from integrations.events import number_status_event
+from integrations.services import webhook_events_publish
 from messaging.crypto import decrypt_json, encrypt_json
 from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
@@ -308,6 +310,13 @@ def sender_refresh_web_session(*, sender: Sender) -> Sender:
         updates["phone_number"] = "+" + phone.lstrip("+")
     if updates:
         Sender.objects.filter(pk=sender.pk).update(**updates)
+        if "status" in updates:
+            webhook_events_publish(
+                workspace_id=sender.workspace_id,
+                events=[
+                    number_status_event(sender, status=new_status, reason=updates["status_reason"])
+                ],
+            )
         for key, value in updates.items():
             setattr(sender, key, value)
     return sender
@@ -392,6 +401,12 @@ def sender_remove(
         if updated:
             audit_record(
                 workspace=workspace, action="number.removed", actor=actor, target=sender, ip=ip
+            )
+            webhook_events_publish(
+                workspace_id=workspace.pk,
+                events=[
+                    number_status_event(sender, status=Sender.Status.DISCONNECTED, reason="removed")
+                ],
             )
     sender.refresh_from_db()
     return sender
@@ -492,6 +507,10 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
         return
     targets.filter(pk__in=[s.pk for s in changed]).update(
         status=status, status_changed_at=timezone.now(), status_reason=item.event
+    )
+    webhook_events_publish(
+        workspace_id=sender.workspace_id,
+        events=[number_status_event(n, status=status, reason=item.event) for n in changed],
     )
     for number in changed:
         audit_record(
