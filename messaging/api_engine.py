@@ -146,6 +146,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "pause_reason",
             "scheduled_at",
             "expires_at",
+            "send_window",
             "recipients",
             "count_queued",
             "count_accepted",
@@ -163,7 +164,16 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = [
             f
             for f in fields
-            if f not in ("name", "template", "senders", "audience", "scheduled_at", "expires_at")
+            if f
+            not in (
+                "name",
+                "template",
+                "senders",
+                "audience",
+                "scheduled_at",
+                "expires_at",
+                "send_window",
+            )
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -201,6 +211,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
                 audience=data.get("audience") or {},
                 scheduled_at=data.get("scheduled_at"),
                 expires_at=data.get("expires_at"),
+                send_window=data.get("send_window") or {},
             )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc

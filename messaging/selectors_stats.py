@@ -255,3 +255,37 @@ def drill_messages(*, workspace: Workspace, scope: StatsScope, metric: str) -> Q
     if scope.template_ids:
         messages = messages.filter(campaign__template_id__in=scope.template_ids)
     return messages
+
+
+def campaign_stats_by_sender(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's figures per number (all days), from the statistics table."""
+    figures = (
+        MessageStat.objects.filter(campaign=campaign)
+        .order_by()
+        .values("sender_id")
+        .annotate(**_sums())
+    )
+    by_sender = {row.pop("sender_id"): row for row in figures}
+    senders = {s.pk: s for s in Sender.objects.filter(pk__in=by_sender)}
+    return [
+        {"sender": senders[pk], **with_rates(row)}
+        for pk, row in sorted(by_sender.items())
+        if pk in senders
+    ]
+
+
+def campaign_failure_classes(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """Failures by class with what to do about each, from the statistics table."""
+    totals = MessageStat.objects.filter(campaign=campaign).aggregate(
+        **{name: Sum(name) for name in FAILED_COUNTERS}
+    )
+    return [
+        {
+            "metric": name,
+            "label": FAILURE_ADVICE[name][0],
+            "advice": FAILURE_ADVICE[name][1],
+            "count": totals[name] or 0,
+        }
+        for name in FAILED_COUNTERS
+        if totals[name]
+    ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path(_C + "inbox/", views.inbox, name="inbox"),
     path(_C + "<uuid:campaign_id>/", views.campaign_detail, name="detail"),
     path(_C + "<uuid:campaign_id>/progress/", views.campaign_progress, name="progress"),
+    path(_C + "<uuid:campaign_id>/send-rate/", views.campaign_send_rate, name="send_rate"),
     path(
         _C + "<uuid:campaign_id>/<slug:action>/",
         views.campaign_action,

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,9 +21,11 @@ from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended
 from accounts.tenancy import workspace_view
 from billing.services import InsufficientCredits
+from messaging.engine.dispatch import send_rate_series
 from messaging.models import ContactList, MessageTemplate, Segment
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
+from messaging.selectors_stats import campaign_failure_classes, campaign_stats_by_sender
 from messaging.services import campaigns as services
 
 
@@ -50,9 +55,51 @@ class CampaignForm(forms.Form):
     tags = forms.CharField(
         label=gettext_lazy("Only contacts tagged (comma-separated)"), required=False
     )
+    scheduled_at = forms.DateTimeField(
+        label=gettext_lazy("Start at (empty: as soon as you launch)"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("In the workspace's time zone."),
+    )
+    expires_at = forms.DateTimeField(
+        label=gettext_lazy("Drop what is not sent by"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("Unsent messages expire instead of arriving late (credits return)."),
+    )
+    window_start = forms.IntegerField(
+        label=gettext_lazy("Send only from (hour)"), required=False, min_value=0, max_value=23
+    )
+    window_end = forms.IntegerField(
+        label=gettext_lazy("until (hour)"),
+        required=False,
+        min_value=1,
+        max_value=24,
+        help_text=gettext_lazy(
+            "In each recipient's time zone (else the workspace's). Empty: any time."
+        ),
+    )
+    window_days = forms.MultipleChoiceField(
+        label=gettext_lazy("On days"),
+        required=False,
+        choices=[
+            ("0", gettext_lazy("Mon")),
+            ("1", gettext_lazy("Tue")),
+            ("2", gettext_lazy("Wed")),
+            ("3", gettext_lazy("Thu")),
+            ("4", gettext_lazy("Fri")),
+            ("5", gettext_lazy("Sat")),
+            ("6", gettext_lazy("Sun")),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every day."),
+    )
 
     def __init__(self, *args: object, workspace: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.workspace_zone = zoneinfo.ZoneInfo(workspace.time_zone)  # type: ignore[attr-defined]
         # Every choice is scoped to the workspace: another tenant's id is simply invalid.
         self.fields["template"].queryset = MessageTemplate.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
         self.fields["senders"].queryset = Sender.objects.for_workspace(workspace).filter(  # type: ignore[attr-defined,arg-type]
@@ -60,6 +107,25 @@ class CampaignForm(forms.Form):
         )
         self.fields["contact_list"].queryset = ContactList.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
         self.fields["segment"].queryset = Segment.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("scheduled_at", "expires_at"):
+            if data.get(name):  # typed in the workspace's time zone
+                data[name] = data[name].replace(tzinfo=None).replace(tzinfo=self.workspace_zone)
+        start, end = data.get("window_start"), data.get("window_end")
+        if (start is None) != (end is None):
+            self.add_error("window_end", _("Give both hours, or neither."))
+        elif start is not None and end is not None and start >= end:
+            self.add_error("window_end", _("The window must end after it starts."))
+        return data
+
+    def send_window(self) -> dict[str, object]:
+        data = self.cleaned_data
+        if data.get("window_start") is None:
+            return {}
+        days = sorted(int(d) for d in data.get("window_days") or [])
+        return {"start": data["window_start"], "end": data["window_end"], "days": days}
 
     def audience(self) -> dict[str, object]:
         data = self.cleaned_data
@@ -106,6 +172,9 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 template=form.cleaned_data["template"],
                 senders=list(form.cleaned_data["senders"]),
                 audience=form.audience(),
+                scheduled_at=form.cleaned_data.get("scheduled_at"),
+                expires_at=form.cleaned_data.get("expires_at"),
+                send_window=form.send_window(),
             )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         except ValidationError as exc:
@@ -118,6 +187,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     context = _detail_context(request, campaign)
+    if context["failure_classes"]:
+        context["top_errors"] = _top_errors(campaign)
     if campaign.status == Campaign.Status.DRAFT:
         context["preflight"] = services.campaign_preflight(campaign=campaign)
     return render(request, "messaging/campaigns/detail.html", context)
@@ -131,29 +202,36 @@ def campaign_progress(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, object]:
-    failures = (
+    """What the live part shows: counters and per-number figures come from the statistics
+    table (a few rows per campaign), never from counting messages."""
+    started = campaign.status not in (Campaign.Status.DRAFT,)
+    return {
+        "campaign": campaign,
+        "failure_classes": campaign_failure_classes(campaign=campaign) if started else [],
+        "per_number": campaign_stats_by_sender(campaign=campaign) if started else [],
+        "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
+        "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+    }
+
+
+def _top_errors(campaign: Campaign) -> list[dict[str, object]]:
+    """The error codes behind the failures (the full page only: not polled)."""
+    return list(
         Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
         .values("error_kind", "error_code", "error_title")
         .annotate(n=Count("id"))
         .order_by("-n")[:20]
     )
-    per_number = (
-        (
-            Message.objects.filter(campaign=campaign)
-            .values("sender__phone_number", "status")
-            .annotate(n=Count("id"))
-            .order_by("sender__phone_number", "status")
-        )
-        if campaign.status not in (Campaign.Status.DRAFT,)
-        else []
+
+
+@workspace_view(Perm.VIEW)
+def campaign_send_rate(request: HttpRequest, campaign_id: str) -> JsonResponse:
+    """Accepted sends per minute over the last hour, for the send-rate chart."""
+    campaign = _campaign(request, campaign_id)
+    series = send_rate_series(campaign_id=campaign.pk)
+    return JsonResponse(
+        {"labels": [minute for minute, _n in series], "data": [n for _minute, n in series]}
     )
-    return {
-        "campaign": campaign,
-        "failures": failures,
-        "per_number": per_number,
-        "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
-        "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
-    }
 
 
 @require_POST
@@ -168,6 +246,14 @@ def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> Http
         "cancel": services.campaign_cancel,
     }
     try:
+        if action == "duplicate":
+            copy = services.campaign_duplicate(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            messages.success(request, _("A copy was made: check it, then launch it."))
+            return redirect("messaging_campaigns:detail", workspace.slug, copy.public_id)
         if action == "retry":
             n = services.campaign_retry_failed(
                 workspace=workspace, campaign=campaign, actor=request.user

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import services as billing
+from messaging.engine import windows
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
 from messaging.selectors import contacts_matching, reachable_contacts
@@ -54,10 +55,17 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
             reachable_contacts(workspace=campaign.workspace, filters=campaign.audience)
             .filter(id__gt=campaign.fanout_cursor)
             .order_by("id")
-            .values("id", "phone")[:chunk]
+            .values("id", "phone", "time_zone")[:chunk]
         )
         select_sql, params = qs.query.sql_with_params()
         start_at = max(campaign.scheduled_at or timezone.now(), timezone.now())
+        # Each message waits for its recipient's send window (their time zone, else ours).
+        window = windows.window_clean(campaign.send_window)
+        if window:
+            due_sql = "isend_window_next(%s::timestamptz, p.time_zone, %s, %s, %s, %s::int[])"
+            due_params = [start_at, campaign.workspace.time_zone, *windows.window_sql_args(window)]
+        else:
+            due_sql, due_params = "%s", [start_at]
         with connection.cursor() as cursor:
             # Safe: the chunk and its cursor commit together; losing both on a crash just
             # means the chunk is written again (ON CONFLICT DO NOTHING).
@@ -72,7 +80,7 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
                          error_kind, error_title, created_at, status_changed_at)
                     SELECT gen_random_uuid(), %s, %s, p.id,
                            (%s::bigint[])[1 + (p.id %% %s)], p.phone, '',
-                           'queued', 0, 0, %s, '', '', '', now(), now()
+                           'queued', 0, 0, {due_sql}, '', '', '', now(), now()
                     FROM picked p
                     ON CONFLICT DO NOTHING
                     RETURNING 1
@@ -80,7 +88,7 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
                 SELECT (SELECT max(id) FROM picked), (SELECT count(*) FROM picked),
                        (SELECT count(*) FROM inserted)
                 """,  # noqa: S608 - the inner SELECT is Django's own parametrised SQL
-                [*params, campaign.workspace_id, campaign.pk, senders, len(senders), start_at],
+                [*params, campaign.workspace_id, campaign.pk, senders, len(senders), *due_params],
             )
             last_id, picked, inserted = cursor.fetchone()
         if picked:

@@ -14,7 +14,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
 from billing import services as billing
+from integrations.events import campaign_event
+from integrations.services import webhook_events_publish
 from messaging.engine.fanout import audience_counts, live_senders, reassign_queued
+from messaging.engine.windows import window_clean, window_share
 from messaging.models import MessageTemplate
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
@@ -39,8 +42,10 @@ def campaign_create(
     audience: dict[str, Any],
     scheduled_at: datetime | None = None,
     expires_at: datetime | None = None,
+    send_window: dict[str, Any] | None = None,
 ) -> Campaign:
     _check_same_workspace(workspace, template, *senders)
+    window = window_clean(send_window)
     if not name.strip():
         raise ValidationError({"name": _("Give the campaign a name.")})
     if not senders:
@@ -67,6 +72,7 @@ def campaign_create(
         audience=audience,
         scheduled_at=scheduled_at,
         expires_at=expires_at,
+        send_window=window,
         created_by=actor,
     )
     campaign.senders.set(senders)
@@ -89,6 +95,8 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
         seconds = max(seconds, per_number * gap)
         if per_number > s.daily_cap:
             seconds = max(seconds, (per_number // s.daily_cap) * 86_400)
+    # Time outside the send window stretches the run (an average over the week).
+    seconds /= window_share(campaign.send_window)
     warnings = []
     if (
         any(s.provider == Sender.Provider.WEB_GATEWAY for s in active)
@@ -152,6 +160,9 @@ def campaign_launch(*, workspace: Workspace, campaign: Campaign, actor: User | N
             target=locked,
             details={"recipients": counts["reachable"]},
         )
+        webhook_events_publish(
+            workspace_id=workspace.pk, events=[campaign_event("campaign.started", locked)]
+        )
         transaction.on_commit(lambda: campaign_fanout_task.delay(campaign_id=locked.pk))
     return locked
 
@@ -169,6 +180,10 @@ def campaign_pause(*, workspace: Workspace, campaign: Campaign, actor: User | No
     if updated:
         audit_record(workspace=workspace, action="campaign.paused", actor=actor, target=campaign)
     campaign.refresh_from_db()
+    if updated:
+        webhook_events_publish(
+            workspace_id=workspace.pk, events=[campaign_event("campaign.paused", campaign)]
+        )
     return campaign
 
 
@@ -270,3 +285,28 @@ def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: Us
         )
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
     return len(ids)
+
+
+@transaction.atomic
+def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    """A new draft with the same template, audience, numbers still usable and send window;
+    the schedule and expiry are left for the user to set again (they are usually past)."""
+    _check_same_workspace(workspace, campaign)
+    senders = list(campaign.senders.filter(removed_at__isnull=True))
+    copy = Campaign.objects.create(
+        workspace=workspace,
+        name=(_("Copy of %(name)s") % {"name": campaign.name})[:150],
+        template=campaign.template,
+        audience=campaign.audience,
+        send_window=campaign.send_window,
+        created_by=actor,
+    )
+    copy.senders.set(senders)
+    audit_record(
+        workspace=workspace,
+        action="campaign.duplicated",
+        actor=actor,
+        target=copy,
+        details={"from": str(campaign.public_id)},
+    )
+    return copy

@@ -17,3 +17,21 @@ def figure(row: dict[str, Any], key: str) -> Any:
 @register.filter
 def rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
+
+
+@register.filter
+def duration(seconds: int | float | None) -> str:
+    """“2 d 3 h”, “1 h 5 min”, “40 s”: an estimate reads better rounded."""
+    from django.utils.translation import gettext as _
+
+    total = int(seconds or 0)
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("%(m)d min") % {"m": minutes + (1 if secs >= 30 else 0)}
+    return _("%(s)d s") % {"s": secs}

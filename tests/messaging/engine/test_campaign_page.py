@@ -1,0 +1,92 @@
+"""The live campaign page: per-number figures and failure classes from the statistics, the
+send-rate series, and "duplicate campaign"."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from messaging.engine import ingest
+from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
+from messaging.models_engine import Campaign, Message
+
+from .conftest import drain_all
+
+pytestmark = pytest.mark.django_db
+
+
+def test_live_part_shows_numbers_failure_classes_and_send_rate(
+    member_client, workspace, sandbox_number, contacts, credits, launch
+) -> None:
+    contacts(30)
+    credits(30)
+    first, second = sandbox_number(), sandbox_number()
+    campaign = launch([first, second])
+    drain_all([first, second])
+    failed = Message.objects.filter(campaign=campaign).order_by("id")[:4]
+    error, verdict = ProviderError(code=131026, title="Undeliverable"), classify_error_code(131026)
+    ingest.apply_events(
+        sender=first,
+        events=[
+            StatusEvent(
+                account_id="x",
+                provider_message_id=m.provider_message_id,
+                status=DeliveryStatus.FAILED,
+                recipient=m.phone.lstrip("+"),
+                timestamp=None,
+                public_id=str(m.public_id),
+                error=error,
+                failure=verdict,
+            )
+            for m in failed
+        ],
+    )
+
+    progress = member_client.get(
+        reverse("messaging_campaigns:progress", args=[workspace.slug, campaign.public_id])
+    )
+    rows = progress.context["per_number"]
+    assert sorted(r["sender"].pk for r in rows) == sorted([first.pk, second.pk])
+    assert sum(r["accepted"] for r in rows) == 30
+    assert sum(r["failed"] for r in rows) == 4
+    classes = progress.context["failure_classes"]
+    assert [(c["metric"], c["count"]) for c in classes] == [("failed_recipient", 4)]
+    assert "Recipient cannot receive" in progress.content.decode()
+
+    page = member_client.get(
+        reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
+    )
+    assert [row["error_code"] for row in page.context["top_errors"]] == [131026]
+
+    rate = member_client.get(
+        reverse("messaging_campaigns:send_rate", args=[workspace.slug, campaign.public_id])
+    ).json()
+    assert len(rate["labels"]) == len(rate["data"]) == 60
+    assert sum(rate["data"]) == 30  # every accepted send is in the last hour's minutes
+
+
+def test_duplicate_makes_a_draft_with_the_same_setup(
+    member_client, workspace, sandbox_number, contacts, credits, launch
+) -> None:
+    contacts(3)
+    credits(3)
+    number = sandbox_number()
+    campaign = launch([number])
+    Campaign.objects.filter(pk=campaign.pk).update(
+        send_window={"start": 9, "end": 18, "days": [0, 1]}
+    )
+    response = member_client.post(
+        reverse(
+            "messaging_campaigns:action", args=[workspace.slug, campaign.public_id, "duplicate"]
+        )
+    )
+    copy = Campaign.objects.exclude(pk=campaign.pk).get()
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/campaigns/{copy.public_id}/")
+    assert copy.status == Campaign.Status.DRAFT
+    assert copy.name == f"Copy of {campaign.name}"
+    assert copy.template_id == campaign.template_id
+    assert copy.audience == campaign.audience
+    assert copy.send_window == {"start": 9, "end": 18, "days": [0, 1]}
+    assert list(copy.senders.all()) == [number]
+    assert not Message.objects.filter(campaign=copy).exists()
