@@ -224,6 +224,7 @@ class LedgerEntry(WorkspaceOwned):
         EXPIRY = "expiry", _("Expiry")
         ADJUSTMENT = "adjustment", _("Adjustment")
         REVOCATION = "revocation", _("Revocation")
+        REFUND = "refund", _("Refund")
 
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
     amount = models.BigIntegerField()

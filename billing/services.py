@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
+from integrations.events import credits_low_event
+from integrations.services import webhook_events_publish
 
 from . import lock_objects
 from .models import (
@@ -216,6 +218,14 @@ def _low_balance_check(balance: CreditBalance) -> None:
             text=_("Low balance: %(available)d credits left (your threshold is %(threshold)d).")
             % {"available": balance.available, "threshold": prefs.low_balance_threshold},
             link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
+        )
+        webhook_events_publish(
+            workspace_id=balance.workspace_id,
+            events=[
+                credits_low_event(
+                    available=balance.available, threshold=prefs.low_balance_threshold
+                )
+            ],
         )
     elif not below and prefs.low_balance_notified:
         prefs.low_balance_notified = False
@@ -465,6 +475,88 @@ def credits_release(
         action="billing.credits.released",
         target=reservation,
         details={"credits": amount, "reference": reference},
+    )
+    _low_balance_check(balance)
+    return entry
+
+
+@transaction.atomic
+def credits_refund(
+    *, workspace: Workspace, reference: str, amount: int, idempotency_key: str
+) -> LedgerEntry | None:
+    """Give back `amount` credits consumed under `reference` (messages the gateway accepted
+    and later reported failed: users pay only for what did not fail), to the lots they were
+    taken from, latest expiry first. A lot that has since expired or been revoked takes its
+    credits back and writes them off at once. Never refunds more than was consumed; returns
+    None when nothing is left to refund."""
+    if amount <= 0:
+        raise ValueError("amount must be positive")
+    now = timezone.now()
+    balance = lock_objects.balance_lock(workspace_id=workspace.pk)
+    replay = _replayed(
+        idempotency_key,
+        workspace_id=workspace.pk,
+        kind=LedgerEntry.Kind.REFUND,
+        reference=reference,
+    )
+    if replay:
+        return replay
+    refundable: dict[int, int] = {}
+    for kind, allocations in LedgerEntry.objects.filter(
+        workspace_id=workspace.pk,
+        reference=reference,
+        kind__in=[LedgerEntry.Kind.CONSUMPTION, LedgerEntry.Kind.REFUND],
+    ).values_list("kind", "allocations"):
+        sign = 1 if kind == LedgerEntry.Kind.CONSUMPTION else -1
+        for lot_id, part in (allocations or {}).items():
+            refundable[int(lot_id)] = refundable.get(int(lot_id), 0) + sign * int(part)
+    lots = {
+        lot.pk: lot
+        for lot in lock_objects.lots_lock(
+            CreditLot.objects.filter(pk__in=[k for k, v in refundable.items() if v > 0])
+        )
+    }
+    order = sorted(lots.values(), key=lambda lot: (lot.is_dead(now), -lot.expires_at.timestamp()))
+    taken: dict[int, int] = {}
+    left = amount
+    for lot in order:
+        part = min(refundable[lot.pk], left)
+        if part > 0:
+            taken[lot.pk] = part
+            left -= part
+    total = amount - left
+    if total == 0:
+        return None
+    entry = _write(
+        balance,
+        kind=LedgerEntry.Kind.REFUND,
+        amount=total,
+        key=idempotency_key,
+        reference=reference,
+        allocations=taken,
+        now=now,
+    )
+    for lot_id, part in taken.items():
+        lot = lots[lot_id]
+        lot.credits_remaining += part
+        if lot.is_dead(now):
+            lot.credits_remaining -= part
+            _write(
+                balance,
+                kind=(LedgerEntry.Kind.REVOCATION if lot.revoked_at else LedgerEntry.Kind.EXPIRY),
+                amount=-part,
+                key=f"{idempotency_key}:writeoff:{lot.pk}",
+                reference=reference,
+                lot=lot,
+                reason="refunded into an expired or revoked lot",
+                now=now,
+            )
+        lot.save(update_fields=["credits_remaining"])
+    audit_record(
+        workspace=workspace,
+        action="billing.credits.refunded",
+        target=entry,
+        details={"credits": total, "reference": reference},
     )
     _low_balance_check(balance)
     return entry

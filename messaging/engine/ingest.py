@@ -9,6 +9,7 @@ provider's message id. Inbound replies are stored; opt-out keywords act at once.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,9 +17,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import Workspace
+from billing import services as billing
 from integrations.events import contact_opted_out_event, message_inbound_event, message_status_event
 from integrations.services import webhook_events_publish
 from messaging.engine import keywords, reactions
+from messaging.engine.dispatch import message_credit_reference
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
 from messaging.models import Contact, OptOutSource
 from messaging.models_engine import Campaign, InboundMessage, Message
@@ -109,8 +113,8 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
                                    ELSE m.error_title END,
                 error_kind = CASE WHEN best.status = 'failed' THEN best.kind ELSE m.error_kind END,
                 lease_until = NULL, status_changed_at = now()
-            FROM best
-            WHERE m.workspace_id = %s
+            FROM best, {table} prev
+            WHERE prev.id = m.id AND m.workspace_id = %s
               AND ((best.public_id IS NOT NULL AND m.public_id = best.public_id)
                    OR (best.public_id IS NULL AND best.pid <> ''
                        AND m.provider_message_id = best.pid))
@@ -118,7 +122,8 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
             RETURNING m.campaign_id, m.contact_id, best.code, best.kind,
                       m.public_id, m.status, m.phone, best.title,
                       (SELECT c.public_id FROM {Campaign._meta.db_table} c
-                        WHERE c.id = m.campaign_id)
+                        WHERE c.id = m.campaign_id),
+                      prev.status
             """,  # noqa: S608 - placeholders only
             [*[v for row in rows for v in row], workspace_id],
         )
@@ -137,6 +142,22 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
                 for r in changed
             ],
         )
+        # A failure reported after the gateway accepted the message gives its credit back.
+        refunds: Counter[str] = Counter(
+            f"campaign:{r[8]}" if r[8] else message_credit_reference(r[4])
+            for r in changed
+            if r[5] == "failed" and r[9] in ("accepted", "sent")
+        )
+        if refunds:
+            workspace = Workspace.objects.get(pk=workspace_id)
+            batch = uuid.uuid4().hex
+            for reference, amount in refunds.items():
+                billing.credits_refund(
+                    workspace=workspace,
+                    reference=reference,
+                    amount=amount,
+                    idempotency_key=f"{reference}:refund:{batch}",
+                )
     campaigns = {row[0] for row in changed if row[0]}
     effects: dict[str, list[int]] = {"invalid": [], "opt_out": []}
     for _campaign, contact_id, code, kind, *_event in changed:

@@ -186,3 +186,63 @@ def test_ledger_check_command_passes_and_fails_on_a_tampered_balance(
     with pytest.raises(CommandError, match="2 ledger mismatch"):
         call_command("billing_check_ledger")
     assert f"workspace {workspace.pk}: balance 1000 available" in capsys.readouterr().err
+
+
+def test_refund_returns_consumed_credits_to_their_lots_and_never_more(
+    workspace: Workspace, buy: Callable[..., CreditLot]
+) -> None:
+    early = buy(workspace, credits=5, days=10)
+    late = buy(workspace, credits=20, days=60)
+    services.credits_reserve(
+        workspace=workspace, amount=10, reference="campaign:r", idempotency_key="r"
+    )
+    services.credits_consume(
+        workspace=workspace, reference="campaign:r", amount=8, idempotency_key="c"
+    )
+    assert services.credits_balance(workspace=workspace) == services.Balance(15, 2)
+
+    # 3 accepted messages failed later: 3 credits come back, to the latest-expiring lot first
+    services.credits_refund(
+        workspace=workspace, reference="campaign:r", amount=3, idempotency_key="f1"
+    )
+    services.credits_refund(  # the same batch again: nothing more
+        workspace=workspace, reference="campaign:r", amount=3, idempotency_key="f1"
+    )
+    late.refresh_from_db()
+    assert late.credits_remaining == 20 - 3 + 3
+    assert services.credits_balance(workspace=workspace) == services.Balance(18, 2)
+
+    # more than is left to refund: only what was consumed and not yet refunded comes back
+    entry = services.credits_refund(
+        workspace=workspace, reference="campaign:r", amount=50, idempotency_key="f2"
+    )
+    assert entry is not None
+    assert entry.amount == 5
+    assert (
+        services.credits_refund(
+            workspace=workspace, reference="campaign:r", amount=1, idempotency_key="f3"
+        )
+        is None
+    )
+    early.refresh_from_db()
+    assert early.credits_remaining == 5
+    assert services.credits_balance(workspace=workspace) == services.Balance(23, 2)
+    assert ledger_mismatches() == []
+
+
+def test_refund_into_an_expired_lot_is_written_off(
+    workspace: Workspace, buy: Callable[..., CreditLot]
+) -> None:
+    lot = buy(workspace, credits=4, days=1)
+    services.credits_reserve(workspace=workspace, amount=4, reference="m", idempotency_key="r")
+    services.credits_consume(workspace=workspace, reference="m", amount=4, idempotency_key="c")
+    CreditLot.objects.filter(pk=lot.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+
+    services.credits_refund(workspace=workspace, reference="m", amount=2, idempotency_key="f")
+
+    assert services.credits_balance(workspace=workspace) == services.Balance(0, 0)
+    kinds = list(
+        LedgerEntry.objects.filter(reference="m").order_by("id").values_list("kind", "amount")
+    )
+    assert kinds[-2:] == [("refund", 2), ("expiry", -2)]
+    assert ledger_mismatches() == []

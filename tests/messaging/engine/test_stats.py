@@ -13,6 +13,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from billing import services as billing
+from billing.checks import ledger_mismatches
 from messaging.engine import ingest, recovery
 from messaging.engine.stats import COUNTERS, message_stats_rebuild
 from messaging.gateways.base import (
@@ -185,6 +187,10 @@ def test_the_table_equals_a_recount_after_a_messy_campaign(
     assert campaign.status == Campaign.Status.COMPLETED
     assert (campaign.count_delivered, campaign.count_read, campaign.count_failed) == (14, 8, 5)
     assert (campaign.count_replied, campaign.count_opted_out) == (2, 1)
+
+    # the 5 messages that failed after acceptance gave their credits back
+    assert billing.credits_balance(workspace=workspace).available == 5
+    assert ledger_mismatches() == []
 
     # the rebuild finds nothing to change and leaves the same figures
     result = message_stats_rebuild(workspace_id=workspace.pk)
