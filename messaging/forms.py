@@ -237,6 +237,7 @@ class ImportOptionsForm(BootstrapForm):
         ("last_name", _("Last name")),
         ("language", _("Language")),
         ("tags", _("Tags")),
+        ("opted_out", _("Opted out (yes/no)")),
         ("attribute", _("Attribute")),
     )
 
@@ -258,7 +259,7 @@ class ImportOptionsForm(BootstrapForm):
     def _initial_roles(self) -> dict[int, str]:
         mapping = self.contact_import.mapping or {}
         roles: dict[int, str] = {}
-        for role in ("phone", "first_name", "last_name", "language", "tags"):
+        for role in ("phone", "first_name", "last_name", "language", "tags", "opted_out"):
             if isinstance(mapping.get(role), int):
                 roles[mapping[role]] = role
         for index in (mapping.get("attributes") or {}).values():

@@ -27,7 +27,7 @@ from accounts.services import audit_record, notify
 from privacy.selectors import phones_suppressed
 
 from ..imports import FileInfo, FileRejected, count_rows, iter_rows, sniff
-from ..models import ContactImport, ContactImportRejection, ContactList, CreatedVia
+from ..models import ContactImport, ContactImportRejection, ContactList, CreatedVia, OptOutSource
 from ..phones import parse_phone, phone_time_zone
 from .contacts import UpsertRow, attribute_key, clean_tags, contacts_upsert_rows
 
@@ -41,6 +41,13 @@ _FIRST_HEADERS = {"first name", "first_name", "firstname", "name", "ad", "имя
 _LAST_HEADERS = {"last name", "last_name", "lastname", "surname", "soyad", "фамилия", "soyadı"}
 _LANGUAGE_HEADERS = {"language", "lang", "dil", "язык"}
 _TAG_HEADERS = {"tags", "tag", "etiket", "teqlər", "теги"}
+_OPT_OUT_HEADERS = {"opted out", "opted_out", "opt out", "opt-out", "optout", "unsubscribed",
+                    "do not contact", "dnc", "imtina", "abunəlikdən çıxıb", "отписан",
+                    "отписался", "abonelikten çıktı"}  # fmt: skip
+# A cell that says the person opted out (anything else, including empty, says nothing:
+# an import never opts anyone back in).
+_TRUTHY = {"1", "yes", "y", "true", "x", "+", "opted out", "unsubscribed", "stop", "bəli",
+           "beli", "hə", "he", "да", "evet", "ja", "oui", "sí", "si"}  # fmt: skip
 
 
 def import_max_bytes() -> int:
@@ -62,6 +69,8 @@ def _guess_mapping(columns: Sequence[str], preview: Sequence[Sequence[str]]) -> 
             mapping["language"] = index
         elif key in _TAG_HEADERS and "tags" not in mapping:
             mapping["tags"] = index
+        elif key in _OPT_OUT_HEADERS and "opted_out" not in mapping:
+            mapping["opted_out"] = index
         elif not name.startswith("#") and attribute_key(name):
             mapping["attributes"][attribute_key(name)] = index
     if "phone" not in mapping:
@@ -155,7 +164,7 @@ def _clean_mapping(raw: Mapping[str, Any], width: int) -> dict[str, Any]:
     if phone is None:
         raise ValidationError({"mapping": [_("Choose the column that holds the phone numbers.")]})
     mapping["phone"] = phone
-    for name in ("first_name", "last_name", "language", "tags"):
+    for name in ("first_name", "last_name", "language", "tags", "opted_out"):
         index = column(raw.get(name), name)
         if index is not None:
             mapping[name] = index
@@ -277,6 +286,7 @@ class _Prepared:
     upserts: list[UpsertRow]
     rejections: list[ContactImportRejection]
     lines: dict[str, int] = field(default_factory=dict)  # E.164 -> line, for late rejections
+    opt_outs: list[str] = field(default_factory=list)  # E.164 numbers the file says opted out
 
 
 def _prepare_chunk(
@@ -290,6 +300,7 @@ def _prepare_chunk(
     result = _ChunkResult(rows=len(chunk))
     rejections: list[ContactImportRejection] = []
     upserts: list[UpsertRow] = []
+    opt_outs: list[str] = []
     for line, row in chunk:
         parsed = parse_phone(
             _cell(row, mapping["phone"]), default_country=contact_import.default_country
@@ -313,6 +324,8 @@ def _prepare_chunk(
             )
             continue
         seen[key] = line
+        if _text(_cell(row, mapping.get("opted_out"))).strip().lower() in _TRUTHY:
+            opt_outs.append(parsed.e164)
         tag_cell = _text(_cell(row, mapping.get("tags")))
         attributes = {}
         for name, index in attribute_columns.items():
@@ -336,6 +349,7 @@ def _prepare_chunk(
         upserts=upserts,
         rejections=rejections,
         lines={row.phone: seen[_phone_key(row.phone)] for row in upserts},
+        opt_outs=opt_outs,
     )
 
 
@@ -408,6 +422,25 @@ def _write_chunk(
                 result.updated += 1
             else:
                 result.unchanged += 1
+        opt_outs = [phone for phone in prepared.opt_outs if phone not in suppressed]
+        if opt_outs:
+            # The file says these people opted out: they stay out of every campaign from now.
+            with connection.cursor() as cursor:
+                now = timezone.now()
+                cursor.execute(
+                    "UPDATE messaging_contact SET opted_out_at = %s, opt_out_source = %s, "
+                    "opt_out_reason = %s, updated_at = %s "
+                    "WHERE workspace_id = %s AND phone = ANY(%s) AND opted_out_at IS NULL",
+                    [
+                        now,
+                        OptOutSource.IMPORT,
+                        f"import {contact_import.original_name}"[:255],
+                        now,
+                        workspace.pk,
+                        opt_outs,
+                    ],
+                )
+                result.opted_out += cursor.rowcount
         if contact_import.contact_list_id and phones:
             with connection.cursor() as cursor:
                 cursor.execute(

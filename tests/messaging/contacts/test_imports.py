@@ -457,3 +457,31 @@ def test_an_erased_number_is_not_imported_again(
         "+994501112255",
     }
     assert summary(there)["invalid"] == 1
+
+
+def test_an_opted_out_column_opts_people_out_and_never_back_in(
+    workspace: Workspace,
+    run_import: Callable[..., ContactImport],
+    make_contact: Callable[..., Contact],
+) -> None:
+    # given: one contact already opted out, whom the file lists as not opted out
+    stopped = make_contact(workspace, "+994504444444", first_name="Old")
+    services.contact_opt_out(workspace=workspace, contact=stopped, reason="STOP")
+    content = (
+        "phone,name,Unsubscribed\n"
+        "+994501111111,Ayla,yes\n"
+        "+994502222222,Rauf,\n"
+        "+994503333333,Nigar,Bəli\n"
+        "+994504444444,Old,no\n"
+    ).encode()
+    # when: the column is recognised by its header
+    contact_import = run_import(workspace, content)
+    # then
+    assert contact_import.mapping["opted_out"] == 2
+    contacts = {c.phone: c for c in Contact.objects.for_workspace(workspace)}
+    assert contacts["+994501111111"].opted_out_at is not None
+    assert contacts["+994501111111"].opt_out_source == "import"
+    assert contacts["+994503333333"].opted_out_at is not None
+    assert contacts["+994502222222"].opted_out_at is None
+    assert contacts["+994504444444"].opted_out_at is not None  # "no" never opts back in
+    assert summary(contact_import)["opted_out"] == 3
