@@ -1,20 +1,19 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
 from . import views
 
 app_name = "accounts"
-
-# Areas that later issues build; until then each says so plainly (no fake data).
-_NOT_BUILT = [
-    ("analytics", _("Analytics"), "#8"),
-]
 
 urlpatterns = [
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("account/profile/", views.profile, name="profile"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("w/<slug:workspace_slug>/", views.dashboard, name="dashboard"),
+    path(
+        "w/<slug:workspace_slug>/home/campaigns/",
+        views.dashboard_campaigns,
+        name="dashboard_campaigns",
+    ),
     path("w/<slug:workspace_slug>/team/", views.team, name="team"),
     path("w/<slug:workspace_slug>/team/invite/", views.team_invite, name="team_invite"),
     path(
@@ -41,12 +40,4 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/settings/", views.workspace_settings, name="settings"),
     path("w/<slug:workspace_slug>/activity/", views.activity, name="activity"),
     path("w/<slug:workspace_slug>/notifications/", views.notifications, name="notifications"),
-] + [
-    path(
-        f"w/<slug:workspace_slug>/{area}/",
-        views.area_not_built,
-        {"area": area, "title": title, "issue": issue},
-        name=area,
-    )
-    for area, title, issue in _NOT_BUILT
 ]

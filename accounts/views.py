@@ -57,13 +57,24 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/dashboard.html")
+    from messaging.selectors_home import dashboard_home
+
+    return render(
+        request,
+        "accounts/dashboard.html",
+        dashboard_home(workspace=request.workspace),  # type: ignore[attr-defined]
+    )
 
 
 @workspace_view(Perm.VIEW)
-def area_not_built(request: HttpRequest, *, area: str, title: str, issue: str) -> HttpResponse:
+def dashboard_campaigns(request: HttpRequest) -> HttpResponse:
+    """The home page's campaigns in flight, polled by htmx while any of them moves."""
+    from messaging.selectors_home import home_active_campaigns
+
     return render(
-        request, "accounts/not_built.html", {"area": area, "title": title, "issue": issue}
+        request,
+        "accounts/_dashboard_campaigns.html",
+        home_active_campaigns(workspace=request.workspace),  # type: ignore[attr-defined]
     )
 
 
