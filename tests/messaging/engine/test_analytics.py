@@ -199,3 +199,25 @@ def test_the_stats_api_gives_the_same_figures_as_the_page(
 
     # a key without the scope is refused
     assert api_client_with_scopes("contacts:read").get(url).status_code == 403
+
+
+def test_the_campaign_table_shows_the_latest_twenty_and_links_to_all(
+    member_client, workspace, sandbox_number, template
+) -> None:
+    from django.utils import timezone
+
+    from messaging.models_engine import MessageStat
+
+    number = sandbox_number()
+    today = timezone.localdate()
+    for i in range(23):
+        campaign = Campaign.objects.create(workspace=workspace, name=f"C{i}", template=template)
+        MessageStat.objects.create(
+            workspace=workspace, sender=number, campaign=campaign, day=today, accepted=i + 1
+        )
+    page = _page(member_client, workspace)
+    assert len(page.context["campaigns"]) == 20
+    assert 'data-testid="all-campaigns"' in page.content.decode()
+    every = _page(member_client, workspace, campaigns="all")
+    assert len(every.context["campaigns"]) == 23
+    assert page.context["totals"]["accepted"] == sum(range(1, 24))
