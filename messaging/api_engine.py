@@ -147,6 +147,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "scheduled_at",
             "expires_at",
             "send_window",
+            "pacing",
             "recipients",
             "count_queued",
             "count_accepted",
@@ -173,6 +174,7 @@ class CampaignSerializer(serializers.ModelSerializer):
                 "scheduled_at",
                 "expires_at",
                 "send_window",
+                "pacing",
             )
         ]
 
@@ -212,6 +214,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
                 scheduled_at=data.get("scheduled_at"),
                 expires_at=data.get("expires_at"),
                 send_window=data.get("send_window") or {},
+                pacing=data.get("pacing") or {},
             )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc

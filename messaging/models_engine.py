@@ -52,6 +52,8 @@ class Campaign(WorkspaceOwned):
     send_window = models.JSONField(
         default=dict, blank=True
     )  # {"start": 9, "end": 20, "days": [0..6]}
+    # {"preset": "safe", "per_second": 0.2, "batch_size": 50, ...}; {} = the numbers' own pace
+    pacing = models.JSONField(default=dict, blank=True)
     fanout_cursor = models.BigIntegerField(default=0)
     recipients = models.PositiveIntegerField(default=0)
     skipped_opted_out = models.PositiveIntegerField(default=0)

@@ -22,6 +22,7 @@ from accounts.services import WorkspaceSuspended
 from accounts.tenancy import workspace_view
 from billing.services import InsufficientCredits
 from messaging.engine.dispatch import send_rate_series
+from messaging.engine.pacing import PRESET_LABELS
 from messaging.models import ContactList, MessageTemplate, Segment
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
@@ -97,6 +98,38 @@ class CampaignForm(forms.Form):
         help_text=gettext_lazy("None ticked: every day."),
     )
 
+    pacing_preset = forms.ChoiceField(
+        label=gettext_lazy("Pacing on each number"),
+        choices=list(PRESET_LABELS.items()),
+        initial="normal",
+        required=False,
+        help_text=gettext_lazy(
+            "Numbers behind WhatsApp Web are safest at a human pace. A number's own limits "
+            "always hold, whatever the campaign asks."
+        ),
+    )
+    pace_per_second = forms.FloatField(
+        label=gettext_lazy("Custom: messages per second per number"),
+        required=False,
+        min_value=0.001,
+        max_value=1000,
+    )
+    pace_batch_size = forms.IntegerField(
+        label=gettext_lazy("Custom: pause after this many messages"), required=False, min_value=0
+    )
+    pace_batch_pause_seconds = forms.IntegerField(
+        label=gettext_lazy("Custom: pause length (seconds)"),
+        required=False,
+        min_value=0,
+        max_value=86_400,
+    )
+    pace_jitter_ms = forms.IntegerField(
+        label=gettext_lazy("Custom: random extra delay up to (ms)"),
+        required=False,
+        min_value=0,
+        max_value=600_000,
+    )
+
     def __init__(self, *args: object, workspace: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.workspace_zone = zoneinfo.ZoneInfo(workspace.time_zone)  # type: ignore[attr-defined]
@@ -119,6 +152,18 @@ class CampaignForm(forms.Form):
         elif start is not None and end is not None and start >= end:
             self.add_error("window_end", _("The window must end after it starts."))
         return data
+
+    def pacing(self) -> dict[str, object]:
+        data = self.cleaned_data
+        if data.get("pacing_preset") != "custom":
+            return {"preset": data.get("pacing_preset") or "fast"}
+        return {
+            "preset": "custom",
+            "per_second": data.get("pace_per_second"),
+            "batch_size": data.get("pace_batch_size") or 0,
+            "batch_pause_seconds": data.get("pace_batch_pause_seconds") or 0,
+            "jitter_ms": data.get("pace_jitter_ms") or 0,
+        }
 
     def send_window(self) -> dict[str, object]:
         data = self.cleaned_data
@@ -175,6 +220,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 scheduled_at=form.cleaned_data.get("scheduled_at"),
                 expires_at=form.cleaned_data.get("expires_at"),
                 send_window=form.send_window(),
+                pacing=form.pacing(),
             )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         except ValidationError as exc:

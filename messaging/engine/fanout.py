@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import services as billing
-from messaging.engine import windows
+from messaging.engine import pacing, windows
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
 from messaging.selectors import contacts_matching, reachable_contacts
@@ -112,6 +112,13 @@ def _finish_fanout(campaign: Campaign) -> None:
             reference=campaign.credit_reference,
             amount=surplus,
             idempotency_key=f"{campaign.credit_reference}:fanout-surplus",
+        )
+    if queued and campaign.pacing:
+        pacing.respace_queued(
+            campaign_id=campaign.pk,
+            pace=campaign.pacing,
+            window=windows.window_clean(campaign.send_window),
+            start=campaign.scheduled_at or timezone.now(),
         )
     campaign.recipients = queued
     campaign.credits_reserved = queued

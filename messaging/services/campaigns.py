@@ -17,6 +17,7 @@ from billing import services as billing
 from integrations.events import campaign_event
 from integrations.services import webhook_events_publish
 from messaging.engine.fanout import audience_counts, live_senders, reassign_queued
+from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
 from messaging.engine.windows import window_clean, window_share
 from messaging.models import MessageTemplate
 from messaging.models_engine import Campaign, Message
@@ -43,9 +44,11 @@ def campaign_create(
     scheduled_at: datetime | None = None,
     expires_at: datetime | None = None,
     send_window: dict[str, Any] | None = None,
+    pacing: dict[str, Any] | None = None,
 ) -> Campaign:
     _check_same_workspace(workspace, template, *senders)
     window = window_clean(send_window)
+    pace = pacing_clean(pacing)
     if not name.strip():
         raise ValidationError({"name": _("Give the campaign a name.")})
     if not senders:
@@ -73,6 +76,7 @@ def campaign_create(
         scheduled_at=scheduled_at,
         expires_at=expires_at,
         send_window=window,
+        pacing=pace,
         created_by=actor,
     )
     campaign.senders.set(senders)
@@ -95,6 +99,8 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
         seconds = max(seconds, per_number * gap)
         if per_number > s.daily_cap:
             seconds = max(seconds, (per_number // s.daily_cap) * 86_400)
+    # The campaign's own pace, when slower than its numbers, sets the length.
+    seconds = max(seconds, seconds_for(campaign.pacing, per_number))
     # Time outside the send window stretches the run (an average over the week).
     seconds /= window_share(campaign.send_window)
     warnings = []
@@ -203,6 +209,13 @@ def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | N
             senders = live_senders(campaign)
             # Messages of numbers that were blocked meanwhile move to the live ones.
             reassign_queued(campaign_id=campaign.pk, to_sender_ids=senders)
+            # The pace starts again from now (no burst of everything that fell due meanwhile).
+            respace_queued(
+                campaign_id=campaign.pk,
+                pace=campaign.pacing,
+                window=campaign.send_window,
+                start=timezone.now(),
+            )
             transaction.on_commit(lambda: dispatch_kick(sender_ids=senders))
     campaign.refresh_from_db()
     return campaign
@@ -299,6 +312,7 @@ def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User 
         template=campaign.template,
         audience=campaign.audience,
         send_window=campaign.send_window,
+        pacing=campaign.pacing,
         created_by=actor,
     )
     copy.senders.set(senders)
