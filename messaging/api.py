@@ -482,6 +482,17 @@ class ContactImportViewSet(
         ),
         summary="Rows not imported, by line (the first 1,000; the dashboard offers all as CSV)",
     )
+    @extend_schema(request=None, summary="Stop the import (rows already written stay)")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, public_id: str | None = None) -> Response:
+        contact_import = call_service(
+            services.contact_import_cancel,
+            workspace=self.workspace,
+            contact_import=self.get_object(),
+            actor=None,
+        )
+        return Response(self.get_serializer(contact_import).data)
+
     @action(detail=True, methods=["get"], url_path="rejections", pagination_class=None)
     def rejections(self, request: Request, public_id: str | None = None) -> Response:
         contact_import = self.get_object()

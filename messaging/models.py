@@ -180,6 +180,7 @@ class ContactImport(WorkspaceOwned):
         RUNNING = "running", _("Importing")
         COMPLETED = "completed", _("Completed")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -229,6 +230,8 @@ class ContactImport(WorkspaceOwned):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The uploaded file is deleted some days after the import ends (the report stays).
+    file_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "-created_at"], name="messaging_import_ws")]
@@ -238,7 +241,7 @@ class ContactImport(WorkspaceOwned):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
     def progress_percent(self) -> int:

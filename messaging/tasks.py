@@ -36,3 +36,11 @@ def import_contacts_task(*, import_id: int, workspace_id: int) -> None:
     workspace = Workspace.objects.get(pk=workspace_id)
     if contact_import_run(workspace=workspace, import_id=import_id):
         import_contacts_task.delay(import_id=import_id, workspace_id=workspace_id)
+
+
+@shared_task
+def import_files_purge_task() -> int:
+    """Daily: delete the uploaded files of imports that ended days ago (reports stay)."""
+    from .services.imports import contact_import_files_purge
+
+    return contact_import_files_purge()

@@ -43,6 +43,11 @@ urlpatterns = [
         name="import_progress",
     ),
     path(
+        f"{W}/contacts/imports/<uuid:import_id>/cancel/",
+        imports.import_cancel,
+        name="import_cancel",
+    ),
+    path(
         f"{W}/contacts/imports/<uuid:import_id>/rejected.csv",
         imports.import_rejections_csv,
         name="import_rejections_csv",

@@ -33,6 +33,7 @@ from .contacts import (
 )
 from .imports import (
     ImportOptions,
+    contact_import_cancel,
     contact_import_configure,
     contact_import_create,
     contact_import_fail,
@@ -50,6 +51,7 @@ from .templates import (
 
 __all__ = [
     "ImportOptions",
+    "contact_import_cancel",
     "contact_import_configure",
     "contact_import_create",
     "contact_import_fail",

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -602,6 +603,58 @@ def _finish(*, workspace: Workspace, import_id: int) -> None:
         ),
         email=contact_import.created_by is not None,
     )
+
+
+@transaction.atomic
+def contact_import_cancel(
+    *, workspace: Workspace, contact_import: ContactImport, actor: User | None
+) -> ContactImport:
+    """Stop an import. Rows already written stay (each chunk commits with its cursor); the
+    running task stops before its next chunk, because every chunk checks the status under
+    lock. A finished import cannot be cancelled."""
+    locked = (
+        ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=contact_import.pk)
+    )
+    if locked.status not in (
+        ContactImport.Status.UPLOADED,
+        ContactImport.Status.QUEUED,
+        ContactImport.Status.RUNNING,
+    ):
+        raise ValidationError(_("This import has already ended."))
+    locked.status = ContactImport.Status.CANCELLED
+    locked.finished_at = timezone.now()
+    locked.save(update_fields=["status", "finished_at"])
+    audit_record(
+        workspace=workspace,
+        action="contact_import.cancelled",
+        actor=actor,
+        target=locked,
+        details={"rows_written": locked.cursor},
+    )
+    return locked
+
+
+def contact_import_files_purge(*, now: datetime | None = None) -> int:
+    """Delete uploaded files of imports that ended more than IMPORT_FILE_RETENTION_DAYS ago,
+    and of uploads never mapped within that time (the report and its counts stay)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=int(getattr(settings, "IMPORT_FILE_RETENTION_DAYS", 7)))
+    ended = (
+        ContactImport.Status.COMPLETED,
+        ContactImport.Status.FAILED,
+        ContactImport.Status.CANCELLED,
+    )
+    due = ContactImport.objects.filter(file_deleted_at__isnull=True).filter(
+        Q(status__in=ended, finished_at__lt=cutoff)
+        | Q(status=ContactImport.Status.UPLOADED, created_at__lt=cutoff)
+    )
+    purged = 0
+    for contact_import in due.iterator(chunk_size=200):
+        if contact_import.file:
+            contact_import.file.delete(save=False)
+        ContactImport.objects.filter(pk=contact_import.pk).update(file_deleted_at=now)
+        purged += 1
+    return purged
 
 
 @transaction.atomic

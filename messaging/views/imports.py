@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Perm
 from accounts.tenancy import workspace_view
@@ -171,3 +171,23 @@ def import_rejections_csv(request: HttpRequest, import_id: str) -> StreamingHttp
         f'attachment; filename="rejected-rows-{contact_import.public_id}.csv"'
     )
     return response
+
+
+@workspace_view(Perm.CONTACTS_WRITE)
+@require_POST
+def import_cancel(request: HttpRequest, import_id: str) -> HttpResponse:
+    """Stop an import; what it already wrote stays."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    contact_import = selectors.get_contact_import_for_workspace(
+        workspace=workspace, import_id=import_id
+    )
+    try:
+        import_services.contact_import_cancel(
+            workspace=workspace,
+            contact_import=contact_import,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        messages.success(request, _("The import was stopped; the rows written so far stay."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)

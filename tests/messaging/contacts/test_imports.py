@@ -485,3 +485,70 @@ def test_an_opted_out_column_opts_people_out_and_never_back_in(
     assert contacts["+994502222222"].opted_out_at is None
     assert contacts["+994504444444"].opted_out_at is not None  # "no" never opts back in
     assert summary(contact_import)["opted_out"] == 3
+
+
+def test_a_cancelled_import_stops_before_its_next_chunk_and_keeps_what_it_wrote(
+    workspace: Workspace,
+    owner: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    member_client: Any,
+) -> None:
+    from django.urls import reverse
+
+    monkeypatch.setattr(import_services, "CHUNK_ROWS", 3)
+    contact_import = upload(workspace, REPORT_FILE)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.contact_import_configure(
+            workspace=workspace,
+            contact_import=contact_import,
+            actor=owner,
+            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=True),
+        )
+    assert services.contact_import_run(
+        workspace=workspace, import_id=contact_import.pk, time_budget=0
+    )
+    # when: the user stops it from the progress page
+    response = member_client.post(
+        reverse("messaging:import_cancel", args=[workspace.slug, contact_import.public_id])
+    )
+    assert response.status_code == 302
+    # then: the next slice of the task does nothing more
+    assert services.contact_import_run(workspace=workspace, import_id=contact_import.pk) is False
+    contact_import.refresh_from_db()
+    assert contact_import.status == ContactImport.Status.CANCELLED
+    assert contact_import.cursor == 3
+    assert Contact.objects.for_workspace(workspace).count() == 3
+    page = member_client.get(
+        reverse("messaging:import_detail", args=[workspace.slug, contact_import.public_id])
+    )
+    assert 'data-testid="import-cancelled"' in page.content.decode()
+    with pytest.raises(ValidationError):
+        services.contact_import_cancel(
+            workspace=workspace, contact_import=contact_import, actor=owner
+        )
+
+
+def test_uploaded_files_are_deleted_days_after_the_import_ends(
+    workspace: Workspace, run_import: Callable[..., ContactImport], settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.IMPORT_FILE_RETENTION_DAYS = 7
+    done = run_import(workspace, REPORT_FILE)
+    never_mapped = upload(workspace, REPORT_FILE, "later.csv")
+    storage, done_name = done.file.storage, done.file.name
+    assert storage.exists(done_name)
+
+    assert import_services.contact_import_files_purge() == 0  # too recent
+    later = timezone.now() + timedelta(days=8)
+    assert import_services.contact_import_files_purge(now=later) == 2
+    done.refresh_from_db()
+    never_mapped.refresh_from_db()
+    assert not storage.exists(done_name)
+    assert done.file_deleted_at is not None
+    assert never_mapped.file_deleted_at is not None
+    assert summary(done)["rows"] == 9  # the report stays
+    assert import_services.contact_import_files_purge(now=later) == 0
