@@ -26,6 +26,12 @@ def django_setup() -> None:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ.setdefault("ENGINE_KICK_DRAINERS", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Production-like: DEBUG off (no query logging wrapper on every cursor), plain HTTP.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("ALLOWED_HOSTS", "*")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", "aXNlbmQtYmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzISE=")
     subprocess.run(
         ["bash", str(ROOT / "scripts" / "ensure_services.sh")],
         env={**os.environ, "PY": sys.executable},

@@ -23,6 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isend.settings")
+# Production-like: DEBUG off (no query-logging cursor wrapper).
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("ALLOWED_HOSTS", "*")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "aXNlbmQtYmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzISE=")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"  # the task runs in this process, as a worker would
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="isend-bench-media-"))
 

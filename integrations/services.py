@@ -15,6 +15,7 @@ failing is disabled and its owners are told."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import uuid
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -320,7 +322,12 @@ def _active_endpoints(workspace_id: int) -> list[tuple[int, list[str]]]:
     """(id, event types) of the workspace's active endpoints, cached briefly: the hot path of
     a workspace with no endpoints costs one cache read."""
     key = _cache_key(workspace_id)
-    found = cache.get(key)
+    try:
+        found = cache.get(key)
+    except redis.RedisError:
+        # The cache may be lost: read Postgres rather than fail the caller's transaction (the
+        # drainer records a batch already sent in it; a rollback would send it again).
+        found = None
     if found is None:
         found = [
             (pk, types)
@@ -328,7 +335,8 @@ def _active_endpoints(workspace_id: int) -> list[tuple[int, list[str]]]:
             .filter(is_active=True)
             .values_list("pk", "event_types")
         ]
-        cache.set(key, found, ENDPOINTS_CACHE_SECONDS)
+        with contextlib.suppress(redis.RedisError):
+            cache.set(key, found, ENDPOINTS_CACHE_SECONDS)
     return [(pk, list(types)) for pk, types in found]
 
 

@@ -190,6 +190,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 7)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -335,7 +336,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.invitations_purge_expired_task",
         "schedule": crontab(minute=17, hour=3),
     },
-    "engine-tick": {"task": "messaging.tasks.engine_tick_task", "schedule": 10.0},
+    "engine-tick": {
+        "task": "messaging.tasks.engine_tick_task",
+        "schedule": env_float("ENGINE_TICK_SECONDS", 10.0),
+    },
     "webhook-events-requeue-stale": {
         "task": "messaging.tasks.webhook_events_requeue_stale_task",
         "schedule": 60.0,
@@ -345,6 +349,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
     },
     "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
+    "purge-import-files": {
+        "task": "messaging.tasks.import_files_purge_task",
+        "schedule": crontab(minute=47, hour=3),
+    },
     # Privacy retention (privacy policy section 7).
     "privacy-purge-deactivated": {
         "task": "privacy.tasks.accounts_purge_due_task",
@@ -392,6 +400,11 @@ ENGINE_BREAKER_MIN_FAILURES = env_int("ENGINE_BREAKER_MIN_FAILURES", 50)
 ENGINE_BREAKER_FAILURE_RATIO = env_float("ENGINE_BREAKER_FAILURE_RATIO", 0.5)
 ENGINE_AMBIGUOUS_RESEND_AFTER = env_int("ENGINE_AMBIGUOUS_RESEND_AFTER", 900)
 ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", True)
+# How long a claimed message stays leased to its drainer (a killed worker's messages go back
+# to the queue after this; keep it well above a drain slice plus the send timeout), and the
+# HTTP timeout of one send (a timeout after the request left makes the send ambiguous).
+ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 120)
+ENGINE_SEND_TIMEOUT_SECONDS = env_float("ENGINE_SEND_TIMEOUT_SECONDS", 10.0)
 # Outgoing webhooks: per-request timeout, how long a failing delivery is retried, and when an
 # endpoint that keeps failing is disabled (this many failures in a row, or failing this long).
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)

@@ -19,4 +19,6 @@ ALLOW_PRIVATE_WEBHOOK_URLS = True
 CELERY_TASK_EAGER_PROPAGATES = True
 # Tasks run inline in tests; the engine's drainers are driven by the tests themselves
 # (tests/messaging/engine/conftest.py: drain_all), not kicked from inside requests.
-ENGINE_KICK_DRAINERS = False
+# A real Celery worker started by tests/reliability runs these settings with
+# ENGINE_KICK_DRAINERS=1 and CELERY_TASK_ALWAYS_EAGER=0 in its environment.
+ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", False)  # noqa: F405

@@ -89,12 +89,15 @@ def _fail(raw: str, code: str, message: str) -> PhoneResult:
     return PhoneResult(raw=raw, reason=code, message=message)
 
 
-def parse_phone(raw: object, *, default_country: str | None = "AZ") -> PhoneResult:
+def parse_phone(
+    raw: object, *, default_country: str | None = "AZ", language: str | None = None
+) -> PhoneResult:
     """Parse `raw` into E.164, using `default_country` (ISO 3166 alpha-2) for national numbers.
 
-    Never raises. Results are cached: imports parse the same few shapes many times."""
+    Never raises. Results are cached: imports parse the same few shapes many times. Bulk
+    callers pass the active `language` once (looking it up costs as much as a cache hit)."""
     region = (default_country or "").upper() or None
-    return _parse_cached(_as_text(raw), region, translation.get_language())
+    return _parse_cached(_as_text(raw), region, language or translation.get_language())
 
 
 def _expand_scientific(value: str) -> str | None:

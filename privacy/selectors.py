@@ -179,9 +179,14 @@ def phones_suppressed(*, workspace_id: int, phones: list[str]) -> set[str]:
 
     if not phones:
         return set()
+    relevant = SuppressedPhone.objects.filter(
+        Q(workspace_id=workspace_id) | Q(scope=SuppressedPhone.Scope.PLATFORM)
+    )
+    if not relevant.exists():  # the usual case: nobody to keep out, no hashing, no big query
+        return set()
     by_hash = {subject_hash(phone): phone for phone in phones}
-    hits = SuppressedPhone.objects.filter(
-        Q(workspace_id=workspace_id) | Q(scope=SuppressedPhone.Scope.PLATFORM),
-        phone_hash__in=list(by_hash),
+    # `= ANY(array)`: one parameter instead of thousands of placeholders to compile.
+    hits = relevant.extra(  # noqa: S610 - a fixed clause; the hashes travel as one parameter
+        where=["phone_hash = ANY(%s)"], params=[list(by_hash)]
     ).values_list("phone_hash", flat=True)
     return {by_hash[digest] for digest in hits}

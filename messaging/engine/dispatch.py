@@ -8,7 +8,10 @@ messages and released for failed and skipped ones, per batch, idempotently."""
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -28,6 +31,7 @@ from integrations.services import webhook_events_publish
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
+    HttpTransport,
     OutboundMessage,
     Outcome,
     OutcomeKind,
@@ -40,7 +44,7 @@ from messaging.rendering import TemplateError, contact_values, render_message
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120
+LEASE_SECONDS = 120  # the default of settings.ENGINE_LEASE_SECONDS (read at call time)
 SLICE_SECONDS = 5.0
 MAX_BATCH = 500
 
@@ -134,7 +138,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
                AND NOT EXISTS (SELECT 1 FROM later WHERE later.id = due.id)
             RETURNING m.id, m.public_id, m.phone, m.campaign_id, m.contact_id, m.attempts, m.body
             """,  # noqa: S608 - table names are our own
-            [sender_id, limit, LEASE_SECONDS],
+            [sender_id, limit, settings.ENGINE_LEASE_SECONDS],
         )
         return [Claimed(*row) for row in cursor.fetchall()]
 
@@ -205,11 +209,53 @@ async def _send_at_slots(
     return list(await asyncio.gather(*(one(m, s) for m, s in zip(messages, slots, strict=True))))
 
 
-async def _open_adapter(sender: Sender) -> Any:
-    """Created inside the slice's loop: the adapter's HTTP session belongs to that loop."""
+async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
+    """Created inside the thread's loop, over the thread's connection pool."""
     from messaging.services.senders import sender_adapter
 
-    return sender_adapter(sender)
+    return sender_adapter(sender, transport=transport)
+
+
+THREAD_MAX_CONNECTIONS = 64
+_thread = threading.local()
+_runtimes: list[tuple[asyncio.AbstractEventLoop, HttpTransport]] = []
+_runtimes_lock = threading.Lock()
+
+
+@atexit.register
+def _close_runtimes() -> None:
+    """Close every thread's pool and loop at exit (no "unclosed session" noise)."""
+    with _runtimes_lock:
+        for loop, transport in _runtimes:
+            if not loop.is_closed() and not loop.is_running():
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(transport.aclose())
+                loop.close()
+        _runtimes.clear()
+
+
+def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
+    """One event loop and one HTTP connection pool per worker thread, kept from one slice to
+    the next (DESIGN: one reused session per worker). A pool per slice reconnected to the
+    gateway every few seconds: profiled, ~10% of the drainer's CPU went to opening sockets.
+    Rebuilt when the send timeouts change (settings are read at call time)."""
+    from messaging.services.senders import _send_timeouts
+
+    timeouts = _send_timeouts()
+    runtime = getattr(_thread, "runtime", None)
+    if runtime is not None and (runtime[0].is_closed() or runtime[2] != timeouts):
+        if not runtime[0].is_closed():
+            runtime[0].run_until_complete(runtime[1].aclose())
+            runtime[0].close()
+        runtime = None
+    if runtime is None:
+        loop = asyncio.new_event_loop()
+        transport = HttpTransport(timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS)
+        runtime = (loop, transport, timeouts)
+        _thread.runtime = runtime
+        with _runtimes_lock:
+            _runtimes.append((loop, transport))
+    return runtime[0], runtime[1]
 
 
 def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:
@@ -218,7 +264,8 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     client = redis_client()
     lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
     loop: asyncio.AbstractEventLoop | None = None
-    if not client.set(lease_key, token, nx=True, px=int((slice_seconds + LEASE_SECONDS) * 1000)):
+    lease_ms = int((slice_seconds + settings.ENGINE_LEASE_SECONDS) * 1000)
+    if not client.set(lease_key, token, nx=True, px=lease_ms):
         return result  # another worker drains this number now
     try:
         sender = Sender.objects.filter(pk=sender_id).first()
@@ -226,8 +273,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             return result
         pace, gate = pace_of(sender), limiter()
         deadline = time.monotonic() + slice_seconds
-        # One event loop and one HTTP session for the whole slice, reused by every batch.
-        loop = asyncio.new_event_loop()
+        loop, transport = _thread_runtime()
         adapter: Any = None
         while time.monotonic() < deadline:
             want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * 1.0) or 1))
@@ -262,7 +308,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             slots = grant.slots[: len(to_send)]
 
             if messages and adapter is None:
-                adapter = loop.run_until_complete(_open_adapter(sender))
+                adapter = loop.run_until_complete(_open_adapter(sender, transport))
             outcomes = (
                 loop.run_until_complete(_send_at_slots(adapter, messages, slots))
                 if messages
@@ -290,10 +336,8 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 next_attempt_at__lte=timezone.now(),
             ).exists()
     finally:
-        if loop is not None:
-            if adapter is not None:
-                loop.run_until_complete(adapter.aclose())
-            loop.close()
+        if loop is not None and adapter is not None:
+            loop.run_until_complete(adapter.aclose())  # the thread's pool stays open
         # Release only our own lease (compare-and-delete).
         client.eval(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
@@ -79,16 +80,21 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
         from messaging.engine.dispatch import redis_client
 
         client = redis_client()
-        due = [
-            i
-            for i in ids
-            if client.set(
-                f"isend:campaign-refresh:{i}", 1, nx=True, px=int(REFRESH_EVERY_SECONDS * 1000)
-            )
-        ]
-        if skipped := set(ids) - set(due):
-            # The tick refreshes these, so a campaign's last webhooks are never left uncounted.
-            client.sadd(DIRTY_KEY, *skipped)
+        try:
+            due = [
+                i
+                for i in ids
+                if client.set(
+                    f"isend:campaign-refresh:{i}", 1, nx=True, px=int(REFRESH_EVERY_SECONDS * 1000)
+                )
+            ]
+            if skipped := set(ids) - set(due):
+                # The tick refreshes these, so a campaign's last webhooks are never left uncounted.
+                client.sadd(DIRTY_KEY, *skipped)
+        except redis.RedisError:
+            # Redis holds only what may be lost: without it, refresh now. Raising here would roll
+            # back the drainer's record of a batch already sent (sent again: duplicates).
+            due = ids
         ids = due
     if not ids:
         return

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
@@ -302,9 +302,12 @@ def _prepare_chunk(
     rejections: list[ContactImportRejection] = []
     upserts: list[UpsertRow] = []
     opt_outs: list[str] = []
+    language = translation.get_language()
     for line, row in chunk:
         parsed = parse_phone(
-            _cell(row, mapping["phone"]), default_country=contact_import.default_country
+            _cell(row, mapping["phone"]),
+            default_country=contact_import.default_country,
+            language=language,
         )
         if parsed.e164 is None:
             result.invalid += 1

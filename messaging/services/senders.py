@@ -28,6 +28,7 @@ from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
     CloudApiCredentials,
+    HttpTransport,
     OutboundMessage,
     Outcome,
     Timeouts,
@@ -37,6 +38,12 @@ from messaging.models_senders import Sender, WebhookEvent
 from messaging.urlsafety import ensure_public_url
 
 SANDBOX_TIMEOUTS = Timeouts(connect=3.0, total=10.0)
+
+
+def _send_timeouts() -> Timeouts:
+    """The send path's HTTP timeouts (settings.ENGINE_SEND_TIMEOUT_SECONDS, 10 s by default)."""
+    total = float(settings.ENGINE_SEND_TIMEOUT_SECONDS)
+    return Timeouts(connect=min(SANDBOX_TIMEOUTS.connect, total), total=total)
 
 
 class GatewayUnavailable(Exception):
@@ -56,7 +63,9 @@ def sender_credentials(sender: Sender) -> dict[str, Any]:
     return decrypt_json(sender.credentials_encrypted)
 
 
-def _cloud_adapter(sender: Sender) -> cloud_api.CloudApiAdapter:
+def _cloud_adapter(
+    sender: Sender, *, transport: HttpTransport | None = None
+) -> cloud_api.CloudApiAdapter:
     creds = sender_credentials(sender)
     base = (
         settings.SANDBOX_GATEWAY_URL
@@ -71,25 +80,31 @@ def _cloud_adapter(sender: Sender) -> cloud_api.CloudApiAdapter:
         ),
         base_url=base,
         api_version=settings.WHATSAPP_GRAPH_VERSION,
-        timeouts=SANDBOX_TIMEOUTS,
+        timeouts=_send_timeouts(),
+        transport=transport,
     )
 
 
-def _web_adapter(sender: Sender) -> web_gateway.WebGatewayAdapter:
+def _web_adapter(
+    sender: Sender, *, transport: HttpTransport | None = None
+) -> web_gateway.WebGatewayAdapter:
     creds = sender_credentials(sender)
     return web_gateway.WebGatewayAdapter(
         WebGatewayCredentials(
             base_url=creds["base_url"], api_key=creds["api_key"], session=sender.web_session
         ),
-        timeouts=SANDBOX_TIMEOUTS,
+        timeouts=_send_timeouts(),
+        transport=transport,
     )
 
 
-def sender_adapter(sender: Sender) -> Any:
-    """The gateway adapter for a number (create it inside the event loop that will use it)."""
+def sender_adapter(sender: Sender, *, transport: HttpTransport | None = None) -> Any:
+    """The gateway adapter for a number (create it inside the event loop that will use it).
+    With `transport`, the adapter sends over that shared connection pool and leaves closing
+    it to its owner (the drainer keeps one per worker thread)."""
     if sender.provider == Sender.Provider.WEB_GATEWAY:
-        return _web_adapter(sender)
-    return _cloud_adapter(sender)
+        return _web_adapter(sender, transport=transport)
+    return _cloud_adapter(sender, transport=transport)
 
 
 def _run(coro_factory: Any) -> Any:
