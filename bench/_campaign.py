@@ -19,6 +19,7 @@ def run_campaign(
     recipients: int,
     threads: int,
     budget_seconds: float,
+    processes: int = 1,
 ) -> dict[str, Any]:
     from django.db import connection
     from django.test import override_settings
@@ -61,6 +62,15 @@ def run_campaign(
         while fanout_chunk(campaign_id=campaign.pk):
             pass
 
+        if processes > 1:
+            return _run_in_processes(
+                campaign=campaign,
+                numbers_list=numbers_list,
+                processes=processes,
+                threads=threads,
+                budget_seconds=budget_seconds,
+                sandbox_url=sandbox_url,
+            )
         stop = threading.Event()
         pending = {s.pk for s in numbers_list}
         lock = threading.Lock()
@@ -94,5 +104,50 @@ def run_campaign(
                 time.sleep(0.2)
             stop.set()
         elapsed = time.perf_counter() - start
+    campaign.refresh_from_db()
+    return {"campaign": campaign, "elapsed": elapsed, "numbers": numbers_list}
+
+
+def _run_in_processes(
+    *,
+    campaign: Any,
+    numbers_list: list[Any],
+    processes: int,
+    threads: int,
+    budget_seconds: float,
+    sandbox_url: str,
+) -> dict[str, Any]:
+    """Several dispatch worker processes, each draining its share of the numbers with
+    threads // processes threads (horizontal scaling, as production runs it)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    here = Path(__file__).resolve().parent
+    shares = [numbers_list[i::processes] for i in range(processes)]
+    connection.close()
+    env = {**os.environ, "SANDBOX_GATEWAY_URL": sandbox_url}
+    start = time.perf_counter()
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(here / "_drainer.py"),
+                ",".join(str(s.pk) for s in share),
+                str(max(1, threads // processes)),
+                str(budget_seconds),
+            ],
+            cwd=here.parent,
+            env=env,
+        )
+        for share in shares
+        if share
+    ]
+    for worker in workers:
+        worker.wait(timeout=budget_seconds + 60)
+    elapsed = time.perf_counter() - start
     campaign.refresh_from_db()
     return {"campaign": campaign, "elapsed": elapsed, "numbers": numbers_list}

@@ -2,7 +2,7 @@
 webhooks on; beside it, a bare aiohttp loop to the same sandbox gives the machine's ceiling.
 
 Targets (issue #6): >= 2,000 messages/s and a ratio to the ceiling >= 0.4.
-Usage: .venv/bin/python bench/throughput.py [messages] [numbers] [threads]"""
+Usage: .venv/bin/python bench/throughput.py [messages] [numbers] [threads] [processes]"""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ async def bare_ceiling(
         return n / (time.perf_counter() - start)
 
 
-def main(messages: int, numbers: int, threads: int) -> None:
+def main(messages: int, numbers: int, threads: int, processes: int = 1) -> None:
     django_setup()
     from messaging.services.senders import sender_credentials
 
@@ -64,6 +64,7 @@ def main(messages: int, numbers: int, threads: int) -> None:
             recipients=messages,
             threads=threads,
             budget_seconds=600,
+            processes=processes,
         )
         stats = sandbox.stats()
         first = run["numbers"][0]
@@ -96,6 +97,7 @@ def main(messages: int, numbers: int, threads: int) -> None:
             "messages": messages,
             "numbers": numbers,
             "drainer_threads": threads,
+            "drainer_processes": processes,
             "accepted": accepted,
             "campaign_status": campaign.status,
             "elapsed_seconds": round(run["elapsed"], 1),
@@ -114,4 +116,4 @@ def main(messages: int, numbers: int, threads: int) -> None:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
-    main(*(args + [50_000, 20, 8][len(args) :]))
+    main(*(args + [50_000, 20, 8, 1][len(args) :]))

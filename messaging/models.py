@@ -86,6 +86,8 @@ class Contact(WorkspaceOwned):
         indexes = [
             GinIndex(fields=["tags"], name="messaging_contact_tags_gin"),
             models.Index(fields=["workspace", "-created_at"], name="messaging_contact_ws_created"),
+            # Fan-out and exports walk one workspace's contacts in id order, chunk by chunk.
+            models.Index(fields=["workspace", "id"], name="messaging_contact_ws_id"),
             models.Index(
                 fields=["workspace"],
                 name="messaging_contact_opted_out",

@@ -292,6 +292,15 @@ def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> Http
         "cancel": services.campaign_cancel,
     }
     try:
+        if action == "test":
+            services.campaign_send_test(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,  # type: ignore[arg-type]
+                to=request.POST.get("to", ""),
+            )
+            messages.success(request, _("A test is on its way to your phone."))
+            return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         if action == "duplicate":
             copy = services.campaign_duplicate(
                 workspace=workspace,

@@ -67,8 +67,11 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
         else:
             due_sql, due_params = "%s", [start_at]
         with connection.cursor() as cursor:
-            # Safe: the chunk and its cursor commit together; losing both on a crash just
-            # means the chunk is written again (ON CONFLICT DO NOTHING).
+            # Safe: the chunk and its cursor commit together (losing both on a crash just
+            # means the chunk is written again), and a second run of the task waits on the
+            # campaign's row lock, then starts after the cursor. No ON CONFLICT clause: its
+            # speculative insertion doubled the cost of every row, and the unique
+            # (campaign, contact) constraint still refuses any path that would queue twice.
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(
                 f"""
@@ -82,7 +85,6 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
                            (%s::bigint[])[1 + (p.id %% %s)], p.phone, '',
                            'queued', 0, 0, {due_sql}, '', '', '', now(), now()
                     FROM picked p
-                    ON CONFLICT DO NOTHING
                     RETURNING 1
                 )
                 SELECT (SELECT max(id) FROM picked), (SELECT count(*) FROM picked),

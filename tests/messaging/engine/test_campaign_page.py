@@ -9,6 +9,7 @@ from django.urls import reverse
 from messaging.engine import ingest
 from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
 from messaging.models_engine import Campaign, Message
+from messaging.services import campaigns
 
 from .conftest import drain_all
 
@@ -90,3 +91,41 @@ def test_duplicate_makes_a_draft_with_the_same_setup(
     assert copy.send_window == {"start": 9, "end": 18, "days": [0, 1]}
     assert list(copy.senders.all()) == [number]
     assert not Message.objects.filter(campaign=copy).exists()
+
+
+def test_a_test_send_goes_to_the_users_phone_through_the_engine(
+    member_client, owner, workspace, sandbox_number, credits, template
+) -> None:
+    from billing import services as billing
+
+    credits(5)
+    number = sandbox_number()
+    owner.first_name = "Leyla"
+    owner.save(update_fields=["first_name"])
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Draft",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+    url = reverse("messaging_campaigns:action", args=[workspace.slug, campaign.public_id, "test"])
+
+    response = member_client.post(url, {"to": "+994 55 123 45 67"})
+
+    assert response.status_code == 302
+    message = Message.objects.get(campaign__isnull=True)
+    assert message.phone == "+994551234567"
+    assert message.sender == number
+    assert "Leyla" in message.body
+    assert message.priority > 0  # ahead of campaign traffic
+    assert billing.credits_balance(workspace=workspace).reserved == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+
+    # no phone given and none on the profile: a clear error, nothing sent
+    owner.phone = ""
+    owner.save(update_fields=["phone"])
+    member_client.post(url, {"to": ""})
+    assert Message.objects.count() == 1
