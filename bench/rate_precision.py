@@ -1,7 +1,7 @@
 """10 numbers at 80 messages/s for 60 s: no one-second window above 80 for any number (from
 the sandbox's own stats), and utilisation (sent / allowed) >= 95%.
 
-Usage: .venv/bin/python bench/rate_precision.py [seconds] [numbers] [rate]"""
+Usage: .venv/bin/python bench/rate_precision.py [seconds] [numbers] [rate] [processes]"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from _campaign import run_campaign
 from _setup import Sandbox, django_setup, emit, peak_rss_mb
 
 
-def main(seconds: int, numbers: int, rate: int) -> None:
+def main(seconds: int, numbers: int, rate: int, processes: int = 1) -> None:
     django_setup()
     sandbox = Sandbox("--sent-delay", "30", "--read-ratio", "0")  # statuses off the hot path
     try:
@@ -22,6 +22,7 @@ def main(seconds: int, numbers: int, rate: int) -> None:
             recipients=numbers * rate * seconds,
             threads=numbers,
             budget_seconds=seconds * 3,
+            processes=processes,
         )
         stats = sandbox.stats()["numbers"]
     finally:
@@ -37,6 +38,7 @@ def main(seconds: int, numbers: int, rate: int) -> None:
             "benchmark": "rate_precision",
             "numbers": numbers,
             "rate_per_number": rate,
+            "drainer_processes": processes,
             "planned_seconds": seconds,
             "accepted": sum(p["accepted"] for p in per),
             "elapsed_seconds": round(run["elapsed"], 1),
@@ -53,4 +55,4 @@ def main(seconds: int, numbers: int, rate: int) -> None:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
-    main(*(args + [60, 10, 80][len(args) :]))
+    main(*(args + [60, 10, 80, 1][len(args) :]))

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120  # the default of settings.ENGINE_LEASE_SECONDS (read at call time)
 SLICE_SECONDS = 5.0
 MAX_BATCH = 500
+BATCH_SECONDS = 2.0
 
 _redis: redis.Redis | None = None
 
@@ -276,7 +277,9 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         loop, transport = _thread_runtime()
         adapter: Any = None
         while time.monotonic() < deadline:
-            want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * 1.0) or 1))
+            # Two seconds of slots per claim: the claim and the outcome write between
+            # batches are time the number does not send, so fewer, longer batches waste less.
+            want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * BATCH_SECONDS) or 1))
             claimed = claim(sender_id=sender_id, limit=want)
             if not claimed:
                 break
