@@ -17,8 +17,10 @@ from django.core.management import call_command
 from django.db.models import Count, Max, Sum
 
 from billing import services as billing
+from messaging.engine import ingest
 from messaging.engine.dispatch import MAX_BATCH
-from messaging.gateways.base import RETRY_LATER_MAX_ATTEMPTS
+from messaging.gateways.base import RETRY_LATER_MAX_ATTEMPTS, InboundMessageEvent
+from messaging.models import Contact, OptOutSource
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
 from messaging.services import campaigns
@@ -226,3 +228,123 @@ def test_redis_restarted_mid_campaign_loses_nothing(
     assert gateway["distinct"] == recipients
     assert gateway["duplicates"] <= MAX_BATCH * len(numbers)  # at most what was in flight
     assert_paid_exactly(workspace, campaign, recipients)
+
+
+def test_a_number_banned_mid_campaign_the_rest_goes_out_on_the_other_number(
+    workspace, contacts, credits, sandbox_number, engine_sandbox, celery_worker, start_campaign
+) -> None:
+    # given: 2,000 recipients over two numbers of different business accounts (300/s each:
+    # a few seconds of sending), a real worker with its beat
+    recipients = 2000
+    contacts(recipients)
+    credits(recipients)
+    banned, healthy = sandbox_number(rate=300), sandbox_number(rate=300)
+    numbers = [banned, healthy]
+    celery_worker.start()
+    campaign = start_campaign(numbers)
+
+    # when: WhatsApp bans the first number once it has taken some messages (the sandbox
+    # refuses its sends from now on with 131031; the ban is synchronous in the sandbox, so
+    # what it accepted on that number is final when the call returns)
+    wait_accepted(engine_sandbox, [banned], 150, campaign, celery_worker)
+    answer = engine_sandbox.call("POST", f"/_sandbox/numbers/{banned.phone_number_id}/ban")
+    assert answer.status == 200, answer.raw
+    on_banned = engine_sandbox.number_stats(banned.phone_number_id)["accepted"]
+    accepted_at_ban = gateway_figures(engine_sandbox, numbers)["accepted"]
+    assert accepted_at_ban < recipients, "the campaign finished before the ban: nothing tested"
+
+    # then: the worker notices the ban by itself, moves the rest to the healthy number and
+    # completes the campaign; everyone is reached exactly once, each paid for once
+    campaign = wait_completed(campaign, celery_worker)
+    banned.refresh_from_db()
+    assert banned.status == Sender.Status.BANNED, banned.status_reason
+    gateway = gateway_figures(engine_sandbox, numbers)
+    banned_stats = engine_sandbox.number_stats(banned.phone_number_id)
+    log.warning(
+        "ban: %s accepted on the banned number (%s overall) at the ban, gateway %s, "
+        "banned number rejected %s",
+        on_banned,
+        accepted_at_ban,
+        gateway,
+        banned_stats["rejected"],
+    )
+    assert banned_stats["accepted"] == on_banned  # nothing got through after the ban
+    assert gateway["distinct"] == recipients  # everyone reached, over both numbers
+    assert gateway["duplicates"] <= MAX_BATCH * len(numbers)  # at most what was in flight
+    assert (
+        not Message.objects.filter(campaign=campaign)
+        .exclude(status=Message.Status.ACCEPTED)
+        .exists()
+    )
+    per_number = Counter(
+        Message.objects.filter(campaign=campaign).values_list("sender_id", flat=True)
+    )
+    # What the banned number accepted stays on it; every other message went out on the other.
+    assert per_number == {banned.pk: on_banned, healthy.pk: recipients - on_banned}
+    assert workspace.notifications.filter(kind="number.blocked").exists()
+    assert_paid_exactly(workspace, campaign, recipients)
+
+
+def test_a_stop_reply_mid_campaign_suppresses_the_queued_message(
+    workspace, contacts, credits, sandbox_number, engine_sandbox, celery_worker, start_campaign
+) -> None:
+    # given: 1,000 recipients on one number paced at 100/s (about 10 s of sending)
+    recipients = 1000
+    contacts(recipients)
+    credits(recipients)
+    number = sandbox_number(rate=100)
+    celery_worker.start()
+    campaign = start_campaign([number])
+    # (sends start once the fan-out has queued everyone: the campaign is running)
+    wait_accepted(engine_sandbox, [number], 50, campaign, celery_worker)
+
+    # when: a recipient whose message is still queued (among the last to be claimed) replies
+    # STOP, through the path the webhook receiver uses (`ingest.apply_events`)
+    queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
+    target = queued.order_by("-next_attempt_at", "-id").first()
+    assert target is not None
+    assert queued.count() >= 200, "too little left: nothing tested"
+    ingest.apply_events(
+        sender=number,
+        events=[
+            InboundMessageEvent(
+                account_id=number.phone_number_id,
+                provider_message_id="wamid.in.reliability-stop",
+                sender=target.phone.lstrip("+"),
+                timestamp=None,
+                kind="text",
+                text="STOP",
+            )
+        ],
+    )
+    target.refresh_from_db()
+    assert target.status == Message.Status.QUEUED, "sent before the STOP: nothing tested"
+
+    # then: the campaign completes by itself; their message was never sent, their credit came
+    # back, everyone else got theirs once
+    campaign = wait_completed(campaign, celery_worker)
+    target.refresh_from_db()
+    contact = Contact.objects.get(pk=target.contact_id)
+    assert contact.opted_out_at is not None
+    assert contact.opt_out_source == OptOutSource.KEYWORD
+    assert target.status == Message.Status.SKIPPED
+    assert (target.provider_message_id, target.accepted_at) == ("", None)
+    stats = engine_sandbox.number_stats(number.phone_number_id)
+    log.warning("stop: sandbox %s", {k: stats[k] for k in ("accepted", "distinct", "duplicates")})
+    # The sandbox keeps no per-recipient log: it saw every message but that one.
+    assert stats["distinct"] == recipients - 1
+    assert stats["duplicates"] <= MAX_BATCH  # at most what was in flight (an ambiguous send)
+    assert (
+        not Message.objects.filter(campaign=campaign)
+        .exclude(pk=target.pk)
+        .exclude(status=Message.Status.ACCEPTED)
+        .exists()
+    )
+    assert (campaign.count_accepted, campaign.count_skipped, campaign.count_failed) == (
+        recipients - 1,
+        1,
+        0,
+    )
+    balance = billing.credits_balance(workspace=workspace)
+    assert (balance.available, balance.reserved) == (1, 0)  # the skipped message's credit
+    call_command("billing_check_ledger")
