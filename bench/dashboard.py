@@ -13,6 +13,7 @@ Usage: .venv/bin/python bench/dashboard.py [--messages 1000000] [--campaigns 200
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import uuid
@@ -120,13 +121,15 @@ def seed(
             """
             INSERT INTO messaging_campaign (
                 public_id, workspace_id, name, template_id, audience, status, pause_reason,
-                status_changed_at, send_window, fanout_cursor, recipients, skipped_opted_out,
+                status_changed_at, send_window, pacing, fanout_cursor, recipients,
+                skipped_opted_out,
                 skipped_invalid, credits_reserved, count_queued, count_accepted, count_sent,
                 count_delivered, count_read, count_failed, count_skipped, count_cancelled,
                 count_replied, count_opted_out, created_at, launched_at, finished_at)
             SELECT gen_random_uuid(), %(ws)s, 'Campaign ' || k, %(template)s, '{}'::jsonb,
                    CASE WHEN k > %(n)s - 2 THEN 'running' ELSE 'completed' END, '',
-                   now(), '{}'::jsonb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, at, at,
+                   now(), '{}'::jsonb, '{}'::jsonb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                   at, at,
                    CASE WHEN k > %(n)s - 2 THEN NULL ELSE at + interval '1 day' END
             FROM generate_series(1, %(n)s) k
             CROSS JOIN LATERAL (
@@ -272,6 +275,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--keep", action="store_true", help="keep the seeded workspace")
     args = parser.parse_args()
+    # Pages render with the plain static storage (no collectstatic manifest needed): start
+    # with DEBUG on for the settings, then turn it off at runtime as production renders.
+    os.environ.setdefault("DEBUG", "1")
     django_setup()
 
     from django.conf import settings
