@@ -76,17 +76,7 @@ class AutomationRuleSerializer(serializers.ModelSerializer):
         model = AutomationRule
         fields = [
             "id",
-            "name",
-            "sender",
-            "match_kind",
-            "keywords",
-            "pattern",
-            "reply_template",
-            "tags",
-            "contact_list",
-            "priority",
-            "active",
-            "stop_after_match",
+            *services.RULE_FIELDS,
             "times_fired",
             "last_fired_at",
             "created_at",

@@ -232,6 +232,33 @@ def _low_balance_check(balance: CreditBalance) -> None:
         prefs.save(update_fields=["low_balance_notified"])
 
 
+def _write_off_if_dead(
+    balance: CreditBalance,
+    lot: CreditLot,
+    part: int,
+    *,
+    key: str,
+    reference: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Credits coming back to a lot that has expired or been revoked are written off at once
+    (the caller saves the lot)."""
+    if not lot.is_dead(now):
+        return
+    lot.credits_remaining -= part
+    _write(
+        balance,
+        kind=(LedgerEntry.Kind.REVOCATION if lot.revoked_at else LedgerEntry.Kind.EXPIRY),
+        amount=-part,
+        key=key,
+        reference=reference,
+        lot=lot,
+        reason=reason,
+        now=now,
+    )
+
+
 def _take_from_pins(pins: Iterable[ReservationLot], amount: int) -> dict[int, int]:
     """Take `amount` from pins in the given order; returns lot id -> credits taken."""
     taken: dict[int, int] = {}
@@ -457,18 +484,15 @@ def credits_release(
     for lot_id, part in taken.items():
         lot = lots[lot_id]
         lot.credits_reserved -= part
-        if lot.is_dead(now):
-            lot.credits_remaining -= part
-            _write(
-                balance,
-                kind=(LedgerEntry.Kind.REVOCATION if lot.revoked_at else LedgerEntry.Kind.EXPIRY),
-                amount=-part,
-                key=f"{idempotency_key}:writeoff:{lot.pk}",
-                reference=reference,
-                lot=lot,
-                reason="released into an expired or revoked lot",
-                now=now,
-            )
+        _write_off_if_dead(
+            balance,
+            lot,
+            part,
+            key=f"{idempotency_key}:writeoff:{lot.pk}",
+            reference=reference,
+            reason="released into an expired or revoked lot",
+            now=now,
+        )
         lot.save(update_fields=["credits_remaining", "credits_reserved"])
     audit_record(
         workspace=workspace,
@@ -539,18 +563,15 @@ def credits_refund(
     for lot_id, part in taken.items():
         lot = lots[lot_id]
         lot.credits_remaining += part
-        if lot.is_dead(now):
-            lot.credits_remaining -= part
-            _write(
-                balance,
-                kind=(LedgerEntry.Kind.REVOCATION if lot.revoked_at else LedgerEntry.Kind.EXPIRY),
-                amount=-part,
-                key=f"{idempotency_key}:writeoff:{lot.pk}",
-                reference=reference,
-                lot=lot,
-                reason="refunded into an expired or revoked lot",
-                now=now,
-            )
+        _write_off_if_dead(
+            balance,
+            lot,
+            part,
+            key=f"{idempotency_key}:writeoff:{lot.pk}",
+            reference=reference,
+            reason="refunded into an expired or revoked lot",
+            now=now,
+        )
         lot.save(update_fields=["credits_remaining"])
     audit_record(
         workspace=workspace,

@@ -4,7 +4,6 @@ table exportable as CSV or XLSX. Figures come from the per-day statistics only."
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -175,12 +174,9 @@ def _filter_choices(workspace: Any, form: AnalyticsFilterForm) -> dict[str, Any]
         .order_by("-created_at")
         .values_list("public_id", "name")[:FILTER_OPTIONS_MAX]
     )
-    if selected["campaign"] and selected["campaign"] not in {str(p) for p, _n in campaigns}:
-        campaigns += list(
-            Campaign.objects.for_workspace(workspace)
-            .filter(public_id__in=[selected["campaign"]] if _is_uuid(selected["campaign"]) else [])
-            .values_list("public_id", "name")
-        )
+    chosen = form.cleaned_data.get("campaign") if form.is_valid() else None
+    if chosen is not None and chosen.public_id not in {p for p, _n in campaigns}:
+        campaigns.append((chosen.public_id, chosen.name))
     return {
         "selected": selected,
         "sender": [
@@ -197,14 +193,6 @@ def _filter_choices(workspace: Any, form: AnalyticsFilterForm) -> dict[str, Any]
             .values_list("public_id", "name")
         ],
     }
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _export_table(
