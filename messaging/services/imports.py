@@ -7,12 +7,11 @@ never applied twice."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -20,19 +19,18 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
 from privacy.selectors import phones_suppressed
 
-from ..imports import FileInfo, FileRejected, count_rows, iter_rows, sniff
-from ..models import ContactImport, ContactImportRejection, ContactList, CreatedVia, OptOutSource
-from ..phones import parse_phone, phone_time_zone
-from .contacts import UpsertRow, attribute_key, clean_tags, contacts_upsert_rows
+from ..imports import FileInfo, FileRejected, count_rows, sniff
+from ..models import ContactImport, ContactList, CreatedVia, OptOutSource
+from .contacts import attribute_key, clean_tags, contacts_upsert_rows
+from .import_parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 
-CHUNK_ROWS = 2000
 RUN_SLICE_SECONDS = 90.0  # under CELERY_TASK_SOFT_TIME_LIMIT (240 s); the task re-queues itself
 
 _PHONE_HEADERS = {"phone", "phone number", "mobile", "msisdn", "number", "tel", "telephone",
@@ -45,10 +43,6 @@ _TAG_HEADERS = {"tags", "tag", "etiket", "teqlər", "теги"}
 _OPT_OUT_HEADERS = {"opted out", "opted_out", "opt out", "opt-out", "optout", "unsubscribed",
                     "do not contact", "dnc", "imtina", "abunəlikdən çıxıb", "отписан",
                     "отписался", "abonelikten çıktı"}  # fmt: skip
-# A cell that says the person opted out (anything else, including empty, says nothing:
-# an import never opts anyone back in).
-_TRUTHY = {"1", "yes", "y", "true", "x", "+", "opted out", "unsubscribed", "stop", "bəli",
-           "beli", "hə", "he", "да", "evet", "ja", "oui", "sí", "si"}  # fmt: skip
 
 
 def import_max_bytes() -> int:
@@ -248,122 +242,17 @@ def _file_info(contact_import: ContactImport) -> FileInfo:
     )
 
 
-def _cell(row: Sequence[Any], index: int | None) -> Any:
-    if index is None or index >= len(row):
-        return None
-    return row[index]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _phone_key(e164: str) -> int:
-    return int(e164[1:])  # an int is a third of the memory of the string in the seen-map
-
-
-@dataclass
-class _ChunkResult:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    invalid: int = 0
-    opted_out: int = 0
-
-
 class _CursorMoved(Exception):  # noqa: N818
     """Another run of the same import advanced the cursor: this one stops."""
-
-
-@dataclass
-class _Prepared:
-    result: _ChunkResult
-    upserts: list[UpsertRow]
-    rejections: list[ContactImportRejection]
-    lines: dict[str, int] = field(default_factory=dict)  # E.164 -> line, for late rejections
-    opt_outs: list[str] = field(default_factory=list)  # E.164 numbers the file says opted out
-
-
-def _prepare_chunk(
-    contact_import: ContactImport, chunk: list[tuple[int, list[Any]]], seen: dict[int, int]
-) -> _Prepared:
-    """Parse and validate a chunk (pure Python, no database): runs in a helper thread while
-    the previous chunk is being written. Updates `seen`, in file order."""
-    mapping = contact_import.mapping
-    attribute_columns: dict[str, int] = mapping.get("attributes", {})
-    base_tags = list(contact_import.tags)
-    result = _ChunkResult(rows=len(chunk))
-    rejections: list[ContactImportRejection] = []
-    upserts: list[UpsertRow] = []
-    opt_outs: list[str] = []
-    language = translation.get_language()
-    for line, row in chunk:
-        parsed = parse_phone(
-            _cell(row, mapping["phone"]),
-            default_country=contact_import.default_country,
-            language=language,
-        )
-        if parsed.e164 is None:
-            result.invalid += 1
-            rejections.append(_rejection(contact_import, line, parsed.reason, parsed.message, row))
-            continue
-        key = _phone_key(parsed.e164)
-        first_line = seen.get(key)
-        if first_line:
-            result.duplicates += 1
-            rejections.append(
-                _rejection(
-                    contact_import,
-                    line,
-                    "duplicate",
-                    _("Same phone number as line %(line)d.") % {"line": first_line},
-                    row,
-                )
-            )
-            continue
-        seen[key] = line
-        if _text(_cell(row, mapping.get("opted_out"))).strip().lower() in _TRUTHY:
-            opt_outs.append(parsed.e164)
-        tag_cell = _text(_cell(row, mapping.get("tags")))
-        attributes = {}
-        for name, index in attribute_columns.items():
-            value = _text(_cell(row, index))
-            if value:  # an empty cell never erases a value the contact already has
-                attributes[name] = value[:500]
-        upserts.append(
-            UpsertRow(
-                phone=parsed.e164,
-                first_name=_text(_cell(row, mapping.get("first_name"))),
-                last_name=_text(_cell(row, mapping.get("last_name"))),
-                language=_text(_cell(row, mapping.get("language")))[:16],
-                country=parsed.country,
-                time_zone=phone_time_zone(parsed.e164),
-                attributes=attributes,
-                tags=clean_tags(base_tags + tag_cell.replace(";", ",").split(",")),
-            )
-        )
-    return _Prepared(
-        result=result,
-        upserts=upserts,
-        rejections=rejections,
-        lines={row.phone: seen[_phone_key(row.phone)] for row in upserts},
-        opt_outs=opt_outs,
-    )
 
 
 def _write_chunk(
     *,
     workspace: Workspace,
     contact_import: ContactImport,
-    prepared: _Prepared,
+    prepared: Prepared,
     expected_cursor: int,
-) -> _ChunkResult:
+) -> ChunkResult:
     """Write one prepared chunk, its rejections, counters and the cursor in ONE transaction,
     after checking under lock that the cursor is where this run left it."""
     result, upserts, rejections = prepared.result, prepared.upserts, prepared.rejections
@@ -384,12 +273,13 @@ def _write_chunk(
             upserts = [row for row in upserts if row.phone not in suppressed]
             result.invalid += len(suppressed)
             rejections = rejections + [
-                _rejection(
-                    contact_import,
-                    prepared.lines[phone],
-                    "suppressed",
-                    _("This number asked to be erased; add it back only with its fresh consent."),
-                    [phone],
+                Rejected(
+                    line=prepared.lines[phone],
+                    reason="suppressed",
+                    message=_(
+                        "This number asked to be erased; add it back only with its fresh consent."
+                    ),
+                    row=[phone],
                 )
                 for phone in sorted(suppressed)
             ]
@@ -461,7 +351,7 @@ def _write_chunk(
                         phones,
                     ],
                 )
-        ContactImportRejection.objects.bulk_create(rejections, batch_size=1000)
+        _rejections_insert(contact_import, rejections)
         ContactImport.objects.for_workspace(workspace).filter(pk=contact_import.pk).update(
             cursor=F("cursor") + result.rows,
             created_count=F("created_count") + result.created,
@@ -474,31 +364,29 @@ def _write_chunk(
     return result
 
 
-def _rejection(
-    contact_import: ContactImport, line: int, reason: str, message: str, row: Sequence[Any]
-) -> ContactImportRejection:
-    return ContactImportRejection(
-        workspace_id=contact_import.workspace_id,
-        contact_import=contact_import,
-        line=line,
-        reason=reason[:32],
-        message=message[:255],
-        row=[_text(cell) for cell in row],
-    )
-
-
-def _skip_to_cursor(
-    rows: Iterator[tuple[int, list[Any]]], contact_import: ContactImport, seen: dict[int, int]
-) -> None:
-    """On resume: read past the rows already written, rebuilding the file's seen-phones map
-    (duplicates are judged against the whole file, not just this run)."""
-    phone_index = contact_import.mapping["phone"]
-    for line, row in islice(rows, contact_import.cursor):
-        parsed = parse_phone(
-            _cell(row, phone_index), default_country=contact_import.default_country
+def _rejections_insert(contact_import: ContactImport, rejections: Sequence[Rejected]) -> None:
+    """One statement per chunk (a JSON parameter), not a model instance per rejected row."""
+    if not rejections:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO messaging_contactimportrejection "
+            "(workspace_id, contact_import_id, line, reason, message, row) "
+            "SELECT %s, %s, r.line, r.reason, r.message, r.row "
+            "FROM jsonb_to_recordset(%s::jsonb) AS r(line integer, reason text, message text, "
+            "row jsonb)",
+            [
+                contact_import.workspace_id,
+                contact_import.pk,
+                json.dumps(
+                    [
+                        {"line": r.line, "reason": r.reason, "message": r.message, "row": r.row}
+                        for r in rejections
+                    ],
+                    ensure_ascii=False,
+                ),
+            ],
         )
-        if parsed.e164 is not None:
-            seen.setdefault(_phone_key(parsed.e164), line)
 
 
 def contact_import_run(
@@ -522,30 +410,15 @@ def contact_import_run(
     deadline = time.monotonic() + time_budget
     info = _file_info(contact_import)
     try:
-        if contact_import.total_rows is None:
-            with contact_import.file.open("rb") as handle:
-                total = count_rows(handle, info)
-            ContactImport.objects.for_workspace(workspace).filter(pk=import_id).update(
-                total_rows=total
-            )
-        seen: dict[int, int] = {}
-        with (
-            contact_import.file.open("rb") as handle,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse") as pool,
-        ):
-            rows = iter_rows(handle, info)
-            _skip_to_cursor(rows, contact_import, seen)
-            cursor = contact_import.cursor
-            # Pipeline: the helper thread parses chunk N+1 (CPU) while this thread waits on
-            # Postgres for chunk N (psycopg releases the GIL while it waits).
-            chunk = list(islice(rows, CHUNK_ROWS))
-            pending = pool.submit(_prepare_chunk, contact_import, chunk, seen) if chunk else None
-            while pending is not None:
-                prepared = pending.result()
-                chunk = list(islice(rows, CHUNK_ROWS))
-                pending = (
-                    pool.submit(_prepare_chunk, contact_import, chunk, seen) if chunk else None
+        cursor = contact_import.cursor
+        with prepared_chunks(contact_import, info) as chunks:
+            if contact_import.total_rows is None:  # counted while the parse process starts
+                with contact_import.file.open("rb") as handle:
+                    total = count_rows(handle, info)
+                ContactImport.objects.for_workspace(workspace).filter(pk=import_id).update(
+                    total_rows=total
                 )
+            for prepared in chunks:
                 _write_chunk(
                     workspace=workspace,
                     contact_import=contact_import,
@@ -553,9 +426,8 @@ def contact_import_run(
                     expected_cursor=cursor,
                 )
                 cursor += prepared.result.rows
-                if pending is not None and time.monotonic() > deadline:
-                    pending.cancel()
-                    return True
+                if time.monotonic() > deadline:
+                    return True  # the task re-queues itself; the next slice resumes here
     except _CursorMoved:
         return False
     except FileRejected as exc:

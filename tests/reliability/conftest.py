@@ -147,7 +147,8 @@ class CeleryWorker:
         self.crashes: list[str] = []  # log tails of exits `supervise` restarted after
         self.logs: list[Path] = []
 
-    def start(self) -> None:
+    def start(self, *, pool: str = "threads") -> None:
+        """`pool`: "threads" (the dispatch worker's) or "prefork" (the imports worker's)."""
         assert self.process is None or self.process.poll() is not None, "already running"
         self.starts += 1
         log_path = self.workdir / f"worker-{self.starts}.log"
@@ -157,7 +158,7 @@ class CeleryWorker:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "isend", "worker", "-B",
                  "-s", str(self.workdir / f"beat-schedule-{self.starts}"),
-                 "-Q", "default,dispatch,webhooks,imports", "--pool", "threads", "-c", "4",
+                 "-Q", "default,dispatch,webhooks,imports", "--pool", pool, "-c", "4",
                  "-n", name, "-l", "INFO", "--without-gossip", "--without-mingle"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -20,6 +20,7 @@ from messaging import selectors, services
 from messaging.imports import detect_encoding
 from messaging.models import Contact, ContactImport
 from messaging.services import imports as import_services
+from messaging.services import import_parsing
 
 pytestmark = pytest.mark.django_db
 
@@ -246,7 +247,7 @@ def test_a_resumed_import_continues_at_the_cursor_and_counts_the_same(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     # given: chunks of 3 rows and a run that stops after each chunk (as a crash would)
-    monkeypatch.setattr(import_services, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(import_parsing, "CHUNK_ROWS", 3)
     contact_import = upload(workspace, REPORT_FILE)
     with django_capture_on_commit_callbacks(execute=False):
         services.contact_import_configure(
@@ -311,7 +312,9 @@ def test_a_10mb_file_streams_with_flat_memory(
 ) -> None:
     # warm up: modules and phone metadata load once per process, not per row
     run_import(workspace, REPORT_FILE)
-    monkeypatch.setattr(import_services, "CHUNK_ROWS", 500)
+    monkeypatch.setattr(import_parsing, "CHUNK_ROWS", 500)
+    # parse in this process, so that tracemalloc sees the reader and the parser as well
+    monkeypatch.setattr(import_parsing, "FORK_PARSER", False)
     # given a file over 10 MB on disk (25,000 rows with a long note column)
     path = tmp_path / "big.csv"
     note = "x" * 420
@@ -496,7 +499,7 @@ def test_a_cancelled_import_stops_before_its_next_chunk_and_keeps_what_it_wrote(
 ) -> None:
     from django.urls import reverse
 
-    monkeypatch.setattr(import_services, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(import_parsing, "CHUNK_ROWS", 3)
     contact_import = upload(workspace, REPORT_FILE)
     with django_capture_on_commit_callbacks(execute=False):
         services.contact_import_configure(
