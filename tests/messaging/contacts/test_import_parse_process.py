@@ -85,9 +85,7 @@ def test_a_time_slice_that_ends_mid_file_stops_the_parse_process(
     assert _parse_processes() == []
     configured.refresh_from_db()
     assert configured.cursor == 10
-    while services.contact_import_run(
-        workspace=workspace, import_id=configured.pk, time_budget=0
-    ):
+    while services.contact_import_run(workspace=workspace, import_id=configured.pk, time_budget=0):
         assert _parse_processes() == []
     configured.refresh_from_db()
     assert configured.status == ContactImport.Status.COMPLETED

@@ -19,8 +19,8 @@ from accounts.models import User, Workspace
 from messaging import selectors, services
 from messaging.imports import detect_encoding
 from messaging.models import Contact, ContactImport
-from messaging.services import imports as import_services
 from messaging.services import import_parsing
+from messaging.services import imports as import_services
 
 pytestmark = pytest.mark.django_db
 
