@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from anyascii import anyascii
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -62,8 +63,10 @@ def clean_tags(value: Any) -> list[str]:
 
 
 def attribute_key(raw: str) -> str:
-    """A column header or API key as an attribute name usable in templates (`{{city}}`)."""
-    key = re.sub(r"[^a-z0-9_]+", "_", str(raw).strip().lower()).strip("_")
+    """A column header or API key as an attribute name usable in templates (`{{city}}`).
+    Letters outside ASCII are transliterated, so "Şəhər" is `seher` and "Город" is `gorod`
+    (dropping them would leave "h_r", or nothing at all)."""
+    key = re.sub(r"[^a-z0-9_]+", "_", anyascii(str(raw).strip()).lower()).strip("_")
     if key and not key[0].isalpha():
         key = f"a_{key}"
     return key[:40]

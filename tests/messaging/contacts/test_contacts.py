@@ -207,3 +207,19 @@ def test_search_by_phone_fragment_and_name(
         c.first_name
         for c in selectors.contacts_matching(workspace=workspace, filters={"search": "Leyla Məm"})
     ] == ["Leyla"]
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("City", "city"),
+        ("Şəhər", "seher"),  # Azerbaijani
+        ("Город", "gorod"),  # Russian
+        ("Doğum tarixi", "dogum_tarixi"),
+        ("İl", "il"),
+        ("2nd phone", "a_2nd_phone"),
+        ("  --  ", ""),
+    ],
+)
+def test_column_headers_become_template_ready_attribute_names(header: str, key: str) -> None:
+    assert services.attribute_key(header) == key
