@@ -402,6 +402,50 @@ _ON_CONFLICT_SKIP = "ON CONFLICT (workspace_id, phone) DO NOTHING"
 _RETURNING = " RETURNING c.phone, c.public_id, (c.xmax = 0) AS inserted"
 
 
+def upsert_rows_encode(rows: Sequence[UpsertRow]) -> str:
+    """The rows as the one JSON parameter the upsert takes. Separate so that an import's parse
+    process can encode them, off the writer's CPU."""
+    return json.dumps(
+        [
+            {
+                "phone": row.phone,
+                "first_name": row.first_name[:100],
+                "last_name": row.last_name[:100],
+                "language": row.language[:16],
+                "country": row.country[:2],
+                "time_zone": row.time_zone[:64],
+                "attributes": row.attributes,
+                "tags": row.tags,
+            }
+            for row in rows
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _upsert_params(
+    *,
+    workspace: Workspace,
+    rows_json: str,
+    created_via: str,
+    consent_source: str,
+    consent_proof: dict[str, Any] | None,
+    now: datetime | None,
+) -> dict[str, Any]:
+    now = now or timezone.now()
+    return {
+        "workspace_id": workspace.pk,
+        "now": now,
+        "created_via": created_via,
+        "consent_source": consent_source[:120],
+        "consent_at": now if consent_source else None,
+        "consent_proof": json.dumps(consent_proof or {}),
+        # One JSON parameter instead of eight arrays: about half the time per chunk (psycopg
+        # adapts one string; Postgres parses JSON fast).
+        "rows": rows_json,
+    }
+
+
 def contacts_upsert_rows(
     *,
     workspace: Workspace,
@@ -422,33 +466,14 @@ def contacts_upsert_rows(
     phones = [row.phone for row in rows]
     if len(set(phones)) != len(phones):
         raise ValueError("contacts_upsert_rows() needs distinct phones")
-    now = now or timezone.now()
-    params = {
-        "workspace_id": workspace.pk,
-        "now": now,
-        "created_via": created_via,
-        "consent_source": consent_source[:120],
-        "consent_at": now if consent_source else None,
-        "consent_proof": json.dumps(consent_proof or {}),
-        # One JSON parameter instead of eight arrays: about half the time per chunk (psycopg
-        # adapts one string; Postgres parses JSON fast).
-        "rows": json.dumps(
-            [
-                {
-                    "phone": row.phone,
-                    "first_name": row.first_name[:100],
-                    "last_name": row.last_name[:100],
-                    "language": row.language[:16],
-                    "country": row.country[:2],
-                    "time_zone": row.time_zone[:64],
-                    "attributes": row.attributes,
-                    "tags": row.tags,
-                }
-                for row in rows
-            ],
-            ensure_ascii=False,
-        ),
-    }
+    params = _upsert_params(
+        workspace=workspace,
+        rows_json=upsert_rows_encode(rows),
+        created_via=created_via,
+        consent_source=consent_source,
+        consent_proof=consent_proof,
+        now=now,
+    )
     sql = _INSERT + (_ON_CONFLICT_UPDATE if update_existing else _ON_CONFLICT_SKIP) + _RETURNING
     outcomes: dict[str, UpsertOutcome] = {}
     with connection.cursor() as cursor:
@@ -458,6 +483,43 @@ def contacts_upsert_rows(
     for phone in phones:
         outcomes.setdefault(phone, UpsertOutcome("unchanged", None))
     return outcomes
+
+
+def contacts_upsert_encoded(
+    *,
+    workspace: Workspace,
+    rows_json: str,
+    update_existing: bool = True,
+    created_via: str = CreatedVia.IMPORT,
+    consent_source: str = "",
+    consent_proof: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """`contacts_upsert_rows` for rows already encoded (`upsert_rows_encode`, distinct
+    phones) that returns only the counts (created, updated): an import needs no more, and
+    skips sending 2,000 ids back per chunk."""
+    if rows_json == "[]":
+        return 0, 0
+    params = _upsert_params(
+        workspace=workspace,
+        rows_json=rows_json,
+        created_via=created_via,
+        consent_source=consent_source,
+        consent_proof=consent_proof,
+        now=now,
+    )
+    sql = (
+        "WITH written AS ("
+        + _INSERT
+        + (_ON_CONFLICT_UPDATE if update_existing else _ON_CONFLICT_SKIP)
+        + " RETURNING (c.xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+        "FROM written"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        created, updated = cursor.fetchone()
+    return created, updated
 
 
 def upsert_row_from_cleaned(cleaned: Mapping[str, Any]) -> UpsertRow:

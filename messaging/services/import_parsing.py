@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from ..imports import FileInfo, FileRejected, iter_rows
 from ..phones import parse_phone, phone_time_zone
-from .contacts import UpsertRow, clean_tags
+from .contacts import UpsertRow, clean_tags, upsert_rows_encode
 
 if TYPE_CHECKING:
     from ..models import ContactImport
@@ -85,7 +85,8 @@ class Rejected:
 @dataclass
 class Prepared:
     result: ChunkResult
-    upserts: list[UpsertRow]
+    phones: list[str]  # E.164, distinct, of the rows to write
+    rows_json: str  # those rows, encoded for the upsert (`upsert_rows_encode`)
     rejections: list[Rejected]
     lines: dict[str, int] = field(default_factory=dict)  # E.164 -> line, for late rejections
     opt_outs: list[str] = field(default_factory=list)  # E.164 numbers the file says opted out
@@ -155,7 +156,8 @@ def prepare_chunk(
         )
     return Prepared(
         result=result,
-        upserts=upserts,
+        phones=[row.phone for row in upserts],
+        rows_json=upsert_rows_encode(upserts),
         rejections=rejections,
         lines={row.phone: seen[_phone_key(row.phone)] for row in upserts},
         opt_outs=opt_outs,

@@ -28,7 +28,7 @@ from privacy.selectors import phones_suppressed
 
 from ..imports import FileInfo, FileRejected, count_rows, sniff
 from ..models import ContactImport, ContactList, CreatedVia, OptOutSource
-from .contacts import attribute_key, clean_tags, contacts_upsert_rows
+from .contacts import attribute_key, clean_tags, contacts_upsert_encoded
 from .import_parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 
 RUN_SLICE_SECONDS = 90.0  # under CELERY_TASK_SOFT_TIME_LIMIT (240 s); the task re-queues itself
@@ -255,7 +255,8 @@ def _write_chunk(
 ) -> ChunkResult:
     """Write one prepared chunk, its rejections, counters and the cursor in ONE transaction,
     after checking under lock that the cursor is where this run left it."""
-    result, upserts, rejections = prepared.result, prepared.upserts, prepared.rejections
+    result, rejections = prepared.result, prepared.rejections
+    phones, rows_json = prepared.phones, prepared.rows_json
     with transaction.atomic():
         locked = (
             ContactImport.objects.for_workspace(workspace)
@@ -266,11 +267,13 @@ def _write_chunk(
         if locked.cursor != expected_cursor or locked.status != ContactImport.Status.RUNNING:
             raise _CursorMoved
         # Numbers erased at a recipient's request stay out unless they give fresh consent.
-        suppressed = phones_suppressed(
-            workspace_id=workspace.pk, phones=[row.phone for row in upserts]
-        )
-        if suppressed:
-            upserts = [row for row in upserts if row.phone not in suppressed]
+        suppressed = phones_suppressed(workspace_id=workspace.pk, phones=phones)
+        if suppressed:  # rare: decode, filter, encode again
+            phones = [phone for phone in phones if phone not in suppressed]
+            rows_json = json.dumps(
+                [row for row in json.loads(rows_json) if row["phone"] not in suppressed],
+                ensure_ascii=False,
+            )
             result.invalid += len(suppressed)
             rejections = rejections + [
                 Rejected(
@@ -283,7 +286,6 @@ def _write_chunk(
                 )
                 for phone in sorted(suppressed)
             ]
-        phones = [row.phone for row in upserts]
         if phones:
             # Raw `= ANY(array)`: one parameter instead of 2,000 placeholders to compile.
             with connection.cursor() as cursor:
@@ -293,9 +295,9 @@ def _write_chunk(
                     [workspace.pk, phones],
                 )
                 result.opted_out = cursor.fetchone()[0]
-        outcomes = contacts_upsert_rows(
+        created, updated = contacts_upsert_encoded(
             workspace=workspace,
-            rows=upserts,
+            rows_json=rows_json,
             update_existing=contact_import.on_existing == ContactImport.OnExisting.UPDATE,
             created_via=CreatedVia.IMPORT,
             consent_source=contact_import.consent_source,
@@ -309,13 +311,9 @@ def _write_chunk(
                 ),
             },
         )
-        for outcome in outcomes.values():
-            if outcome.status == "created":
-                result.created += 1
-            elif outcome.status == "updated":
-                result.updated += 1
-            else:
-                result.unchanged += 1
+        result.created += created
+        result.updated += updated
+        result.unchanged += len(phones) - created - updated
         opt_outs = [phone for phone in prepared.opt_outs if phone not in suppressed]
         if opt_outs:
             # The file says these people opted out: they stay out of every campaign from now.
