@@ -1,9 +1,12 @@
-"""Cursor pagination for every API list: stable under inserts, no COUNT(*) over big tables."""
+"""Pagination: cursor pagination for every API list (stable under inserts, no COUNT(*) over
+big tables), and a capped count for the dashboard's big lists."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+from django.core.paginator import Paginator
 from rest_framework.pagination import CursorPagination
 
 
@@ -15,3 +18,32 @@ class DefaultCursorPagination(CursorPagination):
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
         return tuple(getattr(view, "cursor_ordering", self.ordering))
+
+
+class CappedPaginator(Paginator):
+    """Pages for the dashboard whose count stops at `cap` + 1 rows: "more than 10,000" is all
+    a person needs, and counting a million matching contacts exactly takes 200-500 ms on every
+    page view. Pages past the cap are not offered (refine the filter, or export)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int = 10_000) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        # SELECT count(*) FROM (SELECT ... LIMIT cap + 1): no ORDER BY needed to count.
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        """More rows match than were counted; `count` is then `cap` + 1."""
+        return self.count > self.cap
+
+    @property
+    def shown_count(self) -> int:
+        """The rows a person can page through: all of them, or `cap` when capped."""
+        return min(self.count, self.cap)
+
+    @cached_property
+    def num_pages(self) -> int:
+        return max(1, -(-self.shown_count // self.per_page))

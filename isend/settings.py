@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in index expressions (trigram search indexes)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -349,6 +350,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
     },
     "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
+    "prune-contact-vocabulary": {
+        "task": "messaging.tasks.contact_vocabulary_prune_task",
+        "schedule": crontab(minute=17, hour=4),
+    },
     "purge-import-files": {
         "task": "messaging.tasks.import_files_purge_task",
         "schedule": crontab(minute=47, hour=3),

@@ -110,7 +110,9 @@ class OptInSerializer(serializers.Serializer):
 
 
 _CONTACT_FILTERS = [
-    OpenApiParameter("search", str, description="Phone digits or name"),
+    OpenApiParameter(
+        "search", str, description="A name, a whole phone number in any shape, or phone digits"
+    ),
     OpenApiParameter("tag", str, description="Has this tag"),
     OpenApiParameter("list", str, description="Member of this list (id)"),
     OpenApiParameter("opt_out", str, enum=["opted_out", "subscribed"]),
@@ -136,7 +138,9 @@ class ContactViewSet(WorkspaceModelViewSet):
             "whatsapp_status": [params["whatsapp_status"]] if params.get("whatsapp_status") else [],
         }
         try:
-            return queryset.filter(selectors.contact_filter_q(filters))
+            return queryset.filter(
+                selectors.contact_filter_q(filters, default_country=self.workspace.default_country)
+            )
         except DjangoValidationError as exc:
             raise serializers.ValidationError({"list": exc.messages}) from exc
 

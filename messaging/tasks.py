@@ -44,3 +44,11 @@ def import_files_purge_task() -> int:
     from .services.imports import contact_import_files_purge
 
     return contact_import_files_purge()
+
+
+@shared_task
+def contact_vocabulary_prune_task() -> int:
+    """Daily: forget tags and attribute names no contact uses any more."""
+    from .services.contacts import contact_vocabulary_prune
+
+    return contact_vocabulary_prune()

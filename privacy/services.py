@@ -1256,8 +1256,18 @@ def recipient_erase(
     variants = [e164, e164[1:]]
 
     contact_model = apps.get_model("messaging", "Contact")
-    _n, per_model = contact_model._base_manager.filter(phone__in=variants, **ws_filter).delete()
+    erased_contacts = contact_model._base_manager.filter(phone__in=variants, **ws_filter)
+    workspace_ids = set(erased_contacts.values_list("workspace_id", flat=True))
+    _n, per_model = erased_contacts.delete()
     counts.update({k: v for k, v in per_model.items() if v})
+    if workspace_ids:
+        # A tag or attribute name only this person had (it may name them) goes with them.
+        from messaging.services.contacts import contact_vocabulary_prune
+
+        for erased_in in Workspace.objects.filter(pk__in=workspace_ids):
+            counts["messaging.ContactVocabulary"] = counts.get(
+                "messaging.ContactVocabulary", 0
+            ) + contact_vocabulary_prune(workspace=erased_in)
 
     messaging_models = apps.get_app_config("messaging").models
     # Message/InboundMessage exist once the engine is in; skip cleanly before that.

@@ -655,7 +655,10 @@ def contacts_bulk_action(
         param = tags if action == BulkAction.TAG else tags[0]
         with connection.cursor() as cursor:
             cursor.execute(sql, [now, param, workspace.pk, ids, tags])
-            return cursor.rowcount
+            touched = cursor.rowcount
+        if action == BulkAction.UNTAG:
+            contact_vocabulary_prune(workspace=workspace, tags=tags)
+        return touched
     if action == BulkAction.ADD_TO_LIST:
         if contact_list is None:
             raise ValidationError({"contact_list": [_("Choose a list.")]})
@@ -682,11 +685,48 @@ def contacts_bulk_action(
     if action == BulkAction.DELETE:
         count = contacts.count()
         contacts.delete()
+        contact_vocabulary_prune(workspace=workspace)
         audit_record(
             workspace=workspace, action="contact.bulk_delete", actor=actor, details={"count": count}
         )
         return count
     raise ValidationError({"action": [_("Unknown action.")]})
+
+
+def contact_vocabulary_prune(
+    *, workspace: Workspace | None = None, tags: Sequence[str] | None = None
+) -> int:
+    """Forget tags and attribute names no contact uses any more (the trigger only adds them),
+    and copies of a name. Runs after untagging, deleting and erasing, and daily for the rest.
+    `tags`: check only these tags of `workspace` (and no attribute names)."""
+    scope = "TRUE" if workspace is None else "v.workspace_id = %(workspace)s"
+    only = "" if tags is None else " AND v.name = ANY(%(tags)s)"
+    params = {"workspace": workspace.pk if workspace else None, "tags": list(tags or [])}
+    removed = 0
+    with connection.cursor() as cursor:
+        # Copies left by writers that introduced the same name at the same time.
+        cursor.execute(
+            f"DELETE FROM messaging_contactvocabulary v USING messaging_contactvocabulary w "  # noqa: S608
+            f"WHERE {scope}{only} AND w.workspace_id = v.workspace_id AND w.kind = v.kind "
+            "AND w.name = v.name AND w.id < v.id",
+            params,
+        )
+        cursor.execute(
+            f"DELETE FROM messaging_contactvocabulary v WHERE {scope}{only} AND v.kind = 'tag' "  # noqa: S608 (fixed fragments)
+            "AND NOT EXISTS (SELECT 1 FROM messaging_contact c WHERE c.workspace_id = "
+            "v.workspace_id AND c.tags @> ARRAY[v.name]::varchar(64)[])",
+            params,
+        )
+        removed += cursor.rowcount
+        if tags is None:
+            cursor.execute(
+                f"DELETE FROM messaging_contactvocabulary v WHERE {scope} "  # noqa: S608
+                "AND v.kind = 'attribute' AND NOT EXISTS (SELECT 1 FROM messaging_contact c "
+                "WHERE c.workspace_id = v.workspace_id AND c.attributes ? v.name)",
+                params,
+            )
+            removed += cursor.rowcount
+    return removed
 
 
 # --- lists -----------------------------------------------------------------------------------

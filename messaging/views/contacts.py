@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,11 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import Perm, role_has
 from accounts.tenancy import workspace_view
+from isend.pagination import CappedPaginator
 
 from .. import selectors, services
 from ..forms import BulkActionForm, ContactFilterForm, ContactForm, ContactListForm, SegmentForm
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")
 
 
 def _can_write(request: HttpRequest) -> bool:
@@ -52,7 +53,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
         _require_write(request)
         return _bulk_action(request, filters)
     queryset = selectors.contacts_matching(workspace=workspace, filters=filters)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(queryset, PAGE_SIZE, cap=COUNT_CAP).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -280,7 +281,9 @@ def list_detail(request: HttpRequest, list_id: str) -> HttpResponse:
         {
             "contact_list": contact_list,
             "form": form,
-            "page": Paginator(members, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": CappedPaginator(members, PAGE_SIZE, cap=COUNT_CAP).get_page(
+                request.GET.get("page")
+            ),
             "can_write": _can_write(request),
         },
     )

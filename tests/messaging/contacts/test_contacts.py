@@ -210,6 +210,20 @@ def test_search_by_phone_fragment_and_name(
 
 
 @pytest.mark.parametrize(
+    "typed", ["050 123 45 67", "0501234567", "+994 50 123 45 67", "994501234567", "501234567"]
+)
+def test_search_by_a_whole_number_in_any_shape_finds_it(
+    workspace: Workspace, make_contact: Callable[..., Contact], typed: str
+) -> None:
+    # the national shape with its trunk 0 is not a substring of +994501234567: only parsing
+    # the search as a number finds it
+    make_contact(workspace, "+994501234567", first_name="Leyla")
+    make_contact(workspace, "+994559876543", first_name="Orxan")
+    found = selectors.contacts_matching(workspace=workspace, filters={"search": typed})
+    assert [c.first_name for c in found] == ["Leyla"]
+
+
+@pytest.mark.parametrize(
     ("header", "key"),
     [
         ("City", "city"),
