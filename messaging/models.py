@@ -95,6 +95,10 @@ class Contact(WorkspaceOwned):
                 OpClass(Upper("last_name"), name="gin_trgm_ops"),
                 name="messaging_contact_last_trgm",
             ),
+            # Digits typed as a fragment of a number (`phone LIKE '%0123456%'`).
+            GinIndex(
+                fields=["phone"], opclasses=["gin_trgm_ops"], name="messaging_contact_phone_trgm"
+            ),
             models.Index(fields=["workspace", "-created_at"], name="messaging_contact_ws_created"),
             # Fan-out and exports walk one workspace's contacts in id order, chunk by chunk.
             models.Index(fields=["workspace", "id"], name="messaging_contact_ws_id"),

@@ -53,7 +53,12 @@ def contacts(request: HttpRequest) -> HttpResponse:
         _require_write(request)
         return _bulk_action(request, filters)
     queryset = selectors.contacts_matching(workspace=workspace, filters=filters)
-    page = CappedPaginator(queryset, PAGE_SIZE, cap=COUNT_CAP).get_page(request.GET.get("page"))
+    page = CappedPaginator(
+        queryset,
+        PAGE_SIZE,
+        cap=COUNT_CAP,
+        when_few=selectors.contacts_matching(workspace=workspace, filters=filters, few=True),
+    ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -281,9 +286,14 @@ def list_detail(request: HttpRequest, list_id: str) -> HttpResponse:
         {
             "contact_list": contact_list,
             "form": form,
-            "page": CappedPaginator(members, PAGE_SIZE, cap=COUNT_CAP).get_page(
-                request.GET.get("page")
-            ),
+            "page": CappedPaginator(
+                members,
+                PAGE_SIZE,
+                cap=COUNT_CAP,
+                when_few=selectors.contacts_matching(
+                    workspace=workspace, filters={"list_id": contact_list.public_id}, few=True
+                ),
+            ).get_page(request.GET.get("page")),
             "can_write": _can_write(request),
         },
     )

@@ -180,3 +180,22 @@ def test_the_contacts_page_counts_up_to_a_cap(
     page = member_client.get(base, {"search": "orx"}).content.decode()
     assert "1 contact" in page
     assert "More than" not in page
+
+
+def test_the_few_matches_ordering_is_the_same_order(
+    workspace: Workspace, make_contact: Callable[..., Contact]
+) -> None:
+    # given contacts, some created at the same instant (ties are broken by id)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for i in range(6):
+        contact = make_contact(workspace, phone=f"+99450{1000000 + i}", first_name="Leyla")
+        Contact.objects.filter(pk=contact.pk).update(created_at=now - timedelta(hours=i // 2))
+    filters = {"search": "ley"}
+    usual = selectors.contacts_matching(workspace=workspace, filters=filters)
+    few = selectors.contacts_matching(workspace=workspace, filters=filters, few=True)
+    assert list(few) == list(usual)
+    assert len(usual) == 6
