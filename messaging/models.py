@@ -158,7 +158,7 @@ class ContactList(WorkspaceOwned):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=120)
     description = models.CharField(_("description"), max_length=255, blank=True)
-    contacts = models.ManyToManyField(
+    contacts: models.ManyToManyField[Contact, ContactListMembership] = models.ManyToManyField(
         Contact, through="ContactListMembership", related_name="lists", blank=True
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)

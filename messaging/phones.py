@@ -203,7 +203,11 @@ def _explain(
 ) -> PhoneResult:
     if parsed is None and not unknown_country:
         return _not_a_number(raw)
-    country = phonenumbers.region_code_for_country_code(parsed.country_code) if parsed else None
+    country = (
+        phonenumbers.region_code_for_country_code(parsed.country_code)
+        if parsed is not None and parsed.country_code is not None
+        else None
+    )
     if parsed is None or country in ("ZZ", "001", None):
         return _fail(
             raw,

@@ -100,6 +100,8 @@ def contact_import_create(
                 ]
             }
         )
+    if uploaded.file is None:
+        raise ValidationError({"file": [_("Choose a file to import.")]})
     try:
         info = sniff(uploaded.file)
     except FileRejected as exc:

@@ -51,6 +51,9 @@ def test_contact_crud(api: APIClient, workspace: Workspace) -> None:
     assert patched.json()["last_name"] == "Quliyeva"
     listed = api.get("/api/v1/contacts/", {"tag": "vip"}).json()["results"]
     assert [c["id"] for c in listed] == [body["id"]]
+    # a search for the number in another shape than it was stored in finds it
+    found = api.get("/api/v1/contacts/", {"search": "+994 (50) 123-45-67"}).json()["results"]
+    assert [c["id"] for c in found] == [body["id"]]
     assert api.delete(url).status_code == 204
     assert not Contact.objects.for_workspace(workspace).exists()
 
