@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from ..imports import FileInfo, FileRejected, iter_rows
 from ..phones import parse_phone, phone_time_zone
@@ -225,6 +226,8 @@ def _chunks_from(pid: int, inbox: Connection) -> Iterator[Prepared]:
             raise ParseProcessFailed(_("The file could not be read; the error has been logged."))
 
 
+_PHONE_METADATA_LOCK = PhoneMetadata._metadata_lock  # phonenumbers loads regions lazily
+
 #: Parse processes alive now, by pid (for tests and debugging).
 running: set[int] = set()
 
@@ -242,7 +245,10 @@ def prepared_chunks(contact_import: ContactImport, info: FileInfo) -> Iterator[I
         yield _chunks_here(contact_import, info)
         return
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    # Under a thread pool another thread may be loading phone metadata at this instant: fork
+    # while holding its lock, so the child never starts with a lock no thread will release.
+    with _PHONE_METADATA_LOCK:
+        pid = os.fork()
     if pid == 0:  # the parse process
         code = 0
         try:

@@ -165,3 +165,46 @@ def test_a_file_the_reader_refuses_mid_way_fails_the_import_with_its_message(
     assert configured.error == "Row 21 is not valid text in this encoding."
     assert configured.created_count == 20
     assert _parse_processes() == []
+
+
+def test_a_thread_loading_phone_metadata_at_fork_time_does_not_hang_the_parser(
+    workspace: Workspace, configured: ContactImport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given another thread of the worker (a thread pool) that holds phonenumbers' metadata
+    # lock while the import forks its parse process
+    import threading
+    import time
+
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    lock = PhoneMetadata._metadata_lock
+    held = threading.Event()
+
+    def load_metadata() -> None:
+        with lock:
+            held.set()
+            time.sleep(0.3)
+
+    original = import_parsing.prepare_chunk
+
+    def needing_metadata(*args: Any, **kwargs: Any) -> import_parsing.Prepared:
+        # a region loaded for the first time takes this lock in the parse process
+        if not lock.acquire(timeout=3):
+            raise RuntimeError("the metadata lock was copied held into the parse process")
+        lock.release()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(import_parsing, "prepare_chunk", needing_metadata)
+    loader = threading.Thread(target=load_metadata)
+    loader.start()
+    held.wait(timeout=5)
+    # when
+    try:
+        more = services.contact_import_run(workspace=workspace, import_id=configured.pk)
+    finally:
+        loader.join()
+    # then the fork waited for the lock, and the parser found it free
+    assert more is False
+    configured.refresh_from_db()
+    assert configured.status == ContactImport.Status.COMPLETED
+    assert configured.created_count == ROWS
