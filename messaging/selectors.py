@@ -87,27 +87,25 @@ def contact_import_rejections(
     )
 
 
-def contact_tags_of_workspace(*, workspace: Workspace, limit: int = 200) -> list[str]:
-    """Tags the workspace's contacts use (for filter menus), alphabetical. Read from the
-    vocabulary the contacts table's trigger keeps, not from a million rows."""
+def _vocabulary(workspace: Workspace, kind: str, limit: int) -> list[str]:
+    """Names the contacts table's trigger has recorded, read instead of a million rows."""
     return list(
         ContactVocabulary.objects.for_workspace(workspace)
-        .filter(kind=ContactVocabulary.Kind.TAG)
+        .filter(kind=kind)
         .order_by("name")
         .values_list("name", flat=True)
         .distinct()[:limit]
     )
+
+
+def contact_tags_of_workspace(*, workspace: Workspace, limit: int = 200) -> list[str]:
+    """Tags the workspace's contacts use (for filter menus), alphabetical."""
+    return _vocabulary(workspace, ContactVocabulary.Kind.TAG, limit)
 
 
 def contact_attribute_keys(*, workspace: Workspace, limit: int = 200) -> set[str]:
     """Attribute names in use: what templates may reference as `{{attr.x}}` or `{{x}}`."""
-    return set(
-        ContactVocabulary.objects.for_workspace(workspace)
-        .filter(kind=ContactVocabulary.Kind.ATTRIBUTE)
-        .order_by("name")
-        .values_list("name", flat=True)
-        .distinct()[:limit]
-    )
+    return set(_vocabulary(workspace, ContactVocabulary.Kind.ATTRIBUTE, limit))
 
 
 def _strings(value: Any) -> list[str]:
