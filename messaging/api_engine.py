@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
 from billing.services import InsufficientCredits
+from messaging.audience import audience_clean
 from messaging.models import MessageTemplate
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
@@ -125,8 +127,48 @@ class MessageViewSet(WorkspaceModelViewSet):
         )
 
 
+class AudienceSerializer(serializers.Serializer):
+    """The audience contract (`messaging.audience`): every filter given must hold; unknown
+    keys and wrong types are field errors."""
+
+    list_id = serializers.UUIDField(required=False, help_text="A contact list of the workspace.")
+    segment_id = serializers.UUIDField(required=False, help_text="A segment of the workspace.")
+    search = serializers.CharField(required=False, max_length=100)
+    tags_any = serializers.ListField(child=serializers.CharField(), required=False)
+    tags_all = serializers.ListField(child=serializers.CharField(), required=False)
+    tags_none = serializers.ListField(child=serializers.CharField(), required=False)
+    attributes = serializers.DictField(child=serializers.CharField(), required=False)
+    opt_out = serializers.ChoiceField(choices=["opted_out", "subscribed"], required=False)
+    whatsapp_status = serializers.ListField(child=serializers.CharField(), required=False)
+    created_after = serializers.DateField(required=False)
+    created_before = serializers.DateField(required=False)
+
+
+class AudienceField(serializers.JSONField):
+    """Validated by `audience_clean` with the request's workspace; stored in its names."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        workspace = self.context.get("workspace")
+        try:
+            audience = audience_clean(workspace=workspace, data=data)
+        except DjangoValidationError as exc:
+            raise ValidationError(
+                {
+                    ("non_field_errors" if key == NON_FIELD_ERRORS else key): messages
+                    for key, messages in exc.message_dict.items()
+                }
+            ) from exc
+        return audience.as_json()
+
+
+@extend_schema_field(AudienceSerializer)
+class _DocumentedAudienceField(AudienceField):
+    pass
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    audience = _DocumentedAudienceField(required=False)
     template = serializers.SlugRelatedField(
         slug_field="public_id", queryset=MessageTemplate.objects.none()
     )
@@ -187,6 +229,15 @@ class CampaignSerializer(serializers.ModelSerializer):
             self.fields["senders"].child_relation.queryset = Sender.objects.for_workspace(workspace)
 
 
+class LaunchSerializer(serializers.Serializer):
+    expected_recipients = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="The pre-flight's `reachable` you confirmed: if the audience now has another "
+        "count, the launch is refused (400) and nothing is reserved.",
+    )
+
+
 class CampaignViewSet(WorkspaceModelViewSet):
     queryset = Campaign.objects.all()
     serializer_class = CampaignSerializer
@@ -224,20 +275,26 @@ class CampaignViewSet(WorkspaceModelViewSet):
     def preflight(self, request: Request, public_id: str | None = None) -> Response:
         return Response(campaign_services.campaign_preflight(campaign=self.get_object()))
 
-    def _control(self, verb: str) -> Response:
+    def _control(self, verb: str, **options: Any) -> Response:
         handler = getattr(campaign_services, f"campaign_{verb}")
         try:
-            campaign = handler(workspace=self.workspace, campaign=self.get_object(), actor=None)
+            campaign = handler(
+                workspace=self.workspace, campaign=self.get_object(), actor=None, **options
+            )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
         except InsufficientCredits as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_402_PAYMENT_REQUIRED)
         return Response(self.get_serializer(campaign).data)
 
-    @extend_schema(request=None)
+    @extend_schema(request=LaunchSerializer)
     @action(detail=True, methods=["post"])
     def launch(self, request: Request, public_id: str | None = None) -> Response:
-        return self._control("launch")
+        options = LaunchSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        return self._control(
+            "launch", expected_recipients=options.validated_data.get("expected_recipients")
+        )
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])

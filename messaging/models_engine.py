@@ -34,6 +34,7 @@ class Campaign(WorkspaceOwned):
         CREDITS = "credits", _("Not enough credits")
         BREAKER = "breaker", _("Too many failures")
         NUMBER_BLOCKED = "number_blocked", _("A number was blocked")
+        AUDIENCE_CHANGED = "audience_changed", _("The audience differs from what was confirmed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=150)

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.http import Http404
 
 from accounts.models import Workspace
@@ -23,6 +33,7 @@ from .models import (
     ContactImport,
     ContactImportRejection,
     ContactList,
+    ContactListMembership,
     ContactVocabulary,
     MessageTemplate,
     Segment,
@@ -142,7 +153,12 @@ def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -
     if tags_none := _strings(filters.get("tags_none")):
         q &= ~Q(tags__overlap=tags_none)
     if list_id := filters.get("list_id"):
-        q &= Q(lists__public_id=list_id)
+        # A semi-join, not a join: a campaign's list and its segment's list both hold.
+        q &= Exists(
+            ContactListMembership.objects.filter(
+                contact_id=OuterRef("pk"), contact_list__public_id=list_id
+            )
+        )
     attributes = filters.get("attributes") or {}
     if attributes:
         q &= Q(attributes__contains=dict(attributes))
@@ -171,7 +187,6 @@ def contacts_matching(
     few match (`CappedPaginator`), so sort by an expression no index provides: Postgres then
     finds the matches first (search indexes) and sorts them, instead of walking the
     created-at index through every contact."""
-    # One list at most, and (list, contact) is unique: the join never duplicates a contact.
     qs = Contact.objects.for_workspace(workspace).filter(
         contact_filter_q(filters or {}, default_country=workspace.default_country)
     )

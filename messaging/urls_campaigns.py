@@ -8,6 +8,7 @@ _C = "w/<slug:workspace_slug>/campaigns/"
 urlpatterns = [
     path(_C, views.campaign_list, name="list"),
     path(_C + "new/", views.campaign_new, name="new"),
+    path(_C + "audience/", views.campaign_audience_preview, name="audience_preview"),
     path(_C + "messages/", views.message_log, name="messages"),
     path(_C + "inbox/", views.inbox, name="inbox"),
     path(_C + "<uuid:campaign_id>/", views.campaign_detail, name="detail"),

@@ -21,6 +21,7 @@ from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended
 from accounts.tenancy import workspace_view
 from billing.services import InsufficientCredits
+from messaging.audience import audience_clean, audience_counts, audience_sample
 from messaging.engine.dispatch import send_rate_series
 from messaging.engine.pacing import PRESET_LABELS
 from messaging.models import ContactList, MessageTemplate, Segment
@@ -52,9 +53,15 @@ class CampaignForm(forms.Form):
         queryset=Segment.objects.none(),
         required=False,
         empty_label=gettext_lazy("No segment"),
+        help_text=gettext_lazy("List, segment and tags all apply: a contact must match each."),
     )
-    tags = forms.CharField(
-        label=gettext_lazy("Only contacts tagged (comma-separated)"), required=False
+    tags_any = forms.CharField(
+        label=gettext_lazy("Only contacts with any of these tags (comma-separated)"),
+        required=False,
+    )
+    tags_none = forms.CharField(
+        label=gettext_lazy("Leave out contacts with any of these tags (comma-separated)"),
+        required=False,
     )
     scheduled_at = forms.DateTimeField(
         label=gettext_lazy("Start at (empty: as soon as you launch)"),
@@ -172,15 +179,24 @@ class CampaignForm(forms.Form):
         days = sorted(int(d) for d in data.get("window_days") or [])
         return {"start": data["window_start"], "end": data["window_end"], "days": days}
 
+    AUDIENCE_FIELDS = ("contact_list", "segment", "tags_any", "tags_none")
+
     def audience(self) -> dict[str, object]:
-        data = self.cleaned_data
-        filters: dict[str, object] = dict(data["segment"].filters) if data.get("segment") else {}
-        if data.get("contact_list"):
-            filters["list"] = str(data["contact_list"].public_id)
-        tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+        """The builder's choices in the audience contract's names (`messaging.audience`)."""
+        return audience_from_choices(self.cleaned_data)
+
+
+def audience_from_choices(data: dict[str, Any]) -> dict[str, object]:
+    audience: dict[str, object] = {}
+    if data.get("contact_list"):
+        audience["list_id"] = str(data["contact_list"].public_id)
+    if data.get("segment"):
+        audience["segment_id"] = str(data["segment"].public_id)
+    for key in ("tags_any", "tags_none"):
+        tags = [t.strip() for t in (data.get(key) or "").split(",") if t.strip()]
         if tags:
-            filters["tags"] = tags
-        return filters
+            audience[key] = tags
+    return audience
 
 
 def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
@@ -227,6 +243,36 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
                 form.add_error(field if field in form.fields else None, errors)
     return render(request, "messaging/campaigns/new.html", {"form": form})
+
+
+@workspace_view(Perm.VIEW)
+def campaign_audience_preview(request: HttpRequest) -> HttpResponse:
+    """htmx: who the builder's current audience reaches, counted and sampled by the same
+    functions as the pre-flight and fan-out."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = CampaignForm(request.GET, workspace=workspace)
+    form.is_valid()  # only the audience fields matter here
+    counts, sample, error = None, [], ""
+    field_errors = [
+        str(e) for name in CampaignForm.AUDIENCE_FIELDS for e in form.errors.get(name, [])
+    ]
+    if field_errors:
+        error = " ".join(field_errors)
+    else:
+        try:
+            audience = audience_clean(
+                workspace=workspace, data=audience_from_choices(form.cleaned_data)
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            counts = audience_counts(workspace=workspace, audience=audience)
+            sample = audience_sample(workspace=workspace, audience=audience, size=5)
+    return render(
+        request,
+        "messaging/_audience.html",
+        {"counts": counts, "sample": sample, "error": error},
+    )
 
 
 @workspace_view(Perm.VIEW)
@@ -280,13 +326,20 @@ def campaign_send_rate(request: HttpRequest, campaign_id: str) -> JsonResponse:
     )
 
 
+def _expected_recipients(request: HttpRequest) -> int | None:
+    """The recipient count the launch button showed (the user's confirmation)."""
+    try:
+        return int(request.POST["expected_recipients"])
+    except (KeyError, ValueError):
+        return None
+
+
 @require_POST
 @workspace_view(Perm.CAMPAIGNS_RUN)
 def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     workspace = request.workspace  # type: ignore[attr-defined]
     handlers = {
-        "launch": services.campaign_launch,
         "pause": services.campaign_pause,
         "resume": services.campaign_resume,
         "cancel": services.campaign_cancel,
@@ -314,6 +367,14 @@ def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> Http
                 workspace=workspace, campaign=campaign, actor=request.user
             )  # type: ignore[arg-type]
             messages.success(request, _("%(n)d failed messages queued again.") % {"n": n})
+        elif action == "launch":
+            services.campaign_launch(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,  # type: ignore[arg-type]
+                expected_recipients=_expected_recipients(request),
+            )
+            messages.success(request, _("Launched: the messages are being queued."))
         elif action in handlers:
             handlers[action](workspace=workspace, campaign=campaign, actor=request.user)  # type: ignore[operator]
             messages.success(request, _("Done: %(action)s.") % {"action": action})

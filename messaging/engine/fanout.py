@@ -4,35 +4,39 @@ audience; a redelivered task resumes from the cursor kept on the campaign)."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.services import audit_record, notify
 from billing import services as billing
+from integrations.events import campaign_event
+from integrations.services import webhook_events_publish
+from messaging.audience import (
+    Audience,
+    AudienceCounts,
+    audience_clean,
+    audience_counts,
+    audience_recipients,
+)
 from messaging.engine import pacing, windows
 from messaging.models_engine import Campaign, Message
 from messaging.models_senders import Sender
-from messaging.selectors import contacts_matching, reachable_contacts
 
 FANOUT_CHUNK = 20_000
 
 
-def audience_counts(*, campaign: Campaign) -> dict[str, int]:
-    """Pre-flight figures in one query: matching, opted out, invalid, reachable."""
-    from django.db.models import Count, Q
+def campaign_audience(campaign: Campaign) -> Audience:
+    """The campaign's stored audience, validated as it is read (ValidationError if it names a
+    key the contract does not know, or a list or segment that is gone)."""
+    return audience_clean(workspace=campaign.workspace, data=campaign.audience)
 
-    from messaging.models import WhatsAppStatus
 
-    matching = contacts_matching(workspace=campaign.workspace, filters=campaign.audience)
-    figures = matching.order_by().aggregate(
-        total=Count("id"),
-        opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
-        invalid=Count(
-            "id",
-            filter=Q(opted_out_at__isnull=True, whatsapp_status=WhatsAppStatus.INVALID),
-        ),
-    )
-    figures["reachable"] = figures["total"] - figures["opted_out"] - figures["invalid"]
-    return figures
+def campaign_audience_counts(*, campaign: Campaign) -> AudienceCounts:
+    """Pre-flight figures in one query; `reachable` is what fan-out would queue."""
+    return audience_counts(workspace=campaign.workspace, audience=campaign_audience(campaign))
 
 
 def live_senders(campaign: Campaign) -> list[int]:
@@ -45,17 +49,26 @@ def live_senders(campaign: Campaign) -> list[int]:
 
 def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
     """Queue the next chunk of recipients; True while more remain. Each contact sticks to one
-    number (its id modulo the campaign's numbers)."""
+    number (its id modulo the campaign's numbers). Never queues more than the launch reserved
+    credits for (the count the user confirmed): a larger audience pauses the campaign."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status != Campaign.Status.LAUNCHING:
             return False
+        try:
+            audience = campaign_audience(campaign)
+        except ValidationError as exc:
+            _pause_for_audience(campaign, details={"error": " ".join(exc.messages)})
+            return False
         senders = live_senders(campaign)
+        room = max(campaign.credits_reserved - campaign.count_queued, 0)
+        if room == 0:
+            _finish_fanout(campaign, audience)
+            return False
         qs = (
-            reachable_contacts(workspace=campaign.workspace, filters=campaign.audience)
+            audience_recipients(workspace=campaign.workspace, audience=audience)
             .filter(id__gt=campaign.fanout_cursor)
-            .order_by("id")
-            .values("id", "phone", "time_zone")[:chunk]
+            .values("id", "phone", "time_zone")[: min(chunk, room)]
         )
         select_sql, params = qs.query.sql_with_params()
         start_at = max(campaign.scheduled_at or timezone.now(), timezone.now())
@@ -97,16 +110,19 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
             campaign.fanout_cursor = last_id
             campaign.count_queued += inserted
             campaign.save(update_fields=["fanout_cursor", "count_queued"])
-        if picked == chunk:
+        if picked and picked == min(chunk, room):
             return True
-        _finish_fanout(campaign)
+        _finish_fanout(campaign, audience)
         return False
 
 
-def _finish_fanout(campaign: Campaign) -> None:
+def _finish_fanout(campaign: Campaign, audience: Audience) -> None:
     """All recipients are queued: give back credits reserved for contacts that vanished or
-    opted out while launching, and start sending."""
+    opted out while launching, and start sending, unless what was queued differs from the
+    count the user confirmed (then the campaign waits, paused, for the user to look)."""
     queued = Message.objects.filter(campaign=campaign).count()
+    confirmed = campaign.recipients
+    matching_now = audience_recipients(workspace=campaign.workspace, audience=audience).count()
     surplus = campaign.credits_reserved - queued
     if surplus > 0:
         billing.credits_release(
@@ -125,24 +141,65 @@ def _finish_fanout(campaign: Campaign) -> None:
     campaign.recipients = queued
     campaign.credits_reserved = queued
     campaign.count_queued = queued
+    campaign.save(update_fields=["recipients", "credits_reserved", "count_queued"])
+    if queued and (queued != confirmed or matching_now != confirmed):
+        _pause_for_audience(
+            campaign,
+            details={"confirmed": confirmed, "queued": queued, "matching_now": matching_now},
+        )
+        return
     campaign.status = Campaign.Status.RUNNING if queued else Campaign.Status.COMPLETED
     campaign.status_changed_at = timezone.now()
     if not queued:
         campaign.finished_at = timezone.now()
-    campaign.save(
-        update_fields=[
-            "recipients",
-            "credits_reserved",
-            "count_queued",
-            "status",
-            "status_changed_at",
-            "finished_at",
-        ]
-    )
+    campaign.save(update_fields=["status", "status_changed_at", "finished_at"])
     if queued:
         from messaging.tasks_engine import dispatch_kick
 
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
+
+
+def _pause_for_audience(campaign: Campaign, *, details: dict[str, object]) -> None:
+    """Fan-out did not queue what the user confirmed: nothing is sent until a person looks
+    (resume sends what was queued; cancel releases its credits)."""
+    campaign.status = Campaign.Status.PAUSED
+    campaign.pause_reason = Campaign.PauseReason.AUDIENCE_CHANGED
+    campaign.status_changed_at = timezone.now()
+    campaign.save(update_fields=["status", "pause_reason", "status_changed_at"])
+    audit_record(
+        workspace=campaign.workspace,
+        action="campaign.paused",
+        actor=None,
+        target=campaign,
+        details={"reason": Campaign.PauseReason.AUDIENCE_CHANGED, **details},
+    )
+    if "error" in details:
+        text = _("Campaign “%(name)s” was paused before sending: %(error)s") % {
+            "name": campaign.name,
+            "error": details["error"],
+        }
+    else:
+        text = _(
+            "Campaign “%(name)s” was paused before sending: you confirmed %(confirmed)d "
+            "recipients, %(queued)d were queued and %(now)d match now. Check the audience, "
+            "then resume (sends what was queued) or cancel."
+        ) % {
+            "name": campaign.name,
+            "confirmed": details["confirmed"],
+            "queued": details["queued"],
+            "now": details["matching_now"],
+        }
+    notify(
+        workspace=campaign.workspace,
+        kind="campaign.paused",
+        text=text,
+        link=reverse(
+            "messaging_campaigns:detail", args=[campaign.workspace.slug, campaign.public_id]
+        ),
+    )
+    webhook_events_publish(
+        workspace_id=campaign.workspace_id, events=[campaign_event("campaign.paused", campaign)]
+    )
 
 
 def reassign_queued(*, campaign_id: int, to_sender_ids: list[int]) -> int:

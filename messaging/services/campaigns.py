@@ -3,6 +3,7 @@ failed. The engine (messaging/engine) does the sending."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,19 @@ from accounts.services import audit_record, workspace_ensure_can_send
 from billing import services as billing
 from integrations.events import campaign_event
 from integrations.services import webhook_events_publish
-from messaging.engine.fanout import audience_counts, live_senders, reassign_queued
+from messaging.audience import (
+    AUDIENCE_KEYS,
+    audience_clean,
+    audience_counts,
+    audience_sample,
+    audience_upgrade_legacy,
+)
+from messaging.engine.fanout import (
+    campaign_audience,
+    campaign_audience_counts,
+    live_senders,
+    reassign_queued,
+)
 from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
 from messaging.engine.windows import window_clean, window_share
 from messaging.models import MessageTemplate
@@ -46,7 +59,13 @@ def campaign_create(
     send_window: dict[str, Any] | None = None,
     pacing: dict[str, Any] | None = None,
 ) -> Campaign:
+    """A draft. `audience` follows the audience contract (`messaging.audience`): a wrong key
+    or type is a ValidationError keyed `audience` with the field errors, nothing stored."""
     _check_same_workspace(workspace, template, *senders)
+    try:
+        cleaned_audience = audience_clean(workspace=workspace, data=audience)
+    except ValidationError as exc:
+        raise ValidationError({"audience": _audience_messages(exc)}) from exc
     window = window_clean(send_window)
     pace = pacing_clean(pacing)
     if not name.strip():
@@ -72,7 +91,7 @@ def campaign_create(
         workspace=workspace,
         name=name.strip(),
         template=template,
-        audience=audience,
+        audience=cleaned_audience.as_json(),
         scheduled_at=scheduled_at,
         expires_at=expires_at,
         send_window=window,
@@ -84,10 +103,40 @@ def campaign_create(
     return campaign
 
 
+def _audience_messages(exc: ValidationError) -> list[str]:
+    """Field errors of the audience contract as messages that name their key."""
+    return [
+        message if key not in AUDIENCE_KEYS else f"{key}: {message}"
+        for key, messages in exc.message_dict.items()
+        for message in messages
+    ]
+
+
 def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
-    """What launching would do: recipients after exclusions, skipped by reason, credits
-    needed against the balance, an estimated duration, and warnings."""
-    counts = audience_counts(campaign=campaign)
+    """What launching would do: recipients after exclusions (the count and a sample, by the
+    same query fan-out runs), skipped by reason, credits needed against the balance, an
+    estimated duration, and warnings. An audience that no longer validates is reported in
+    `audience_error` with zero recipients (launch refuses it)."""
+    try:
+        audience = campaign_audience(campaign)
+    except ValidationError as exc:
+        return {
+            "audience_error": " ".join(_audience_messages(exc)),
+            "total": 0,
+            "opted_out": 0,
+            "invalid": 0,
+            "reachable": 0,
+            "sample": [],
+            "credits_needed": 0,
+            "credits_available": billing.credits_balance(workspace=campaign.workspace).available,
+            "enough_credits": False,
+            "numbers_active": 0,
+            "rate_per_second": 0,
+            "estimated_seconds": 0,
+            "warnings": [],
+        }
+    counts = asdict(audience_counts(workspace=campaign.workspace, audience=audience))
+    sample = audience_sample(workspace=campaign.workspace, audience=audience)
     balance = billing.credits_balance(workspace=campaign.workspace)
     senders = list(campaign.senders.filter(removed_at__isnull=True))
     active = [s for s in senders if s.status == Sender.Status.ACTIVE]
@@ -120,6 +169,8 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
         warnings.append(_("None of the chosen numbers is active."))
     return {
         **counts,
+        "audience_error": "",
+        "sample": [{"id": str(c.public_id), "phone": c.phone, "name": c.full_name} for c in sample],
         "credits_needed": counts["reachable"],
         "credits_available": balance.available,
         "enough_credits": balance.available >= counts["reachable"],
@@ -130,9 +181,18 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def campaign_launch(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+def campaign_launch(
+    *,
+    workspace: Workspace,
+    campaign: Campaign,
+    actor: User | None,
+    expected_recipients: int | None = None,
+) -> Campaign:
     """Reserve the credits for every reachable recipient (all or nothing), then fan out in a
-    background task. `billing.InsufficientCredits` says "needs N credits, has M"."""
+    background task. `billing.InsufficientCredits` says "needs N credits, has M".
+    `expected_recipients`: the pre-flight count the user confirmed; if the audience no longer
+    has that many recipients, nothing is reserved and the user is asked to look again. Fan-out
+    then queues at most that many and pauses the campaign if it queued a different number."""
     from messaging.tasks_engine import campaign_fanout_task
 
     _check_same_workspace(workspace, campaign)
@@ -143,9 +203,22 @@ def campaign_launch(*, workspace: Workspace, campaign: Campaign, actor: User | N
             raise ValidationError(_("Only a draft can be launched."))
         if not live_senders(locked):
             raise ValidationError(_("None of the campaign's numbers is active."))
-        counts = audience_counts(campaign=locked)
+        try:
+            counts = asdict(campaign_audience_counts(campaign=locked))
+        except ValidationError as exc:
+            raise ValidationError(
+                _("The audience is not valid: %(why)s") % {"why": " ".join(_audience_messages(exc))}
+            ) from exc
         if counts["reachable"] == 0:
             raise ValidationError(_("Nobody in this audience can be messaged."))
+        if expected_recipients is not None and counts["reachable"] != expected_recipients:
+            raise ValidationError(
+                _(
+                    "The audience changed since you checked it: %(now)d recipients now, "
+                    "%(expected)d when you looked. Check the figures, then launch again."
+                )
+                % {"now": counts["reachable"], "expected": expected_recipients}
+            )
         billing.credits_reserve(
             workspace=workspace,
             amount=counts["reachable"],
@@ -310,7 +383,8 @@ def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User 
         workspace=workspace,
         name=(_("Copy of %(name)s") % {"name": campaign.name})[:150],
         template=campaign.template,
-        audience=campaign.audience,
+        # An audience saved before the contract (`list`, `tags`) is copied in its names.
+        audience=audience_upgrade_legacy(campaign.audience),
         send_window=campaign.send_window,
         pacing=campaign.pacing,
         created_by=actor,

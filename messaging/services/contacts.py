@@ -10,14 +10,13 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from anyascii import anyascii
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +25,7 @@ from accounts.services import audit_record
 from integrations.events import contact_opted_out_event
 from integrations.services import webhook_events_publish
 
+from ..audience import audience_clean
 from ..models import (
     Contact,
     ContactList,
@@ -36,7 +36,6 @@ from ..models import (
     WhatsAppStatus,
 )
 from ..phones import parse_phone, phone_time_zone
-from ..selectors import get_contact_list_for_workspace
 
 MAX_TAG_LENGTH = 64
 MAX_TAGS = 50
@@ -811,69 +810,23 @@ def contact_list_remove_contacts(
 
 # --- segments --------------------------------------------------------------------------------
 
-SEGMENT_FILTER_KEYS = (
-    "search",
-    "tags_any",
-    "tags_all",
-    "tags_none",
-    "list_id",
-    "attributes",
-    "opt_out",
-    "whatsapp_status",
-    "created_after",
-    "created_before",
-)
-
 
 def segment_filters_clean(*, workspace: Workspace, filters: Any) -> dict[str, Any]:
-    """Validate and normalise a segment's filter JSON (see `selectors.contact_filter_q`)."""
-    if filters in (None, ""):
-        return {}
-    if not isinstance(filters, Mapping):
-        raise ValidationError({"filters": [_("Filters must be an object.")]})
-    unknown = set(filters) - set(SEGMENT_FILTER_KEYS)
-    if unknown:
+    """Validate a segment's filters with the audience contract (a segment cannot name another
+    segment); errors are listed under "filters", each naming its key."""
+    try:
+        audience = audience_clean(workspace=workspace, data=filters, allow_segment=False)
+    except ValidationError as exc:
         raise ValidationError(
-            {"filters": [_("Unknown filter: %(names)s.") % {"names": ", ".join(sorted(unknown))}]}
-        )
-    cleaned: dict[str, Any] = {}
-    if filters.get("search"):
-        cleaned["search"] = str(filters["search"]).strip()[:100]
-    for key in ("tags_any", "tags_all", "tags_none"):
-        if filters.get(key):
-            cleaned[key] = clean_tags(filters[key])
-    if filters.get("list_id"):
-        try:
-            contact_list = get_contact_list_for_workspace(
-                workspace=workspace, list_id=str(filters["list_id"])
-            )
-        except Http404 as exc:
-            raise ValidationError({"filters": [_("That list does not exist.")]}) from exc
-        cleaned["list_id"] = str(contact_list.public_id)
-    if filters.get("attributes"):
-        attributes = filters["attributes"]
-        if not isinstance(attributes, Mapping):
-            raise ValidationError({"filters": [_("Attribute filters must be an object.")]})
-        cleaned["attributes"] = {str(k): v for k, v in attributes.items()}
-    if filters.get("opt_out"):
-        if filters["opt_out"] not in ("opted_out", "subscribed"):
-            raise ValidationError({"filters": [_("opt_out is “opted_out” or “subscribed”.")]})
-        cleaned["opt_out"] = filters["opt_out"]
-    if filters.get("whatsapp_status"):
-        statuses = filters["whatsapp_status"]
-        statuses = [statuses] if isinstance(statuses, str) else list(statuses)
-        if not set(statuses) <= set(WhatsAppStatus.values):
-            raise ValidationError({"filters": [_("Unknown WhatsApp status.")]})
-        cleaned["whatsapp_status"] = sorted(set(statuses))
-    for key in ("created_after", "created_before"):
-        if filters.get(key):
-            try:
-                cleaned[key] = date.fromisoformat(str(filters[key])).isoformat()
-            except ValueError as exc:
-                raise ValidationError(
-                    {"filters": [_("%(key)s must be a date (YYYY-MM-DD).") % {"key": key}]}
-                ) from exc
-    return cleaned
+            {
+                "filters": [
+                    message if key == NON_FIELD_ERRORS else f"{key}: {message}"
+                    for key, messages in exc.message_dict.items()
+                    for message in messages
+                ]
+            }
+        ) from exc
+    return audience.as_json()
 
 
 @transaction.atomic
