@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .forms import SuspendForm
-from .models import (
+from accounts import services
+from accounts.forms import SuspendForm
+from accounts.models import (
     ApiKey,
     ApiRequestLog,
     AuditEvent,

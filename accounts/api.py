@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import api_schema  # noqa: F401  (registers the auth scheme with the schema)
-from .api_auth import request_workspace
-from .api_base import WorkspaceReadOnlyViewSet, read_scope_map
-from .models import AuditEvent, Workspace
+from accounts import api_schema  # noqa: F401  (registers the auth scheme with the schema)
+from accounts.api_auth import request_workspace
+from accounts.api_base import WorkspaceReadOnlyViewSet, read_scope_map
+from accounts.models import AuditEvent, Workspace
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):

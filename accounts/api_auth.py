@@ -12,9 +12,9 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from .models import ApiKey, Workspace
-from .permissions import scope_granted
-from .services import api_key_authenticate
+from accounts.models import ApiKey, Workspace
+from accounts.permissions import scope_granted
+from accounts.services import api_key_authenticate
 
 
 class ApiKeyPrincipal:

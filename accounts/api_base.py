@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
-from .api_auth import request_workspace
-from .models import Workspace
+from accounts.api_auth import request_workspace
+from accounts.models import Workspace
 
 
 def read_scope_map(area: str) -> dict[str, str]:

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and workspaces"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects login event receivers)
+        from accounts import signals  # noqa: F401  (connects login event receivers)

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from .permissions import ROLE_PERMISSIONS
+from accounts.permissions import ROLE_PERMISSIONS
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
-    from .selectors import memberships_of_user, notifications_unread_count
+    from accounts.selectors import memberships_of_user, notifications_unread_count
 
     workspace = getattr(request, "workspace", None)
     membership = getattr(request, "membership", None)

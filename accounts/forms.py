@@ -11,9 +11,9 @@ from django.urls import reverse_lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
-from .permissions import API_SCOPES, Role
-from .validators import normalize_phone
+from accounts.models import User
+from accounts.permissions import API_SCOPES, Role
+from accounts.validators import normalize_phone
 
 _TIME_ZONES = sorted(zoneinfo.available_timezones())
 _COUNTRIES = sorted(
@@ -71,7 +71,7 @@ class SignupExtraForm(forms.Form):
         return normalize_phone(self.cleaned_data["phone"], default_region="AZ")
 
     def signup(self, request: HttpRequest, user: User) -> None:
-        from .services import client_ip, user_complete_signup
+        from accounts.services import client_ip, user_complete_signup
 
         user_complete_signup(
             user=user,

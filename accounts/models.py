@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .permissions import Role
-from .validators import validate_e164
+from accounts.permissions import Role
+from accounts.validators import validate_e164
 
 
 class UserManager(BaseUserManager["User"]):

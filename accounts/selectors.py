@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import ApiKey, AuditEvent, Invitation, Membership, Notification, User, Workspace
+from accounts.models import (
+    ApiKey,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Notification,
+    User,
+    Workspace,
+)
 
 
 def membership_for_user(*, user: User, workspace_slug: str) -> Membership | None:

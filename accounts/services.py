@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .models import (
+from accounts.models import (
     ApiKey,
     AuditEvent,
     Invitation,
@@ -27,8 +27,8 @@ from .models import (
     User,
     Workspace,
 )
-from .permissions import API_SCOPES, Role
-from .useragent import parse_user_agent
+from accounts.permissions import API_SCOPES, Role
+from accounts.useragent import parse_user_agent
 
 
 class WorkspaceSuspended(Exception):
@@ -121,7 +121,7 @@ def absolute_url(path: str) -> str:
 
 
 def email_send_on_commit(*, to: list[str], template: str, context: dict[str, Any]) -> None:
-    from .tasks import email_send_task
+    from accounts.tasks import email_send_task
 
     transaction.on_commit(lambda: email_send_task.delay(to=to, template=template, context=context))
 

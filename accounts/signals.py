@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
-from .models import User
-from .services import login_event_record
+from accounts.models import User
+from accounts.services import login_event_record
 
 
 @receiver(user_logged_in)

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from .emails import email_render_and_send
+from accounts.emails import email_render_and_send
 
 BEAT_HEARTBEAT_KEY = "beat:last_tick"
 
@@ -26,7 +26,7 @@ def beat_heartbeat_task() -> None:
 
 @shared_task
 def invitations_purge_expired_task() -> int:
-    from .models import Invitation
+    from accounts.models import Invitation
 
     cutoff = timezone.now() - timedelta(days=30)
     deleted, _ = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True).delete()
@@ -37,7 +37,7 @@ def invitations_purge_expired_task() -> int:
 def api_request_logs_purge_task() -> int:
     from django.conf import settings
 
-    from .models import ApiRequestLog
+    from accounts.models import ApiRequestLog
 
     cutoff = timezone.now() - timedelta(days=settings.API_LOG_RETENTION_DAYS)
     deleted, _ = ApiRequestLog.objects.filter(created_at__lt=cutoff).delete()

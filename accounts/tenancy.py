@@ -25,10 +25,10 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from .permissions import role_has
+from accounts.permissions import role_has
 
 if TYPE_CHECKING:
-    from .models import Membership, Workspace
+    from accounts.models import Membership, Workspace
 
 M = TypeVar("M", bound=models.Model)
 
@@ -84,7 +84,7 @@ class WorkspaceMiddleware:
             return None
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        from .selectors import membership_for_user
+        from accounts.selectors import membership_for_user
 
         membership = membership_for_user(user=request.user, workspace_slug=slug)  # type: ignore[arg-type]
         if membership is None:

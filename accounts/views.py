@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .forms import ApiKeyForm, InviteForm, ProfileForm, RoleForm, WorkspaceSettingsForm
-from .permissions import API_SCOPES, Perm, Role, role_has
-from .tenancy import workspace_view
+from accounts import selectors, services
+from accounts.forms import ApiKeyForm, InviteForm, ProfileForm, RoleForm, WorkspaceSettingsForm
+from accounts.permissions import API_SCOPES, Perm, Role, role_has
+from accounts.tenancy import workspace_view
 
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:

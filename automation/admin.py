@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import AutomationRule, AutomationRun
+from automation.models import AutomationRule, AutomationRun
 
 
 @admin.register(AutomationRule)

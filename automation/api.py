@@ -17,11 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
+from automation import selectors, services
+from automation.models import AutomationRule, AutomationRun
 from messaging.models import ContactList, MessageTemplate
 from messaging.models_senders import Sender
-
-from . import selectors, services
-from .models import AutomationRule, AutomationRun
 
 T = TypeVar("T")
 

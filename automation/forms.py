@@ -11,11 +11,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
+from automation.models import AutomationRule, MatchKind
+from automation.selectors import live_senders_of_workspace
 from messaging.forms import BootstrapForm, WorkspaceListChoiceField
 from messaging.selectors import contact_lists_of_workspace, templates_of_workspace
-
-from .models import AutomationRule, MatchKind
-from .selectors import live_senders_of_workspace
 
 
 class _NamedChoiceField(forms.ModelChoiceField):

@@ -9,11 +9,10 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Workspace
+from automation.matching import text_matches
+from automation.models import AutomationRule, AutomationRun
 from messaging.engine import keywords
 from messaging.models_senders import Sender
-
-from .matching import text_matches
-from .models import AutomationRule, AutomationRun
 
 
 def get_rule_for_workspace(*, workspace: Workspace, rule_id: uuid.UUID | str) -> AutomationRule:

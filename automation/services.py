@@ -17,6 +17,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import WorkspaceSuspended, audit_record
+from automation.matching import keywords_clean, pattern_clean
+from automation.models import AutomationRule, AutomationRun, MatchKind, RunOutcome
+from automation.selectors import rules_for_sender, rules_matching
 from billing.services import InsufficientCredits
 from messaging import rendering
 from messaging.models import Contact, ContactList, CreatedVia, MessageTemplate
@@ -25,10 +28,6 @@ from messaging.models_senders import Sender
 from messaging.services import contacts as contact_services
 from messaging.services import templates as template_services
 from messaging.services.messages import message_send
-
-from .matching import keywords_clean, pattern_clean
-from .models import AutomationRule, AutomationRun, MatchKind, RunOutcome
-from .selectors import rules_for_sender, rules_matching
 
 MAX_RULE_TAGS = 20
 PRIORITY_RANGE = (-1000, 1000)
@@ -226,7 +225,7 @@ def rule_delete(
 def rules_enqueue_for_inbound(*, workspace_id: int, inbound_ids: Sequence[int]) -> None:
     """Called by the engine's ingestion for newly stored inbound messages: apply the rules in
     a task once the messages are committed (one task per batch)."""
-    from .tasks import rules_apply_task
+    from automation.tasks import rules_apply_task
 
     ids = [int(pk) for pk in inbound_ids]
     if ids:

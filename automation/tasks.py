@@ -11,7 +11,7 @@ from accounts.models import Workspace
 def rules_apply_task(*, workspace_id: int, inbound_ids: list[int]) -> int:
     """Apply keyword rules to newly received messages. Safe to redeliver: a rule fires at
     most once per message (a unique run row per rule and message)."""
-    from .services import rules_apply
+    from automation.services import rules_apply
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:

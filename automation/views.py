@@ -14,10 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
 from accounts.tenancy import workspace_view
-
-from . import selectors, services
-from .forms import RuleForm, RuleTestForm
-from .models import AutomationRule
+from automation import selectors, services
+from automation.forms import RuleForm, RuleTestForm
+from automation.models import AutomationRule
 
 RECENT_RUNS = 50
 

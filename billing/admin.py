@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import services
-from .models import (
+from billing import services
+from billing.models import (
     BillingSettings,
     CreditBalance,
     CreditLot,

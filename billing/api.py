@@ -11,9 +11,8 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import request_workspace
 from accounts.api_base import WorkspaceReadOnlyViewSet, read_scope_map
-
-from . import services
-from .models import LedgerEntry, Order
+from billing import services
+from billing.models import LedgerEntry, Order
 
 
 class BalanceSerializer(serializers.Serializer):

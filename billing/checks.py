@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
-from .models import CreditBalance, CreditLot, LedgerEntry, ReservationLot
+from billing.models import CreditBalance, CreditLot, LedgerEntry, ReservationLot
 
 
 def ledger_mismatches() -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Order, Package
+from billing.models import Order, Package
 
 
 class BuyForm(forms.Form):

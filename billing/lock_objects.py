@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import CreditBalance, CreditLot, InvoiceCounter, Order, Reservation
+from billing.models import CreditBalance, CreditLot, InvoiceCounter, Order, Reservation
 
 
 def order_lock(*, order_id: int) -> Order:

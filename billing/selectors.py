@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.tenancy import get_for_workspace
-
-from .models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package
+from billing.models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package
 
 
 def packages_on_sale() -> QuerySet[Package]:

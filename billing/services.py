@@ -28,11 +28,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
-from integrations.events import credits_low_event
-from integrations.services import webhook_events_publish
-
-from . import lock_objects
-from .models import (
+from billing import lock_objects
+from billing.models import (
     BillingSettings,
     CreditBalance,
     CreditLot,
@@ -45,6 +42,8 @@ from .models import (
     ReservationLot,
     StripeEvent,
 )
+from integrations.events import credits_low_event
+from integrations.services import webhook_events_publish
 
 # --- errors ---------------------------------------------------------------------------------
 

@@ -22,10 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Workspace
 from accounts.permissions import Perm
 from accounts.tenancy import workspace_view
-
-from . import pdf, selectors, services
-from .forms import BuyForm, ThresholdForm
-from .models import LedgerEntry
+from billing import pdf, selectors, services
+from billing.forms import BuyForm, ThresholdForm
+from billing.models import LedgerEntry
 
 logger = logging.getLogger(__name__)
 

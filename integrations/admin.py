@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import WebhookDelivery, WebhookEndpoint
+from integrations.models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)

@@ -16,9 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, WorkspaceReadOnlyViewSet, write_scope_map
-
-from . import services
-from .models import ALL_EVENTS, EventType, WebhookDelivery, WebhookEndpoint
+from integrations import services
+from integrations.models import ALL_EVENTS, EventType, WebhookDelivery, WebhookEndpoint
 
 EVENT_TYPE_CHOICES = [ALL_EVENTS, *EventType.values]
 

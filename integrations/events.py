@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from .models import EventType
+from integrations.models import EventType
 
 Event = tuple[str, dict[str, Any]]
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import ALL_EVENTS, EventType
+from integrations.models import ALL_EVENTS, EventType
 
 
 class WebhookEndpointForm(forms.Form):

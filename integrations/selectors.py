@@ -7,8 +7,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Workspace
-
-from .models import WebhookDelivery, WebhookEndpoint
+from integrations.models import WebhookDelivery, WebhookEndpoint
 
 
 def webhook_endpoints_of_workspace(*, workspace: Workspace) -> QuerySet[WebhookEndpoint]:

@@ -37,11 +37,16 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, Membership, User, Workspace
 from accounts.permissions import Role
 from accounts.services import absolute_url, audit_record, email_send_on_commit, notify
+from integrations import signing, transport
+from integrations.models import (
+    ALL_EVENTS,
+    TEST_EVENT_TYPE,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from messaging.crypto import decrypt_json, encrypt_json
 from messaging.urlsafety import ensure_public_url
-
-from . import signing, transport
-from .models import ALL_EVENTS, TEST_EVENT_TYPE, EventType, WebhookDelivery, WebhookEndpoint
 
 #: Waits after the 1st, 2nd, ... failed attempt (seconds); the last one repeats.
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200, 14400, 28800)
@@ -386,7 +391,7 @@ def webhook_events_publish(*, workspace_id: int, events: list[tuple[str, dict[st
 
 def _kick() -> None:
     """Start the sender now (not at the next beat tick); at most one kick a second."""
-    from .tasks import webhook_deliveries_send_task
+    from integrations.tasks import webhook_deliveries_send_task
 
     if cache.add("integrations:kick", 1, timeout=1):
         webhook_deliveries_send_task.delay()

@@ -9,7 +9,7 @@ from celery import shared_task
 def webhook_deliveries_send_task() -> dict[str, int]:
     """One slice of due deliveries (every workspace's: a platform job); re-queues itself while
     due work remains. Beat runs it every few seconds too, so a lost kick costs one tick."""
-    from .services import webhook_deliveries_send_due
+    from integrations.services import webhook_deliveries_send_due
 
     result = webhook_deliveries_send_due()
     if result["more"]:

@@ -14,10 +14,9 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Perm
 from accounts.services import client_ip
 from accounts.tenancy import workspace_view
-
-from . import selectors, services
-from .forms import WebhookEndpointForm
-from .models import WebhookDelivery, WebhookEndpoint
+from integrations import selectors, services
+from integrations.forms import WebhookEndpointForm
+from integrations.models import WebhookDelivery, WebhookEndpoint
 
 DELIVERIES_PER_PAGE = 25
 

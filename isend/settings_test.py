@@ -12,7 +12,7 @@ os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL") or re.sub(r"/\d*$", "
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("HEALTHZ_REQUIRE_BEAT", "0")
 
-from .settings import *  # noqa: E402,F403
+from isend.settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOW_PRIVATE_WEBHOOK_URLS = True

@@ -3,9 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-
-from .api_urls import urlpatterns as api_urlpatterns
-from .health import healthz
+from isend.api_urls import urlpatterns as api_urlpatterns
+from isend.health import healthz
 
 api_patterns = (
     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Contact, ContactImport, ContactList, Segment
+from messaging.models import Contact, ContactImport, ContactList, Segment
 
 
 @admin.register(Contact)

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models_senders import Sender, WebhookEvent
+from messaging.models_senders import Sender, WebhookEvent
 
 
 @admin.register(Sender)

@@ -19,9 +19,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, WorkspaceViewSetMixin, write_scope_map
-
-from . import selectors, services
-from .models import Contact, ContactImport, ContactList, MessageTemplate, OptOutSource, Segment
+from messaging import selectors, services
+from messaging.models import (
+    Contact,
+    ContactImport,
+    ContactList,
+    MessageTemplate,
+    OptOutSource,
+    Segment,
+)
 
 T = TypeVar("T")
 

@@ -14,10 +14,9 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import request_workspace
 from accounts.api_base import read_scope_map
-
-from . import selectors_stats as stats
-from .engine.stats import COUNTERS
-from .forms import AnalyticsFilterForm
+from messaging import selectors_stats as stats
+from messaging.engine.stats import COUNTERS
+from messaging.forms import AnalyticsFilterForm
 
 _RATES = ("delivery_rate", "read_rate", "reply_rate", "failure_rate", "opt_out_rate")
 GROUPS = ("none", "day", "number", "campaign")

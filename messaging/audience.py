@@ -19,8 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
-
-from .models import Contact, ContactList, Segment, WhatsAppStatus
+from messaging.models import Contact, ContactList, Segment, WhatsAppStatus
 
 AUDIENCE_KEYS = (
     "search",
@@ -229,7 +228,7 @@ def audience_clean(*, workspace: Workspace, data: Any, allow_segment: bool = Tru
 
 def audience_q(*, workspace: Workspace, audience: Audience) -> Q:
     """The WHERE clause of the audience (its segment's filters included)."""
-    from .selectors import contact_filter_q
+    from messaging.selectors import contact_filter_q
 
     q = contact_filter_q(audience.as_json(), default_country=workspace.default_country)
     if audience.segment is not None:

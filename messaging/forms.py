@@ -9,10 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
-
-from .models import ContactImport, MessageTemplate, WhatsAppStatus
-from .selectors import contact_lists_of_workspace
-from .services.contacts import BulkAction
+from messaging.models import ContactImport, MessageTemplate, WhatsAppStatus
+from messaging.selectors import contact_lists_of_workspace
+from messaging.services.contacts import BulkAction
 
 
 class BootstrapForm(forms.Form):
@@ -362,8 +361,8 @@ class AnalyticsFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
-        from .models_engine import Campaign
-        from .models_senders import Sender
+        from messaging.models_engine import Campaign
+        from messaging.models_senders import Sender
 
         super().__init__(*args, **kwargs)
         self.fields["sender"].queryset = Sender.objects.for_workspace(workspace).order_by("id")
@@ -380,7 +379,7 @@ class AnalyticsFilterForm(forms.Form):
             self.fields[name].widget.attrs["class"] = "form-control"
 
     def clean(self) -> dict[str, Any]:
-        from .selectors_stats import MAX_RANGE_DAYS
+        from messaging.selectors_stats import MAX_RANGE_DAYS
 
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")

@@ -310,7 +310,7 @@ class ContactImportRejection(WorkspaceOwned):
         indexes = [models.Index(fields=["contact_import", "line"], name="messaging_reject_line")]
 
 
-from .models_senders import Sender, WebhookEvent  # noqa: E402,F401  (numbers and their webhooks)
+from messaging.models_senders import Sender, WebhookEvent  # noqa: E402,F401  (numbers and their webhooks)
 
 
 class MessageTemplate(WorkspaceOwned):
@@ -382,4 +382,4 @@ class MessageTemplate(WorkspaceOwned):
         return bool(self.wa_template_name) and self.wa_status == self.ApprovalStatus.APPROVED
 
 
-from .models_engine import Campaign, InboundMessage, Message, MessageStat  # noqa: E402,F401  (engine tables)
+from messaging.models_engine import Campaign, InboundMessage, Message, MessageStat  # noqa: E402,F401  (engine tables)

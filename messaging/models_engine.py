@@ -13,8 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import WorkspaceOwned
-
-from .models_senders import Sender
+from messaging.models_senders import Sender
 
 
 class Campaign(WorkspaceOwned):

@@ -27,8 +27,7 @@ from django.db.models import (
 from django.http import Http404
 
 from accounts.models import Workspace
-
-from .models import (
+from messaging.models import (
     Contact,
     ContactImport,
     ContactImportRejection,
@@ -39,7 +38,7 @@ from .models import (
     Segment,
     WhatsAppStatus,
 )
-from .phones import parse_phone
+from messaging.phones import parse_phone
 
 OPT_OUT_CHOICES = ("", "opted_out", "subscribed")
 

@@ -16,7 +16,7 @@ class _ImportTask(Task):  # type: ignore[misc]
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
         """Nothing stays "running" forever: an unexpected error marks the import failed."""
-        from .services.imports import contact_import_fail
+        from messaging.services.imports import contact_import_fail
 
         workspace = Workspace.objects.filter(pk=kwargs.get("workspace_id")).first()
         if workspace is not None:
@@ -31,7 +31,7 @@ class _ImportTask(Task):  # type: ignore[misc]
 def import_contacts_task(*, import_id: int, workspace_id: int) -> None:
     """Run one time slice of an import; re-queue while work remains. A redelivered message
     resumes at the cursor kept in Postgres."""
-    from .services.imports import contact_import_run
+    from messaging.services.imports import contact_import_run
 
     workspace = Workspace.objects.get(pk=workspace_id)
     if contact_import_run(workspace=workspace, import_id=import_id):
@@ -41,7 +41,7 @@ def import_contacts_task(*, import_id: int, workspace_id: int) -> None:
 @shared_task
 def import_files_purge_task() -> int:
     """Daily: delete the uploaded files of imports that ended days ago (reports stay)."""
-    from .services.imports import contact_import_files_purge
+    from messaging.services.imports import contact_import_files_purge
 
     return contact_import_files_purge()
 
@@ -49,6 +49,6 @@ def import_files_purge_task() -> int:
 @shared_task
 def contact_vocabulary_prune_task() -> int:
     """Daily: forget tags and attribute names no contact uses any more."""
-    from .services.contacts import contact_vocabulary_prune
+    from messaging.services.contacts import contact_vocabulary_prune
 
     return contact_vocabulary_prune()

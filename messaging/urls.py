@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import contacts, imports, templates
+from messaging.views import contacts, imports, templates
 
 app_name = "messaging"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_analytics as views
+from messaging import views_analytics as views
 
 app_name = "messaging_analytics"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_campaigns as views
+from messaging import views_campaigns as views
 
 app_name = "messaging_campaigns"
 

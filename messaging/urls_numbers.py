@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_numbers as views
+from messaging import views_numbers as views
 
 app_name = "messaging_numbers"
 

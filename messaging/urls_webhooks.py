@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import webhooks
+from messaging import webhooks
 
 app_name = "messaging_webhooks"
 

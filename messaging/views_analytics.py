@@ -15,13 +15,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import Perm
 from accounts.tenancy import workspace_view
-
-from . import selectors_stats as stats
-from .exports import FORMATS, table_download
-from .forms import AnalyticsFilterForm
-from .models import MessageTemplate
-from .models_engine import Campaign
-from .models_senders import Sender
+from messaging import selectors_stats as stats
+from messaging.exports import FORMATS, table_download
+from messaging.forms import AnalyticsFilterForm
+from messaging.models import MessageTemplate
+from messaging.models_engine import Campaign
+from messaging.models_senders import Sender
 
 PAGE = 50
 XLSX_MAX_ROWS = 100_000

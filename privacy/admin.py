@@ -19,10 +19,13 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.services import client_ip
-
-from . import services
-from .forms import PolicyDocumentAdminForm, RegisterEmailRequestForm, SuppressedPhoneAdminForm
-from .models import Consent, DataExport, DataRequest, PolicyDocument, SuppressedPhone
+from privacy import services
+from privacy.forms import (
+    PolicyDocumentAdminForm,
+    RegisterEmailRequestForm,
+    SuppressedPhoneAdminForm,
+)
+from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, SuppressedPhone
 
 
 def _staff(request: HttpRequest) -> User:

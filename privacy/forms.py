@@ -7,9 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-
-from .models import PolicyDocument, SuppressedPhone
-from .services import phone_normalize, policy_notice_is_short
+from privacy.models import PolicyDocument, SuppressedPhone
+from privacy.services import phone_normalize, policy_notice_is_short
 
 
 class DeletionRequestForm(forms.Form):

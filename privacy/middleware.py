@@ -8,8 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .selectors import analytics_allowed, policies_in_force_for_acceptance, policy_pending_for_user
-from .services import COOKIE_NAME
+from privacy.selectors import (
+    analytics_allowed,
+    policies_in_force_for_acceptance,
+    policy_pending_for_user,
+)
+from privacy.services import COOKIE_NAME
 
 SESSION_KEY = "privacy_accepted_docs"
 

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, LoginEvent, Membership, User, Workspace
 from accounts.permissions import Role
-
-from .models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
+from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
 
 ACCEPTANCE_KINDS = (PolicyDocument.Kind.TERMS, PolicyDocument.Kind.PRIVACY)
 
@@ -89,7 +88,7 @@ def analytics_allowed(*, user: User | None, cookie_choice: str) -> bool:
 
 
 def phone_hash_for(phone: str) -> str:
-    from .services import phone_normalize, subject_hash
+    from privacy.services import phone_normalize, subject_hash
 
     return subject_hash(phone_normalize(phone))
 
@@ -100,7 +99,7 @@ def phone_is_suppressed(*, workspace: Workspace, phone: str) -> bool:
     importer rejects it on its own terms)."""
     from django.core.exceptions import ValidationError
 
-    from .models import SuppressedPhone
+    from privacy.models import SuppressedPhone
 
     try:
         digest = phone_hash_for(phone)
@@ -174,8 +173,8 @@ def phones_suppressed(*, workspace_id: int, phones: list[str]) -> set[str]:
     a whole import chunk."""
     from django.db.models import Q
 
-    from .models import SuppressedPhone
-    from .services import subject_hash
+    from privacy.models import SuppressedPhone
+    from privacy.services import subject_hash
 
     if not phones:
         return set()

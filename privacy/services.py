@@ -42,8 +42,7 @@ from accounts.models import (
 )
 from accounts.permissions import Role
 from accounts.services import absolute_url, audit_record, email_send_on_commit, notify
-
-from .models import (
+from privacy.models import (
     Consent,
     DataExport,
     DataRequest,
@@ -51,7 +50,7 @@ from .models import (
     PrivacyProfile,
     SuppressedPhone,
 )
-from .selectors import policy_current, policy_pending_for_user
+from privacy.selectors import policy_current, policy_pending_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -452,7 +451,7 @@ def data_request_confirm(*, token: str, ip: str | None) -> DataRequest:
         workspace=None, action="privacy.request_verified", target=request, ip=ip, details={}
     )
     if request.kind == DataRequest.Kind.ERASURE and request.user_id:
-        from .tasks import data_request_execute_erasure_task
+        from privacy.tasks import data_request_execute_erasure_task
 
         request_id = request.pk
         transaction.on_commit(lambda: data_request_execute_erasure_task.delay(request_id))
@@ -585,7 +584,7 @@ def export_request(
     audit_record(
         workspace=None, action="privacy.export_requested", actor=actor or user, target=export
     )
-    from .tasks import export_build_task
+    from privacy.tasks import export_build_task
 
     export_id = export.pk
     transaction.on_commit(lambda: export_build_task.delay(export_id))

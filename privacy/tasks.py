@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from privacy import services
 
 
 @shared_task(acks_late=True)
@@ -21,7 +21,7 @@ def export_build_task(export_id: int) -> None:
 
 @shared_task
 def data_request_execute_erasure_task(request_id: int) -> None:
-    from .models import DataRequest
+    from privacy.models import DataRequest
 
     request = DataRequest.objects.filter(pk=request_id).select_related("user").first()
     if request is not None and request.is_open:

@@ -23,10 +23,9 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Perm
 from accounts.services import client_ip
 from accounts.tenancy import workspace_view
-
-from . import selectors, services
-from .forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm, ReauthForm
-from .models import Consent
+from privacy import selectors, services
+from privacy.forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm, ReauthForm
+from privacy.models import Consent
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 COOKIE_MAX_AGE = 60 * 60 * 24 * 365

@@ -3,7 +3,7 @@
 This package knows nothing of Django models or settings; callers pass credentials and config.
 """
 
-from .base import (
+from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
     CloudApiCredentials,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .base import (
+from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
     Classification,
@@ -39,7 +39,7 @@ from .base import (
     gather_bounded,
     timestamp_from_unix,
 )
-from .signatures import META_SIGNATURE_HEADER, meta_signature, verify_signature
+from messaging.gateways.signatures import META_SIGNATURE_HEADER, meta_signature, verify_signature
 
 __all__ = [
     "DEFAULT_GRAPH_URL",

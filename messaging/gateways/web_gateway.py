@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import (
+from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
     Classification,
@@ -36,7 +36,7 @@ from .base import (
     retry_later_backoff,
     timestamp_from_unix,
 )
-from .signatures import WAHA_HMAC_HEADER, verify_waha_hmac
+from messaging.gateways.signatures import WAHA_HMAC_HEADER, verify_waha_hmac
 
 __all__ = [
     "DEFAULT_WEBHOOK_EVENTS",

@@ -6,8 +6,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .config import ConfigError, config_from_args, parse_cli
-from .server import run
+from messaging.sandbox.config import ConfigError, config_from_args, parse_cli
+from messaging.sandbox.server import run
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .server import Sandbox
+    from messaging.sandbox.server import Sandbox
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2933}

@@ -33,11 +33,10 @@ import qrcode
 from aiohttp import web
 
 from messaging.gateways.base import rule_for_code
-
-from .config import ConfigError, SandboxConfig
-from .page import render_index
-from .state import Number, SandboxState, WebSession
-from .webhooks import WebhookDispatcher
+from messaging.sandbox.config import ConfigError, SandboxConfig
+from messaging.sandbox.page import render_index
+from messaging.sandbox.state import Number, SandboxState, WebSession
+from messaging.sandbox.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
 

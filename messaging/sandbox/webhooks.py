@@ -28,9 +28,8 @@ from messaging.gateways.signatures import (
     meta_signature,
     waha_hmac,
 )
-
-from .config import SandboxConfig
-from .state import SandboxState, SendStats
+from messaging.sandbox.config import SandboxConfig
+from messaging.sandbox.state import SandboxState, SendStats
 
 logger = logging.getLogger(__name__)
 

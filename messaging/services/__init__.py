@@ -1,7 +1,7 @@
 """Every write of the messaging app. Modules by entity, re-exported here so callers write
 `from messaging import services` and then `services.contact_create(...)`."""
 
-from .contacts import (
+from messaging.services.contacts import (
     MAX_BULK_UPSERT,
     BulkAction,
     BulkItemsInvalid,
@@ -32,7 +32,7 @@ from .contacts import (
     segment_filters_clean,
     segment_update,
 )
-from .imports import (
+from messaging.services.imports import (
     ImportOptions,
     contact_import_cancel,
     contact_import_configure,
@@ -41,7 +41,7 @@ from .imports import (
     contact_import_run,
     contact_import_summary,
 )
-from .templates import (
+from messaging.services.templates import (
     contact_render_values,
     template_clean,
     template_create,

@@ -24,9 +24,8 @@ from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
 from integrations.events import contact_opted_out_event
 from integrations.services import webhook_events_publish
-
-from ..audience import audience_clean
-from ..models import (
+from messaging.audience import audience_clean
+from messaging.models import (
     Contact,
     ContactList,
     ContactListMembership,
@@ -35,7 +34,7 @@ from ..models import (
     Segment,
     WhatsAppStatus,
 )
-from ..phones import parse_phone, phone_time_zone
+from messaging.phones import parse_phone, phone_time_zone
 
 MAX_TAG_LENGTH = 64
 MAX_TAGS = 50

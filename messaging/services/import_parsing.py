@@ -25,12 +25,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from ..imports import FileInfo, FileRejected, iter_rows
-from ..phones import parse_phone, phone_time_zone
-from .contacts import UpsertRow, clean_tags, upsert_rows_encode
+from messaging.imports import FileInfo, FileRejected, iter_rows
+from messaging.phones import parse_phone, phone_time_zone
+from messaging.services.contacts import UpsertRow, clean_tags, upsert_rows_encode
 
 if TYPE_CHECKING:
-    from ..models import ContactImport
+    from messaging.models import ContactImport
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
+from messaging.imports import FileInfo, FileRejected, count_rows, sniff
+from messaging.models import ContactImport, ContactList, CreatedVia, OptOutSource
+from messaging.services.contacts import attribute_key, clean_tags, contacts_upsert_encoded
+from messaging.services.import_parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 from privacy.selectors import phones_suppressed
-
-from ..imports import FileInfo, FileRejected, count_rows, sniff
-from ..models import ContactImport, ContactList, CreatedVia, OptOutSource
-from .contacts import attribute_key, clean_tags, contacts_upsert_encoded
-from .import_parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 
 RUN_SLICE_SECONDS = 90.0  # under CELERY_TASK_SOFT_TIME_LIMIT (240 s); the task re-queues itself
 
@@ -227,7 +226,7 @@ def contact_import_configure(
         target=locked,
         details={"file": locked.original_name, "consent_source": locked.consent_source},
     )
-    from ..tasks import import_contacts_task
+    from messaging.tasks import import_contacts_task
 
     transaction.on_commit(
         lambda: import_contacts_task.delay(import_id=locked.pk, workspace_id=workspace.pk)

@@ -13,10 +13,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
-
-from .. import rendering
-from ..models import Contact, MessageTemplate
-from ..selectors import contact_attribute_keys
+from messaging import rendering
+from messaging.models import Contact, MessageTemplate
+from messaging.selectors import contact_attribute_keys
 
 TEMPLATE_FIELDS = (
     "name",

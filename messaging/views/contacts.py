@@ -19,9 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Perm, role_has
 from accounts.tenancy import workspace_view
 from isend.pagination import CappedPaginator
-
-from .. import selectors, services
-from ..forms import BulkActionForm, ContactFilterForm, ContactForm, ContactListForm, SegmentForm
+from messaging import selectors, services
+from messaging.forms import (
+    BulkActionForm,
+    ContactFilterForm,
+    ContactForm,
+    ContactListForm,
+    SegmentForm,
+)
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")

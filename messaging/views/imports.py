@@ -14,13 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import Perm
 from accounts.tenancy import workspace_view
-
-from .. import selectors
-from ..forms import ImportOptionsForm, ImportUploadForm
-from ..models import ContactImport
-from ..selectors import csv_safe
-from ..services import imports as import_services
-from .contacts import _can_write, _errors_to_form, _require_write
+from messaging import selectors
+from messaging.forms import ImportOptionsForm, ImportUploadForm
+from messaging.models import ContactImport
+from messaging.selectors import csv_safe
+from messaging.services import imports as import_services
+from messaging.views.contacts import _can_write, _errors_to_form, _require_write
 
 
 @workspace_view(Perm.VIEW)

@@ -13,12 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
 from accounts.tenancy import workspace_view
-
-from .. import rendering, selectors
-from ..forms import TemplateForm
-from ..models import MessageTemplate
-from ..services import templates as template_services
-from .contacts import _errors_to_form
+from messaging import rendering, selectors
+from messaging.forms import TemplateForm
+from messaging.models import MessageTemplate
+from messaging.services import templates as template_services
+from messaging.views.contacts import _errors_to_form
 
 
 def _can_write(request: HttpRequest) -> bool:
