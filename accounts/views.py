@@ -57,7 +57,7 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from messaging.selectors_home import dashboard_home
+    from messaging.analytics.home import dashboard_home
 
     return render(
         request,
@@ -69,7 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @workspace_view(Perm.VIEW)
 def dashboard_campaigns(request: HttpRequest) -> HttpResponse:
     """The home page's campaigns in flight, polled by htmx while any of them moves."""
-    from messaging.selectors_home import home_active_campaigns
+    from messaging.analytics.home import home_active_campaigns
 
     return render(
         request,

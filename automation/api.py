@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
 from automation import selectors, services
 from automation.models import AutomationRule, AutomationRun
-from messaging.models import ContactList, MessageTemplate
-from messaging.models_senders import Sender
+from messaging.contacts.models import ContactList
+from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
 
 T = TypeVar("T")
 

@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Workspace
 from automation.models import AutomationRule, MatchKind
 from automation.selectors import live_senders_of_workspace
-from messaging.forms import BootstrapForm, WorkspaceListChoiceField
-from messaging.selectors import contact_lists_of_workspace, templates_of_workspace
+from core.forms import BootstrapForm
+from messaging.contacts.forms import WorkspaceListChoiceField
+from messaging.contacts.selectors import contact_lists_of_workspace
+from messaging.content.selectors import templates_of_workspace
 
 
 class _NamedChoiceField(forms.ModelChoiceField):

@@ -12,7 +12,7 @@ from accounts.models import Workspace
 from automation.matching import text_matches
 from automation.models import AutomationRule, AutomationRun
 from messaging.engine import keywords
-from messaging.models_senders import Sender
+from messaging.numbers.models import Sender
 
 
 def get_rule_for_workspace(*, workspace: Workspace, rule_id: uuid.UUID | str) -> AutomationRule:

@@ -21,13 +21,14 @@ from automation.matching import keywords_clean, pattern_clean
 from automation.models import AutomationRule, AutomationRun, MatchKind, RunOutcome
 from automation.selectors import rules_for_sender, rules_matching
 from billing.services import InsufficientCredits
-from messaging import rendering
-from messaging.models import Contact, ContactList, CreatedVia, MessageTemplate
-from messaging.models_engine import InboundMessage
-from messaging.models_senders import Sender
-from messaging.services import contacts as contact_services
-from messaging.services import templates as template_services
-from messaging.services.messages import message_send
+from messaging.campaigns.messages import message_send
+from messaging.campaigns.models import InboundMessage
+from messaging.contacts import services as contact_services
+from messaging.contacts.models import Contact, ContactList, CreatedVia
+from messaging.content import rendering
+from messaging.content import services as template_services
+from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
 
 MAX_RULE_TAGS = 20
 PRIORITY_RANGE = (-1000, 1000)

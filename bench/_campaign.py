@@ -26,11 +26,12 @@ def run_campaign(
 
     from accounts.models import User, Workspace
     from billing import services as billing
+    from messaging.campaigns import services as campaigns
+    from messaging.campaigns.models import Message
+    from messaging.content.models import MessageTemplate
     from messaging.engine import dispatch
     from messaging.engine.fanout import fanout_chunk
-    from messaging.models import MessageTemplate
-    from messaging.models_engine import Message
-    from messaging.services import campaigns, senders
+    from messaging.numbers import services as senders
 
     tag = uuid.uuid4().hex[:8]
     owner = User.objects.create_user(email=f"bench-{tag}@example.com", password=None)

@@ -15,8 +15,8 @@ def main(sender_ids: list[int], threads: int, budget_seconds: float) -> None:
     django_setup(migrate=False)
     from django.db import connection
 
+    from messaging.campaigns.models import Message
     from messaging.engine import dispatch
-    from messaging.models_engine import Message
 
     pending = set(sender_ids)
     lock = threading.Lock()

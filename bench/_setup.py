@@ -106,7 +106,7 @@ def seed_contacts(workspace_id: int, n: int) -> None:
     """n contacts written server-side in one statement, then ANALYZE (as autovacuum would)."""
     from django.db import connection
 
-    from messaging.models import Contact
+    from messaging.contacts.models import Contact
 
     table = Contact._meta.db_table
     with connection.cursor() as cursor:

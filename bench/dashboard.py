@@ -104,7 +104,7 @@ def seed(
 ) -> dict[str, Any]:
     from django.db import connection, transaction
 
-    from messaging.models import Contact
+    from messaging.contacts.models import Contact
 
     large = max(1, int(messages * LARGE_SHARE)) if campaigns > 1 else messages
     rest = messages - large
@@ -228,7 +228,7 @@ def drop(workspace: Any) -> None:
             "messaging_contact",
         ):
             cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace.pk])
-    from messaging.models_engine import Campaign
+    from messaging.campaigns.models import Campaign
 
     Campaign.objects.filter(workspace=workspace).delete()  # (their template is protected)
     users = [m.user for m in workspace.memberships.all()]
@@ -292,10 +292,10 @@ def main() -> None:
 
     from accounts.models import Membership, User, Workspace
     from accounts.permissions import Role
+    from messaging.campaigns.models import Campaign
+    from messaging.content.models import MessageTemplate
     from messaging.engine.stats import message_stats_rebuild
-    from messaging.models import MessageTemplate
-    from messaging.models_engine import Campaign
-    from messaging.models_senders import Sender
+    from messaging.numbers.models import Sender
 
     for stale in Workspace.objects.filter(slug__startswith="bench-dash-"):
         drop(stale)  # left by an interrupted run

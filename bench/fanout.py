@@ -16,11 +16,11 @@ def main(n: int) -> None:
 
     from accounts.models import User, Workspace
     from billing import services as billing
+    from messaging.campaigns import services as campaigns
+    from messaging.campaigns.models import Campaign, Message
+    from messaging.content.models import MessageTemplate
     from messaging.engine.fanout import fanout_chunk
-    from messaging.models import MessageTemplate
-    from messaging.models_engine import Campaign, Message
-    from messaging.models_senders import Sender
-    from messaging.services import campaigns
+    from messaging.numbers.models import Sender
 
     tag = uuid.uuid4().hex[:8]
     owner = User.objects.create_user(email=f"bench-{tag}@example.com", password=None)

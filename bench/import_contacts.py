@@ -40,8 +40,8 @@ from django.core.files.uploadedfile import UploadedFile  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from accounts.models import Workspace  # noqa: E402
-from messaging import services  # noqa: E402
-from messaging.models import ContactImport  # noqa: E402
+from messaging.imports import services  # noqa: E402
+from messaging.imports.models import ContactImport  # noqa: E402
 
 EXISTING_PREFIX = "+99450"  # existing contacts: +994 50 2000000 ...
 NEW_PREFIX = "55"  # new contacts: 055 3000000 ...

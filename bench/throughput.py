@@ -42,7 +42,7 @@ async def bare_ceiling(
 
 def main(messages: int, numbers: int, threads: int, processes: int = 1) -> None:
     django_setup()
-    from messaging.services.senders import sender_credentials
+    from messaging.numbers.services import sender_credentials
 
     sandbox = Sandbox(
         "--read-ratio",

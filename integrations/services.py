@@ -37,6 +37,8 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, Membership, User, Workspace
 from accounts.permissions import Role
 from accounts.services import absolute_url, audit_record, email_send_on_commit, notify
+from core.crypto import decrypt_json, encrypt_json
+from core.urlsafety import ensure_public_url
 from integrations import signing, transport
 from integrations.models import (
     ALL_EVENTS,
@@ -45,8 +47,6 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from messaging.crypto import decrypt_json, encrypt_json
-from messaging.urlsafety import ensure_public_url
 
 #: Waits after the 1st, 2nd, ... failed attempt (seconds); the last one repeats.
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200, 14400, 28800)

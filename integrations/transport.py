@@ -20,7 +20,7 @@ from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from messaging.urlsafety import ensure_public_url
+from core.urlsafety import ensure_public_url
 
 USER_AGENT = "iSend-Webhooks/1.0"
 BODY_EXCERPT = 500

@@ -7,15 +7,11 @@ from accounts.api import AuditEventViewSet, WorkspaceDetailView
 from automation.api import AutomationRuleViewSet
 from billing.api import BalanceView, LedgerEntryViewSet, OrderViewSet
 from integrations.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
-from messaging.api import (
-    ContactImportViewSet,
-    ContactListViewSet,
-    ContactViewSet,
-    SegmentViewSet,
-    TemplateViewSet,
-)
-from messaging.api_engine import CampaignViewSet, MessageViewSet
-from messaging.api_stats import StatsView
+from messaging.analytics.api import StatsView
+from messaging.campaigns.api import CampaignViewSet, MessageViewSet
+from messaging.contacts.api import ContactListViewSet, ContactViewSet, SegmentViewSet
+from messaging.content.api import TemplateViewSet
+from messaging.imports.api import ContactImportViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from messaging.models import Contact, ContactImport, ContactList, Segment
+from messaging.contacts.models import Contact, ContactList, Segment
+from messaging.imports.models import ContactImport
 
 
 @admin.register(Contact)

@@ -7,7 +7,6 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from isend.health import register_check
-        from messaging import admin_senders  # noqa: F401  (admin for numbers and webhook events)
         from messaging.engine.recovery import oldest_due_age_check
 
         register_check("oldest_due_message", oldest_due_age_check)

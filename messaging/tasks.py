@@ -1,54 +1,9 @@
-"""Celery tasks of the messaging app: thin, take ids, call one service.
+"""Celery finds the messaging app's tasks here; each sub-domain keeps its own thin tasks
+(task names are fixed strings, so routing and the beat schedule do not depend on modules)."""
 
-`import_*` tasks are routed to the `imports` queue (settings.CELERY_TASK_ROUTES)."""
+from messaging.contacts import tasks as contacts_tasks
+from messaging.engine import tasks as engine_tasks
+from messaging.imports import tasks as imports_tasks
+from messaging.numbers import tasks as numbers_tasks
 
-from __future__ import annotations
-
-from typing import Any
-
-from celery import Task, shared_task
-
-from accounts.models import Workspace
-
-
-class _ImportTask(Task):  # type: ignore[misc]
-    def on_failure(
-        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
-    ) -> None:
-        """Nothing stays "running" forever: an unexpected error marks the import failed."""
-        from messaging.services.imports import contact_import_fail
-
-        workspace = Workspace.objects.filter(pk=kwargs.get("workspace_id")).first()
-        if workspace is not None:
-            contact_import_fail(
-                workspace=workspace,
-                import_id=kwargs["import_id"],
-                error=f"{type(exc).__name__}: {exc}",
-            )
-
-
-@shared_task(base=_ImportTask, acks_late=True)
-def import_contacts_task(*, import_id: int, workspace_id: int) -> None:
-    """Run one time slice of an import; re-queue while work remains. A redelivered message
-    resumes at the cursor kept in Postgres."""
-    from messaging.services.imports import contact_import_run
-
-    workspace = Workspace.objects.get(pk=workspace_id)
-    if contact_import_run(workspace=workspace, import_id=import_id):
-        import_contacts_task.delay(import_id=import_id, workspace_id=workspace_id)
-
-
-@shared_task
-def import_files_purge_task() -> int:
-    """Daily: delete the uploaded files of imports that ended days ago (reports stay)."""
-    from messaging.services.imports import contact_import_files_purge
-
-    return contact_import_files_purge()
-
-
-@shared_task
-def contact_vocabulary_prune_task() -> int:
-    """Daily: forget tags and attribute names no contact uses any more."""
-    from messaging.services.contacts import contact_vocabulary_prune
-
-    return contact_vocabulary_prune()
+__all__ = ["contacts_tasks", "engine_tasks", "imports_tasks", "numbers_tasks"]

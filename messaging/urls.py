@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from messaging.views import contacts, imports, templates
+from messaging.contacts import views as contacts
+from messaging.content import views as templates
+from messaging.imports import views as imports
 
 app_name = "messaging"
 

@@ -1261,7 +1261,7 @@ def recipient_erase(
     counts.update({k: v for k, v in per_model.items() if v})
     if workspace_ids:
         # A tag or attribute name only this person had (it may name them) goes with them.
-        from messaging.services.contacts import contact_vocabulary_prune
+        from messaging.contacts.services import contact_vocabulary_prune
 
         for erased_in in Workspace.objects.filter(pk__in=workspace_ids):
             counts["messaging.ContactVocabulary"] = counts.get(

@@ -61,8 +61,8 @@ def _invitation(t: Tenant) -> Invitation:
 
 
 def _sender(t: Tenant) -> Any:
-    from messaging.crypto import encrypt_json
-    from messaging.models import Sender
+    from core.crypto import encrypt_json
+    from messaging.numbers.models import Sender
 
     return Sender.objects.create(
         workspace=t.workspace,
@@ -75,14 +75,15 @@ def _sender(t: Tenant) -> Any:
 
 
 def _campaign(t: Tenant) -> Any:
-    from messaging.models import Campaign, MessageTemplate
+    from messaging.campaigns.models import Campaign
+    from messaging.content.models import MessageTemplate
 
     template = MessageTemplate.objects.create(workspace=t.workspace, name="Iso", variants=["Hi"])
     return Campaign.objects.create(workspace=t.workspace, name="Iso campaign", template=template)
 
 
 def _message(t: Tenant) -> Any:
-    from messaging.models import Message
+    from messaging.campaigns.models import Message
 
     sender = t.once("sender", lambda: _sender(t))
     return Message.objects.create(
@@ -91,23 +92,23 @@ def _message(t: Tenant) -> Any:
 
 
 def _contact(t: Tenant) -> Any:
-    from messaging import services as messaging_services
+    from messaging.contacts import services as contacts_services
 
-    return messaging_services.contact_create(
+    return contacts_services.contact_create(
         workspace=t.workspace, data={"phone": "+994550000003", "first_name": "Alpha contact"}
     )
 
 
 def _contact_list(t: Tenant) -> Any:
-    from messaging import services as messaging_services
+    from messaging.contacts import services as contacts_services
 
-    return messaging_services.contact_list_create(workspace=t.workspace, name="Iso list")
+    return contacts_services.contact_list_create(workspace=t.workspace, name="Iso list")
 
 
 def _segment(t: Tenant) -> Any:
-    from messaging import services as messaging_services
+    from messaging.contacts import services as contacts_services
 
-    return messaging_services.segment_create(
+    return contacts_services.segment_create(
         workspace=t.workspace, name="Iso segment", filters={"tags_any": ["iso"]}
     )
 
@@ -115,18 +116,18 @@ def _segment(t: Tenant) -> Any:
 def _contact_import(t: Tenant) -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from messaging import services as messaging_services
+    from messaging.imports import services as imports_services
 
-    return messaging_services.contact_import_create(
+    return imports_services.contact_import_create(
         workspace=t.workspace,
         uploaded=SimpleUploadedFile("iso.csv", b"phone,name\n+994550000004,Iso\n"),
     )
 
 
 def _template(t: Tenant) -> Any:
-    from messaging import services as messaging_services
+    from messaging.content import services as content_services
 
-    return messaging_services.template_create(
+    return content_services.template_create(
         workspace=t.workspace, data={"name": "Iso template", "variants": ["Hi {{first_name}}"]}
     )
 

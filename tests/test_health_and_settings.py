@@ -98,7 +98,8 @@ def test_healthz_is_503_when_a_due_message_waits_too_long(workspace) -> None:
 
     from django.utils import timezone
 
-    from messaging.models import Message, Sender
+    from messaging.campaigns.models import Message
+    from messaging.numbers.models import Sender
 
     sender = Sender.objects.create(workspace=workspace, provider="sandbox", status="active")
     Message.objects.create(

@@ -28,6 +28,10 @@ from django.utils import timezone
 from billing import services as billing
 from integrations.events import message_status_event
 from integrations.services import webhook_events_publish
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact
+from messaging.content.models import MessageTemplate
+from messaging.content.rendering import TemplateError, contact_values, render_message
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
@@ -37,10 +41,7 @@ from messaging.gateways.base import (
     OutcomeKind,
     retry_later_backoff,
 )
-from messaging.models import Contact, MessageTemplate
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
-from messaging.rendering import TemplateError, contact_values, render_message
+from messaging.numbers.models import Sender
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ async def _send_at_slots(
 
 async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
     """Created inside the thread's loop, over the thread's connection pool."""
-    from messaging.services.senders import sender_adapter
+    from messaging.numbers.services import sender_adapter
 
     return sender_adapter(sender, transport=transport)
 
@@ -244,7 +245,7 @@ def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
     the next (DESIGN: one reused session per worker). A pool per slice reconnected to the
     gateway every few seconds: profiled, ~10% of the drainer's CPU went to opening sockets.
     Rebuilt when the send timeouts change (settings are read at call time)."""
-    from messaging.services.senders import _send_timeouts
+    from messaging.numbers.services import _send_timeouts
 
     timeouts = _send_timeouts()
     runtime = getattr(_thread, "runtime", None)

@@ -14,7 +14,8 @@ from accounts.services import audit_record, notify
 from billing import services as billing
 from integrations.events import campaign_event
 from integrations.services import webhook_events_publish
-from messaging.audience import (
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.audience import (
     Audience,
     AudienceCounts,
     audience_clean,
@@ -22,8 +23,7 @@ from messaging.audience import (
     audience_recipients,
 )
 from messaging.engine import pacing, windows
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
+from messaging.numbers.models import Sender
 
 FANOUT_CHUNK = 20_000
 
@@ -154,7 +154,7 @@ def _finish_fanout(campaign: Campaign, audience: Audience) -> None:
         campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "status_changed_at", "finished_at"])
     if queued:
-        from messaging.tasks_engine import dispatch_kick
+        from messaging.engine.tasks import dispatch_kick
 
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
 

@@ -21,12 +21,12 @@ from accounts.models import Workspace
 from billing import services as billing
 from integrations.events import contact_opted_out_event, message_inbound_event, message_status_event
 from integrations.services import webhook_events_publish
+from messaging.campaigns.models import Campaign, InboundMessage, Message
+from messaging.contacts.models import Contact, OptOutSource
 from messaging.engine import keywords, reactions
 from messaging.engine.dispatch import message_credit_reference
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
-from messaging.models import Contact, OptOutSource
-from messaging.models_engine import Campaign, InboundMessage, Message
-from messaging.models_senders import Sender
+from messaging.numbers.models import Sender
 
 RANK_SQL = """CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'ambiguous' THEN 1
     WHEN 'accepted' THEN 2 WHEN 'sent' THEN 3 WHEN 'delivered' THEN 4 WHEN 'read' THEN 5

@@ -17,12 +17,13 @@ from accounts.services import audit_record, notify
 from billing import services as billing
 from integrations.events import campaign_event, number_status_event
 from integrations.services import webhook_events_publish
+from messaging.analytics.models import MessageStat
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
 from messaging.engine.fanout import reassign_queued
 from messaging.engine.stats import FAILED_COUNTERS
 from messaging.gateways.base import Outcome, OutcomeKind
-from messaging.models import Contact, OptOutSource, WhatsAppStatus
-from messaging.models_engine import Campaign, Message, MessageStat
-from messaging.models_senders import Sender
+from messaging.numbers.models import Sender
 
 # Campaign counters summed from the per-day statistics (a handful of rows per campaign).
 _FROM_STATS = {
@@ -244,7 +245,7 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 ),
             )
     if moved_to:
-        from messaging.tasks_engine import dispatch_kick
+        from messaging.engine.tasks import dispatch_kick
 
         transaction.on_commit(
             lambda: dispatch_kick(sender_ids=sorted({i for ids in moved_to.values() for i in ids}))

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services as billing
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import reactions
-from messaging.models_engine import Campaign, Message
 
 
 def tick() -> dict[str, int]:
@@ -67,7 +67,7 @@ def tick() -> dict[str, int]:
         .distinct()
     )
     if senders:
-        from messaging.tasks_engine import dispatch_kick
+        from messaging.engine.tasks import dispatch_kick
 
         dispatch_kick(sender_ids=senders)
     return {

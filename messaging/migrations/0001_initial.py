@@ -9,7 +9,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import messaging.models
+import messaging.imports.models
 
 
 class Migration(migrations.Migration):
@@ -166,7 +166,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "file",
-                    models.FileField(max_length=255, upload_to=messaging.models._import_upload_to),
+                    models.FileField(max_length=255, upload_to=messaging.imports.models._import_upload_to),
                 ),
                 ("original_name", models.CharField(blank=True, max_length=255)),
                 ("size_bytes", models.BigIntegerField(default=0)),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import messaging.models_senders
+import messaging.numbers.models
 import uuid
 from django.db import migrations, models
 
@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ("credentials_encrypted", models.TextField(blank=True)),
                 (
                     "verify_token",
-                    models.CharField(default=messaging.models_senders._verify_token, max_length=64),
+                    models.CharField(default=messaging.numbers.models._verify_token, max_length=64),
                 ),
                 (
                     "status",

@@ -17,6 +17,9 @@ from django.utils import timezone
 
 from accounts.permissions import Role
 from billing import services as billing
+from messaging.analytics.home import dashboard_home
+from messaging.analytics.models import MessageStat
+from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.engine import ingest
 from messaging.gateways.base import (
     DeliveryStatus,
@@ -25,9 +28,7 @@ from messaging.gateways.base import (
     StatusEvent,
     classify_error_code,
 )
-from messaging.models_engine import Campaign, InboundMessage, Message, MessageStat
-from messaging.models_senders import Sender
-from messaging.selectors_home import dashboard_home
+from messaging.numbers.models import Sender
 
 from ..messaging.engine.conftest import drain_all
 

@@ -17,13 +17,13 @@ from django.urls import reverse
 from automation import services
 from automation.models import AutomationRule
 from billing import services as billing
-from messaging.crypto import encrypt_json
+from core.crypto import encrypt_json
+from messaging.campaigns.models import InboundMessage
+from messaging.content.models import MessageTemplate
 from messaging.engine import ingest
 from messaging.gateways.base import InboundMessageEvent
-from messaging.models import MessageTemplate
-from messaging.models_engine import InboundMessage
-from messaging.models_senders import Sender
-from messaging.services.senders import sender_credentials
+from messaging.numbers.models import Sender
+from messaging.numbers.services import sender_credentials
 
 # The engine's sandbox fixtures, for the tests that drain a reply to the sandbox.
 from ..messaging.conftest import sandbox, sandbox_gateway  # noqa: F401

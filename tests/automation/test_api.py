@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from automation import services
 from automation.models import AutomationRule
-from messaging import services as messaging_services
-from messaging.models import MessageTemplate
+from messaging.contacts import services as messaging_services
+from messaging.content.models import MessageTemplate
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from accounts.models import AuditEvent
 from automation import services
 from automation.models import AutomationRule
-from messaging import services as messaging_services
-from messaging.models import MessageTemplate
+from messaging.contacts import services as contacts_services
+from messaging.content import services as content_services
+from messaging.content.models import MessageTemplate
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def test_another_workspaces_template_list_or_number_is_a_field_error(
     foreign_template = MessageTemplate.objects.create(
         workspace=other_workspace, name="Theirs", variants=["Hi"]
     )
-    foreign_list = messaging_services.contact_list_create(workspace=other_workspace, name="L")
+    foreign_list = contacts_services.contact_list_create(workspace=other_workspace, name="L")
     foreign_number = type(number).objects.create(
         workspace=other_workspace, provider=number.provider, status="active"
     )
@@ -120,7 +121,7 @@ def test_delete_is_audited(workspace, owner, make_rule):
 def test_deleting_the_reply_template_keeps_the_rule(workspace, make_rule, reply_template):
     rule = make_rule(tags=["kept"])
 
-    messaging_services.template_delete(workspace=workspace, template=reply_template)
+    content_services.template_delete(workspace=workspace, template=reply_template)
 
     rule.refresh_from_db()
     assert (rule.reply_template_id, rule.tags) == (None, ["kept"])

@@ -12,9 +12,9 @@ from django.db import connection
 from automation import services
 from automation.models import AutomationRun, RunOutcome
 from billing import services as billing
-from messaging import services as messaging_services
-from messaging.models import Contact, ContactListMembership, CreatedVia
-from messaging.models_engine import InboundMessage, Message
+from messaging.campaigns.models import InboundMessage, Message
+from messaging.contacts import services as messaging_services
+from messaging.contacts.models import Contact, ContactListMembership, CreatedVia
 
 from ..messaging.engine.conftest import drain_all
 from .conftest import PHONE, signed_inbound_post

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.permissions import Role
 from automation import services
 from automation.models import AutomationRule
-from messaging.models import MessageTemplate
+from messaging.content.models import MessageTemplate
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from messaging.models import MessageTemplate
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
+from messaging.campaigns.models import Campaign, Message
+from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
 from tests.factories import PASSWORD, MembershipFactory
 
 pytestmark = [

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import override_settings
 
-from messaging.models_senders import Sender
+from messaging.numbers.models import Sender
 from tests.factories import PASSWORD, MembershipFactory
 from tests.messaging.conftest import sandbox, sandbox_gateway  # noqa: F401  (fixtures)
 

@@ -13,11 +13,12 @@ from billing import services as billing
 from billing.models import BillingSettings
 from integrations import services
 from integrations.models import WebhookDelivery
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts import services as contacts
+from messaging.contacts.models import Contact
 from messaging.engine import ingest
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
-from messaging.models import Contact
-from messaging.models_engine import Campaign, Message
-from messaging.services import campaigns, contacts
 
 from ..messaging.engine.conftest import drain_all
 
@@ -178,7 +179,7 @@ def test_pausing_a_campaign_publishes_paused(
 
 
 def test_a_removed_number_publishes_its_status(workspace, owner, make_endpoint, sandbox_number):
-    from messaging.services import senders
+    from messaging.numbers import services as senders
 
     make_endpoint("https://hooks.example.com/n", ["number.status_changed"])
     number = sandbox_number()

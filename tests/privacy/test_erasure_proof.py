@@ -17,7 +17,7 @@ from accounts.models import ApiKey, Membership, User, Workspace
 from accounts.permissions import Role
 from billing import services as billing_services
 from billing.models import Invoice, Order, Package
-from messaging.models import Contact, ContactList
+from messaging.contacts.models import Contact, ContactList
 from privacy import services
 from privacy.models import DataRequest, SuppressedPhone
 from privacy.selectors import phone_is_suppressed
@@ -30,8 +30,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _sender(ws: Workspace, number: str = "+994550000009") -> Any:
-    from messaging.crypto import encrypt_json
-    from messaging.models import Sender
+    from core.crypto import encrypt_json
+    from messaging.numbers.models import Sender
 
     return Sender.objects.create(
         workspace=ws,

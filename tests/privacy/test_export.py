@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Notification, User, Workspace
-from messaging.models import Contact
+from messaging.contacts.models import Contact
 from privacy import services
 from privacy.models import DataExport
 from tests.factories import UserFactory

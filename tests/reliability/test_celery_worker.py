@@ -17,13 +17,13 @@ from django.core.management import call_command
 from django.db.models import Count, Max, Sum
 
 from billing import services as billing
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact, OptOutSource
 from messaging.engine import ingest
 from messaging.engine.dispatch import MAX_BATCH
 from messaging.gateways.base import RETRY_LATER_MAX_ATTEMPTS, InboundMessageEvent
-from messaging.models import Contact, OptOutSource
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
-from messaging.services import campaigns
+from messaging.numbers.models import Sender
 
 from .conftest import CeleryWorker, PrivateRedis, wait_for
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from messaging import services
-from messaging.models import Contact, ContactImport
+from messaging.contacts.models import Contact
+from messaging.imports import services
+from messaging.imports.models import ContactImport
 
 from .conftest import CeleryWorker, wait_for
 

@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from integrations import services as integration_services
+from messaging.campaigns.models import Message
 from messaging.engine import dispatch
-from messaging.models_engine import Message
 
 pytestmark = pytest.mark.django_db
 

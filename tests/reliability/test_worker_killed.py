@@ -18,8 +18,8 @@ from django.db import connection
 from django.test import override_settings
 
 from billing import services as billing
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import recovery
-from messaging.models_engine import Campaign, Message
 
 from ..messaging.engine.conftest import drain_all
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from accounts.models import Workspace
-from messaging import services
-from messaging.models import Contact
+from messaging.contacts import services
+from messaging.contacts.models import Contact
 
 
 @pytest.fixture

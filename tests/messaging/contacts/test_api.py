@@ -12,7 +12,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Workspace
 from accounts.permissions import Role
-from messaging.models import Contact, ContactImport, MessageTemplate
+from messaging.contacts.models import Contact
+from messaging.content.models import MessageTemplate
+from messaging.imports.models import ContactImport
 
 pytestmark = pytest.mark.django_db
 

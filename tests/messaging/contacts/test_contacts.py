@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Workspace
-from messaging import selectors, services
-from messaging.models import Contact, OptOutSource, WhatsAppStatus
+from messaging.contacts import selectors, services
+from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
 
 pytestmark = pytest.mark.django_db
 

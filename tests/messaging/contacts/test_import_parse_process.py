@@ -13,10 +13,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User, Workspace
-from messaging import services
-from messaging.imports import FileRejected
-from messaging.models import Contact, ContactImport
-from messaging.services import import_parsing
+from messaging.contacts.models import Contact
+from messaging.imports import parsing as import_parsing
+from messaging.imports import services
+from messaging.imports.files import FileRejected
+from messaging.imports.models import ContactImport
 
 pytestmark = pytest.mark.django_db
 

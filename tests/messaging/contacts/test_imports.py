@@ -16,11 +16,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from openpyxl import Workbook
 
 from accounts.models import User, Workspace
-from messaging import selectors, services
-from messaging.imports import detect_encoding
-from messaging.models import Contact, ContactImport
-from messaging.services import import_parsing
-from messaging.services import imports as import_services
+from messaging.contacts import services as contacts_services
+from messaging.contacts.models import Contact
+from messaging.imports import parsing as import_parsing
+from messaging.imports import selectors
+from messaging.imports import services as import_services
+from messaging.imports import services as imports_services
+from messaging.imports.files import detect_encoding
+from messaging.imports.models import ContactImport
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +34,7 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
 
 
 def upload(workspace: Workspace, content: bytes, name: str = "contacts.csv") -> ContactImport:
-    return services.contact_import_create(
+    return imports_services.contact_import_create(
         workspace=workspace, uploaded=SimpleUploadedFile(name, content)
     )
 
@@ -51,11 +54,11 @@ def run_import(
     ) -> ContactImport:
         contact_import = upload(workspace, content, name)
         with django_capture_on_commit_callbacks(execute=True):
-            services.contact_import_configure(
+            imports_services.contact_import_configure(
                 workspace=workspace,
                 contact_import=contact_import,
                 actor=owner,
-                options=services.ImportOptions(
+                options=imports_services.ImportOptions(
                     mapping=mapping or contact_import.mapping,
                     consent_confirmed=True,
                     consent_source="Website form",
@@ -69,7 +72,7 @@ def run_import(
 
 
 def summary(contact_import: ContactImport) -> dict[str, int]:
-    return services.contact_import_summary(contact_import)
+    return imports_services.contact_import_summary(contact_import)
 
 
 CYRILLIC = "phone;first_name;last_name\n0501234567;Иван;Петров\n+7 916 123 45 67;Ольга;Смирнова\n"
@@ -150,13 +153,13 @@ def test_a_file_with_bad_duplicate_and_opted_out_rows_gives_the_exact_report(
 ) -> None:
     # given
     make_contact(workspace, "+994502222222", first_name="Before")
-    services.contact_create(  # consent already on record: nothing for the import to add
+    contacts_services.contact_create(  # consent already on record: nothing for the import to add
         workspace=workspace,
         data={"phone": "+994503333333", "first_name": "Same"},
         consent_source="Shop",
     )
     stopped = make_contact(workspace, "+994504444444", first_name="Old")
-    services.contact_opt_out(workspace=workspace, contact=stopped, reason="STOP")
+    contacts_services.contact_opt_out(workspace=workspace, contact=stopped, reason="STOP")
     # when
     contact_import = run_import(workspace, REPORT_FILE)
     # then
@@ -208,7 +211,7 @@ def test_rejected_rows_download_as_csv(
 def test_reimporting_the_same_file_changes_nothing(
     workspace: Workspace, run_import: Callable[..., ContactImport]
 ) -> None:
-    contact_list = services.contact_list_create(workspace=workspace, name="Imported")
+    contact_list = contacts_services.contact_list_create(workspace=workspace, name="Imported")
     first = run_import(workspace, REPORT_FILE, contact_list=contact_list, tags=["batch"])
     before = list(Contact.objects.for_workspace(workspace).order_by("phone").values())
     second = run_import(workspace, REPORT_FILE, contact_list=contact_list, tags=["batch"])
@@ -250,20 +253,22 @@ def test_a_resumed_import_continues_at_the_cursor_and_counts_the_same(
     monkeypatch.setattr(import_parsing, "CHUNK_ROWS", 3)
     contact_import = upload(workspace, REPORT_FILE)
     with django_capture_on_commit_callbacks(execute=False):
-        services.contact_import_configure(
+        imports_services.contact_import_configure(
             workspace=workspace,
             contact_import=contact_import,
             actor=owner,
-            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=True),
+            options=imports_services.ImportOptions(
+                mapping=contact_import.mapping, consent_confirmed=True
+            ),
         )
     # when
-    more = services.contact_import_run(
+    more = imports_services.contact_import_run(
         workspace=workspace, import_id=contact_import.pk, time_budget=0
     )
     contact_import.refresh_from_db()
     assert more is True
     assert contact_import.cursor == 3
-    while services.contact_import_run(
+    while imports_services.contact_import_run(
         workspace=workspace, import_id=contact_import.pk, time_budget=0
     ):
         pass
@@ -275,7 +280,10 @@ def test_a_resumed_import_continues_at_the_cursor_and_counts_the_same(
         "duplicates": 1, "invalid": 2, "opted_out": 0,
     }  # fmt: skip
     # and a redelivered task after the end does nothing
-    assert services.contact_import_run(workspace=workspace, import_id=contact_import.pk) is False
+    assert (
+        imports_services.contact_import_run(workspace=workspace, import_id=contact_import.pk)
+        is False
+    )
 
 
 def test_xlsx_with_numeric_phone_cells(
@@ -321,20 +329,22 @@ def test_a_10mb_file_streams_with_flat_memory(
     size = path.stat().st_size
     assert size > 10 * 1024 * 1024
     with path.open("rb") as handle:
-        contact_import = services.contact_import_create(
+        contact_import = imports_services.contact_import_create(
             workspace=workspace,
             uploaded=UploadedFile(handle, name="big.csv", size=size),
         )
     with django_capture_on_commit_callbacks(execute=False):
-        services.contact_import_configure(
+        imports_services.contact_import_configure(
             workspace=workspace,
             contact_import=contact_import,
             actor=owner,
-            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=True),
+            options=imports_services.ImportOptions(
+                mapping=contact_import.mapping, consent_confirmed=True
+            ),
         )
     # when the run is traced
     tracemalloc.start()  # (tracing is slow: the run may take more than one time slice)
-    while services.contact_import_run(workspace=workspace, import_id=contact_import.pk):
+    while imports_services.contact_import_run(workspace=workspace, import_id=contact_import.pk):
         pass
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -385,10 +395,12 @@ def test_an_oversized_file_is_refused(workspace: Workspace, settings: Any) -> No
 def test_consent_confirmation_is_required(workspace: Workspace) -> None:
     contact_import = upload(workspace, REPORT_FILE)
     with pytest.raises(ValidationError) as excinfo:
-        services.contact_import_configure(
+        imports_services.contact_import_configure(
             workspace=workspace,
             contact_import=contact_import,
-            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=False),
+            options=imports_services.ImportOptions(
+                mapping=contact_import.mapping, consent_confirmed=False
+            ),
         )
     assert "consent_confirmed" in excinfo.value.message_dict
     contact_import.refresh_from_db()
@@ -398,10 +410,12 @@ def test_consent_confirmation_is_required(workspace: Workspace) -> None:
 def test_mapping_needs_a_phone_column(workspace: Workspace) -> None:
     contact_import = upload(workspace, REPORT_FILE)
     with pytest.raises(ValidationError) as excinfo:
-        services.contact_import_configure(
+        imports_services.contact_import_configure(
             workspace=workspace,
             contact_import=contact_import,
-            options=services.ImportOptions(mapping={"first_name": 1}, consent_confirmed=True),
+            options=imports_services.ImportOptions(
+                mapping={"first_name": 1}, consent_confirmed=True
+            ),
         )
     assert "mapping" in excinfo.value.message_dict
 
@@ -465,7 +479,7 @@ def test_an_opted_out_column_opts_people_out_and_never_back_in(
 ) -> None:
     # given: one contact already opted out, whom the file lists as not opted out
     stopped = make_contact(workspace, "+994504444444", first_name="Old")
-    services.contact_opt_out(workspace=workspace, contact=stopped, reason="STOP")
+    contacts_services.contact_opt_out(workspace=workspace, contact=stopped, reason="STOP")
     content = (
         "phone,name,Unsubscribed\n"
         "+994501111111,Ayla,yes\n"
@@ -498,13 +512,15 @@ def test_a_cancelled_import_stops_before_its_next_chunk_and_keeps_what_it_wrote(
     monkeypatch.setattr(import_parsing, "CHUNK_ROWS", 3)
     contact_import = upload(workspace, REPORT_FILE)
     with django_capture_on_commit_callbacks(execute=False):
-        services.contact_import_configure(
+        imports_services.contact_import_configure(
             workspace=workspace,
             contact_import=contact_import,
             actor=owner,
-            options=services.ImportOptions(mapping=contact_import.mapping, consent_confirmed=True),
+            options=imports_services.ImportOptions(
+                mapping=contact_import.mapping, consent_confirmed=True
+            ),
         )
-    assert services.contact_import_run(
+    assert imports_services.contact_import_run(
         workspace=workspace, import_id=contact_import.pk, time_budget=0
     )
     # when: the user stops it from the progress page
@@ -513,7 +529,10 @@ def test_a_cancelled_import_stops_before_its_next_chunk_and_keeps_what_it_wrote(
     )
     assert response.status_code == 302
     # then: the next slice of the task does nothing more
-    assert services.contact_import_run(workspace=workspace, import_id=contact_import.pk) is False
+    assert (
+        imports_services.contact_import_run(workspace=workspace, import_id=contact_import.pk)
+        is False
+    )
     contact_import.refresh_from_db()
     assert contact_import.status == ContactImport.Status.CANCELLED
     assert contact_import.cursor == 3
@@ -523,7 +542,7 @@ def test_a_cancelled_import_stops_before_its_next_chunk_and_keeps_what_it_wrote(
     )
     assert 'data-testid="import-cancelled"' in page.content.decode()
     with pytest.raises(ValidationError):
-        services.contact_import_cancel(
+        imports_services.contact_import_cancel(
             workspace=workspace, contact_import=contact_import, actor=owner
         )
 

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.models import Workspace
-from messaging import rendering, services
-from messaging.models import Contact, MessageTemplate
+from messaging.contacts.models import Contact
+from messaging.content import rendering, services
+from messaging.content.models import MessageTemplate
 
 VALUES = rendering.contact_values(
     first_name="Aygün", last_name="Əliyeva", phone="+994501234567", attributes={"city": "Bakı"}

@@ -15,10 +15,12 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import User, Workspace
-from messaging import selectors, services
-from messaging.models import Contact
-from messaging.services.contacts import BulkAction, UpsertRow
-from messaging.views import contacts as contact_views
+from messaging.contacts import selectors
+from messaging.contacts import services as contacts_services
+from messaging.contacts import views as contact_views
+from messaging.contacts.models import Contact
+from messaging.contacts.services import BulkAction, UpsertRow
+from messaging.imports import services as imports_services
 from privacy import services as privacy_services
 
 pytestmark = pytest.mark.django_db
@@ -41,15 +43,15 @@ def test_an_import_registers_its_tags_and_columns(
 ) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
     content = "Telefon;Ad;Şəhər;Tags\n050 123 45 67;Aysel;Bakı;vip, spring\n".encode()
-    contact_import = services.contact_import_create(
+    contact_import = imports_services.contact_import_create(
         workspace=workspace, uploaded=SimpleUploadedFile("c.csv", content)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.contact_import_configure(
+        imports_services.contact_import_configure(
             workspace=workspace,
             contact_import=contact_import,
             actor=owner,
-            options=services.ImportOptions(
+            options=imports_services.ImportOptions(
                 mapping=contact_import.mapping, consent_confirmed=True, tags=["import-1"]
             ),
         )
@@ -62,10 +64,10 @@ def test_every_writer_registers_names_and_other_workspaces_see_none(
 ) -> None:
     # the service, the bulk upsert, a bulk tag and a raw UPDATE (as the admin or a fix would)
     contact = make_contact(workspace, tags=["a"], attributes={"city": "Baku"})
-    services.contacts_upsert_rows(
+    contacts_services.contacts_upsert_rows(
         workspace=workspace, rows=[UpsertRow(phone="+994551234567", tags=["b"])]
     )
-    services.contacts_bulk_action(
+    contacts_services.contacts_bulk_action(
         workspace=workspace,
         contacts=Contact.objects.for_workspace(workspace),
         action=BulkAction.TAG,
@@ -85,18 +87,18 @@ def test_untagging_and_deleting_forget_names_nobody_uses(
     make_contact(workspace, phone="+994502222222", tags=["vip"], attributes={"city": "Gəncə"})
     everyone = Contact.objects.for_workspace(workspace)
     # when "vip" is taken off one contact, another still has it: it stays
-    services.contacts_bulk_action(
+    contacts_services.contacts_bulk_action(
         workspace=workspace, contacts=everyone.filter(pk=first.pk), action=BulkAction.UNTAG,
         tag="vip",
     )  # fmt: skip
     assert tags(workspace) == ["old", "vip"]
     # when "old" is taken off its only contact, it goes
-    services.contacts_bulk_action(
+    contacts_services.contacts_bulk_action(
         workspace=workspace, contacts=everyone, action=BulkAction.UNTAG, tag="old"
     )
     assert tags(workspace) == ["vip"]
     # deleting the last contact with a name forgets it too
-    services.contacts_bulk_action(
+    contacts_services.contacts_bulk_action(
         workspace=workspace, contacts=everyone.exclude(pk=first.pk), action=BulkAction.DELETE
     )
     assert tags(workspace) == []
@@ -114,7 +116,7 @@ def test_the_daily_prune_catches_edits_and_erasure_forgets_a_name_only_they_had(
     # an edit that drops the last "vip" leaves it listed until the daily prune
     Contact.objects.filter(pk=kept.pk).update(tags=[])
     assert tags(workspace) == ["vip"]
-    from messaging.tasks import contact_vocabulary_prune_task
+    from messaging.contacts.tasks import contact_vocabulary_prune_task
 
     assert contact_vocabulary_prune_task() == 1
     assert tags(workspace) == []
@@ -134,7 +136,7 @@ def test_concurrent_writers_of_the_same_new_names_neither_deadlock_nor_duplicate
 
             with transaction.atomic():
                 for offset, tag in enumerate(tag_order):
-                    services.contacts_upsert_rows(
+                    contacts_services.contacts_upsert_rows(
                         workspace=workspace,
                         rows=[UpsertRow(phone=f"+99450{phone_base + offset:07d}", tags=[tag])],
                     )

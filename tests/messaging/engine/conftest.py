@@ -10,11 +10,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from billing import services as billing
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact
+from messaging.content.models import MessageTemplate
 from messaging.engine import dispatch, fanout
-from messaging.models import Contact, MessageTemplate
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
-from messaging.services import campaigns, senders
+from messaging.numbers import services as senders
+from messaging.numbers.models import Sender
 
 from ..conftest import SandboxClient
 

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import ingest
 from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
-from messaging.models_engine import Campaign, Message
 from tests.factories import WorkspaceFactory
 
 from .conftest import drain_all
@@ -206,7 +206,7 @@ def test_the_campaign_table_shows_the_latest_twenty_and_links_to_all(
 ) -> None:
     from django.utils import timezone
 
-    from messaging.models_engine import MessageStat
+    from messaging.analytics.models import MessageStat
 
     number = sandbox_number()
     today = timezone.localdate()

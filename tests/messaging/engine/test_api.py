@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from billing import services as billing
-from messaging.models_engine import Campaign, Message
+from messaging.campaigns.models import Campaign, Message
 
 from .conftest import drain_all
 
@@ -118,7 +118,7 @@ def test_campaign_over_the_api(
 def test_foreign_template_is_a_400(
     api_client_with_scopes, other_workspace, sandbox_number, make_member
 ):
-    from messaging.models import MessageTemplate
+    from messaging.content.models import MessageTemplate
 
     foreign = MessageTemplate.objects.create(
         workspace=other_workspace, name="Theirs", variants=["x"]

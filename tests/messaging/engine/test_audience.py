@@ -15,12 +15,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing import services as billing
-from messaging.audience import audience_clean, audience_counts
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.audience import audience_clean, audience_counts
+from messaging.contacts.models import (
+    Contact,
+    ContactList,
+    ContactListMembership,
+    Segment,
+    WhatsAppStatus,
+)
 from messaging.engine import fanout
-from messaging.models import Contact, ContactList, ContactListMembership, Segment, WhatsAppStatus
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
-from messaging.services import campaigns
+from messaging.numbers.models import Sender
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import ingest
 from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
-from messaging.models_engine import Campaign, Message
-from messaging.services import campaigns
 
 from .conftest import drain_all
 

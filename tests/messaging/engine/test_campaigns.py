@@ -10,12 +10,12 @@ from django.core.management import call_command
 
 from billing import services as billing
 from billing.services import InsufficientCredits
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact
 from messaging.engine import dispatch, ingest
 from messaging.gateways.base import InboundMessageEvent
-from messaging.models import Contact
-from messaging.models_engine import Campaign, Message
-from messaging.models_senders import Sender
-from messaging.services import campaigns
+from messaging.numbers.models import Sender
 
 from .conftest import drain_all
 

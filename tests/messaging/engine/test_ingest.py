@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact
 from messaging.engine import ingest, reactions
 from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
-from messaging.models import Contact
-from messaging.models_engine import Campaign, Message
 
 from .conftest import drain_all
 

@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import fanout
 from messaging.engine.pacing import pacing_clean, seconds_for
-from messaging.models_engine import Campaign, Message
-from messaging.services import campaigns
 
 pytestmark = pytest.mark.django_db
 

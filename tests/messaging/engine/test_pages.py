@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from messaging.campaigns.models import Campaign
 from messaging.engine import ingest
 from messaging.gateways.base import InboundMessageEvent
-from messaging.models_engine import Campaign
 
 from .conftest import drain_all
 

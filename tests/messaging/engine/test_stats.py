@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from billing import services as billing
 from billing.checks import ledger_mismatches
+from messaging.analytics.models import MessageStat
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import ingest, recovery
 from messaging.engine.stats import COUNTERS, message_stats_rebuild
 from messaging.gateways.base import (
@@ -24,7 +26,6 @@ from messaging.gateways.base import (
     StatusEvent,
     classify_error_code,
 )
-from messaging.models_engine import Campaign, Message, MessageStat
 
 from .conftest import drain_all
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine.windows import window_clean
-from messaging.models_engine import Campaign, Message
-from messaging.services import campaigns
 
 from .conftest import drain_all
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.permissions import Role
-from messaging.models_senders import Sender
-from messaging.services.senders import sender_credentials
+from messaging.numbers.models import Sender
+from messaging.numbers.services import sender_credentials
 
 from ..conftest import SandboxClient, http
 

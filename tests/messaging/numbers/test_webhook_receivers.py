@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Notification
-from messaging.crypto import encrypt_json
-from messaging.models_senders import Sender, WebhookEvent
+from core.crypto import encrypt_json
+from messaging.numbers.models import Sender, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,58 @@
+"""Dashboard forms: input shape only. Rules and writes live in `messaging.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Workspace
+from messaging.content.models import MessageTemplate
+
+
+class AnalyticsFilterForm(forms.Form):
+    """The analytics scope: a date range in the workspace's time zone and optional filters.
+    Choices are limited to the workspace, so another tenant's id is a form error."""
+
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    sender = forms.ModelChoiceField(
+        label=_("Number"), queryset=None, required=False, to_field_name="public_id"
+    )
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign"), queryset=None, required=False, to_field_name="public_id"
+    )
+    template = forms.ModelChoiceField(
+        label=_("Template"), queryset=None, required=False, to_field_name="public_id"
+    )
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        from messaging.campaigns.models import Campaign
+        from messaging.numbers.models import Sender
+
+        super().__init__(*args, **kwargs)
+        self.fields["sender"].queryset = Sender.objects.for_workspace(workspace).order_by("id")
+        self.fields["campaign"].queryset = Campaign.objects.for_workspace(workspace).order_by(
+            "-created_at"
+        )
+        self.fields["template"].queryset = MessageTemplate.objects.for_workspace(
+            workspace
+        ).order_by("name")
+        for name in ("sender", "campaign", "template"):
+            self.fields[name].empty_label = _("All")
+            self.fields[name].widget.attrs["class"] = "form-select"
+        for name in ("date_from", "date_to"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+
+    def clean(self) -> dict[str, Any]:
+        from messaging.analytics.selectors import MAX_RANGE_DAYS
+
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end:
+            if start > end:
+                self.add_error("date_to", _("The end date is before the start date."))
+            elif (end - start).days >= MAX_RANGE_DAYS:
+                self.add_error("date_to", _("Choose at most %(n)d days.") % {"n": MAX_RANGE_DAYS})
+        return data

@@ -1,0 +1,292 @@
+"""Reads of the per-day statistics that the analytics page, the dashboard home, the exports and
+the statistics API share, so every place shows the same figures. Nothing here counts message
+rows except the drill-down, which lists the messages behind one figure a page at a time."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Workspace
+from messaging.analytics.models import MessageStat
+from messaging.campaigns.models import Campaign, Message
+from messaging.engine.stats import COUNTERS, FAILED_COUNTERS
+from messaging.numbers.models import Sender
+
+MAX_RANGE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class StatsScope:
+    """Which figures: a date range (inclusive, in the workspace's time zone) and filters."""
+
+    date_from: date
+    date_to: date
+    sender_ids: tuple[int, ...] = ()
+    campaign_ids: tuple[int, ...] = ()
+    template_ids: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def days(self) -> list[date]:
+        return [
+            self.date_from + timedelta(days=i)
+            for i in range((self.date_to - self.date_from).days + 1)
+        ]
+
+
+def default_scope(*, workspace: Workspace, days: int = 30) -> StatsScope:
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(workspace.time_zone))
+    return StatsScope(date_from=today - timedelta(days=days - 1), date_to=today)
+
+
+def stats_rows(*, workspace: Workspace, scope: StatsScope) -> QuerySet[MessageStat]:
+    rows = MessageStat.objects.filter(
+        workspace=workspace, day__gte=scope.date_from, day__lte=scope.date_to
+    )
+    if scope.sender_ids:
+        rows = rows.filter(sender_id__in=scope.sender_ids)
+    if scope.campaign_ids:
+        rows = rows.filter(campaign_id__in=scope.campaign_ids)
+    if scope.template_ids:
+        rows = rows.filter(campaign__template_id__in=scope.template_ids)
+    return rows.order_by()
+
+
+def _sums() -> dict[str, Sum]:
+    return {name: Sum(name) for name in COUNTERS}
+
+
+def with_rates(figures: dict[str, Any]) -> dict[str, Any]:
+    """Add `failed` and the rates a user reads: delivery and failure over what was attempted,
+    read/reply/opt-out over what was delivered."""
+    row = {name: figures.get(name) or 0 for name in COUNTERS}
+    row.update({k: v for k, v in figures.items() if k not in row})
+    row["failed"] = sum(row[name] for name in FAILED_COUNTERS)
+    attempted = row["accepted"] + row["failed"] - _failed_after_acceptance(row)
+    row["attempted"] = attempted
+
+    def rate(part: int, whole: int) -> float | None:
+        return round(100.0 * part / whole, 1) if whole else None
+
+    row["delivery_rate"] = rate(row["delivered"], row["accepted"])
+    row["read_rate"] = rate(row["read"], row["delivered"])
+    row["reply_rate"] = rate(row["replied"], row["delivered"])
+    row["failure_rate"] = rate(row["failed"], attempted)
+    row["opt_out_rate"] = rate(row["opted_out"], row["delivered"])
+    return row
+
+
+def _failed_after_acceptance(row: dict[str, int]) -> int:
+    # Accepted messages that failed later are in both `accepted` and `failed`; accepted minus
+    # credits used is exactly those.
+    return max(row["accepted"] - row["credits_used"], 0)
+
+
+def stats_totals(*, workspace: Workspace, scope: StatsScope) -> dict[str, Any]:
+    return with_rates(stats_rows(workspace=workspace, scope=scope).aggregate(**_sums()))
+
+
+def stats_daily(*, workspace: Workspace, scope: StatsScope) -> list[dict[str, Any]]:
+    by_day = {
+        row.pop("day"): row
+        for row in stats_rows(workspace=workspace, scope=scope).values("day").annotate(**_sums())
+    }
+    return [{"day": day, **with_rates(by_day.get(day, {}))} for day in scope.days]
+
+
+def stats_by_sender(*, workspace: Workspace, scope: StatsScope) -> list[dict[str, Any]]:
+    """Per number, with its health: status, quality, and today's use of its daily cap."""
+    figures = {
+        row.pop("sender_id"): row
+        for row in stats_rows(workspace=workspace, scope=scope)
+        .values("sender_id")
+        .annotate(**_sums())
+    }
+    senders = Sender.objects.for_workspace(workspace).filter(
+        Q(pk__in=figures) | Q(removed_at__isnull=True)
+    )
+    if scope.sender_ids:
+        senders = senders.filter(pk__in=scope.sender_ids)
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(workspace.time_zone))
+    used_today = dict(
+        MessageStat.objects.filter(workspace=workspace, day=today, sender__in=senders)
+        .order_by()
+        .values("sender_id")
+        .annotate(n=Sum("accepted"))
+        .values_list("sender_id", "n")
+    )
+    rows = []
+    for sender in senders.order_by("id"):
+        row = with_rates(figures.get(sender.pk, {}))
+        used = used_today.get(sender.pk) or 0
+        row.update(
+            sender=sender,
+            used_today=used,
+            cap_percent=min(100, round(100 * used / sender.daily_cap)) if sender.daily_cap else 0,
+        )
+        rows.append(row)
+    return rows
+
+
+def stats_by_campaign(
+    *, workspace: Workspace, scope: StatsScope, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Campaign comparison: the campaigns with activity in the range, newest first."""
+    figures = {
+        row.pop("campaign_id"): row
+        for row in stats_rows(workspace=workspace, scope=scope)
+        .filter(campaign__isnull=False)
+        .values("campaign_id")
+        .annotate(**_sums())
+    }
+    campaigns = (
+        Campaign.objects.for_workspace(workspace)
+        .filter(pk__in=figures)
+        .select_related("template")
+        .order_by("-created_at")[:limit]
+    )
+    return [{"campaign": c, **with_rates(figures[c.pk])} for c in campaigns]
+
+
+FAILURE_ADVICE: dict[str, tuple[Any, Any]] = {
+    "failed_recipient": (
+        _("Recipient cannot receive"),
+        _(
+            "The number is not on WhatsApp, or the person stopped marketing messages. These "
+            "contacts are marked and left out of later campaigns; clean your list at the source."
+        ),
+    ),
+    "failed_content": (
+        _("Message or template rejected"),
+        _(
+            "The request itself was refused (template not approved, wrong parameters, media "
+            "not reachable). Retrying sends the same error: fix the template and send again."
+        ),
+    ),
+    "failed_temporary": (
+        _("Gave up after retries"),
+        _(
+            "WhatsApp kept answering 'try later' (limits per recipient or for the number). "
+            "Send again later, slower, or to fewer people at once."
+        ),
+    ),
+    "failed_sender": (
+        _("Number blocked or disconnected"),
+        _(
+            "The sending number was banned, restricted or logged out. Check it on the Numbers "
+            "page, reconnect it or add another number; queued messages move to healthy numbers."
+        ),
+    ),
+    "failed_other": (
+        _("Other errors"),
+        _("Unclassified errors. Open the messages to see each error code and its text."),
+    ),
+}
+
+
+def stats_failures(*, workspace: Workspace, scope: StatsScope) -> list[dict[str, Any]]:
+    totals = stats_totals(workspace=workspace, scope=scope)
+    return [
+        {
+            "metric": name,
+            "label": FAILURE_ADVICE[name][0],
+            "advice": FAILURE_ADVICE[name][1],
+            "count": totals[name],
+        }
+        for name in FAILED_COUNTERS
+    ]
+
+
+# The drill-down: the messages behind a figure, selected by the same events the table counts.
+DRILL_METRICS = (*COUNTERS, "failed")
+_OPEN = ("queued", "sending", "ambiguous")
+_KIND_GROUPS = {
+    "failed_recipient": ("recipient_permanent",),
+    "failed_content": ("fix_request",),
+    "failed_temporary": ("retry_later", "rate_limited", "recipient_wait", "ambiguous"),
+    "failed_sender": ("sender_blocked", "credentials_invalid"),
+}
+
+
+def _between(column: str, start: datetime, end: datetime) -> Q:
+    return Q(**{f"{column}__gte": start, f"{column}__lt": end})
+
+
+def metric_filter(metric: str, start: datetime, end: datetime) -> Q:
+    """The messages that added to `metric` between two moments (mirrors engine/stats.py)."""
+    changed = _between("status_changed_at", start, end)
+    failed = Q(status="failed") & changed
+    known_kinds = [kind for kinds in _KIND_GROUPS.values() for kind in kinds]
+    return {
+        "created": _between("created_at", start, end),
+        "pending": _between("created_at", start, end) & Q(status__in=_OPEN),
+        "skipped": _between("created_at", start, end) & Q(status="skipped"),
+        "accepted": _between("accepted_at", start, end),
+        "sent": _between("accepted_at", start, end) & Q(status__in=("sent", "delivered", "read")),
+        "credits_used": _between("accepted_at", start, end) & ~Q(status="failed"),
+        "delivered": _between("delivered_at", start, end)
+        | (Q(delivered_at__isnull=True) & _between("read_at", start, end)),
+        "read": _between("read_at", start, end),
+        "replied": _between("replied_at", start, end),
+        "opted_out": _between("opted_out_at", start, end)
+        | (Q(opted_out_at__isnull=True, error_code=131050) & failed),
+        "failed": failed,
+        "failed_other": failed & ~Q(error_kind__in=known_kinds),
+        "cancelled": Q(status__in=("cancelled", "expired")) & changed,
+        **{name: failed & Q(error_kind__in=kinds) for name, kinds in _KIND_GROUPS.items()},
+    }[metric]
+
+
+def drill_messages(*, workspace: Workspace, scope: StatsScope, metric: str) -> QuerySet[Message]:
+    tz = zoneinfo.ZoneInfo(workspace.time_zone)
+    start = datetime.combine(scope.date_from, time.min, tzinfo=tz)
+    end = datetime.combine(scope.date_to + timedelta(days=1), time.min, tzinfo=tz)
+    messages = Message.objects.filter(workspace=workspace).filter(metric_filter(metric, start, end))
+    if scope.sender_ids:
+        messages = messages.filter(sender_id__in=scope.sender_ids)
+    if scope.campaign_ids:
+        messages = messages.filter(campaign_id__in=scope.campaign_ids)
+    if scope.template_ids:
+        messages = messages.filter(campaign__template_id__in=scope.template_ids)
+    return messages
+
+
+def campaign_stats_by_sender(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's figures per number (all days), from the statistics table."""
+    figures = (
+        MessageStat.objects.filter(campaign=campaign)
+        .order_by()
+        .values("sender_id")
+        .annotate(**_sums())
+    )
+    by_sender = {row.pop("sender_id"): row for row in figures}
+    senders = {s.pk: s for s in Sender.objects.filter(pk__in=by_sender)}
+    return [
+        {"sender": senders[pk], **with_rates(row)}
+        for pk, row in sorted(by_sender.items())
+        if pk in senders
+    ]
+
+
+def campaign_failure_classes(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """Failures by class with what to do about each, from the statistics table."""
+    totals = MessageStat.objects.filter(campaign=campaign).aggregate(
+        **{name: Sum(name) for name in FAILED_COUNTERS}
+    )
+    return [
+        {
+            "metric": name,
+            "label": FAILURE_ADVICE[name][0],
+            "advice": FAILURE_ADVICE[name][1],
+            "count": totals[name] or 0,
+        }
+        for name in FAILED_COUNTERS
+        if totals[name]
+    ]

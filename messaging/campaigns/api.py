@@ -1,0 +1,312 @@
+"""Campaigns and messages over the API: create, pre-flight, launch, pause, resume, cancel;
+list and read messages; send one message with an Idempotency-Key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api_base import WorkspaceModelViewSet, write_scope_map
+from billing.services import InsufficientCredits
+from messaging.campaigns import services as campaign_services
+from messaging.campaigns.messages import message_send
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.audience import audience_clean
+from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
+
+
+def _django_errors(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(getattr(exc, "message_dict", None) or {"detail": exc.messages})
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    to = serializers.CharField(source="phone", read_only=True)
+    campaign = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    sender = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "to",
+            "campaign",
+            "sender",
+            "status",
+            "body",
+            "attempts",
+            "error_kind",
+            "error_code",
+            "error_title",
+            "provider_message_id",
+            "created_at",
+            "accepted_at",
+            "delivered_at",
+            "read_at",
+            "status_changed_at",
+        ]
+        read_only_fields = fields
+
+
+class SendSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=32)
+    text = serializers.CharField(max_length=4096)
+    sender = serializers.UUIDField(
+        required=False, help_text="A number's id; default: the fastest active one"
+    )
+
+
+class MessageViewSet(WorkspaceModelViewSet):
+    """Messages of the workspace (filter with `?campaign=<id>&status=<status>`), and
+    `POST` to send one message now, ahead of campaign traffic."""
+
+    queryset = Message.objects.all()
+    serializer_class = MessageSerializer
+    scope_map = write_scope_map("campaigns")
+    http_method_names = ["get", "post", "head", "options"]
+
+    def safely_get_queryset(self, queryset: QuerySet[Message]) -> QuerySet[Message]:
+        queryset = queryset.select_related("campaign", "sender")
+        params = self.request.query_params
+        if params.get("campaign"):
+            queryset = queryset.filter(campaign__public_id=params["campaign"])
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        return queryset
+
+    @extend_schema(
+        request=SendSerializer,
+        responses={201: MessageSerializer, 200: MessageSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="The same key never sends twice.",
+            )
+        ],
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = SendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sender = None
+        if data.validated_data.get("sender"):
+            sender = (
+                Sender.objects.for_workspace(self.workspace)
+                .filter(public_id=data.validated_data["sender"])
+                .first()
+            )
+            if sender is None:
+                raise ValidationError({"sender": ["Unknown number."]})
+        try:
+            message, created = message_send(
+                workspace=self.workspace,
+                to=data.validated_data["to"],
+                text=data.validated_data["text"],
+                sender=sender,
+                idempotency_key=request.headers.get("Idempotency-Key") or None,
+                api_key=request.auth,
+            )
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        except InsufficientCredits as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_402_PAYMENT_REQUIRED)
+        return Response(
+            MessageSerializer(message).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class CampaignAudienceSerializer(serializers.Serializer):
+    """The audience contract (`messaging.audience`): every filter given must hold; unknown
+    keys and wrong types are field errors."""
+
+    list_id = serializers.UUIDField(required=False, help_text="A contact list of the workspace.")
+    segment_id = serializers.UUIDField(required=False, help_text="A segment of the workspace.")
+    search = serializers.CharField(required=False, max_length=100)
+    tags_any = serializers.ListField(child=serializers.CharField(), required=False)
+    tags_all = serializers.ListField(child=serializers.CharField(), required=False)
+    tags_none = serializers.ListField(child=serializers.CharField(), required=False)
+    attributes = serializers.DictField(child=serializers.CharField(), required=False)
+    opt_out = serializers.ChoiceField(choices=["opted_out", "subscribed"], required=False)
+    whatsapp_status = serializers.ListField(child=serializers.CharField(), required=False)
+    created_after = serializers.DateField(required=False)
+    created_before = serializers.DateField(required=False)
+
+
+class AudienceField(serializers.JSONField):
+    """Validated by `audience_clean` with the request's workspace; stored in its names."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        workspace = self.context.get("workspace")
+        try:
+            audience = audience_clean(workspace=workspace, data=data)
+        except DjangoValidationError as exc:
+            raise ValidationError(
+                {
+                    ("non_field_errors" if key == NON_FIELD_ERRORS else key): messages
+                    for key, messages in exc.message_dict.items()
+                }
+            ) from exc
+        return audience.as_json()
+
+
+@extend_schema_field(CampaignAudienceSerializer)
+class _DocumentedAudienceField(AudienceField):
+    pass
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    audience = _DocumentedAudienceField(required=False)
+    template = serializers.SlugRelatedField(
+        slug_field="public_id", queryset=MessageTemplate.objects.none()
+    )
+    senders = serializers.SlugRelatedField(
+        slug_field="public_id", many=True, queryset=Sender.objects.none()
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "template",
+            "senders",
+            "audience",
+            "status",
+            "pause_reason",
+            "scheduled_at",
+            "expires_at",
+            "send_window",
+            "pacing",
+            "recipients",
+            "count_queued",
+            "count_accepted",
+            "count_sent",
+            "count_delivered",
+            "count_read",
+            "count_failed",
+            "count_skipped",
+            "count_cancelled",
+            "count_replied",
+            "created_at",
+            "launched_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            f
+            for f in fields
+            if f
+            not in (
+                "name",
+                "template",
+                "senders",
+                "audience",
+                "scheduled_at",
+                "expires_at",
+                "send_window",
+                "pacing",
+            )
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self.context.get("workspace")
+        if workspace is not None:
+            # Related ids resolve only inside the key's workspace: a foreign id is a 400.
+            self.fields["template"].queryset = MessageTemplate.objects.for_workspace(workspace)
+            self.fields["senders"].child_relation.queryset = Sender.objects.for_workspace(workspace)
+
+
+class LaunchSerializer(serializers.Serializer):
+    expected_recipients = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="The pre-flight's `reachable` you confirmed: if the audience now has another "
+        "count, the launch is refused (400) and nothing is reserved.",
+    )
+
+
+class CampaignViewSet(WorkspaceModelViewSet):
+    queryset = Campaign.objects.all()
+    serializer_class = CampaignSerializer
+    scope_map = write_scope_map("campaigns")
+    http_method_names = ["get", "post", "head", "options"]
+
+    def safely_get_queryset(self, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
+        return queryset.select_related("template").prefetch_related("senders")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "workspace": self.workspace}
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            campaign = campaign_services.campaign_create(
+                workspace=self.workspace,
+                actor=None,
+                name=data["name"],
+                template=data["template"],
+                senders=list(data["senders"]),
+                audience=data.get("audience") or {},
+                scheduled_at=data.get("scheduled_at"),
+                expires_at=data.get("expires_at"),
+                send_window=data.get("send_window") or {},
+                pacing=data.get("pacing") or {},
+            )
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return Response(self.get_serializer(campaign).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def preflight(self, request: Request, public_id: str | None = None) -> Response:
+        return Response(campaign_services.campaign_preflight(campaign=self.get_object()))
+
+    def _control(self, verb: str, **options: Any) -> Response:
+        handler = getattr(campaign_services, f"campaign_{verb}")
+        try:
+            campaign = handler(
+                workspace=self.workspace, campaign=self.get_object(), actor=None, **options
+            )
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        except InsufficientCredits as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_402_PAYMENT_REQUIRED)
+        return Response(self.get_serializer(campaign).data)
+
+    @extend_schema(request=LaunchSerializer)
+    @action(detail=True, methods=["post"])
+    def launch(self, request: Request, public_id: str | None = None) -> Response:
+        options = LaunchSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        return self._control(
+            "launch", expected_recipients=options.validated_data.get("expected_recipients")
+        )
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, public_id: str | None = None) -> Response:
+        return self._control("pause")
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, public_id: str | None = None) -> Response:
+        return self._control("resume")
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, public_id: str | None = None) -> Response:
+        return self._control("cancel")

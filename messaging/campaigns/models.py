@@ -1,0 +1,242 @@
+"""Campaigns, the message outbox and inbound replies: what the engine reads and writes."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.tenancy import WorkspaceOwned
+from messaging.numbers.models import Sender
+
+
+class Campaign(WorkspaceOwned):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        LAUNCHING = "launching", _("Launching")
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+
+    class PauseReason(models.TextChoices):
+        NONE = "", _("—")
+        USER = "user", _("Paused by a user")
+        CREDITS = "credits", _("Not enough credits")
+        BREAKER = "breaker", _("Too many failures")
+        NUMBER_BLOCKED = "number_blocked", _("A number was blocked")
+        AUDIENCE_CHANGED = "audience_changed", _("The audience differs from what was confirmed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=150)
+    template = models.ForeignKey(
+        "messaging.MessageTemplate", on_delete=models.PROTECT, related_name="campaigns"
+    )
+    audience = models.JSONField(_("audience filters"), default=dict, blank=True)
+    senders = models.ManyToManyField(Sender, related_name="campaigns")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    pause_reason = models.CharField(
+        max_length=16, choices=PauseReason.choices, default=PauseReason.NONE, blank=True
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    send_window = models.JSONField(
+        default=dict, blank=True
+    )  # {"start": 9, "end": 20, "days": [0..6]}
+    # {"preset": "safe", "per_second": 0.2, "batch_size": 50, ...}; {} = the numbers' own pace
+    pacing = models.JSONField(default=dict, blank=True)
+    fanout_cursor = models.BigIntegerField(default=0)
+    recipients = models.PositiveIntegerField(default=0)
+    skipped_opted_out = models.PositiveIntegerField(default=0)
+    skipped_invalid = models.PositiveIntegerField(default=0)
+    credits_reserved = models.PositiveIntegerField(default=0)
+    # Denormalised counters, updated in bulk with the statuses (no page counts message rows).
+    count_queued = models.PositiveIntegerField(default=0)
+    count_accepted = models.PositiveIntegerField(default=0)
+    count_sent = models.PositiveIntegerField(default=0)
+    count_delivered = models.PositiveIntegerField(default=0)
+    count_read = models.PositiveIntegerField(default=0)
+    count_failed = models.PositiveIntegerField(default=0)
+    count_skipped = models.PositiveIntegerField(default=0)
+    count_cancelled = models.PositiveIntegerField(default=0)
+    count_replied = models.PositiveIntegerField(default=0)
+    count_opted_out = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def credit_reference(self) -> str:
+        return f"campaign:{self.public_id}"
+
+    @property
+    def done_count(self) -> int:
+        return self.count_accepted + self.count_failed + self.count_skipped + self.count_cancelled
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.done_count / self.recipients) if self.recipients else 0
+
+
+class Message(models.Model):
+    """One message to one recipient: the outbox row the engine claims, sends and updates.
+
+    Its foreign keys carry no database constraint (`db_constraint=False`): each inserted row
+    paid four lookups at commit, measured at 45% of a 100,000-recipient fan-out. The engine
+    writes these ids from rows it has just read in the same transaction, and deletions go
+    through Django's collector (CASCADE / SET NULL), which does not rely on the constraint."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        AMBIGUOUS = "ambiguous", _("Unconfirmed")
+        ACCEPTED = "accepted", _("Accepted")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        SKIPPED = "skipped", _("Skipped")
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(
+        "accounts.Workspace",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=True,
+        db_constraint=False,
+    )
+    # No single-column indexes on campaign and sender: the composite and partial indexes
+    # below lead with them, and every index costs on the fan-out's bulk insert.
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
+        db_constraint=False,
+    )
+    contact = models.ForeignKey(
+        "messaging.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    sender = models.ForeignKey(
+        Sender,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
+        db_constraint=False,
+    )
+    phone = models.CharField(max_length=20)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    priority = models.SmallIntegerField(default=0)
+    attempts = models.SmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    error_kind = models.CharField(max_length=24, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The first reply to this message and an opt-out it caused (what the statistics count).
+    replied_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # No path can queue one contact twice in one campaign.
+            models.UniqueConstraint(
+                fields=["campaign", "contact"],
+                condition=Q(campaign__isnull=False, contact__isnull=False),
+                name="message_once_per_campaign_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="message_unique_idempotency_key",
+            ),
+        ]
+        indexes = [
+            # The queue: only queued rows, so the index stays small while the table grows.
+            models.Index(
+                fields=["sender", "-priority", "next_attempt_at"],
+                condition=Q(status="queued"),
+                name="message_due",
+            ),
+            models.Index(
+                fields=["lease_until"], condition=Q(status="sending"), name="message_leased"
+            ),
+            models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            models.Index(fields=["sender", "status"], name="message_sender_status"),
+            # Status webhooks look messages up by the provider's id; rows not yet sent have
+            # none and stay out of the index (fan-out writes no entry for them).
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_provider_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.status})"
+
+
+class InboundMessage(WorkspaceOwned):
+    """A reply from a recipient, as the gateway reported it."""
+
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="inbound")
+    contact = models.ForeignKey(
+        "messaging.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    phone = models.CharField(max_length=20)
+    provider_message_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=24)
+    text = models.TextField(blank=True)
+    payload = models.CharField(max_length=255, blank=True)
+    is_opt_out = models.BooleanField(default=False)
+    is_opt_in = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "provider_message_id"], name="inbound_once_per_provider_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.text[:30]}"

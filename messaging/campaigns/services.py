@@ -1,0 +1,442 @@
+"""Campaigns as users drive them: create, pre-flight, launch, pause, resume, cancel, retry the
+failed. The engine (messaging/engine) does the sending."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User, Workspace
+from accounts.services import audit_record, workspace_ensure_can_send
+from billing import services as billing
+from integrations.events import campaign_event
+from integrations.services import webhook_events_publish
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.audience import (
+    AUDIENCE_KEYS,
+    audience_clean,
+    audience_counts,
+    audience_sample,
+    audience_upgrade_legacy,
+)
+from messaging.content.models import MessageTemplate
+from messaging.engine.fanout import (
+    campaign_audience,
+    campaign_audience_counts,
+    live_senders,
+    reassign_queued,
+)
+from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
+from messaging.engine.windows import window_clean, window_share
+from messaging.numbers.models import Sender
+
+WEB_GATEWAY_ADVISED_MAX = 100  # the terms' advice for numbers behind WhatsApp Web
+
+
+def _check_same_workspace(workspace: Workspace, *objects: Any) -> None:
+    for obj in objects:
+        if obj is not None and obj.workspace_id != workspace.pk:
+            raise ValidationError(_("That object belongs to another workspace."))
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    name: str,
+    template: MessageTemplate,
+    senders: list[Sender],
+    audience: dict[str, Any],
+    scheduled_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    send_window: dict[str, Any] | None = None,
+    pacing: dict[str, Any] | None = None,
+) -> Campaign:
+    """A draft. `audience` follows the audience contract (`messaging.audience`): a wrong key
+    or type is a ValidationError keyed `audience` with the field errors, nothing stored."""
+    _check_same_workspace(workspace, template, *senders)
+    try:
+        cleaned_audience = audience_clean(workspace=workspace, data=audience)
+    except ValidationError as exc:
+        raise ValidationError({"audience": _audience_messages(exc)}) from exc
+    window = window_clean(send_window)
+    pace = pacing_clean(pacing)
+    if not name.strip():
+        raise ValidationError({"name": _("Give the campaign a name.")})
+    if not senders:
+        raise ValidationError({"senders": _("Choose at least one number.")})
+    if (
+        any(s.provider == Sender.Provider.CLOUD_API for s in senders)
+        and not template.is_cloud_api_ready
+    ):
+        raise ValidationError(
+            {
+                "template": _(
+                    "Cloud API numbers can only send templates Meta approved: map this template "
+                    "to an "
+                    "approved Meta template, or use other numbers."
+                )
+            }
+        )
+    if expires_at and expires_at <= (scheduled_at or timezone.now()):
+        raise ValidationError({"expires_at": _("The expiry must be after the start.")})
+    campaign = Campaign.objects.create(
+        workspace=workspace,
+        name=name.strip(),
+        template=template,
+        audience=cleaned_audience.as_json(),
+        scheduled_at=scheduled_at,
+        expires_at=expires_at,
+        send_window=window,
+        pacing=pace,
+        created_by=actor,
+    )
+    campaign.senders.set(senders)
+    audit_record(workspace=workspace, action="campaign.created", actor=actor, target=campaign)
+    return campaign
+
+
+def _audience_messages(exc: ValidationError) -> list[str]:
+    """Field errors of the audience contract as messages that name their key."""
+    return [
+        message if key not in AUDIENCE_KEYS else f"{key}: {message}"
+        for key, messages in exc.message_dict.items()
+        for message in messages
+    ]
+
+
+def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
+    """What launching would do: recipients after exclusions (the count and a sample, by the
+    same query fan-out runs), skipped by reason, credits needed against the balance, an
+    estimated duration, and warnings. An audience that no longer validates is reported in
+    `audience_error` with zero recipients (launch refuses it)."""
+    try:
+        audience = campaign_audience(campaign)
+    except ValidationError as exc:
+        return {
+            "audience_error": " ".join(_audience_messages(exc)),
+            "total": 0,
+            "opted_out": 0,
+            "invalid": 0,
+            "reachable": 0,
+            "sample": [],
+            "credits_needed": 0,
+            "credits_available": billing.credits_balance(workspace=campaign.workspace).available,
+            "enough_credits": False,
+            "numbers_active": 0,
+            "rate_per_second": 0,
+            "estimated_seconds": 0,
+            "warnings": [],
+        }
+    counts = asdict(audience_counts(workspace=campaign.workspace, audience=audience))
+    sample = audience_sample(workspace=campaign.workspace, audience=audience)
+    balance = billing.credits_balance(workspace=campaign.workspace)
+    senders = list(campaign.senders.filter(removed_at__isnull=True))
+    active = [s for s in senders if s.status == Sender.Status.ACTIVE]
+    rate = sum(s.throughput_per_second for s in active) or 0
+    per_number = counts["reachable"] / max(len(active), 1)
+    seconds = 0.0
+    for s in active:
+        gap = max(1 / max(s.throughput_per_second, 1), (s.min_interval_ms + s.jitter_ms / 2) / 1000)
+        seconds = max(seconds, per_number * gap)
+        if per_number > s.daily_cap:
+            seconds = max(seconds, (per_number // s.daily_cap) * 86_400)
+    # The campaign's own pace, when slower than its numbers, sets the length.
+    seconds = max(seconds, seconds_for(campaign.pacing, per_number))
+    # Time outside the send window stretches the run (an average over the week).
+    seconds /= window_share(campaign.send_window)
+    warnings = []
+    if (
+        any(s.provider == Sender.Provider.WEB_GATEWAY for s in active)
+        and per_number > WEB_GATEWAY_ADVISED_MAX
+    ):
+        warnings.append(
+            _(
+                "A WhatsApp Web number would send to about %(n)d people. The terms advise at "
+                "most 100 "
+                "per campaign for such numbers: split the audience or add template variants."
+            )
+            % {"n": per_number}
+        )
+    if not active:
+        warnings.append(_("None of the chosen numbers is active."))
+    return {
+        **counts,
+        "audience_error": "",
+        "sample": [{"id": str(c.public_id), "phone": c.phone, "name": c.full_name} for c in sample],
+        "credits_needed": counts["reachable"],
+        "credits_available": balance.available,
+        "enough_credits": balance.available >= counts["reachable"],
+        "numbers_active": len(active),
+        "rate_per_second": rate,
+        "estimated_seconds": int(seconds),
+        "warnings": warnings,
+    }
+
+
+def campaign_launch(
+    *,
+    workspace: Workspace,
+    campaign: Campaign,
+    actor: User | None,
+    expected_recipients: int | None = None,
+) -> Campaign:
+    """Reserve the credits for every reachable recipient (all or nothing), then fan out in a
+    background task. `billing.InsufficientCredits` says "needs N credits, has M".
+    `expected_recipients`: the pre-flight count the user confirmed; if the audience no longer
+    has that many recipients, nothing is reserved and the user is asked to look again. Fan-out
+    then queues at most that many and pauses the campaign if it queued a different number."""
+    from messaging.engine.tasks import campaign_fanout_task
+
+    _check_same_workspace(workspace, campaign)
+    workspace_ensure_can_send(workspace=workspace)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != Campaign.Status.DRAFT:
+            raise ValidationError(_("Only a draft can be launched."))
+        if not live_senders(locked):
+            raise ValidationError(_("None of the campaign's numbers is active."))
+        try:
+            counts = asdict(campaign_audience_counts(campaign=locked))
+        except ValidationError as exc:
+            raise ValidationError(
+                _("The audience is not valid: %(why)s") % {"why": " ".join(_audience_messages(exc))}
+            ) from exc
+        if counts["reachable"] == 0:
+            raise ValidationError(_("Nobody in this audience can be messaged."))
+        if expected_recipients is not None and counts["reachable"] != expected_recipients:
+            raise ValidationError(
+                _(
+                    "The audience changed since you checked it: %(now)d recipients now, "
+                    "%(expected)d when you looked. Check the figures, then launch again."
+                )
+                % {"now": counts["reachable"], "expected": expected_recipients}
+            )
+        billing.credits_reserve(
+            workspace=workspace,
+            amount=counts["reachable"],
+            reference=locked.credit_reference,
+            idempotency_key=f"{locked.credit_reference}:launch",
+        )
+        locked.status = Campaign.Status.LAUNCHING
+        locked.recipients = counts["reachable"]
+        locked.credits_reserved = counts["reachable"]
+        locked.skipped_opted_out = counts["opted_out"]
+        locked.skipped_invalid = counts["invalid"]
+        locked.launched_at = locked.status_changed_at = timezone.now()
+        locked.save()
+        audit_record(
+            workspace=workspace,
+            action="campaign.launched",
+            actor=actor,
+            target=locked,
+            details={"recipients": counts["reachable"]},
+        )
+        webhook_events_publish(
+            workspace_id=workspace.pk, events=[campaign_event("campaign.started", locked)]
+        )
+        transaction.on_commit(lambda: campaign_fanout_task.delay(campaign_id=locked.pk))
+    return locked
+
+
+@transaction.atomic
+def campaign_pause(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    _check_same_workspace(workspace, campaign)
+    updated = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED]
+    ).update(
+        status=Campaign.Status.PAUSED,
+        pause_reason=Campaign.PauseReason.USER,
+        status_changed_at=timezone.now(),
+    )
+    if updated:
+        audit_record(workspace=workspace, action="campaign.paused", actor=actor, target=campaign)
+    campaign.refresh_from_db()
+    if updated:
+        webhook_events_publish(
+            workspace_id=workspace.pk, events=[campaign_event("campaign.paused", campaign)]
+        )
+    return campaign
+
+
+def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    from messaging.engine.tasks import dispatch_kick
+
+    _check_same_workspace(workspace, campaign)
+    workspace_ensure_can_send(workspace=workspace)
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PAUSED).update(
+            status=Campaign.Status.RUNNING, pause_reason="", status_changed_at=timezone.now()
+        )
+        if updated:
+            audit_record(
+                workspace=workspace, action="campaign.resumed", actor=actor, target=campaign
+            )
+            senders = live_senders(campaign)
+            # Messages of numbers that were blocked meanwhile move to the live ones.
+            reassign_queued(campaign_id=campaign.pk, to_sender_ids=senders)
+            # The pace starts again from now (no burst of everything that fell due meanwhile).
+            respace_queued(
+                campaign_id=campaign.pk,
+                pace=campaign.pacing,
+                window=campaign.send_window,
+                start=timezone.now(),
+            )
+            transaction.on_commit(lambda: dispatch_kick(sender_ids=senders))
+    campaign.refresh_from_db()
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    """Stop for good: queued messages are cancelled and their credits released."""
+    from messaging.engine.reactions import campaigns_refresh
+
+    _check_same_workspace(workspace, campaign)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status in (
+        Campaign.Status.COMPLETED,
+        Campaign.Status.CANCELLED,
+        Campaign.Status.EXPIRED,
+    ):
+        return locked
+    cancelled = Message.objects.filter(campaign=locked, status=Message.Status.QUEUED).update(
+        status=Message.Status.CANCELLED, status_changed_at=timezone.now()
+    )
+    locked.status = Campaign.Status.CANCELLED
+    locked.finished_at = locked.status_changed_at = timezone.now()
+    locked.save(update_fields=["status", "finished_at", "status_changed_at"])
+    if locked.credits_reserved:
+        billing.credits_release(
+            workspace=workspace,
+            reference=locked.credit_reference,
+            amount=cancelled or None,
+            idempotency_key=f"{locked.credit_reference}:cancel",
+        )
+    audit_record(
+        workspace=workspace,
+        action="campaign.cancelled",
+        actor=actor,
+        target=locked,
+        details={"cancelled_messages": cancelled},
+    )
+    campaigns_refresh(campaign_ids=[locked.pk])
+    return locked
+
+
+def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> int:
+    """Re-queue only failures that may succeed later (temporary errors), after reserving their
+    credits again. Permanent failures (not on WhatsApp, opted out, template errors) stay."""
+    from messaging.engine.tasks import dispatch_kick
+
+    _check_same_workspace(workspace, campaign)
+    retryable = Message.objects.filter(
+        campaign=campaign, status=Message.Status.FAILED, error_kind="retry_later"
+    )
+    with transaction.atomic():
+        ids = list(retryable.select_for_update().values_list("id", flat=True))
+        if not ids:
+            return 0
+        billing.credits_reserve(
+            workspace=workspace,
+            amount=len(ids),
+            reference=campaign.credit_reference,
+            idempotency_key=f"{campaign.credit_reference}:retry:{ids[0]}:{len(ids)}",
+        )
+        Message.objects.filter(id__in=ids).update(
+            status=Message.Status.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            error_kind="",
+            error_code=None,
+            error_title="",
+            status_changed_at=timezone.now(),
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=Campaign.Status.RUNNING, credits_reserved=campaign.credits_reserved + len(ids)
+        )
+        audit_record(
+            workspace=workspace,
+            action="campaign.retry_failed",
+            actor=actor,
+            target=campaign,
+            details={"messages": len(ids)},
+        )
+        transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
+    return len(ids)
+
+
+@transaction.atomic
+def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    """A new draft with the same template, audience, numbers still usable and send window;
+    the schedule and expiry are left for the user to set again (they are usually past)."""
+    _check_same_workspace(workspace, campaign)
+    senders = list(campaign.senders.filter(removed_at__isnull=True))
+    copy = Campaign.objects.create(
+        workspace=workspace,
+        name=(_("Copy of %(name)s") % {"name": campaign.name})[:150],
+        template=campaign.template,
+        # An audience saved before the contract (`list`, `tags`) is copied in its names.
+        audience=audience_upgrade_legacy(campaign.audience),
+        send_window=campaign.send_window,
+        pacing=campaign.pacing,
+        created_by=actor,
+    )
+    copy.senders.set(senders)
+    audit_record(
+        workspace=workspace,
+        action="campaign.duplicated",
+        actor=actor,
+        target=copy,
+        details={"from": str(campaign.public_id)},
+    )
+    return copy
+
+
+def campaign_send_test(
+    *, workspace: Workspace, campaign: Campaign, actor: User, to: str = ""
+) -> Message:
+    """Send the campaign's message to the user's own phone before launching: rendered with the
+    user's name (each variable's fallback shows where a contact lacks a value), from the
+    campaign's first active number, through the engine like any single message (one credit)."""
+    from messaging.campaigns.messages import message_send
+    from messaging.content.rendering import TemplateError, contact_values, render_message
+
+    _check_same_workspace(workspace, campaign)
+    phone = (to or actor.phone or "").strip()
+    if not phone:
+        raise ValidationError({"to": _("Give the phone number to send the test to.")})
+    numbers = live_senders(campaign)
+    if not numbers:
+        raise ValidationError(_("None of the campaign's numbers is active."))
+    template = campaign.template
+    values = contact_values(first_name=actor.first_name, last_name=actor.last_name, phone=phone)
+    try:
+        rendered = render_message(
+            variants=template.variants, values=values, seed=phone, footer=template.footer
+        )
+    except TemplateError as exc:
+        raise ValidationError({"template": str(exc)}) from exc
+    text = rendered.text + (f"\n\n{template.footer}" if template.footer else "")
+    message, _created = message_send(
+        workspace=workspace,
+        to=phone,
+        text=text,
+        sender=Sender.objects.get(pk=numbers[0]),
+        actor=actor,
+    )
+    audit_record(
+        workspace=workspace,
+        action="campaign.test_sent",
+        actor=actor,
+        target=campaign,
+        details={"message": str(message.public_id)},
+    )
+    return message

@@ -1,0 +1,459 @@
+"""Campaign pages: list, a short builder, pre-flight, launch, and the live campaign page
+(htmx polling) with pause, resume, cancel and "retry failed"."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import Perm, role_has
+from accounts.services import WorkspaceSuspended
+from accounts.tenancy import workspace_view
+from billing.services import InsufficientCredits
+from messaging.analytics.selectors import campaign_failure_classes, campaign_stats_by_sender
+from messaging.campaigns import services
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
+from messaging.contacts.models import ContactList, Segment
+from messaging.content.models import MessageTemplate
+from messaging.engine.dispatch import send_rate_series
+from messaging.engine.pacing import PRESET_LABELS
+from messaging.numbers.models import Sender
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=150)
+    template = forms.ModelChoiceField(
+        label=gettext_lazy("Template"), queryset=MessageTemplate.objects.none()
+    )
+    senders = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Numbers"),
+        queryset=Sender.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("With several numbers, each contact sticks to one of them."),
+    )
+    contact_list = forms.ModelChoiceField(
+        label=gettext_lazy("List"),
+        queryset=ContactList.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All contacts"),
+    )
+    segment = forms.ModelChoiceField(
+        label=gettext_lazy("Segment"),
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("No segment"),
+        help_text=gettext_lazy("List, segment and tags all apply: a contact must match each."),
+    )
+    tags_any = forms.CharField(
+        label=gettext_lazy("Only contacts with any of these tags (comma-separated)"),
+        required=False,
+    )
+    tags_none = forms.CharField(
+        label=gettext_lazy("Leave out contacts with any of these tags (comma-separated)"),
+        required=False,
+    )
+    scheduled_at = forms.DateTimeField(
+        label=gettext_lazy("Start at (empty: as soon as you launch)"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("In the workspace's time zone."),
+    )
+    expires_at = forms.DateTimeField(
+        label=gettext_lazy("Drop what is not sent by"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("Unsent messages expire instead of arriving late (credits return)."),
+    )
+    window_start = forms.IntegerField(
+        label=gettext_lazy("Send only from (hour)"), required=False, min_value=0, max_value=23
+    )
+    window_end = forms.IntegerField(
+        label=gettext_lazy("until (hour)"),
+        required=False,
+        min_value=1,
+        max_value=24,
+        help_text=gettext_lazy(
+            "In each recipient's time zone (else the workspace's). Empty: any time."
+        ),
+    )
+    window_days = forms.MultipleChoiceField(
+        label=gettext_lazy("On days"),
+        required=False,
+        choices=[
+            ("0", gettext_lazy("Mon")),
+            ("1", gettext_lazy("Tue")),
+            ("2", gettext_lazy("Wed")),
+            ("3", gettext_lazy("Thu")),
+            ("4", gettext_lazy("Fri")),
+            ("5", gettext_lazy("Sat")),
+            ("6", gettext_lazy("Sun")),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every day."),
+    )
+
+    pacing_preset = forms.ChoiceField(
+        label=gettext_lazy("Pacing on each number"),
+        choices=list(PRESET_LABELS.items()),
+        initial="normal",
+        required=False,
+        help_text=gettext_lazy(
+            "Numbers behind WhatsApp Web are safest at a human pace. A number's own limits "
+            "always hold, whatever the campaign asks."
+        ),
+    )
+    pace_per_second = forms.FloatField(
+        label=gettext_lazy("Custom: messages per second per number"),
+        required=False,
+        min_value=0.001,
+        max_value=1000,
+    )
+    pace_batch_size = forms.IntegerField(
+        label=gettext_lazy("Custom: pause after this many messages"), required=False, min_value=0
+    )
+    pace_batch_pause_seconds = forms.IntegerField(
+        label=gettext_lazy("Custom: pause length (seconds)"),
+        required=False,
+        min_value=0,
+        max_value=86_400,
+    )
+    pace_jitter_ms = forms.IntegerField(
+        label=gettext_lazy("Custom: random extra delay up to (ms)"),
+        required=False,
+        min_value=0,
+        max_value=600_000,
+    )
+
+    def __init__(self, *args: object, workspace: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.workspace_zone = zoneinfo.ZoneInfo(workspace.time_zone)  # type: ignore[attr-defined]
+        # Every choice is scoped to the workspace: another tenant's id is simply invalid.
+        self.fields["template"].queryset = MessageTemplate.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+        self.fields["senders"].queryset = Sender.objects.for_workspace(workspace).filter(  # type: ignore[attr-defined,arg-type]
+            removed_at__isnull=True, status=Sender.Status.ACTIVE
+        )
+        self.fields["contact_list"].queryset = ContactList.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+        self.fields["segment"].queryset = Segment.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("scheduled_at", "expires_at"):
+            if data.get(name):  # typed in the workspace's time zone
+                data[name] = data[name].replace(tzinfo=None).replace(tzinfo=self.workspace_zone)
+        start, end = data.get("window_start"), data.get("window_end")
+        if (start is None) != (end is None):
+            self.add_error("window_end", _("Give both hours, or neither."))
+        elif start is not None and end is not None and start >= end:
+            self.add_error("window_end", _("The window must end after it starts."))
+        return data
+
+    def pacing(self) -> dict[str, object]:
+        data = self.cleaned_data
+        if data.get("pacing_preset") != "custom":
+            return {"preset": data.get("pacing_preset") or "fast"}
+        return {
+            "preset": "custom",
+            "per_second": data.get("pace_per_second"),
+            "batch_size": data.get("pace_batch_size") or 0,
+            "batch_pause_seconds": data.get("pace_batch_pause_seconds") or 0,
+            "jitter_ms": data.get("pace_jitter_ms") or 0,
+        }
+
+    def send_window(self) -> dict[str, object]:
+        data = self.cleaned_data
+        if data.get("window_start") is None:
+            return {}
+        days = sorted(int(d) for d in data.get("window_days") or [])
+        return {"start": data["window_start"], "end": data["window_end"], "days": days}
+
+    AUDIENCE_FIELDS = ("contact_list", "segment", "tags_any", "tags_none")
+
+    def audience(self) -> dict[str, object]:
+        """The builder's choices in the audience contract's names (`messaging.audience`)."""
+        return audience_from_choices(self.cleaned_data)
+
+
+def audience_from_choices(data: dict[str, Any]) -> dict[str, object]:
+    audience: dict[str, object] = {}
+    if data.get("contact_list"):
+        audience["list_id"] = str(data["contact_list"].public_id)
+    if data.get("segment"):
+        audience["segment_id"] = str(data["segment"].public_id)
+    for key in ("tags_any", "tags_none"):
+        tags = [t.strip() for t in (data.get(key) or "").split(",") if t.strip()]
+        if tags:
+            audience[key] = tags
+    return audience
+
+
+def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
+    return get_object_or_404(
+        Campaign.objects.for_workspace(request.workspace).select_related("template"),  # type: ignore[attr-defined]
+        public_id=campaign_id,
+    )
+
+
+@workspace_view(Perm.VIEW)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    qs = Campaign.objects.for_workspace(request.workspace).select_related("template")  # type: ignore[attr-defined]
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "messaging/campaigns/list.html",
+        {
+            "page": page,
+            "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+        },
+    )
+
+
+@workspace_view(Perm.CAMPAIGNS_RUN)
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = CampaignForm(request.POST or None, workspace=workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_create(
+                workspace=workspace,
+                actor=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                template=form.cleaned_data["template"],
+                senders=list(form.cleaned_data["senders"]),
+                audience=form.audience(),
+                scheduled_at=form.cleaned_data.get("scheduled_at"),
+                expires_at=form.cleaned_data.get("expires_at"),
+                send_window=form.send_window(),
+                pacing=form.pacing(),
+            )
+            return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+    return render(request, "messaging/campaigns/new.html", {"form": form})
+
+
+@workspace_view(Perm.VIEW)
+def campaign_audience_preview(request: HttpRequest) -> HttpResponse:
+    """htmx: who the builder's current audience reaches, counted and sampled by the same
+    functions as the pre-flight and fan-out."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = CampaignForm(request.GET, workspace=workspace)
+    form.is_valid()  # only the audience fields matter here
+    counts, sample, error = None, [], ""
+    field_errors = [
+        str(e) for name in CampaignForm.AUDIENCE_FIELDS for e in form.errors.get(name, [])
+    ]
+    if field_errors:
+        error = " ".join(field_errors)
+    else:
+        try:
+            audience = audience_clean(
+                workspace=workspace, data=audience_from_choices(form.cleaned_data)
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            counts = audience_counts(workspace=workspace, audience=audience)
+            sample = audience_sample(workspace=workspace, audience=audience, size=5)
+    return render(
+        request,
+        "messaging/_audience.html",
+        {"counts": counts, "sample": sample, "error": error},
+    )
+
+
+@workspace_view(Perm.VIEW)
+def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    context = _detail_context(request, campaign)
+    if context["failure_classes"]:
+        context["top_errors"] = _top_errors(campaign)
+    if campaign.status == Campaign.Status.DRAFT:
+        context["preflight"] = services.campaign_preflight(campaign=campaign)
+    return render(request, "messaging/campaigns/detail.html", context)
+
+
+@workspace_view(Perm.VIEW)
+def campaign_progress(request: HttpRequest, campaign_id: str) -> HttpResponse:
+    """The live part of the campaign page, polled by htmx."""
+    campaign = _campaign(request, campaign_id)
+    return render(request, "messaging/campaigns/_progress.html", _detail_context(request, campaign))
+
+
+def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, object]:
+    """What the live part shows: counters and per-number figures come from the statistics
+    table (a few rows per campaign), never from counting messages."""
+    started = campaign.status not in (Campaign.Status.DRAFT,)
+    return {
+        "campaign": campaign,
+        "failure_classes": campaign_failure_classes(campaign=campaign) if started else [],
+        "per_number": campaign_stats_by_sender(campaign=campaign) if started else [],
+        "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
+        "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+    }
+
+
+def _top_errors(campaign: Campaign) -> list[dict[str, object]]:
+    """The error codes behind the failures (the full page only: not polled)."""
+    return list(
+        Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
+        .values("error_kind", "error_code", "error_title")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:20]
+    )
+
+
+@workspace_view(Perm.VIEW)
+def campaign_send_rate(request: HttpRequest, campaign_id: str) -> JsonResponse:
+    """Accepted sends per minute over the last hour, for the send-rate chart."""
+    campaign = _campaign(request, campaign_id)
+    series = send_rate_series(campaign_id=campaign.pk)
+    return JsonResponse(
+        {"labels": [minute for minute, _n in series], "data": [n for _minute, n in series]}
+    )
+
+
+def _expected_recipients(request: HttpRequest) -> int | None:
+    """The recipient count the launch button showed (the user's confirmation)."""
+    try:
+        return int(request.POST["expected_recipients"])
+    except (KeyError, ValueError):
+        return None
+
+
+@require_POST
+@workspace_view(Perm.CAMPAIGNS_RUN)
+def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    workspace = request.workspace  # type: ignore[attr-defined]
+    handlers = {
+        "pause": services.campaign_pause,
+        "resume": services.campaign_resume,
+        "cancel": services.campaign_cancel,
+    }
+    try:
+        if action == "test":
+            services.campaign_send_test(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,  # type: ignore[arg-type]
+                to=request.POST.get("to", ""),
+            )
+            messages.success(request, _("A test is on its way to your phone."))
+            return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+        if action == "duplicate":
+            copy = services.campaign_duplicate(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            messages.success(request, _("A copy was made: check it, then launch it."))
+            return redirect("messaging_campaigns:detail", workspace.slug, copy.public_id)
+        if action == "retry":
+            n = services.campaign_retry_failed(
+                workspace=workspace, campaign=campaign, actor=request.user
+            )  # type: ignore[arg-type]
+            messages.success(request, _("%(n)d failed messages queued again.") % {"n": n})
+        elif action == "launch":
+            services.campaign_launch(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,  # type: ignore[arg-type]
+                expected_recipients=_expected_recipients(request),
+            )
+            messages.success(request, _("Launched: the messages are being queued."))
+        elif action in handlers:
+            handlers[action](workspace=workspace, campaign=campaign, actor=request.user)  # type: ignore[operator]
+            messages.success(request, _("Done: %(action)s.") % {"action": action})
+        else:
+            return HttpResponse(status=404)
+    except InsufficientCredits as exc:
+        messages.error(
+            request,
+            _("Not enough credits: %(detail)s. Buy a package, then launch.") % {"detail": exc},
+        )
+    except (ValidationError, WorkspaceSuspended) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+
+
+PAGE = 50
+
+
+@workspace_view(Perm.VIEW)
+def message_log(request: HttpRequest) -> HttpResponse:
+    """Every message of the workspace, newest first, filtered by campaign, status or phone.
+    Paged by id ("older than"), so no page counts the table."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    qs = Message.objects.filter(workspace=workspace).select_related("campaign", "sender")
+    campaign_id = request.GET.get("campaign", "")
+    status = request.GET.get("status", "")
+    phone = request.GET.get("phone", "").strip()
+    if campaign_id:
+        qs = qs.filter(campaign__public_id=campaign_id) if _is_uuid(campaign_id) else qs.none()
+    if status in Message.Status.values:
+        qs = qs.filter(status=status)
+    if phone:
+        qs = qs.filter(phone__contains="".join(ch for ch in phone if ch.isdigit()))
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(id__lt=int(before))
+    rows = list(qs.order_by("-id")[: PAGE + 1])
+    return render(
+        request,
+        "messaging/campaigns/messages.html",
+        {
+            "rows": rows[:PAGE],
+            "older": rows[PAGE - 1].id if len(rows) > PAGE else None,
+            "statuses": Message.Status.choices,
+            "filters": {"campaign": campaign_id, "status": status, "phone": phone},
+            "campaigns": Campaign.objects.for_workspace(workspace).values_list("public_id", "name")[
+                :200
+            ],  # type: ignore[attr-defined]
+        },
+    )
+
+
+@workspace_view(Perm.VIEW)
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Replies from recipients, newest first; opt-outs are marked."""
+    from messaging.campaigns.models import InboundMessage
+
+    workspace = request.workspace  # type: ignore[attr-defined]
+    qs = InboundMessage.objects.for_workspace(workspace).select_related("campaign", "sender")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(id__lt=int(before))
+    rows = list(qs.order_by("-id")[: PAGE + 1])
+    return render(
+        request,
+        "messaging/campaigns/inbox.html",
+        {
+            "rows": rows[:PAGE],
+            "older": rows[PAGE - 1].id if len(rows) > PAGE else None,
+        },
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,282 @@
+"""Reads shared by the dashboard, the API, tasks and (later) the campaign engine."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+
+from accounts.models import Workspace
+from core.queries import get_or_404
+from messaging.contacts.models import (
+    Contact,
+    ContactList,
+    ContactListMembership,
+    ContactVocabulary,
+    Segment,
+    WhatsAppStatus,
+)
+from messaging.contacts.phones import parse_phone
+
+OPT_OUT_CHOICES = ("", "opted_out", "subscribed")
+
+
+def get_contact_for_workspace(*, workspace: Workspace, contact_id: uuid.UUID | str) -> Contact:
+    return get_or_404(Contact.objects.for_workspace(workspace), public_id=contact_id)
+
+
+def get_contact_list_for_workspace(
+    *, workspace: Workspace, list_id: uuid.UUID | str
+) -> ContactList:
+    return get_or_404(ContactList.objects.for_workspace(workspace), public_id=list_id)
+
+
+def get_segment_for_workspace(*, workspace: Workspace, segment_id: uuid.UUID | str) -> Segment:
+    return get_or_404(Segment.objects.for_workspace(workspace), public_id=segment_id)
+
+
+def contact_lists_of_workspace(*, workspace: Workspace) -> QuerySet[ContactList]:
+    return (
+        ContactList.objects.for_workspace(workspace)
+        .annotate(size=Count("contactlistmembership"))
+        .order_by("name")
+    )
+
+
+def segments_of_workspace(*, workspace: Workspace) -> QuerySet[Segment]:
+    return Segment.objects.for_workspace(workspace).order_by("name")
+
+
+def _vocabulary(workspace: Workspace, kind: str, limit: int) -> list[str]:
+    """Names the contacts table's trigger has recorded, read instead of a million rows."""
+    return list(
+        ContactVocabulary.objects.for_workspace(workspace)
+        .filter(kind=kind)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def contact_tags_of_workspace(*, workspace: Workspace, limit: int = 200) -> list[str]:
+    """Tags the workspace's contacts use (for filter menus), alphabetical."""
+    return _vocabulary(workspace, ContactVocabulary.Kind.TAG, limit)
+
+
+def contact_attribute_keys(*, workspace: Workspace, limit: int = 200) -> set[str]:
+    """Attribute names in use: what templates may reference as `{{attr.x}}` or `{{x}}`."""
+    return set(_vocabulary(workspace, ContactVocabulary.Kind.ATTRIBUTE, limit))
+
+
+def _strings(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part).strip() for part in value if str(part).strip()]
+
+
+def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -> Q:
+    """The WHERE clause for a filter dict (the segment JSON and the list page's query string
+    share it). Keys: search, tags_any, tags_all, tags_none, list_id, attributes, opt_out
+    ("opted_out"/"subscribed"), whatsapp_status (list), created_after, created_before.
+    Filters are assumed cleaned (`services.segment_filters_clean`); unknown keys are ignored."""
+    q = Q()
+    search = str(filters.get("search") or "").strip()
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        text_q = Q(first_name__icontains=search) | Q(last_name__icontains=search)
+        if " " in search:
+            first, _sep, last = search.partition(" ")
+            text_q |= Q(first_name__icontains=first, last_name__icontains=last.strip())
+        whole_number = parse_phone(search, default_country=default_country or None).e164
+        if whole_number:  # a whole number, in any shape: the unique index finds it at once
+            text_q |= Q(phone=whole_number)
+        elif len(digits) >= 3:  # a fragment (a trigram index; under 3 digits matches too much)
+            text_q |= Q(phone__contains=digits)
+        q &= text_q
+    if tags_any := _strings(filters.get("tags_any")):
+        q &= Q(tags__overlap=tags_any)
+    if tags_all := _strings(filters.get("tags_all")):
+        q &= Q(tags__contains=tags_all)
+    if tags_none := _strings(filters.get("tags_none")):
+        q &= ~Q(tags__overlap=tags_none)
+    if list_id := filters.get("list_id"):
+        # A semi-join, not a join: a campaign's list and its segment's list both hold.
+        q &= Exists(
+            ContactListMembership.objects.filter(
+                contact_id=OuterRef("pk"), contact_list__public_id=list_id
+            )
+        )
+    attributes = filters.get("attributes") or {}
+    if attributes:
+        q &= Q(attributes__contains=dict(attributes))
+    opt_out = filters.get("opt_out") or ""
+    if opt_out == "opted_out":
+        q &= Q(opted_out_at__isnull=False)
+    elif opt_out == "subscribed":
+        q &= Q(opted_out_at__isnull=True)
+    if statuses := _strings(filters.get("whatsapp_status")):
+        q &= Q(whatsapp_status__in=statuses)
+    if created_after := filters.get("created_after"):
+        q &= Q(created_at__date__gte=_as_date(created_after))
+    if created_before := filters.get("created_before"):
+        q &= Q(created_at__date__lte=_as_date(created_before))
+    return q
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def contacts_matching(
+    *, workspace: Workspace, filters: Mapping[str, Any] | None = None, few: bool = False
+) -> QuerySet[Contact]:
+    """Contacts of the workspace matching `filters`, newest first. `few`: the caller knows
+    few match (`CappedPaginator`), so sort by an expression no index provides: Postgres then
+    finds the matches first (search indexes) and sorts them, instead of walking the
+    created-at index through every contact."""
+    qs = Contact.objects.for_workspace(workspace).filter(
+        contact_filter_q(filters or {}, default_country=workspace.default_country)
+    )
+    if few:
+        return qs.order_by(
+            ExpressionWrapper(
+                F("created_at") + Value(timedelta(0)), output_field=DateTimeField()
+            ).desc(),
+            "-id",
+        )
+    return qs.order_by("-created_at", "-id")
+
+
+def contacts_by_public_ids(
+    *, workspace: Workspace, contact_ids: Iterable[uuid.UUID | str]
+) -> QuerySet[Contact]:
+    """The workspace's contacts among `contact_ids`; foreign or unknown ids are dropped."""
+    ids: list[uuid.UUID] = []
+    for value in contact_ids:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return Contact.objects.for_workspace(workspace).filter(public_id__in=ids)
+
+
+@dataclass(frozen=True)
+class AudienceCounts:
+    """total = reachable + opted_out + invalid (invalid counts only contacts not opted out)."""
+
+    total: int
+    opted_out: int
+    invalid: int
+    reachable: int
+
+
+def audience_preview(
+    *, workspace: Workspace, filters: Mapping[str, Any] | None = None
+) -> AudienceCounts:
+    """Who a segment reaches, in ONE query (conditional aggregates)."""
+    qs = Contact.objects.for_workspace(workspace).filter(
+        contact_filter_q(filters or {}, default_country=workspace.default_country)
+    )
+    subscribed = Q(opted_out_at__isnull=True)
+    invalid = Q(whatsapp_status=WhatsAppStatus.INVALID)
+    row = qs.aggregate(
+        total=Count("id"),
+        opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
+        invalid=Count("id", filter=subscribed & invalid),
+        reachable=Count("id", filter=subscribed & ~invalid),
+    )
+    return AudienceCounts(**row)
+
+
+def reachable_contacts(
+    *, workspace: Workspace, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Contact]:
+    """What a campaign may send to: matching, not opted out, not known-invalid."""
+    return (
+        contacts_matching(workspace=workspace, filters=filters)
+        .filter(opted_out_at__isnull=True)
+        .exclude(whatsapp_status=WhatsAppStatus.INVALID)
+    )
+
+
+class _Echo:
+    """A file-like object whose write() returns the line: csv.writer without a buffer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+EXPORT_COLUMNS = (
+    "phone",
+    "first_name",
+    "last_name",
+    "language",
+    "country",
+    "time_zone",
+    "tags",
+    "attributes",
+    "opted_out_at",
+    "opt_out_source",
+    "whatsapp_status",
+    "consent_source",
+    "consent_at",
+    "created_at",
+)
+
+
+_PHONE_CHARS = frozenset("0123456789 ()-.+")
+
+
+def csv_safe(value: Any) -> str:
+    """Spreadsheet formula injection: a cell such as "=HYPERLINK(...)" must stay text. A
+    phone-looking "+994 50 ..." is left alone so a fixed file can be uploaded again."""
+    text = "" if value is None else str(value)
+    first = text[:1]
+    if first in ("=", "@", "\t", "\r") or (first in "+-" and not set(text) <= _PHONE_CHARS):
+        return "'" + text
+    return text
+
+
+def contacts_csv_lines(*, queryset: QuerySet[Contact]) -> Iterator[str]:
+    """CSV lines (UTF-8 BOM first, so Excel reads the letters right) for a streaming
+    response; rows are fetched with a server-side cursor in chunks."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+    for row in queryset.values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000):
+        values = dict(zip(EXPORT_COLUMNS, row, strict=True))
+        cells = [
+            values["phone"],  # E.164, generated by us: the leading + is not a formula
+            *(
+                csv_safe(values[col])
+                for col in ("first_name", "last_name", "language", "country", "time_zone")
+            ),
+            csv_safe(";".join(values["tags"])),
+            csv_safe(json.dumps(values["attributes"], ensure_ascii=False))
+            if values["attributes"]
+            else "",
+            values["opted_out_at"].isoformat() if values["opted_out_at"] else "",
+            values["opt_out_source"],
+            values["whatsapp_status"],
+            csv_safe(values["consent_source"]),
+            values["consent_at"].isoformat() if values["consent_at"] else "",
+            values["created_at"].isoformat(),
+        ]
+        yield writer.writerow(cells)

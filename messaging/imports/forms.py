@@ -1,0 +1,108 @@
+"""Dashboard forms: input shape only. Rules and writes live in `messaging.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Workspace
+from core.forms import BootstrapForm
+from messaging.contacts.forms import workspace_list_field
+from messaging.imports.models import ContactImport
+
+
+class ImportUploadForm(BootstrapForm):
+    file = forms.FileField(
+        label=_("CSV or Excel (.xlsx) file"),
+        help_text=_("The first sheet of a workbook is read. Up to 50 MB."),
+    )
+
+
+class ImportOptionsForm(BootstrapForm):
+    """Column mapping and options. Mapping fields are built from the file's columns."""
+
+    has_header = forms.BooleanField(label=_("The first row is a header"), required=False)
+    default_country = forms.CharField(
+        label=_("Country for numbers without a country code"), max_length=2
+    )
+    on_existing = forms.ChoiceField(
+        label=_("Contacts already in the workspace"),
+        choices=ContactImport.OnExisting.choices,
+        widget=forms.RadioSelect,
+    )
+    tags = forms.CharField(label=_("Tag every imported contact with"), required=False)
+    consent_source = forms.CharField(
+        label=_("How did these contacts give consent?"),
+        max_length=120,
+        required=False,
+        help_text=_("For example: website sign-up form, in-store registration."),
+    )
+    consent_confirmed = forms.BooleanField(
+        label=_(
+            "I confirm that these contacts were obtained lawfully and agreed to receive "
+            "WhatsApp messages from us."
+        ),
+        required=True,
+        error_messages={
+            "required": _("Confirm that these contacts agreed to receive messages from you.")
+        },
+    )
+
+    ROLES = (
+        ("", _("Skip")),
+        ("phone", _("Phone")),
+        ("first_name", _("First name")),
+        ("last_name", _("Last name")),
+        ("language", _("Language")),
+        ("tags", _("Tags")),
+        ("opted_out", _("Opted out (yes/no)")),
+        ("attribute", _("Attribute")),
+    )
+
+    def __init__(
+        self, *args: Any, workspace: Workspace, contact_import: ContactImport, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        assert contact_import.workspace_id == workspace.pk
+        self.contact_import = contact_import
+        self.fields["contact_list"] = workspace_list_field(workspace)
+        self.fields["contact_list"].label = _("Add the contacts to a list")
+        roles = self._initial_roles()
+        for index, name in enumerate(contact_import.columns):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=name, choices=self.ROLES, required=False, initial=roles.get(index, "")
+            )
+        self.style_fields()
+
+    def _initial_roles(self) -> dict[int, str]:
+        mapping = self.contact_import.mapping or {}
+        roles: dict[int, str] = {}
+        for role in ("phone", "first_name", "last_name", "language", "tags", "opted_out"):
+            if isinstance(mapping.get(role), int):
+                roles[mapping[role]] = role
+        for index in (mapping.get("attributes") or {}).values():
+            roles.setdefault(index, "attribute")
+        return roles
+
+    def column_fields(self) -> list[tuple[forms.BoundField, list[str]]]:
+        samples = self.contact_import.preview_rows
+        return [
+            (
+                self[f"col_{i}"],
+                [row[i] if i < len(row) else "" for row in samples[:3]],
+            )
+            for i in range(len(self.contact_import.columns))
+        ]
+
+    def mapping(self) -> dict[str, Any]:
+        """Roles per column -> the service's mapping; a role chosen twice keeps the first."""
+        mapping: dict[str, Any] = {"attributes": {}}
+        for index, name in enumerate(self.contact_import.columns):
+            role = self.cleaned_data.get(f"col_{index}") or ""
+            if role == "attribute":
+                mapping["attributes"][name] = index
+            elif role and role not in mapping:
+                mapping[role] = index
+        return mapping

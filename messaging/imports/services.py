@@ -1,0 +1,555 @@
+"""Contact imports: upload -> preview -> mapping and options -> chunked background run -> report.
+
+The run is resumable: each chunk's contacts, rejections, counters and the cursor commit in ONE
+transaction that first locks the import row and checks the cursor is where this run left it.
+A redelivered or duplicated task therefore either resumes at the cursor or stops; a chunk is
+never applied twice."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, User, Workspace
+from accounts.services import audit_record, notify
+from messaging.contacts.models import ContactList, CreatedVia, OptOutSource
+from messaging.contacts.services import attribute_key, clean_tags, contacts_upsert_encoded
+from messaging.imports.files import FileInfo, FileRejected, count_rows, sniff
+from messaging.imports.models import ContactImport
+from messaging.imports.parsing import ChunkResult, Prepared, Rejected, prepared_chunks
+from privacy.selectors import phones_suppressed
+
+RUN_SLICE_SECONDS = 90.0  # under CELERY_TASK_SOFT_TIME_LIMIT (240 s); the task re-queues itself
+
+_PHONE_HEADERS = {"phone", "phone number", "mobile", "msisdn", "number", "tel", "telephone",
+                  "whatsapp", "telefon", "nömrə", "nomre", "mobil", "телефон", "номер", "cep",
+                  "gsm"}  # fmt: skip
+_FIRST_HEADERS = {"first name", "first_name", "firstname", "name", "ad", "имя", "isim", "adı"}
+_LAST_HEADERS = {"last name", "last_name", "lastname", "surname", "soyad", "фамилия", "soyadı"}
+_LANGUAGE_HEADERS = {"language", "lang", "dil", "язык"}
+_TAG_HEADERS = {"tags", "tag", "etiket", "teqlər", "теги"}
+_OPT_OUT_HEADERS = {"opted out", "opted_out", "opt out", "opt-out", "optout", "unsubscribed",
+                    "do not contact", "dnc", "imtina", "abunəlikdən çıxıb", "отписан",
+                    "отписался", "abonelikten çıktı"}  # fmt: skip
+
+
+def import_max_bytes() -> int:
+    return int(getattr(settings, "IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+
+
+def _guess_mapping(columns: Sequence[str], preview: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """A first guess from header names (en/az/ru/tr), else the first phone-looking column."""
+    mapping: dict[str, Any] = {"attributes": {}}
+    for index, name in enumerate(columns):
+        key = name.strip().lower()
+        if key in _PHONE_HEADERS and "phone" not in mapping:
+            mapping["phone"] = index
+        elif key in _FIRST_HEADERS and "first_name" not in mapping:
+            mapping["first_name"] = index
+        elif key in _LAST_HEADERS and "last_name" not in mapping:
+            mapping["last_name"] = index
+        elif key in _LANGUAGE_HEADERS and "language" not in mapping:
+            mapping["language"] = index
+        elif key in _TAG_HEADERS and "tags" not in mapping:
+            mapping["tags"] = index
+        elif key in _OPT_OUT_HEADERS and "opted_out" not in mapping:
+            mapping["opted_out"] = index
+        elif not name.startswith("#") and attribute_key(name):
+            mapping["attributes"][attribute_key(name)] = index
+    if "phone" not in mapping:
+        for index in range(len(columns)):
+            if any(
+                index < len(row) and sum(c.isdigit() for c in row[index]) >= 7 for row in preview
+            ):
+                mapping["phone"] = index
+                mapping["attributes"] = {
+                    k: v for k, v in mapping["attributes"].items() if v != index
+                }
+                break
+    return mapping
+
+
+@transaction.atomic
+def contact_import_create(
+    *,
+    workspace: Workspace,
+    uploaded: UploadedFile,
+    actor: User | None = None,
+) -> ContactImport:
+    """Check an upload by content and size, store it, and read its columns and first rows.
+    Raises ValidationError({"file": [...]}) when it is too big or not a table."""
+    limit = import_max_bytes()
+    if uploaded.size is not None and uploaded.size > limit:
+        raise ValidationError(
+            {
+                "file": [
+                    _("The file is %(size)s MB; the limit is %(limit)s MB.")
+                    % {"size": round(uploaded.size / 1048576, 1), "limit": limit // 1048576}
+                ]
+            }
+        )
+    if uploaded.file is None:
+        raise ValidationError({"file": [_("Choose a file to import.")]})
+    try:
+        info = sniff(uploaded.file)
+    except FileRejected as exc:
+        raise ValidationError({"file": [str(exc)]}) from exc
+    contact_import = ContactImport(
+        workspace=workspace,
+        original_name=(uploaded.name or "")[:255],
+        size_bytes=uploaded.size or 0,
+        file_format=info.file_format,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        has_header=info.has_header,
+        columns=info.columns,
+        preview_rows=info.preview,
+        mapping=_guess_mapping(info.columns, info.preview),
+        default_country=workspace.default_country,
+        created_by=actor,
+    )
+    uploaded.seek(0)
+    contact_import.file.save("upload", uploaded, save=False)
+    contact_import.save()
+    return contact_import
+
+
+@dataclass
+class ImportOptions:
+    """What the wizard's second step (or the API) asks for."""
+
+    mapping: dict[str, Any]
+    consent_confirmed: bool
+    consent_source: str = ""
+    has_header: bool | None = None
+    default_country: str = ""
+    on_existing: str = ContactImport.OnExisting.UPDATE
+    contact_list: ContactList | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def _clean_mapping(raw: Mapping[str, Any], width: int) -> dict[str, Any]:
+    def column(value: Any, name: str) -> int | None:
+        if value in (None, "", -1, "-1"):
+            return None
+        try:
+            index = int(value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                {"mapping": [_("Choose a column for %(f)s.") % {"f": name}]}
+            ) from exc
+        if not 0 <= index < width:
+            raise ValidationError(
+                {"mapping": [_("There is no such column for %(f)s.") % {"f": name}]}
+            )
+        return index
+
+    mapping: dict[str, Any] = {"attributes": {}}
+    phone = column(raw.get("phone"), "phone")
+    if phone is None:
+        raise ValidationError({"mapping": [_("Choose the column that holds the phone numbers.")]})
+    mapping["phone"] = phone
+    for name in ("first_name", "last_name", "language", "tags", "opted_out"):
+        index = column(raw.get(name), name)
+        if index is not None:
+            mapping[name] = index
+    for raw_key, raw_index in dict(raw.get("attributes") or {}).items():
+        key = attribute_key(raw_key)
+        index = column(raw_index, raw_key)
+        if key and index is not None:
+            mapping["attributes"][key] = index
+    return mapping
+
+
+@transaction.atomic
+def contact_import_configure(
+    *,
+    workspace: Workspace,
+    contact_import: ContactImport,
+    options: ImportOptions,
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+) -> ContactImport:
+    """Accept the mapping and options, then queue the run (after commit). The lawful-consent
+    confirmation is required: we only message people who agreed to it."""
+    assert contact_import.workspace_id == workspace.pk
+    locked = (
+        ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=contact_import.pk)
+    )
+    if locked.status != ContactImport.Status.UPLOADED:
+        raise ValidationError({"status": [_("This import has already started.")]})
+    errors: dict[str, list[str]] = {}
+    if not options.consent_confirmed:
+        errors["consent_confirmed"] = [
+            _("Confirm that these contacts agreed to receive messages from you.")
+        ]
+    if options.contact_list is not None and options.contact_list.workspace_id != workspace.pk:
+        errors["contact_list"] = [_("That list does not exist.")]
+    if options.on_existing not in ContactImport.OnExisting.values:
+        errors["on_existing"] = [_("Choose what to do with existing contacts.")]
+    country = (options.default_country or workspace.default_country).upper()
+    if len(country) != 2 or not country.isalpha():
+        errors["default_country"] = [_("Use a two-letter country code such as AZ.")]
+    try:
+        mapping = _clean_mapping(options.mapping, len(locked.columns))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    locked.mapping = mapping
+    if options.has_header is not None:
+        locked.has_header = options.has_header
+    locked.default_country = country
+    locked.on_existing = options.on_existing
+    locked.contact_list = options.contact_list
+    locked.tags = clean_tags(options.tags)
+    locked.consent_confirmed_at = timezone.now()
+    locked.consent_source = (options.consent_source or _("Import")).strip()[:120]
+    locked.status = ContactImport.Status.QUEUED
+    locked.save()
+    audit_record(
+        workspace=workspace,
+        action="contact_import.start",
+        actor=actor,
+        api_key=api_key,
+        target=locked,
+        details={"file": locked.original_name, "consent_source": locked.consent_source},
+    )
+    from messaging.imports.tasks import import_contacts_task
+
+    transaction.on_commit(
+        lambda: import_contacts_task.delay(import_id=locked.pk, workspace_id=workspace.pk)
+    )
+    return locked
+
+
+def _file_info(contact_import: ContactImport) -> FileInfo:
+    return FileInfo(
+        file_format=contact_import.file_format,
+        encoding=contact_import.encoding,
+        delimiter=contact_import.delimiter,
+        has_header=contact_import.has_header,
+    )
+
+
+class _CursorMoved(Exception):  # noqa: N818
+    """Another run of the same import advanced the cursor: this one stops."""
+
+
+def _write_chunk(
+    *,
+    workspace: Workspace,
+    contact_import: ContactImport,
+    prepared: Prepared,
+    expected_cursor: int,
+) -> ChunkResult:
+    """Write one prepared chunk, its rejections, counters and the cursor in ONE transaction,
+    after checking under lock that the cursor is where this run left it."""
+    result, rejections = prepared.result, prepared.rejections
+    phones, rows_json = prepared.phones, prepared.rows_json
+    with transaction.atomic():
+        locked = (
+            ContactImport.objects.for_workspace(workspace)
+            .select_for_update()
+            .only("cursor", "status")
+            .get(pk=contact_import.pk)
+        )
+        if locked.cursor != expected_cursor or locked.status != ContactImport.Status.RUNNING:
+            raise _CursorMoved
+        # Numbers erased at a recipient's request stay out unless they give fresh consent.
+        suppressed = phones_suppressed(workspace_id=workspace.pk, phones=phones)
+        if suppressed:  # rare: decode, filter, encode again
+            phones = [phone for phone in phones if phone not in suppressed]
+            rows_json = json.dumps(
+                [row for row in json.loads(rows_json) if row["phone"] not in suppressed],
+                ensure_ascii=False,
+            )
+            result.invalid += len(suppressed)
+            rejections = rejections + [
+                Rejected(
+                    line=prepared.lines[phone],
+                    reason="suppressed",
+                    message=_(
+                        "This number asked to be erased; add it back only with its fresh consent."
+                    ),
+                    row=[phone],
+                )
+                for phone in sorted(suppressed)
+            ]
+        if phones:
+            # Raw `= ANY(array)`: one parameter instead of 2,000 placeholders to compile.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM messaging_contact WHERE workspace_id = %s "
+                    "AND phone = ANY(%s) AND opted_out_at IS NOT NULL",
+                    [workspace.pk, phones],
+                )
+                result.opted_out = cursor.fetchone()[0]
+        created, updated = contacts_upsert_encoded(
+            workspace=workspace,
+            rows_json=rows_json,
+            update_existing=contact_import.on_existing == ContactImport.OnExisting.UPDATE,
+            created_via=CreatedVia.IMPORT,
+            consent_source=contact_import.consent_source,
+            consent_proof={
+                "import": str(contact_import.public_id),
+                "file": contact_import.original_name,
+                "confirmed_at": (
+                    contact_import.consent_confirmed_at.isoformat()
+                    if contact_import.consent_confirmed_at
+                    else None
+                ),
+            },
+        )
+        result.created += created
+        result.updated += updated
+        result.unchanged += len(phones) - created - updated
+        opt_outs = [phone for phone in prepared.opt_outs if phone not in suppressed]
+        if opt_outs:
+            # The file says these people opted out: they stay out of every campaign from now.
+            with connection.cursor() as cursor:
+                now = timezone.now()
+                cursor.execute(
+                    "UPDATE messaging_contact SET opted_out_at = %s, opt_out_source = %s, "
+                    "opt_out_reason = %s, updated_at = %s "
+                    "WHERE workspace_id = %s AND phone = ANY(%s) AND opted_out_at IS NULL",
+                    [
+                        now,
+                        OptOutSource.IMPORT,
+                        f"import {contact_import.original_name}"[:255],
+                        now,
+                        workspace.pk,
+                        opt_outs,
+                    ],
+                )
+                result.opted_out += cursor.rowcount
+        if contact_import.contact_list_id and phones:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO messaging_contactlistmembership "
+                    "(workspace_id, contact_list_id, contact_id, added_at) "
+                    "SELECT %s, %s, id, %s FROM messaging_contact "
+                    "WHERE workspace_id = %s AND phone = ANY(%s) "
+                    "ON CONFLICT (contact_list_id, contact_id) DO NOTHING",
+                    [
+                        workspace.pk,
+                        contact_import.contact_list_id,
+                        timezone.now(),
+                        workspace.pk,
+                        phones,
+                    ],
+                )
+        _rejections_insert(contact_import, rejections)
+        ContactImport.objects.for_workspace(workspace).filter(pk=contact_import.pk).update(
+            cursor=F("cursor") + result.rows,
+            created_count=F("created_count") + result.created,
+            updated_count=F("updated_count") + result.updated,
+            unchanged_count=F("unchanged_count") + result.unchanged,
+            duplicate_count=F("duplicate_count") + result.duplicates,
+            invalid_count=F("invalid_count") + result.invalid,
+            opted_out_count=F("opted_out_count") + result.opted_out,
+        )
+    return result
+
+
+def _rejections_insert(contact_import: ContactImport, rejections: Sequence[Rejected]) -> None:
+    """One statement per chunk (a JSON parameter), not a model instance per rejected row."""
+    if not rejections:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO messaging_contactimportrejection "
+            "(workspace_id, contact_import_id, line, reason, message, row) "
+            "SELECT %s, %s, r.line, r.reason, r.message, r.row "
+            "FROM jsonb_to_recordset(%s::jsonb) AS r(line integer, reason text, message text, "
+            "row jsonb)",
+            [
+                contact_import.workspace_id,
+                contact_import.pk,
+                json.dumps(
+                    [
+                        {"line": r.line, "reason": r.reason, "message": r.message, "row": r.row}
+                        for r in rejections
+                    ],
+                    ensure_ascii=False,
+                ),
+            ],
+        )
+
+
+def contact_import_run(
+    *, workspace: Workspace, import_id: int, time_budget: float = RUN_SLICE_SECONDS
+) -> bool:
+    """Process chunks until the file ends or the time budget is spent. Returns True when work
+    remains (the task re-queues itself). Safe to call twice at once and after a crash."""
+    with transaction.atomic():
+        contact_import = (
+            ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=import_id)
+        )
+        if contact_import.status not in (
+            ContactImport.Status.QUEUED,
+            ContactImport.Status.RUNNING,
+        ):
+            return False
+        if contact_import.status == ContactImport.Status.QUEUED:
+            contact_import.status = ContactImport.Status.RUNNING
+            contact_import.started_at = timezone.now()
+            contact_import.save(update_fields=["status", "started_at"])
+    deadline = time.monotonic() + time_budget
+    info = _file_info(contact_import)
+    try:
+        cursor = contact_import.cursor
+        with prepared_chunks(contact_import, info) as chunks:
+            if contact_import.total_rows is None:  # counted while the parse process starts
+                with contact_import.file.open("rb") as handle:
+                    total = count_rows(handle, info)
+                ContactImport.objects.for_workspace(workspace).filter(pk=import_id).update(
+                    total_rows=total
+                )
+            for prepared in chunks:
+                _write_chunk(
+                    workspace=workspace,
+                    contact_import=contact_import,
+                    prepared=prepared,
+                    expected_cursor=cursor,
+                )
+                cursor += prepared.result.rows
+                if time.monotonic() > deadline:
+                    return True  # the task re-queues itself; the next slice resumes here
+    except _CursorMoved:
+        return False
+    except FileRejected as exc:
+        contact_import_fail(workspace=workspace, import_id=import_id, error=str(exc))
+        return False
+    _finish(workspace=workspace, import_id=import_id)
+    return False
+
+
+@transaction.atomic
+def _finish(*, workspace: Workspace, import_id: int) -> None:
+    contact_import = (
+        ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=import_id)
+    )
+    if contact_import.status != ContactImport.Status.RUNNING:
+        return
+    contact_import.status = ContactImport.Status.COMPLETED
+    contact_import.finished_at = timezone.now()
+    contact_import.total_rows = contact_import.cursor
+    contact_import.save(update_fields=["status", "finished_at", "total_rows"])
+    summary = contact_import_summary(contact_import)
+    audit_record(
+        workspace=workspace,
+        action="contact_import.completed",
+        actor=contact_import.created_by,
+        target=contact_import,
+        details=summary,
+    )
+    from django.urls import reverse
+
+    notify(
+        kind="import_finished",
+        workspace=workspace,
+        user=contact_import.created_by,
+        text=_(
+            "Import of %(file)s finished: %(created)d created, %(updated)d updated, "
+            "%(invalid)d invalid rows."
+        )
+        % {
+            "file": contact_import.original_name,
+            "created": contact_import.created_count,
+            "updated": contact_import.updated_count,
+            "invalid": contact_import.invalid_count,
+        },
+        link=reverse(
+            "messaging:import_detail",
+            kwargs={"workspace_slug": workspace.slug, "import_id": contact_import.public_id},
+        ),
+        email=contact_import.created_by is not None,
+    )
+
+
+@transaction.atomic
+def contact_import_cancel(
+    *, workspace: Workspace, contact_import: ContactImport, actor: User | None
+) -> ContactImport:
+    """Stop an import. Rows already written stay (each chunk commits with its cursor); the
+    running task stops before its next chunk, because every chunk checks the status under
+    lock. A finished import cannot be cancelled."""
+    locked = (
+        ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=contact_import.pk)
+    )
+    if locked.status not in (
+        ContactImport.Status.UPLOADED,
+        ContactImport.Status.QUEUED,
+        ContactImport.Status.RUNNING,
+    ):
+        raise ValidationError(_("This import has already ended."))
+    locked.status = ContactImport.Status.CANCELLED
+    locked.finished_at = timezone.now()
+    locked.save(update_fields=["status", "finished_at"])
+    audit_record(
+        workspace=workspace,
+        action="contact_import.cancelled",
+        actor=actor,
+        target=locked,
+        details={"rows_written": locked.cursor},
+    )
+    return locked
+
+
+def contact_import_files_purge(*, now: datetime | None = None) -> int:
+    """Delete uploaded files of imports that ended more than IMPORT_FILE_RETENTION_DAYS ago,
+    and of uploads never mapped within that time (the report and its counts stay)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=int(getattr(settings, "IMPORT_FILE_RETENTION_DAYS", 7)))
+    ended = (
+        ContactImport.Status.COMPLETED,
+        ContactImport.Status.FAILED,
+        ContactImport.Status.CANCELLED,
+    )
+    due = ContactImport.objects.filter(file_deleted_at__isnull=True).filter(
+        Q(status__in=ended, finished_at__lt=cutoff)
+        | Q(status=ContactImport.Status.UPLOADED, created_at__lt=cutoff)
+    )
+    purged = 0
+    for contact_import in due.iterator(chunk_size=200):
+        if contact_import.file:
+            contact_import.file.delete(save=False)
+        ContactImport.objects.filter(pk=contact_import.pk).update(file_deleted_at=now)
+        purged += 1
+    return purged
+
+
+@transaction.atomic
+def contact_import_fail(*, workspace: Workspace, import_id: int, error: str) -> None:
+    """Mark an import failed (the task's on_failure hook and unreadable files land here)."""
+    ContactImport.objects.for_workspace(workspace).filter(
+        pk=import_id,
+        status__in=[ContactImport.Status.QUEUED, ContactImport.Status.RUNNING],
+    ).update(status=ContactImport.Status.FAILED, error=error[:2000], finished_at=timezone.now())
+
+
+def contact_import_summary(contact_import: ContactImport) -> dict[str, int]:
+    """The report's numbers. rows = created + updated + unchanged + duplicates + invalid;
+    opted_out (kept opted out) overlaps updated/unchanged."""
+    return {
+        "rows": contact_import.cursor,
+        "created": contact_import.created_count,
+        "updated": contact_import.updated_count,
+        "unchanged": contact_import.unchanged_count,
+        "duplicates": contact_import.duplicate_count,
+        "invalid": contact_import.invalid_count,
+        "opted_out": contact_import.opted_out_count,
+    }

@@ -1,0 +1,192 @@
+"""The import wizard: upload -> mapping and options -> progress (htmx polling) -> report."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import Perm
+from accounts.tenancy import workspace_view
+from messaging.contacts.selectors import csv_safe
+from messaging.contacts.views import _can_write, _errors_to_form, _require_write
+from messaging.imports import selectors
+from messaging.imports import services as import_services
+from messaging.imports.forms import ImportOptionsForm, ImportUploadForm
+from messaging.imports.models import ContactImport
+
+
+@workspace_view(Perm.VIEW)
+@require_http_methods(["GET", "POST"])
+def imports(request: HttpRequest) -> HttpResponse:
+    """Step 1: upload; and the history of this workspace's imports."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        _require_write(request)
+        if form.is_valid():
+            try:
+                contact_import = import_services.contact_import_create(
+                    workspace=workspace,
+                    uploaded=form.cleaned_data["file"],
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)
+    return render(
+        request,
+        "messaging/imports.html",
+        {
+            "form": form,
+            "imports": selectors.contact_imports_of_workspace(workspace=workspace)[:50],
+            "can_write": _can_write(request),
+            "max_mb": import_services.import_max_bytes() // (1024 * 1024),
+        },
+    )
+
+
+@workspace_view(Perm.VIEW)
+@require_http_methods(["GET", "POST"])
+def import_detail(request: HttpRequest, import_id: str) -> HttpResponse:
+    """Step 2 (mapping and options) while uploaded; then progress and the report."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    contact_import = selectors.get_contact_import_for_workspace(
+        workspace=workspace, import_id=import_id
+    )
+    if contact_import.status != ContactImport.Status.UPLOADED:
+        if request.method == "POST":
+            return HttpResponse(status=405)
+        return render(
+            request,
+            "messaging/import_report.html",
+            _report_context(workspace=workspace, contact_import=contact_import),
+        )
+    initial = {
+        "has_header": contact_import.has_header,
+        "default_country": contact_import.default_country,
+        "on_existing": contact_import.on_existing,
+    }
+    form = ImportOptionsForm(
+        request.POST or None,
+        workspace=workspace,
+        contact_import=contact_import,
+        initial=initial,
+    )
+    if request.method == "POST":
+        _require_write(request)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                import_services.contact_import_configure(
+                    workspace=workspace,
+                    contact_import=contact_import,
+                    actor=request.user,  # type: ignore[arg-type]
+                    options=import_services.ImportOptions(
+                        mapping=form.mapping(),
+                        consent_confirmed=data["consent_confirmed"],
+                        consent_source=data.get("consent_source") or "",
+                        has_header=data.get("has_header", False),
+                        default_country=data["default_country"],
+                        on_existing=data["on_existing"],
+                        contact_list=data.get("contact_list"),
+                        tags=[t for t in (data.get("tags") or "").split(",") if t.strip()],
+                    ),
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, _("The import has started."))
+                return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)
+    return render(
+        request,
+        "messaging/import_mapping.html",
+        {"contact_import": contact_import, "form": form},
+    )
+
+
+def _report_context(*, workspace: object, contact_import: ContactImport) -> dict[str, object]:
+    return {
+        "contact_import": contact_import,
+        "summary": import_services.contact_import_summary(contact_import),
+        "rejections": selectors.contact_import_rejections(
+            workspace=workspace,  # type: ignore[arg-type]
+            contact_import=contact_import,
+        )[:20],
+    }
+
+
+@workspace_view(Perm.VIEW)
+@require_GET
+def import_progress(request: HttpRequest, import_id: str) -> HttpResponse:
+    """htmx partial polled every second until the import finishes."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    contact_import = selectors.get_contact_import_for_workspace(
+        workspace=workspace, import_id=import_id
+    )
+    return render(
+        request,
+        "messaging/_import_progress.html",
+        _report_context(workspace=workspace, contact_import=contact_import),
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@workspace_view(Perm.VIEW)
+@require_GET
+def import_rejections_csv(request: HttpRequest, import_id: str) -> StreamingHttpResponse:
+    """The rows the import did not take, with line number and reason, to fix and re-upload."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    contact_import = selectors.get_contact_import_for_workspace(
+        workspace=workspace, import_id=import_id
+    )
+    rejections = selectors.contact_import_rejections(
+        workspace=workspace, contact_import=contact_import
+    )
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(
+            [_("line"), _("reason"), _("message"), *contact_import.columns]
+        )
+        for line, reason, message, row in rejections.values_list(
+            "line", "reason", "message", "row"
+        ).iterator(chunk_size=2000):
+            yield writer.writerow([line, reason, message, *(csv_safe(c) for c in row)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="rejected-rows-{contact_import.public_id}.csv"'
+    )
+    return response
+
+
+@workspace_view(Perm.CONTACTS_WRITE)
+@require_POST
+def import_cancel(request: HttpRequest, import_id: str) -> HttpResponse:
+    """Stop an import; what it already wrote stays."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    contact_import = selectors.get_contact_import_for_workspace(
+        workspace=workspace, import_id=import_id
+    )
+    try:
+        import_services.contact_import_cancel(
+            workspace=workspace,
+            contact_import=contact_import,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        messages.success(request, _("The import was stopped; the rows written so far stay."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)

@@ -1,0 +1,566 @@
+"""Connecting, pacing, testing and removing WhatsApp numbers; storing and parsing their
+webhook events. Network calls to gateways happen outside database transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User, Workspace
+from accounts.services import audit_record, notify, workspace_ensure_can_send
+from core.crypto import decrypt_json, encrypt_json
+from core.urlsafety import ensure_public_url
+from integrations.events import number_status_event
+from integrations.services import webhook_events_publish
+from messaging.gateways import cloud_api, web_gateway
+from messaging.gateways.base import (
+    AccountEffect,
+    AccountEvent,
+    CloudApiCredentials,
+    HttpTransport,
+    OutboundMessage,
+    Outcome,
+    Timeouts,
+    WebGatewayCredentials,
+)
+from messaging.numbers.models import Sender, WebhookEvent
+
+SANDBOX_TIMEOUTS = Timeouts(connect=3.0, total=10.0)
+
+
+def _send_timeouts() -> Timeouts:
+    """The send path's HTTP timeouts (settings.ENGINE_SEND_TIMEOUT_SECONDS, 10 s by default)."""
+    total = float(settings.ENGINE_SEND_TIMEOUT_SECONDS)
+    return Timeouts(connect=min(SANDBOX_TIMEOUTS.connect, total), total=total)
+
+
+class GatewayUnavailable(Exception):
+    """The gateway could not be reached or refused the request; the message says which."""
+
+
+def _webhook_url(sender: Sender) -> str:
+    name = (
+        "webhook_web_gateway"
+        if sender.provider == Sender.Provider.WEB_GATEWAY
+        else ("webhook_whatsapp")
+    )
+    return settings.SITE_URL + reverse(f"messaging_webhooks:{name}", args=[sender.public_id])
+
+
+def sender_credentials(sender: Sender) -> dict[str, Any]:
+    return decrypt_json(sender.credentials_encrypted)
+
+
+def _cloud_adapter(
+    sender: Sender, *, transport: HttpTransport | None = None
+) -> cloud_api.CloudApiAdapter:
+    creds = sender_credentials(sender)
+    base = (
+        settings.SANDBOX_GATEWAY_URL
+        if sender.provider == Sender.Provider.SANDBOX
+        else (settings.WHATSAPP_GRAPH_URL)
+    )
+    return cloud_api.CloudApiAdapter(
+        CloudApiCredentials(
+            phone_number_id=sender.phone_number_id,
+            access_token=creds["access_token"],
+            app_secret=creds.get("app_secret", ""),
+        ),
+        base_url=base,
+        api_version=settings.WHATSAPP_GRAPH_VERSION,
+        timeouts=_send_timeouts(),
+        transport=transport,
+    )
+
+
+def _web_adapter(
+    sender: Sender, *, transport: HttpTransport | None = None
+) -> web_gateway.WebGatewayAdapter:
+    creds = sender_credentials(sender)
+    return web_gateway.WebGatewayAdapter(
+        WebGatewayCredentials(
+            base_url=creds["base_url"], api_key=creds["api_key"], session=sender.web_session
+        ),
+        timeouts=_send_timeouts(),
+        transport=transport,
+    )
+
+
+def sender_adapter(sender: Sender, *, transport: HttpTransport | None = None) -> Any:
+    """The gateway adapter for a number (create it inside the event loop that will use it).
+    With `transport`, the adapter sends over that shared connection pool and leaves closing
+    it to its owner (the drainer keeps one per worker thread)."""
+    if sender.provider == Sender.Provider.WEB_GATEWAY:
+        return _web_adapter(sender, transport=transport)
+    return _cloud_adapter(sender, transport=transport)
+
+
+def _run(coro_factory: Any) -> Any:
+    """Run one adapter call to completion from synchronous code (a web request)."""
+
+    async def main() -> Any:
+        return await coro_factory()
+
+    return asyncio.run(main())
+
+
+# --- connecting -------------------------------------------------------------------------------
+
+
+def _sandbox_register(sender: Sender) -> None:
+    import urllib.error
+    import urllib.request
+
+    creds = sender_credentials(sender)
+    payload = {
+        "phone_number_id": sender.phone_number_id,
+        "display_phone_number": sender.phone_number.lstrip("+"),
+        "access_token": creds["access_token"],
+        "app_secret": creds["app_secret"],
+        "callback_url": _webhook_url(sender),
+        "throughput_per_second": sender.throughput_per_second,
+        "waba_id": sender.waba_id,
+    }
+    request = urllib.request.Request(  # noqa: S310 - the sandbox URL comes from settings
+        settings.SANDBOX_GATEWAY_URL + "/_sandbox/numbers",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise GatewayUnavailable(
+            _("The sandbox gateway at %(url)s does not answer. Is it running (make run starts it)?")
+            % {"url": settings.SANDBOX_GATEWAY_URL}
+        ) from exc
+
+
+def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None = None) -> Sender:
+    """One click: a simulated number registered with the sandbox gateway, active at once."""
+    digits = "".join(secrets.choice("0123456789") for _ in range(7))
+    phone_number_id = str(secrets.randbelow(10**15 - 10**14) + 10**14)
+    with transaction.atomic():
+        sender = Sender.objects.create(
+            workspace=workspace,
+            provider=Sender.Provider.SANDBOX,
+            label=_("Sandbox number"),
+            phone_number=f"+99455{digits}",
+            phone_number_id=phone_number_id,
+            # Each sandbox number simulates its own business account, so failover between
+            # sandbox numbers behaves like failover between accounts.
+            waba_id=f"sandbox-waba-{phone_number_id}",
+            credentials_encrypted=encrypt_json(
+                {"access_token": secrets.token_urlsafe(24), "app_secret": secrets.token_hex(16)}
+            ),
+            status=Sender.Status.ACTIVE,
+        )
+    try:
+        _sandbox_register(sender)
+    except GatewayUnavailable:
+        sender.delete()
+        raise
+    with transaction.atomic():
+        audit_record(
+            workspace=workspace,
+            action="number.connected",
+            actor=actor,
+            target=sender,
+            ip=ip,
+            details={"provider": sender.provider},
+        )
+    return sender
+
+
+def sender_connect_cloud_api(
+    *,
+    workspace: Workspace,
+    actor: User,
+    phone_number_id: str,
+    waba_id: str,
+    access_token: str,
+    app_secret: str,
+    label: str = "",
+    ip: str | None = None,
+) -> Sender:
+    """Check the credentials with a test call to the Graph API, then save them encrypted."""
+    phone_number_id, waba_id = phone_number_id.strip(), waba_id.strip()
+    if not phone_number_id.isdigit():
+        raise ValidationError(
+            {"phone_number_id": _("The phone number id is a number, e.g. 1234567890.")}
+        )
+    if Sender.objects.filter(
+        provider=Sender.Provider.CLOUD_API, phone_number_id=phone_number_id, removed_at__isnull=True
+    ).exists():
+        raise ValidationError({"phone_number_id": _("This number is already connected.")})
+    probe = Sender(
+        workspace=workspace,
+        provider=Sender.Provider.CLOUD_API,
+        phone_number_id=phone_number_id,
+        credentials_encrypted=encrypt_json(
+            {"access_token": access_token, "app_secret": app_secret}
+        ),
+    )
+
+    async def check() -> cloud_api.CredentialCheck:
+        async with _cloud_adapter(probe) as adapter:
+            return await adapter.verify_credentials()
+
+    result = _run(check)
+    if not result.ok:
+        detail = result.error.title if result.error else result.note
+        raise ValidationError(
+            {"access_token": _("Meta refused these credentials: %(detail)s") % {"detail": detail}}
+        )
+    quality = (result.quality_rating or "unknown").lower()
+    with transaction.atomic():
+        probe.label = label or (result.verified_name or "")
+        probe.phone_number = "+" + "".join(
+            c for c in (result.display_phone_number or "") if c.isdigit()
+        )
+        probe.waba_id = waba_id
+        probe.quality = quality if quality in Sender.Quality.values else Sender.Quality.UNKNOWN
+        probe.status = Sender.Status.ACTIVE
+        probe.save()
+        audit_record(
+            workspace=workspace,
+            action="number.connected",
+            actor=actor,
+            target=probe,
+            ip=ip,
+            details={"provider": probe.provider},
+        )
+    return probe
+
+
+def sender_connect_web_gateway(
+    *,
+    workspace: Workspace,
+    actor: User,
+    base_url: str,
+    api_key: str,
+    label: str = "",
+    ip: str | None = None,
+) -> Sender:
+    """Create a session on the user's WhatsApp-Web gateway; pairing continues on the QR page.
+    Such numbers get the safe pacing defaults: a 30–60 s gap and a low daily cap."""
+    base_url = ensure_public_url(base_url.strip().rstrip("/"))
+    sender = Sender(
+        workspace=workspace,
+        provider=Sender.Provider.WEB_GATEWAY,
+        label=label,
+        credentials_encrypted=encrypt_json(
+            {"base_url": base_url, "api_key": api_key, "hmac_key": secrets.token_hex(24)}
+        ),
+        throughput_per_second=1,
+        min_interval_ms=int(web_gateway.MIN_SEND_GAP_SECONDS * 1000),
+        jitter_ms=int((web_gateway.MAX_SEND_GAP_SECONDS - web_gateway.MIN_SEND_GAP_SECONDS) * 1000),
+        daily_cap=web_gateway.NEW_NUMBER_DAILY_CAP,
+    )
+    sender.web_session = f"isend-{sender.public_id.hex[:16]}"
+    creds = sender_credentials(sender)
+
+    async def create() -> web_gateway.SessionInfo:
+        async with _web_adapter(sender) as adapter:
+            return await adapter.create_session(
+                webhook_url=_webhook_url(sender),
+                hmac_key=creds["hmac_key"],
+                metadata={"workspace": str(workspace.public_id)},
+            )
+
+    try:
+        _run(create)
+    except (web_gateway.WebGatewayError, OSError) as exc:
+        raise ValidationError(
+            {"base_url": _("The gateway refused or did not answer: %(e)s") % {"e": exc}}
+        ) from exc
+    with transaction.atomic():
+        sender.save()
+        audit_record(
+            workspace=workspace,
+            action="number.connected",
+            actor=actor,
+            target=sender,
+            ip=ip,
+            details={"provider": sender.provider},
+        )
+    return sender
+
+
+def sender_refresh_web_session(*, sender: Sender) -> Sender:
+    """Ask the gateway for the session's state and mirror it on the number."""
+
+    async def fetch() -> web_gateway.SessionInfo:
+        async with _web_adapter(sender) as adapter:
+            return await adapter.get_session()
+
+    info = _run(fetch)
+    new_status = {
+        web_gateway.SessionStatus.WORKING: Sender.Status.ACTIVE,
+        web_gateway.SessionStatus.FAILED: Sender.Status.DISCONNECTED,
+        web_gateway.SessionStatus.STOPPED: Sender.Status.DISCONNECTED,
+    }.get(info.status, Sender.Status.PENDING)
+    phone = info.phone_number
+    updates: dict[str, Any] = {}
+    if new_status != sender.status:
+        updates |= {
+            "status": new_status,
+            "status_changed_at": timezone.now(),
+            "status_reason": f"session {info.status}",
+        }
+    if phone and sender.phone_number != "+" + phone.lstrip("+"):
+        updates["phone_number"] = "+" + phone.lstrip("+")
+    if updates:
+        Sender.objects.filter(pk=sender.pk).update(**updates)
+        if "status" in updates:
+            webhook_events_publish(
+                workspace_id=sender.workspace_id,
+                events=[
+                    number_status_event(sender, status=new_status, reason=updates["status_reason"])
+                ],
+            )
+        for key, value in updates.items():
+            setattr(sender, key, value)
+    return sender
+
+
+def sender_web_qr_png(*, sender: Sender) -> bytes:
+    async def fetch() -> bytes:
+        async with _web_adapter(sender) as adapter:
+            return await adapter.fetch_qr_png()
+
+    return _run(fetch)
+
+
+# --- using and removing ---------------------------------------------------------------------
+
+
+def sender_send_test(*, workspace: Workspace, sender: Sender, to: str, text: str) -> Outcome:
+    """Send one message now, outside any campaign (the user's own phone, to try a number)."""
+    workspace_ensure_can_send(workspace=workspace)
+    if sender.workspace_id != workspace.pk or not sender.is_live:
+        raise ValidationError(_("This number is not connected."))
+    message = OutboundMessage(public_id=f"test-{secrets.token_hex(8)}", to=to, text=text)
+
+    async def send() -> Outcome:
+        async with sender_adapter(sender) as adapter:
+            return await adapter.send(message)
+
+    return _run(send)
+
+
+@transaction.atomic
+def sender_update_pacing(
+    *,
+    workspace: Workspace,
+    actor: User,
+    sender: Sender,
+    throughput_per_second: int,
+    min_interval_ms: int,
+    jitter_ms: int,
+    daily_cap: int,
+    label: str,
+    ip: str | None = None,
+) -> Sender:
+    if sender.workspace_id != workspace.pk:
+        raise ValidationError(_("This number is not in this workspace."))
+    if throughput_per_second < 1 or throughput_per_second > 1000:
+        raise ValidationError(
+            {"throughput_per_second": _("Between 1 and 1,000 messages per second.")}
+        )
+    before = {
+        f: getattr(sender, f)
+        for f in ("throughput_per_second", "min_interval_ms", "jitter_ms", "daily_cap", "label")
+    }
+    sender.throughput_per_second, sender.min_interval_ms = throughput_per_second, min_interval_ms
+    sender.jitter_ms, sender.daily_cap, sender.label = jitter_ms, daily_cap, label
+    sender.save(update_fields=[*before])
+    audit_record(
+        workspace=workspace,
+        action="number.settings_changed",
+        actor=actor,
+        target=sender,
+        ip=ip,
+        details={"before": before},
+    )
+    return sender
+
+
+def sender_remove(
+    *, workspace: Workspace, actor: User, sender: Sender, ip: str | None = None
+) -> Sender:
+    """Disconnect a number (e.g. a banned one, before adding its replacement). Credits belong
+    to the workspace and are untouched; history stays."""
+    if sender.workspace_id != workspace.pk:
+        raise ValidationError(_("This number is not in this workspace."))
+    with transaction.atomic():
+        updated = Sender.objects.filter(pk=sender.pk, removed_at__isnull=True).update(
+            removed_at=timezone.now(),
+            status=Sender.Status.DISCONNECTED,
+            status_changed_at=timezone.now(),
+            status_reason=_("removed by %(who)s") % {"who": actor.email},
+        )
+        if updated:
+            audit_record(
+                workspace=workspace, action="number.removed", actor=actor, target=sender, ip=ip
+            )
+            webhook_events_publish(
+                workspace_id=workspace.pk,
+                events=[
+                    number_status_event(sender, status=Sender.Status.DISCONNECTED, reason="removed")
+                ],
+            )
+    sender.refresh_from_db()
+    return sender
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def webhook_event_store(*, sender: Sender, source: str, body: bytes) -> WebhookEvent:
+    """Store a verified webhook body durably, then queue its parsing after commit."""
+    from messaging.numbers.tasks import webhook_event_process_task
+
+    with transaction.atomic():
+        event = WebhookEvent.objects.create(
+            workspace_id=sender.workspace_id, sender=sender, source=source, body=body
+        )
+        transaction.on_commit(lambda: webhook_event_process_task.delay(event_id=event.pk))
+    return event
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            "type": type(value).__name__,
+            **{k: _plain(v) for k, v in dataclasses.asdict(value).items()},
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+_BLOCKED_STATUS = {
+    "DISABLED_UPDATE": Sender.Status.BANNED,
+    "ACCOUNT_DELETED": Sender.Status.BANNED,
+    "ACCOUNT_OFFBOARDED": Sender.Status.BANNED,
+}
+
+
+def webhook_event_parse(*, event_id: int) -> WebhookEvent:
+    """Parse a stored body into plain events (kept as JSON for the engine to apply) and mirror
+    account-level effects (bans, restrictions, pairing) on the number at once."""
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(of=("self",))
+            .select_related("sender")
+            .get(pk=event_id)
+        )
+        if event.state != WebhookEvent.State.RECEIVED:
+            return event  # already done: redelivered task
+        try:
+            payload = json.loads(bytes(event.body))
+            parser = (
+                web_gateway.parse_webhook
+                if event.source == WebhookEvent.Source.WEB_GATEWAY
+                else (cloud_api.parse_webhook)
+            )
+            parsed = parser(payload)
+        except (ValueError, TypeError, KeyError) as exc:
+            event.state, event.error = WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}"
+            event.processed_at = timezone.now()
+            event.save(update_fields=["state", "error", "processed_at"])
+            return event
+        event.events = _plain(parsed)
+        event.state = WebhookEvent.State.PARSED
+        event.processed_at = timezone.now()
+        event.save(update_fields=["events", "state", "processed_at"])
+        if event.sender is not None:
+            for item in parsed:
+                if isinstance(item, AccountEvent):
+                    _apply_account_event(event.sender, item)
+    if event.sender is not None:
+        from messaging.engine.ingest import apply_events
+
+        apply_events(sender=event.sender, events=parsed)
+    return event
+
+
+def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
+    if item.effect == AccountEffect.BLOCKED:
+        status = _BLOCKED_STATUS.get(item.event, Sender.Status.RESTRICTED)
+    elif item.effect == AccountEffect.RESTORED:
+        status = Sender.Status.ACTIVE
+    else:
+        return
+    # Meta's restrictions are per business account: every live number of that WABA is affected.
+    targets = Sender.objects.filter(workspace_id=sender.workspace_id, removed_at__isnull=True)
+    targets = (
+        targets.filter(waba_id=sender.waba_id) if sender.waba_id else targets.filter(pk=sender.pk)
+    )
+    changed = list(targets.exclude(status=status))
+    if not changed:
+        return
+    targets.filter(pk__in=[s.pk for s in changed]).update(
+        status=status, status_changed_at=timezone.now(), status_reason=item.event
+    )
+    webhook_events_publish(
+        workspace_id=sender.workspace_id,
+        events=[number_status_event(n, status=status, reason=item.event) for n in changed],
+    )
+    for number in changed:
+        audit_record(
+            workspace=number.workspace,
+            action=f"number.{status}",
+            target=number,
+            details={"event": item.event, "detail": _plain(item.detail)},
+        )
+    if status != Sender.Status.ACTIVE:
+        notify(
+            workspace=changed[0].workspace,
+            kind="number.blocked",
+            text=_(
+                "WhatsApp %(status)s your number %(numbers)s (%(event)s). You can remove it and "
+                "connect a replacement; your credits stay in the workspace."
+            )
+            % {
+                "status": Sender.Status(status).label.lower(),
+                "numbers": ", ".join(n.phone_number for n in changed),
+                "event": item.event,
+            },
+            link=reverse("messaging_numbers:list", args=[changed[0].workspace.slug]),
+        )
+
+
+def webhook_events_requeue_stale(*, older_than_seconds: int = 60) -> int:
+    """Re-queue events whose parsing task was lost (worker killed, broker restarted)."""
+    from messaging.numbers.tasks import webhook_event_process_task
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for event_id in ids:
+        webhook_event_process_task.delay(event_id=event_id)
+    return len(ids)

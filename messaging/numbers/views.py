@@ -1,0 +1,282 @@
+"""Numbers pages: connect (sandbox, Cloud API, WhatsApp-Web QR), pacing, test message, remove."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import Perm, role_has
+from accounts.services import WorkspaceSuspended, client_ip
+from accounts.tenancy import workspace_view
+from accounts.validators import normalize_phone
+from messaging.gateways.base import OutcomeKind
+from messaging.gateways.web_gateway import WebGatewayError
+from messaging.numbers import services
+from messaging.numbers.models import Sender
+
+
+class CloudApiForm(forms.Form):
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
+    phone_number_id = forms.CharField(label=gettext_lazy("Phone number ID"), max_length=64)
+    waba_id = forms.CharField(label=gettext_lazy("WhatsApp Business Account ID"), max_length=64)
+    access_token = forms.CharField(label=gettext_lazy("Access token"), widget=forms.PasswordInput)
+    app_secret = forms.CharField(
+        label=gettext_lazy("App secret"),
+        widget=forms.PasswordInput,
+        help_text=gettext_lazy("Used to verify Meta's webhook signatures."),
+    )
+
+
+class WebGatewayForm(forms.Form):
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
+    base_url = forms.URLField(label=gettext_lazy("Gateway URL"), assume_scheme="https")
+    api_key = forms.CharField(label=gettext_lazy("Gateway API key"), widget=forms.PasswordInput)
+
+
+class PacingForm(forms.Form):
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
+    throughput_per_second = forms.IntegerField(
+        label=gettext_lazy("Messages per second"), min_value=1, max_value=1000
+    )
+    min_interval_ms = forms.IntegerField(
+        label=gettext_lazy("Minimum interval (ms)"), min_value=0, max_value=600_000
+    )
+    jitter_ms = forms.IntegerField(
+        label=gettext_lazy("Random jitter (ms)"), min_value=0, max_value=600_000
+    )
+    daily_cap = forms.IntegerField(
+        label=gettext_lazy("Daily cap"), min_value=1, max_value=1_000_000
+    )
+
+
+class TestMessageForm(forms.Form):
+    to = forms.CharField(label=gettext_lazy("Send to"), max_length=32)
+    text = forms.CharField(
+        label=gettext_lazy("Text"),
+        max_length=1000,
+        initial=gettext_lazy("Hello from iSend! This is a test message."),
+    )
+
+
+def _sender(request: HttpRequest, sender_id: str) -> Sender:
+    return get_object_or_404(
+        Sender.objects.for_workspace(request.workspace),
+        public_id=sender_id,  # type: ignore[attr-defined]
+    )
+
+
+def _form_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@workspace_view(Perm.VIEW)
+def number_list(request: HttpRequest) -> HttpResponse:
+    numbers = Sender.objects.for_workspace(request.workspace).filter(removed_at__isnull=True)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "messaging/numbers/list.html",
+        {
+            "numbers": numbers,
+            "can_manage": role_has(request.membership.role, Perm.NUMBERS_MANAGE),  # type: ignore[attr-defined]
+        },
+    )
+
+
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_add(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    cloud_form = CloudApiForm(prefix="cloud")
+    web_form = WebGatewayForm(prefix="web")
+    if request.method == "POST":
+        kind = request.POST.get("provider")
+        try:
+            if kind == "sandbox":
+                sender = services.sender_connect_sandbox(
+                    workspace=workspace,
+                    actor=request.user,
+                    ip=client_ip(request),  # type: ignore[arg-type]
+                )
+                messages.success(
+                    request, _("Sandbox number %(n)s connected.") % {"n": sender.phone_number}
+                )
+                return redirect("messaging_numbers:detail", workspace.slug, sender.public_id)
+            if kind == "cloud_api":
+                cloud_form = CloudApiForm(request.POST, prefix="cloud")
+                if cloud_form.is_valid():
+                    sender = services.sender_connect_cloud_api(
+                        workspace=workspace,
+                        actor=request.user,
+                        ip=client_ip(request),  # type: ignore[arg-type]
+                        **cloud_form.cleaned_data,
+                    )
+                    messages.success(
+                        request, _("Number %(n)s connected.") % {"n": sender.phone_number}
+                    )
+                    return redirect("messaging_numbers:detail", workspace.slug, sender.public_id)
+            if kind == "web_gateway":
+                web_form = WebGatewayForm(request.POST, prefix="web")
+                if web_form.is_valid():
+                    sender = services.sender_connect_web_gateway(
+                        workspace=workspace,
+                        actor=request.user,
+                        ip=client_ip(request),  # type: ignore[arg-type]
+                        **web_form.cleaned_data,
+                    )
+                    return redirect("messaging_numbers:pair", workspace.slug, sender.public_id)
+        except services.GatewayUnavailable as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            _form_errors(cloud_form if kind == "cloud_api" else web_form, exc)
+    return render(
+        request, "messaging/numbers/add.html", {"cloud_form": cloud_form, "web_form": web_form}
+    )
+
+
+@workspace_view(Perm.VIEW)
+def number_detail(request: HttpRequest, sender_id: str) -> HttpResponse:
+    sender = _sender(request, sender_id)
+    can_manage = role_has(request.membership.role, Perm.NUMBERS_MANAGE)  # type: ignore[attr-defined]
+    pacing = PacingForm(
+        request.POST or None,
+        initial={
+            f: getattr(sender, f)
+            for f in ("label", "throughput_per_second", "min_interval_ms", "jitter_ms", "daily_cap")
+        },
+    )
+    if request.method == "POST":
+        if not can_manage:
+            return HttpResponse(status=403)
+        if pacing.is_valid():
+            try:
+                services.sender_update_pacing(
+                    workspace=request.workspace,
+                    actor=request.user,
+                    sender=sender,  # type: ignore[attr-defined,arg-type]
+                    ip=client_ip(request),
+                    **pacing.cleaned_data,
+                )
+                messages.success(request, _("Saved."))
+                return redirect(
+                    "messaging_numbers:detail", request.workspace.slug, sender.public_id
+                )  # type: ignore[attr-defined]
+            except ValidationError as exc:
+                _form_errors(pacing, exc)
+    webhook_url = None
+    if sender.provider == Sender.Provider.CLOUD_API:
+        webhook_url = request.build_absolute_uri(
+            reverse("messaging_webhooks:webhook_whatsapp", args=[sender.public_id])
+        )
+    return render(
+        request,
+        "messaging/numbers/detail.html",
+        {
+            "sender": sender,
+            "pacing": pacing,
+            "can_manage": can_manage,
+            "webhook_url": webhook_url,
+            "test_form": TestMessageForm(initial={"to": request.user.phone}),  # type: ignore[union-attr]
+        },
+    )
+
+
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_pair(request: HttpRequest, sender_id: str) -> HttpResponse:
+    sender = _sender(request, sender_id)
+    if sender.provider != Sender.Provider.WEB_GATEWAY:
+        return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)  # type: ignore[attr-defined]
+    return render(request, "messaging/numbers/pair.html", {"sender": sender})
+
+
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_pair_status(request: HttpRequest, sender_id: str) -> HttpResponse:
+    """Polled by htmx every two seconds while the QR code is shown."""
+    sender = _sender(request, sender_id)
+    error = ""
+    if sender.provider == Sender.Provider.WEB_GATEWAY and sender.is_live:
+        try:
+            services.sender_refresh_web_session(sender=sender)
+        except (WebGatewayError, OSError) as exc:
+            error = str(exc)
+    return render(
+        request, "messaging/numbers/_pair_status.html", {"sender": sender, "error": error}
+    )
+
+
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_qr(request: HttpRequest, sender_id: str) -> HttpResponse:
+    sender = _sender(request, sender_id)
+    if sender.provider != Sender.Provider.WEB_GATEWAY or sender.status != Sender.Status.PENDING:
+        return HttpResponse(status=404)
+    try:
+        png = services.sender_web_qr_png(sender=sender)
+    except (WebGatewayError, OSError):
+        return HttpResponse(status=404)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_test(request: HttpRequest, sender_id: str) -> HttpResponse:
+    sender = _sender(request, sender_id)
+    form = TestMessageForm(request.POST)
+    slug = request.workspace.slug  # type: ignore[attr-defined]
+    if not form.is_valid():
+        messages.error(request, _("Enter a phone number and a text."))
+        return redirect("messaging_numbers:detail", slug, sender.public_id)
+    try:
+        to = normalize_phone(form.cleaned_data["to"], request.workspace.default_country)  # type: ignore[attr-defined]
+        outcome = services.sender_send_test(
+            workspace=request.workspace,
+            sender=sender,
+            to=to,
+            text=form.cleaned_data["text"],  # type: ignore[attr-defined]
+        )
+    except (ValidationError, WorkspaceSuspended) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("messaging_numbers:detail", slug, sender.public_id)
+    if outcome.kind == OutcomeKind.ACCEPTED:
+        messages.success(
+            request,
+            _("Test message accepted by WhatsApp for %(to)s (id %(id)s).")
+            % {"to": to, "id": outcome.provider_message_id},
+        )
+    else:
+        reason = outcome.error.title if outcome.error else outcome.note
+        messages.error(
+            request, _("Not sent (%(kind)s): %(reason)s") % {"kind": outcome.kind, "reason": reason}
+        )
+    return redirect("messaging_numbers:detail", slug, sender.public_id)
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_remove(request: HttpRequest, sender_id: str) -> HttpResponse:
+    sender = _sender(request, sender_id)
+    services.sender_remove(
+        workspace=request.workspace,
+        actor=request.user,
+        sender=sender,  # type: ignore[attr-defined,arg-type]
+        ip=client_ip(request),
+    )
+    messages.success(
+        request,
+        _(
+            "Number %(n)s removed. Your credits stay in the workspace; "
+            "connect a replacement any time."
+        )
+        % {"n": sender.phone_number or sender.label},
+    )
+    return redirect("messaging_numbers:list", request.workspace.slug)  # type: ignore[attr-defined]

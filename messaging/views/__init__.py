@@ -1,1 +1,0 @@
-"""Dashboard pages of the messaging app, one module per area."""
