@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts.hooks import signup_completed
 from accounts.models import (
     ApiKey,
     AuditEvent,
@@ -162,8 +163,6 @@ def user_complete_signup(
 ) -> Workspace:
     """Finish a sign-up: profile, the 18+ and policy acceptances (with versions and IP) and
     the user's first workspace, which they own."""
-    from privacy.services import consent_record_signup
-
     user.first_name = first_name
     user.last_name = last_name
     user.company_name = company_name
@@ -172,7 +171,7 @@ def user_complete_signup(
     user.save(
         update_fields=["first_name", "last_name", "company_name", "phone", "confirmed_adult_at"]
     )
-    consent_record_signup(user=user, ip=ip, user_agent=user_agent)
+    signup_completed.send(sender=User, user=user, ip=ip, user_agent=user_agent)
     workspace = workspace_create(name=company_name or user.get_full_name(), owner=user, ip=ip)
     audit_record(workspace=workspace, action="user.signed_up", actor=user, target=user, ip=ip)
     return workspace

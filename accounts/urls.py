@@ -8,12 +8,6 @@ urlpatterns = [
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("account/profile/", views.profile, name="profile"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
-    path("w/<slug:workspace_slug>/", views.dashboard, name="dashboard"),
-    path(
-        "w/<slug:workspace_slug>/home/campaigns/",
-        views.dashboard_campaigns,
-        name="dashboard_campaigns",
-    ),
     path("w/<slug:workspace_slug>/team/", views.team, name="team"),
     path("w/<slug:workspace_slug>/team/invite/", views.team_invite, name="team_invite"),
     path(

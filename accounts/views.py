@@ -35,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
     chosen = next((m for m in memberships if m.workspace.slug == last), None) or memberships.first()
     if chosen is None:
         return redirect("accounts:workspace_create")
-    return redirect("accounts:dashboard", workspace_slug=chosen.workspace.slug)
+    return redirect("messaging_analytics:home", workspace_slug=chosen.workspace.slug)
 
 
 @login_required
@@ -51,31 +51,8 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
                 ip=services.client_ip(request),  # type: ignore[arg-type]
             )
             messages.success(request, _("Workspace “%(name)s” created.") % {"name": workspace.name})
-            return redirect("accounts:dashboard", workspace_slug=workspace.slug)
+            return redirect("messaging_analytics:home", workspace_slug=workspace.slug)
     return render(request, "accounts/workspace_create.html")
-
-
-@workspace_view(Perm.VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    from messaging.analytics.home import dashboard_home
-
-    return render(
-        request,
-        "accounts/dashboard.html",
-        dashboard_home(workspace=request.workspace),  # type: ignore[attr-defined]
-    )
-
-
-@workspace_view(Perm.VIEW)
-def dashboard_campaigns(request: HttpRequest) -> HttpResponse:
-    """The home page's campaigns in flight, polled by htmx while any of them moves."""
-    from messaging.analytics.home import home_active_campaigns
-
-    return render(
-        request,
-        "accounts/_dashboard_campaigns.html",
-        home_active_campaigns(workspace=request.workspace),  # type: ignore[attr-defined]
-    )
 
 
 @workspace_view(Perm.VIEW)
@@ -200,7 +177,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, _error_text(exc))
             return redirect("home")
         messages.success(request, _("You joined %(name)s.") % {"name": membership.workspace.name})
-        return redirect("accounts:dashboard", workspace_slug=membership.workspace.slug)
+        return redirect("messaging_analytics:home", workspace_slug=membership.workspace.slug)
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
 
 

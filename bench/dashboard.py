@@ -339,7 +339,7 @@ def main() -> None:
         "analytics": ("messaging_analytics:overview", [slug]),
         "campaign_list": ("messaging_campaigns:list", [slug]),
         "campaign_detail": ("messaging_campaigns:detail", [slug, large.public_id]),
-        "dashboard_home": ("accounts:dashboard", [slug]),
+        "dashboard_home": ("messaging_analytics:home", [slug]),
     }
     for name, (route, route_args) in targets.items():
         try:

@@ -42,8 +42,7 @@ from billing.models import (
     ReservationLot,
     StripeEvent,
 )
-from integrations.events import credits_low_event
-from integrations.services import webhook_events_publish
+from core.events import credits_low_event, events_publish
 
 # --- errors ---------------------------------------------------------------------------------
 
@@ -218,7 +217,7 @@ def _low_balance_check(balance: CreditBalance) -> None:
             % {"available": balance.available, "threshold": prefs.low_balance_threshold},
             link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
         )
-        webhook_events_publish(
+        events_publish(
             workspace_id=balance.workspace_id,
             events=[
                 credits_low_event(

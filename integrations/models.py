@@ -13,17 +13,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import WorkspaceOwned
+from core import events
 
 
 class EventType(models.TextChoices):
-    MESSAGE_STATUS = "message.status", _("Message status changed")
-    MESSAGE_INBOUND = "message.inbound", _("Reply received")
-    CAMPAIGN_STARTED = "campaign.started", _("Campaign started")
-    CAMPAIGN_COMPLETED = "campaign.completed", _("Campaign completed")
-    CAMPAIGN_PAUSED = "campaign.paused", _("Campaign paused")
-    CONTACT_OPTED_OUT = "contact.opted_out", _("Contact opted out")
-    NUMBER_STATUS_CHANGED = "number.status_changed", _("Number status changed")
-    CREDITS_LOW = "credits.low", _("Credits low")
+    """The event types an endpoint can subscribe to (the names are `core.events`')."""
+
+    MESSAGE_STATUS = events.MESSAGE_STATUS, _("Message status changed")
+    MESSAGE_INBOUND = events.MESSAGE_INBOUND, _("Reply received")
+    CAMPAIGN_STARTED = events.CAMPAIGN_STARTED, _("Campaign started")
+    CAMPAIGN_COMPLETED = events.CAMPAIGN_COMPLETED, _("Campaign completed")
+    CAMPAIGN_PAUSED = events.CAMPAIGN_PAUSED, _("Campaign paused")
+    CONTACT_OPTED_OUT = events.CONTACT_OPTED_OUT, _("Contact opted out")
+    NUMBER_STATUS_CHANGED = events.NUMBER_STATUS_CHANGED, _("Number status changed")
+    CREDITS_LOW = events.CREDITS_LOW, _("Credits low")
 
 
 #: Sent only by the "send test event" button, whatever the endpoint subscribes to.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -11,6 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from core.health import CHECKS, register_check
 
 
 def _check_database() -> dict[str, Any]:
@@ -40,17 +41,10 @@ def _check_beat() -> dict[str, Any]:
     return {"ok": ok, "last_tick_age_seconds": round(age, 1)}
 
 
-# Apps add checks here (e.g. the engine's oldest due message) with `register_check`.
-CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
-    "database": _check_database,
-    "redis": lambda: _ping(settings.REDIS_URL),
-    "broker": lambda: _ping(settings.CELERY_BROKER_URL),
-    "beat": _check_beat,
-}
-
-
-def register_check(name: str, check: Callable[[], dict[str, Any]]) -> None:
-    CHECKS[name] = check
+register_check("database", _check_database)
+register_check("redis", lambda: _ping(settings.REDIS_URL))
+register_check("broker", lambda: _ping(settings.CELERY_BROKER_URL))
+register_check("beat", _check_beat)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from messaging.contacts.models import Contact, ContactList, Segment
 from messaging.imports.models import ContactImport
+from messaging.numbers import admin as numbers_admin  # noqa: F401 - registers numbers and webhook events
 
 
 @admin.register(Contact)

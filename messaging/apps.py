@@ -6,7 +6,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from isend.health import register_check
+        from core.health import register_check
         from messaging.engine.recovery import oldest_due_age_check
 
         register_check("oldest_due_message", oldest_due_age_check)

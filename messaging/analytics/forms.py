@@ -1,4 +1,4 @@
-"""Dashboard forms: input shape only. Rules and writes live in `messaging.services`."""
+"""Analytics filter form: input shape only; the selectors apply it."""
 
 from __future__ import annotations
 

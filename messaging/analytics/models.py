@@ -1,4 +1,5 @@
-"""Campaigns, the message outbox and inbound replies: what the engine reads and writes."""
+"""The per-day statistics table (one row per workspace, number, campaign and day), kept by
+statement-level triggers (`messaging/engine/stats.py`)."""
 
 from __future__ import annotations
 

@@ -1,3 +1,5 @@
+"""Analytics pages (`messaging_analytics` namespace)."""
+
 from django.urls import path
 
 from messaging.analytics import views
@@ -6,6 +8,8 @@ app_name = "messaging_analytics"
 
 _A = "w/<slug:workspace_slug>/analytics/"
 urlpatterns = [
+    path("w/<slug:workspace_slug>/", views.home, name="home"),
+    path("w/<slug:workspace_slug>/home/campaigns/", views.home_campaigns, name="home_campaigns"),
     path(_A, views.overview, name="overview"),
     path(_A + "messages/", views.messages, name="messages"),
 ]

@@ -18,6 +18,7 @@ from accounts.tenancy import workspace_view
 from messaging.analytics import selectors as stats
 from messaging.analytics.exports import FORMATS, table_download
 from messaging.analytics.forms import AnalyticsFilterForm
+from messaging.analytics.home import dashboard_home, home_active_campaigns
 from messaging.campaigns.models import Campaign
 from messaging.content.models import MessageTemplate
 from messaging.numbers.models import Sender
@@ -355,4 +356,27 @@ def _export_drill(qs: Any, export: str, fmt: str, metric: str) -> HttpResponse:
         ],
         rows=rows,
         fmt=fmt,
+    )
+
+
+@workspace_view(Perm.VIEW)
+def home(request: HttpRequest) -> HttpResponse:
+    """The workspace's dashboard home: the week's figures, campaigns in flight, credits,
+    number health, recent replies and the get-started checklist."""
+    return render(
+        request,
+        "messaging/analytics/home.html",
+        dashboard_home(workspace=request.workspace),  # type: ignore[attr-defined]
+    )
+
+
+@workspace_view(Perm.VIEW)
+def home_campaigns(request: HttpRequest) -> HttpResponse:
+    """The home page's campaigns in flight, polled by htmx while any of them moves."""
+    return render(
+        request,
+        "messaging/analytics/_home_campaigns.html",
+        home_active_campaigns(
+            workspace=request.workspace  # type: ignore[attr-defined]
+        ),
     )

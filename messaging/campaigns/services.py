@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
 from billing import services as billing
-from integrations.events import campaign_event
-from integrations.services import webhook_events_publish
+from core.events import campaign_event, events_publish
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.audience import (
     AUDIENCE_KEYS,
@@ -239,7 +238,7 @@ def campaign_launch(
             target=locked,
             details={"recipients": counts["reachable"]},
         )
-        webhook_events_publish(
+        events_publish(
             workspace_id=workspace.pk, events=[campaign_event("campaign.started", locked)]
         )
         transaction.on_commit(lambda: campaign_fanout_task.delay(campaign_id=locked.pk))
@@ -260,14 +259,14 @@ def campaign_pause(*, workspace: Workspace, campaign: Campaign, actor: User | No
         audit_record(workspace=workspace, action="campaign.paused", actor=actor, target=campaign)
     campaign.refresh_from_db()
     if updated:
-        webhook_events_publish(
+        events_publish(
             workspace_id=workspace.pk, events=[campaign_event("campaign.paused", campaign)]
         )
     return campaign
 
 
 def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
-    from messaging.engine.tasks import dispatch_kick
+    from messaging.engine.kick import dispatch_kick
 
     _check_same_workspace(workspace, campaign)
     workspace_ensure_can_send(workspace=workspace)
@@ -334,7 +333,7 @@ def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | N
 def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> int:
     """Re-queue only failures that may succeed later (temporary errors), after reserving their
     credits again. Permanent failures (not on WhatsApp, opted out, template errors) stay."""
-    from messaging.engine.tasks import dispatch_kick
+    from messaging.engine.kick import dispatch_kick
 
     _check_same_workspace(workspace, campaign)
     retryable = Message.objects.filter(

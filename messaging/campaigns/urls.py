@@ -1,3 +1,5 @@
+"""Campaign pages (`messaging_campaigns` namespace)."""
+
 from django.urls import path
 
 from messaging.campaigns import views

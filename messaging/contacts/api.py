@@ -1,4 +1,5 @@
-"""Contacts, lists, segments, imports and templates over /api/v1/ (thin: every rule is in"""
+"""Contacts, lists and segments over /api/v1/ (thin: every rule is in
+`messaging.contacts.services`). The API key fixes the workspace; another workspace's id is a 404."""
 
 from __future__ import annotations
 

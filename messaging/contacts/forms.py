@@ -1,4 +1,5 @@
-"""Dashboard forms: input shape only. Rules and writes live in `messaging.services`."""
+"""Contact, list and segment forms: input shape only. Rules and writes live in
+`messaging.contacts.services`."""
 
 from __future__ import annotations
 

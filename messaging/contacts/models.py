@@ -1,4 +1,4 @@
-"""Messaging models: contacts, lists, segments, imports and message templates."""
+"""Contacts, lists, segments and the tag/attribute vocabulary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Reads shared by the dashboard, the API, tasks and (later) the campaign engine."""
+"""Reads of contacts, lists and segments shared by the dashboard, the API and tasks.
+
+Every query is scoped by `for_workspace` in the query itself; the `get_*_for_workspace`
+selectors give one 404 for "missing" and "belongs to another workspace"."""
 
 from __future__ import annotations
 

@@ -22,8 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
-from integrations.events import contact_opted_out_event
-from integrations.services import webhook_events_publish
+from core.events import contact_opted_out_event, events_publish
 from messaging.contacts.audience import audience_clean
 from messaging.contacts.models import (
     Contact,
@@ -263,7 +262,7 @@ def contact_opt_out(
     )
     if updated:
         contact.refresh_from_db()
-        webhook_events_publish(
+        events_publish(
             workspace_id=workspace.pk,
             events=[
                 contact_opted_out_event(
@@ -668,7 +667,7 @@ def contacts_bulk_action(
             opting = list(
                 contacts.filter(opted_out_at__isnull=True).values_list("pk", "public_id", "phone")
             )
-            webhook_events_publish(
+            events_publish(
                 workspace_id=workspace.pk,
                 events=[
                     contact_opted_out_event(contact_id=uid, phone=phone, source=OptOutSource.MANUAL)

@@ -1,4 +1,5 @@
-"""Contacts, lists, segments, imports and templates over /api/v1/ (thin: every rule is in"""
+"""Message templates over /api/v1/, with a render preview (thin: rules live in
+`messaging.content.services`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Messaging models: contacts, lists, segments, imports and message templates."""
+"""Message templates: our free text with variables, variants and `{a|b}` alternatives."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads shared by the dashboard, the API, tasks and (later) the campaign engine."""
+"""Reads of message templates, scoped to a workspace."""
 
 from __future__ import annotations
 

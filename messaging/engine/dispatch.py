@@ -26,13 +26,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import services as billing
-from integrations.events import message_status_event
-from integrations.services import webhook_events_publish
+from core.events import events_publish, message_status_event
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
+from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
+from messaging.engine.runtime import message_credit_reference, redis_client
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -49,15 +50,6 @@ LEASE_SECONDS = 120  # the default of settings.ENGINE_LEASE_SECONDS (read at cal
 SLICE_SECONDS = 5.0
 MAX_BATCH = 500
 BATCH_SECONDS = 2.0
-
-_redis: redis.Redis | None = None
-
-
-def redis_client() -> redis.Redis:
-    global _redis  # noqa: PLW0603 - one connection pool per process
-    if _redis is None:
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis
 
 
 def limiter() -> SendLimiter:
@@ -84,11 +76,6 @@ class DrainResult:
     skipped: int = 0
     more: bool = False
     capped: bool = False  # the number's daily cap is used up
-
-
-def message_credit_reference(public_id: uuid.UUID | str) -> str:
-    """Credits of a single (API) message are reserved under their own reference."""
-    return f"message:{public_id}"
 
 
 def pace_of(sender: Sender) -> Pace:
@@ -217,8 +204,6 @@ async def _send_at_slots(
 
 async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
     """Created inside the thread's loop, over the thread's connection pool."""
-    from messaging.numbers.services import sender_adapter
-
     return sender_adapter(sender, transport=transport)
 
 
@@ -245,9 +230,7 @@ def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
     the next (DESIGN: one reused session per worker). A pool per slice reconnected to the
     gateway every few seconds: profiled, ~10% of the drainer's CPU went to opening sockets.
     Rebuilt when the send timeouts change (settings are read at call time)."""
-    from messaging.numbers.services import _send_timeouts
-
-    timeouts = _send_timeouts()
+    timeouts = send_timeouts()
     runtime = getattr(_thread, "runtime", None)
     if runtime is not None and (runtime[0].is_closed() or runtime[2] != timeouts):
         if not runtime[0].is_closed():
@@ -455,7 +438,7 @@ def record(
     batch = uuid.uuid4().hex
     with transaction.atomic():
         _write_outcomes(rows)
-        webhook_events_publish(
+        events_publish(
             workspace_id=sender.workspace_id,
             events=[
                 message_status_event(

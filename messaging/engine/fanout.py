@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.services import audit_record, notify
 from billing import services as billing
-from integrations.events import campaign_event
-from integrations.services import webhook_events_publish
+from core.events import campaign_event, events_publish
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.audience import (
     Audience,
@@ -154,7 +153,7 @@ def _finish_fanout(campaign: Campaign, audience: Audience) -> None:
         campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "status_changed_at", "finished_at"])
     if queued:
-        from messaging.engine.tasks import dispatch_kick
+        from messaging.engine.kick import dispatch_kick
 
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
 
@@ -197,7 +196,7 @@ def _pause_for_audience(campaign: Campaign, *, details: dict[str, object]) -> No
             "messaging_campaigns:detail", args=[campaign.workspace.slug, campaign.public_id]
         ),
     )
-    webhook_events_publish(
+    events_publish(
         workspace_id=campaign.workspace_id, events=[campaign_event("campaign.paused", campaign)]
     )
 

@@ -19,12 +19,16 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from billing import services as billing
-from integrations.events import contact_opted_out_event, message_inbound_event, message_status_event
-from integrations.services import webhook_events_publish
+from core.events import (
+    contact_opted_out_event,
+    events_publish,
+    message_inbound_event,
+    message_status_event,
+)
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, OptOutSource
-from messaging.engine import keywords, reactions
-from messaging.engine.dispatch import message_credit_reference
+from messaging.engine import keywords, reactions, signals
+from messaging.engine.runtime import message_credit_reference
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
 from messaging.numbers.models import Sender
 
@@ -128,7 +132,7 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
             [*[v for row in rows for v in row], workspace_id],
         )
         changed = cursor.fetchall()
-        webhook_events_publish(
+        events_publish(
             workspace_id=workspace_id,
             events=[
                 message_status_event(
@@ -229,7 +233,7 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
                     opt_out_reason=(text or button)[:255],
                     updated_at=timezone.now(),
                 )
-                webhook_events_publish(
+                events_publish(
                     workspace_id=sender.workspace_id,
                     events=[
                         contact_opted_out_event(
@@ -249,7 +253,7 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
                     consent_at=timezone.now(),
                     updated_at=timezone.now(),
                 )
-            webhook_events_publish(
+            events_publish(
                 workspace_id=sender.workspace_id,
                 events=[
                     message_inbound_event(
@@ -273,9 +277,9 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
         if last:
             campaigns.add(last)
     if new_inbound:
-        from automation.services import rules_enqueue_for_inbound
-
-        rules_enqueue_for_inbound(workspace_id=sender.workspace_id, inbound_ids=new_inbound)
+        signals.inbound_replies_stored.send(
+            sender=InboundMessage, workspace_id=sender.workspace_id, inbound_ids=new_inbound
+        )
     return campaigns
 
 

@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.services import audit_record, notify
 from billing import services as billing
-from integrations.events import campaign_event, number_status_event
-from integrations.services import webhook_events_publish
+from core.events import campaign_event, events_publish, number_status_event
 from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
@@ -64,7 +63,7 @@ DIRTY_KEY = "isend:campaign-refresh:dirty"
 
 def campaigns_refresh_skipped() -> int:
     """Refresh the campaigns whose refresh the hot path skipped (the periodic tick calls this)."""
-    from messaging.engine.dispatch import redis_client
+    from messaging.engine.runtime import redis_client
 
     ids = [int(i) for i in redis_client().spop(DIRTY_KEY, 10_000) or []]
     campaigns_refresh(campaign_ids=ids)
@@ -78,7 +77,7 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
     batch of a campaign and the periodic tick always force it)."""
     ids = [i for i in set(campaign_ids) if i]
     if not force and ids:
-        from messaging.engine.dispatch import redis_client
+        from messaging.engine.runtime import redis_client
 
         client = redis_client()
         try:
@@ -157,7 +156,7 @@ def _apply_counters(ids: list[int], counters: dict[int, dict[str, int]]) -> None
             )
         campaign.save(update_fields=fields)
         if "status" in fields:  # completed, or paused by the breaker
-            webhook_events_publish(
+            events_publish(
                 workspace_id=campaign.workspace_id,
                 events=[campaign_event(f"campaign.{campaign.status}", campaign)],
             )
@@ -213,7 +212,7 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 campaign.save(update_fields=["status", "pause_reason", "status_changed_at"])
                 paused.append(campaign)
         if changed:
-            webhook_events_publish(
+            events_publish(
                 workspace_id=sender.workspace_id,
                 events=[
                     number_status_event(sender, status=status, reason=reason),
@@ -245,7 +244,7 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 ),
             )
     if moved_to:
-        from messaging.engine.tasks import dispatch_kick
+        from messaging.engine.kick import dispatch_kick
 
         transaction.on_commit(
             lambda: dispatch_kick(sender_ids=sorted({i for ids in moved_to.values() for i in ids}))

@@ -67,7 +67,7 @@ def tick() -> dict[str, int]:
         .distinct()
     )
     if senders:
-        from messaging.engine.tasks import dispatch_kick
+        from messaging.engine.kick import dispatch_kick
 
         dispatch_kick(sender_ids=senders)
     return {

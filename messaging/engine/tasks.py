@@ -16,16 +16,6 @@ def dispatch_sender_task(*, sender_id: int) -> dict[str, int]:
     return {"claimed": result.claimed, "accepted": result.accepted, "failed": result.failed}
 
 
-def dispatch_kick(*, sender_ids: list[int]) -> None:
-    """Start drainers now (time to first send about a second), not at the next tick."""
-    from django.conf import settings
-
-    if not settings.ENGINE_KICK_DRAINERS:  # tests drive the drainers themselves
-        return
-    for sender_id in sender_ids:
-        dispatch_sender_task.apply_async(kwargs={"sender_id": sender_id}, queue="dispatch")
-
-
 @shared_task(name="messaging.tasks.campaign_fanout_task", acks_late=True)
 def campaign_fanout_task(*, campaign_id: int) -> None:
     from messaging.engine.fanout import fanout_chunk

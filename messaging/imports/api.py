@@ -1,4 +1,5 @@
-"""Contacts, lists, segments, imports and templates over /api/v1/ (thin: every rule is in"""
+"""Contact imports over /api/v1/: upload, poll, stop, rejections (thin: rules live in
+`messaging.imports.services`)."""
 
 from __future__ import annotations
 

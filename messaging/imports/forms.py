@@ -1,4 +1,4 @@
-"""Dashboard forms: input shape only. Rules and writes live in `messaging.services`."""
+"""Import wizard forms: input shape only."""
 
 from __future__ import annotations
 

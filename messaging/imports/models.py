@@ -1,4 +1,4 @@
-"""Messaging models: contacts, lists, segments, imports and message templates."""
+"""Contact imports and the rows they rejected (kept as the import's report)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Admin for numbers and webhook events (registered from MessagingConfig.ready)."""
+"""Admin for numbers and webhook events."""
 
 from __future__ import annotations
 

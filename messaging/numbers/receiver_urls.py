@@ -1,3 +1,6 @@
+"""Webhook receivers for the numbers' gateways (`messaging_webhooks` namespace): public URLs,
+verified by signature."""
+
 from django.urls import path
 
 from messaging.numbers import webhooks

@@ -20,30 +20,23 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify, workspace_ensure_can_send
-from core.crypto import decrypt_json, encrypt_json
+from core.crypto import encrypt_json
+from core.events import events_publish, number_status_event
 from core.urlsafety import ensure_public_url
-from integrations.events import number_status_event
-from integrations.services import webhook_events_publish
+from messaging.engine.adapters import (
+    cloud_adapter,
+    sender_adapter,
+    sender_credentials,
+    web_adapter,
+)
 from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
-    CloudApiCredentials,
-    HttpTransport,
     OutboundMessage,
     Outcome,
-    Timeouts,
-    WebGatewayCredentials,
 )
 from messaging.numbers.models import Sender, WebhookEvent
-
-SANDBOX_TIMEOUTS = Timeouts(connect=3.0, total=10.0)
-
-
-def _send_timeouts() -> Timeouts:
-    """The send path's HTTP timeouts (settings.ENGINE_SEND_TIMEOUT_SECONDS, 10 s by default)."""
-    total = float(settings.ENGINE_SEND_TIMEOUT_SECONDS)
-    return Timeouts(connect=min(SANDBOX_TIMEOUTS.connect, total), total=total)
 
 
 class GatewayUnavailable(Exception):
@@ -57,54 +50,6 @@ def _webhook_url(sender: Sender) -> str:
         else ("webhook_whatsapp")
     )
     return settings.SITE_URL + reverse(f"messaging_webhooks:{name}", args=[sender.public_id])
-
-
-def sender_credentials(sender: Sender) -> dict[str, Any]:
-    return decrypt_json(sender.credentials_encrypted)
-
-
-def _cloud_adapter(
-    sender: Sender, *, transport: HttpTransport | None = None
-) -> cloud_api.CloudApiAdapter:
-    creds = sender_credentials(sender)
-    base = (
-        settings.SANDBOX_GATEWAY_URL
-        if sender.provider == Sender.Provider.SANDBOX
-        else (settings.WHATSAPP_GRAPH_URL)
-    )
-    return cloud_api.CloudApiAdapter(
-        CloudApiCredentials(
-            phone_number_id=sender.phone_number_id,
-            access_token=creds["access_token"],
-            app_secret=creds.get("app_secret", ""),
-        ),
-        base_url=base,
-        api_version=settings.WHATSAPP_GRAPH_VERSION,
-        timeouts=_send_timeouts(),
-        transport=transport,
-    )
-
-
-def _web_adapter(
-    sender: Sender, *, transport: HttpTransport | None = None
-) -> web_gateway.WebGatewayAdapter:
-    creds = sender_credentials(sender)
-    return web_gateway.WebGatewayAdapter(
-        WebGatewayCredentials(
-            base_url=creds["base_url"], api_key=creds["api_key"], session=sender.web_session
-        ),
-        timeouts=_send_timeouts(),
-        transport=transport,
-    )
-
-
-def sender_adapter(sender: Sender, *, transport: HttpTransport | None = None) -> Any:
-    """The gateway adapter for a number (create it inside the event loop that will use it).
-    With `transport`, the adapter sends over that shared connection pool and leaves closing
-    it to its owner (the drainer keeps one per worker thread)."""
-    if sender.provider == Sender.Provider.WEB_GATEWAY:
-        return _web_adapter(sender, transport=transport)
-    return _cloud_adapter(sender, transport=transport)
 
 
 def _run(coro_factory: Any) -> Any:
@@ -216,7 +161,7 @@ def sender_connect_cloud_api(
     )
 
     async def check() -> cloud_api.CredentialCheck:
-        async with _cloud_adapter(probe) as adapter:
+        async with cloud_adapter(probe) as adapter:
             return await adapter.verify_credentials()
 
     result = _run(check)
@@ -274,7 +219,7 @@ def sender_connect_web_gateway(
     creds = sender_credentials(sender)
 
     async def create() -> web_gateway.SessionInfo:
-        async with _web_adapter(sender) as adapter:
+        async with web_adapter(sender) as adapter:
             return await adapter.create_session(
                 webhook_url=_webhook_url(sender),
                 hmac_key=creds["hmac_key"],
@@ -304,7 +249,7 @@ def sender_refresh_web_session(*, sender: Sender) -> Sender:
     """Ask the gateway for the session's state and mirror it on the number."""
 
     async def fetch() -> web_gateway.SessionInfo:
-        async with _web_adapter(sender) as adapter:
+        async with web_adapter(sender) as adapter:
             return await adapter.get_session()
 
     info = _run(fetch)
@@ -326,7 +271,7 @@ def sender_refresh_web_session(*, sender: Sender) -> Sender:
     if updates:
         Sender.objects.filter(pk=sender.pk).update(**updates)
         if "status" in updates:
-            webhook_events_publish(
+            events_publish(
                 workspace_id=sender.workspace_id,
                 events=[
                     number_status_event(sender, status=new_status, reason=updates["status_reason"])
@@ -339,7 +284,7 @@ def sender_refresh_web_session(*, sender: Sender) -> Sender:
 
 def sender_web_qr_png(*, sender: Sender) -> bytes:
     async def fetch() -> bytes:
-        async with _web_adapter(sender) as adapter:
+        async with web_adapter(sender) as adapter:
             return await adapter.fetch_qr_png()
 
     return _run(fetch)
@@ -417,7 +362,7 @@ def sender_remove(
             audit_record(
                 workspace=workspace, action="number.removed", actor=actor, target=sender, ip=ip
             )
-            webhook_events_publish(
+            events_publish(
                 workspace_id=workspace.pk,
                 events=[
                     number_status_event(sender, status=Sender.Status.DISCONNECTED, reason="removed")
@@ -523,7 +468,7 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
     targets.filter(pk__in=[s.pk for s in changed]).update(
         status=status, status_changed_at=timezone.now(), status_reason=item.event
     )
-    webhook_events_publish(
+    events_publish(
         workspace_id=sender.workspace_id,
         events=[number_status_event(n, status=status, reason=item.event) for n in changed],
     )

@@ -1,4 +1,4 @@
-"""Thin tasks for webhook events (kept apart from messaging/tasks.py while that grows)."""
+"""Thin tasks for webhook events: parse a stored event, requeue stale ones."""
 
 from celery import shared_task
 

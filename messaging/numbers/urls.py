@@ -1,3 +1,5 @@
+"""Numbers pages (`messaging_numbers` namespace)."""
+
 from django.urls import path
 
 from messaging.numbers import views

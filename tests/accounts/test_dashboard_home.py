@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _home(client: Client, workspace) -> str:
-    response = client.get(reverse("accounts:dashboard", args=[workspace.slug]))
+    response = client.get(reverse("messaging_analytics:home", args=[workspace.slug]))
     assert response.status_code == 200
     return response.content.decode()
 
@@ -197,7 +197,7 @@ def test_a_running_campaign_shows_with_progress_and_polls(
     number = sandbox_number()
     campaign = launch([number], name="Flash sale")
     assert campaign.status == Campaign.Status.RUNNING
-    partial_url = reverse("accounts:dashboard_campaigns", args=[workspace.slug])
+    partial_url = reverse("messaging_analytics:home_campaigns", args=[workspace.slug])
 
     page = _home(member_client, workspace)
 
@@ -232,7 +232,9 @@ def test_a_half_done_campaign_shows_its_percentage(member_client, workspace, tem
     )
     campaign.senders.add(number)
 
-    partial = member_client.get(reverse("accounts:dashboard_campaigns", args=[workspace.slug]))
+    partial = member_client.get(
+        reverse("messaging_analytics:home_campaigns", args=[workspace.slug])
+    )
 
     body = partial.content.decode()
     assert 'aria-valuenow="50"' in body
@@ -266,10 +268,14 @@ def test_another_workspace_s_data_never_appears(
     assert "Spring sale" not in page
     assert "Yes please!" not in page
     assert str(number.public_id) not in page
-    partial = stranger.get(reverse("accounts:dashboard_campaigns", args=[other_workspace.slug]))
+    partial = stranger.get(
+        reverse("messaging_analytics:home_campaigns", args=[other_workspace.slug])
+    )
     assert "Spring sale" not in partial.content.decode()
     # and A's page is not reachable with B's membership
-    assert stranger.get(reverse("accounts:dashboard", args=[workspace.slug])).status_code == 404
+    assert (
+        stranger.get(reverse("messaging_analytics:home", args=[workspace.slug])).status_code == 404
+    )
 
 
 def _grow(workspace, template, *, campaigns: int, numbers: int, replies: int) -> None:
@@ -314,7 +320,7 @@ def test_the_page_uses_a_constant_number_of_queries(
     member_client, workspace, template, credits
 ) -> None:
     credits(100)
-    url = reverse("accounts:dashboard", args=[workspace.slug])
+    url = reverse("messaging_analytics:home", args=[workspace.slug])
     _grow(workspace, template, campaigns=1, numbers=1, replies=1)
     member_client.get(url)  # warm the session and caches
     with CaptureQueriesContext(connection) as small:

@@ -35,7 +35,7 @@ def test_permission_matrix_is_cumulative() -> None:
 @pytest.mark.parametrize(
     ("role", "url_name", "expected"),
     [
-        pytest.param(Role.VIEWER, "accounts:dashboard", 200, id="viewer_dashboard_case"),
+        pytest.param(Role.VIEWER, "messaging_analytics:home", 200, id="viewer_dashboard_case"),
         pytest.param(Role.VIEWER, "accounts:team", 200, id="viewer_sees_team_case"),
         pytest.param(Role.VIEWER, "accounts:developers", 403, id="viewer_no_keys_case"),
         pytest.param(Role.MEMBER, "accounts:developers", 403, id="member_no_keys_case"),

@@ -78,7 +78,7 @@ def test_signup_verify_signin_reaches_dashboard() -> None:
     dashboard = client.get(reverse("home"), follow=True)
     assert dashboard.status_code == 200
     assert dashboard.redirect_chain[-1][0] == reverse(
-        "accounts:dashboard", kwargs={"workspace_slug": membership.workspace.slug}
+        "messaging_analytics:home", kwargs={"workspace_slug": membership.workspace.slug}
     )
     assert "Caspian Tea LLC" in dashboard.content.decode()
 

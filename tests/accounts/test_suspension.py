@@ -61,7 +61,7 @@ def test_suspended_workspace_signs_in_sees_banner_and_api_is_403(workspace, owne
 
     browser = Client()
     browser.force_login(owner)
-    page = browser.get(reverse("accounts:dashboard", args=[workspace.slug]))
+    page = browser.get(reverse("messaging_analytics:home", args=[workspace.slug]))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = api.get(reverse("api:workspace"))

@@ -31,7 +31,7 @@ def test_list_shows_rules_with_their_counters(member_client, workspace, make_rul
     assert b"<td>7</td>" in response.content
     assert (
         _url("rules", workspace).encode()
-        in member_client.get(reverse("accounts:dashboard", args=[workspace.slug])).content
+        in member_client.get(reverse("messaging_analytics:home", args=[workspace.slug])).content
     )  # the sidebar link
 
 

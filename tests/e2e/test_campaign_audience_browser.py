@@ -200,6 +200,13 @@ def test_campaign_reaches_only_its_audience(
         _drain_in_worker_thread(sender)
         sandbox.wait_idle()
 
+        # The campaign page counts the same messages sent from the one number.
+        page.reload()
+        row = page.locator("[data-testid=per-number] tbody tr")
+        expect(row).to_have_count(1)
+        expect(row.locator("td").nth(1)).to_have_text("0")  # waiting
+        expect(row.locator("td").nth(2)).to_have_text(str(expected))  # sent
+
     # Our side: one message per chosen contact, all accepted by the gateway.
     campaign.refresh_from_db()
     assert campaign.recipients == expected

@@ -153,7 +153,7 @@ def test_one_click_unsubscribe_and_restriction_gate_marketing(owner: User) -> No
 def test_policy_check_is_remembered_in_the_session(
     workspace: Workspace, owner: User, member_client: Client
 ) -> None:
-    dashboard = reverse("accounts:dashboard", args=[workspace.slug])
+    dashboard = reverse("messaging_analytics:home", args=[workspace.slug])
     member_client.get(dashboard)
     from privacy.middleware import SESSION_KEY
 

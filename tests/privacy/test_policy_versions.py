@@ -77,7 +77,7 @@ def test_reacceptance_is_required_from_the_effective_date(
 
     User.objects.filter(pk=owner.pk).update(date_joined=timezone.now() - timedelta(days=90))
     consent_record_signup(user=owner, ip="198.51.100.1")  # accepted v1.0 at sign-up
-    dashboard = reverse("accounts:dashboard", args=[workspace.slug])
+    dashboard = reverse("messaging_analytics:home", args=[workspace.slug])
     future = PolicyDocument.objects.create(
         kind="terms",
         version="2.0",

@@ -62,7 +62,7 @@ def test_sigkill_mid_campaign_loses_nothing(
 
     # then: once its leases expire the tick re-queues them, and a new drainer finishes
     Message.objects.filter(status=Message.Status.SENDING).update(lease_until="2000-01-01T00:00Z")
-    from messaging.engine.dispatch import redis_client
+    from messaging.engine.runtime import redis_client
 
     redis_client().delete(f"isend:drain:{number.pk}")  # the dead worker's lease, as if expired
     with override_settings(SANDBOX_GATEWAY_URL=engine_sandbox.base_url):

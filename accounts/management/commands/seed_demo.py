@@ -10,9 +10,9 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.hooks import signup_completed
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import Role
-from privacy.services import consent_record_signup
 
 DEMO_EMAIL = os.environ.get("DEMO_EMAIL", "demo@isend.local")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password-2026")
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         user.set_password(DEMO_PASSWORD)
         user.save()
         if created:
-            consent_record_signup(user=user, ip=None, user_agent="seed_demo")
+            signup_completed.send(sender=User, user=user, ip=None, user_agent="seed_demo")
         EmailAddress.objects.update_or_create(
             user=user, email=DEMO_EMAIL, defaults={"verified": True, "primary": True}
         )

@@ -1,8 +1,8 @@
-"""Payloads of the events pushed to webhook endpoints, built from plain values.
-
-Each builder returns `(event_type, data)` for `services.webhook_events_publish`. Only public ids
-(UUIDs) appear, never internal primary keys. This module imports no other app's models, so
-billing and the engine can call it without import cycles."""
+"""Events the apps publish (a message's status, a reply, a campaign's progress, an opt-out, a
+number's status, low credits), built from plain values by the code that saw them happen, and
+handed to whoever subscribed: outgoing webhooks (`integrations`) connect in their
+AppConfig.ready(). Publishing runs in the caller's transaction, so what a subscriber writes
+commits or rolls back with the change it reports. Only public ids (UUIDs) appear in payloads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,26 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from integrations.models import EventType
+from django.dispatch import Signal
+
+MESSAGE_STATUS = "message.status"
+MESSAGE_INBOUND = "message.inbound"
+CAMPAIGN_STARTED = "campaign.started"
+CAMPAIGN_COMPLETED = "campaign.completed"
+CAMPAIGN_PAUSED = "campaign.paused"
+CONTACT_OPTED_OUT = "contact.opted_out"
+NUMBER_STATUS_CHANGED = "number.status_changed"
+CREDITS_LOW = "credits.low"
+
+# kwargs: workspace_id, events (a list of `Event`).
+events_published = Signal()
+
+
+def events_publish(*, workspace_id: int, events: list[Event]) -> None:
+    """Hand a batch of events to the subscribers (nothing happens when there are none)."""
+    if events:
+        events_published.send(sender=None, workspace_id=workspace_id, events=events)
+
 
 Event = tuple[str, dict[str, Any]]
 
@@ -40,7 +59,7 @@ def message_status_event(
     }
     if status == "failed":
         data["error"] = {"code": error_code, "title": error_title}
-    return EventType.MESSAGE_STATUS.value, data
+    return MESSAGE_STATUS, data
 
 
 def message_inbound_event(
@@ -56,7 +75,7 @@ def message_inbound_event(
     is_opt_out: bool = False,
     received_at: datetime | None = None,
 ) -> Event:
-    return EventType.MESSAGE_INBOUND.value, {
+    return MESSAGE_INBOUND, {
         "number_id": _id(number_id),
         "from": phone,
         "kind": kind,
@@ -88,7 +107,7 @@ def campaign_event(event_type: str, campaign: Any) -> Event:
             "replied": campaign.count_replied,
         },
     }
-    if event_type == EventType.CAMPAIGN_PAUSED:
+    if event_type == CAMPAIGN_PAUSED:
         data["pause_reason"] = campaign.pause_reason
     return event_type, data
 
@@ -96,7 +115,7 @@ def campaign_event(event_type: str, campaign: Any) -> Event:
 def contact_opted_out_event(
     *, contact_id: uuid.UUID | str, phone: str, source: str, reason: str = ""
 ) -> Event:
-    return EventType.CONTACT_OPTED_OUT.value, {
+    return CONTACT_OPTED_OUT, {
         "contact_id": _id(contact_id),
         "phone": phone,
         "source": source,
@@ -113,7 +132,7 @@ def number_status_event(
 ) -> Event:
     """`number` is a messaging Sender (read by attribute). Pass `status` (and `reason`) when
     the object still holds the old status: it then counts as the previous one."""
-    return EventType.NUMBER_STATUS_CHANGED.value, {
+    return NUMBER_STATUS_CHANGED, {
         "number_id": _id(number.public_id),
         "phone_number": number.phone_number,
         "provider": number.provider,
@@ -124,4 +143,4 @@ def number_status_event(
 
 
 def credits_low_event(*, available: int, threshold: int) -> Event:
-    return EventType.CREDITS_LOW.value, {"available": available, "threshold": threshold}
+    return CREDITS_LOW, {"available": available, "threshold": threshold}

@@ -1,0 +1,8 @@
+"""Hooks the base app offers to the apps above it (they connect in their AppConfig.ready()),
+so accounts never imports them."""
+
+from django.dispatch import Signal
+
+# Sent inside the sign-up transaction once the user confirmed the policies and their age;
+# kwargs: user, ip, user_agent. Privacy records the consents (with versions, time and IP).
+signup_completed = Signal()
