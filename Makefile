@@ -49,6 +49,7 @@ browsers:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports
 
 fmt: install
 	$(VENV)/bin/ruff format .

@@ -32,8 +32,8 @@ from typing import Any
 import qrcode
 from aiohttp import web
 
-from messaging.gateways.base import rule_for_code
 from messaging.sandbox.config import ConfigError, SandboxConfig
+from messaging.sandbox.meta import error_title
 from messaging.sandbox.page import render_index
 from messaging.sandbox.state import Number, SandboxState, WebSession
 from messaging.sandbox.webhooks import WebhookDispatcher
@@ -61,7 +61,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def graph_error(code: int, details: str, *, subcode: int | None = None) -> web.Response:
     """A Graph API error response, shaped and statused like Meta's."""
-    title = rule_for_code(code).meaning
+    title = error_title(code)
     error: dict[str, Any] = {
         "message": f"(#{code}) {title}",
         "type": "OAuthException",
@@ -666,7 +666,7 @@ def _validate_send(body: Any) -> tuple[int, str] | None:
 
 
 def _webhook_error(code: int) -> dict[str, Any]:
-    title = rule_for_code(code).meaning
+    title = error_title(code)
     return {
         "code": code,
         "title": title,

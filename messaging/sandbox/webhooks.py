@@ -21,14 +21,14 @@ from typing import Any
 
 import aiohttp
 
-from messaging.gateways.signatures import (
+from messaging.sandbox.config import SandboxConfig
+from messaging.sandbox.meta import (
     META_SIGNATURE_HEADER,
     WAHA_HMAC_ALGORITHM_HEADER,
     WAHA_HMAC_HEADER,
     meta_signature,
     waha_hmac,
 )
-from messaging.sandbox.config import SandboxConfig
 from messaging.sandbox.state import SandboxState, SendStats
 
 logger = logging.getLogger(__name__)

@@ -205,7 +205,7 @@ def celery_worker(
     and the sandbox. The test process's Celery producer, limiter client and engine settings
     point at the same Redis, so a launch here enqueues to the broker the worker consumes."""
     from isend.celery import app
-    from messaging.engine import dispatch
+    from messaging.engine import runtime
 
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
@@ -237,11 +237,11 @@ def celery_worker(
         "broker_url": app.conf.broker_url,
         "task_always_eager": app.conf.task_always_eager,
     }
-    saved_redis = dispatch._redis
+    saved_redis = runtime._redis
     _reset_producer(app)
     app.conf.broker_url = private_redis.url
     app.conf.task_always_eager = False
-    dispatch._redis = redis.Redis.from_url(private_redis.url)
+    runtime._redis = redis.Redis.from_url(private_redis.url)
     try:
         with override_settings(
             REDIS_URL=private_redis.url,
@@ -256,7 +256,7 @@ def celery_worker(
         _reset_producer(app)
         app.conf.broker_url = saved["broker_url"]
         app.conf.task_always_eager = saved["task_always_eager"]
-        dispatch._redis = saved_redis
+        runtime._redis = saved_redis
 
 
 def _number(raw: str) -> float | int:
