@@ -21,6 +21,7 @@ from messaging.contacts.audience import (
     AUDIENCE_KEYS,
     audience_clean,
     audience_counts,
+    audience_describe,
     audience_sample,
     audience_upgrade_legacy,
 )
@@ -121,6 +122,7 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     except ValidationError as exc:
         return {
             "audience_error": " ".join(_audience_messages(exc)),
+            "audience_description": [],
             "total": 0,
             "opted_out": 0,
             "invalid": 0,
@@ -169,6 +171,7 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     return {
         **counts,
         "audience_error": "",
+        "audience_description": audience_describe(workspace=campaign.workspace, audience=audience),
         "sample": [{"id": str(c.public_id), "phone": c.phone, "name": c.full_name} for c in sample],
         "credits_needed": counts["reachable"],
         "credits_available": balance.available,

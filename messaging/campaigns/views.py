@@ -32,12 +32,20 @@ from messaging.engine.pacing import PRESET_LABELS
 from messaging.numbers.models import Sender
 
 
+class NumberChoiceField(forms.ModelMultipleChoiceField):
+    """Numbers named as people tell them apart: label, phone number and kind."""
+
+    def label_from_instance(self, obj: Sender) -> str:  # type: ignore[override]
+        name = obj.label or obj.get_provider_display()
+        return f"{name} · {obj.phone_number}" if obj.phone_number else name
+
+
 class CampaignForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=150)
     template = forms.ModelChoiceField(
         label=gettext_lazy("Template"), queryset=MessageTemplate.objects.none()
     )
-    senders = forms.ModelMultipleChoiceField(
+    senders = NumberChoiceField(
         label=gettext_lazy("Numbers"),
         queryset=Sender.objects.none(),
         widget=forms.CheckboxSelectMultiple,

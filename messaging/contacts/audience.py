@@ -283,6 +283,47 @@ def audience_sample(*, workspace: Workspace, audience: Audience, size: int = 10)
     return list(audience_recipients(workspace=workspace, audience=audience)[:size])
 
 
+def audience_describe(*, workspace: Workspace, audience: Audience) -> list[str]:
+    """The audience in words, for the pre-flight (names, not ids)."""
+    parts: list[str] = []
+    if audience.list_id:
+        name = (
+            ContactList.objects.for_workspace(workspace)
+            .filter(public_id=audience.list_id)
+            .values_list("name", flat=True)
+            .first()
+        )
+        parts.append(_("List: %(name)s") % {"name": name or "?"})
+    if audience.segment_id:
+        name = (
+            Segment.objects.for_workspace(workspace)
+            .filter(public_id=audience.segment_id)
+            .values_list("name", flat=True)
+            .first()
+        )
+        parts.append(_("Segment: %(name)s") % {"name": name or "?"})
+    labels = {
+        "tags_any": _("Any of the tags: %(v)s"),
+        "tags_all": _("All of the tags: %(v)s"),
+        "tags_none": _("None of the tags: %(v)s"),
+        "whatsapp_status": _("WhatsApp status: %(v)s"),
+    }
+    for key, label in labels.items():
+        if values := getattr(audience, key):
+            parts.append(label % {"v": ", ".join(values)})
+    for key, value in audience.attributes:
+        parts.append(_("%(key)s is %(value)s") % {"key": key, "value": value})
+    if audience.search:
+        parts.append(_("Name or phone contains “%(v)s”") % {"v": audience.search})
+    if audience.opt_out:
+        parts.append(_("Opted out") if audience.opt_out == "opted_out" else _("Subscribed"))
+    if audience.created_after:
+        parts.append(_("Added on or after %(d)s") % {"d": audience.created_after.isoformat()})
+    if audience.created_before:
+        parts.append(_("Added on or before %(d)s") % {"d": audience.created_before.isoformat()})
+    return parts
+
+
 def audience_upgrade_legacy(stored: Any) -> Any:
     """An audience stored by the builder before the contract (`list`, `tags`), in the
     contract's names. Used by the data migration and when duplicating an old campaign."""

@@ -34,4 +34,6 @@ def duration(seconds: int | float | None) -> str:
         return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
     if minutes:
         return _("%(m)d min") % {"m": minutes + (1 if secs >= 30 else 0)}
+    if secs < 1:
+        return _("under a second")
     return _("%(s)d s") % {"s": secs}

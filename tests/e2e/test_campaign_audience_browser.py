@@ -187,6 +187,9 @@ def test_campaign_reaches_only_its_audience(
             assert campaign.audience == {"tags_any": ["vip"]}
 
         expect(page.locator("[data-testid=preflight-reachable]")).to_have_text(str(expected))
+        # The review names the audience as the user chose it (names, not ids).
+        described = "List: Baku shop" if audience == "list" else "Any of the tags: vip"
+        expect(page.locator("[data-testid=preflight-audience]")).to_have_text(described)
         launch = page.locator("[data-testid=launch]")
         expect(launch).to_have_text(f"Launch now to {expected} recipients")
         # CELERY_TASK_ALWAYS_EAGER: fan-out runs inside the launch request.
