@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from accounts.models import (
     User,
     Workspace,
 )
+from accounts.tenancy import AuthenticatedRequest
 
 
 class MembershipInline(admin.TabularInline):
@@ -89,18 +91,23 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Suspend selected workspaces (asks for a reason)"))
     def suspend_workspaces(
-        self, request: HttpRequest, queryset: QuerySet[Workspace]
+        self, request: AuthenticatedRequest, queryset: QuerySet[Workspace]
     ) -> HttpResponse | None:
         return self._with_reason(request, queryset, action="suspend_workspaces", suspend=True)
 
     @admin.action(description=_("Restore selected workspaces"))
     def restore_workspaces(
-        self, request: HttpRequest, queryset: QuerySet[Workspace]
+        self, request: AuthenticatedRequest, queryset: QuerySet[Workspace]
     ) -> HttpResponse | None:
         return self._with_reason(request, queryset, action="restore_workspaces", suspend=False)
 
     def _with_reason(
-        self, request: HttpRequest, queryset: QuerySet[Workspace], *, action: str, suspend: bool
+        self,
+        request: AuthenticatedRequest,
+        queryset: QuerySet[Workspace],
+        *,
+        action: str,
+        suspend: bool,
     ) -> HttpResponse | None:
         form = SuspendForm(request.POST if "apply" in request.POST else None)
         if not suspend:
@@ -111,13 +118,13 @@ class WorkspaceAdmin(admin.ModelAdmin):
                     services.workspace_suspend(
                         workspace=workspace,
                         actor=request.user,
-                        reason=form.cleaned_data["reason"],  # type: ignore[arg-type]
+                        reason=form.cleaned_data["reason"],
                     )
                 else:
                     services.workspace_restore(
                         workspace=workspace,
                         actor=request.user,
-                        reason=form.cleaned_data["reason"],  # type: ignore[arg-type]
+                        reason=form.cleaned_data["reason"],
                     )
             verb = _("suspended") if suspend else _("restored")
             self.message_user(
@@ -133,7 +140,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
             "form": form,
             "action": action,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/accounts/workspace/suspend.html", context)
 

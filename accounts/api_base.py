@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from rest_framework import viewsets
 
 from accounts.api_auth import request_workspace
-from accounts.models import Workspace
+from accounts.models import ApiKey, Workspace
 
 
 def read_scope_map(area: str) -> dict[str, str]:
@@ -49,6 +49,12 @@ class WorkspaceViewSetMixin:
     @property
     def workspace(self) -> Workspace:
         return request_workspace(self.request)  # type: ignore[attr-defined]
+
+    @property
+    def api_key(self) -> ApiKey | None:
+        """The key the request authenticated with (audit and service calls record it)."""
+        auth = self.request.auth  # type: ignore[attr-defined]
+        return auth if isinstance(auth, ApiKey) else None
 
     def get_queryset(self) -> QuerySet[Any]:
         base = self.queryset.model.objects.filter(workspace=self.workspace)

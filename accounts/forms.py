@@ -47,9 +47,11 @@ class SignupExtraForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["accept_terms"].label = format_html(
-            _(
-                'I accept the <a href="{}" target="_blank">Terms</a> and the '
-                '<a href="{}" target="_blank">Privacy Policy</a>'
+            str(
+                _(
+                    'I accept the <a href="{}" target="_blank">Terms</a> and the '
+                    '<a href="{}" target="_blank">Privacy Policy</a>'
+                )
             ),
             reverse_lazy("privacy:terms"),
             reverse_lazy("privacy:privacy"),

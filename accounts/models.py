@@ -49,7 +49,7 @@ class User(AbstractUser):
     confirmed_adult_at = models.DateTimeField(_("confirmed 18 or older at"), null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    USERNAME_FIELD = "email"  # type: ignore[misc]
+    USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     objects = UserManager()  # type: ignore[assignment,misc]

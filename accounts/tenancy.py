@@ -23,12 +23,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
 from accounts.permissions import role_has
 
 if TYPE_CHECKING:
-    from accounts.models import Membership, Workspace
+    from accounts.models import Membership, User, Workspace
 
 M = TypeVar("M", bound=models.Model)
 
@@ -86,7 +87,7 @@ class WorkspaceMiddleware:
             return redirect_to_login(request.get_full_path())
         from accounts.selectors import membership_for_user
 
-        membership = membership_for_user(user=request.user, workspace_slug=slug)  # type: ignore[arg-type]
+        membership = membership_for_user(user=request.user, workspace_slug=slug)
         if membership is None:
             raise Http404
         request.workspace = membership.workspace  # type: ignore[attr-defined]
@@ -95,18 +96,32 @@ class WorkspaceMiddleware:
         return None
 
 
+class AuthenticatedRequest(HttpRequest):
+    """A request of a signed-in user (`login_required` views)."""
+
+    user: User  # signed in: never AnonymousUser here
+
+
+class WorkspaceRequest(AuthenticatedRequest):
+    """A dashboard request under `/w/<workspace_slug>/`, after `WorkspaceMiddleware` checked
+    the membership: views decorated with `workspace_view` take this type."""
+
+    workspace: Workspace
+    membership: Membership
+
+
 def workspace_view(
     perm: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorator for dashboard views under `/w/<workspace_slug>/`: the middleware has already
     resolved the workspace; this checks the role's permission. A member without it gets 403
     (they may know the workspace exists; they may not do this)."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
         def wrapper(
             request: HttpRequest, *args: Any, workspace_slug: str, **kwargs: Any
-        ) -> HttpResponse:
+        ) -> HttpResponseBase:
             membership: Membership | None = getattr(request, "membership", None)
             if membership is None:
                 raise Http404

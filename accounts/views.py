@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import ApiKeyForm, InviteForm, ProfileForm, RoleForm, WorkspaceSettingsForm
 from accounts.permissions import API_SCOPES, Perm, Role, role_has
-from accounts.tenancy import workspace_view
+from accounts.tenancy import AuthenticatedRequest, WorkspaceRequest, workspace_view
 
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:
@@ -30,7 +30,7 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "accounts/landing.html")
-    memberships = selectors.memberships_of_user(user=request.user)  # type: ignore[arg-type]
+    memberships = selectors.memberships_of_user(user=request.user)
     last = request.session.get("last_workspace")
     chosen = next((m for m in memberships if m.workspace.slug == last), None) or memberships.first()
     if chosen is None:
@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def workspace_create(request: HttpRequest) -> HttpResponse:
+def workspace_create(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
         if not name:
@@ -48,7 +48,7 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
             workspace = services.workspace_create(
                 name=name,
                 owner=request.user,
-                ip=services.client_ip(request),  # type: ignore[arg-type]
+                ip=services.client_ip(request),
             )
             messages.success(request, _("Workspace “%(name)s” created.") % {"name": workspace.name})
             return redirect("messaging_analytics:home", workspace_slug=workspace.slug)
@@ -56,8 +56,8 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def team(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def team(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     return render(
         request,
         "accounts/team.html",
@@ -66,21 +66,21 @@ def team(request: HttpRequest) -> HttpResponse:
             "invitations": selectors.invitations_open(workspace=workspace),
             "invite_form": InviteForm(),
             "roles": Role.choices,
-            "can_manage": role_has(request.membership.role, Perm.TEAM_MANAGE),  # type: ignore[attr-defined]
+            "can_manage": role_has(request.membership.role, Perm.TEAM_MANAGE),
         },
     )
 
 
 @require_POST
 @workspace_view(Perm.TEAM_MANAGE)
-def team_invite(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def team_invite(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
             services.invitation_create(
                 workspace=workspace,
-                actor_membership=request.membership,  # type: ignore[attr-defined]
+                actor_membership=request.membership,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 ip=services.client_ip(request),
@@ -92,14 +92,14 @@ def team_invite(request: HttpRequest) -> HttpResponse:
             messages.error(request, _error_text(exc))
     else:
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(e) for e in errors))
     return redirect("accounts:team", workspace_slug=workspace.slug)
 
 
 @require_POST
 @workspace_view(Perm.TEAM_MANAGE)
-def team_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def team_change_role(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
+    workspace = request.workspace
     membership = selectors.get_membership_for_workspace(
         workspace=workspace, membership_id=membership_id
     )
@@ -108,7 +108,7 @@ def team_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
         try:
             services.membership_change_role(
                 workspace=workspace,
-                actor_membership=request.membership,  # type: ignore[attr-defined]
+                actor_membership=request.membership,
                 membership=membership,
                 role=form.cleaned_data["role"],
                 ip=services.client_ip(request),
@@ -121,15 +121,15 @@ def team_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.TEAM_MANAGE)
-def team_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def team_remove(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
+    workspace = request.workspace
     membership = selectors.get_membership_for_workspace(
         workspace=workspace, membership_id=membership_id
     )
     try:
         services.membership_remove(
             workspace=workspace,
-            actor_membership=request.membership,  # type: ignore[attr-defined]
+            actor_membership=request.membership,
             membership=membership,
             ip=services.client_ip(request),
         )
@@ -141,15 +141,15 @@ def team_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.TEAM_MANAGE)
-def team_revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def team_revoke_invitation(request: WorkspaceRequest, invitation_id: str) -> HttpResponse:
+    workspace = request.workspace
     invitation = selectors.get_invitation_for_workspace(
         workspace=workspace, invitation_id=invitation_id
     )
     services.invitation_revoke(
         workspace=workspace,
         actor=request.user,
-        invitation=invitation,  # type: ignore[arg-type]
+        invitation=invitation,
         ip=services.client_ip(request),
     )
     messages.success(request, _("Invitation revoked."))
@@ -171,7 +171,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             membership = services.invitation_accept(
                 token=token,
                 user=request.user,
-                ip=services.client_ip(request),  # type: ignore[arg-type]
+                ip=services.client_ip(request),
             )
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
@@ -182,8 +182,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @workspace_view(Perm.API_KEYS_MANAGE)
-def developers(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def developers(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     new_secret = None
     form = ApiKeyForm()
     if request.method == "POST":
@@ -192,7 +192,7 @@ def developers(request: HttpRequest) -> HttpResponse:
             try:
                 _key, new_secret = services.api_key_create(
                     workspace=workspace,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     name=form.cleaned_data["name"],
                     scopes=form.cleaned_data["scopes"],
                     expires_at=form.cleaned_data["expires_at"],
@@ -217,22 +217,22 @@ def developers(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.API_KEYS_MANAGE)
-def api_key_revoke(request: HttpRequest, api_key_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def api_key_revoke(request: WorkspaceRequest, api_key_id: str) -> HttpResponse:
+    workspace = request.workspace
     key = selectors.get_api_key_for_workspace(workspace=workspace, api_key_id=api_key_id)
     services.api_key_revoke(
         workspace=workspace,
         actor=request.user,
         api_key=key,
-        ip=services.client_ip(request),  # type: ignore[arg-type]
+        ip=services.client_ip(request),
     )
     messages.success(request, _("API key “%(name)s” revoked.") % {"name": key.name})
     return redirect("accounts:developers", workspace_slug=workspace.slug)
 
 
 @workspace_view(Perm.SETTINGS_MANAGE)
-def workspace_settings(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     initial: dict[str, Any] = {
         "name": workspace.name,
         "time_zone": workspace.time_zone,
@@ -243,7 +243,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         services.workspace_update_settings(
             workspace=workspace,
             actor=request.user,
-            ip=services.client_ip(request),  # type: ignore[arg-type]
+            ip=services.client_ip(request),
             **form.cleaned_data,
         )
         messages.success(request, _("Settings saved."))
@@ -252,8 +252,8 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.ACTIVITY_VIEW)
-def activity(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def activity(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     action = request.GET.get("action", "")
     events = selectors.audit_events_of_workspace(workspace=workspace, action_prefix=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
@@ -261,12 +261,12 @@ def activity(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def notifications(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def notifications(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     if request.method == "POST":
-        services.notification_mark_read(user=request.user, workspace=workspace)  # type: ignore[arg-type]
+        services.notification_mark_read(user=request.user, workspace=workspace)
         return redirect("accounts:notifications", workspace_slug=workspace.slug)
-    items = selectors.notifications_recent(user=request.user, workspace=workspace, limit=100)  # type: ignore[arg-type]
+    items = selectors.notifications_recent(user=request.user, workspace=workspace, limit=100)
     return render(request, "accounts/notifications.html", {"items": items})
 
 

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
 from automation import selectors, services
 from automation.models import AutomationRule, AutomationRun
+from core.api import scope_related
 from messaging.contacts.models import ContactList
 from messaging.content.models import MessageTemplate
 from messaging.numbers.models import Sender
@@ -89,11 +90,13 @@ class AutomationRuleSerializer(serializers.ModelSerializer):
         workspace = self.context.get("workspace")
         if workspace is not None:
             # Related ids resolve only inside the key's workspace: a foreign id is a 400.
-            self.fields["sender"].queryset = Sender.objects.for_workspace(workspace)
-            self.fields["reply_template"].queryset = MessageTemplate.objects.for_workspace(
-                workspace
-            )
-            self.fields["contact_list"].queryset = ContactList.objects.for_workspace(workspace)
+            scoped: dict[str, QuerySet[Any]] = {
+                "sender": Sender.objects.for_workspace(workspace),
+                "reply_template": MessageTemplate.objects.for_workspace(workspace),
+                "contact_list": ContactList.objects.for_workspace(workspace),
+            }
+            for name, queryset in scoped.items():
+                scope_related(self.fields[name], queryset)
 
 
 class AutomationRunSerializer(serializers.ModelSerializer):
@@ -101,8 +104,12 @@ class AutomationRunSerializer(serializers.ModelSerializer):
     phone = serializers.CharField(source="inbound.phone", read_only=True)
     text = serializers.CharField(source="inbound.text", read_only=True)
     received_at = serializers.DateTimeField(source="inbound.received_at", read_only=True)
-    contact = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    reply_message = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    contact: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    reply_message: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
 
     class Meta:
         model = AutomationRun
@@ -141,7 +148,7 @@ class AutomationRuleViewSet(WorkspaceModelViewSet):
             services.rule_create,
             workspace=self.workspace,
             data=serializer.validated_data,
-            api_key=self.request.auth,
+            api_key=self.api_key,
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -150,11 +157,11 @@ class AutomationRuleViewSet(WorkspaceModelViewSet):
             workspace=self.workspace,
             rule=serializer.instance,
             data=serializer.validated_data,
-            api_key=self.request.auth,
+            api_key=self.api_key,
         )
 
     def perform_destroy(self, instance: AutomationRule) -> None:
-        services.rule_delete(workspace=self.workspace, rule=instance, api_key=self.request.auth)
+        services.rule_delete(workspace=self.workspace, rule=instance, api_key=self.api_key)
 
     @extend_schema(
         responses=AutomationRunSerializer(many=True),

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from automation import selectors, services
 from automation.forms import RuleForm, RuleTestForm
 from automation.models import AutomationRule
@@ -21,8 +21,8 @@ from automation.models import AutomationRule
 RECENT_RUNS = 50
 
 
-def _can_write(request: HttpRequest) -> bool:
-    return role_has(request.membership.role, Perm.CAMPAIGNS_RUN)  # type: ignore[attr-defined]
+def _can_write(request: WorkspaceRequest) -> bool:
+    return role_has(request.membership.role, Perm.CAMPAIGNS_RUN)
 
 
 def _errors_to_form(form: Any, exc: ValidationError) -> None:
@@ -31,8 +31,8 @@ def _errors_to_form(form: Any, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, error)
 
 
-def _list_context(request: HttpRequest, test_form: RuleTestForm) -> dict[str, Any]:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def _list_context(request: WorkspaceRequest, test_form: RuleTestForm) -> dict[str, Any]:
+    workspace = request.workspace
     return {
         "rules": selectors.rules_of_workspace(workspace=workspace),
         "can_write": _can_write(request),
@@ -42,17 +42,17 @@ def _list_context(request: HttpRequest, test_form: RuleTestForm) -> dict[str, An
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET"])
-def rules(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def rules(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     context = _list_context(request, RuleTestForm(workspace=workspace))
     return render(request, "automation/rules.html", context)
 
 
 @workspace_view(Perm.VIEW)
 @require_POST
-def rule_test(request: HttpRequest) -> HttpResponse:
+def rule_test(request: WorkspaceRequest) -> HttpResponse:
     """Which rule would fire for a typed message (nothing is sent or saved)."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     form = RuleTestForm(request.POST, workspace=workspace)
     result = None
     if form.is_valid():
@@ -71,15 +71,15 @@ def _rule_data(form: RuleForm) -> dict[str, Any]:
 
 @workspace_view(Perm.CAMPAIGNS_RUN)
 @require_http_methods(["GET", "POST"])
-def rule_create(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def rule_create(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = RuleForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         try:
             rule = services.rule_create(
                 workspace=workspace,
                 data=_rule_data(form),
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
             )
         except ValidationError as exc:
             _errors_to_form(form, exc)
@@ -91,8 +91,8 @@ def rule_create(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def rule_edit(request: WorkspaceRequest, rule_id: str) -> HttpResponse:
+    workspace = request.workspace
     rule = selectors.get_rule_for_workspace(workspace=workspace, rule_id=rule_id)
     form = RuleForm(request.POST or None, workspace=workspace, initial=RuleForm.initial_from(rule))
     if request.method == "POST":
@@ -104,7 +104,7 @@ def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
                     workspace=workspace,
                     rule=rule,
                     data=_rule_data(form),
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                 )
             except ValidationError as exc:
                 _errors_to_form(form, exc)
@@ -115,9 +115,9 @@ def rule_edit(request: HttpRequest, rule_id: str) -> HttpResponse:
 
 
 def _form_context(
-    request: HttpRequest, form: RuleForm, rule: AutomationRule | None
+    request: WorkspaceRequest, form: RuleForm, rule: AutomationRule | None
 ) -> dict[str, Any]:
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     runs = (
         selectors.runs_of_rule(workspace=workspace, rule=rule)[:RECENT_RUNS]
         if rule is not None
@@ -128,13 +128,13 @@ def _form_context(
 
 @workspace_view(Perm.CAMPAIGNS_RUN)
 @require_POST
-def rule_delete(request: HttpRequest, rule_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def rule_delete(request: WorkspaceRequest, rule_id: str) -> HttpResponse:
+    workspace = request.workspace
     rule = selectors.get_rule_for_workspace(workspace=workspace, rule_id=rule_id)
     services.rule_delete(
         workspace=workspace,
         rule=rule,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
     )
     messages.success(request, _("Rule deleted."))
     return redirect("automation:rules", workspace.slug)

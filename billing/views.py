@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Workspace
 from accounts.permissions import Perm
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing import pdf, selectors, services
 from billing.forms import BuyForm, ThresholdForm
 from billing.models import LedgerEntry
@@ -29,11 +29,11 @@ from billing.models import LedgerEntry
 logger = logging.getLogger(__name__)
 
 
-def _ws(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined]
+def _ws(request: WorkspaceRequest) -> Workspace:
+    return request.workspace
 
 
-def _balance_context(request: HttpRequest) -> dict[str, object]:
+def _balance_context(request: WorkspaceRequest) -> dict[str, object]:
     workspace = _ws(request)
     balance = services.credits_balance(workspace=workspace)
     prefs = selectors.billing_settings_for(workspace=workspace)
@@ -47,7 +47,7 @@ def _balance_context(request: HttpRequest) -> dict[str, object]:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: WorkspaceRequest) -> HttpResponse:
     workspace = _ws(request)
     context = _balance_context(request)
     context.update(
@@ -64,13 +64,13 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.BILLING_MANAGE)
-def settings_update(request: HttpRequest) -> HttpResponse:
+def settings_update(request: WorkspaceRequest) -> HttpResponse:
     workspace = _ws(request)
     form = ThresholdForm(request.POST)
     if form.is_valid():
         services.billing_settings_update(
             workspace=workspace,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             low_balance_threshold=form.cleaned_data["low_balance_threshold"],
         )
         messages.success(request, _("Low-balance threshold saved."))
@@ -81,11 +81,11 @@ def settings_update(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def pricing(request: HttpRequest) -> HttpResponse:
+def pricing(request: WorkspaceRequest) -> HttpResponse:
     workspace = _ws(request)
     form = BuyForm(
         card_enabled=settings.STRIPE_ENABLED,
-        initial={"buyer_company": request.user.company_name or workspace.name},  # type: ignore[union-attr]
+        initial={"buyer_company": request.user.company_name or workspace.name},
     )
     return render(
         request,
@@ -96,7 +96,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.BILLING_MANAGE)
-def buy(request: HttpRequest) -> HttpResponse:
+def buy(request: WorkspaceRequest) -> HttpResponse:
     workspace = _ws(request)
     form = BuyForm(request.POST, card_enabled=settings.STRIPE_ENABLED)
     if not form.is_valid():
@@ -111,7 +111,7 @@ def buy(request: HttpRequest) -> HttpResponse:
             workspace=workspace,
             package=form.cleaned_data["package"],
             method=form.cleaned_data["method"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             buyer_company=form.cleaned_data["buyer_company"],
             buyer_address=form.cleaned_data["buyer_address"],
             buyer_tax_id=form.cleaned_data["buyer_tax_id"],
@@ -126,7 +126,7 @@ def buy(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.BILLING_MANAGE)
-def order_pay(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_pay(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     """Open Stripe Checkout for a pending card order (a link, so a plain navigation)."""
     workspace = _ws(request)
     order = selectors.get_order_for_workspace(workspace=workspace, order_id=order_id)
@@ -154,7 +154,7 @@ def order_pay(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def orders(request: HttpRequest) -> HttpResponse:
+def orders(request: WorkspaceRequest) -> HttpResponse:
     page = Paginator(selectors.orders_for_workspace(workspace=_ws(request)), 50).get_page(
         request.GET.get("page")
     )
@@ -163,7 +163,7 @@ def orders(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_detail(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     order = selectors.get_order_for_workspace(workspace=_ws(request), order_id=order_id)
     return render(
         request,
@@ -174,7 +174,7 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_status(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     """The htmx fragment the success page polls until the webhook marks the order paid."""
     order = selectors.get_order_for_workspace(workspace=_ws(request), order_id=order_id)
     return render(request, "billing/_order_status.html", {"order": order})
@@ -182,11 +182,11 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.BILLING_MANAGE)
-def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_cancel(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     workspace = _ws(request)
     order = selectors.get_order_for_workspace(workspace=workspace, order_id=order_id)
     try:
-        services.order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
+        services.order_cancel(order=order, actor=request.user)
         messages.success(request, _("Order cancelled."))
     except services.BillingError as exc:
         messages.error(request, str(exc))
@@ -195,7 +195,7 @@ def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def order_proforma(request: HttpRequest, order_id: str) -> HttpResponse:
+def order_proforma(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     order = selectors.get_order_for_workspace(workspace=_ws(request), order_id=order_id)
     return render(
         request,
@@ -212,7 +212,7 @@ def order_proforma(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def invoices(request: HttpRequest) -> HttpResponse:
+def invoices(request: WorkspaceRequest) -> HttpResponse:
     page = Paginator(selectors.invoices_for_workspace(workspace=_ws(request)), 50).get_page(
         request.GET.get("page")
     )
@@ -221,7 +221,7 @@ def invoices(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def invoice_detail(request: HttpRequest, invoice_id: str) -> HttpResponse:
+def invoice_detail(request: WorkspaceRequest, invoice_id: str) -> HttpResponse:
     invoice = selectors.get_invoice_for_workspace(workspace=_ws(request), invoice_id=invoice_id)
     vat_percent = f"{invoice.vat_rate * 100:.0f}"
     return render(request, "billing/invoice.html", {"invoice": invoice, "vat_percent": vat_percent})
@@ -229,7 +229,7 @@ def invoice_detail(request: HttpRequest, invoice_id: str) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def invoice_pdf(request: HttpRequest, invoice_id: str) -> HttpResponse:
+def invoice_pdf(request: WorkspaceRequest, invoice_id: str) -> HttpResponse:
     invoice = selectors.get_invoice_for_workspace(workspace=_ws(request), invoice_id=invoice_id)
     response = HttpResponse(pdf.invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
@@ -238,7 +238,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: str) -> HttpResponse:
 
 @require_GET
 @workspace_view(Perm.VIEW)
-def ledger(request: HttpRequest) -> HttpResponse:
+def ledger(request: WorkspaceRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     entries = selectors.ledger_for_workspace(workspace=_ws(request), kind=kind)
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
@@ -260,8 +260,8 @@ class _Echo:
 
 
 @require_GET
-@workspace_view(Perm.VIEW)  # type: ignore[arg-type]  # a streaming response is a response too
-def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
+@workspace_view(Perm.VIEW)  # a streaming response is a response too
+def ledger_csv(request: WorkspaceRequest) -> StreamingHttpResponse:
     workspace = _ws(request)
     entries = selectors.ledger_for_workspace(workspace=workspace, kind=request.GET.get("kind", ""))
     writer = csv.writer(_Echo())

@@ -6,9 +6,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 T = TypeVar("T")
+
+
+def scope_related(field: Any, queryset: QuerySet[Any]) -> None:
+    """Let a related field resolve ids only inside `queryset` (the request's workspace): another
+    tenant's id is then a 400. `field` is Any: DRF's stubs type `queryset` as a class-level
+    manager descriptor, which an instance assignment does not match."""
+    field.queryset = queryset
 
 
 def call_service(fn: Callable[..., T], /, **kwargs: Any) -> T:

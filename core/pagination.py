@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from rest_framework.pagination import CursorPagination
 
 
@@ -44,7 +45,8 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # SELECT count(*) FROM (SELECT ... LIMIT cap + 1): no ORDER BY needed to count.
-        return self.object_list.order_by()[: self.cap + 1].count()
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
+        return rows.order_by()[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:

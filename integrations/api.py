@@ -78,8 +78,12 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    endpoint = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    replay_of = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    endpoint: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    replay_of: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
 
     class Meta:
         model = WebhookDelivery

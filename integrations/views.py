@@ -6,14 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Perm
 from accounts.services import client_ip
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from integrations import selectors, services
 from integrations.forms import WebhookEndpointForm
 from integrations.models import WebhookDelivery, WebhookEndpoint
@@ -29,16 +29,16 @@ def _form_errors(form: WebhookEndpointForm, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
+def _endpoint(request: WorkspaceRequest, endpoint_id: str) -> WebhookEndpoint:
     return selectors.get_webhook_endpoint_for_workspace(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=request.workspace,
         endpoint_id=endpoint_id,
     )
 
 
 @workspace_view(Perm.API_KEYS_MANAGE)
-def endpoint_list(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def endpoint_list(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = WebhookEndpointForm()
     new_secret = new_endpoint = None
     if request.method == "POST":
@@ -50,7 +50,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
                     url=form.cleaned_data["url"],
                     description=form.cleaned_data["description"],
                     event_types=form.chosen_event_types(),
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     ip=client_ip(request),
                 )
                 form = WebhookEndpointForm()
@@ -69,8 +69,8 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.API_KEYS_MANAGE)
-def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def endpoint_detail(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse:
+    workspace = request.workspace
     endpoint = _endpoint(request, endpoint_id)
     form = WebhookEndpointForm(initial=WebhookEndpointForm.initial_for(endpoint))
     if request.method == "POST":
@@ -83,7 +83,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
                     url=form.cleaned_data["url"],
                     description=form.cleaned_data["description"],
                     event_types=form.chosen_event_types(),
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     ip=client_ip(request),
                 )
                 messages.success(request, _("Webhook endpoint saved."))
@@ -111,12 +111,12 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.API_KEYS_MANAGE)
-def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def endpoint_rotate(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse:
+    workspace = request.workspace
     endpoint, secret = services.webhook_endpoint_rotate_secret(
         workspace=workspace,
         endpoint=_endpoint(request, endpoint_id),
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         ip=client_ip(request),
     )
     page = Paginator(
@@ -139,14 +139,14 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.API_KEYS_MANAGE)
-def endpoint_toggle(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def endpoint_toggle(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse:
+    workspace = request.workspace
     endpoint = _endpoint(request, endpoint_id)
     endpoint = services.webhook_endpoint_set_active(
         workspace=workspace,
         endpoint=endpoint,
         active=not endpoint.is_active,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         ip=client_ip(request),
     )
     messages.success(
@@ -158,12 +158,12 @@ def endpoint_toggle(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.API_KEYS_MANAGE)
-def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def endpoint_delete(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse:
+    workspace = request.workspace
     services.webhook_endpoint_delete(
         workspace=workspace,
         endpoint=_endpoint(request, endpoint_id),
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         ip=client_ip(request),
     )
     messages.success(request, _("Webhook endpoint deleted."))
@@ -172,8 +172,8 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.API_KEYS_MANAGE)
-def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def endpoint_test(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse:
+    workspace = request.workspace
     endpoint = _endpoint(request, endpoint_id)
     services.webhook_endpoint_send_test(workspace=workspace, endpoint=endpoint)
     messages.success(request, _("Test event queued: it appears in the log below."))
@@ -182,8 +182,8 @@ def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.API_KEYS_MANAGE)
-def delivery_replay(request: HttpRequest, endpoint_id: str, delivery_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def delivery_replay(request: WorkspaceRequest, endpoint_id: str, delivery_id: str) -> HttpResponse:
+    workspace = request.workspace
     endpoint = _endpoint(request, endpoint_id)
     delivery = selectors.get_webhook_delivery_for_workspace(
         workspace=workspace, delivery_id=delivery_id, endpoint=endpoint

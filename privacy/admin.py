@@ -57,7 +57,7 @@ class PolicyDocumentAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        services.policy_publish(document=obj, actor=_staff(request))  # type: ignore[arg-type]
+        services.policy_publish(document=obj, actor=_staff(request))
         if services.policy_notice_is_short(document=obj):
             self.message_user(
                 request,
@@ -340,7 +340,7 @@ class SuppressedPhoneAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):
         if obj is not None:
             kw["fields"] = ["scope", "workspace", "reason"]
             kw["form"] = forms.ModelForm
@@ -374,7 +374,7 @@ class SuppressedPhoneAdmin(admin.ModelAdmin):
 def flag_minor_and_erase(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
     count = 0
     for user in queryset.exclude(pk=request.user.pk).filter(is_superuser=False):
-        services.account_flag_minor(user=user, actor=_staff(request))  # type: ignore[arg-type]
+        services.account_flag_minor(user=user, actor=_staff(request))
         count += 1
     modeladmin.message_user(request, _("%(n)s account(s) erased.") % {"n": count})
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Perm
 from accounts.services import client_ip
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from privacy import selectors, services
 from privacy.forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm, ReauthForm
 from privacy.models import Consent
@@ -126,7 +126,7 @@ def cookie_consent(request: HttpRequest) -> HttpResponse:
     analytics = request.POST.get("choice") == "analytics"
     user = request.user if request.user.is_authenticated else None
     services.cookie_consent_record(
-        user=user,  # type: ignore[arg-type]
+        user=user,
         analytics=analytics,
         ip=client_ip(request),
         user_agent=_ua(request),
@@ -342,14 +342,14 @@ def centre_deactivate(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.SETTINGS_MANAGE)
-def erase_number(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def erase_number(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = ErasePhoneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         proof = services.recipient_erase(
             workspace=workspace,
             phone=form.cleaned_data["phone"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             reason=_("erased by the workspace"),
             ip=client_ip(request),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
@@ -17,13 +18,13 @@ class AnalyticsFilterForm(forms.Form):
 
     date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    sender = forms.ModelChoiceField(
+    sender: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Number"), queryset=None, required=False, to_field_name="public_id"
     )
-    campaign = forms.ModelChoiceField(
+    campaign: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Campaign"), queryset=None, required=False, to_field_name="public_id"
     )
-    template = forms.ModelChoiceField(
+    template: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Template"), queryset=None, required=False, to_field_name="public_id"
     )
 
@@ -32,23 +33,24 @@ class AnalyticsFilterForm(forms.Form):
         from messaging.numbers.models import Sender
 
         super().__init__(*args, **kwargs)
-        self.fields["sender"].queryset = Sender.objects.for_workspace(workspace).order_by("id")
-        self.fields["campaign"].queryset = Campaign.objects.for_workspace(workspace).order_by(
-            "-created_at"
-        )
-        self.fields["template"].queryset = MessageTemplate.objects.for_workspace(
-            workspace
-        ).order_by("name")
-        for name in ("sender", "campaign", "template"):
-            self.fields[name].empty_label = _("All")
-            self.fields[name].widget.attrs["class"] = "form-select"
+        choices: dict[str, QuerySet[Any]] = {
+            "sender": Sender.objects.for_workspace(workspace).order_by("id"),
+            "campaign": Campaign.objects.for_workspace(workspace).order_by("-created_at"),
+            "template": MessageTemplate.objects.for_workspace(workspace).order_by("name"),
+        }
+        for name, queryset in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = queryset
+            field.empty_label = _("All")
+            field.widget.attrs["class"] = "form-select"
         for name in ("date_from", "date_to"):
             self.fields[name].widget.attrs["class"] = "form-control"
 
     def clean(self) -> dict[str, Any]:
         from messaging.analytics.selectors import MAX_RANGE_DAYS
 
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end:
             if start > end:

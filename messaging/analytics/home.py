@@ -155,7 +155,8 @@ def home_checklist(*, workspace: Workspace) -> dict[str, bool]:
         .values("number", "contacts", "template", "message")
         .first()
     ) or {"number": False, "contacts": False, "template": False, "message": False}
-    return {**found, "all_done": all(found.values())}
+    steps: dict[str, bool] = {key: bool(value) for key, value in found.items()}
+    return {**steps, "all_done": all(steps.values())}
 
 
 def dashboard_home(*, workspace: Workspace) -> dict[str, Any]:

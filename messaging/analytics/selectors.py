@@ -5,6 +5,7 @@ rows except the drill-down, which lists the messages behind one figure a page at
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -89,26 +90,32 @@ def _failed_after_acceptance(row: dict[str, int]) -> int:
     return max(row["accepted"] - row["credits_used"], 0)
 
 
+def _keyed(rows: Iterable[Mapping[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
+    """Rows of a `.values(key).annotate(...)` query by their key (the key taken out)."""
+    keyed: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        values = dict(row)
+        keyed[values.pop(key)] = values
+    return keyed
+
+
 def stats_totals(*, workspace: Workspace, scope: StatsScope) -> dict[str, Any]:
     return with_rates(stats_rows(workspace=workspace, scope=scope).aggregate(**_sums()))
 
 
 def stats_daily(*, workspace: Workspace, scope: StatsScope) -> list[dict[str, Any]]:
-    by_day = {
-        row.pop("day"): row
-        for row in stats_rows(workspace=workspace, scope=scope).values("day").annotate(**_sums())
-    }
+    by_day = _keyed(
+        stats_rows(workspace=workspace, scope=scope).values("day").annotate(**_sums()), "day"
+    )
     return [{"day": day, **with_rates(by_day.get(day, {}))} for day in scope.days]
 
 
 def stats_by_sender(*, workspace: Workspace, scope: StatsScope) -> list[dict[str, Any]]:
     """Per number, with its health: status, quality, and today's use of its daily cap."""
-    figures = {
-        row.pop("sender_id"): row
-        for row in stats_rows(workspace=workspace, scope=scope)
-        .values("sender_id")
-        .annotate(**_sums())
-    }
+    figures = _keyed(
+        stats_rows(workspace=workspace, scope=scope).values("sender_id").annotate(**_sums()),
+        "sender_id",
+    )
     senders = Sender.objects.for_workspace(workspace).filter(
         Q(pk__in=figures) | Q(removed_at__isnull=True)
     )
@@ -139,13 +146,13 @@ def stats_by_campaign(
     *, workspace: Workspace, scope: StatsScope, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Campaign comparison: the campaigns with activity in the range, newest first."""
-    figures = {
-        row.pop("campaign_id"): row
-        for row in stats_rows(workspace=workspace, scope=scope)
+    figures = _keyed(
+        stats_rows(workspace=workspace, scope=scope)
         .filter(campaign__isnull=False)
         .values("campaign_id")
-        .annotate(**_sums())
-    }
+        .annotate(**_sums()),
+        "campaign_id",
+    )
     campaigns = (
         Campaign.objects.for_workspace(workspace)
         .filter(pk__in=figures)
@@ -266,7 +273,7 @@ def campaign_stats_by_sender(*, campaign: Campaign) -> list[dict[str, Any]]:
         .values("sender_id")
         .annotate(**_sums())
     )
-    by_sender = {row.pop("sender_id"): row for row in figures}
+    by_sender = _keyed(figures, "sender_id")
     senders = {s.pk: s for s in Sender.objects.filter(pk__in=by_sender)}
     return [
         {"sender": senders[pk], **with_rates(row)}

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import Perm
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from messaging.analytics import selectors as stats
 from messaging.analytics.exports import FORMATS, table_download
 from messaging.analytics.forms import AnalyticsFilterForm
@@ -29,9 +29,11 @@ CAMPAIGNS_SHOWN = 20
 CAMPAIGNS_MAX = 1000
 
 
-def _scope(request: HttpRequest) -> tuple[stats.StatsScope, AnalyticsFilterForm, dict[str, str]]:
+def _scope(
+    request: WorkspaceRequest,
+) -> tuple[stats.StatsScope, AnalyticsFilterForm, dict[str, str]]:
     """The scope from the query string; invalid input shows its errors and the default range."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     default = stats.default_scope(workspace=workspace)
     data = request.GET.copy()
     data.setdefault("date_from", default.date_from.isoformat())
@@ -84,8 +86,8 @@ _COLUMNS = (
 
 @workspace_view(Perm.VIEW)
 @require_GET
-def overview(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def overview(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     scope, form, query = _scope(request)
     totals = stats.stats_totals(workspace=workspace, scope=scope)
     daily = stats.stats_daily(workspace=workspace, scope=scope)
@@ -207,6 +209,7 @@ def _export_table(
     figure_labels = [str(label) for _key, label in _COLUMNS]
     rates = [key for key, _label in _RATES]
     rate_labels = [f"{label} (%)" for _key, label in _RATES]
+    headers: list[Any]
     if export == "totals":
         headers = [_("Figure"), _("Value")]
         rows = [[label, totals[key]] for key, label in (*_COLUMNS, *_RATES)]
@@ -275,9 +278,9 @@ _METRIC_LABELS = {
 
 @workspace_view(Perm.VIEW)
 @require_GET
-def messages(request: HttpRequest) -> HttpResponse:
+def messages(request: WorkspaceRequest) -> HttpResponse:
     """The messages (or their contacts) behind one figure of the analytics page."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     scope, form, query = _scope(request)
     metric = request.GET.get("metric", "accepted")
     if metric not in stats.DRILL_METRICS:
@@ -360,23 +363,21 @@ def _export_drill(qs: Any, export: str, fmt: str, metric: str) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: WorkspaceRequest) -> HttpResponse:
     """The workspace's dashboard home: the week's figures, campaigns in flight, credits,
     number health, recent replies and the get-started checklist."""
     return render(
         request,
         "messaging/analytics/home.html",
-        dashboard_home(workspace=request.workspace),  # type: ignore[attr-defined]
+        dashboard_home(workspace=request.workspace),
     )
 
 
 @workspace_view(Perm.VIEW)
-def home_campaigns(request: HttpRequest) -> HttpResponse:
+def home_campaigns(request: WorkspaceRequest) -> HttpResponse:
     """The home page's campaigns in flight, polled by htmx while any of them moves."""
     return render(
         request,
         "messaging/analytics/_home_campaigns.html",
-        home_active_campaigns(
-            workspace=request.workspace  # type: ignore[attr-defined]
-        ),
+        home_active_campaigns(workspace=request.workspace),
     )

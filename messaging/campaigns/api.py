@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
 from billing.services import InsufficientCredits
+from core.api import scope_related
 from messaging.campaigns import services as campaign_services
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
@@ -32,8 +33,12 @@ def _django_errors(exc: DjangoValidationError) -> ValidationError:
 class MessageSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     to = serializers.CharField(source="phone", read_only=True)
-    campaign = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    sender = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    campaign: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    sender: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
 
     class Meta:
         model = Message
@@ -115,7 +120,7 @@ class MessageViewSet(WorkspaceModelViewSet):
                 text=data.validated_data["text"],
                 sender=sender,
                 idempotency_key=request.headers.get("Idempotency-Key") or None,
-                api_key=request.auth,
+                api_key=self.api_key,
             )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
@@ -148,7 +153,7 @@ class AudienceField(serializers.JSONField):
     """Validated by `audience_clean` with the request's workspace; stored in its names."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        workspace = self.context.get("workspace")
+        workspace = self.context["workspace"]
         try:
             audience = audience_clean(workspace=workspace, data=data)
         except DjangoValidationError as exc:
@@ -225,8 +230,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         workspace = self.context.get("workspace")
         if workspace is not None:
             # Related ids resolve only inside the key's workspace: a foreign id is a 400.
-            self.fields["template"].queryset = MessageTemplate.objects.for_workspace(workspace)
-            self.fields["senders"].child_relation.queryset = Sender.objects.for_workspace(workspace)
+            senders = self.fields["senders"]
+            assert isinstance(senders, serializers.ManyRelatedField)
+            scope_related(self.fields["template"], MessageTemplate.objects.for_workspace(workspace))
+            scope_related(senders.child_relation, Sender.objects.for_workspace(workspace))
 
 
 class LaunchSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing.services import InsufficientCredits
 from messaging.analytics.selectors import campaign_failure_classes, campaign_stats_by_sender
 from messaging.campaigns import services
@@ -35,7 +35,7 @@ from messaging.numbers.models import Sender
 class NumberChoiceField(forms.ModelMultipleChoiceField):
     """Numbers named as people tell them apart: label, phone number and kind."""
 
-    def label_from_instance(self, obj: Sender) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Sender) -> str:
         name = obj.label or obj.get_provider_display()
         return f"{name} · {obj.phone_number}" if obj.phone_number else name
 
@@ -208,36 +208,36 @@ def audience_from_choices(data: dict[str, Any]) -> dict[str, object]:
     return audience
 
 
-def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
+def _campaign(request: WorkspaceRequest, campaign_id: str) -> Campaign:
     return get_object_or_404(
-        Campaign.objects.for_workspace(request.workspace).select_related("template"),  # type: ignore[attr-defined]
+        Campaign.objects.for_workspace(request.workspace).select_related("template"),
         public_id=campaign_id,
     )
 
 
 @workspace_view(Perm.VIEW)
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    qs = Campaign.objects.for_workspace(request.workspace).select_related("template")  # type: ignore[attr-defined]
+def campaign_list(request: WorkspaceRequest) -> HttpResponse:
+    qs = Campaign.objects.for_workspace(request.workspace).select_related("template")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "messaging/campaigns/list.html",
         {
             "page": page,
-            "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+            "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
         },
     )
 
 
 @workspace_view(Perm.CAMPAIGNS_RUN)
-def campaign_new(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def campaign_new(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = CampaignForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = services.campaign_create(
                 workspace=workspace,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 name=form.cleaned_data["name"],
                 template=form.cleaned_data["template"],
                 senders=list(form.cleaned_data["senders"]),
@@ -255,10 +255,10 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def campaign_audience_preview(request: HttpRequest) -> HttpResponse:
+def campaign_audience_preview(request: WorkspaceRequest) -> HttpResponse:
     """htmx: who the builder's current audience reaches, counted and sampled by the same
     functions as the pre-flight and fan-out."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     form = CampaignForm(request.GET, workspace=workspace)
     form.is_valid()  # only the audience fields matter here
     counts, sample, error = None, [], ""
@@ -285,7 +285,7 @@ def campaign_audience_preview(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
+def campaign_detail(request: WorkspaceRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     context = _detail_context(request, campaign)
     if context["failure_classes"]:
@@ -296,13 +296,13 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def campaign_progress(request: HttpRequest, campaign_id: str) -> HttpResponse:
+def campaign_progress(request: WorkspaceRequest, campaign_id: str) -> HttpResponse:
     """The live part of the campaign page, polled by htmx."""
     campaign = _campaign(request, campaign_id)
     return render(request, "messaging/campaigns/_progress.html", _detail_context(request, campaign))
 
 
-def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, object]:
+def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, object]:
     """What the live part shows: counters and per-number figures come from the statistics
     table (a few rows per campaign), never from counting messages."""
     started = campaign.status not in (Campaign.Status.DRAFT,)
@@ -311,22 +311,23 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, objec
         "failure_classes": campaign_failure_classes(campaign=campaign) if started else [],
         "per_number": campaign_stats_by_sender(campaign=campaign) if started else [],
         "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
-        "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),  # type: ignore[attr-defined]
+        "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
     }
 
 
 def _top_errors(campaign: Campaign) -> list[dict[str, object]]:
     """The error codes behind the failures (the full page only: not polled)."""
-    return list(
-        Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
+    return [
+        dict(row)
+        for row in Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
         .values("error_kind", "error_code", "error_title")
         .annotate(n=Count("id"))
         .order_by("-n")[:20]
-    )
+    ]
 
 
 @workspace_view(Perm.VIEW)
-def campaign_send_rate(request: HttpRequest, campaign_id: str) -> JsonResponse:
+def campaign_send_rate(request: WorkspaceRequest, campaign_id: str) -> JsonResponse:
     """Accepted sends per minute over the last hour, for the send-rate chart."""
     campaign = _campaign(request, campaign_id)
     series = send_rate_series(campaign_id=campaign.pk)
@@ -345,9 +346,9 @@ def _expected_recipients(request: HttpRequest) -> int | None:
 
 @require_POST
 @workspace_view(Perm.CAMPAIGNS_RUN)
-def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> HttpResponse:
+def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     handlers = {
         "pause": services.campaign_pause,
         "resume": services.campaign_resume,
@@ -358,7 +359,7 @@ def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> Http
             services.campaign_send_test(
                 workspace=workspace,
                 campaign=campaign,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 to=request.POST.get("to", ""),
             )
             messages.success(request, _("A test is on its way to your phone."))
@@ -367,25 +368,25 @@ def campaign_action(request: HttpRequest, campaign_id: str, action: str) -> Http
             copy = services.campaign_duplicate(
                 workspace=workspace,
                 campaign=campaign,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
             )
             messages.success(request, _("A copy was made: check it, then launch it."))
             return redirect("messaging_campaigns:detail", workspace.slug, copy.public_id)
         if action == "retry":
             n = services.campaign_retry_failed(
                 workspace=workspace, campaign=campaign, actor=request.user
-            )  # type: ignore[arg-type]
+            )
             messages.success(request, _("%(n)d failed messages queued again.") % {"n": n})
         elif action == "launch":
             services.campaign_launch(
                 workspace=workspace,
                 campaign=campaign,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 expected_recipients=_expected_recipients(request),
             )
             messages.success(request, _("Launched: the messages are being queued."))
         elif action in handlers:
-            handlers[action](workspace=workspace, campaign=campaign, actor=request.user)  # type: ignore[operator]
+            handlers[action](workspace=workspace, campaign=campaign, actor=request.user)
             messages.success(request, _("Done: %(action)s.") % {"action": action})
         else:
             return HttpResponse(status=404)
@@ -403,10 +404,10 @@ PAGE = 50
 
 
 @workspace_view(Perm.VIEW)
-def message_log(request: HttpRequest) -> HttpResponse:
+def message_log(request: WorkspaceRequest) -> HttpResponse:
     """Every message of the workspace, newest first, filtered by campaign, status or phone.
     Paged by id ("older than"), so no page counts the table."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     qs = Message.objects.filter(workspace=workspace).select_related("campaign", "sender")
     campaign_id = request.GET.get("campaign", "")
     status = request.GET.get("status", "")
@@ -431,17 +432,17 @@ def message_log(request: HttpRequest) -> HttpResponse:
             "filters": {"campaign": campaign_id, "status": status, "phone": phone},
             "campaigns": Campaign.objects.for_workspace(workspace).values_list("public_id", "name")[
                 :200
-            ],  # type: ignore[attr-defined]
+            ],
         },
     )
 
 
 @workspace_view(Perm.VIEW)
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: WorkspaceRequest) -> HttpResponse:
     """Replies from recipients, newest first; opt-outs are marked."""
     from messaging.campaigns.models import InboundMessage
 
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     qs = InboundMessage.objects.for_workspace(workspace).select_related("campaign", "sender")
     before = request.GET.get("before", "")
     if before.isdigit():

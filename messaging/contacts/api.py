@@ -241,6 +241,7 @@ class ContactListViewSet(WorkspaceModelViewSet):
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
         instance = serializer.instance
+        assert instance is not None  # an update always has its object
         serializer.instance = call_service(
             services.contact_list_update,
             workspace=self.workspace,
@@ -311,6 +312,7 @@ class SegmentViewSet(WorkspaceModelViewSet):
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
         instance = serializer.instance
+        assert instance is not None  # an update always has its object
         serializer.instance = call_service(
             services.segment_update,
             workspace=self.workspace,

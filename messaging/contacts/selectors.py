@@ -122,9 +122,11 @@ def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -
         q &= ~Q(tags__overlap=tags_none)
     if list_id := filters.get("list_id"):
         # A semi-join, not a join: a campaign's list and its segment's list both hold.
-        q &= Exists(
-            ContactListMembership.objects.filter(
-                contact_id=OuterRef("pk"), contact_list__public_id=list_id
+        q &= Q(
+            Exists(
+                ContactListMembership.objects.filter(
+                    contact_id=OuterRef("pk"), contact_list__public_id=list_id
+                )
             )
         )
     attributes = filters.get("attributes") or {}

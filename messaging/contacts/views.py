@@ -10,14 +10,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from core.pagination import CappedPaginator
 from messaging.contacts import selectors, services
 from messaging.contacts.forms import (
@@ -32,11 +32,11 @@ PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")
 
 
-def _can_write(request: HttpRequest) -> bool:
-    return role_has(request.membership.role, Perm.CONTACTS_WRITE)  # type: ignore[attr-defined]
+def _can_write(request: WorkspaceRequest) -> bool:
+    return role_has(request.membership.role, Perm.CONTACTS_WRITE)
 
 
-def _require_write(request: HttpRequest) -> None:
+def _require_write(request: WorkspaceRequest) -> None:
     if not _can_write(request):
         raise PermissionDenied
 
@@ -49,9 +49,9 @@ def _errors_to_form(form: Any, exc: ValidationError) -> None:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def contacts(request: HttpRequest) -> HttpResponse:
+def contacts(request: WorkspaceRequest) -> HttpResponse:
     """The list with search, filters, server-side pagination and bulk actions (POST)."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     filter_form = ContactFilterForm(request.GET or None)
     filters = filter_form.filters()
     if request.method == "POST":
@@ -81,8 +81,8 @@ def contacts(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _bulk_action(request: HttpRequest, filters: dict[str, Any]) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def _bulk_action(request: WorkspaceRequest, filters: dict[str, Any]) -> HttpResponse:
+    workspace = request.workspace
     form = BulkActionForm(request.POST, workspace=workspace)
     back = redirect(f"{request.path}?{request.GET.urlencode()}")
     if not form.is_valid():
@@ -99,7 +99,7 @@ def _bulk_action(request: HttpRequest, filters: dict[str, Any]) -> HttpResponse:
             workspace=workspace,
             contacts=selection,
             action=form.cleaned_data["action"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             tag=form.cleaned_data.get("tag") or "",
             contact_list=form.cleaned_data.get("contact_list"),
         )
@@ -112,9 +112,9 @@ def _bulk_action(request: HttpRequest, filters: dict[str, Any]) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_GET
-def contacts_export(request: HttpRequest) -> StreamingHttpResponse:
+def contacts_export(request: WorkspaceRequest) -> StreamingHttpResponse:
     """The filtered contacts as CSV, streamed (memory does not grow with the workspace)."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     filters = ContactFilterForm(request.GET or None).filters()
     queryset = selectors.contacts_matching(workspace=workspace, filters=filters)
     response = StreamingHttpResponse(
@@ -127,8 +127,8 @@ def contacts_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_http_methods(["GET", "POST"])
-def contact_create(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def contact_create(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,8 +143,8 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
+    workspace = request.workspace
     contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
     initial = {
         "phone": contact.phone,
@@ -182,8 +182,8 @@ def contact_detail(request: HttpRequest, contact_id: str) -> HttpResponse:
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_POST
-def contact_opt_out(request: HttpRequest, contact_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def contact_opt_out(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
+    workspace = request.workspace
     contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
     services.contact_opt_out(
         workspace=workspace, contact=contact, reason=request.POST.get("reason", "")
@@ -194,15 +194,15 @@ def contact_opt_out(request: HttpRequest, contact_id: str) -> HttpResponse:
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_POST
-def contact_opt_in(request: HttpRequest, contact_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def contact_opt_in(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
+    workspace = request.workspace
     contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
     try:
         services.contact_opt_in(
             workspace=workspace,
             contact=contact,
             consent_source=request.POST.get("consent_source", ""),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -213,10 +213,10 @@ def contact_opt_in(request: HttpRequest, contact_id: str) -> HttpResponse:
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_POST
-def contact_delete(request: HttpRequest, contact_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def contact_delete(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
+    workspace = request.workspace
     contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
-    services.contact_delete(workspace=workspace, contact=contact, actor=request.user)  # type: ignore[arg-type]
+    services.contact_delete(workspace=workspace, contact=contact, actor=request.user)
     messages.success(request, _("Contact deleted."))
     return redirect("messaging:contacts", workspace.slug)
 
@@ -226,8 +226,8 @@ def contact_delete(request: HttpRequest, contact_id: str) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def lists(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def lists(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = ContactListForm(request.POST or None)
     if request.method == "POST":
         _require_write(request)
@@ -254,8 +254,8 @@ def lists(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def list_detail(request: HttpRequest, list_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def list_detail(request: WorkspaceRequest, list_id: str) -> HttpResponse:
+    workspace = request.workspace
     contact_list = selectors.get_contact_list_for_workspace(workspace=workspace, list_id=list_id)
     form = ContactListForm(
         request.POST or None,
@@ -306,8 +306,8 @@ def list_detail(request: HttpRequest, list_id: str) -> HttpResponse:
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_POST
-def list_delete(request: HttpRequest, list_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def list_delete(request: WorkspaceRequest, list_id: str) -> HttpResponse:
+    workspace = request.workspace
     contact_list = selectors.get_contact_list_for_workspace(workspace=workspace, list_id=list_id)
     services.contact_list_delete(workspace=workspace, contact_list=contact_list)
     messages.success(request, _("List deleted; its contacts were kept."))
@@ -319,8 +319,8 @@ def list_delete(request: HttpRequest, list_id: str) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def segments(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def segments(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = SegmentForm(request.POST or None)
     if request.method == "POST":
         _require_write(request)
@@ -347,8 +347,8 @@ def segments(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def segment_detail(request: HttpRequest, segment_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def segment_detail(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
+    workspace = request.workspace
     segment = selectors.get_segment_for_workspace(workspace=workspace, segment_id=segment_id)
     form = SegmentForm(
         request.POST or None, initial=SegmentForm.initial_from(segment.name, segment.filters)
@@ -383,9 +383,9 @@ def segment_detail(request: HttpRequest, segment_id: str) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_GET
-def segment_preview(request: HttpRequest) -> HttpResponse:
+def segment_preview(request: WorkspaceRequest) -> HttpResponse:
     """htmx: the audience counts for the segment form's current values."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     form = SegmentForm({"name": "preview", **request.GET.dict()})
     if "whatsapp_status" in request.GET:
         form = SegmentForm(
@@ -411,8 +411,8 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_POST
-def segment_delete(request: HttpRequest, segment_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def segment_delete(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
+    workspace = request.workspace
     segment = selectors.get_segment_for_workspace(workspace=workspace, segment_id=segment_id)
     services.segment_delete(workspace=workspace, segment=segment)
     messages.success(request, _("Segment deleted."))

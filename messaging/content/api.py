@@ -68,7 +68,7 @@ class TemplateViewSet(WorkspaceModelViewSet):
             services.template_create,
             workspace=self.workspace,
             data=serializer.validated_data,
-            api_key=self.request.auth,
+            api_key=self.api_key,
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -77,13 +77,11 @@ class TemplateViewSet(WorkspaceModelViewSet):
             workspace=self.workspace,
             template=serializer.instance,
             data=serializer.validated_data,
-            api_key=self.request.auth,
+            api_key=self.api_key,
         )
 
     def perform_destroy(self, instance: MessageTemplate) -> None:
-        services.template_delete(
-            workspace=self.workspace, template=instance, api_key=self.request.auth
-        )
+        services.template_delete(workspace=self.workspace, template=instance, api_key=self.api_key)
 
     @extend_schema(
         request=RenderRequestSerializer,

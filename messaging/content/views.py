@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from messaging.contacts import selectors as contacts_selectors
 from messaging.contacts.views import _errors_to_form
 from messaging.content import rendering
@@ -22,14 +22,14 @@ from messaging.content.forms import TemplateForm
 from messaging.content.models import MessageTemplate
 
 
-def _can_write(request: HttpRequest) -> bool:
-    return role_has(request.membership.role, Perm.TEMPLATES_WRITE)  # type: ignore[attr-defined]
+def _can_write(request: WorkspaceRequest) -> bool:
+    return role_has(request.membership.role, Perm.TEMPLATES_WRITE)
 
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET"])
-def templates(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def templates(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     return render(
         request,
         "messaging/templates.html",
@@ -49,15 +49,15 @@ def _template_data(form: TemplateForm) -> dict[str, Any]:
 
 @workspace_view(Perm.TEMPLATES_WRITE)
 @require_http_methods(["GET", "POST"])
-def template_create(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def template_create(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     form = TemplateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             template = template_services.template_create(
                 workspace=workspace,
                 data=_template_data(form),
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
             )
         except ValidationError as exc:
             _errors_to_form(form, exc)
@@ -69,8 +69,8 @@ def template_create(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def template_edit(request: WorkspaceRequest, template_id: str) -> HttpResponse:
+    workspace = request.workspace
     template = content_selectors.get_template_for_workspace(
         workspace=workspace, template_id=template_id
     )
@@ -84,7 +84,7 @@ def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
                     workspace=workspace,
                     template=template,
                     data=_template_data(form),
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                 )
             except ValidationError as exc:
                 _errors_to_form(form, exc)
@@ -95,9 +95,9 @@ def template_edit(request: HttpRequest, template_id: str) -> HttpResponse:
 
 
 def _context(
-    request: HttpRequest, form: TemplateForm, template: MessageTemplate | None
+    request: WorkspaceRequest, form: TemplateForm, template: MessageTemplate | None
 ) -> dict[str, Any]:
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     return {
         "form": form,
         "template": template,
@@ -111,15 +111,15 @@ def _context(
 
 @workspace_view(Perm.TEMPLATES_WRITE)
 @require_POST
-def template_delete(request: HttpRequest, template_id: str) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def template_delete(request: WorkspaceRequest, template_id: str) -> HttpResponse:
+    workspace = request.workspace
     template = content_selectors.get_template_for_workspace(
         workspace=workspace, template_id=template_id
     )
     template_services.template_delete(
         workspace=workspace,
         template=template,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
     )
     messages.success(request, _("Template deleted."))
     return redirect("messaging:templates", workspace.slug)
@@ -127,9 +127,9 @@ def template_delete(request: HttpRequest, template_id: str) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_POST
-def template_preview(request: HttpRequest) -> HttpResponse:
+def template_preview(request: WorkspaceRequest) -> HttpResponse:
     """htmx: render the form's current text for the chosen contact (nothing is saved)."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     form = TemplateForm(request.POST)
     form.is_valid()
     variants = form.variants()

@@ -9,7 +9,7 @@ from celery import Task, shared_task
 from accounts.models import Workspace
 
 
-class _ImportTask(Task):  # type: ignore[misc]
+class _ImportTask(Task):
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:

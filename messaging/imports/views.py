@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Perm
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from messaging.contacts.selectors import csv_safe
 from messaging.contacts.views import _can_write, _errors_to_form, _require_write
 from messaging.imports import selectors
@@ -24,9 +24,9 @@ from messaging.imports.models import ContactImport
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def imports(request: HttpRequest) -> HttpResponse:
+def imports(request: WorkspaceRequest) -> HttpResponse:
     """Step 1: upload; and the history of this workspace's imports."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         _require_write(request)
@@ -35,7 +35,7 @@ def imports(request: HttpRequest) -> HttpResponse:
                 contact_import = import_services.contact_import_create(
                     workspace=workspace,
                     uploaded=form.cleaned_data["file"],
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                 )
             except ValidationError as exc:
                 _errors_to_form(form, exc)
@@ -55,9 +55,9 @@ def imports(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
-def import_detail(request: HttpRequest, import_id: str) -> HttpResponse:
+def import_detail(request: WorkspaceRequest, import_id: str) -> HttpResponse:
     """Step 2 (mapping and options) while uploaded; then progress and the report."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     contact_import = selectors.get_contact_import_for_workspace(
         workspace=workspace, import_id=import_id
     )
@@ -88,7 +88,7 @@ def import_detail(request: HttpRequest, import_id: str) -> HttpResponse:
                 import_services.contact_import_configure(
                     workspace=workspace,
                     contact_import=contact_import,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     options=import_services.ImportOptions(
                         mapping=form.mapping(),
                         consent_confirmed=data["consent_confirmed"],
@@ -125,9 +125,9 @@ def _report_context(*, workspace: object, contact_import: ContactImport) -> dict
 
 @workspace_view(Perm.VIEW)
 @require_GET
-def import_progress(request: HttpRequest, import_id: str) -> HttpResponse:
+def import_progress(request: WorkspaceRequest, import_id: str) -> HttpResponse:
     """htmx partial polled every second until the import finishes."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     contact_import = selectors.get_contact_import_for_workspace(
         workspace=workspace, import_id=import_id
     )
@@ -145,9 +145,9 @@ class _Echo:
 
 @workspace_view(Perm.VIEW)
 @require_GET
-def import_rejections_csv(request: HttpRequest, import_id: str) -> StreamingHttpResponse:
+def import_rejections_csv(request: WorkspaceRequest, import_id: str) -> StreamingHttpResponse:
     """The rows the import did not take, with line number and reason, to fix and re-upload."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     contact_import = selectors.get_contact_import_for_workspace(
         workspace=workspace, import_id=import_id
     )
@@ -174,9 +174,9 @@ def import_rejections_csv(request: HttpRequest, import_id: str) -> StreamingHttp
 
 @workspace_view(Perm.CONTACTS_WRITE)
 @require_POST
-def import_cancel(request: HttpRequest, import_id: str) -> HttpResponse:
+def import_cancel(request: WorkspaceRequest, import_id: str) -> HttpResponse:
     """Stop an import; what it already wrote stays."""
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = request.workspace
     contact_import = selectors.get_contact_import_for_workspace(
         workspace=workspace, import_id=import_id
     )
@@ -184,7 +184,7 @@ def import_cancel(request: HttpRequest, import_id: str) -> HttpResponse:
         import_services.contact_import_cancel(
             workspace=workspace,
             contact_import=contact_import,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
         messages.success(request, _("The import was stopped; the rows written so far stay."))
     except ValidationError as exc:

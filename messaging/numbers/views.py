@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended, client_ip
-from accounts.tenancy import workspace_view
+from accounts.tenancy import WorkspaceRequest, workspace_view
 from accounts.validators import normalize_phone
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
@@ -65,10 +65,10 @@ class TestMessageForm(forms.Form):
     )
 
 
-def _sender(request: HttpRequest, sender_id: str) -> Sender:
+def _sender(request: WorkspaceRequest, sender_id: str) -> Sender:
     return get_object_or_404(
         Sender.objects.for_workspace(request.workspace),
-        public_id=sender_id,  # type: ignore[attr-defined]
+        public_id=sender_id,
     )
 
 
@@ -81,21 +81,21 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 @workspace_view(Perm.VIEW)
-def number_list(request: HttpRequest) -> HttpResponse:
-    numbers = Sender.objects.for_workspace(request.workspace).filter(removed_at__isnull=True)  # type: ignore[attr-defined]
+def number_list(request: WorkspaceRequest) -> HttpResponse:
+    numbers = Sender.objects.for_workspace(request.workspace).filter(removed_at__isnull=True)
     return render(
         request,
         "messaging/numbers/list.html",
         {
             "numbers": numbers,
-            "can_manage": role_has(request.membership.role, Perm.NUMBERS_MANAGE),  # type: ignore[attr-defined]
+            "can_manage": role_has(request.membership.role, Perm.NUMBERS_MANAGE),
         },
     )
 
 
 @workspace_view(Perm.NUMBERS_MANAGE)
-def number_add(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
+def number_add(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
     cloud_form = CloudApiForm(prefix="cloud")
     web_form = WebGatewayForm(prefix="web")
     if request.method == "POST":
@@ -105,7 +105,7 @@ def number_add(request: HttpRequest) -> HttpResponse:
                 sender = services.sender_connect_sandbox(
                     workspace=workspace,
                     actor=request.user,
-                    ip=client_ip(request),  # type: ignore[arg-type]
+                    ip=client_ip(request),
                 )
                 messages.success(
                     request, _("Sandbox number %(n)s connected.") % {"n": sender.phone_number}
@@ -117,7 +117,7 @@ def number_add(request: HttpRequest) -> HttpResponse:
                     sender = services.sender_connect_cloud_api(
                         workspace=workspace,
                         actor=request.user,
-                        ip=client_ip(request),  # type: ignore[arg-type]
+                        ip=client_ip(request),
                         **cloud_form.cleaned_data,
                     )
                     messages.success(
@@ -130,7 +130,7 @@ def number_add(request: HttpRequest) -> HttpResponse:
                     sender = services.sender_connect_web_gateway(
                         workspace=workspace,
                         actor=request.user,
-                        ip=client_ip(request),  # type: ignore[arg-type]
+                        ip=client_ip(request),
                         **web_form.cleaned_data,
                     )
                     return redirect("messaging_numbers:pair", workspace.slug, sender.public_id)
@@ -144,9 +144,9 @@ def number_add(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
-def number_detail(request: HttpRequest, sender_id: str) -> HttpResponse:
+def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
-    can_manage = role_has(request.membership.role, Perm.NUMBERS_MANAGE)  # type: ignore[attr-defined]
+    can_manage = role_has(request.membership.role, Perm.NUMBERS_MANAGE)
     pacing = PacingForm(
         request.POST or None,
         initial={
@@ -162,14 +162,14 @@ def number_detail(request: HttpRequest, sender_id: str) -> HttpResponse:
                 services.sender_update_pacing(
                     workspace=request.workspace,
                     actor=request.user,
-                    sender=sender,  # type: ignore[attr-defined,arg-type]
+                    sender=sender,
                     ip=client_ip(request),
                     **pacing.cleaned_data,
                 )
                 messages.success(request, _("Saved."))
                 return redirect(
                     "messaging_numbers:detail", request.workspace.slug, sender.public_id
-                )  # type: ignore[attr-defined]
+                )
             except ValidationError as exc:
                 _form_errors(pacing, exc)
     webhook_url = None
@@ -185,21 +185,21 @@ def number_detail(request: HttpRequest, sender_id: str) -> HttpResponse:
             "pacing": pacing,
             "can_manage": can_manage,
             "webhook_url": webhook_url,
-            "test_form": TestMessageForm(initial={"to": request.user.phone}),  # type: ignore[union-attr]
+            "test_form": TestMessageForm(initial={"to": request.user.phone}),
         },
     )
 
 
 @workspace_view(Perm.NUMBERS_MANAGE)
-def number_pair(request: HttpRequest, sender_id: str) -> HttpResponse:
+def number_pair(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
     if sender.provider != Sender.Provider.WEB_GATEWAY:
-        return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)  # type: ignore[attr-defined]
+        return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)
     return render(request, "messaging/numbers/pair.html", {"sender": sender})
 
 
 @workspace_view(Perm.NUMBERS_MANAGE)
-def number_pair_status(request: HttpRequest, sender_id: str) -> HttpResponse:
+def number_pair_status(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     """Polled by htmx every two seconds while the QR code is shown."""
     sender = _sender(request, sender_id)
     error = ""
@@ -214,7 +214,7 @@ def number_pair_status(request: HttpRequest, sender_id: str) -> HttpResponse:
 
 
 @workspace_view(Perm.NUMBERS_MANAGE)
-def number_qr(request: HttpRequest, sender_id: str) -> HttpResponse:
+def number_qr(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
     if sender.provider != Sender.Provider.WEB_GATEWAY or sender.status != Sender.Status.PENDING:
         return HttpResponse(status=404)
@@ -229,20 +229,20 @@ def number_qr(request: HttpRequest, sender_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.NUMBERS_MANAGE)
-def number_test(request: HttpRequest, sender_id: str) -> HttpResponse:
+def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
     form = TestMessageForm(request.POST)
-    slug = request.workspace.slug  # type: ignore[attr-defined]
+    slug = request.workspace.slug
     if not form.is_valid():
         messages.error(request, _("Enter a phone number and a text."))
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     try:
-        to = normalize_phone(form.cleaned_data["to"], request.workspace.default_country)  # type: ignore[attr-defined]
+        to = normalize_phone(form.cleaned_data["to"], request.workspace.default_country)
         outcome = services.sender_send_test(
             workspace=request.workspace,
             sender=sender,
             to=to,
-            text=form.cleaned_data["text"],  # type: ignore[attr-defined]
+            text=form.cleaned_data["text"],
         )
     except (ValidationError, WorkspaceSuspended) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -263,12 +263,12 @@ def number_test(request: HttpRequest, sender_id: str) -> HttpResponse:
 
 @require_POST
 @workspace_view(Perm.NUMBERS_MANAGE)
-def number_remove(request: HttpRequest, sender_id: str) -> HttpResponse:
+def number_remove(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
     services.sender_remove(
         workspace=request.workspace,
         actor=request.user,
-        sender=sender,  # type: ignore[attr-defined,arg-type]
+        sender=sender,
         ip=client_ip(request),
     )
     messages.success(
@@ -279,4 +279,4 @@ def number_remove(request: HttpRequest, sender_id: str) -> HttpResponse:
         )
         % {"n": sender.phone_number or sender.label},
     )
-    return redirect("messaging_numbers:list", request.workspace.slug)  # type: ignore[attr-defined]
+    return redirect("messaging_numbers:list", request.workspace.slug)
