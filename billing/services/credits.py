@@ -26,13 +26,14 @@ from .. import lock_objects
 from ..models import CreditBalance, CreditLot, LedgerEntry, Reservation, ReservationLot
 from .errors import InsufficientCredits, ReservationNotFound
 from .ledger import (
+    _CreditsBack,
     _expire_lots,
     _live_lots,
     _low_balance_check,
+    _post_credit_change,
     _replayed,
     _take_from_pins,
     _write,
-    _write_off_if_dead,
 )
 
 
@@ -112,8 +113,9 @@ def credits_reserve(
             pin.remaining += part
             pin.save(update_fields=["amount", "remaining"])
 
-    _write(
+    _post_credit_change(
         balance,
+        workspace=workspace,
         kind=LedgerEntry.Kind.RESERVATION,
         amount=0,
         reserved_delta=amount,
@@ -121,14 +123,10 @@ def credits_reserve(
         reference=reference,
         allocations=allocations,
         now=now,
+        audit_action="billing.credits.reserved",
+        audit_target=reservation,
+        audit_details={"credits": amount, "reference": reference},
     )
-    audit_record(
-        workspace=workspace,
-        action="billing.credits.reserved",
-        target=reservation,
-        details={"credits": amount, "reference": reference},
-    )
-    _low_balance_check(balance)
     return reservation
 
 
@@ -172,8 +170,10 @@ def credits_consume(
     if reservation.remaining == 0:
         reservation.status = Reservation.Status.SETTLED
     reservation.save(update_fields=["remaining", "status"])
-    entry = _write(
+    # Spending reserved credits leaves the available balance as it was: no low-balance check.
+    return _post_credit_change(
         balance,
+        workspace=workspace,
         kind=LedgerEntry.Kind.CONSUMPTION,
         amount=-amount,
         reserved_delta=-amount,
@@ -181,14 +181,11 @@ def credits_consume(
         reference=reference,
         lot=lots[next(iter(taken))] if len(taken) == 1 else None,
         allocations=taken,
+        audit_action="billing.credits.consumed",
+        audit_target=reservation,
+        audit_details={"credits": amount, "reference": reference},
+        check_low_balance=False,
     )
-    audit_record(
-        workspace=workspace,
-        action="billing.credits.consumed",
-        target=reservation,
-        details={"credits": amount, "reference": reference},
-    )
-    return entry
 
 
 @transaction.atomic
@@ -232,8 +229,11 @@ def credits_release(
     if reservation.remaining == 0:
         reservation.status = Reservation.Status.SETTLED
     reservation.save(update_fields=["remaining", "status"])
-    entry = _write(
+    for lot_id, part in taken.items():
+        lots[lot_id].credits_reserved -= part
+    return _post_credit_change(
         balance,
+        workspace=workspace,
         kind=LedgerEntry.Kind.RELEASE,
         amount=0,
         reserved_delta=-amount,
@@ -241,28 +241,15 @@ def credits_release(
         reference=reference,
         allocations=taken,
         now=now,
+        audit_action="billing.credits.released",
+        audit_target=reservation,
+        audit_details={"credits": amount, "reference": reference},
+        credits_back=_CreditsBack(
+            lots=[(lots[lot_id], part) for lot_id, part in taken.items()],
+            writeoff_reason="released into an expired or revoked lot",
+            lot_fields=["credits_remaining", "credits_reserved"],
+        ),
     )
-    for lot_id, part in taken.items():
-        lot = lots[lot_id]
-        lot.credits_reserved -= part
-        _write_off_if_dead(
-            balance,
-            lot,
-            part,
-            key=f"{idempotency_key}:writeoff:{lot.pk}",
-            reference=reference,
-            reason="released into an expired or revoked lot",
-            now=now,
-        )
-        lot.save(update_fields=["credits_remaining", "credits_reserved"])
-    audit_record(
-        workspace=workspace,
-        action="billing.credits.released",
-        target=reservation,
-        details={"credits": amount, "reference": reference},
-    )
-    _low_balance_check(balance)
-    return entry
 
 
 @transaction.atomic
@@ -312,36 +299,25 @@ def credits_refund(
     total = amount - left
     if total == 0:
         return None
-    entry = _write(
+    for lot_id, part in taken.items():
+        lots[lot_id].credits_remaining += part
+    return _post_credit_change(
         balance,
+        workspace=workspace,
         kind=LedgerEntry.Kind.REFUND,
         amount=total,
         key=idempotency_key,
         reference=reference,
         allocations=taken,
         now=now,
+        audit_action="billing.credits.refunded",
+        audit_details={"credits": total, "reference": reference},
+        credits_back=_CreditsBack(
+            lots=[(lots[lot_id], part) for lot_id, part in taken.items()],
+            writeoff_reason="refunded into an expired or revoked lot",
+            lot_fields=["credits_remaining"],
+        ),
     )
-    for lot_id, part in taken.items():
-        lot = lots[lot_id]
-        lot.credits_remaining += part
-        _write_off_if_dead(
-            balance,
-            lot,
-            part,
-            key=f"{idempotency_key}:writeoff:{lot.pk}",
-            reference=reference,
-            reason="refunded into an expired or revoked lot",
-            now=now,
-        )
-        lot.save(update_fields=["credits_remaining"])
-    audit_record(
-        workspace=workspace,
-        action="billing.credits.refunded",
-        target=entry,
-        details={"credits": total, "reference": reference},
-    )
-    _low_balance_check(balance)
-    return entry
 
 
 def credits_expire_due(now: datetime | None = None) -> int:
@@ -415,8 +391,9 @@ def credits_adjust(
                 break
         if left:
             raise InsufficientCredits(needed=needed, available=needed - left)
-    entry = _write(
+    return _post_credit_change(
         balance,
+        workspace=workspace,
         kind=LedgerEntry.Kind.ADJUSTMENT,
         amount=amount,
         key=key,
@@ -425,16 +402,9 @@ def credits_adjust(
         actor=actor,
         reason=reason,
         now=now,
+        audit_action="billing.credits.adjusted",
+        audit_details={"credits": amount, "reason": reason},
     )
-    audit_record(
-        workspace=workspace,
-        action="billing.credits.adjusted",
-        actor=actor,
-        target=entry,
-        details={"credits": amount, "reason": reason},
-    )
-    _low_balance_check(balance)
-    return entry
 
 
 @transaction.atomic

@@ -7,13 +7,16 @@ caller's transaction. Names start with an underscore: they are internal to `bill
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
 from integrations.events import credits_low_event
 from integrations.services import webhook_events_publish
@@ -204,3 +207,75 @@ def _take_from_pins(pins: Iterable[ReservationLot], amount: int) -> dict[int, in
     if left:  # an invariant broke: refuse (the transaction rolls back) rather than overdraw
         raise BillingError(f"reservation pins are {left} credits short")
     return taken
+
+
+@dataclass(frozen=True)
+class _CreditsBack:
+    """Credits a release or a refund gives back to lots, already added to the lot objects in
+    memory. `_post_credit_change` writes off at once what came back into a lot that has since
+    expired or been revoked, then saves each lot's `lot_fields`."""
+
+    lots: list[tuple[CreditLot, int]]
+    writeoff_reason: str
+    lot_fields: list[str]
+
+
+def _post_credit_change(
+    balance: CreditBalance,
+    *,
+    workspace: Workspace,
+    kind: str,
+    amount: int,
+    reserved_delta: int = 0,
+    key: str,
+    reference: str = "",
+    lot: CreditLot | None = None,
+    allocations: dict[int, int] | None = None,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+    audit_action: str,
+    audit_target: Model | None = None,
+    audit_details: dict[str, Any],
+    credits_back: _CreditsBack | None = None,
+    check_low_balance: bool = True,
+) -> LedgerEntry:
+    """How a credit operation ends, in this order, under the balance lock its caller took (and
+    after its replay check): append the ledger entry, which moves the cached balance; write off
+    credits that came back into dead lots; write the audit row (`audit_target`, or the entry
+    itself); re-check the low-balance notice against the new balance. Returns the entry."""
+    entry = _write(
+        balance,
+        kind=kind,
+        amount=amount,
+        reserved_delta=reserved_delta,
+        key=key,
+        reference=reference,
+        lot=lot,
+        allocations=allocations,
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+    if credits_back is not None:
+        for back_lot, part in credits_back.lots:
+            _write_off_if_dead(
+                balance,
+                back_lot,
+                part,
+                key=f"{key}:writeoff:{back_lot.pk}",
+                reference=reference,
+                reason=credits_back.writeoff_reason,
+                now=now or timezone.now(),
+            )
+            back_lot.save(update_fields=credits_back.lot_fields)
+    audit_record(
+        workspace=workspace,
+        action=audit_action,
+        actor=actor,
+        target=entry if audit_target is None else audit_target,
+        details=audit_details,
+    )
+    if check_low_balance:
+        _low_balance_check(balance)
+    return entry
