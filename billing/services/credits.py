@@ -51,32 +51,13 @@ def credits_balance(*, workspace: Workspace) -> Balance:
     return Balance(available=row.available, reserved=row.reserved)
 
 
-@transaction.atomic
-def credits_reserve(
-    *, workspace: Workspace, amount: int, reference: str, idempotency_key: str
-) -> Reservation:
-    """Hold `amount` credits for `reference`, all or nothing, pinned to lots oldest expiry
-    first. Raises `InsufficientCredits` ("needs N credits, has M") and reserves nothing when
-    the available balance is short. The same idempotency key returns the same reservation;
-    a new key on an existing reference adds to that reservation."""
-    if amount <= 0:
-        raise ValueError("amount must be positive")
-    now = timezone.now()
-    balance = lock_objects.balance_lock(workspace_id=workspace.pk)
-    if _replayed(
-        idempotency_key,
-        workspace_id=workspace.pk,
-        kind=LedgerEntry.Kind.RESERVATION,
-        reference=reference,
-    ):
-        return Reservation.objects.get(workspace=workspace, reference=reference)
-    _expire_lots(balance, now=now)  # the balance must not count lots that just expired
-    if balance.available < amount:
-        raise InsufficientCredits(needed=amount, available=balance.available)
-
+def _reserve_on_live_lots(workspace_id: int, amount: int, now: datetime) -> dict[int, int]:
+    """Reserve `amount` free credits on the workspace's live lots, oldest expiry first; returns
+    lot id -> credits. Raises `InsufficientCredits` when the lots hold less than the cached
+    balance said (the caller's transaction then rolls back rather than overdraw)."""
     allocations: dict[int, int] = {}
     left = amount
-    lots = _live_lots(workspace.pk, now)
+    lots = _live_lots(workspace_id, now)
     for lot in lots:
         part = min(lot.credits_free, left)
         if part <= 0:
@@ -89,7 +70,19 @@ def credits_reserve(
             break
     if left:  # the cached balance disagrees with the lots: refuse rather than overdraw
         raise InsufficientCredits(needed=amount, available=amount - left)
+    return allocations
 
+
+def _reservation_add(
+    *,
+    workspace: Workspace,
+    reference: str,
+    idempotency_key: str,
+    amount: int,
+    allocations: dict[int, int],
+) -> Reservation:
+    """Open the reservation of `reference`, or add to it (reactivating it), and pin the
+    allocated credits to their lots."""
     reservation = lock_objects.reservation_lock(workspace_id=workspace.pk, reference=reference)
     if reservation is None:
         reservation = Reservation.objects.create(
@@ -112,7 +105,39 @@ def credits_reserve(
             pin.amount += part
             pin.remaining += part
             pin.save(update_fields=["amount", "remaining"])
+    return reservation
 
+
+@transaction.atomic
+def credits_reserve(
+    *, workspace: Workspace, amount: int, reference: str, idempotency_key: str
+) -> Reservation:
+    """Hold `amount` credits for `reference`, all or nothing, pinned to lots oldest expiry
+    first. Raises `InsufficientCredits` ("needs N credits, has M") and reserves nothing when
+    the available balance is short. The same idempotency key returns the same reservation;
+    a new key on an existing reference adds to that reservation."""
+    if amount <= 0:
+        raise ValueError("amount must be positive")
+    now = timezone.now()
+    balance = lock_objects.balance_lock(workspace_id=workspace.pk)
+    if _replayed(
+        idempotency_key,
+        workspace_id=workspace.pk,
+        kind=LedgerEntry.Kind.RESERVATION,
+        reference=reference,
+    ):
+        return Reservation.objects.get(workspace=workspace, reference=reference)
+    _expire_lots(balance, now=now)  # the balance must not count lots that just expired
+    if balance.available < amount:
+        raise InsufficientCredits(needed=amount, available=balance.available)
+    allocations = _reserve_on_live_lots(workspace.pk, amount, now)
+    reservation = _reservation_add(
+        workspace=workspace,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        amount=amount,
+        allocations=allocations,
+    )
     _post_credit_change(
         balance,
         workspace=workspace,
@@ -252,6 +277,20 @@ def credits_release(
     )
 
 
+def _refundable_by_lot(*, workspace_id: int, reference: str) -> dict[int, int]:
+    """Lot id -> credits consumed under `reference` and not refunded yet (may be zero)."""
+    refundable: dict[int, int] = {}
+    for kind, allocations in LedgerEntry.objects.filter(
+        workspace_id=workspace_id,
+        reference=reference,
+        kind__in=[LedgerEntry.Kind.CONSUMPTION, LedgerEntry.Kind.REFUND],
+    ).values_list("kind", "allocations"):
+        sign = 1 if kind == LedgerEntry.Kind.CONSUMPTION else -1
+        for lot_id, part in (allocations or {}).items():
+            refundable[int(lot_id)] = refundable.get(int(lot_id), 0) + sign * int(part)
+    return refundable
+
+
 @transaction.atomic
 def credits_refund(
     *, workspace: Workspace, reference: str, amount: int, idempotency_key: str
@@ -273,15 +312,7 @@ def credits_refund(
     )
     if replay:
         return replay
-    refundable: dict[int, int] = {}
-    for kind, allocations in LedgerEntry.objects.filter(
-        workspace_id=workspace.pk,
-        reference=reference,
-        kind__in=[LedgerEntry.Kind.CONSUMPTION, LedgerEntry.Kind.REFUND],
-    ).values_list("kind", "allocations"):
-        sign = 1 if kind == LedgerEntry.Kind.CONSUMPTION else -1
-        for lot_id, part in (allocations or {}).items():
-            refundable[int(lot_id)] = refundable.get(int(lot_id), 0) + sign * int(part)
+    refundable = _refundable_by_lot(workspace_id=workspace.pk, reference=reference)
     lots = {
         lot.pk: lot
         for lot in lock_objects.lots_lock(
