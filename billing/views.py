@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 
 def _ws(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined]
+    # WorkspaceMiddleware sets the attribute, which HttpRequest does not declare.
+    workspace: Workspace = request.workspace  # type: ignore[attr-defined]
+    return workspace
 
 
 def _balance_context(request: HttpRequest) -> dict[str, object]:

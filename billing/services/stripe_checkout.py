@@ -61,7 +61,11 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
 
 def stripe_event_construct(*, payload: bytes, signature: str) -> stripe.Event:
     """Verify the signature (raises `stripe.SignatureVerificationError` or `ValueError`)."""
-    return stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    # The SDK leaves construct_event unannotated; it builds and returns a `stripe.Event`.
+    event: stripe.Event = stripe.Webhook.construct_event(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET
+    )
+    return event
 
 
 @transaction.atomic
