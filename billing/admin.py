@@ -3,7 +3,7 @@ read-only views of money and credit records (they change only through `billing.s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -31,8 +31,23 @@ from billing.models import (
     StripeEvent,
 )
 
+if TYPE_CHECKING:
+    # django-stubs makes the admin classes generic in their model, but at runtime they cannot
+    # be subscripted (that takes django_stubs_ext.monkeypatch(), which iSend does not run), so
+    # only the type checker sees the parameters.
+    _ReadOnlyAdminBase = admin.ModelAdmin[Any]  # one base for many models
+    _PackageAdminBase = admin.ModelAdmin[Package]
+    _OrderAdminBase = admin.ModelAdmin[Order]
+    _BillingSettingsAdminBase = admin.ModelAdmin[BillingSettings]
+    _PaymentInlineBase = admin.TabularInline[Payment, Order]
+    _ReservationLotInlineBase = admin.TabularInline[ReservationLot, Reservation]
+else:
+    _ReadOnlyAdminBase = _PackageAdminBase = admin.ModelAdmin
+    _OrderAdminBase = _BillingSettingsAdminBase = admin.ModelAdmin
+    _PaymentInlineBase = _ReservationLotInlineBase = admin.TabularInline
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(_ReadOnlyAdminBase):
     """Money and credit rows are written by services only; admin shows them."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -46,7 +61,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(_PackageAdminBase):
     list_display = (
         "name",
         "credits",
@@ -61,7 +76,7 @@ class PackageAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(_PaymentInlineBase):
     model = Payment
     extra = 0
     can_delete = False
@@ -74,7 +89,7 @@ class PaymentInline(admin.TabularInline):
         "recorded_by",
     )
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
 
 
@@ -96,7 +111,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(_OrderAdminBase):
     list_display = (
         "payment_reference",
         "workspace",
@@ -119,7 +134,7 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
 
     @admin.action(description=gettext_lazy("Confirm bank transfer received"))
@@ -305,13 +320,13 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
         )
 
 
-class ReservationLotInline(admin.TabularInline):
+class ReservationLotInline(_ReservationLotInlineBase):
     model = ReservationLot
     extra = 0
     can_delete = False
     readonly_fields = ("lot", "amount", "remaining")
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:
         return False
 
 
@@ -343,7 +358,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BillingSettings)
-class BillingSettingsAdmin(admin.ModelAdmin):
+class BillingSettingsAdmin(_BillingSettingsAdminBase):
     list_display = ("workspace", "low_balance_threshold", "low_balance_notified")
     search_fields = ("workspace__name", "workspace__slug")
     readonly_fields = ("low_balance_notified",)

@@ -15,7 +15,7 @@ from billing import services
 from billing.models import LedgerEntry, Order
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(serializers.Serializer[services.Balance]):
     available = serializers.IntegerField()
     reserved = serializers.IntegerField()
 
@@ -29,7 +29,7 @@ class BalanceView(APIView):
         return Response(BalanceSerializer(balance).data)
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
     class Meta:
         model = LedgerEntry
         fields = ["id", "kind", "amount", "reserved_delta", "reference", "reason", "created_at"]
@@ -56,7 +56,7 @@ class LedgerEntryViewSet(WorkspaceReadOnlyViewSet):
         return queryset
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(serializers.ModelSerializer[Order]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     package = serializers.CharField(source="package.name")
     invoice_number = serializers.SerializerMethodField()
