@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.permissions import ROLE_PERMISSIONS
+from accounts.selectors import memberships_of_user, notifications_unread_count
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -15,7 +16,6 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
-    from accounts.selectors import memberships_of_user, notifications_unread_count
 
     workspace = getattr(request, "workspace", None)
     membership = getattr(request, "membership", None)

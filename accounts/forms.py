@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.permissions import API_SCOPES, Role
+from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
 
 _TIME_ZONES = sorted(zoneinfo.available_timezones())
@@ -73,7 +74,6 @@ class SignupExtraForm(forms.Form):
         return normalize_phone(self.cleaned_data["phone"], default_region="AZ")
 
     def signup(self, request: HttpRequest, user: User) -> None:
-        from accounts.services import client_ip, user_complete_signup
 
         user_complete_signup(
             user=user,

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.emails import email_render_and_send
+from accounts.models import ApiRequestLog, Invitation
 
 BEAT_HEARTBEAT_KEY = "beat:last_tick"
 
@@ -26,7 +27,6 @@ def beat_heartbeat_task() -> None:
 
 @shared_task
 def invitations_purge_expired_task() -> int:
-    from accounts.models import Invitation
 
     cutoff = timezone.now() - timedelta(days=30)
     deleted, _ = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True).delete()
@@ -36,8 +36,6 @@ def invitations_purge_expired_task() -> int:
 @shared_task
 def api_request_logs_purge_task() -> int:
     from django.conf import settings
-
-    from accounts.models import ApiRequestLog
 
     cutoff = timezone.now() - timedelta(days=settings.API_LOG_RETENTION_DAYS)
     deleted, _ = ApiRequestLog.objects.filter(created_at__lt=cutoff).delete()

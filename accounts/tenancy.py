@@ -27,6 +27,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
 from accounts.permissions import role_has
+from accounts.selectors import membership_for_user
 
 if TYPE_CHECKING:
     from accounts.models import Membership, User, Workspace
@@ -85,7 +86,6 @@ class WorkspaceMiddleware:
             return None
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        from accounts.selectors import membership_for_user
 
         membership = membership_for_user(user=request.user, workspace_slug=slug)
         if membership is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 class BootstrapForm(forms.Form):
@@ -26,3 +27,11 @@ class BootstrapForm(forms.Form):
                 "class",
                 f"{css} form-control-sm" if css == "form-control" else f"{css} form-select-sm",
             )
+
+
+def errors_to_form(form: forms.BaseForm, exc: ValidationError) -> None:
+    """A service's ValidationError shown on the form: field errors on their fields, the rest
+    at the top."""
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)

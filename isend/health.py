@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from accounts.tasks import BEAT_HEARTBEAT_KEY
 from core.health import CHECKS, register_check
 
 
@@ -31,7 +32,6 @@ def _ping(url: str) -> dict[str, Any]:
 
 
 def _check_beat() -> dict[str, Any]:
-    from accounts.tasks import BEAT_HEARTBEAT_KEY
 
     last = cache.get(BEAT_HEARTBEAT_KEY)
     if last is None:

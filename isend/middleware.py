@@ -6,6 +6,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from accounts.models import ApiRequestLog
+
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'"
@@ -40,8 +42,6 @@ class ApiRequestLogMiddleware:
         response = self.get_response(request)
         key = getattr(request, "api_key", None)
         if key is not None:
-            from accounts.models import ApiRequestLog
-
             ApiRequestLog.objects.create(
                 workspace_id=key.workspace_id,
                 api_key=key,

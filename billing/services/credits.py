@@ -25,14 +25,14 @@ from billing import lock_objects
 from billing.models import CreditBalance, CreditLot, LedgerEntry, Reservation, ReservationLot
 from billing.services.errors import InsufficientCredits, ReservationNotFound
 from billing.services.ledger import (
-    _CreditsBack,
-    _expire_lots,
-    _live_lots,
-    _low_balance_check,
-    _post_credit_change,
-    _replayed,
-    _take_from_pins,
-    _write,
+    CreditsBack,
+    expire_lots,
+    ledger_replayed,
+    ledger_write,
+    live_lots,
+    low_balance_check,
+    post_credit_change,
+    take_from_pins,
 )
 
 
@@ -56,7 +56,7 @@ def _reserve_on_live_lots(workspace_id: int, amount: int, now: datetime) -> dict
     balance said (the caller's transaction then rolls back rather than overdraw)."""
     allocations: dict[int, int] = {}
     left = amount
-    lots = _live_lots(workspace_id, now)
+    lots = live_lots(workspace_id, now)
     for lot in lots:
         part = min(lot.credits_free, left)
         if part <= 0:
@@ -119,14 +119,14 @@ def credits_reserve(
         raise ValueError("amount must be positive")
     now = timezone.now()
     balance = lock_objects.balance_lock(workspace_id=workspace.pk)
-    if _replayed(
+    if ledger_replayed(
         idempotency_key,
         workspace_id=workspace.pk,
         kind=LedgerEntry.Kind.RESERVATION,
         reference=reference,
     ):
         return Reservation.objects.get(workspace=workspace, reference=reference)
-    _expire_lots(balance, now=now)  # the balance must not count lots that just expired
+    expire_lots(balance, now=now)  # the balance must not count lots that just expired
     if balance.available < amount:
         raise InsufficientCredits(needed=amount, available=balance.available)
     allocations = _reserve_on_live_lots(workspace.pk, amount, now)
@@ -137,7 +137,7 @@ def credits_reserve(
         amount=amount,
         allocations=allocations,
     )
-    _post_credit_change(
+    post_credit_change(
         balance,
         workspace=workspace,
         kind=LedgerEntry.Kind.RESERVATION,
@@ -164,7 +164,7 @@ def credits_consume(
     if amount <= 0:
         raise ValueError("amount must be positive")
     balance = lock_objects.balance_lock(workspace_id=workspace.pk)
-    replay = _replayed(
+    replay = ledger_replayed(
         idempotency_key,
         workspace_id=workspace.pk,
         kind=LedgerEntry.Kind.CONSUMPTION,
@@ -184,7 +184,7 @@ def credits_consume(
         for lot in lock_objects.lots_lock(CreditLot.objects.filter(pk__in=[p.lot_id for p in pins]))
     }
     pins.sort(key=lambda p: (lots[p.lot_id].expires_at, p.lot_id))
-    taken = _take_from_pins(pins, amount)
+    taken = take_from_pins(pins, amount)
     for lot_id, part in taken.items():
         lot = lots[lot_id]
         lot.credits_remaining -= part
@@ -195,7 +195,7 @@ def credits_consume(
         reservation.status = Reservation.Status.SETTLED
     reservation.save(update_fields=["remaining", "status"])
     # Spending reserved credits leaves the available balance as it was: no low-balance check.
-    return _post_credit_change(
+    return post_credit_change(
         balance,
         workspace=workspace,
         kind=LedgerEntry.Kind.CONSUMPTION,
@@ -221,7 +221,7 @@ def credits_release(
     revoked are written off as they come back. Returns None when nothing was left to release."""
     now = timezone.now()
     balance = lock_objects.balance_lock(workspace_id=workspace.pk)
-    replay = _replayed(
+    replay = ledger_replayed(
         idempotency_key,
         workspace_id=workspace.pk,
         kind=LedgerEntry.Kind.RELEASE,
@@ -248,14 +248,14 @@ def credits_release(
     # Release from live lots first, latest expiry first: what stays reserved is what would
     # otherwise be lost, so the workspace gets the most out of its credits.
     pins.sort(key=lambda p: (lots[p.lot_id].is_dead(now), -lots[p.lot_id].expires_at.timestamp()))
-    taken = _take_from_pins(pins, amount)
+    taken = take_from_pins(pins, amount)
     reservation.remaining -= amount
     if reservation.remaining == 0:
         reservation.status = Reservation.Status.SETTLED
     reservation.save(update_fields=["remaining", "status"])
     for lot_id, part in taken.items():
         lots[lot_id].credits_reserved -= part
-    return _post_credit_change(
+    return post_credit_change(
         balance,
         workspace=workspace,
         kind=LedgerEntry.Kind.RELEASE,
@@ -268,7 +268,7 @@ def credits_release(
         audit_action="billing.credits.released",
         audit_target=reservation,
         audit_details={"credits": amount, "reference": reference},
-        credits_back=_CreditsBack(
+        credits_back=CreditsBack(
             lots=[(lots[lot_id], part) for lot_id, part in taken.items()],
             writeoff_reason="released into an expired or revoked lot",
             lot_fields=["credits_remaining", "credits_reserved"],
@@ -303,7 +303,7 @@ def credits_refund(
         raise ValueError("amount must be positive")
     now = timezone.now()
     balance = lock_objects.balance_lock(workspace_id=workspace.pk)
-    replay = _replayed(
+    replay = ledger_replayed(
         idempotency_key,
         workspace_id=workspace.pk,
         kind=LedgerEntry.Kind.REFUND,
@@ -331,7 +331,7 @@ def credits_refund(
         return None
     for lot_id, part in taken.items():
         lots[lot_id].credits_remaining += part
-    return _post_credit_change(
+    return post_credit_change(
         balance,
         workspace=workspace,
         kind=LedgerEntry.Kind.REFUND,
@@ -342,7 +342,7 @@ def credits_refund(
         now=now,
         audit_action="billing.credits.refunded",
         audit_details={"credits": total, "reference": reference},
-        credits_back=_CreditsBack(
+        credits_back=CreditsBack(
             lots=[(lots[lot_id], part) for lot_id, part in taken.items()],
             writeoff_reason="refunded into an expired or revoked lot",
             lot_fields=["credits_remaining"],
@@ -366,8 +366,8 @@ def credits_expire_due(now: datetime | None = None) -> int:
     for workspace_id in list(workspace_ids):
         with transaction.atomic():
             balance = lock_objects.balance_lock(workspace_id=workspace_id)
-            total += _expire_lots(balance, now=now)
-            _low_balance_check(balance)
+            total += expire_lots(balance, now=now)
+            low_balance_check(balance)
     return total
 
 
@@ -390,10 +390,10 @@ def credits_adjust(
     now = timezone.now()
     key = idempotency_key or f"adjustment:{secrets.token_hex(12)}"
     balance = lock_objects.balance_lock(workspace_id=workspace.pk)
-    replay = _replayed(key, workspace_id=workspace.pk, kind=LedgerEntry.Kind.ADJUSTMENT)
+    replay = ledger_replayed(key, workspace_id=workspace.pk, kind=LedgerEntry.Kind.ADJUSTMENT)
     if replay:
         return replay
-    _expire_lots(balance, now=now)
+    expire_lots(balance, now=now)
     lot: CreditLot | None = None
     allocations: dict[int, int] = {}
     if amount > 0:
@@ -409,7 +409,7 @@ def credits_adjust(
         if balance.available < needed:
             raise InsufficientCredits(needed=needed, available=balance.available)
         left = needed
-        for live in _live_lots(workspace.pk, now):
+        for live in live_lots(workspace.pk, now):
             part = min(live.credits_free, left)
             if part <= 0:
                 continue
@@ -421,7 +421,7 @@ def credits_adjust(
                 break
         if left:
             raise InsufficientCredits(needed=needed, available=needed - left)
-    return _post_credit_change(
+    return post_credit_change(
         balance,
         workspace=workspace,
         kind=LedgerEntry.Kind.ADJUSTMENT,
@@ -452,7 +452,7 @@ def credits_revoke_lot(
     lot.revoked_at = now
     lot.credits_remaining -= free
     lot.save(update_fields=["revoked_at", "credits_remaining"])
-    entry = _write(
+    entry = ledger_write(
         balance,
         kind=LedgerEntry.Kind.REVOCATION,
         amount=-free,
@@ -478,5 +478,5 @@ def credits_revoke_lot(
         % {"credits": free, "reason": reason},
         link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
     )
-    _low_balance_check(balance)
+    low_balance_check(balance)
     return entry

@@ -2,7 +2,7 @@
 idempotency check, the one writer of ledger entries (which moves the cached balance with them),
 the lots' expiry and write-offs, and the low-balance notice. Every function here expects the
 caller to hold the workspace's balance lock (`lock_objects.balance_lock`) and to run inside the
-caller's transaction. Names start with an underscore: they are internal to `billing.services`."""
+caller's transaction. Internal to `billing.services` (its `__init__` does not re-export them)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _entry_for_key(idempotency_key: str) -> LedgerEntry | None:
     return LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
 
 
-def _replayed(
+def ledger_replayed(
     key: str, *, workspace_id: int, kind: str, reference: str | None = None
 ) -> LedgerEntry | None:
     """The entry an earlier call with this key wrote, or None. Called with the balance lock
@@ -45,7 +45,7 @@ def _replayed(
     return entry
 
 
-def _write(
+def ledger_write(
     balance: CreditBalance,
     *,
     kind: str,
@@ -80,7 +80,7 @@ def _write(
     return entry
 
 
-def _live_lots(workspace_id: int, now: datetime) -> list[CreditLot]:
+def live_lots(workspace_id: int, now: datetime) -> list[CreditLot]:
     """The workspace's unexpired, unrevoked lots, locked, oldest expiry first."""
     lots = lock_objects.lots_lock(
         CreditLot.objects.filter(
@@ -93,7 +93,7 @@ def _live_lots(workspace_id: int, now: datetime) -> list[CreditLot]:
     return sorted(lots, key=lambda lot: (lot.expires_at, lot.pk))
 
 
-def _expire_lots(balance: CreditBalance, *, now: datetime) -> int:
+def expire_lots(balance: CreditBalance, *, now: datetime) -> int:
     """Write off the unreserved part of every lot of this workspace that has expired. Pinned
     credits stay with their reservation (DESIGN: a reservation pins its lots)."""
     lots = lock_objects.lots_lock(
@@ -110,7 +110,7 @@ def _expire_lots(balance: CreditBalance, *, now: datetime) -> int:
         lot.expired_at = now
         if free > 0:
             lot.credits_remaining -= free
-            _write(
+            ledger_write(
                 balance,
                 kind=LedgerEntry.Kind.EXPIRY,
                 amount=-free,
@@ -130,7 +130,7 @@ def _expire_lots(balance: CreditBalance, *, now: datetime) -> int:
     return written_off
 
 
-def _low_balance_check(balance: CreditBalance) -> None:
+def low_balance_check(balance: CreditBalance) -> None:
     """Tell the workspace once when its available credits fall below its threshold, and re-arm
     when they climb back. Runs under the balance lock, so a crossing is told once."""
     prefs = BillingSettings.objects.filter(workspace_id=balance.workspace_id).first()
@@ -176,7 +176,7 @@ def _write_off_if_dead(
     if not lot.is_dead(now):
         return
     lot.credits_remaining -= part
-    _write(
+    ledger_write(
         balance,
         kind=(LedgerEntry.Kind.REVOCATION if lot.revoked_at else LedgerEntry.Kind.EXPIRY),
         amount=-part,
@@ -188,7 +188,7 @@ def _write_off_if_dead(
     )
 
 
-def _take_from_pins(pins: Iterable[ReservationLot], amount: int) -> dict[int, int]:
+def take_from_pins(pins: Iterable[ReservationLot], amount: int) -> dict[int, int]:
     """Take `amount` from pins in the given order; returns lot id -> credits taken."""
     taken: dict[int, int] = {}
     left = amount
@@ -208,9 +208,9 @@ def _take_from_pins(pins: Iterable[ReservationLot], amount: int) -> dict[int, in
 
 
 @dataclass(frozen=True)
-class _CreditsBack:
+class CreditsBack:
     """Credits a release or a refund gives back to lots, already added to the lot objects in
-    memory. `_post_credit_change` writes off at once what came back into a lot that has since
+    memory. `post_credit_change` writes off at once what came back into a lot that has since
     expired or been revoked, then saves each lot's `lot_fields`."""
 
     lots: list[tuple[CreditLot, int]]
@@ -218,7 +218,7 @@ class _CreditsBack:
     lot_fields: list[str]
 
 
-def _post_credit_change(
+def post_credit_change(
     balance: CreditBalance,
     *,
     workspace: Workspace,
@@ -235,14 +235,14 @@ def _post_credit_change(
     audit_action: str,
     audit_target: Model | None = None,
     audit_details: dict[str, Any],
-    credits_back: _CreditsBack | None = None,
+    credits_back: CreditsBack | None = None,
     check_low_balance: bool = True,
 ) -> LedgerEntry:
     """How a credit operation ends, in this order, under the balance lock its caller took (and
     after its replay check): append the ledger entry, which moves the cached balance; write off
     credits that came back into dead lots; write the audit row (`audit_target`, or the entry
     itself); re-check the low-balance notice against the new balance. Returns the entry."""
-    entry = _write(
+    entry = ledger_write(
         balance,
         kind=kind,
         amount=amount,
@@ -275,5 +275,5 @@ def _post_credit_change(
         details=audit_details,
     )
     if check_low_balance:
-        _low_balance_check(balance)
+        low_balance_check(balance)
     return entry

@@ -21,7 +21,7 @@ from billing import lock_objects
 from billing.models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package, Payment
 from billing.services.credits import credits_revoke_lot
 from billing.services.errors import BillingError, PaymentMismatch
-from billing.services.ledger import _low_balance_check, _write
+from billing.services.ledger import ledger_write, low_balance_check
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 
@@ -169,7 +169,7 @@ def credits_purchase_activate(*, order: Order, payment: Payment) -> CreditLot:
         credits_remaining=order.credits,
         expires_at=now + timedelta(days=order.validity_days),
     )
-    _write(
+    ledger_write(
         balance,
         kind=LedgerEntry.Kind.PURCHASE,
         amount=order.credits,
@@ -197,7 +197,7 @@ def credits_purchase_activate(*, order: Order, payment: Payment) -> CreditLot:
             "invoice": invoice.number,
         },
     )
-    _low_balance_check(balance)
+    low_balance_check(balance)
     notify(
         kind="billing.paid",
         workspace=workspace,
@@ -283,5 +283,5 @@ def billing_settings_update(
             target=prefs,
             details={"low_balance_threshold": low_balance_threshold},
         )
-        _low_balance_check(balance)
+        low_balance_check(balance)
     return prefs

@@ -9,7 +9,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
+from messaging.analytics.selectors import MAX_RANGE_DAYS
+from messaging.campaigns.models import Campaign
 from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
 
 
 class AnalyticsFilterForm(forms.Form):
@@ -29,8 +32,6 @@ class AnalyticsFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
-        from messaging.campaigns.models import Campaign
-        from messaging.numbers.models import Sender
 
         super().__init__(*args, **kwargs)
         choices: dict[str, QuerySet[Any]] = {
@@ -48,7 +49,6 @@ class AnalyticsFilterForm(forms.Form):
             self.fields[name].widget.attrs["class"] = "form-control"
 
     def clean(self) -> dict[str, Any]:
-        from messaging.analytics.selectors import MAX_RANGE_DAYS
 
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")

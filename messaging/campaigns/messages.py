@@ -15,6 +15,7 @@ from accounts.validators import normalize_phone
 from billing import services as billing
 from messaging.campaigns.models import Message
 from messaging.contacts.models import Contact
+from messaging.engine.kick import dispatch_kick
 from messaging.engine.runtime import message_credit_reference
 from messaging.numbers.models import Sender
 
@@ -95,7 +96,6 @@ def message_send(
         if existing is None:
             raise
         return existing, False
-    from messaging.engine.kick import dispatch_kick
 
     transaction.on_commit(lambda: dispatch_kick(sender_ids=[sender.pk]))
     return message, True

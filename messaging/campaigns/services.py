@@ -16,6 +16,7 @@ from accounts.models import User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
 from billing import services as billing
 from core.events import campaign_event, events_publish
+from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.audience import (
     AUDIENCE_KEYS,
@@ -26,13 +27,17 @@ from messaging.contacts.audience import (
     audience_upgrade_legacy,
 )
 from messaging.content.models import MessageTemplate
+from messaging.content.rendering import TemplateError, contact_values, render_message
 from messaging.engine.fanout import (
     campaign_audience,
     campaign_audience_counts,
     live_senders,
     reassign_queued,
 )
+from messaging.engine.kick import dispatch_kick
 from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
+from messaging.engine.reactions import campaigns_refresh
+from messaging.engine.tasks import campaign_fanout_task
 from messaging.engine.windows import window_clean, window_share
 from messaging.numbers.models import Sender
 
@@ -195,7 +200,6 @@ def campaign_launch(
     `expected_recipients`: the pre-flight count the user confirmed; if the audience no longer
     has that many recipients, nothing is reserved and the user is asked to look again. Fan-out
     then queues at most that many and pauses the campaign if it queued a different number."""
-    from messaging.engine.tasks import campaign_fanout_task
 
     _check_same_workspace(workspace, campaign)
     workspace_ensure_can_send(workspace=workspace)
@@ -269,7 +273,6 @@ def campaign_pause(*, workspace: Workspace, campaign: Campaign, actor: User | No
 
 
 def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
-    from messaging.engine.kick import dispatch_kick
 
     _check_same_workspace(workspace, campaign)
     workspace_ensure_can_send(workspace=workspace)
@@ -299,7 +302,6 @@ def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | N
 @transaction.atomic
 def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
     """Stop for good: queued messages are cancelled and their credits released."""
-    from messaging.engine.reactions import campaigns_refresh
 
     _check_same_workspace(workspace, campaign)
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -336,7 +338,6 @@ def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | N
 def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> int:
     """Re-queue only failures that may succeed later (temporary errors), after reserving their
     credits again. Permanent failures (not on WhatsApp, opted out, template errors) stay."""
-    from messaging.engine.kick import dispatch_kick
 
     _check_same_workspace(workspace, campaign)
     retryable = Message.objects.filter(
@@ -408,8 +409,6 @@ def campaign_send_test(
     """Send the campaign's message to the user's own phone before launching: rendered with the
     user's name (each variable's fallback shows where a contact lacks a value), from the
     campaign's first active number, through the engine like any single message (one credit)."""
-    from messaging.campaigns.messages import message_send
-    from messaging.content.rendering import TemplateError, contact_values, render_message
 
     _check_same_workspace(workspace, campaign)
     phone = (to or actor.phone or "").strip()

@@ -23,7 +23,7 @@ from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing.services import InsufficientCredits
 from messaging.analytics.selectors import campaign_failure_classes, campaign_stats_by_sender
 from messaging.campaigns import services
-from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
 from messaging.contacts.models import ContactList, Segment
 from messaging.content.models import MessageTemplate
@@ -440,7 +440,6 @@ def message_log(request: WorkspaceRequest) -> HttpResponse:
 @workspace_view(Perm.VIEW)
 def inbox(request: WorkspaceRequest) -> HttpResponse:
     """Replies from recipients, newest first; opt-outs are marked."""
-    from messaging.campaigns.models import InboundMessage
 
     workspace = request.workspace
     qs = InboundMessage.objects.for_workspace(workspace).select_related("campaign", "sender")

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from messaging.contacts.models import Contact, ContactList, Segment, WhatsAppStatus
+from messaging.contacts.selectors import contact_filter_q
 
 AUDIENCE_KEYS = (
     "search",
@@ -228,7 +229,6 @@ def audience_clean(*, workspace: Workspace, data: Any, allow_segment: bool = Tru
 
 def audience_q(*, workspace: Workspace, audience: Audience) -> Q:
     """The WHERE clause of the audience (its segment's filters included)."""
-    from messaging.contacts.selectors import contact_filter_q
 
     q = contact_filter_q(audience.as_json(), default_country=workspace.default_country)
     if audience.segment is not None:

@@ -9,17 +9,19 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import Perm, role_has
+from accounts.permissions import Perm
 from accounts.tenancy import WorkspaceRequest, workspace_view
+from core.forms import errors_to_form
 from core.pagination import CappedPaginator
 from messaging.contacts import selectors, services
+from messaging.contacts.access import can_write_contacts, require_contacts_write
 from messaging.contacts.forms import (
     BulkActionForm,
     ContactFilterForm,
@@ -32,21 +34,6 @@ PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")
 
 
-def _can_write(request: WorkspaceRequest) -> bool:
-    return role_has(request.membership.role, Perm.CONTACTS_WRITE)
-
-
-def _require_write(request: WorkspaceRequest) -> None:
-    if not _can_write(request):
-        raise PermissionDenied
-
-
-def _errors_to_form(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-
-
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
 def contacts(request: WorkspaceRequest) -> HttpResponse:
@@ -55,7 +42,7 @@ def contacts(request: WorkspaceRequest) -> HttpResponse:
     filter_form = ContactFilterForm(request.GET or None)
     filters = filter_form.filters()
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         return _bulk_action(request, filters)
     queryset = selectors.contacts_matching(workspace=workspace, filters=filters)
     page = CappedPaginator(
@@ -76,7 +63,7 @@ def contacts(request: WorkspaceRequest) -> HttpResponse:
             "tags": selectors.contact_tags_of_workspace(workspace=workspace),
             "lists": selectors.contact_lists_of_workspace(workspace=workspace),
             "query": query.urlencode(),
-            "can_write": _can_write(request),
+            "can_write": can_write_contacts(request),
         },
     )
 
@@ -134,7 +121,7 @@ def contact_create(request: WorkspaceRequest) -> HttpResponse:
         try:
             contact = services.contact_create(workspace=workspace, data=form.cleaned_data)
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_form(form, exc)
         else:
             messages.success(request, _("Contact added."))
             return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
@@ -157,14 +144,14 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
     }
     form = ContactForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if form.is_valid():
             try:
                 services.contact_update(
                     workspace=workspace, contact=contact, data=form.cleaned_data
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("Contact saved."))
                 return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
@@ -175,7 +162,7 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
             "contact": contact,
             "form": form,
             "lists": contact.lists.filter(workspace=workspace).order_by("name"),
-            "can_write": _can_write(request),
+            "can_write": can_write_contacts(request),
         },
     )
 
@@ -230,14 +217,14 @@ def lists(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
     form = ContactListForm(request.POST or None)
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if form.is_valid():
             try:
                 contact_list = services.contact_list_create(
                     workspace=workspace, **form.cleaned_data
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("List created."))
                 return redirect("messaging:list_detail", workspace.slug, contact_list.public_id)
@@ -247,7 +234,7 @@ def lists(request: WorkspaceRequest) -> HttpResponse:
         {
             "lists": selectors.contact_lists_of_workspace(workspace=workspace),
             "form": form,
-            "can_write": _can_write(request),
+            "can_write": can_write_contacts(request),
         },
     )
 
@@ -262,7 +249,7 @@ def list_detail(request: WorkspaceRequest, list_id: str) -> HttpResponse:
         initial={"name": contact_list.name, "description": contact_list.description},
     )
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if request.POST.get("remove"):
             services.contact_list_remove_contacts(
                 workspace=workspace,
@@ -278,7 +265,7 @@ def list_detail(request: WorkspaceRequest, list_id: str) -> HttpResponse:
                     workspace=workspace, contact_list=contact_list, **form.cleaned_data
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("List saved."))
                 return redirect("messaging:list_detail", workspace.slug, contact_list.public_id)
@@ -299,7 +286,7 @@ def list_detail(request: WorkspaceRequest, list_id: str) -> HttpResponse:
                     workspace=workspace, filters={"list_id": contact_list.public_id}, few=True
                 ),
             ).get_page(request.GET.get("page")),
-            "can_write": _can_write(request),
+            "can_write": can_write_contacts(request),
         },
     )
 
@@ -323,14 +310,14 @@ def segments(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
     form = SegmentForm(request.POST or None)
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if form.is_valid():
             try:
                 segment = services.segment_create(
                     workspace=workspace, name=form.cleaned_data["name"], filters=form.filters()
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("Segment saved."))
                 return redirect("messaging:segment_detail", workspace.slug, segment.public_id)
@@ -341,7 +328,7 @@ def segments(request: WorkspaceRequest) -> HttpResponse:
     return render(
         request,
         "messaging/segments.html",
-        {"rows": rows, "form": form, "can_write": _can_write(request)},
+        {"rows": rows, "form": form, "can_write": can_write_contacts(request)},
     )
 
 
@@ -354,7 +341,7 @@ def segment_detail(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
         request.POST or None, initial=SegmentForm.initial_from(segment.name, segment.filters)
     )
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if form.is_valid():
             try:
                 services.segment_update(
@@ -364,7 +351,7 @@ def segment_detail(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
                     filters=form.filters(),
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("Segment saved."))
                 return redirect("messaging:segment_detail", workspace.slug, segment.public_id)
@@ -376,7 +363,7 @@ def segment_detail(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
             "form": form,
             "counts": selectors.audience_preview(workspace=workspace, filters=segment.filters),
             "filters_json": json.dumps(segment.filters, indent=2, ensure_ascii=False),
-            "can_write": _can_write(request),
+            "can_write": can_write_contacts(request),
         },
     )
 

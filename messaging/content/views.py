@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
 from accounts.tenancy import WorkspaceRequest, workspace_view
+from core.forms import errors_to_form
 from messaging.contacts import selectors as contacts_selectors
-from messaging.contacts.views import _errors_to_form
 from messaging.content import rendering
 from messaging.content import selectors as content_selectors
 from messaging.content import services as template_services
@@ -22,7 +22,7 @@ from messaging.content.forms import TemplateForm
 from messaging.content.models import MessageTemplate
 
 
-def _can_write(request: WorkspaceRequest) -> bool:
+def _can_write_templates(request: WorkspaceRequest) -> bool:
     return role_has(request.membership.role, Perm.TEMPLATES_WRITE)
 
 
@@ -35,7 +35,7 @@ def templates(request: WorkspaceRequest) -> HttpResponse:
         "messaging/templates.html",
         {
             "templates": content_selectors.templates_of_workspace(workspace=workspace),
-            "can_write": _can_write(request),
+            "can_write": _can_write_templates(request),
         },
     )
 
@@ -60,7 +60,7 @@ def template_create(request: WorkspaceRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_form(form, exc)
         else:
             messages.success(request, _("Template saved."))
             return redirect("messaging:template_edit", workspace.slug, template.public_id)
@@ -76,7 +76,7 @@ def template_edit(request: WorkspaceRequest, template_id: str) -> HttpResponse:
     )
     form = TemplateForm(request.POST or None, initial=TemplateForm.initial_from(template))
     if request.method == "POST":
-        if not _can_write(request):
+        if not _can_write_templates(request):
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -87,7 +87,7 @@ def template_edit(request: WorkspaceRequest, template_id: str) -> HttpResponse:
                     actor=request.user,
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("Template saved."))
                 return redirect("messaging:template_edit", workspace.slug, template.public_id)
@@ -101,7 +101,7 @@ def _context(
     return {
         "form": form,
         "template": template,
-        "can_write": _can_write(request),
+        "can_write": _can_write_templates(request),
         "contacts": contacts_selectors.contacts_matching(workspace=workspace)[:50],
         "attributes": sorted(contacts_selectors.contact_attribute_keys(workspace=workspace)),
         "fields": sorted(rendering.CONTACT_FIELDS),

@@ -31,6 +31,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
+from messaging.engine import reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.engine.runtime import message_credit_reference, redis_client
@@ -352,7 +353,6 @@ def record(
 ) -> bool:
     """Write every outcome of a batch in bulk, move credits, react to the number's health.
     Returns True when the drainer must stop (the number is blocked)."""
-    from messaging.engine import reactions
 
     now = timezone.now()
     rows: list[tuple[Any, ...]] = []

@@ -22,6 +22,7 @@ from messaging.contacts.audience import (
     audience_recipients,
 )
 from messaging.engine import pacing, windows
+from messaging.engine.kick import dispatch_kick
 from messaging.numbers.models import Sender
 
 FANOUT_CHUNK = 20_000
@@ -153,8 +154,6 @@ def _finish_fanout(campaign: Campaign, audience: Audience) -> None:
         campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "status_changed_at", "finished_at"])
     if queued:
-        from messaging.engine.kick import dispatch_kick
-
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
 
 

@@ -20,6 +20,8 @@ from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
 from messaging.engine.fanout import reassign_queued
+from messaging.engine.kick import dispatch_kick
+from messaging.engine.runtime import redis_client
 from messaging.engine.stats import FAILED_COUNTERS
 from messaging.gateways.base import Outcome, OutcomeKind
 from messaging.numbers.models import Sender
@@ -63,7 +65,6 @@ DIRTY_KEY = "isend:campaign-refresh:dirty"
 
 def campaigns_refresh_skipped() -> int:
     """Refresh the campaigns whose refresh the hot path skipped (the periodic tick calls this)."""
-    from messaging.engine.runtime import redis_client
 
     ids = [int(i) for i in redis_client().spop(DIRTY_KEY, 10_000) or []]
     campaigns_refresh(campaign_ids=ids)
@@ -77,8 +78,6 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
     batch of a campaign and the periodic tick always force it)."""
     ids = [i for i in set(campaign_ids) if i]
     if not force and ids:
-        from messaging.engine.runtime import redis_client
-
         client = redis_client()
         try:
             due = [
@@ -244,8 +243,6 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 ),
             )
     if moved_to:
-        from messaging.engine.kick import dispatch_kick
-
         transaction.on_commit(
             lambda: dispatch_kick(sender_ids=sorted({i for ids in moved_to.values() for i in ids}))
         )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing import services as billing
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import reactions
+from messaging.engine.kick import dispatch_kick
 
 
 def tick() -> dict[str, int]:
@@ -67,8 +68,6 @@ def tick() -> dict[str, int]:
         .distinct()
     )
     if senders:
-        from messaging.engine.kick import dispatch_kick
-
         dispatch_kick(sender_ids=senders)
     return {
         "expired_leases": expired_leases,

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import Perm
 from accounts.tenancy import WorkspaceRequest, workspace_view
+from core.forms import errors_to_form
+from messaging.contacts.access import can_write_contacts, require_contacts_write
 from messaging.contacts.selectors import csv_safe
-from messaging.contacts.views import _can_write, _errors_to_form, _require_write
 from messaging.imports import selectors
 from messaging.imports import services as import_services
 from messaging.imports.forms import ImportOptionsForm, ImportUploadForm
@@ -29,7 +30,7 @@ def imports(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if form.is_valid():
             try:
                 contact_import = import_services.contact_import_create(
@@ -38,7 +39,7 @@ def imports(request: WorkspaceRequest) -> HttpResponse:
                     actor=request.user,
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)
     return render(
@@ -47,7 +48,7 @@ def imports(request: WorkspaceRequest) -> HttpResponse:
         {
             "form": form,
             "imports": selectors.contact_imports_of_workspace(workspace=workspace)[:50],
-            "can_write": _can_write(request),
+            "can_write": can_write_contacts(request),
             "max_mb": import_services.import_max_bytes() // (1024 * 1024),
         },
     )
@@ -81,7 +82,7 @@ def import_detail(request: WorkspaceRequest, import_id: str) -> HttpResponse:
         initial=initial,
     )
     if request.method == "POST":
-        _require_write(request)
+        require_contacts_write(request)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -101,7 +102,7 @@ def import_detail(request: WorkspaceRequest, import_id: str) -> HttpResponse:
                     ),
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 messages.success(request, _("The import has started."))
                 return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)

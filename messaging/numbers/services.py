@@ -29,6 +29,7 @@ from messaging.engine.adapters import (
     sender_credentials,
     web_adapter,
 )
+from messaging.engine.ingest import apply_events
 from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     AccountEffect,
@@ -444,8 +445,6 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
                 if isinstance(item, AccountEvent):
                     _apply_account_event(event.sender, item)
     if event.sender is not None:
-        from messaging.engine.ingest import apply_events
-
         apply_events(sender=event.sender, events=parsed)
     return event
 
