@@ -5,8 +5,10 @@ its own settings, and the viewset bases live in `accounts.api_base`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -15,6 +17,8 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.models import ApiKey, Workspace
 from accounts.permissions import scope_granted
 from accounts.services import api_key_authenticate
+
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyPrincipal:
@@ -88,7 +92,18 @@ class HasWorkspaceApiKey(permissions.BasePermission):
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Per key (else per IP). Its counters live in the cache (Redis): when the cache cannot be
+    reached the request is let through with a warning, never answered 500; a short outage
+    costs a little rate limiting, not the integrators' requests."""
+
     scope = "api_key"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (OSError, RedisError) as exc:  # ConnectionError is an OSError
+            logger.warning("API rate limit not applied, the cache is unreachable: %s", exc)
+            return True
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         if isinstance(request.auth, ApiKey):

@@ -384,7 +384,12 @@ def webhook_event_store(*, sender: Sender, source: str, body: bytes) -> WebhookE
         event = WebhookEvent.objects.create(
             workspace_id=sender.workspace_id, sender=sender, source=source, body=body
         )
-        transaction.on_commit(lambda: webhook_event_process_task.delay(event_id=event.pk))
+        # robust: if the broker is down the event stays "received", the receiver still answers
+        # 200 (Meta would otherwise retry and store it twice) and the stale-event sweep queues
+        # it once the broker is back.
+        transaction.on_commit(
+            lambda: webhook_event_process_task.delay(event_id=event.pk), robust=True
+        )
     return event
 
 

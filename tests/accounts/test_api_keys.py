@@ -164,3 +164,24 @@ def test_api_requests_are_logged_and_purged_after_the_retention_period(workspace
     )
     assert api_request_logs_purge_task() == 1
     assert ApiRequestLog.objects.count() == 1
+
+
+def test_the_api_answers_when_its_rate_limit_cache_is_down(workspace, owner, caplog) -> None:
+    """The throttle's counters live in Redis: an outage skips rate limiting (logged), never
+    answers 500."""
+    from django.test import override_settings
+
+    _key, secret = services.api_key_create(
+        workspace=workspace, actor=owner, name="k", scopes=["workspace:read"]
+    )
+    dead_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+        }
+    }
+    with override_settings(CACHES=dead_cache):
+        response = _client(secret).get(reverse("api:workspace"))
+
+    assert response.status_code == 200
+    assert "rate limit not applied" in caplog.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -218,3 +219,38 @@ def test_account_ban_marks_every_number_of_the_account_and_tells_the_user(
     notice = Notification.objects.get(workspace=workspace, kind="number.blocked")
     assert "+994501112233" in notice.text
     assert "credits stay" in notice.text
+
+
+def test_a_broker_outage_still_stores_and_answers_200_and_the_sweep_queues_it_later(
+    sender, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """Meta retries anything but a 2xx: a 500 while Redis is down would store the event twice."""
+    from kombu.exceptions import OperationalError
+
+    from messaging.numbers import services as number_services
+    from messaging.numbers import tasks as number_tasks
+
+    def broker_down(**_kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(number_tasks.webhook_event_process_task, "delay", broker_down)
+    body = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(
+            _url(sender), body, content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=_sign(body),
+        )  # fmt: skip
+
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.state == WebhookEvent.State.RECEIVED
+    # The broker is back: the sweep queues what was left waiting, exactly once.
+    monkeypatch.undo()
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        received_at=event.received_at - timedelta(minutes=5)
+    )
+    number_services.webhook_events_requeue_stale(older_than_seconds=60)
+    event.refresh_from_db()
+    assert event.state != WebhookEvent.State.RECEIVED
+    assert WebhookEvent.objects.count() == 1
