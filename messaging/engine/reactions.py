@@ -3,7 +3,8 @@ opted out, campaign counters and completion, the error-rate breaker, and a block
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -99,13 +100,14 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
     if not ids:
         return
     sums = {name: Sum(name) for name in {stat for stats in _FROM_STATS.values() for stat in stats}}
-    figures = {
-        row.pop("campaign_id"): row
-        for row in MessageStat.objects.filter(campaign_id__in=ids)
+    # Typed as mappings: the stubs know a row's "campaign_id", not the sums' dynamic names.
+    rows: Iterable[Mapping[str, Any]] = (
+        MessageStat.objects.filter(campaign_id__in=ids)
         .order_by()
         .values("campaign_id")
         .annotate(**sums)
-    }
+    )
+    figures = {row["campaign_id"]: row for row in rows}
     counters = {
         i: {
             field: sum(figures.get(i, {}).get(stat) or 0 for stat in stats)
