@@ -456,9 +456,8 @@ class _Batch:
             )
             result.retried += 1
         elif kind in _SENDER_DOWN:
-            status = (
-                Message.Status.QUEUED
-            )  # not the recipient's fault: it goes out on another number
+            # Not the recipient's fault: it goes out on another number.
+            status = Message.Status.QUEUED
             self.blocked = self.blocked or outcome
             result.retried += 1
         else:  # recipient permanent, fix request, retries exhausted
