@@ -15,9 +15,9 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import redis
 from django.conf import settings
@@ -34,7 +34,11 @@ from messaging.content.rendering import TemplateError, contact_values, render_me
 from messaging.engine import reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
-from messaging.engine.runtime import message_credit_reference, redis_client
+from messaging.engine.runtime import (
+    campaign_credit_reference,
+    message_credit_reference,
+    redis_client,
+)
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -248,12 +252,41 @@ def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
     return runtime[0], runtime[1]
 
 
+class _SendPath:
+    """The slice's way to the gateway: the thread's event loop and connection pool, and the
+    number's adapter, opened at the slice's first send and closed at its end."""
+
+    def __init__(
+        self, sender: Sender, loop: asyncio.AbstractEventLoop, transport: HttpTransport
+    ) -> None:
+        self.sender = sender
+        self.loop = loop
+        self.transport = transport
+        self.adapter: Any = None
+
+    def send(
+        self, messages: list[OutboundMessage], slots: list[float], *, rate: float
+    ) -> list[Outcome]:
+        """Send each message at its slot (nothing to send: no adapter is opened)."""
+        if not messages:
+            return []
+        if self.adapter is None:
+            self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
+        return self.loop.run_until_complete(
+            _send_at_slots(self.adapter, messages, slots, spacing=1.0 / max(rate, 1e-6))
+        )
+
+    def close(self) -> None:
+        if self.adapter is not None:
+            self.loop.run_until_complete(self.adapter.aclose())  # the thread's pool stays open
+
+
 def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:
     """One slice of sending for one number. Returns what it did and whether work remains."""
     result = DrainResult()
     client = redis_client()
     lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
-    loop: asyncio.AbstractEventLoop | None = None
+    path: _SendPath | None = None
     lease_ms = int((slice_seconds + settings.ENGINE_LEASE_SECONDS) * 1000)
     if not client.set(lease_key, token, nx=True, px=lease_ms):
         return result  # another worker drains this number now
@@ -263,8 +296,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             return result
         pace, gate = pace_of(sender), limiter()
         deadline = time.monotonic() + slice_seconds
-        loop, transport = _thread_runtime()
-        adapter: Any = None
+        path = _SendPath(sender, *_thread_runtime())
         while time.monotonic() < deadline:
             # Two seconds of slots per claim: the claim and the outcome write between
             # batches are time the number does not send, so fewer, longer batches waste less.
@@ -286,34 +318,12 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 result.capped = grant.remaining_today == 0
                 break
             result.claimed += len(granted)
-            bodies, skip = _render(granted)
-            to_send = [c for c in granted if c.id not in skip]
-            messages = [
-                OutboundMessage(
-                    public_id=str(c.public_id),
-                    to=c.phone,
-                    text=bodies[c.id],
-                    attempt=c.attempts - 1,
-                )
-                for c in to_send
-            ]
-            slots = grant.slots[: len(to_send)]
-
-            if messages and adapter is None:
-                adapter = loop.run_until_complete(_open_adapter(sender, transport))
-            outcomes = (
-                loop.run_until_complete(
-                    _send_at_slots(adapter, messages, slots, spacing=1.0 / max(pace.rate, 1e-6))
-                )
-                if messages
-                else []
-            )
-            stop = record(
+            stop = _send_and_record(
                 sender=sender,
-                sent=to_send,
-                outcomes=outcomes,
-                bodies=bodies,
-                skipped=[c for c in granted if c.id in skip],
+                path=path,
+                granted=granted,
+                slots=grant.slots,
+                pace=pace,
                 result=result,
             )
             if stop:
@@ -324,22 +334,169 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         else:
             result.more = True
         if not result.more and not result.capped:
-            result.more = Message.objects.filter(
-                sender_id=sender_id,
-                status=Message.Status.QUEUED,
-                next_attempt_at__lte=timezone.now(),
-            ).exists()
+            result.more = _work_due(sender_id)
     finally:
-        if loop is not None and adapter is not None:
-            loop.run_until_complete(adapter.aclose())  # the thread's pool stays open
-        # Release only our own lease (compare-and-delete).
-        client.eval(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
-            1,
-            lease_key,
-            token,
-        )
+        if path is not None:
+            path.close()
+        _lease_release(client, lease_key, token)
     return result
+
+
+def _send_and_record(
+    *,
+    sender: Sender,
+    path: _SendPath,
+    granted: list[Claimed],
+    slots: list[float],
+    pace: Pace,
+    result: DrainResult,
+) -> bool:
+    """Render the granted messages, send each at its slot, record every outcome. Returns True
+    when the drainer must stop (the number is blocked)."""
+    bodies, skip = _render(granted)
+    to_send = [c for c in granted if c.id not in skip]
+    messages = [
+        OutboundMessage(
+            public_id=str(c.public_id),
+            to=c.phone,
+            text=bodies[c.id],
+            attempt=c.attempts - 1,
+        )
+        for c in to_send
+    ]
+    outcomes = path.send(messages, slots[: len(to_send)], rate=pace.rate)
+    return record(
+        sender=sender,
+        sent=to_send,
+        outcomes=outcomes,
+        bodies=bodies,
+        skipped=[c for c in granted if c.id in skip],
+        result=result,
+    )
+
+
+def _work_due(sender_id: int) -> bool:
+    """Whether the number has queued messages due now (the drainer re-queues itself)."""
+    return Message.objects.filter(
+        sender_id=sender_id,
+        status=Message.Status.QUEUED,
+        next_attempt_at__lte=timezone.now(),
+    ).exists()
+
+
+def _lease_release(client: redis.Redis, lease_key: str, token: str) -> None:
+    """Release only our own lease (compare-and-delete)."""
+    client.eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
+        1,
+        lease_key,
+        token,
+    )
+
+
+class _OutcomeRow(NamedTuple):
+    """A message's new state, in the column order of `_write_outcomes`' VALUES list."""
+
+    id: int
+    status: str
+    provider_message_id: str
+    error_kind: str
+    error_code: int | None
+    error_title: str
+    next_attempt_at: datetime
+    body: str
+
+
+_SENDER_DOWN = (OutcomeKind.SENDER_BLOCKED, OutcomeKind.CREDENTIALS_INVALID)
+
+
+@dataclass
+class _Batch:
+    """A batch's outcomes sorted out before anything is written: the rows to write, the credits
+    to move per reference (a campaign's reservation, or a single message's), the contacts found
+    invalid or opted out, and what the number's health needs (a 130429, a block)."""
+
+    now: datetime
+    campaign_refs: dict[int, uuid.UUID]  # campaign id -> public id
+    rows: list[_OutcomeRow] = field(default_factory=list)
+    consume: Counter[str] = field(default_factory=Counter)
+    release: Counter[str] = field(default_factory=Counter)
+    contact_effects: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    blocked: Outcome | None = None  # the batch's first sender-blocked outcome
+    rate_limited: bool = False
+
+    def reference(self, item: Claimed) -> str:
+        """The credit reference the message's credits are reserved under."""
+        if item.campaign_id:
+            return campaign_credit_reference(self.campaign_refs[item.campaign_id])
+        return message_credit_reference(item.public_id)
+
+    def add_sent(self, item: Claimed, outcome: Outcome, *, body: str, result: DrainResult) -> None:
+        """Classify one gateway outcome: accepted, unconfirmed, tried again (later, or on
+        another number) or failed for good."""
+        kind = outcome.kind
+        code = outcome.error.code if outcome.error else None
+        title = (outcome.error.title if outcome.error else outcome.note)[:255]
+        next_at = self.now
+        if kind == OutcomeKind.ACCEPTED:
+            status = Message.Status.ACCEPTED
+            result.accepted += 1
+            self.consume[self.reference(item)] += 1
+        elif kind == OutcomeKind.AMBIGUOUS:
+            status = Message.Status.AMBIGUOUS  # reconciled by biz_opaque_callback_data later
+        elif kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.RECIPIENT_WAIT):
+            status = Message.Status.QUEUED
+            next_at = self.now + timedelta(seconds=outcome.retry_after or 1)
+            self.rate_limited = self.rate_limited or kind == OutcomeKind.RATE_LIMITED
+            result.retried += 1
+        elif kind == OutcomeKind.RETRY_LATER and item.attempts < RETRY_LATER_MAX_ATTEMPTS:
+            status = Message.Status.QUEUED
+            next_at = self.now + timedelta(
+                seconds=outcome.retry_after or retry_later_backoff(item.attempts)
+            )
+            result.retried += 1
+        elif kind in _SENDER_DOWN:
+            # Not the recipient's fault: it goes out on another number.
+            status = Message.Status.QUEUED
+            self.blocked = self.blocked or outcome
+            result.retried += 1
+        else:  # recipient permanent, fix request, retries exhausted
+            status = Message.Status.FAILED
+            result.failed += 1
+            self.release[self.reference(item)] += 1
+            if kind == OutcomeKind.RECIPIENT_PERMANENT and item.contact_id:
+                effect = "opt_out" if outcome.opt_out else "invalid"
+                self.contact_effects[effect].append(item.contact_id)
+        accepted = status == Message.Status.ACCEPTED
+        self.rows.append(
+            _OutcomeRow(
+                id=item.id,
+                status=status,
+                provider_message_id=outcome.provider_message_id or "",
+                error_kind="" if accepted else str(kind),
+                error_code=code,
+                error_title="" if accepted else title,
+                next_attempt_at=next_at,
+                body=body,
+            )
+        )
+
+    def add_skipped(self, item: Claimed, *, result: DrainResult) -> None:
+        """A message not sent because its contact opted out since launch: its credit goes back."""
+        self.rows.append(
+            _OutcomeRow(
+                id=item.id,
+                status=Message.Status.SKIPPED,
+                provider_message_id="",
+                error_kind="opted_out",
+                error_code=None,
+                error_title="opted out before sending",
+                next_attempt_at=self.now,
+                body="",
+            )
+        )
+        result.skipped += 1
+        self.release[self.reference(item)] += 1
 
 
 def record(
@@ -352,156 +509,127 @@ def record(
     result: DrainResult,
 ) -> bool:
     """Write every outcome of a batch in bulk, move credits, react to the number's health.
-    Returns True when the drainer must stop (the number is blocked)."""
+    Returns True when the drainer must stop (the number is blocked).
 
-    now = timezone.now()
-    rows: list[tuple[Any, ...]] = []
-    # Credits move per reference: a campaign's reservation, or a single message's.
-    consume: Counter[str] = Counter()
-    release: Counter[str] = Counter()
-    campaign_refs = dict(
-        Campaign.objects.filter(
-            pk__in={c.campaign_id for c in [*sent, *skipped] if c.campaign_id}
-        ).values_list("pk", "public_id")
+    In one transaction: the outcome rows (one UPDATE), their webhook events, the credits, the
+    contacts' marks and the campaigns' counters. After it: the send-rate chart and the
+    limiter's pace (Redis), then a blocked number's failover."""
+    batch = _Batch(now=timezone.now(), campaign_refs=_campaign_public_ids([*sent, *skipped]))
+    for item, outcome in zip(sent, outcomes, strict=True):
+        batch.add_sent(item, outcome, body=bodies.get(item.id, ""), result=result)
+    for item in skipped:
+        batch.add_skipped(item, result=result)
+
+    with transaction.atomic():
+        _write_outcomes(batch.rows)
+        _status_events_publish(
+            sender=sender,
+            items=[*sent, *skipped],
+            rows=batch.rows,
+            campaign_refs=batch.campaign_refs,
+        )
+        _credits_move(sender=sender, consume=batch.consume, release=batch.release)
+        reactions.contacts_mark(workspace_id=sender.workspace_id, effects=batch.contact_effects)
+        _campaigns_refresh(items=[*sent, *skipped])
+    send_rate_record(_accepted_per_campaign(sent, outcomes))
+    _pace_adjust(sender=sender, rate_limited=batch.rate_limited, accepted=result.accepted)
+    if batch.blocked is not None:
+        reactions.sender_blocked(sender=sender, outcome=batch.blocked)
+        return True
+    return False
+
+
+def _campaign_public_ids(items: list[Claimed]) -> dict[int, uuid.UUID]:
+    return dict(
+        Campaign.objects.filter(pk__in={c.campaign_id for c in items if c.campaign_id}).values_list(
+            "pk", "public_id"
+        )
     )
 
-    def reference(item: Claimed) -> str:
-        if item.campaign_id:
-            return f"campaign:{campaign_refs[item.campaign_id]}"
-        return message_credit_reference(item.public_id)
 
-    contact_effects: dict[str, list[int]] = defaultdict(list)
-    blocked: Outcome | None = None
-    rate_limited = False
-    for item, outcome in zip(sent, outcomes, strict=True):
-        kind = outcome.kind
-        code = outcome.error.code if outcome.error else None
-        title = (outcome.error.title if outcome.error else outcome.note)[:255]
-        next_at = now
-        if kind == OutcomeKind.ACCEPTED:
-            status = Message.Status.ACCEPTED
-            result.accepted += 1
-            consume[reference(item)] += 1
-        elif kind == OutcomeKind.AMBIGUOUS:
-            status = Message.Status.AMBIGUOUS  # reconciled by biz_opaque_callback_data later
-        elif kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.RECIPIENT_WAIT):
-            status = Message.Status.QUEUED
-            next_at = now + timedelta(seconds=outcome.retry_after or 1)
-            rate_limited = rate_limited or kind == OutcomeKind.RATE_LIMITED
-            result.retried += 1
-        elif kind == OutcomeKind.RETRY_LATER and item.attempts < RETRY_LATER_MAX_ATTEMPTS:
-            status = Message.Status.QUEUED
-            next_at = now + timedelta(
-                seconds=outcome.retry_after or retry_later_backoff(item.attempts)
+def _status_events_publish(
+    *,
+    sender: Sender,
+    items: list[Claimed],
+    rows: list[_OutcomeRow],
+    campaign_refs: dict[int, uuid.UUID],
+) -> None:
+    """`message.status` events for the accepted and failed messages (the integrator's webhook)."""
+    events_publish(
+        workspace_id=sender.workspace_id,
+        events=[
+            message_status_event(
+                message_id=item.public_id,
+                status=row.status,
+                phone=item.phone,
+                campaign_id=campaign_refs.get(item.campaign_id or 0),
+                error_code=row.error_code,
+                error_title=row.error_title,
             )
-            result.retried += 1
-        elif kind in (OutcomeKind.SENDER_BLOCKED, OutcomeKind.CREDENTIALS_INVALID):
-            status = (
-                Message.Status.QUEUED
-            )  # not the recipient's fault: it goes out on another number
-            blocked = blocked or outcome
-            result.retried += 1
-        else:  # recipient permanent, fix request, retries exhausted
-            status = Message.Status.FAILED
-            result.failed += 1
-            release[reference(item)] += 1
-            if kind == OutcomeKind.RECIPIENT_PERMANENT and item.contact_id:
-                contact_effects["opt_out" if outcome.opt_out else "invalid"].append(item.contact_id)
-        rows.append(
-            (
-                item.id,
-                status,
-                outcome.provider_message_id or "",
-                str(kind) if status != Message.Status.ACCEPTED else "",
-                code,
-                title if status != Message.Status.ACCEPTED else "",
-                next_at,
-                bodies.get(item.id, ""),
-            )
-        )
-    for item in skipped:
-        rows.append(
-            (
-                item.id,
-                Message.Status.SKIPPED,
-                "",
-                "opted_out",
-                None,
-                "opted out before sending",
-                now,
-                "",
-            )
-        )
-        result.skipped += 1
-        release[reference(item)] += 1
+            for item, row in zip(items, rows, strict=True)
+            if row.status in (Message.Status.ACCEPTED, Message.Status.FAILED)
+        ],
+    )
 
+
+def _credits_move(*, sender: Sender, consume: Counter[str], release: Counter[str]) -> None:
+    """Consume the accepted messages' credits and release the failed and skipped ones', per
+    reference, once per batch (the idempotency keys name the batch)."""
     batch = uuid.uuid4().hex
-    with transaction.atomic():
-        _write_outcomes(rows)
-        events_publish(
-            workspace_id=sender.workspace_id,
-            events=[
-                message_status_event(
-                    message_id=item.public_id,
-                    status=row[1],
-                    phone=item.phone,
-                    campaign_id=campaign_refs.get(item.campaign_id or 0),
-                    error_code=row[4],
-                    error_title=row[5],
-                )
-                for item, row in zip([*sent, *skipped], rows, strict=True)
-                if row[1] in (Message.Status.ACCEPTED, Message.Status.FAILED)
+    workspace = sender.workspace
+    for ref, amount in consume.items():
+        billing.credits_consume(
+            workspace=workspace,
+            reference=ref,
+            amount=amount,
+            idempotency_key=f"{ref}:consume:{batch}",
+        )
+    for ref, amount in release.items():
+        billing.credits_release(
+            workspace=workspace,
+            reference=ref,
+            amount=amount,
+            idempotency_key=f"{ref}:release:{batch}",
+        )
+
+
+def _campaigns_refresh(*, items: list[Claimed]) -> None:
+    """Refresh the counters of the batch's campaigns: finished ones now (and completed), the
+    rest at most once a second."""
+    touched = {c.campaign_id for c in items if c.campaign_id}
+    still_open = set(
+        Message.objects.filter(
+            campaign_id__in=touched,
+            status__in=[
+                Message.Status.QUEUED,
+                Message.Status.SENDING,
+                Message.Status.AMBIGUOUS,
             ],
         )
-        workspace = sender.workspace
-        for ref, amount in consume.items():
-            billing.credits_consume(
-                workspace=workspace,
-                reference=ref,
-                amount=amount,
-                idempotency_key=f"{ref}:consume:{batch}",
-            )
-        for ref, amount in release.items():
-            billing.credits_release(
-                workspace=workspace,
-                reference=ref,
-                amount=amount,
-                idempotency_key=f"{ref}:release:{batch}",
-            )
-        reactions.contacts_mark(workspace_id=sender.workspace_id, effects=contact_effects)
-        touched = {c.campaign_id for c in [*sent, *skipped] if c.campaign_id}
-        still_open = set(
-            Message.objects.filter(
-                campaign_id__in=touched,
-                status__in=[
-                    Message.Status.QUEUED,
-                    Message.Status.SENDING,
-                    Message.Status.AMBIGUOUS,
-                ],
-            )
-            .order_by()
-            .values_list("campaign_id", flat=True)
-            .distinct()
-        )
-        # Finished campaigns are refreshed (and completed) now; the rest at most once a second.
-        reactions.campaigns_refresh(campaign_ids=touched - still_open)
-        reactions.campaigns_refresh(campaign_ids=touched & still_open, force=False)
-    send_rate_record(
-        Counter(
-            item.campaign_id
-            for item, outcome in zip(sent, outcomes, strict=True)
-            if item.campaign_id and outcome.kind == OutcomeKind.ACCEPTED
-        )
+        .order_by()
+        .values_list("campaign_id", flat=True)
+        .distinct()
     )
+    reactions.campaigns_refresh(campaign_ids=touched - still_open)
+    reactions.campaigns_refresh(campaign_ids=touched & still_open, force=False)
+
+
+def _accepted_per_campaign(sent: list[Claimed], outcomes: list[Outcome]) -> Counter[int]:
+    return Counter(
+        item.campaign_id
+        for item, outcome in zip(sent, outcomes, strict=True)
+        if item.campaign_id and outcome.kind == OutcomeKind.ACCEPTED
+    )
+
+
+def _pace_adjust(*, sender: Sender, rate_limited: bool, accepted: int) -> None:
+    """WhatsApp said 130429 in this batch: slow the number down. Otherwise, once the slice has
+    had sends accepted, let it recover towards its configured pace."""
     gate = limiter()
     if rate_limited:
         gate.slow_down(f"sender:{sender.pk}")
-    elif result.accepted:
+    elif accepted:
         gate.speed_up(f"sender:{sender.pk}")
-    if blocked is not None:
-        reactions.sender_blocked(sender=sender, outcome=blocked)
-        return True
-    return False
 
 
 SEND_RATE_TTL_SECONDS = 3 * 86_400
@@ -538,7 +666,7 @@ def send_rate_series(*, campaign_id: int, minutes: int = 60) -> list[tuple[int, 
     return [(int(f) * 60, int(v or 0)) for f, v in zip(fields, values, strict=True)]
 
 
-def _write_outcomes(rows: list[tuple[Any, ...]]) -> None:
+def _write_outcomes(rows: list[_OutcomeRow]) -> None:
     if not rows:
         return
     table = Message._meta.db_table

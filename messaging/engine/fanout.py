@@ -212,4 +212,5 @@ def reassign_queued(*, campaign_id: int, to_sender_ids: list[int]) -> int:
             " WHERE campaign_id = %s AND status = 'queued' AND NOT (sender_id = ANY(%s))",
             [to_sender_ids, len(to_sender_ids), campaign_id, to_sender_ids],
         )
-        return cursor.rowcount
+        moved: int = cursor.rowcount
+        return moved

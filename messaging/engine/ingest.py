@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ from core.events import (
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, OptOutSource
 from messaging.engine import keywords, reactions, signals
-from messaging.engine.runtime import message_credit_reference
+from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
 from messaging.numbers.models import Sender
 
@@ -69,32 +70,77 @@ def _timestamp(value: Any) -> datetime:
         return timezone.now()
 
 
+class _StatusRow(NamedTuple):
+    """One status event, in the column order of the update's VALUES list."""
+
+    provider_message_id: str
+    public_id: str | None  # our id, echoed by the gateway
+    status: str
+    rank: float
+    timestamp: datetime
+    error_code: int | None
+    error_title: str
+    error_kind: str
+
+
+class _Changed(NamedTuple):
+    """A message the batch moved forward: the update's RETURNING list."""
+
+    campaign_id: int | None
+    contact_id: int | None
+    error_code: int | None
+    error_kind: str
+    public_id: uuid.UUID
+    status: str
+    phone: str
+    error_title: str
+    campaign_public_id: uuid.UUID | None
+    previous_status: str
+
+
 def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[int]:
     """Apply a batch of status events; returns the campaigns whose messages changed."""
+    rows = _status_rows(events)
+    if not rows:
+        return set()
+    with transaction.atomic():
+        changed = _statuses_update(workspace_id=workspace_id, rows=rows)
+        _status_events_publish(workspace_id=workspace_id, changed=changed)
+        _late_failures_refund(workspace_id=workspace_id, changed=changed)
+    campaigns = {row.campaign_id for row in changed if row.campaign_id}
+    reactions.contacts_mark(workspace_id=workspace_id, effects=_contact_effects(changed))
+    return campaigns
+
+
+def _status_rows(events: Sequence[StatusEvent]) -> list[_StatusRow]:
+    """The events the ingestion ranks (others are ignored), as rows for the update."""
     rows = []
     for event in events:
         if event.status not in _RANK:
             continue
         error = event.error
         rows.append(
-            (
-                event.provider_message_id or "",
-                _uuid_or_none(event.public_id),
-                _STATUS[event.status],
-                _RANK[event.status],
-                _timestamp(event.timestamp),
-                error.code if error else None,
-                (error.title if error else "")[:255],
-                str(event.failure.kind) if event.failure else "",
+            _StatusRow(
+                provider_message_id=event.provider_message_id or "",
+                public_id=_uuid_or_none(event.public_id),
+                status=_STATUS[event.status],
+                rank=_RANK[event.status],
+                timestamp=_timestamp(event.timestamp),
+                error_code=error.code if error else None,
+                error_title=(error.title if error else "")[:255],
+                error_kind=str(event.failure.kind) if event.failure else "",
             )
         )
-    if not rows:
-        return set()
+    return rows
+
+
+def _statuses_update(*, workspace_id: int, rows: list[_StatusRow]) -> list[_Changed]:
+    """One UPDATE for the batch that only lets a status move forward; returns what moved."""
     values = ", ".join(
         ["(%s, %s::uuid, %s, %s::numeric, %s::timestamptz, %s::int, %s, %s)"] * len(rows)
     )
     table = Message._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         # Within one batch, the highest status per message wins (duplicates and disorder).
         cursor.execute(
             f"""
@@ -131,44 +177,75 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
             """,  # noqa: S608 - placeholders only
             [*[v for row in rows for v in row], workspace_id],
         )
-        changed = cursor.fetchall()
-        events_publish(
-            workspace_id=workspace_id,
-            events=[
-                message_status_event(
-                    message_id=r[4],
-                    status=r[5],
-                    phone=r[6],
-                    campaign_id=r[8],
-                    error_code=r[2],
-                    error_title=r[7],
-                )
-                for r in changed
-            ],
-        )
-        # A failure reported after the gateway accepted the message gives its credit back.
-        refunds: Counter[str] = Counter(
-            f"campaign:{r[8]}" if r[8] else message_credit_reference(r[4])
-            for r in changed
-            if r[5] == "failed" and r[9] in ("accepted", "sent")
-        )
-        if refunds:
-            workspace = Workspace.objects.get(pk=workspace_id)
-            batch = uuid.uuid4().hex
-            for reference, amount in refunds.items():
-                billing.credits_refund(
-                    workspace=workspace,
-                    reference=reference,
-                    amount=amount,
-                    idempotency_key=f"{reference}:refund:{batch}",
-                )
-    campaigns = {row[0] for row in changed if row[0]}
+        return [_Changed._make(row) for row in cursor.fetchall()]
+
+
+def _status_events_publish(*, workspace_id: int, changed: list[_Changed]) -> None:
+    """`message.status` events for every message that moved (the integrator's webhook)."""
+    events_publish(
+        workspace_id=workspace_id,
+        events=[
+            message_status_event(
+                message_id=row.public_id,
+                status=row.status,
+                phone=row.phone,
+                campaign_id=row.campaign_public_id,
+                error_code=row.error_code,
+                error_title=row.error_title,
+            )
+            for row in changed
+        ],
+    )
+
+
+def _late_failures_refund(*, workspace_id: int, changed: list[_Changed]) -> None:
+    """A failure reported after the gateway accepted the message gives its credit back."""
+    refunds: Counter[str] = Counter(
+        campaign_credit_reference(row.campaign_public_id)
+        if row.campaign_public_id
+        else message_credit_reference(row.public_id)
+        for row in changed
+        if row.status == "failed" and row.previous_status in ("accepted", "sent")
+    )
+    if refunds:
+        workspace = Workspace.objects.get(pk=workspace_id)
+        batch = uuid.uuid4().hex
+        for reference, amount in refunds.items():
+            billing.credits_refund(
+                workspace=workspace,
+                reference=reference,
+                amount=amount,
+                idempotency_key=f"{reference}:refund:{batch}",
+            )
+
+
+def _contact_effects(changed: list[_Changed]) -> dict[str, list[int]]:
+    """Contacts a permanent recipient failure marks: opted out (131050) or invalid."""
     effects: dict[str, list[int]] = {"invalid": [], "opt_out": []}
-    for _campaign, contact_id, code, kind, *_event in changed:
-        if contact_id and kind == "recipient_permanent":
-            effects["opt_out" if code == 131050 else "invalid"].append(contact_id)
-    reactions.contacts_mark(workspace_id=workspace_id, effects=effects)
-    return campaigns
+    for row in changed:
+        if row.contact_id and row.error_kind == "recipient_permanent":
+            effects["opt_out" if row.error_code == 131050 else "invalid"].append(row.contact_id)
+    return effects
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """An inbound message as the opt-out rules read it."""
+
+    phone: str  # E.164, from the digits the gateway sent
+    text: str
+    button: str  # a quick-reply button's payload
+    opt_out: bool
+    opt_in: bool
+
+
+def _reply_read(event: InboundMessageEvent) -> _Reply:
+    phone = "+" + "".join(ch for ch in (event.sender or "") if ch.isdigit())
+    text = event.text or ""
+    button = event.payload or ""
+    opt_out = keywords.is_opt_out(text) or keywords.is_opt_out(button)
+    opt_in = not opt_out and keywords.is_opt_in(text)
+    return _Reply(phone=phone, text=text, button=button, opt_out=opt_out, opt_in=opt_in)
 
 
 def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> set[int]:
@@ -177,102 +254,41 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
     campaigns: set[int] = set()
     new_inbound: list[int] = []  # keyword automation runs on these after commit
     for event in events:
-        phone = "+" + "".join(ch for ch in (event.sender or "") if ch.isdigit())
-        text = event.text or ""
-        button = event.payload or ""
-        opt_out = keywords.is_opt_out(text) or keywords.is_opt_out(button)
-        opt_in = not opt_out and keywords.is_opt_in(text)
-        contact = Contact.objects.filter(workspace_id=sender.workspace_id, phone=phone).first()
-        # The reply answers the last campaign message sent to this phone.
-        answered = (
-            Message.objects.filter(
-                workspace_id=sender.workspace_id, phone=phone, campaign__isnull=False
-            )
-            .order_by("-id")
-            .values_list("id", "campaign_id")
-            .first()
+        reply = _reply_read(event)
+        contact = Contact.objects.filter(
+            workspace_id=sender.workspace_id, phone=reply.phone
+        ).first()
+        answered_id, last = _last_campaign_message(
+            workspace_id=sender.workspace_id, phone=reply.phone
         )
-        answered_id, last = answered if answered else (None, None)
         received_at = _timestamp(event.timestamp)
         with transaction.atomic():
-            inbound, created = InboundMessage.objects.get_or_create(
+            inbound = _inbound_store(
                 sender=sender,
-                provider_message_id=event.provider_message_id,
-                defaults={
-                    "workspace_id": sender.workspace_id,
-                    "contact": contact,
-                    "campaign_id": last,
-                    "phone": phone,
-                    "kind": str(event.kind),
-                    "text": text,
-                    "payload": button[:255],
-                    "is_opt_out": opt_out,
-                    "is_opt_in": opt_in,
-                    "received_at": received_at,
-                },
+                event=event,
+                reply=reply,
+                contact=contact,
+                campaign_id=last,
+                received_at=received_at,
             )
-            if not created:
+            if inbound is None:
                 continue  # a duplicate webhook
             new_inbound.append(inbound.pk)
             if answered_id:
-                # The statistics count the first reply (and an opt-out) on the message's days.
-                Message.objects.filter(pk=answered_id, replied_at__isnull=True).update(
-                    replied_at=received_at
+                _answered_mark(
+                    message_id=answered_id, opt_out=reply.opt_out, received_at=received_at
                 )
-                if opt_out:
-                    Message.objects.filter(pk=answered_id, opted_out_at__isnull=True).update(
-                        opted_out_at=received_at
-                    )
-            if contact is not None and opt_out and contact.opted_out_at is None:
-                source = (
-                    OptOutSource.BUTTON if keywords.is_opt_out(button) else OptOutSource.KEYWORD
-                )
-                Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
-                    opted_out_at=timezone.now(),
-                    opt_out_source=source,
-                    opt_out_reason=(text or button)[:255],
-                    updated_at=timezone.now(),
-                )
-                events_publish(
-                    workspace_id=sender.workspace_id,
-                    events=[
-                        contact_opted_out_event(
-                            contact_id=contact.public_id,
-                            phone=phone,
-                            source=source,
-                            reason=(text or button)[:255],
-                        )
-                    ],
-                )
-            if contact is not None and opt_in and contact.opted_out_at is not None:
-                Contact.objects.filter(pk=contact.pk).update(
-                    opted_out_at=None,
-                    opt_out_source="",
-                    opt_out_reason="",
-                    consent_source="reply START",
-                    consent_at=timezone.now(),
-                    updated_at=timezone.now(),
-                )
-            events_publish(
-                workspace_id=sender.workspace_id,
-                events=[
-                    message_inbound_event(
-                        number_id=sender.public_id,
-                        phone=phone,
-                        kind=str(event.kind),
-                        text=text,
-                        payload=button[:255],
-                        provider_message_id=event.provider_message_id,
-                        contact_id=contact.public_id if contact else None,
-                        campaign_id=Campaign.objects.filter(pk=last)
-                        .values_list("public_id", flat=True)
-                        .first()
-                        if last
-                        else None,
-                        is_opt_out=opt_out,
-                        received_at=received_at,
-                    )
-                ],
+            if contact is not None and reply.opt_out and contact.opted_out_at is None:
+                _contact_opt_out(sender=sender, contact=contact, reply=reply)
+            if contact is not None and reply.opt_in and contact.opted_out_at is not None:
+                _contact_opt_in(contact=contact)
+            _inbound_event_publish(
+                sender=sender,
+                event=event,
+                reply=reply,
+                contact=contact,
+                campaign_id=last,
+                received_at=received_at,
             )
         if last:
             campaigns.add(last)
@@ -281,6 +297,123 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
             sender=InboundMessage, workspace_id=sender.workspace_id, inbound_ids=new_inbound
         )
     return campaigns
+
+
+def _last_campaign_message(*, workspace_id: int, phone: str) -> tuple[int | None, int | None]:
+    """The reply answers the last campaign message sent to this phone: (its id, its campaign's
+    id), or (None, None)."""
+    answered = (
+        Message.objects.filter(workspace_id=workspace_id, phone=phone, campaign__isnull=False)
+        .order_by("-id")
+        .values_list("id", "campaign_id")
+        .first()
+    )
+    return answered if answered else (None, None)
+
+
+def _inbound_store(
+    *,
+    sender: Sender,
+    event: InboundMessageEvent,
+    reply: _Reply,
+    contact: Contact | None,
+    campaign_id: int | None,
+    received_at: datetime,
+) -> InboundMessage | None:
+    """Store the reply once per provider id; None when a duplicate webhook already did."""
+    inbound, created = InboundMessage.objects.get_or_create(
+        sender=sender,
+        provider_message_id=event.provider_message_id,
+        defaults={
+            "workspace_id": sender.workspace_id,
+            "contact": contact,
+            "campaign_id": campaign_id,
+            "phone": reply.phone,
+            "kind": str(event.kind),
+            "text": reply.text,
+            "payload": reply.button[:255],
+            "is_opt_out": reply.opt_out,
+            "is_opt_in": reply.opt_in,
+            "received_at": received_at,
+        },
+    )
+    return inbound if created else None
+
+
+def _answered_mark(*, message_id: int, opt_out: bool, received_at: datetime) -> None:
+    """The statistics count the first reply (and an opt-out) on the message's days."""
+    Message.objects.filter(pk=message_id, replied_at__isnull=True).update(replied_at=received_at)
+    if opt_out:
+        Message.objects.filter(pk=message_id, opted_out_at__isnull=True).update(
+            opted_out_at=received_at
+        )
+
+
+def _contact_opt_out(*, sender: Sender, contact: Contact, reply: _Reply) -> None:
+    """A STOP-like reply opts the contact out of every campaign of the workspace, at once."""
+    source = OptOutSource.BUTTON if keywords.is_opt_out(reply.button) else OptOutSource.KEYWORD
+    Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+        opted_out_at=timezone.now(),
+        opt_out_source=source,
+        opt_out_reason=(reply.text or reply.button)[:255],
+        updated_at=timezone.now(),
+    )
+    events_publish(
+        workspace_id=sender.workspace_id,
+        events=[
+            contact_opted_out_event(
+                contact_id=contact.public_id,
+                phone=reply.phone,
+                source=source,
+                reason=(reply.text or reply.button)[:255],
+            )
+        ],
+    )
+
+
+def _contact_opt_in(*, contact: Contact) -> None:
+    """A START reply from an opted-out contact is fresh consent."""
+    Contact.objects.filter(pk=contact.pk).update(
+        opted_out_at=None,
+        opt_out_source="",
+        opt_out_reason="",
+        consent_source="reply START",
+        consent_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def _inbound_event_publish(
+    *,
+    sender: Sender,
+    event: InboundMessageEvent,
+    reply: _Reply,
+    contact: Contact | None,
+    campaign_id: int | None,
+    received_at: datetime,
+) -> None:
+    """The `message.inbound` event (the integrator's webhook)."""
+    events_publish(
+        workspace_id=sender.workspace_id,
+        events=[
+            message_inbound_event(
+                number_id=sender.public_id,
+                phone=reply.phone,
+                kind=str(event.kind),
+                text=reply.text,
+                payload=reply.button[:255],
+                provider_message_id=event.provider_message_id,
+                contact_id=contact.public_id if contact else None,
+                campaign_id=Campaign.objects.filter(pk=campaign_id)
+                .values_list("public_id", flat=True)
+                .first()
+                if campaign_id
+                else None,
+                is_opt_out=reply.opt_out,
+                received_at=received_at,
+            )
+        ],
+    )
 
 
 def apply_events(*, sender: Sender, events: Sequence[Any]) -> None:

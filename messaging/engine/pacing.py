@@ -51,7 +51,7 @@ def pacing_clean(value: Any) -> dict[str, Any]:
     if value.get("per_second") in (None, ""):
         raise ValidationError({"pacing": _("Give the messages per second for a custom pace.")})
     try:
-        per_second = float(value.get("per_second"))
+        per_second = float(value["per_second"])  # present: checked above
         batch_size = int(value.get("batch_size") or 0)
         pause = int(value.get("batch_pause_seconds") or 0)
         jitter = int(value.get("jitter_ms") or 0)
@@ -81,7 +81,9 @@ def seconds_for(pace: dict[str, Any], messages: float) -> float:
     if not pace or messages <= 0:
         return 0.0
     batches = int((messages - 1) // pace["batch_size"]) if pace.get("batch_size") else 0
-    return messages / pace["per_second"] + batches * pace.get("batch_pause_seconds", 0)
+    per_second: float = pace["per_second"]
+    pause: float = pace.get("batch_pause_seconds", 0)
+    return messages / per_second + batches * pause
 
 
 def respace_queued(
@@ -124,4 +126,5 @@ def respace_queued(
                 ),
             },
         )
-        return cursor.rowcount
+        moved: int = cursor.rowcount
+        return moved

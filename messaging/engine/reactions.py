@@ -3,7 +3,8 @@ opted out, campaign counters and completion, the error-rate breaker, and a block
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -98,13 +99,14 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
     if not ids:
         return
     sums = {name: Sum(name) for name in {stat for stats in _FROM_STATS.values() for stat in stats}}
-    figures = {
-        row.pop("campaign_id"): row
-        for row in MessageStat.objects.filter(campaign_id__in=ids)
+    # Typed as mappings: the stubs know a row's "campaign_id", not the sums' dynamic names.
+    rows: Iterable[Mapping[str, Any]] = (
+        MessageStat.objects.filter(campaign_id__in=ids)
         .order_by()
         .values("campaign_id")
         .annotate(**sums)
-    }
+    )
+    figures = {row["campaign_id"]: row for row in rows}
     counters = {
         i: {
             field: sum(figures.get(i, {}).get(stat) or 0 for stat in stats)
@@ -189,60 +191,78 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
                 status_changed_at=timezone.now(),
             )
         )
-        moved_to: dict[int, list[int]] = {}
-        paused: list[Campaign] = []
-        running = Campaign.objects.filter(
-            senders=sender, status__in=[Campaign.Status.RUNNING, Campaign.Status.LAUNCHING]
-        ).select_related("workspace")
-        for campaign in running:
-            others = campaign.senders.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
-            if sender.waba_id:
-                others = others.exclude(waba_id=sender.waba_id)
-            other_ids = list(
-                others.exclude(pk=sender.pk).order_by("id").values_list("id", flat=True)
-            )
-            if other_ids:
-                reassign_queued(campaign_id=campaign.pk, to_sender_ids=other_ids)
-                moved_to[campaign.pk] = other_ids
-            else:
-                campaign.status = Campaign.Status.PAUSED
-                campaign.pause_reason = Campaign.PauseReason.NUMBER_BLOCKED
-                campaign.status_changed_at = timezone.now()
-                campaign.save(update_fields=["status", "pause_reason", "status_changed_at"])
-                paused.append(campaign)
+        moved_to, paused = _campaigns_fail_over(sender)
         if changed:
-            events_publish(
-                workspace_id=sender.workspace_id,
-                events=[
-                    number_status_event(sender, status=status, reason=reason),
-                    *[campaign_event("campaign.paused", c) for c in paused],
-                ],
-            )
-            audit_record(
-                workspace=sender.workspace,
-                action=f"number.{status}",
-                target=sender,
-                details={"reason": reason, "moved": {str(k): v for k, v in moved_to.items()}},
-            )
-            notify(
-                workspace=sender.workspace,
-                kind="number.blocked",
-                text=_(
-                    "WhatsApp blocked your number %(number)s (%(reason)s). %(moved)d campaign(s) "
-                    "continue on your other numbers; %(paused)d paused. Your credits stay in the "
-                    "workspace: connect a replacement number to continue."
-                )
-                % {
-                    "number": sender.phone_number,
-                    "reason": reason,
-                    "moved": len(moved_to),
-                    "paused": len(paused),
-                },
-                link=reverse(
-                    "messaging_numbers:detail", args=[sender.workspace.slug, sender.public_id]
-                ),
+            _sender_blocked_announce(
+                sender=sender, status=status, reason=reason, moved_to=moved_to, paused=paused
             )
     if moved_to:
         transaction.on_commit(
             lambda: dispatch_kick(sender_ids=sorted({i for ids in moved_to.values() for i in ids}))
         )
+
+
+def _campaigns_fail_over(sender: Sender) -> tuple[dict[int, list[int]], list[Campaign]]:
+    """Move the queued messages of each running campaign of a blocked number onto its other
+    live numbers (of another business account); pause a campaign that has none. Returns
+    (campaign id -> the numbers it moved to, the campaigns paused)."""
+    moved_to: dict[int, list[int]] = {}
+    paused: list[Campaign] = []
+    running = Campaign.objects.filter(
+        senders=sender, status__in=[Campaign.Status.RUNNING, Campaign.Status.LAUNCHING]
+    ).select_related("workspace")
+    for campaign in running:
+        others = campaign.senders.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
+        if sender.waba_id:
+            others = others.exclude(waba_id=sender.waba_id)
+        other_ids = list(others.exclude(pk=sender.pk).order_by("id").values_list("id", flat=True))
+        if other_ids:
+            reassign_queued(campaign_id=campaign.pk, to_sender_ids=other_ids)
+            moved_to[campaign.pk] = other_ids
+        else:
+            campaign.status = Campaign.Status.PAUSED
+            campaign.pause_reason = Campaign.PauseReason.NUMBER_BLOCKED
+            campaign.status_changed_at = timezone.now()
+            campaign.save(update_fields=["status", "pause_reason", "status_changed_at"])
+            paused.append(campaign)
+    return moved_to, paused
+
+
+def _sender_blocked_announce(
+    *,
+    sender: Sender,
+    status: str,
+    reason: str,
+    moved_to: dict[int, list[int]],
+    paused: list[Campaign],
+) -> None:
+    """Events for the number and the paused campaigns, the audit row, the user's notice."""
+    events_publish(
+        workspace_id=sender.workspace_id,
+        events=[
+            number_status_event(sender, status=status, reason=reason),
+            *[campaign_event("campaign.paused", c) for c in paused],
+        ],
+    )
+    audit_record(
+        workspace=sender.workspace,
+        action=f"number.{status}",
+        target=sender,
+        details={"reason": reason, "moved": {str(k): v for k, v in moved_to.items()}},
+    )
+    notify(
+        workspace=sender.workspace,
+        kind="number.blocked",
+        text=_(
+            "WhatsApp blocked your number %(number)s (%(reason)s). %(moved)d campaign(s) "
+            "continue on your other numbers; %(paused)d paused. Your credits stay in the "
+            "workspace: connect a replacement number to continue."
+        )
+        % {
+            "number": sender.phone_number,
+            "reason": reason,
+            "moved": len(moved_to),
+            "paused": len(paused),
+        },
+        link=reverse("messaging_numbers:detail", args=[sender.workspace.slug, sender.public_id]),
+    )

@@ -67,9 +67,9 @@ def window_clean(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError({"send_window": _("Give start and end hours and the days.")})
     try:
-        start, end = int(value.get("start")), int(value.get("end"))
+        start, end = int(value["start"]), int(value["end"])
         days = sorted({int(d) for d in value.get("days") or []})
-    except (TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ValidationError({"send_window": _("Hours and days must be whole numbers.")}) from exc
     if not (0 <= start < end <= 24):
         raise ValidationError(
@@ -85,7 +85,8 @@ def window_share(window: dict[str, Any]) -> float:
     if not window:
         return 1.0
     days = len(window.get("days") or range(7))
-    return (window["end"] - window["start"]) / 24 * days / 7
+    hours: int = window["end"] - window["start"]
+    return hours / 24 * days / 7
 
 
 def window_sql_args(window: dict[str, Any]) -> list[Any]:

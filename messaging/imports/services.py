@@ -260,108 +260,161 @@ def _write_chunk(
     result, rejections = prepared.result, prepared.rejections
     phones, rows_json = prepared.phones, prepared.rows_json
     with transaction.atomic():
-        locked = (
-            ContactImport.objects.for_workspace(workspace)
-            .select_for_update()
-            .only("cursor", "status")
-            .get(pk=contact_import.pk)
-        )
-        if locked.cursor != expected_cursor or locked.status != ContactImport.Status.RUNNING:
-            raise _CursorMoved
+        _import_lock(workspace=workspace, contact_import=contact_import, cursor=expected_cursor)
         # Numbers erased at a recipient's request stay out unless they give fresh consent.
         suppressed = phones_suppressed(workspace_id=workspace.pk, phones=phones)
         if suppressed:  # rare: decode, filter, encode again
-            phones = [phone for phone in phones if phone not in suppressed]
-            rows_json = json.dumps(
-                [row for row in json.loads(rows_json) if row["phone"] not in suppressed],
-                ensure_ascii=False,
-            )
+            phones, rows_json, rejections = _suppressed_removed(prepared, suppressed)
             result.invalid += len(suppressed)
-            rejections = rejections + [
-                Rejected(
-                    line=prepared.lines[phone],
-                    reason="suppressed",
-                    message=_(
-                        "This number asked to be erased; add it back only with its fresh consent."
-                    ),
-                    row=[phone],
-                )
-                for phone in sorted(suppressed)
-            ]
         if phones:
-            # Raw `= ANY(array)`: one parameter instead of 2,000 placeholders to compile.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM messaging_contact WHERE workspace_id = %s "
-                    "AND phone = ANY(%s) AND opted_out_at IS NOT NULL",
-                    [workspace.pk, phones],
-                )
-                result.opted_out = cursor.fetchone()[0]
-        created, updated = contacts_upsert_encoded(
-            workspace=workspace,
-            rows_json=rows_json,
-            update_existing=contact_import.on_existing == ContactImport.OnExisting.UPDATE,
-            created_via=CreatedVia.IMPORT,
-            consent_source=contact_import.consent_source,
-            consent_proof={
-                "import": str(contact_import.public_id),
-                "file": contact_import.original_name,
-                "confirmed_at": (
-                    contact_import.consent_confirmed_at.isoformat()
-                    if contact_import.consent_confirmed_at
-                    else None
-                ),
-            },
+            result.opted_out = _opted_out_count(workspace=workspace, phones=phones)
+        created, updated = _contacts_upsert(
+            workspace=workspace, contact_import=contact_import, rows_json=rows_json
         )
         result.created += created
         result.updated += updated
         result.unchanged += len(phones) - created - updated
         opt_outs = [phone for phone in prepared.opt_outs if phone not in suppressed]
         if opt_outs:
-            # The file says these people opted out: they stay out of every campaign from now.
-            with connection.cursor() as cursor:
-                now = timezone.now()
-                cursor.execute(
-                    "UPDATE messaging_contact SET opted_out_at = %s, opt_out_source = %s, "
-                    "opt_out_reason = %s, updated_at = %s "
-                    "WHERE workspace_id = %s AND phone = ANY(%s) AND opted_out_at IS NULL",
-                    [
-                        now,
-                        OptOutSource.IMPORT,
-                        f"import {contact_import.original_name}"[:255],
-                        now,
-                        workspace.pk,
-                        opt_outs,
-                    ],
-                )
-                result.opted_out += cursor.rowcount
+            result.opted_out += _contacts_opt_out(
+                workspace=workspace, contact_import=contact_import, phones=opt_outs
+            )
         if contact_import.contact_list_id and phones:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO messaging_contactlistmembership "
-                    "(workspace_id, contact_list_id, contact_id, added_at) "
-                    "SELECT %s, %s, id, %s FROM messaging_contact "
-                    "WHERE workspace_id = %s AND phone = ANY(%s) "
-                    "ON CONFLICT (contact_list_id, contact_id) DO NOTHING",
-                    [
-                        workspace.pk,
-                        contact_import.contact_list_id,
-                        timezone.now(),
-                        workspace.pk,
-                        phones,
-                    ],
-                )
+            _list_members_add(workspace=workspace, contact_import=contact_import, phones=phones)
         _rejections_insert(contact_import, rejections)
-        ContactImport.objects.for_workspace(workspace).filter(pk=contact_import.pk).update(
-            cursor=F("cursor") + result.rows,
-            created_count=F("created_count") + result.created,
-            updated_count=F("updated_count") + result.updated,
-            unchanged_count=F("unchanged_count") + result.unchanged,
-            duplicate_count=F("duplicate_count") + result.duplicates,
-            invalid_count=F("invalid_count") + result.invalid,
-            opted_out_count=F("opted_out_count") + result.opted_out,
-        )
+        _import_counters_add(workspace=workspace, contact_import=contact_import, result=result)
     return result
+
+
+def _import_lock(*, workspace: Workspace, contact_import: ContactImport, cursor: int) -> None:
+    """Lock the import's row; raise _CursorMoved unless it still runs and its cursor is where
+    this run left it (a second run, or a cancel, got there first)."""
+    locked = (
+        ContactImport.objects.for_workspace(workspace)
+        .select_for_update()
+        .only("cursor", "status")
+        .get(pk=contact_import.pk)
+    )
+    if locked.cursor != cursor or locked.status != ContactImport.Status.RUNNING:
+        raise _CursorMoved
+
+
+def _suppressed_removed(
+    prepared: Prepared, suppressed: set[str]
+) -> tuple[list[str], str, list[Rejected]]:
+    """The chunk's phones, encoded rows and rejections without the suppressed numbers, each
+    of them reported as a rejected row."""
+    phones = [phone for phone in prepared.phones if phone not in suppressed]
+    rows_json = json.dumps(
+        [row for row in json.loads(prepared.rows_json) if row["phone"] not in suppressed],
+        ensure_ascii=False,
+    )
+    rejections = prepared.rejections + [
+        Rejected(
+            line=prepared.lines[phone],
+            reason="suppressed",
+            message=_("This number asked to be erased; add it back only with its fresh consent."),
+            row=[phone],
+        )
+        for phone in sorted(suppressed)
+    ]
+    return phones, rows_json, rejections
+
+
+def _opted_out_count(*, workspace: Workspace, phones: list[str]) -> int:
+    """How many of the chunk's numbers belong to contacts already opted out (they stay out)."""
+    # Raw `= ANY(array)`: one parameter instead of 2,000 placeholders to compile.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM messaging_contact WHERE workspace_id = %s "
+            "AND phone = ANY(%s) AND opted_out_at IS NOT NULL",
+            [workspace.pk, phones],
+        )
+        count: int = cursor.fetchone()[0]
+        return count
+
+
+def _contacts_upsert(
+    *, workspace: Workspace, contact_import: ContactImport, rows_json: str
+) -> tuple[int, int]:
+    """Create or update the chunk's contacts, with the import as their consent proof; returns
+    (created, updated)."""
+    return contacts_upsert_encoded(
+        workspace=workspace,
+        rows_json=rows_json,
+        update_existing=contact_import.on_existing == ContactImport.OnExisting.UPDATE,
+        created_via=CreatedVia.IMPORT,
+        consent_source=contact_import.consent_source,
+        consent_proof={
+            "import": str(contact_import.public_id),
+            "file": contact_import.original_name,
+            "confirmed_at": (
+                contact_import.consent_confirmed_at.isoformat()
+                if contact_import.consent_confirmed_at
+                else None
+            ),
+        },
+    )
+
+
+def _contacts_opt_out(
+    *, workspace: Workspace, contact_import: ContactImport, phones: list[str]
+) -> int:
+    """The file says these people opted out: they stay out of every campaign from now.
+    Returns how many contacts were opted out by this chunk."""
+    with connection.cursor() as cursor:
+        now = timezone.now()
+        cursor.execute(
+            "UPDATE messaging_contact SET opted_out_at = %s, opt_out_source = %s, "
+            "opt_out_reason = %s, updated_at = %s "
+            "WHERE workspace_id = %s AND phone = ANY(%s) AND opted_out_at IS NULL",
+            [
+                now,
+                OptOutSource.IMPORT,
+                f"import {contact_import.original_name}"[:255],
+                now,
+                workspace.pk,
+                phones,
+            ],
+        )
+        count: int = cursor.rowcount
+        return count
+
+
+def _list_members_add(
+    *, workspace: Workspace, contact_import: ContactImport, phones: list[str]
+) -> None:
+    """Put the chunk's contacts on the list the import was asked to fill."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO messaging_contactlistmembership "
+            "(workspace_id, contact_list_id, contact_id, added_at) "
+            "SELECT %s, %s, id, %s FROM messaging_contact "
+            "WHERE workspace_id = %s AND phone = ANY(%s) "
+            "ON CONFLICT (contact_list_id, contact_id) DO NOTHING",
+            [
+                workspace.pk,
+                contact_import.contact_list_id,
+                timezone.now(),
+                workspace.pk,
+                phones,
+            ],
+        )
+
+
+def _import_counters_add(
+    *, workspace: Workspace, contact_import: ContactImport, result: ChunkResult
+) -> None:
+    """Move the cursor past the chunk and add its counts to the import's (under the lock)."""
+    ContactImport.objects.for_workspace(workspace).filter(pk=contact_import.pk).update(
+        cursor=F("cursor") + result.rows,
+        created_count=F("created_count") + result.created,
+        updated_count=F("updated_count") + result.updated,
+        unchanged_count=F("unchanged_count") + result.unchanged,
+        duplicate_count=F("duplicate_count") + result.duplicates,
+        invalid_count=F("invalid_count") + result.invalid,
+        opted_out_count=F("opted_out_count") + result.opted_out,
+    )
 
 
 def _rejections_insert(contact_import: ContactImport, rejections: Sequence[Rejected]) -> None:

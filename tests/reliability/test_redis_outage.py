@@ -13,7 +13,7 @@ import redis
 
 from integrations import services as integration_services
 from messaging.campaigns.models import Message
-from messaging.engine import dispatch
+from messaging.engine import dispatch, reactions, runtime
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,10 @@ def test_a_redis_failure_while_recording_a_sent_batch_does_not_send_it_again(
     campaign = launch([number])
     real = dispatch.redis_client()
     monkeypatch.setattr(integration_services, "cache", _CacheDown())
-    monkeypatch.setattr(dispatch, "redis_client", lambda: _ThrottleDown(real))
+    # Every engine module that reaches Redis while recording (the send-rate counters in
+    # dispatch, the campaign-refresh throttle in reactions) gets the failing client.
+    for module in (dispatch, reactions, runtime):
+        monkeypatch.setattr(module, "redis_client", lambda: _ThrottleDown(real))
 
     # when: a drainer sends
     result = dispatch.drain(sender_id=number.pk, slice_seconds=5.0)
