@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended, client_ip
 from accounts.tenancy import workspace_view
-from accounts.validators import normalize_phone
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
 from messaging.models_senders import Sender
+from messaging.phones import PhoneError, normalize_phone
 from messaging.services import senders as services
 
 
@@ -237,14 +237,17 @@ def number_test(request: HttpRequest, sender_id: str) -> HttpResponse:
         messages.error(request, _("Enter a phone number and a text."))
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     try:
-        to = normalize_phone(form.cleaned_data["to"], request.workspace.default_country)  # type: ignore[attr-defined]
+        to = normalize_phone(
+            form.cleaned_data["to"],
+            default_country=request.workspace.default_country,  # type: ignore[attr-defined]
+        )
         outcome = services.sender_send_test(
             workspace=request.workspace,
             sender=sender,
             to=to,
             text=form.cleaned_data["text"],  # type: ignore[attr-defined]
         )
-    except (ValidationError, WorkspaceSuspended) as exc:
+    except (ValidationError, PhoneError, WorkspaceSuspended) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     if outcome.kind == OutcomeKind.ACCEPTED:

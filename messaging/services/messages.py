@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
-from accounts.validators import normalize_phone
 from billing import services as billing
 from messaging.engine.dispatch import message_credit_reference
 from messaging.models import Contact
 from messaging.models_engine import Message
 from messaging.models_senders import Sender
+from messaging.phones import PhoneError, normalize_phone
 
 TRANSACTIONAL_PRIORITY = 10
 MAX_TEXT = 4096
@@ -42,7 +42,10 @@ def message_send(
         ).first()
         if existing is not None:
             return existing, False
-    phone = normalize_phone(to, default_region=workspace.default_country)
+    try:
+        phone = normalize_phone(to, default_country=workspace.default_country)
+    except PhoneError as exc:
+        raise ValidationError(exc.message, code=exc.code) from exc
     if not text.strip():
         raise ValidationError({"text": _("Write the message.")})
     if len(text) > MAX_TEXT:
