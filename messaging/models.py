@@ -1,4 +1,5 @@
-"""Messaging models: contacts, lists, segments, imports and message templates.
+"""Messaging models: contacts, lists, segments, imports, the suppression list and message
+templates.
 
 Fields, constraints and small properties only; every write lives in `messaging.services`, every
 shared read in `messaging.selectors`."""
@@ -383,3 +384,4 @@ class MessageTemplate(WorkspaceOwned):
 
 
 from .models_engine import Campaign, InboundMessage, Message, MessageStat  # noqa: E402,F401  (engine tables)
+from .suppression import SuppressedPhone  # noqa: E402,F401  (the suppression list)

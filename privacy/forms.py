@@ -6,9 +6,9 @@ from allauth.mfa.models import Authenticator
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import User, Workspace
 
-from .models import PolicyDocument, SuppressedPhone
+from .models import PolicyDocument
 from .services import phone_normalize, policy_notice_is_short
 
 
@@ -58,14 +58,16 @@ class ErasePhoneForm(forms.Form):
         return phone_normalize(self.cleaned_data["phone"])
 
 
-class SuppressedPhoneAdminForm(forms.ModelForm):
-    """Staff enter a number; only its salted hash is stored, after the erasure runs."""
+class RecipientEraseAdminForm(forms.Form):
+    """Staff enter a number; its data is erased and only its salted hash is kept (on the
+    suppression list of the workspace, or of the whole platform)."""
+
+    SCOPES = [("workspace", _("This workspace")), ("platform", _("Whole platform"))]
 
     phone = forms.CharField(label=_("Phone number (E.164)"), max_length=32)
-
-    class Meta:
-        model = SuppressedPhone
-        fields = ["phone", "scope", "workspace", "reason"]
+    scope = forms.ChoiceField(choices=SCOPES)
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.all(), required=False)
+    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
 
     def clean_phone(self) -> str:
         return phone_normalize(self.cleaned_data["phone"])
@@ -73,9 +75,9 @@ class SuppressedPhoneAdminForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         scope, workspace = data.get("scope"), data.get("workspace")
-        if scope == SuppressedPhone.Scope.WORKSPACE and workspace is None:
+        if scope == "workspace" and workspace is None:
             self.add_error("workspace", _("Choose the workspace."))
-        if scope == SuppressedPhone.Scope.PLATFORM and workspace is not None:
+        if scope == "platform" and workspace is not None:
             self.add_error("workspace", _("Leave empty for a platform-wide erasure."))
         return data
 

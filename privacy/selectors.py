@@ -1,15 +1,14 @@
-"""Reads shared by views, admin, tasks and other apps (the importer asks
-`phone_is_suppressed`)."""
+"""Reads shared by views, admin and tasks. (Whether a number is suppressed is messaging's to
+say: `messaging.selectors.phones_suppressed`.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import AuditEvent, LoginEvent, Membership, User, Workspace
+from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
 
 from .models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
@@ -88,29 +87,6 @@ def analytics_allowed(*, user: User | None, cookie_choice: str) -> bool:
     return not (profile and profile.is_restricted)
 
 
-def phone_hash_for(phone: str) -> str:
-    from .services import phone_normalize, subject_hash
-
-    return subject_hash(phone_normalize(phone))
-
-
-def phone_is_suppressed(*, workspace: Workspace, phone: str) -> bool:
-    """True when the number was erased in this workspace or platform-wide: the importer must
-    not bring it back without fresh consent. An unparsable number is not suppressed (the
-    importer rejects it on its own terms)."""
-    from django.core.exceptions import ValidationError
-
-    from .models import SuppressedPhone
-
-    try:
-        digest = phone_hash_for(phone)
-    except ValidationError:
-        return False
-    return SuppressedPhone.objects.filter(
-        Q(scope=SuppressedPhone.Scope.PLATFORM) | Q(workspace=workspace), phone_hash=digest
-    ).exists()
-
-
 def consent_state(*, user: User) -> dict[str, bool]:
     """The latest grant/withdrawal per purpose."""
     state: dict[str, bool] = {}
@@ -167,26 +143,3 @@ def exports_for_user(*, user: User) -> list[DataExport]:
 
 def requests_for_user(*, user: User) -> list[DataRequest]:
     return list(DataRequest.objects.filter(user=user).order_by("-received_at")[:20])
-
-
-def phones_suppressed(*, workspace_id: int, phones: list[str]) -> set[str]:
-    """The subset of `phones` (E.164) erased in this workspace or platform-wide: one query for
-    a whole import chunk."""
-    from django.db.models import Q
-
-    from .models import SuppressedPhone
-    from .services import subject_hash
-
-    if not phones:
-        return set()
-    relevant = SuppressedPhone.objects.filter(
-        Q(workspace_id=workspace_id) | Q(scope=SuppressedPhone.Scope.PLATFORM)
-    )
-    if not relevant.exists():  # the usual case: nobody to keep out, no hashing, no big query
-        return set()
-    by_hash = {subject_hash(phone): phone for phone in phones}
-    # `= ANY(array)`: one parameter instead of thousands of placeholders to compile.
-    hits = relevant.extra(  # noqa: S610 - a fixed clause; the hashes travel as one parameter
-        where=["phone_hash = ANY(%s)"], params=[list(by_hash)]
-    ).values_list("phone_hash", flat=True)
-    return {by_hash[digest] for digest in hits}

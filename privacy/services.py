@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -31,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.hashing import subject_hash
 from accounts.models import (
     ApiKey,
     AuditEvent,
@@ -49,7 +49,6 @@ from .models import (
     DataRequest,
     PolicyDocument,
     PrivacyProfile,
-    SuppressedPhone,
 )
 from .selectors import policy_current, policy_pending_for_user
 
@@ -73,12 +72,6 @@ COOKIE_NAME = "isend_cookie_consent"
 # --- identifiers ---------------------------------------------------------------------------
 
 
-def _hash_salt() -> bytes:
-    # A dedicated salt survives SECRET_KEY rotation; without one the suppression list would
-    # silently stop matching after a rotation, so the fallback is only for development.
-    return str(getattr(settings, "PRIVACY_HASH_SALT", "") or settings.SECRET_KEY).encode()
-
-
 def phone_normalize(phone: str) -> str:
     """E.164 form used for hashing and matching: '+' and digits only ('00' prefix allowed)."""
     raw = phone.strip()
@@ -88,11 +81,6 @@ def phone_normalize(phone: str) -> str:
     if not 7 <= len(digits) <= 15:
         raise ValidationError({"phone": _("Enter the number in international form, e.g. +994…")})
     return f"+{digits}"
-
-
-def subject_hash(value: str) -> str:
-    """Salted SHA-256 (HMAC) of an e-mail or E.164 number: the only trace an erasure keeps."""
-    return hmac.new(_hash_salt(), value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def _token_hash(token: str) -> str:
@@ -1250,7 +1238,7 @@ def recipient_erase(
     on the suppression list so a re-import needs fresh consent."""
     e164 = phone_normalize(phone)
     digest = subject_hash(e164)
-    scope = SuppressedPhone.Scope.WORKSPACE if workspace else SuppressedPhone.Scope.PLATFORM
+    scope = "workspace" if workspace else "platform"
     ws_filter: dict[str, Any] = {"workspace": workspace} if workspace else {}
     counts: dict[str, int] = {}
     variants = [e164, e164[1:]]
@@ -1293,7 +1281,8 @@ def recipient_erase(
         f"erased-{digest[:12]}",
         workspace_id=workspace.pk if workspace else None,
     )
-    SuppressedPhone.objects.get_or_create(
+    # The suppression list is messaging's now (messaging.SuppressedPhone, same table).
+    apps.get_model("messaging", "SuppressedPhone").objects.get_or_create(
         phone_hash=digest,
         scope=scope,
         workspace=workspace,

@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
-from privacy.selectors import phones_suppressed
 
 from ..imports import FileInfo, FileRejected, count_rows, sniff
 from ..models import ContactImport, ContactList, CreatedVia, OptOutSource
+from ..selectors import phones_suppressed
 from .contacts import attribute_key, clean_tags, contacts_upsert_encoded
 from .import_parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 

@@ -17,10 +17,10 @@ from accounts.models import ApiKey, Membership, User, Workspace
 from accounts.permissions import Role
 from billing import services as billing_services
 from billing.models import Invoice, Order, Package
-from messaging.models import Contact, ContactList
+from messaging.models import Contact, ContactList, SuppressedPhone
+from messaging.selectors import phone_is_suppressed
 from privacy import services
-from privacy.models import DataRequest, SuppressedPhone
-from privacy.selectors import phone_is_suppressed
+from privacy.models import DataRequest
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 EMAIL = "aysel.erase@bakuflowers.az"
