@@ -13,7 +13,8 @@ export SITE_URL
 # Modules held to mypy; this list may only grow.
 MYPY_MODULES := accounts/permissions.py accounts/validators.py accounts/useragent.py \
 	accounts/services.py accounts/tenancy.py accounts/selectors.py accounts/api_auth.py \
-	isend/health.py messaging/gateways messaging/engine/limiter.py privacy
+	isend/health.py messaging/gateways messaging/engine/limiter.py privacy accounts/hashing.py \
+	billing/privacy.py automation/privacy.py integrations/privacy.py messaging/suppression.py
 
 .PHONY: run test setup install services migrate lint fmt typecheck check browsers clean
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.utils import timezone
 
 from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
 
+from . import registry
 from .models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
 
 ACCEPTANCE_KINDS = (PolicyDocument.Kind.TERMS, PolicyDocument.Kind.PRIVACY)
@@ -103,14 +103,6 @@ def privacy_profile_of(*, user: User) -> PrivacyProfile | None:
     return PrivacyProfile.objects.filter(user=user).first()
 
 
-def _count(label: str, workspace_ids: list[int]) -> int | None:
-    try:
-        model = apps.get_model(label)
-    except LookupError:
-        return None
-    return model._base_manager.filter(workspace_id__in=workspace_ids).count()
-
-
 def privacy_centre_summary(*, user: User) -> list[dict[str, Any]]:
     """What we hold about the user, by the privacy policy's categories, with counts."""
     owned = list(
@@ -124,16 +116,12 @@ def privacy_centre_summary(*, user: User) -> list[dict[str, Any]]:
         {"category": "memberships", "count": Membership.objects.filter(user=user).count()},
         {"category": "workspaces_owned", "count": len(owned)},
     ]
-    for category, label in (
-        ("numbers", "messaging.Sender"),
-        ("contacts", "messaging.Contact"),
-        ("templates", "messaging.MessageTemplate"),
-        ("messages", "messaging.Message"),
-        ("orders", "billing.Order"),
-    ):
-        count = _count(label, owned)
-        if count is not None:
-            rows.append({"category": category, "count": count})
+    # The data of the workspaces they own, as each app counts it (its privacy door).
+    for door in registry.doors():
+        rows.extend(
+            {"category": category, "count": count}
+            for category, count in door.summary_for_workspaces(workspace_ids=owned)
+        )
     return rows
 
 
