@@ -95,6 +95,10 @@ def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
     return changed
 
 
+def recipient_phone(*, workspace: Workspace | None, phone: str) -> str | None:
+    return None  # billing keeps no recipients' numbers
+
+
 def erase_recipient(
     *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
 ) -> dict[str, int]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.hashing import subject_hash
@@ -27,6 +28,7 @@ from .models import (
     MessageTemplate,
     Sender,
 )
+from .phones import parse_phone
 from .services.contacts import contact_vocabulary_prune
 from .suppression import SuppressedPhone
 
@@ -104,6 +106,22 @@ def erase_workspace(*, workspace: Workspace) -> dict[str, int]:
 
 def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
     return 0  # an account holder's identifiers are not kept in messaging's records
+
+
+# The platform's home country: what a new workspace gets as its default country. A
+# platform-wide erasure has no workspace to take the default from.
+def _platform_default_country() -> str:
+    return str(Workspace._meta.get_field("default_country").get_default())
+
+
+def recipient_phone(*, workspace: Workspace | None, phone: str) -> str | None:
+    """The number as contacts store it (E.164), read like every other number the workspace
+    types: national forms ("050 123 45 67") in the workspace's default country."""
+    region = workspace.default_country if workspace is not None else _platform_default_country()
+    result = parse_phone(phone, default_country=region)
+    if result.e164 is None:
+        raise ValidationError(result.message, code=result.reason)
+    return result.e164
 
 
 def erase_recipient(

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User, Workspace
 
 from .models import PolicyDocument
-from .services import phone_normalize, policy_notice_is_short
+from .services import policy_notice_is_short, recipient_phone
 
 
 class DeletionRequestForm(forms.Form):
@@ -54,8 +54,13 @@ class ErasePhoneForm(forms.Form):
         label=_("Delete this number's contact and message data and block re-import.")
     )
 
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+
     def clean_phone(self) -> str:
-        return phone_normalize(self.cleaned_data["phone"])
+        # Read as the workspace reads every number: national forms in its default country.
+        return recipient_phone(workspace=self.workspace, phone=self.cleaned_data["phone"])
 
 
 class RecipientEraseAdminForm(forms.Form):
@@ -69,9 +74,6 @@ class RecipientEraseAdminForm(forms.Form):
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.all(), required=False)
     reason = forms.CharField(label=_("reason"), max_length=200, required=False)
 
-    def clean_phone(self) -> str:
-        return phone_normalize(self.cleaned_data["phone"])
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         scope, workspace = data.get("scope"), data.get("workspace")
@@ -79,6 +81,13 @@ class RecipientEraseAdminForm(forms.Form):
             self.add_error("workspace", _("Choose the workspace."))
         if scope == "platform" and workspace is not None:
             self.add_error("workspace", _("Leave empty for a platform-wide erasure."))
+        if data.get("phone") and not self.errors:
+            # National forms are read in the workspace's default country (the platform's for
+            # a platform-wide erasure).
+            try:
+                data["phone"] = recipient_phone(workspace=workspace, phone=data["phone"])
+            except forms.ValidationError as exc:
+                self.add_error("phone", exc)
         return data
 
 

@@ -64,6 +64,13 @@ class PrivacyDoor(Protocol):
         in records that must be kept. Returns the number of fields changed."""
         ...
 
+    def recipient_phone(self, *, workspace: Workspace | None, phone: str) -> str | None:
+        """The E.164 form of a recipient's number as typed, read with the workspace's default
+        country (the platform's for a platform-wide erasure). None when the app does not keep
+        recipients' numbers; ValidationError (a message a person can act on) when it does and
+        the number cannot be read."""
+        ...
+
     def erase_recipient(
         self, *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
     ) -> dict[str, int]:

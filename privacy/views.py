@@ -345,7 +345,7 @@ def centre_deactivate(request: HttpRequest) -> HttpResponse:
 @workspace_view(Perm.SETTINGS_MANAGE)
 def erase_number(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
-    form = ErasePhoneForm(request.POST or None)
+    form = ErasePhoneForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         proof = services.recipient_erase(
             workspace=workspace,

@@ -47,9 +47,9 @@ from .fulfilment import (
     data_request_build_export,
     data_request_execute_erasure,
 )
-from .identifiers import phone_normalize, subject_hash
+from .identifiers import subject_hash
 from .profile import privacy_profile_get, processing_lift, processing_restrict
-from .recipients import recipient_erase
+from .recipients import recipient_erase, recipient_phone
 from .requests import (
     AUTHORITY_REQUEST_DUE,
     CONFIRMATION_RESEND_AFTER,
@@ -119,9 +119,9 @@ __all__ = [
     "policy_publish",
     "privacy_profile_get",
     "processing_lift",
-    "phone_normalize",
     "processing_restrict",
     "reactivation_token",
     "recipient_erase",
+    "recipient_phone",
     "subject_hash",
 ]
