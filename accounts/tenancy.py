@@ -15,13 +15,14 @@ Layers, and the gaps each leaves:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -54,6 +55,48 @@ class WorkspaceOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+def workspace_rows_delete(
+    *, workspace: Workspace, model_classes: Iterable[type[models.Model]]
+) -> dict[str, int]:
+    """Delete every row of `model_classes` that belongs to `workspace` (through any foreign key to
+    the workspace), and return the rows deleted per model label, cascades included.
+
+    A workspace erasure that keeps the workspace row (as a tombstone for billing records) calls
+    this per app. Passes repeat so PROTECT chains among them resolve (a campaign protects
+    its template: the template goes in the pass after the campaign). Each delete runs in a
+    savepoint so a protected one can wait for the next pass. Rows still protected after five
+    passes stay; the caller's counts show what went."""
+    from accounts.models import Workspace
+
+    counts: dict[str, int] = {}
+    targets = [
+        (model, field.name)
+        for model in model_classes
+        if model is not Workspace
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is Workspace
+    ]
+    for _pass in range(5):
+        progress = False
+        pending = []
+        for model, fname in targets:
+            qs = model._base_manager.filter(**{fname: workspace})
+            try:
+                with transaction.atomic():
+                    _deleted, per_model = qs.delete()
+            except (ProtectedError, RestrictedError):
+                pending.append((model, fname))
+                continue
+            for label, n in per_model.items():
+                if n:
+                    counts[label] = counts.get(label, 0) + n
+                    progress = True
+        targets = pending
+        if not targets or not progress:
+            break
+    return counts
 
 
 def get_for_workspace(model: type[M], *, workspace: Workspace, **lookup: Any) -> M:

@@ -1,27 +1,21 @@
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from core.phones import PhoneError
+from core.phones import normalize_phone as phone_e164
+
 
 def normalize_phone(raw: str, default_region: str | None = "AZ") -> str:
-    """Parse a phone number written any common way and return it in E.164.
-
-    Raises ValidationError with a message a person can act on."""
+    """A phone number written any common way, in E.164 (the one normaliser, `core.phones`,
+    with a ValidationError a form shows). Raises ValidationError with a message a person can
+    act on."""
     raw = (raw or "").strip()
     if not raw:
         raise ValidationError(_("Enter a phone number."))
-    candidate = "+" + raw[2:] if raw.startswith("00") else raw
     try:
-        parsed = phonenumbers.parse(
-            candidate, None if candidate.startswith("+") else default_region
-        )
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw}) from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(
-            _("“%(value)s” is not a valid phone number; include the country code.") % {"value": raw}
-        )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return phone_e164(raw, default_country=default_region)
+    except PhoneError as exc:
+        raise ValidationError(exc.message) from exc
 
 
 def validate_e164(value: str) -> None:

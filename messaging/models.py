@@ -13,6 +13,7 @@ from messaging.contacts.models import (
     Segment,
     WhatsAppStatus,
 )
+from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
 from messaging.numbers.models import Sender, WebhookEvent
@@ -33,6 +34,7 @@ __all__ = [
     "OptOutSource",
     "Segment",
     "Sender",
+    "SuppressedPhone",
     "WebhookEvent",
     "WhatsAppStatus",
 ]

@@ -1,12 +1,13 @@
-"""Staff tools: policy publication, the data-request queue (Support group), the suppression
-list, and the minors flag on the user admin. Every action calls a service, which audits."""
+"""Staff tools: policy publication, the data-request queue (Support group) with its recipient
+erasure page, and the minors flag on the user admin. Every action calls a service, which
+audits. (The suppression list itself is messaging's, in messaging's admin.)"""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,14 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from accounts.services import client_ip
+from accounts.services import audit_record, client_ip
 from privacy import services
-from privacy.forms import (
-    PolicyDocumentAdminForm,
-    RegisterEmailRequestForm,
-    SuppressedPhoneAdminForm,
-)
-from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, SuppressedPhone
+from privacy.forms import PolicyDocumentAdminForm, RecipientEraseAdminForm, RegisterEmailRequestForm
+from privacy.models import Consent, DataExport, DataRequest, PolicyDocument
 
 
 def _staff(request: HttpRequest) -> User:
@@ -181,7 +178,7 @@ class DataRequestAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        services.audit_record(
+        audit_record(
             workspace=None,
             action="privacy.request_edited",
             actor=_staff(request),
@@ -197,8 +194,54 @@ class DataRequestAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.register_email_view),
                 name="privacy_datarequest_register_email",
             ),
+            path(
+                "erase-number/",
+                self.admin_site.admin_view(self.erase_number_view),
+                name="privacy_datarequest_erase_number",
+            ),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "can_erase_numbers": self.has_execute_erasure_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def erase_number_view(self, request: HttpRequest) -> HttpResponse:
+        """The staff recipient erasure: a number's data is erased in one workspace or across
+        the platform, and only its salted hash is kept, on the suppression list."""
+        if not self.has_execute_erasure_permission(request):
+            raise PermissionDenied
+        form = RecipientEraseAdminForm(request.POST or None)
+        form.fields["workspace"].widget = ForeignKeyRawIdWidget(
+            DataRequest._meta.get_field("workspace").remote_field, self.admin_site
+        )
+        if request.method == "POST" and form.is_valid():
+            proof = services.recipient_erase(
+                workspace=form.cleaned_data["workspace"],
+                phone=form.cleaned_data["phone"],
+                actor=_staff(request),
+                reason=form.cleaned_data["reason"] or "staff",
+                ip=client_ip(request),
+            )
+            self.message_user(
+                request,
+                _("The number was erased (%(n)s contact rows); hash %(hash)s… is suppressed.")
+                % {
+                    "n": proof["counts"].get("messaging.Contact", 0),
+                    "hash": proof["subject_hash"][:16],
+                },
+            )
+            return HttpResponseRedirect(reverse("admin:privacy_datarequest_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": _("Erase a recipient's number"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "privacy/admin/erase_number.html", context)
 
     def register_email_view(self, request: HttpRequest) -> HttpResponse:
         """Register a deletion request received by e-mail: the confirmation link goes to the
@@ -249,7 +292,7 @@ class DataRequestAdmin(admin.ModelAdmin):
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             DataRequest.objects.filter(pk=obj.pk).update(assignee=request.user)
-            services.audit_record(
+            audit_record(
                 workspace=None,
                 action="privacy.request_assigned",
                 actor=_staff(request),
@@ -321,50 +364,6 @@ class DataExportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(SuppressedPhone)
-class SuppressedPhoneAdmin(admin.ModelAdmin):
-    """Adding an entry is the staff recipient erasure: the number's data is erased and only
-    its salted hash is stored."""
-
-    form = SuppressedPhoneAdminForm
-    list_display = ("short_hash", "scope", "workspace", "reason", "created_at", "created_by")
-    list_filter = ("scope",)
-    raw_id_fields = ("workspace",)
-
-    @admin.display(description=gettext_lazy("hash"))
-    def short_hash(self, obj: SuppressedPhone) -> str:
-        return obj.phone_hash[:16] + "…"
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):
-        if obj is not None:
-            kw["fields"] = ["scope", "workspace", "reason"]
-            kw["form"] = forms.ModelForm
-        return super().get_form(request, obj, change, **kw)
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        proof = services.recipient_erase(
-            workspace=form.cleaned_data.get("workspace"),
-            phone=form.cleaned_data["phone"],
-            actor=_staff(request),
-            reason=form.cleaned_data.get("reason") or "staff",
-            ip=client_ip(request),
-        )
-        saved = SuppressedPhone.objects.get(
-            phone_hash=proof["subject_hash"],
-            scope=proof["scope"],
-            workspace_id=proof["workspace_id"],
-        )
-        obj.pk = saved.pk
-        obj.phone_hash = saved.phone_hash
-        obj.created_at = saved.created_at
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return None
 
 
 @admin.action(

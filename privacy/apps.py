@@ -8,8 +8,12 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self) -> None:
+        # Each app with personal data has a `privacy.py` door; privacy finds them here rather
+        # than importing the apps (see privacy/registry.py).
         from accounts.hooks import signup_completed
+        from privacy.registry import discover
 
+        discover()
         signup_completed.connect(_record_signup_consents, dispatch_uid="privacy.signup_consents")
 
 

@@ -6,9 +6,9 @@ from allauth.mfa.models import Authenticator
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from privacy.models import PolicyDocument, SuppressedPhone
-from privacy.services import phone_normalize, policy_notice_is_short
+from accounts.models import User, Workspace
+from privacy.models import PolicyDocument
+from privacy.services import policy_notice_is_short, recipient_phone
 
 
 class DeletionRequestForm(forms.Form):
@@ -53,29 +53,40 @@ class ErasePhoneForm(forms.Form):
         label=_("Delete this number's contact and message data and block re-import.")
     )
 
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+
     def clean_phone(self) -> str:
-        return phone_normalize(self.cleaned_data["phone"])
+        # Read as the workspace reads every number: national forms in its default country.
+        return recipient_phone(workspace=self.workspace, phone=self.cleaned_data["phone"])
 
 
-class SuppressedPhoneAdminForm(forms.ModelForm):
-    """Staff enter a number; only its salted hash is stored, after the erasure runs."""
+class RecipientEraseAdminForm(forms.Form):
+    """Staff enter a number; its data is erased and only its salted hash is kept (on the
+    suppression list of the workspace, or of the whole platform)."""
+
+    SCOPES = [("workspace", _("This workspace")), ("platform", _("Whole platform"))]
 
     phone = forms.CharField(label=_("Phone number (E.164)"), max_length=32)
-
-    class Meta:
-        model = SuppressedPhone
-        fields = ["phone", "scope", "workspace", "reason"]
-
-    def clean_phone(self) -> str:
-        return phone_normalize(self.cleaned_data["phone"])
+    scope = forms.ChoiceField(choices=SCOPES)
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.all(), required=False)
+    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         scope, workspace = data.get("scope"), data.get("workspace")
-        if scope == SuppressedPhone.Scope.WORKSPACE and workspace is None:
+        if scope == "workspace" and workspace is None:
             self.add_error("workspace", _("Choose the workspace."))
-        if scope == SuppressedPhone.Scope.PLATFORM and workspace is not None:
+        if scope == "platform" and workspace is not None:
             self.add_error("workspace", _("Leave empty for a platform-wide erasure."))
+        if data.get("phone") and not self.errors:
+            # National forms are read in the workspace's default country (the platform's for
+            # a platform-wide erasure).
+            try:
+                data["phone"] = recipient_phone(workspace=workspace, phone=data["phone"])
+            except forms.ValidationError as exc:
+                self.add_error("phone", exc)
         return data
 
 

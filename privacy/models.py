@@ -1,5 +1,5 @@
-"""Policy documents (versioned), consent records, data-subject requests, exports, the
-suppression list and per-user privacy state."""
+"""Policy documents (versioned), consent records, data-subject requests, exports and per-user
+privacy state. (The suppression list of erased numbers is messaging's: `messaging.suppression`.)"""
 
 from __future__ import annotations
 
@@ -232,47 +232,3 @@ class DataExport(models.Model):
             and self.expires_at is not None
             and self.expires_at > timezone.now()
         )
-
-
-class SuppressedPhone(models.Model):
-    """A number that was erased: only a salted SHA-256 of its E.164 form is kept, so a
-    re-import does not bring it back without fresh consent."""
-
-    class Scope(models.TextChoices):
-        WORKSPACE = "workspace", _("This workspace")
-        PLATFORM = "platform", _("Whole platform")
-
-    phone_hash = models.CharField(max_length=64)
-    scope = models.CharField(max_length=12, choices=Scope.choices)
-    workspace = models.ForeignKey(
-        "accounts.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        verbose_name = _("suppressed phone")
-        verbose_name_plural = _("suppressed phones")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "phone_hash"],
-                condition=Q(scope="workspace"),
-                name="suppressed_unique_in_workspace",
-            ),
-            models.UniqueConstraint(
-                fields=["phone_hash"],
-                condition=Q(scope="platform"),
-                name="suppressed_unique_platform",
-            ),
-            models.CheckConstraint(
-                condition=(Q(scope="workspace") & Q(workspace__isnull=False))
-                | (Q(scope="platform") & Q(workspace__isnull=True)),
-                name="suppressed_scope_matches_workspace",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.phone_hash[:12]}…"

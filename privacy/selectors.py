@@ -1,16 +1,15 @@
-"""Reads shared by views, admin, tasks and other apps (the importer asks
-`phone_is_suppressed`)."""
+"""Reads shared by views, admin and tasks. (Whether a number is suppressed is messaging's to
+say: `messaging.selectors.phones_suppressed`.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import AuditEvent, LoginEvent, Membership, User, Workspace
+from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
+from privacy import registry
 from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
 
 ACCEPTANCE_KINDS = (PolicyDocument.Kind.TERMS, PolicyDocument.Kind.PRIVACY)
@@ -87,29 +86,6 @@ def analytics_allowed(*, user: User | None, cookie_choice: str) -> bool:
     return not (profile and profile.is_restricted)
 
 
-def phone_hash_for(phone: str) -> str:
-    from privacy.services import phone_normalize, subject_hash
-
-    return subject_hash(phone_normalize(phone))
-
-
-def phone_is_suppressed(*, workspace: Workspace, phone: str) -> bool:
-    """True when the number was erased in this workspace or platform-wide: the importer must
-    not bring it back without fresh consent. An unparsable number is not suppressed (the
-    importer rejects it on its own terms)."""
-    from django.core.exceptions import ValidationError
-
-    from privacy.models import SuppressedPhone
-
-    try:
-        digest = phone_hash_for(phone)
-    except ValidationError:
-        return False
-    return SuppressedPhone.objects.filter(
-        Q(scope=SuppressedPhone.Scope.PLATFORM) | Q(workspace=workspace), phone_hash=digest
-    ).exists()
-
-
 def consent_state(*, user: User) -> dict[str, bool]:
     """The latest grant/withdrawal per purpose."""
     state: dict[str, bool] = {}
@@ -126,14 +102,6 @@ def privacy_profile_of(*, user: User) -> PrivacyProfile | None:
     return PrivacyProfile.objects.filter(user=user).first()
 
 
-def _count(label: str, workspace_ids: list[int]) -> int | None:
-    try:
-        model = apps.get_model(label)
-    except LookupError:
-        return None
-    return model._base_manager.filter(workspace_id__in=workspace_ids).count()
-
-
 def privacy_centre_summary(*, user: User) -> list[dict[str, Any]]:
     """What we hold about the user, by the privacy policy's categories, with counts."""
     owned = list(
@@ -147,16 +115,12 @@ def privacy_centre_summary(*, user: User) -> list[dict[str, Any]]:
         {"category": "memberships", "count": Membership.objects.filter(user=user).count()},
         {"category": "workspaces_owned", "count": len(owned)},
     ]
-    for category, label in (
-        ("numbers", "messaging.Sender"),
-        ("contacts", "messaging.Contact"),
-        ("templates", "messaging.MessageTemplate"),
-        ("messages", "messaging.Message"),
-        ("orders", "billing.Order"),
-    ):
-        count = _count(label, owned)
-        if count is not None:
-            rows.append({"category": category, "count": count})
+    # The data of the workspaces they own, as each app counts it (its privacy door).
+    for door in registry.doors():
+        rows.extend(
+            {"category": category, "count": count}
+            for category, count in door.summary_for_workspaces(workspace_ids=owned)
+        )
     return rows
 
 
@@ -166,26 +130,3 @@ def exports_for_user(*, user: User) -> list[DataExport]:
 
 def requests_for_user(*, user: User) -> list[DataRequest]:
     return list(DataRequest.objects.filter(user=user).order_by("-received_at")[:20])
-
-
-def phones_suppressed(*, workspace_id: int, phones: list[str]) -> set[str]:
-    """The subset of `phones` (E.164) erased in this workspace or platform-wide: one query for
-    a whole import chunk."""
-    from django.db.models import Q
-
-    from privacy.models import SuppressedPhone
-    from privacy.services import subject_hash
-
-    if not phones:
-        return set()
-    relevant = SuppressedPhone.objects.filter(
-        Q(workspace_id=workspace_id) | Q(scope=SuppressedPhone.Scope.PLATFORM)
-    )
-    if not relevant.exists():  # the usual case: nobody to keep out, no hashing, no big query
-        return set()
-    by_hash = {subject_hash(phone): phone for phone in phones}
-    # `= ANY(array)`: one parameter instead of thousands of placeholders to compile.
-    hits = relevant.extra(  # noqa: S610 - a fixed clause; the hashes travel as one parameter
-        where=["phone_hash = ANY(%s)"], params=[list(by_hash)]
-    ).values_list("phone_hash", flat=True)
-    return {by_hash[digest] for digest in hits}

@@ -344,7 +344,7 @@ def centre_deactivate(request: HttpRequest) -> HttpResponse:
 @workspace_view(Perm.SETTINGS_MANAGE)
 def erase_number(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
-    form = ErasePhoneForm(request.POST or None)
+    form = ErasePhoneForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         proof = services.recipient_erase(
             workspace=workspace,

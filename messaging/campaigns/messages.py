@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
-from accounts.validators import normalize_phone
 from billing import services as billing
+from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.models import Message
 from messaging.contacts.models import Contact
 from messaging.engine.kick import dispatch_kick
@@ -43,7 +43,10 @@ def message_send(
         ).first()
         if existing is not None:
             return existing, False
-    phone = normalize_phone(to, default_region=workspace.default_country)
+    try:
+        phone = normalize_phone(to, default_country=workspace.default_country)
+    except PhoneError as exc:
+        raise ValidationError(exc.message, code=exc.code) from exc
     if not text.strip():
         raise ValidationError({"text": _("Write the message.")})
     if len(text) > MAX_TEXT:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
 from core.events import contact_opted_out_event, events_publish
+from core.phones import parse_phone, phone_time_zone
 from messaging.contacts.audience import audience_clean
 from messaging.contacts.models import (
     Contact,
@@ -33,7 +34,6 @@ from messaging.contacts.models import (
     Segment,
     WhatsAppStatus,
 )
-from messaging.contacts.phones import parse_phone, phone_time_zone
 
 MAX_TAG_LENGTH = 64
 MAX_TAGS = 50

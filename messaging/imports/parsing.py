@@ -25,7 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from messaging.contacts.phones import parse_phone, phone_time_zone
+from core.phones import parse_phone, phone_time_zone
 from messaging.contacts.services import UpsertRow, clean_tags, upsert_rows_encode
 from messaging.imports.files import FileInfo, FileRejected, iter_rows
 

@@ -25,11 +25,11 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
 from messaging.contacts.models import ContactList, CreatedVia, OptOutSource
+from messaging.contacts.selectors import phones_suppressed
 from messaging.contacts.services import attribute_key, clean_tags, contacts_upsert_encoded
 from messaging.imports.files import FileInfo, FileRejected, count_rows, sniff
 from messaging.imports.models import ContactImport
 from messaging.imports.parsing import ChunkResult, Prepared, Rejected, prepared_chunks
-from privacy.selectors import phones_suppressed
 
 RUN_SLICE_SECONDS = 90.0  # under CELERY_TASK_SOFT_TIME_LIMIT (240 s); the task re-queues itself
 

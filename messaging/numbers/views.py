@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended, client_ip
 from accounts.tenancy import WorkspaceRequest, workspace_view
-from accounts.validators import normalize_phone
+from core.phones import PhoneError, normalize_phone
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
 from messaging.numbers import services
@@ -237,14 +237,16 @@ def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
         messages.error(request, _("Enter a phone number and a text."))
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     try:
-        to = normalize_phone(form.cleaned_data["to"], request.workspace.default_country)
+        to = normalize_phone(
+            form.cleaned_data["to"], default_country=request.workspace.default_country
+        )
         outcome = services.sender_send_test(
             workspace=request.workspace,
             sender=sender,
             to=to,
             text=form.cleaned_data["text"],
         )
-    except (ValidationError, WorkspaceSuspended) as exc:
+    except (ValidationError, PhoneError, WorkspaceSuspended) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     if outcome.kind == OutcomeKind.ACCEPTED:

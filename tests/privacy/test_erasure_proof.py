@@ -18,9 +18,10 @@ from accounts.permissions import Role
 from billing import services as billing_services
 from billing.models import Invoice, Order, Package
 from messaging.contacts.models import Contact, ContactList
+from messaging.contacts.selectors import phone_is_suppressed
+from messaging.contacts.suppression import SuppressedPhone
 from privacy import services
-from privacy.models import DataRequest, SuppressedPhone
-from privacy.selectors import phone_is_suppressed
+from privacy.models import DataRequest
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 EMAIL = "aysel.erase@bakuflowers.az"

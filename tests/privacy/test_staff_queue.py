@@ -48,7 +48,9 @@ def test_support_can_work_the_queue_and_nothing_else(support_client: Client) -> 
     change = reverse("admin:privacy_datarequest_change", args=[request.pk])
     assert support_client.get(change).status_code == 200
     assert support_client.get(reverse("admin:accounts_user_changelist")).status_code == 200
-    assert support_client.get(reverse("admin:privacy_suppressedphone_add")).status_code == 200
+    assert support_client.get(reverse("admin:privacy_datarequest_erase_number")).status_code == 200
+    suppressed = reverse("admin:messaging_suppressedphone_changelist")
+    assert support_client.get(suppressed).status_code == 200
     # nothing else
     ws_change = reverse("admin:accounts_workspace_change", args=[workspace.pk])
     assert support_client.get(ws_change).status_code == 403

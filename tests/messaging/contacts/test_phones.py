@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messaging.contacts.phones import (
+from core.phones import (
     PhoneError,
     Reason,
     normalize_phone,

@@ -87,6 +87,23 @@ def test_validation_errors_write_nothing(api_client_with_scopes, sandbox_number,
     assert not Message.objects.exists()
 
 
+def test_a_number_the_workspace_cannot_read_is_a_400(
+    api_client_with_scopes, sandbox_number, credits
+):
+    # the number is read by messaging's one normaliser (core.phones), like an import's
+    credits(5)
+    sandbox_number()
+    client = api_client_with_scopes("campaigns:write")
+
+    response = client.post(
+        reverse("api:message-list"), {"to": "050 12", "text": "Hi"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "too short" in str(response.json())
+    assert not Message.objects.exists()
+
+
 def test_campaign_over_the_api(
     api_client_with_scopes, sandbox_number, contacts, credits, template, workspace
 ):

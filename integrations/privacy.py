@@ -1,0 +1,56 @@
+"""Integrations' privacy door: what the privacy app may do with integrations' data.
+
+Privacy finds this module at start-up (`privacy.registry`) and calls these functions; they
+follow `privacy.registry.PrivacyDoor` without importing privacy. Webhook endpoints and their
+deliveries belong to a workspace and go with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+
+from accounts.models import User, Workspace
+from accounts.tenancy import workspace_rows_delete
+
+ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
+
+
+def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, ExportRows, list[str]]]:
+    return []
+
+
+def summary_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, int]]:
+    return []
+
+
+def workspace_keeps_records(*, workspace: Workspace) -> bool:
+    return False
+
+
+def erase_workspace(*, workspace: Workspace) -> dict[str, int]:
+    return workspace_rows_delete(
+        workspace=workspace, model_classes=apps.get_app_config("integrations").get_models()
+    )
+
+
+def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
+    return 0
+
+
+def recipient_phone(*, workspace: Workspace | None, phone: str) -> str | None:
+    return None  # numbers are messaging's to read
+
+
+def erase_recipient(
+    *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
+) -> dict[str, int]:
+    # Not done yet (unchanged by the move to doors): a delivery's payload may carry the number
+    # ("to"/"from" of message events) and is not scrubbed here.
+    return {}
+
+
+def purge_message_bodies(*, before: datetime, batch: int) -> int:
+    return 0

@@ -1,0 +1,181 @@
+"""Messaging's privacy door: what the privacy app may do with messaging's personal data.
+
+Privacy finds this module at start-up (`privacy.registry`) and calls these functions; they
+follow `privacy.registry.PrivacyDoor` without importing privacy (messaging sits below it).
+Messaging holds the recipients: contacts, messages, replies, import reports, and the
+suppression list that keeps an erased number out. Writes run inside privacy's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.hashing import subject_hash
+from accounts.models import User, Workspace
+from accounts.tenancy import workspace_rows_delete
+from core.phones import parse_phone
+from messaging.campaigns.models import InboundMessage, Message
+from messaging.contacts.models import Contact, ContactList
+from messaging.contacts.services import contact_vocabulary_prune
+from messaging.contacts.suppression import SuppressedPhone
+from messaging.content.models import MessageTemplate
+from messaging.imports.models import ContactImportRejection
+from messaging.numbers.models import Sender
+
+# Columns of each export section. No credentials, tokens or secrets: for numbers, only what
+# identifies the number.
+NUMBER_FIELDS = ["workspace_id", "provider", "label", "phone_number", "status", "created_at"]
+CONTACT_FIELDS = [
+    "workspace_id",
+    "phone",
+    "first_name",
+    "last_name",
+    "language",
+    "country",
+    "attributes",
+    "tags",
+    "consent_source",
+    "created_at",
+]
+CONTACT_LIST_FIELDS = ["workspace_id", "name", "description"]
+TEMPLATE_FIELDS = ["workspace_id", "name", "variants", "footer", "wa_template_name", "wa_status"]
+
+
+ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
+
+
+def _rows_of(model: type[models.Model], workspace_ids: list[int], fields: list[str]) -> ExportRows:
+    """The section's rows, read when the export builds that section."""
+
+    def rows() -> list[dict[str, Any]]:
+        return list(
+            model._default_manager.filter(workspace_id__in=workspace_ids)
+            .order_by("pk")
+            .values(*fields)
+        )
+
+    return rows
+
+
+def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, ExportRows, list[str]]]:
+    return [
+        ("numbers", _rows_of(Sender, workspace_ids, NUMBER_FIELDS), NUMBER_FIELDS),
+        ("contacts", _rows_of(Contact, workspace_ids, CONTACT_FIELDS), CONTACT_FIELDS),
+        (
+            "contact_lists",
+            _rows_of(ContactList, workspace_ids, CONTACT_LIST_FIELDS),
+            CONTACT_LIST_FIELDS,
+        ),
+        ("templates", _rows_of(MessageTemplate, workspace_ids, TEMPLATE_FIELDS), TEMPLATE_FIELDS),
+    ]
+
+
+def summary_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, int]]:
+    return [
+        (category, model._base_manager.filter(workspace_id__in=workspace_ids).count())
+        for category, model in (
+            ("numbers", Sender),
+            ("contacts", Contact),
+            ("templates", MessageTemplate),
+            ("messages", Message),
+        )
+    ]
+
+
+def workspace_keeps_records(*, workspace: Workspace) -> bool:
+    return False  # nothing of messaging must outlive the workspace
+
+
+def erase_workspace(*, workspace: Workspace) -> dict[str, int]:
+    """Every messaging row of the workspace, the suppression entries of the workspace included
+    (the workspace they protect is gone)."""
+    return workspace_rows_delete(
+        workspace=workspace, model_classes=apps.get_app_config("messaging").get_models()
+    )
+
+
+def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
+    return 0  # an account holder's identifiers are not kept in messaging's records
+
+
+# The platform's home country: what a new workspace gets as its default country. A
+# platform-wide erasure has no workspace to take the default from.
+def _platform_default_country() -> str:
+    return str(Workspace._meta.get_field("default_country").get_default())
+
+
+def recipient_phone(*, workspace: Workspace | None, phone: str) -> str | None:
+    """The number as contacts store it (E.164), read like every other number the workspace
+    types: national forms ("050 123 45 67") in the workspace's default country."""
+    region = workspace.default_country if workspace is not None else _platform_default_country()
+    result = parse_phone(phone, default_country=region)
+    if result.e164 is None:
+        raise ValidationError(result.message, code=result.reason)
+    return result.e164
+
+
+def erase_recipient(
+    *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
+) -> dict[str, int]:
+    """Contact rows deleted (and the tags or attribute names only they had), phone and text
+    removed from messages, replies and import reports deleted, and the salted hash of the
+    number put on the suppression list so a re-import needs fresh consent."""
+    ws_filter: dict[str, Workspace] = {"workspace": workspace} if workspace else {}
+    variants = [phone_e164, phone_e164[1:]]
+    counts: dict[str, int] = {}
+
+    erased_contacts = Contact._base_manager.filter(phone__in=variants, **ws_filter)
+    workspace_ids = set(erased_contacts.values_list("workspace_id", flat=True))
+    _n, per_model = erased_contacts.delete()
+    counts.update({k: v for k, v in per_model.items() if v})
+    if workspace_ids:
+        # A tag or attribute name only this person had (it may name them) goes with them.
+        pruned = sum(
+            contact_vocabulary_prune(workspace=erased_in)
+            for erased_in in Workspace.objects.filter(pk__in=workspace_ids)
+        )
+        counts["messaging.ContactVocabulary"] = pruned
+
+    counts["messaging.Message(redacted)"] = Message._base_manager.filter(
+        phone__in=variants, **ws_filter
+    ).update(phone="", body="")
+    counts["messaging.InboundMessage"] = InboundMessage._base_manager.filter(
+        phone__in=variants, **ws_filter
+    ).delete()[0]
+    counts["messaging.ContactImportRejection"] = ContactImportRejection._base_manager.filter(
+        row__icontains=phone_e164[1:], **ws_filter
+    ).delete()[0]
+    _suppress(workspace=workspace, phone_e164=phone_e164, reason=reason, actor=actor)
+    return counts
+
+
+def _suppress(
+    *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
+) -> SuppressedPhone:
+    """Put the number on the suppression list of the workspace, or of the whole platform when
+    `workspace` is None. Idempotent: erasing the same number twice keeps one entry."""
+    scope = SuppressedPhone.Scope.WORKSPACE if workspace else SuppressedPhone.Scope.PLATFORM
+    entry, _created = SuppressedPhone.objects.get_or_create(
+        phone_hash=subject_hash(phone_e164),
+        scope=scope,
+        workspace=workspace,
+        defaults={"reason": reason[:200], "created_by": actor},
+    )
+    return entry
+
+
+def purge_message_bodies(*, before: datetime, batch: int) -> int:
+    """Remove the text of messages created before `before`, a batch at a time (no statement
+    locks the whole table); the delivery record stays."""
+    due = Message._base_manager.filter(created_at__lt=before).exclude(body="")
+    total = 0
+    while True:
+        ids = list(due.values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        total += Message._base_manager.filter(pk__in=ids).update(body="")

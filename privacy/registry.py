@@ -1,0 +1,129 @@
+"""The privacy doors: how privacy reaches the personal data other apps hold.
+
+Every app that holds personal data has a `<app>/privacy.py` module, its *door*, which exports,
+counts, erases and purges that app's own data. Privacy never imports those apps and they never
+import privacy: at start-up (`PrivacyConfig.ready`) privacy looks for a `privacy` module in every
+installed app, checks it has the functions of `PrivacyDoor`, and keeps it here. Doors are kept
+in INSTALLED_APPS order, which is the order of their export sections and summary rows.
+
+A door answers for its own app only; the accounts app's data (users, memberships, keys, login
+and audit events) is handled inside privacy itself, which sits above accounts. An app with
+nothing to do for one of the functions still defines it (returning nothing), so each door says
+plainly what its app does with a person's data.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import module_has_submodule
+
+if TYPE_CHECKING:
+    from accounts.models import User, Workspace
+
+DOOR_MODULE = "privacy"
+
+#: One category of an export: its name (the file name in the archive), a callable giving its
+#: rows (called once, when that section is built) and the columns, in order.
+ExportSection = tuple[str, Callable[[], Iterable[Mapping[str, Any]]], list[str]]
+
+
+@runtime_checkable
+class PrivacyDoor(Protocol):
+    """What an app's `privacy.py` module provides. All functions are keyword-only; counts are
+    per model label ("messaging.Contact") unless said otherwise. Writes run inside the caller's
+    transaction (privacy's service opens it and writes the audit record in it)."""
+
+    def export_for_workspaces(self, *, workspace_ids: list[int]) -> list[ExportSection]:
+        """The app's export sections for these workspaces (the ones the user owns). No
+        credentials, tokens or secrets."""
+        ...
+
+    def summary_for_workspaces(self, *, workspace_ids: list[int]) -> list[tuple[str, int]]:
+        """(category, count) rows for the privacy centre's "what we hold" table."""
+        ...
+
+    def workspace_keeps_records(self, *, workspace: Workspace) -> bool:
+        """True when the law makes the app keep rows of this workspace after its erasure (the
+        workspace row then stays, nameless, as a tombstone holding them)."""
+        ...
+
+    def erase_workspace(self, *, workspace: Workspace) -> dict[str, int]:
+        """Delete the app's rows of a workspace being erased, except records the law keeps."""
+        ...
+
+    def pseudonymise_person(self, *, identifiers: list[str], pseudonym: str) -> int:
+        """An account is being erased: replace the person's identifiers (e-mail, phone, names)
+        in records that must be kept. Returns the number of fields changed."""
+        ...
+
+    def recipient_phone(self, *, workspace: Workspace | None, phone: str) -> str | None:
+        """The E.164 form of a recipient's number as typed, read with the workspace's default
+        country (the platform's for a platform-wide erasure). None when the app does not keep
+        recipients' numbers; ValidationError (a message a person can act on) when it does and
+        the number cannot be read."""
+        ...
+
+    def erase_recipient(
+        self, *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
+    ) -> dict[str, int]:
+        """Erase one recipient's number in one workspace, or platform-wide when `workspace` is
+        None, and keep it from coming back (the suppression list)."""
+        ...
+
+    def purge_message_bodies(self, *, before: datetime, batch: int) -> int:
+        """Retention: remove the text of messages created before `before`; the delivery record
+        stays. Returns the number of messages changed."""
+        ...
+
+
+_doors: dict[str, PrivacyDoor] = {}
+
+
+def _check(module: ModuleType) -> PrivacyDoor:
+    """Fail at start-up, not halfway through an erasure: every function of the protocol, with
+    the same keyword-only parameters."""
+    for name, member in inspect.getmembers(PrivacyDoor, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        found = getattr(module, name, None)
+        if not callable(found):
+            raise ImproperlyConfigured(f"{module.__name__} has no {name}() (privacy door)")
+        expected = [p for p in inspect.signature(member).parameters if p != "self"]
+        params = inspect.signature(found).parameters
+        if list(params) != expected or any(
+            p.kind is not inspect.Parameter.KEYWORD_ONLY for p in params.values()
+        ):
+            raise ImproperlyConfigured(
+                f"{module.__name__}.{name} must take exactly the keyword-only arguments "
+                f"{', '.join(expected)} (privacy door)"
+            )
+    return cast(PrivacyDoor, module)
+
+
+def discover() -> None:
+    """Import `<app>.privacy` for every installed app that has one (admin's autodiscover, for
+    privacy). Called from `PrivacyConfig.ready()`."""
+    _doors.clear()
+    for config in apps.get_app_configs():
+        if config.name == "privacy" or not module_has_submodule(config.module, DOOR_MODULE):
+            continue
+        module = import_module(f"{config.name}.{DOOR_MODULE}")
+        _doors[config.label] = _check(module)
+
+
+def doors() -> list[PrivacyDoor]:
+    """The doors, in INSTALLED_APPS order."""
+    return list(_doors.values())
+
+
+def door_labels() -> list[str]:
+    """The labels of the apps that have a door (for checks and tests)."""
+    return list(_doors)

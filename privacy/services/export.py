@@ -1,0 +1,184 @@
+"""Self-service export: a machine-readable archive (JSON and CSV per category) built in
+resumable sections, downloadable by its owner only, for 7 days."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.services import audit_record, notify
+from privacy.models import DataExport, DataRequest
+from privacy.services.export_sections import export_sections
+from privacy.services.requests import data_request_complete
+
+EXPORT_TTL = timedelta(days=7)
+
+
+def export_dir(export: DataExport) -> Path:
+    """Where an export's files live while it is built and until it expires."""
+    return Path(settings.MEDIA_ROOT) / "exports" / str(export.public_id)
+
+
+@transaction.atomic
+def export_request(
+    *, user: User, actor: User | None = None, data_request: DataRequest | None = None
+) -> DataExport:
+    """Queue an export of the user's data. One open export at a time per user."""
+    open_export = DataExport.objects.filter(
+        user=user, status__in=[DataExport.Status.PENDING, DataExport.Status.BUILDING]
+    ).first()
+    if open_export is not None:
+        return open_export
+    export = DataExport.objects.create(user=user, data_request=data_request)
+    audit_record(
+        workspace=None, action="privacy.export_requested", actor=actor or user, target=export
+    )
+    from privacy.tasks import export_build_task
+
+    export_id = export.pk
+    transaction.on_commit(lambda: export_build_task.delay(export_id))
+    return export
+
+
+def _csv_safe(value: Any) -> Any:
+    # Neutralise spreadsheet formulas in user-controlled text.
+    return "'" + value if isinstance(value, str) and value[:1] in "=+-@" else value
+
+
+def _dump_rows(
+    rows: Iterable[Mapping[str, Any]], directory: Path, name: str, fields: list[str]
+) -> int:
+    """Write one category as JSON and CSV, streaming: memory does not grow with the number
+    of rows. Returns the row count."""
+    directory.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with (
+        (directory / f"{name}.json").open("w", encoding="utf-8") as jf,
+        (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as cf,
+    ):
+        writer = csv.DictWriter(cf, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        jf.write("[")
+        for row in rows:
+            item = {k: row.get(k) for k in fields}
+            jf.write(("," if count else "") + "\n  ")
+            jf.write(json.dumps(item, default=str, ensure_ascii=False))
+            writer.writerow({k: _csv_safe(v) for k, v in item.items()})
+            count += 1
+        jf.write("\n]\n")
+    return count
+
+
+def export_build_step(*, export_id: int) -> bool:
+    """Build the next section of an export; True when the archive is finished.
+
+    Sections done are recorded in Postgres after each one, so a redelivered task resumes
+    where it stopped instead of starting again."""
+    with transaction.atomic():
+        export = DataExport.objects.select_for_update().select_related("user").get(pk=export_id)
+        if export.status not in (DataExport.Status.PENDING, DataExport.Status.BUILDING):
+            return True
+        sections = export_sections(export.user)
+        remaining = [s for s in sections if s[0] not in export.sections_done]
+        if remaining:
+            name, rows, fields = remaining[0]
+            _dump_rows(rows(), export_dir(export) / "data", name, fields)
+            export.sections_done = [*export.sections_done, name]
+            export.status = DataExport.Status.BUILDING
+            export.save(update_fields=["sections_done", "status"])
+            return False
+        _export_finish(export, names=[s[0] for s in sections])
+        return True
+
+
+def _export_finish(export: DataExport, *, names: list[str]) -> None:
+    """Zip the sections with a README, make the archive downloadable for 7 days, tell the
+    user, and close the request it answers (if any)."""
+    directory = export_dir(export)
+    archive = directory / f"isend-export-{timezone.now():%Y%m%d}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        readme = _("Your iSend data. Each category is in JSON and CSV. Categories: %(names)s.") % {
+            "names": ", ".join(names)
+        }
+        zf.writestr("README.txt", readme)
+        for path in sorted((directory / "data").glob("*")):
+            zf.write(path, arcname=path.name)
+    shutil.rmtree(directory / "data", ignore_errors=True)
+    export.file_path = str(archive.relative_to(settings.MEDIA_ROOT))
+    export.size_bytes = archive.stat().st_size
+    export.status = DataExport.Status.READY
+    export.expires_at = timezone.now() + EXPORT_TTL
+    export.save(update_fields=["file_path", "size_bytes", "status", "expires_at"])
+    audit_record(
+        workspace=None,
+        action="privacy.export_ready",
+        actor=None,
+        target=export,
+        details={"sections": export.sections_done, "bytes": export.size_bytes},
+    )
+    notify(
+        user=export.user,
+        kind="privacy.export_ready",
+        text=_("Your data export is ready. The link works for 7 days."),
+        link=reverse("privacy:export_download", args=[export.public_id]),
+    )
+    if export.data_request is not None:
+        data_request_complete(
+            request=export.data_request,
+            actor=None,
+            note="export built and sent",
+            proof={"export": str(export.public_id), "sections": export.sections_done},
+        )
+
+
+def export_fail(*, export_id: int, error: str) -> None:
+    DataExport.objects.filter(pk=export_id).update(
+        status=DataExport.Status.FAILED, error=error[:1000]
+    )
+
+
+def export_file_for_download(*, user: User, public_id: Any) -> tuple[DataExport, Path] | None:
+    """The archive, only for its owner and only until it expires. Anything else is None
+    (the view answers 404, never 403)."""
+    export = DataExport.objects.filter(user=user, public_id=public_id).first()
+    if export is None or not export.is_downloadable:
+        return None
+    path = Path(settings.MEDIA_ROOT) / export.file_path
+    if not path.is_file():
+        return None
+    with transaction.atomic():
+        DataExport.objects.filter(pk=export.pk, downloaded_at__isnull=True).update(
+            downloaded_at=timezone.now()
+        )
+        audit_record(workspace=None, action="privacy.export_downloaded", actor=user, target=export)
+    return export, path
+
+
+def exports_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete archives past their 7 days (and any left by failed builds)."""
+    now = now or timezone.now()
+    count = 0
+    expired = DataExport.objects.filter(
+        models.Q(status=DataExport.Status.READY, expires_at__lte=now)
+        | models.Q(status=DataExport.Status.FAILED, created_at__lte=now - EXPORT_TTL)
+    )
+    for export in expired.iterator():
+        shutil.rmtree(export_dir(export), ignore_errors=True)
+        DataExport.objects.filter(pk=export.pk).update(
+            status=DataExport.Status.EXPIRED, file_path="", size_bytes=0
+        )
+        count += 1
+    return count
