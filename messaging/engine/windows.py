@@ -23,6 +23,8 @@ DECLARE
     local_now timestamp;
     day_start timestamp;
     opening timestamp;
+    candidate timestamptz;
+    earlier timestamptz;
     k int;
 BEGIN
     IF start_hour IS NULL OR end_hour IS NULL THEN
@@ -47,8 +49,18 @@ BEGIN
                AND local_now < day_start + make_interval(hours => end_hour) THEN
                 RETURN t;
             END IF;
-            IF opening >= local_now THEN
-                RETURN opening AT TIME ZONE tz;
+            -- The opening as an instant. A wall time that happens twice (clocks going back)
+            -- is taken at its first occurrence (Postgres would take the second); one that
+            -- does not happen (clocks going forward) becomes the first moment after the gap,
+            -- and counts only if that moment is still inside the day's window.
+            candidate := opening AT TIME ZONE tz;
+            earlier := ((opening - interval '1 hour') AT TIME ZONE tz) + interval '1 hour';
+            IF earlier < candidate AND (earlier AT TIME ZONE tz) = opening THEN
+                candidate := earlier;
+            END IF;
+            IF candidate >= t AND (candidate AT TIME ZONE tz)
+                    < day_start + make_interval(days => k, hours => end_hour) THEN
+                RETURN candidate;
             END IF;
         END IF;
     END LOOP;

@@ -26,16 +26,24 @@ ZONES = ["Asia/Baku", "Asia/Tokyo", "America/New_York", "Europe/Istanbul", "UTC"
 
 
 def expected_opening(t: datetime, zone: str, start: int, end: int, days: list[int]) -> datetime:
-    """The reference: walk forward minute by minute (slow, obviously right)."""
+    """The reference: the first instant at or after `t` when the recipient's clock reads a
+    window hour, found by walking real time (UTC) hour by hour (slow, obviously right; these
+    zones' offsets are whole hours, so every local hour starts on a UTC hour). Across a
+    daylight-saving change this is the first occurrence of a repeated hour, and the first
+    moment after a skipped one."""
     tz = zoneinfo.ZoneInfo(zone)
-    local = t.astimezone(tz)
-    if (not days or local.weekday() in days) and start <= local.hour < end:
+
+    def inside(moment: datetime) -> bool:
+        local = moment.astimezone(tz)
+        return (not days or local.weekday() in days) and start <= local.hour < end
+
+    if inside(t):
         return t
-    probe = local.replace(minute=0, second=0, microsecond=0)
+    probe = t.replace(minute=0, second=0, microsecond=0)
     for _ in range(24 * 8):
-        probe = (probe + timedelta(hours=1)).astimezone(tz)
-        if (not days or probe.weekday() in days) and probe.hour == start:
-            return probe.astimezone(UTC)
+        probe += timedelta(hours=1)
+        if inside(probe):
+            return probe
     return t
 
 
@@ -58,6 +66,27 @@ def test_the_sql_function_agrees_with_a_reference(moment, zone, start, length, d
         )
         got = cursor.fetchone()[0]
     assert got == expected_opening(t, zone, start, end, sorted(days))
+
+
+@pytest.mark.parametrize(
+    ("t", "start", "end", "expected"),
+    [
+        # 2026-11-01, New York: 01:00-01:59 happens twice (EDT, then EST): the first one.
+        (datetime(2026, 11, 1, 3, 0, tzinfo=UTC), 1, 5, datetime(2026, 11, 1, 5, 0, tzinfo=UTC)),
+        # 2026-03-08, New York: 02:00-02:59 does not happen: the window opens at 03:00 EDT...
+        (datetime(2026, 3, 8, 5, 0, tzinfo=UTC), 2, 6, datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+        # ...unless it is already closed by then: the next day's 02:00 EDT.
+        (datetime(2026, 3, 8, 5, 0, tzinfo=UTC), 2, 3, datetime(2026, 3, 9, 6, 0, tzinfo=UTC)),
+    ],
+)
+def test_send_windows_across_daylight_saving_changes(t, start, end, expected) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT isend_window_next(%s, 'America/New_York', 'UTC', %s, %s, '{}'::int[])",
+            [t, start, end],
+        )
+        got = cursor.fetchone()[0]
+    assert got == expected == expected_opening(t, "America/New_York", start, end, [])
 
 
 def _hour_in(zone: str) -> int:
