@@ -31,7 +31,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
-from messaging.engine import reactions
+from messaging.engine import caps, reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.engine.runtime import (
@@ -291,10 +291,11 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     if not client.set(lease_key, token, nx=True, px=lease_ms):
         return result  # another worker drains this number now
     try:
-        sender = Sender.objects.filter(pk=sender_id).first()
+        sender = Sender.objects.filter(pk=sender_id).select_related("workspace").first()
         if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
             return result
         pace, gate = pace_of(sender), limiter()
+        today = caps.cap_day(sender)
         deadline = time.monotonic() + slice_seconds
         path = _SendPath(sender, *_thread_runtime())
         while time.monotonic() < deadline:
@@ -309,6 +310,10 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 len(claimed),
                 pace,
                 horizon_seconds=max(deadline - time.monotonic(), 0.5),
+                day=today.key,
+                # No day counter in Redis (the day's first grant, or Redis lost it): count
+                # the day's use in the database before granting anything.
+                seed=caps.cap_seed(sender=sender, day=today.day, claimed=[c.id for c in claimed]),
             )
             granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
             unclaim([c.id for c in returned])
