@@ -1,4 +1,5 @@
-"""The daily cap's ledger side: what a number has used today, counted in PostgreSQL.
+"""The daily cap's ledger side: what a number has used today, counted in PostgreSQL, and the
+"waits for its cap" mark the campaign page and the API read.
 
 Redis is a cache, never a ledger (DESIGN.md): the limiter's day counter is rebuilt from here
 when Redis has none (a restart without persistence, a flush). The day is the workspace's local
@@ -68,3 +69,17 @@ def cap_used(*, sender: Sender, day: date, exclude_ids: Iterable[int] = ()) -> i
 def cap_seed(*, sender: Sender, day: date, claimed: list[int]) -> Callable[[], int]:
     """The limiter's `seed`: counted only when Redis has no counter for the day."""
     return lambda: cap_used(sender=sender, day=day, exclude_ids=claimed)
+
+
+def cap_reached(*, sender: Sender, resumes_at: datetime) -> None:
+    """Mark the number as waiting for its cap (its share of every campaign waits)."""
+    if sender.capped_until != resumes_at:
+        Sender.objects.filter(pk=sender.pk).update(capped_until=resumes_at)
+        sender.capped_until = resumes_at
+
+
+def cap_left(*, sender: Sender) -> None:
+    """The number may send again: clear the mark (one cheap check per grant)."""
+    if sender.capped_until is not None:
+        Sender.objects.filter(pk=sender.pk).update(capped_until=None)
+        sender.capped_until = None

@@ -317,6 +317,10 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             )
             granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
             unclaim([c.id for c in returned])
+            if grant.remaining_today == 0 and (returned or not granted):
+                caps.cap_reached(sender=sender, resumes_at=today.resumes_at)
+            elif granted:
+                caps.cap_left(sender=sender)
             if not granted:
                 # Daily cap reached: stop until the tick looks again (no busy re-queue loop).
                 result.more = grant.remaining_today > 0

@@ -1,15 +1,17 @@
 """The daily cap as a ledger in PostgreSQL (issue 14): Redis forgetting the day's counter never
-lets a number go over its cap."""
+lets a number go over its cap, and a capped number's wait is visible (page, API) with its
+reason."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from messaging.analytics.models import MessageStat
-from messaging.campaigns.models import Message
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import dispatch
 from messaging.engine.caps import cap_day
 from messaging.engine.limiter import Pace
@@ -123,3 +125,57 @@ def test_limiter_seeds_a_missing_day_counter_once():
     assert (len(second), second.remaining_today) == (0, 0)
     assert len(calls) == 1  # counted in the database only when Redis had no counter
     gate.reset("seeded")
+
+
+def test_a_capped_number_says_why_on_the_page_and_in_the_api(
+    member_client,
+    api_client_with_scopes,
+    workspace,
+    engine_sandbox,
+    sandbox_number,
+    contacts,
+    credits,
+    launch,
+):
+    number, campaign = _capped_run(sandbox_number, contacts, credits, launch, cap=20)
+    resumes = cap_day(number).resumes_at
+    assert number.capped_until == resumes
+    reason = "daily limit of 20 reached; resumes at 00:00 in your time zone"
+    assert number.cap_wait_reason == reason
+
+    page = member_client.get(
+        reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
+    )
+    assert reason in page.content.decode()
+    progress = member_client.get(
+        reverse("messaging_campaigns:progress", args=[workspace.slug, campaign.public_id])
+    )
+    assert reason in progress.content.decode()
+
+    client = api_client_with_scopes("campaigns:read")
+    body = client.get(reverse("api:campaign-detail", args=[campaign.public_id])).json()
+    assert body["waiting"] == [
+        {
+            "sender": str(number.public_id),
+            "reason": reason,
+            "resumes_at": body["waiting"][0]["resumes_at"],
+        }
+    ]
+    assert body["waiting"][0]["resumes_at"].startswith(
+        resumes.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%dT%H:%M")
+    )
+
+
+def test_the_wait_clears_when_the_number_sends_again(
+    engine_sandbox, sandbox_number, contacts, credits, launch
+):
+    number, campaign = _capped_run(sandbox_number, contacts, credits, launch, cap=20)
+    Sender.objects.filter(pk=number.pk).update(daily_cap=40)  # the user raised the cap
+
+    drain_all([number])
+
+    number.refresh_from_db()
+    assert number.capped_until is None
+    assert number.cap_wait_reason == ""
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
