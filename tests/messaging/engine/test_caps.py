@@ -1,6 +1,6 @@
 """The daily cap as a ledger in PostgreSQL (issue 14): Redis forgetting the day's counter never
-lets a number go over its cap, and a capped number's wait is visible (page, API) with its
-reason."""
+lets a number go over its cap, a capped number's wait is visible (page, API) with its reason,
+and the pre-flight warns and estimates across days."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.analytics.models import MessageStat
+from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import dispatch
 from messaging.engine.caps import cap_day
@@ -179,3 +180,50 @@ def test_the_wait_clears_when_the_number_sends_again(
     assert number.cap_wait_reason == ""
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.COMPLETED
+
+
+def test_preflight_warns_when_todays_cap_cannot_cover_the_audience(
+    workspace, owner, template, engine_sandbox, sandbox_number, contacts, credits, launch
+):
+    number, _campaign = _capped_run(sandbox_number, contacts, credits, launch, cap=20)
+    draft = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Tomorrow",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+
+    preflight = campaigns.campaign_preflight(campaign=draft)
+
+    assert preflight["reachable"] == 30
+    assert preflight["daily_cap_left"] == 0
+    until_reset = (cap_day(number).resumes_at - timezone.now()).total_seconds()
+    # 30 recipients, 0 left today, 20 a day: 20 tomorrow, 10 the day after.
+    assert until_reset + 86_400 - 1 <= preflight["estimated_seconds"] < until_reset + 86_400 + 60
+    assert any(
+        "0 more messages today" in w and "other 30 wait" in w and "in 2 days" in w
+        for w in preflight["warnings"]
+    ), preflight["warnings"]
+
+
+def test_preflight_has_no_cap_warning_when_the_cap_covers_it(
+    workspace, owner, template, engine_sandbox, sandbox_number, contacts
+):
+    contacts(10)
+    number = sandbox_number(daily_cap=20)
+    draft = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Small",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+
+    preflight = campaigns.campaign_preflight(campaign=draft)
+
+    assert preflight["daily_cap_left"] == 20
+    assert not any("today" in w for w in preflight["warnings"])
+    assert preflight["estimated_seconds"] < 60
