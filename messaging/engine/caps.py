@@ -1,5 +1,5 @@
 """The daily cap's ledger side: what a number has used today, counted in PostgreSQL, and the
-"waits for its cap" mark the campaign page and the API read.
+"waits for its cap" mark the campaign page, the API and /healthz read.
 
 Redis is a cache, never a ledger (DESIGN.md): the limiter's day counter is rebuilt from here
 when Redis has none (a restart without persistence, a flush). The day is the workspace's local

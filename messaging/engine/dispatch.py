@@ -39,6 +39,7 @@ from messaging.engine.runtime import (
     message_credit_reference,
     redis_client,
 )
+from messaging.engine.windows import WINDOW_OPENS_SQL
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -92,12 +93,6 @@ def pace_of(sender: Sender) -> Pace:
     )
 
 
-_OPENS_SQL = """CASE WHEN c.send_window ? 'start' THEN isend_window_next(
-    clock_timestamp(), ct.time_zone, w.time_zone,
-    (c.send_window->>'start')::int, (c.send_window->>'end')::int,
-    ARRAY(SELECT jsonb_array_elements_text(c.send_window->'days')::int)) END"""
-
-
 def claim(*, sender_id: int, limit: int) -> list[Claimed]:
     """Take up to `limit` due messages of running campaigns (or transactional ones). A message
     whose send window has closed while it waited is not taken: it goes back to wait for the
@@ -107,7 +102,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
         cursor.execute(
             f"""
             WITH due AS (
-                SELECT m.id, {_OPENS_SQL} AS opens FROM {table} m
+                SELECT m.id, {WINDOW_OPENS_SQL} AS opens FROM {table} m
                 LEFT JOIN {campaigns} c ON c.id = m.campaign_id
                 LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
                 JOIN accounts_workspace w ON w.id = m.workspace_id

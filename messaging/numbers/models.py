@@ -62,7 +62,7 @@ class Sender(WorkspaceOwned):
     removed_at = models.DateTimeField(null=True, blank=True)
     # Set by the drainer when the number used its daily cap with messages still waiting: the
     # next midnight in the workspace's time zone (when the cap resets). Cleared by the next
-    # grant. Read by the campaign page and the API (never from Redis).
+    # grant. Read by the campaign page, the API and /healthz (never from Redis).
     capped_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,9 +1,10 @@
 """The daily cap as a ledger in PostgreSQL (issue 14): Redis forgetting the day's counter never
 lets a number go over its cap, a capped number's wait is visible (page, API) with its reason,
-and the pre-flight warns and estimates across days."""
+the pre-flight warns and estimates across days, and /healthz does not call waiting overdue."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.engine import dispatch
 from messaging.engine.caps import cap_day
 from messaging.engine.limiter import Pace
+from messaging.engine.recovery import oldest_due_age_check
 from messaging.engine.runtime import redis_client
 from messaging.numbers.models import Sender
 
@@ -227,3 +229,56 @@ def test_preflight_has_no_cap_warning_when_the_cap_covers_it(
     assert preflight["daily_cap_left"] == 20
     assert not any("today" in w for w in preflight["warnings"])
     assert preflight["estimated_seconds"] < 60
+
+
+def _make_overdue(campaign: Campaign) -> None:
+    Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=30)
+    )
+
+
+def test_healthz_does_not_count_messages_waiting_for_a_cap(
+    engine_sandbox, sandbox_number, contacts, credits, launch
+):
+    number, campaign = _capped_run(sandbox_number, contacts, credits, launch, cap=20)
+    _make_overdue(campaign)
+
+    assert oldest_due_age_check()["ok"] is True
+
+    Sender.objects.filter(pk=number.pk).update(capped_until=None)  # cap left: now it is stuck
+    check = oldest_due_age_check()
+    assert check["ok"] is False
+    assert check["oldest_due_seconds"] >= 1700
+
+
+def test_healthz_does_not_count_messages_waiting_for_their_send_window(
+    workspace, engine_sandbox, sandbox_number, contacts, credits, launch
+):
+    contacts(5)
+    credits(5)
+    number = sandbox_number()
+    campaign = launch([number])
+    local_hour = timezone.now().astimezone(ZoneInfo(workspace.time_zone)).hour
+    start = 14 if local_hour < 12 else 2  # a window that is closed now
+    Campaign.objects.filter(pk=campaign.pk).update(
+        send_window={"start": start, "end": start + 1, "days": []}
+    )
+    _make_overdue(campaign)
+
+    assert oldest_due_age_check()["ok"] is True
+
+    Campaign.objects.filter(pk=campaign.pk).update(send_window={})
+    assert oldest_due_age_check()["ok"] is False
+
+
+def test_healthz_does_not_count_messages_of_a_paused_campaign(
+    workspace, owner, engine_sandbox, sandbox_number, contacts, credits, launch
+):
+    contacts(5)
+    credits(5)
+    number = sandbox_number()
+    campaign = launch([number])
+    campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
+    _make_overdue(campaign)
+
+    assert oldest_due_age_check()["ok"] is True
