@@ -297,3 +297,20 @@ def campaign_failure_classes(*, campaign: Campaign) -> list[dict[str, Any]]:
         for name in FAILED_COUNTERS
         if totals[name]
     ]
+
+
+def campaign_cap_waits(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's numbers whose share waits for their daily cap, with the reason ("daily
+    limit of N reached; resumes at HH:MM in your time zone") and when they resume. Read from
+    the numbers' rows (`Sender.capped_until`, set by the drainer), never from Redis."""
+    if campaign.status not in (Campaign.Status.RUNNING, Campaign.Status.PAUSED):
+        return []
+    waiting = campaign.senders.filter(capped_until__gt=timezone.now()).select_related("workspace")
+    return [
+        {
+            "sender": sender,
+            "reason": sender.cap_wait_reason,
+            "resumes_at": sender.capped_until,
+        }
+        for sender in waiting.order_by("pk")
+    ]

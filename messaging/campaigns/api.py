@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
 from billing.services import InsufficientCredits
 from core.api import scope_related
+from messaging.analytics.selectors import campaign_cap_waits
 from messaging.campaigns import services as campaign_services
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
@@ -171,6 +172,12 @@ class _DocumentedAudienceField(AudienceField):
     pass
 
 
+class CapWaitSerializer(serializers.Serializer):
+    sender = serializers.UUIDField(help_text="The number's id.")
+    reason = serializers.CharField(help_text="e.g. daily limit of 1000 reached; resumes at 00:00")
+    resumes_at = serializers.DateTimeField()
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     audience = _DocumentedAudienceField(required=False)
@@ -179,6 +186,10 @@ class CampaignSerializer(serializers.ModelSerializer):
     )
     senders = serializers.SlugRelatedField(
         slug_field="public_id", many=True, queryset=Sender.objects.none()
+    )
+    waiting = serializers.SerializerMethodField(
+        help_text="Numbers whose share waits for their daily cap: the number's id, the reason "
+        "and when it resumes."
     )
 
     class Meta:
@@ -191,6 +202,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "audience",
             "status",
             "pause_reason",
+            "waiting",
             "scheduled_at",
             "expires_at",
             "send_window",
@@ -223,6 +235,17 @@ class CampaignSerializer(serializers.ModelSerializer):
                 "send_window",
                 "pacing",
             )
+        ]
+
+    @extend_schema_field(CapWaitSerializer(many=True))
+    def get_waiting(self, campaign: Campaign) -> list[dict[str, Any]]:
+        return [
+            {
+                "sender": wait["sender"].public_id,
+                "reason": wait["reason"],
+                "resumes_at": wait["resumes_at"],
+            }
+            for wait in campaign_cap_waits(campaign=campaign)
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

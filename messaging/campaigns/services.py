@@ -3,6 +3,7 @@ failed. The engine (messaging/engine) does the sending."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, workspace_ensure_can_send
@@ -28,6 +30,7 @@ from messaging.contacts.audience import (
 )
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
+from messaging.engine.caps import cap_day, cap_used
 from messaging.engine.fanout import (
     campaign_audience,
     campaign_audience_counts,
@@ -139,6 +142,7 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
             "numbers_active": 0,
             "rate_per_second": 0,
             "estimated_seconds": 0,
+            "daily_cap_left": 0,
             "warnings": [],
         }
     counts = asdict(audience_counts(workspace=campaign.workspace, audience=audience))
@@ -149,16 +153,43 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     rate = sum(s.throughput_per_second for s in active) or 0
     per_number = counts["reachable"] / max(len(active), 1)
     seconds = 0.0
+    cap_left_today = 0
+    now = timezone.now()
     for s in active:
         gap = max(1 / max(s.throughput_per_second, 1), (s.min_interval_ms + s.jitter_ms / 2) / 1000)
-        seconds = max(seconds, per_number * gap)
-        if per_number > s.daily_cap:
-            seconds = max(seconds, (per_number // s.daily_cap) * 86_400)
+        # Today's cap left (counted in the database, as the drainer's limiter rebuilds it):
+        # what does not fit today waits for the next days, a full cap a day.
+        today = cap_day(s, now)
+        left = max(s.daily_cap - cap_used(sender=s, day=today.day), 0)
+        cap_left_today += left
+        if per_number <= left:
+            seconds = max(seconds, per_number * gap)
+        else:
+            rest = per_number - left
+            days = math.ceil(rest / max(s.daily_cap, 1))
+            last_day = rest - (days - 1) * s.daily_cap
+            until_reset = (today.resumes_at - now).total_seconds()
+            seconds = max(seconds, until_reset + (days - 1) * 86_400 + last_day * gap)
     # The campaign's own pace, when slower than its numbers, sets the length.
     seconds = max(seconds, seconds_for(campaign.pacing, per_number))
     # Time outside the send window stretches the run (an average over the week).
     seconds /= window_share(campaign.send_window)
     warnings = []
+    if active and cap_left_today < counts["reachable"]:
+        warnings.append(
+            ngettext(
+                "The chosen numbers can send %(left)d more messages today (their daily limits); "
+                "the other %(rest)d wait for the next days. Estimated finish: in %(days)d day.",
+                "The chosen numbers can send %(left)d more messages today (their daily limits); "
+                "the other %(rest)d wait for the next days. Estimated finish: in %(days)d days.",
+                math.ceil(seconds / 86_400),
+            )
+            % {
+                "left": cap_left_today,
+                "rest": counts["reachable"] - cap_left_today,
+                "days": math.ceil(seconds / 86_400),
+            }
+        )
     if (
         any(s.provider == Sender.Provider.WEB_GATEWAY for s in active)
         and per_number > WEB_GATEWAY_ADVISED_MAX
@@ -184,6 +215,7 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
         "numbers_active": len(active),
         "rate_per_second": rate,
         "estimated_seconds": int(seconds),
+        "daily_cap_left": cap_left_today,
         "warnings": warnings,
     }
 

@@ -21,7 +21,11 @@ from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing.services import InsufficientCredits
-from messaging.analytics.selectors import campaign_failure_classes, campaign_stats_by_sender
+from messaging.analytics.selectors import (
+    campaign_cap_waits,
+    campaign_failure_classes,
+    campaign_stats_by_sender,
+)
 from messaging.campaigns import services
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
@@ -310,6 +314,7 @@ def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, 
         "campaign": campaign,
         "failure_classes": campaign_failure_classes(campaign=campaign) if started else [],
         "per_number": campaign_stats_by_sender(campaign=campaign) if started else [],
+        "cap_waits": campaign_cap_waits(campaign=campaign),
         "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
         "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
     }

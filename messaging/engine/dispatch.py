@@ -31,7 +31,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
-from messaging.engine import reactions
+from messaging.engine import caps, reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.engine.runtime import (
@@ -39,6 +39,7 @@ from messaging.engine.runtime import (
     message_credit_reference,
     redis_client,
 )
+from messaging.engine.windows import WINDOW_OPENS_SQL
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -92,12 +93,6 @@ def pace_of(sender: Sender) -> Pace:
     )
 
 
-_OPENS_SQL = """CASE WHEN c.send_window ? 'start' THEN isend_window_next(
-    clock_timestamp(), ct.time_zone, w.time_zone,
-    (c.send_window->>'start')::int, (c.send_window->>'end')::int,
-    ARRAY(SELECT jsonb_array_elements_text(c.send_window->'days')::int)) END"""
-
-
 def claim(*, sender_id: int, limit: int) -> list[Claimed]:
     """Take up to `limit` due messages of running campaigns (or transactional ones). A message
     whose send window has closed while it waited is not taken: it goes back to wait for the
@@ -107,7 +102,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
         cursor.execute(
             f"""
             WITH due AS (
-                SELECT m.id, {_OPENS_SQL} AS opens FROM {table} m
+                SELECT m.id, {WINDOW_OPENS_SQL} AS opens FROM {table} m
                 LEFT JOIN {campaigns} c ON c.id = m.campaign_id
                 LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
                 JOIN accounts_workspace w ON w.id = m.workspace_id
@@ -291,10 +286,11 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     if not client.set(lease_key, token, nx=True, px=lease_ms):
         return result  # another worker drains this number now
     try:
-        sender = Sender.objects.filter(pk=sender_id).first()
+        sender = Sender.objects.filter(pk=sender_id).select_related("workspace").first()
         if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
             return result
         pace, gate = pace_of(sender), limiter()
+        today = caps.cap_day(sender)
         deadline = time.monotonic() + slice_seconds
         path = _SendPath(sender, *_thread_runtime())
         while time.monotonic() < deadline:
@@ -309,9 +305,17 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 len(claimed),
                 pace,
                 horizon_seconds=max(deadline - time.monotonic(), 0.5),
+                day=today.key,
+                # No day counter in Redis (the day's first grant, or Redis lost it): count
+                # the day's use in the database before granting anything.
+                seed=caps.cap_seed(sender=sender, day=today.day, claimed=[c.id for c in claimed]),
             )
             granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
             unclaim([c.id for c in returned])
+            if grant.remaining_today == 0 and (returned or not granted):
+                caps.cap_reached(sender=sender, resumes_at=today.resumes_at)
+            elif granted:
+                caps.cap_left(sender=sender)
             if not granted:
                 # Daily cap reached: stop until the tick looks again (no busy re-queue loop).
                 result.more = grant.remaining_today > 0

@@ -5,17 +5,20 @@ a number are at least one emission interval apart (1 / rate, stretched by the ad
 factor) and at least the minimum interval plus a random jitter apart (human-like pacing for
 WhatsApp-Web numbers). Because each send is released at its own slot rather than all at once,
 no one-second window holds more than `rate` sends when senders honour their slots (DESIGN.md,
-"Pacing precision"). The daily cap is a counter per number per UTC day. Slots are only granted
-within a short horizon, so a drainer never books time it will not use.
+"Pacing precision"). The daily cap is a counter per number per day (the caller's day: the
+workspace's local date; UTC when none is given). Slots are only granted within a short horizon,
+so a drainer never books time it will not use.
 
-Redis holds only what may be lost: if the keys vanish, the next grant starts from "now" and
-the daily counter from zero (the engine's database state is the source of truth for what was
-sent)."""
+Redis is a cache, never a ledger (DESIGN.md): if the keys vanish, pacing restarts from "now",
+but the day's counter is not restarted from zero: a grant that finds no counter asks the caller
+for the day's use so far (`seed`, counted in PostgreSQL) and stores it before granting anything.
+"""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -34,16 +37,26 @@ local factor = tonumber(redis.call('GET', factor_key) or '1')
 if factor <= 0 then factor = 1 end
 interval = math.floor(interval / factor)
 
+local seed = tonumber(ARGV[8])
+local stored = redis.call('GET', day_key)
+if not stored then
+  if seed < 0 then
+    return {{}, -1, tostring(factor)}  -- the day's use is unknown: the caller counts it
+  end
+  redis.call('SET', day_key, seed, 'EX', day_ttl)
+  stored = seed
+end
+local used = tonumber(stored)
+
 local tat = tonumber(redis.call('GET', tat_key) or '0')
 if tat < now then tat = now end
-local used = tonumber(redis.call('GET', day_key) or '0')
 local k = math.min(n, cap - used)
 
 local slots = {}
 for i = 1, k do
   if tat > now + horizon then break end
   slots[#slots + 1] = tat
-  local gap = min_interval + tonumber(ARGV[7 + i])
+  local gap = min_interval + tonumber(ARGV[8 + i])
   if gap < interval then gap = interval end
   tat = tat + gap
 end
@@ -101,8 +114,8 @@ class SendLimiter:
         self._grant = client.register_script(_GRANT)
         self._adjust = client.register_script(_ADJUST)
 
-    def _keys(self, number_key: str, now: float) -> list[str]:
-        day = time.strftime("%Y%m%d", time.gmtime(now))
+    def _keys(self, number_key: str, now: float, day: str | None = None) -> list[str]:
+        day = day or time.strftime("%Y%m%d", time.gmtime(now))
         base = f"{self.prefix}:{number_key}"
         return [f"{base}:tat", f"{base}:day:{day}", f"{base}:factor"]
 
@@ -115,8 +128,14 @@ class SendLimiter:
         horizon_seconds: float = 5.0,
         now: float | None = None,
         rng: random.Random | None = None,
+        day: str | None = None,
+        seed: Callable[[], int] | None = None,
     ) -> Grant:
-        """Up to `n` slots within the horizon (fewer when the daily cap or horizon binds)."""
+        """Up to `n` slots within the horizon (fewer when the daily cap or horizon binds).
+
+        `day` names the cap's day (e.g. the workspace's local date); `seed` counts the day's
+        use so far from the database, called only when Redis has no counter for the day (a
+        restart, a flush, the first grant of the day). Without `seed` the counter starts at 0."""
         if n <= 0:
             return Grant([], pace.daily_cap, 1.0)
         if pace.rate <= 0:
@@ -124,20 +143,31 @@ class SendLimiter:
         now = time.time() if now is None else now
         draw = (rng or _RNG).randint
         jitters = [draw(0, pace.jitter_ms * 1000) if pace.jitter_ms else 0 for _ in range(n)]
-        slots, remaining, factor = self._grant(
-            keys=self._keys(number_key, now),
-            args=[
-                int(now * MICROS),
-                n,
-                int(MICROS / pace.rate),
-                pace.min_interval_ms * 1000,
-                int(horizon_seconds * MICROS),
-                pace.daily_cap,
-                2 * 86_400,
-                *jitters,
-            ],
-        )
-        return Grant([s / MICROS for s in slots], int(remaining), float(factor))
+        keys = self._keys(number_key, now, day)
+
+        def call(used: int) -> tuple[list[int], int, float]:
+            slots, remaining, factor = self._grant(
+                keys=keys,
+                args=[
+                    int(now * MICROS),
+                    n,
+                    int(MICROS / pace.rate),
+                    pace.min_interval_ms * 1000,
+                    int(horizon_seconds * MICROS),
+                    pace.daily_cap,
+                    2 * 86_400,
+                    used,
+                    *jitters,
+                ],
+            )
+            return list(slots), int(remaining), float(factor)
+
+        slots, remaining, factor = call(-1 if seed is not None else 0)
+        if remaining < 0 and seed is not None:
+            # No counter for the day: rebuild it from the database, then grant. If another
+            # process stored one meanwhile, the script keeps theirs.
+            slots, remaining, factor = call(max(int(seed()), 0))
+        return Grant([s / MICROS for s in slots], max(remaining, 0), factor)
 
     def slow_down(
         self, number_key: str, *, factor: float = 0.5, floor: float = 0.05, ttl_seconds: int = 600

@@ -4,16 +4,18 @@ number with due work has a drainer. A killed worker loses nothing: its leases ex
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import services as billing
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import reactions
 from messaging.engine.kick import dispatch_kick
+from messaging.engine.windows import WINDOW_OPENS_SQL
+from messaging.numbers.models import Sender
 
 
 def tick() -> dict[str, int]:
@@ -80,14 +82,36 @@ def tick() -> dict[str, int]:
 
 def oldest_due_age_check() -> dict[str, object]:
     """For /healthz: how long the oldest due message has waited. Stale means no drainer is
-    working (workers or beat down), which a user would notice as a stuck campaign."""
-    oldest = (
-        Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
+    working (workers or beat down), which a user would notice as a stuck campaign.
+
+    Only messages a drainer would send now count: queued and due, of a running campaign (or a
+    single message), on a number not waiting for its daily cap (`Sender.capped_until`, a
+    database field), and inside the campaign's send window now. A message that waits for a
+    cap, a window or a paused campaign is not overdue."""
+    table, campaigns, senders = (
+        Message._meta.db_table,
+        Campaign._meta.db_table,
+        Sender._meta.db_table,
     )
-    if oldest is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT m.next_attempt_at FROM {table} m
+            JOIN {senders} s ON s.id = m.sender_id
+            LEFT JOIN {campaigns} c ON c.id = m.campaign_id
+            LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
+            JOIN accounts_workspace w ON w.id = m.workspace_id
+            WHERE m.status = 'queued' AND m.next_attempt_at <= clock_timestamp()
+              AND (m.campaign_id IS NULL OR c.status = 'running')
+              AND (s.capped_until IS NULL OR s.capped_until <= clock_timestamp())
+              AND COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()
+            ORDER BY m.next_attempt_at
+            LIMIT 1
+            """  # noqa: S608 - table names are our own
+        )
+        row = cursor.fetchone()
+    if row is None:
         return {"ok": True, "oldest_due_seconds": 0}
+    oldest: datetime = row[0]
     age = (timezone.now() - oldest).total_seconds()
     return {"ok": age < settings.HEALTHZ_MAX_DUE_AGE_SECONDS, "oldest_due_seconds": round(age, 1)}

@@ -13,6 +13,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+# The next opening of a message's campaign window from now, as a SQL expression over the
+# aliases m (message), c (campaign), ct (contact) and w (workspace); NULL without a window.
+# Used by the drainer's claim and by /healthz's oldest-due check.
+WINDOW_OPENS_SQL = """CASE WHEN c.send_window ? 'start' THEN isend_window_next(
+    clock_timestamp(), ct.time_zone, w.time_zone,
+    (c.send_window->>'start')::int, (c.send_window->>'end')::int,
+    ARRAY(SELECT jsonb_array_elements_text(c.send_window->'days')::int)) END"""
+
 # The next moment at or after `t` inside the window, in time zone `tz`. A day list that allows
 # nothing never blocks a message forever: it returns `t`.
 FUNCTION_SQL = """

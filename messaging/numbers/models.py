@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import models
 from django.db.models import Q
@@ -59,6 +60,10 @@ class Sender(WorkspaceOwned):
     daily_cap = models.PositiveIntegerField(_("daily cap"), default=1000)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the drainer when the number used its daily cap with messages still waiting: the
+    # next midnight in the workspace's time zone (when the cap resets). Cleared by the next
+    # grant. Read by the campaign page, the API and /healthz (never from Redis).
+    capped_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -78,6 +83,21 @@ class Sender(WorkspaceOwned):
     @property
     def is_live(self) -> bool:
         return self.removed_at is None
+
+    @property
+    def cap_wait_reason(self) -> str:
+        """Why this number's share waits ("daily limit of N reached; resumes at HH:MM in your
+        time zone"), or "" when it is not at its cap."""
+        if self.capped_until is None or self.capped_until <= timezone.now():
+            return ""
+        try:
+            zone = ZoneInfo(self.workspace.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return _("daily limit of %(cap)d reached; resumes at %(time)s in your time zone") % {
+            "cap": self.daily_cap,
+            "time": self.capped_until.astimezone(zone).strftime("%H:%M"),
+        }
 
 
 class WebhookEvent(models.Model):
