@@ -684,7 +684,10 @@ def _write_outcomes(rows: list[_OutcomeRow]) -> None:
                 error_kind = v.kind, error_code = v.code, error_title = v.title,
                 next_attempt_at = v.next_at, lease_until = NULL,
                 body = CASE WHEN v.body <> '' THEN v.body ELSE m.body END,
-                accepted_at = CASE WHEN v.status = 'accepted' THEN now() ELSE m.accepted_at END,
+                -- set once, the earliest of this record and a status webhook (LEAST skips
+                -- NULL): never moved later than what a webhook already said
+                accepted_at = CASE WHEN v.status = 'accepted' THEN LEAST(m.accepted_at, now())
+                                   ELSE m.accepted_at END,
                 status_changed_at = now()
             FROM (VALUES {values}) AS v(id, status, pid, kind, code, title, next_at, body)
             WHERE m.id = v.id AND m.status IN ('sending', 'sent', 'delivered', 'read')

@@ -157,7 +157,7 @@ def _statuses_update(*, workspace_id: int, rows: list[_StatusRow]) -> list[_Chan
                                     ELSE m.delivered_at END,
                 read_at = CASE WHEN best.rank = 5 THEN COALESCE(m.read_at, best.ts)
                                ELSE m.read_at END,
-                accepted_at = COALESCE(m.accepted_at, best.ts),
+                accepted_at = LEAST(m.accepted_at, best.ts),  -- the earliest report wins
                 error_code = CASE WHEN best.status = 'failed' THEN best.code ELSE m.error_code END,
                 error_title = CASE WHEN best.status = 'failed' THEN best.title
                                    ELSE m.error_title END,
