@@ -416,10 +416,20 @@ def _inbound_event_publish(
     )
 
 
-def apply_events(*, sender: Sender, events: Sequence[Any]) -> None:
+def apply_events(*, sender: Sender, events: Sequence[Any], refresh: bool = True) -> set[int]:
+    """Apply a webhook's statuses and replies; returns the campaigns they touched. With
+    `refresh=False` the caller refreshes their counters itself (after its own transaction:
+    counters are recomputed from the statistics, and the tick refreshes running campaigns)."""
     statuses = [e for e in events if isinstance(e, StatusEvent)]
     inbound = [e for e in events if isinstance(e, InboundMessageEvent)]
     touched = apply_statuses(workspace_id=sender.workspace_id, events=statuses)
     touched |= apply_inbound(sender=sender, events=inbound)
+    if refresh:
+        campaigns_refresh_touched(touched)
+    return touched
+
+
+def campaigns_refresh_touched(campaign_ids: set[int]) -> None:
+    """Refresh the counters of the campaigns a webhook touched (at most once a second each)."""
     with transaction.atomic():
-        reactions.campaigns_refresh(campaign_ids=touched, force=False)
+        reactions.campaigns_refresh(campaign_ids=campaign_ids, force=False)

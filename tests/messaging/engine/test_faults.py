@@ -4,6 +4,8 @@ drainer never recorded is charged from its status webhook."""
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +19,10 @@ from messaging.gateways.base import (
     Outcome,
     StatusEvent,
 )
-from messaging.numbers.models import Sender
+from messaging.numbers import services as number_services
+from messaging.numbers.models import Sender, WebhookEvent
+
+from .conftest import drain_all
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +101,78 @@ def test_a_webhook_earlier_than_the_record_moves_accepted_at_back(one_claimed) -
 
     message = Message.objects.get(pk=claimed.id)
     assert message.accepted_at == delivered <= message.delivered_at
+
+
+def _webhook(number: Sender, message: Message, *statuses: tuple[str, int]) -> WebhookEvent:
+    """A stored (verified) Cloud API webhook with these statuses for one message."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": number.phone_number.lstrip("+"),
+            "phone_number_id": number.phone_number_id,
+        },
+        "statuses": [
+            {
+                "id": message.provider_message_id or "wamid.x",
+                "status": status,
+                "timestamp": str(at),
+                "recipient_id": message.phone.lstrip("+"),
+                "biz_opaque_callback_data": str(message.public_id),
+            }
+            for status, at in statuses
+        ],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": number.waba_id, "changes": [{"field": "messages", "value": value}]}],
+    }
+    return WebhookEvent.objects.create(
+        workspace_id=number.workspace_id,
+        sender=number,
+        source=WebhookEvent.Source.CLOUD_API,
+        body=json.dumps(body).encode(),
+    )
+
+
+def test_a_worker_dying_between_parse_and_apply_loses_no_status(
+    sandbox_number, contacts, credits, launch, monkeypatch
+) -> None:
+    """The status is applied exactly once: the crash leaves the event "received" (nothing
+    applied, nothing marked) and the stale sweep applies it later."""
+    contacts(1)
+    credits(1)
+    number = sandbox_number()
+    campaign = launch([number])
+    drain_all([number])
+    message = Message.objects.get(campaign=campaign)
+    now = int(time.time())
+    event = _webhook(number, message, ("delivered", now - 2), ("read", now - 1))
+    real_apply = ingest.apply_statuses
+    calls = []
+
+    def dies_first_time(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise SystemExit("worker killed")  # what a SIGKILL looks like from the database
+        return real_apply(**kwargs)
+
+    monkeypatch.setattr(ingest, "apply_statuses", dies_first_time)
+
+    with pytest.raises(SystemExit):
+        number_services.webhook_event_parse(event_id=event.pk)
+
+    event.refresh_from_db()
+    message.refresh_from_db()
+    assert (event.state, message.status) == ("received", "accepted")
+
+    assert number_services.webhook_events_requeue_stale(older_than_seconds=0) == 1
+
+    event.refresh_from_db()
+    message.refresh_from_db()
+    assert (event.state, message.status) == ("parsed", "read")
+    assert message.delivered_at is not None
+    assert message.read_at is not None
+    assert number_services.webhook_events_requeue_stale(older_than_seconds=0) == 0
+    # applied once: a redelivered task finds it parsed and does nothing
+    number_services.webhook_event_parse(event_id=event.pk)
+    assert len(calls) == 2
