@@ -9,15 +9,20 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
+from billing import services as billing
 from billing.models import LedgerEntry
 from messaging.campaigns.models import Campaign, Message
-from messaging.engine import dispatch, ingest
+from messaging.engine import dispatch, ingest, reactions, recovery
 from messaging.gateways.base import (
     DeliveryStatus,
     Outcome,
+    OutcomeKind,
+    ProviderError,
     StatusEvent,
+    classify_error_code,
 )
 from messaging.numbers import services as number_services
 from messaging.numbers.models import Sender, WebhookEvent
@@ -176,3 +181,99 @@ def test_a_worker_dying_between_parse_and_apply_loses_no_status(
     # applied once: a redelivered task finds it parsed and does nothing
     number_services.webhook_event_parse(event_id=event.pk)
     assert len(calls) == 2
+
+
+def _failed(claimed: dispatch.Claimed) -> StatusEvent:
+    error = ProviderError(code=131026, title="Message undeliverable")
+    return _status(claimed, DeliveryStatus.FAILED, error=error, failure=classify_error_code(131026))
+
+
+def test_a_failure_before_the_record_is_released_not_charged(workspace, one_claimed) -> None:
+    """A number not on WhatsApp answered by a fast `failed` webhook while the drainer has not
+    recorded the send yet: the failure stays, and the credit comes back."""
+    number, claimed = one_claimed
+    campaign = Campaign.objects.get(pk=claimed.campaign_id)
+    ingest.apply_statuses(workspace_id=number.workspace_id, events=[_failed(claimed)])
+
+    _record_accepted(number, claimed)
+    reactions.campaigns_refresh(campaign_ids=[campaign.pk])
+
+    message = Message.objects.get(pk=claimed.id)
+    assert (message.status, message.error_code) == ("failed", 131026)
+    assert _spent(campaign) == 0
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
+    assert billing.credits_balance(workspace=workspace) == billing.Balance(available=1, reserved=0)
+    call_command("billing_check_ledger")
+
+
+def test_a_failure_after_the_record_is_refunded(workspace, one_claimed) -> None:
+    number, claimed = one_claimed
+    campaign = Campaign.objects.get(pk=claimed.campaign_id)
+    _record_accepted(number, claimed)
+    assert _spent(campaign) == 1
+
+    ingest.apply_statuses(workspace_id=number.workspace_id, events=[_failed(claimed)])
+
+    assert Message.objects.get(pk=claimed.id).status == "failed"
+    assert _spent(campaign) == 0
+    assert billing.credits_balance(workspace=workspace) == billing.Balance(available=1, reserved=0)
+
+
+@pytest.mark.parametrize("record_first", [True, False], ids=["record_first", "webhook_first"])
+def test_record_and_webhook_charge_a_send_once_in_either_order(one_claimed, record_first) -> None:
+    number, claimed = one_claimed
+    campaign = Campaign.objects.get(pk=claimed.campaign_id)
+    delivered = [_status(claimed, DeliveryStatus.DELIVERED)]
+    if record_first:
+        _record_accepted(number, claimed)
+    ingest.apply_statuses(workspace_id=number.workspace_id, events=delivered)
+    if not record_first:
+        _record_accepted(number, claimed)
+    ingest.apply_statuses(workspace_id=number.workspace_id, events=delivered)  # a duplicate
+
+    assert Message.objects.get(pk=claimed.id).status == "delivered"
+    assert _spent(campaign) == 1
+
+
+def test_a_send_the_drainer_never_recorded_is_charged_from_its_webhook(
+    workspace, one_claimed
+) -> None:
+    """The drainer was killed after the gateway took the message: its status webhook finds the
+    message (by our id, `biz_opaque_callback_data`) and charges it; it is not sent again."""
+    number, claimed = one_claimed
+    campaign = Campaign.objects.get(pk=claimed.campaign_id)
+
+    ingest.apply_statuses(
+        workspace_id=number.workspace_id, events=[_status(claimed, DeliveryStatus.SENT)]
+    )
+    Message.objects.filter(pk=claimed.id).update(lease_until=timezone.now() - timedelta(1))
+    recovery.tick()  # the dead drainer's lease expired long ago
+
+    message = Message.objects.get(pk=claimed.id)
+    assert (message.status, message.provider_message_id) == ("sent", "wamid.fast")
+    assert message.accepted_at is not None
+    assert _spent(campaign) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
+    assert billing.credits_balance(workspace=workspace) == billing.Balance(available=0, reserved=0)
+
+
+def test_an_ambiguous_send_reconciled_by_its_webhook_is_charged(workspace, one_claimed) -> None:
+    number, claimed = one_claimed
+    campaign = Campaign.objects.get(pk=claimed.campaign_id)
+    dispatch.record(
+        sender=number,
+        sent=[claimed],
+        outcomes=[Outcome(str(claimed.public_id), OutcomeKind.AMBIGUOUS, note="read timeout")],
+        bodies={claimed.id: "Hi"},
+        skipped=[],
+        result=dispatch.DrainResult(),
+    )
+    assert (Message.objects.get(pk=claimed.id).status, _spent(campaign)) == ("ambiguous", 0)
+
+    ingest.apply_statuses(
+        workspace_id=number.workspace_id, events=[_status(claimed, DeliveryStatus.DELIVERED)]
+    )
+
+    assert (Message.objects.get(pk=claimed.id).status, _spent(campaign)) == ("delivered", 1)
