@@ -1,7 +1,11 @@
 """The ledger's invariants, checked from the rows themselves (used by
-`manage.py billing_check_ledger` and by tests)."""
+`manage.py billing_check_ledger` and by tests), and the checks other apps register that compare
+the ledger with what it pays for (billing never imports messaging: the engine registers its
+credits-vs-messages reconciliation here, from its AppConfig.ready)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
@@ -60,3 +64,19 @@ def ledger_mismatches() -> list[str]:
                 f"reservations pin {pinned.get(lot_id, 0)}"
             )
     return problems
+
+
+#: name -> a function returning one line per difference it finds.
+_RECONCILIATIONS: dict[str, Callable[[], list[str]]] = {}
+
+
+def reconciliation_register(name: str, check: Callable[[], list[str]]) -> None:
+    """Register a check of the ledger against another app's records (idempotent by name)."""
+    _RECONCILIATIONS[name] = check
+
+
+def reconciliation_mismatches() -> list[str]:
+    """Every registered reconciliation's differences, each line prefixed with its name."""
+    return [
+        f"{name}: {line}" for name, check in sorted(_RECONCILIATIONS.items()) for line in check()
+    ]

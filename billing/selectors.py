@@ -3,10 +3,12 @@ the query itself: another workspace's id is the same 404 as a missing one."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -60,3 +62,31 @@ def soon_expiring_credits(*, workspace: Workspace, days: int = 7) -> int:
         revoked_at__isnull=True, expires_at__gt=timezone.now(), expires_at__lte=horizon
     )
     return sum(lot.credits_free for lot in lots)
+
+
+def _spent_rows(entries: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
+    return entries.filter(kind__in=[LedgerEntry.Kind.CONSUMPTION, LedgerEntry.Kind.REFUND])
+
+
+def credits_spent_by_reference(*, references: Collection[str]) -> dict[str, int]:
+    """Credits consumed minus refunded under each of these references (absent: none spent):
+    what the engine's reconciliation compares with the messages the gateway accepted."""
+    rows = (
+        _spent_rows(LedgerEntry.objects.filter(reference__in=list(references)))
+        .order_by()
+        .values_list("reference")
+        .annotate(total=Coalesce(Sum("amount"), 0))
+    )
+    return {reference: -total for reference, total in rows}
+
+
+def credits_spent_by_workspace(*, reference_prefix: str) -> dict[int, int]:
+    """Credits consumed minus refunded per workspace, over every reference with this prefix
+    (e.g. the engine's single messages, each reserved under its own reference)."""
+    rows = (
+        _spent_rows(LedgerEntry.objects.filter(reference__startswith=reference_prefix))
+        .order_by()
+        .values_list("workspace_id")
+        .annotate(total=Coalesce(Sum("amount"), 0))
+    )
+    return {workspace_id: -total for workspace_id, total in rows}

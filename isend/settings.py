@@ -350,6 +350,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
     },
     "billing-expire-credits": {"task": "billing.tasks.credits_expire_due_task", "schedule": 300.0},
+    # Money and messages reconciled by counting both sides; differences are logged as errors.
+    "credits-reconcile": {
+        "task": "messaging.tasks.credits_reconcile_task",
+        "schedule": crontab(minute=13),
+    },
     "prune-contact-vocabulary": {
         "task": "messaging.tasks.contact_vocabulary_prune_task",
         "schedule": crontab(minute=17, hour=4),

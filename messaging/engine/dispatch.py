@@ -25,13 +25,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import services as billing
 from core.events import events_publish, message_status_event
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
-from messaging.engine import caps, reactions
+from messaging.engine import caps, charges, reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.engine.runtime import (
@@ -423,6 +422,9 @@ class _Batch:
     now: datetime
     campaign_refs: dict[int, uuid.UUID]  # campaign id -> public id
     rows: list[_OutcomeRow] = field(default_factory=list)
+    # message id -> what its credit does if this record decides the message (see `settle`)
+    credit: dict[int, tuple[str, str]] = field(default_factory=dict)  # (consume|release, ref)
+    effects: dict[int, tuple[str, int]] = field(default_factory=dict)  # (effect, contact id)
     consume: Counter[str] = field(default_factory=Counter)
     release: Counter[str] = field(default_factory=Counter)
     contact_effects: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -445,7 +447,7 @@ class _Batch:
         if kind == OutcomeKind.ACCEPTED:
             status = Message.Status.ACCEPTED
             result.accepted += 1
-            self.consume[self.reference(item)] += 1
+            self.credit[item.id] = ("consume", self.reference(item))
         elif kind == OutcomeKind.AMBIGUOUS:
             status = Message.Status.AMBIGUOUS  # reconciled by biz_opaque_callback_data later
         elif kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.RECIPIENT_WAIT):
@@ -467,10 +469,10 @@ class _Batch:
         else:  # recipient permanent, fix request, retries exhausted
             status = Message.Status.FAILED
             result.failed += 1
-            self.release[self.reference(item)] += 1
+            self.credit[item.id] = ("release", self.reference(item))
             if kind == OutcomeKind.RECIPIENT_PERMANENT and item.contact_id:
                 effect = "opt_out" if outcome.opt_out else "invalid"
-                self.contact_effects[effect].append(item.contact_id)
+                self.effects[item.id] = (effect, item.contact_id)
         accepted = status == Message.Status.ACCEPTED
         self.rows.append(
             _OutcomeRow(
@@ -500,7 +502,22 @@ class _Batch:
             )
         )
         result.skipped += 1
-        self.release[self.reference(item)] += 1
+        self.credit[item.id] = ("release", self.reference(item))
+
+    def settle(self, current: dict[int, str]) -> list[int]:
+        """Decide credits and contact marks from the messages' statuses under lock: only a
+        message still `sending` is this record's to decide. One a status webhook already moved
+        (delivered: charged by the ingestion; failed: released by it) keeps its status and its
+        credits. Returns the ids this record decides."""
+        decided = [row.id for row in self.rows if current.get(row.id) == Message.Status.SENDING]
+        for message_id in decided:
+            if message_id in self.credit:
+                verb, reference = self.credit[message_id]
+                (self.consume if verb == "consume" else self.release)[reference] += 1
+            if message_id in self.effects:
+                effect, contact_id = self.effects[message_id]
+                self.contact_effects[effect].append(contact_id)
+        return decided
 
 
 def record(
@@ -525,14 +542,20 @@ def record(
         batch.add_skipped(item, result=result)
 
     with transaction.atomic():
+        # Lock first: a status webhook for these messages waits, or has already been applied
+        # (then it decided the message: see `_Batch.settle`).
+        decided = set(batch.settle(charges.rows_lock(row.id for row in batch.rows)))
         _write_outcomes(batch.rows)
+        items = [*sent, *skipped]
         _status_events_publish(
             sender=sender,
-            items=[*sent, *skipped],
-            rows=batch.rows,
+            items=[item for item in items if item.id in decided],
+            rows=[row for row in batch.rows if row.id in decided],
             campaign_refs=batch.campaign_refs,
         )
-        _credits_move(sender=sender, consume=batch.consume, release=batch.release)
+        charges.credits_settle(
+            workspace=sender.workspace, consume=batch.consume, release=batch.release
+        )
         reactions.contacts_mark(workspace_id=sender.workspace_id, effects=batch.contact_effects)
         _campaigns_refresh(items=[*sent, *skipped])
     send_rate_record(_accepted_per_campaign(sent, outcomes))
@@ -574,27 +597,6 @@ def _status_events_publish(
             if row.status in (Message.Status.ACCEPTED, Message.Status.FAILED)
         ],
     )
-
-
-def _credits_move(*, sender: Sender, consume: Counter[str], release: Counter[str]) -> None:
-    """Consume the accepted messages' credits and release the failed and skipped ones', per
-    reference, once per batch (the idempotency keys name the batch)."""
-    batch = uuid.uuid4().hex
-    workspace = sender.workspace
-    for ref, amount in consume.items():
-        billing.credits_consume(
-            workspace=workspace,
-            reference=ref,
-            amount=amount,
-            idempotency_key=f"{ref}:consume:{batch}",
-        )
-    for ref, amount in release.items():
-        billing.credits_release(
-            workspace=workspace,
-            reference=ref,
-            amount=amount,
-            idempotency_key=f"{ref}:release:{batch}",
-        )
 
 
 def _campaigns_refresh(*, items: list[Claimed]) -> None:
@@ -680,16 +682,26 @@ def _write_outcomes(rows: list[_OutcomeRow]) -> None:
         cursor.execute(
             f"""
             UPDATE {table} m SET
-                status = CASE WHEN v.status = 'accepted'
-                               AND m.status NOT IN ('sending', 'ambiguous')
-                              THEN m.status ELSE v.status END,
-                provider_message_id = CASE WHEN v.pid <> '' THEN v.pid
-                                           ELSE m.provider_message_id END,
-                error_kind = v.kind, error_code = v.code, error_title = v.title,
-                next_attempt_at = v.next_at, lease_until = NULL,
+                -- a message a status webhook already moved on (sent, delivered, read) keeps
+                -- its status: the gateway's word about the message beats this attempt's
+                status = CASE WHEN m.status = 'sending' THEN v.status ELSE m.status END,
+                provider_message_id = CASE WHEN v.pid <> '' AND (m.status = 'sending'
+                                                              OR m.provider_message_id = '')
+                                           THEN v.pid ELSE m.provider_message_id END,
+                error_kind = CASE WHEN m.status = 'sending' THEN v.kind ELSE m.error_kind END,
+                error_code = CASE WHEN m.status = 'sending' THEN v.code ELSE m.error_code END,
+                error_title = CASE WHEN m.status = 'sending' THEN v.title
+                                   ELSE m.error_title END,
+                next_attempt_at = CASE WHEN m.status = 'sending' THEN v.next_at
+                                       ELSE m.next_attempt_at END,
+                lease_until = NULL,
                 body = CASE WHEN v.body <> '' THEN v.body ELSE m.body END,
-                accepted_at = CASE WHEN v.status = 'accepted' THEN now() ELSE m.accepted_at END,
-                status_changed_at = now()
+                -- set once, the earliest of this record and a status webhook (LEAST skips
+                -- NULL): never moved later than what a webhook already said
+                accepted_at = CASE WHEN v.status = 'accepted' THEN LEAST(m.accepted_at, now())
+                                   ELSE m.accepted_at END,
+                status_changed_at = CASE WHEN m.status = 'sending' THEN now()
+                                         ELSE m.status_changed_at END
             FROM (VALUES {values}) AS v(id, status, pid, kind, code, title, next_at, body)
             WHERE m.id = v.id AND m.status IN ('sending', 'sent', 'delivered', 'read')
             """,  # noqa: S608 - placeholders only

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Workspace
-from billing import services as billing
 from core.events import (
     contact_opted_out_event,
     events_publish,
@@ -28,7 +28,7 @@ from core.events import (
 )
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, OptOutSource
-from messaging.engine import keywords, reactions, signals
+from messaging.engine import charges, keywords, reactions, signals
 from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
 from messaging.numbers.models import Sender
@@ -104,9 +104,12 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
     if not rows:
         return set()
     with transaction.atomic():
+        # Lock first (in id order, as the drainer's record does): the update then sees each
+        # message's status as it is, and so does the credit decision made from it.
+        _rows_lock(workspace_id=workspace_id, rows=rows)
         changed = _statuses_update(workspace_id=workspace_id, rows=rows)
         _status_events_publish(workspace_id=workspace_id, changed=changed)
-        _late_failures_refund(workspace_id=workspace_id, changed=changed)
+        _credits_settle(workspace_id=workspace_id, changed=changed)
     campaigns = {row.campaign_id for row in changed if row.campaign_id}
     reactions.contacts_mark(workspace_id=workspace_id, effects=_contact_effects(changed))
     return campaigns
@@ -157,7 +160,7 @@ def _statuses_update(*, workspace_id: int, rows: list[_StatusRow]) -> list[_Chan
                                     ELSE m.delivered_at END,
                 read_at = CASE WHEN best.rank = 5 THEN COALESCE(m.read_at, best.ts)
                                ELSE m.read_at END,
-                accepted_at = COALESCE(m.accepted_at, best.ts),
+                accepted_at = LEAST(m.accepted_at, best.ts),  -- the earliest report wins
                 error_code = CASE WHEN best.status = 'failed' THEN best.code ELSE m.error_code END,
                 error_title = CASE WHEN best.status = 'failed' THEN best.title
                                    ELSE m.error_title END,
@@ -198,25 +201,43 @@ def _status_events_publish(*, workspace_id: int, changed: list[_Changed]) -> Non
     )
 
 
-def _late_failures_refund(*, workspace_id: int, changed: list[_Changed]) -> None:
-    """A failure reported after the gateway accepted the message gives its credit back."""
-    refunds: Counter[str] = Counter(
-        campaign_credit_reference(row.campaign_public_id)
-        if row.campaign_public_id
-        else message_credit_reference(row.public_id)
-        for row in changed
-        if row.status == "failed" and row.previous_status in ("accepted", "sent")
+def _rows_lock(*, workspace_id: int, rows: list[_StatusRow]) -> None:
+    """Lock the messages these statuses name (by our id when the event echoes it, else by the
+    provider's id, as the update matches them)."""
+    public_ids = sorted({row.public_id for row in rows if row.public_id})
+    provider_ids = sorted({row.provider_message_id for row in rows if not row.public_id} - {""})
+    ids = Message.objects.filter(workspace_id=workspace_id).filter(
+        Q(public_id__in=public_ids) | Q(provider_message_id__in=provider_ids)
     )
-    if refunds:
-        workspace = Workspace.objects.get(pk=workspace_id)
-        batch = uuid.uuid4().hex
-        for reference, amount in refunds.items():
-            billing.credits_refund(
-                workspace=workspace,
-                reference=reference,
-                amount=amount,
-                idempotency_key=f"{reference}:refund:{batch}",
-            )
+    charges.rows_lock(ids.values_list("id", flat=True))
+
+
+def _credits_settle(*, workspace_id: int, changed: list[_Changed]) -> None:
+    """The webhook decided these messages' credits when it moved them (`charges`' rule):
+    accepted by the gateway before the drainer recorded it (or never recorded: the drainer
+    died; or reconciled from `ambiguous`): charged; failed before that: released; failed
+    after it: refunded (users pay only for what did not fail)."""
+    consume: Counter[str] = Counter()
+    release: Counter[str] = Counter()
+    refund: Counter[str] = Counter()
+    for row in changed:
+        reference = (
+            campaign_credit_reference(row.campaign_public_id)
+            if row.campaign_public_id
+            else message_credit_reference(row.public_id)
+        )
+        was_charged = row.previous_status in charges.CHARGED
+        if row.status == "failed":
+            (refund if was_charged else release)[reference] += 1
+        elif row.previous_status in charges.UNCHARGED:
+            consume[reference] += 1
+    if consume or release or refund:
+        charges.credits_settle(
+            workspace=Workspace.objects.get(pk=workspace_id),
+            consume=consume,
+            release=release,
+            refund=refund,
+        )
 
 
 def _contact_effects(changed: list[_Changed]) -> dict[str, list[int]]:
@@ -416,10 +437,20 @@ def _inbound_event_publish(
     )
 
 
-def apply_events(*, sender: Sender, events: Sequence[Any]) -> None:
+def apply_events(*, sender: Sender, events: Sequence[Any], refresh: bool = True) -> set[int]:
+    """Apply a webhook's statuses and replies; returns the campaigns they touched. With
+    `refresh=False` the caller refreshes their counters itself (after its own transaction:
+    counters are recomputed from the statistics, and the tick refreshes running campaigns)."""
     statuses = [e for e in events if isinstance(e, StatusEvent)]
     inbound = [e for e in events if isinstance(e, InboundMessageEvent)]
     touched = apply_statuses(workspace_id=sender.workspace_id, events=statuses)
     touched |= apply_inbound(sender=sender, events=inbound)
+    if refresh:
+        campaigns_refresh_touched(touched)
+    return touched
+
+
+def campaigns_refresh_touched(campaign_ids: set[int]) -> None:
+    """Refresh the counters of the campaigns a webhook touched (at most once a second each)."""
     with transaction.atomic():
-        reactions.campaigns_refresh(campaign_ids=touched, force=False)
+        reactions.campaigns_refresh(campaign_ids=campaign_ids, force=False)

@@ -32,3 +32,15 @@ def engine_tick_task() -> dict[str, int]:
     from messaging.engine.recovery import tick
 
     return tick()
+
+
+@shared_task(name="messaging.tasks.credits_reconcile_task")  # type: ignore[untyped-decorator]
+def credits_reconcile_task() -> int:
+    """Credits spent vs messages accepted, for campaigns open or finished in the last 2 days."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.engine.reconcile import credits_reconcile_report
+
+    return credits_reconcile_report(active_since=timezone.now() - timedelta(days=2))

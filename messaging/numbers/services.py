@@ -4,6 +4,7 @@ webhook events. Network calls to gateways happen outside database transactions."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import enum
 import json
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from messaging.engine.adapters import (
     sender_credentials,
     web_adapter,
 )
-from messaging.engine.ingest import apply_events
+from messaging.engine.ingest import apply_events, campaigns_refresh_touched
 from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     AccountEffect,
@@ -418,40 +419,59 @@ _BLOCKED_STATUS = {
 
 
 def webhook_event_parse(*, event_id: int) -> WebhookEvent:
-    """Parse a stored body into plain events (kept as JSON for the engine to apply) and mirror
-    account-level effects (bans, restrictions, pairing) on the number at once."""
-    with transaction.atomic():
-        event = (
-            WebhookEvent.objects.select_for_update(of=("self",))
-            .select_related("sender")
-            .get(pk=event_id)
-        )
-        if event.state != WebhookEvent.State.RECEIVED:
-            return event  # already done: redelivered task
-        try:
-            payload = json.loads(bytes(event.body))
-            parser = (
-                web_gateway.parse_webhook
-                if event.source == WebhookEvent.Source.WEB_GATEWAY
-                else (cloud_api.parse_webhook)
+    """Parse a stored body into plain events (kept as JSON), apply them (statuses, replies and
+    account-level effects such as bans, restrictions, pairing) and mark the event parsed, all
+    in one transaction under the event's row lock. A worker killed anywhere in between leaves
+    the event "received" (nothing applied) for the stale sweep; a redelivered or requeued task
+    finds it parsed and does nothing: each event is applied exactly once. Statuses only ever
+    move forward, so applying a batch again would be a no-op anyway."""
+    try:
+        with transaction.atomic():
+            event = (
+                WebhookEvent.objects.select_for_update(of=("self",))
+                .select_related("sender")
+                .get(pk=event_id)
             )
-            parsed = parser(payload)
-        except (ValueError, TypeError, KeyError) as exc:
-            event.state, event.error = WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}"
+            if event.state != WebhookEvent.State.RECEIVED:
+                return event  # already done: redelivered task
+            try:
+                parsed = _webhook_body_parse(event)
+            except (ValueError, TypeError, KeyError) as exc:
+                event.state, event.error = WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}"
+                event.processed_at = timezone.now()
+                event.save(update_fields=["state", "error", "processed_at"])
+                return event
+            touched: set[int] = set()
+            if event.sender is not None:
+                for item in parsed:
+                    if isinstance(item, AccountEvent):
+                        _apply_account_event(event.sender, item)
+                touched = apply_events(sender=event.sender, events=parsed, refresh=False)
+            # The mark follows the apply, in the same transaction.
+            event.events = _plain(parsed)
+            event.state = WebhookEvent.State.PARSED
+            event.error = ""
             event.processed_at = timezone.now()
-            event.save(update_fields=["state", "error", "processed_at"])
-            return event
-        event.events = _plain(parsed)
-        event.state = WebhookEvent.State.PARSED
-        event.processed_at = timezone.now()
-        event.save(update_fields=["events", "state", "processed_at"])
-        if event.sender is not None:
-            for item in parsed:
-                if isinstance(item, AccountEvent):
-                    _apply_account_event(event.sender, item)
-    if event.sender is not None:
-        apply_events(sender=event.sender, events=parsed)
+            event.save(update_fields=["events", "state", "error", "processed_at"])
+    except Exception as exc:
+        # Nothing was applied: the event stays "received" and the sweep retries it later.
+        with contextlib.suppress(DatabaseError):
+            WebhookEvent.objects.filter(pk=event_id, state=WebhookEvent.State.RECEIVED).update(
+                error=f"not applied yet: {type(exc).__name__}: {exc}"[:2000]
+            )
+        raise
+    campaigns_refresh_touched(touched)
     return event
+
+
+def _webhook_body_parse(event: WebhookEvent) -> list[Any]:
+    payload = json.loads(bytes(event.body))
+    parser = (
+        web_gateway.parse_webhook
+        if event.source == WebhookEvent.Source.WEB_GATEWAY
+        else (cloud_api.parse_webhook)
+    )
+    return list(parser(payload))
 
 
 def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
@@ -501,7 +521,8 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
 
 
 def webhook_events_requeue_stale(*, older_than_seconds: int = 60) -> int:
-    """Re-queue events whose parsing task was lost (worker killed, broker restarted)."""
+    """Re-queue every event not applied yet: its task was lost (worker killed, broker
+    restarted) or failed (the transaction rolled back, so the event is still "received")."""
     from messaging.numbers.tasks import webhook_event_process_task
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
