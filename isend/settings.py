@@ -413,7 +413,17 @@ ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", True)
 # How long a claimed message stays leased to its drainer (a killed worker's messages go back
 # to the queue after this; keep it well above a drain slice plus the send timeout), and the
 # HTTP timeout of one send (a timeout after the request left makes the send ambiguous).
-ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 120)
+# A claimed message's lease and a number's drain lock are short and renewed by the drainer's
+# heartbeat (messaging/engine/heartbeat.py): a killed drainer's work is picked up within about
+# ENGINE_LEASE_SECONDS plus a tick, a slow but living one keeps it.
+ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 30)
+ENGINE_DRAIN_LOCK_SECONDS = env_float("ENGINE_DRAIN_LOCK_SECONDS", 15.0)
+ENGINE_HEARTBEAT_SECONDS = env_float("ENGINE_HEARTBEAT_SECONDS", 5.0)
+if not ENGINE_HEARTBEAT_SECONDS * 2 < min(ENGINE_DRAIN_LOCK_SECONDS, ENGINE_LEASE_SECONDS):
+    raise ImproperlyConfigured(
+        "ENGINE_HEARTBEAT_SECONDS must be less than half of ENGINE_DRAIN_LOCK_SECONDS and of "
+        "ENGINE_LEASE_SECONDS (a lease must survive a missed beat)."
+    )
 ENGINE_SEND_TIMEOUT_SECONDS = env_float("ENGINE_SEND_TIMEOUT_SECONDS", 10.0)
 # Outgoing webhooks: per-request timeout, how long a failing delivery is retried, and when an
 # endpoint that keeps failing is disabled (this many failures in a row, or failing this long).

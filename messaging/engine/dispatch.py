@@ -30,7 +30,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
-from messaging.engine import caps, charges, reactions
+from messaging.engine import caps, charges, heartbeat, reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.engine.runtime import (
@@ -51,7 +51,6 @@ from messaging.numbers.models import Sender
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120  # the default of settings.ENGINE_LEASE_SECONDS (read at call time)
 SLICE_SECONDS = 5.0
 MAX_BATCH = 500
 BATCH_SECONDS = 2.0
@@ -281,9 +280,11 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     client = redis_client()
     lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
     path: _SendPath | None = None
-    lease_ms = int((slice_seconds + settings.ENGINE_LEASE_SECONDS) * 1000)
-    if not client.set(lease_key, token, nx=True, px=lease_ms):
+    if not client.set(lease_key, token, nx=True, px=heartbeat.lock_milliseconds()):
         return result  # another worker drains this number now
+    # While this drainer lives, its lock and its messages' leases are renewed; if it dies,
+    # both expire within seconds and another drainer takes over.
+    pulse = heartbeat.Heartbeat(client=client, lock_key=lease_key, token=token).start()
     try:
         sender = Sender.objects.filter(pk=sender_id).select_related("workspace").first()
         if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
@@ -321,6 +322,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 result.capped = grant.remaining_today == 0
                 break
             result.claimed += len(granted)
+            pulse.hold(c.id for c in granted)
             stop = _send_and_record(
                 sender=sender,
                 path=path,
@@ -329,6 +331,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 pace=pace,
                 result=result,
             )
+            pulse.release(c.id for c in granted)
             if stop:
                 break
             if returned:
@@ -339,6 +342,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         if not result.more and not result.capped:
             result.more = _work_due(sender_id)
     finally:
+        pulse.stop()
         if path is not None:
             path.close()
         _lease_release(client, lease_key, token)

@@ -39,11 +39,13 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = "/usr/bin/redis-server"
 
 #: Engine knobs for the worker: a 1 s tick (so "completes by itself" is quick to observe),
-#: leases short enough that a killed worker's messages come back within seconds (still well
-#: above a 5 s drain slice plus the send timeout), and unconfirmed sends resent after 2 s.
+#: leases and drain locks short enough that a killed worker's messages come back within
+#: seconds (a living drainer renews them every 2 s), and unconfirmed sends resent after 2 s.
 WORKER_ENGINE_ENV = {
     "ENGINE_TICK_SECONDS": "1",
     "ENGINE_LEASE_SECONDS": "8",
+    "ENGINE_DRAIN_LOCK_SECONDS": "6",
+    "ENGINE_HEARTBEAT_SECONDS": "2",
     "ENGINE_AMBIGUOUS_RESEND_AFTER": "2",
     "ENGINE_SEND_TIMEOUT_SECONDS": "1.5",
 }
