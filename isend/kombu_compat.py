@@ -23,7 +23,7 @@ unacked index (restored after the visibility timeout) or were lost with the Redi
 
 See docs/operations.md ("Broker restarts"). Remove this when kombu/celery no longer close the
 collected connection twice (tests/reliability/test_processes.py and
-tests/core/test_kombu_compat.py keep the behaviour checked)."""
+tests/test_kombu_compat.py keep the behaviour checked)."""
 
 from __future__ import annotations
 
