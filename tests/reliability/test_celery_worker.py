@@ -140,13 +140,24 @@ def test_worker_sigkilled_mid_campaign_is_restarted_and_the_campaign_completes_b
     in_flight = Message.objects.filter(campaign=campaign, status=Message.Status.SENDING).count()
     assert accepted_at_kill < recipients, "the campaign finished before the kill: nothing tested"
     celery_worker.start()
+    restarted = time.monotonic()
+    accepted_at_restart = gateway_figures(engine_sandbox, numbers)["accepted"]
+    wait_accepted(engine_sandbox, numbers, accepted_at_restart + 1, campaign, celery_worker)
+    resumed_after = time.monotonic() - restarted
 
     # then: the new worker finishes the campaign alone (leases expire, the tick re-queues them)
     campaign = wait_completed(campaign, celery_worker)
     gateway = gateway_figures(engine_sandbox, numbers)
     log.warning(
-        "kill: accepted %s at kill, %s in flight, gateway %s", accepted_at_kill, in_flight, gateway
+        "kill: accepted %s at kill, %s in flight, gateway %s, sending resumed %.1f s after the "
+        "restart",
+        accepted_at_kill,
+        in_flight,
+        gateway,
+        resumed_after,
     )
+    # The dead drainer's lock and leases expire in seconds (heartbeat), not minutes.
+    assert resumed_after <= 60
     assert gateway["distinct"] == recipients  # everyone reached, nobody lost
     # At most what was in flight went twice: one claimed batch per number.
     assert in_flight <= MAX_BATCH * len(numbers)
