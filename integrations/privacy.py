@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from django.apps import apps
+from django.db.models import Q
 
 from accounts.models import User, Workspace
 from accounts.tenancy import workspace_rows_delete
+from integrations.models import WebhookDelivery
 
 ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
 
@@ -47,9 +49,18 @@ def recipient_phone(*, workspace: Workspace | None, phone: str) -> str | None:
 def erase_recipient(
     *, workspace: Workspace | None, phone_e164: str, reason: str, actor: User | None
 ) -> dict[str, int]:
-    # Not done yet (unchanged by the move to doors): a delivery's payload may carry the number
-    # ("to"/"from" of message events) and is not scrubbed here.
-    return {}
+    """Deliveries whose payload names the number (message events carry it as "to" or "from",
+    opt-outs as "phone") are deleted: the delivery log is a record of what was sent to the
+    integrator, and the erased person must not stay findable in it."""
+    variants = [phone_e164, phone_e164.lstrip("+")]
+    mentions = Q()
+    for key in ("to", "from", "phone"):
+        mentions |= Q(**{f"payload__data__{key}__in": variants})
+    deliveries = WebhookDelivery.objects.filter(mentions)
+    if workspace is not None:
+        deliveries = deliveries.filter(workspace=workspace)
+    deleted, _per_model = deliveries.delete()
+    return {"webhook_deliveries": deleted} if deleted else {}
 
 
 def purge_message_bodies(*, before: datetime, batch: int) -> int:

@@ -153,6 +153,17 @@ def test_recipient_erasure_in_workspace_leaves_no_trace(
     account_services.audit_record(
         workspace=workspace, action="contacts.created", actor=owner, details={"phone": PHONE}
     )
+    # ...and in the outgoing webhooks' delivery log (a status event carries "to")
+    from core.events import message_status_event
+    from integrations import services as integration_services
+
+    integration_services.webhook_endpoint_create(
+        workspace=workspace, url="https://hooks.example.com/isend", event_types=["*"]
+    )
+    integration_services.webhook_events_publish(
+        workspace_id=workspace.pk,
+        events=[message_status_event(message_id="m-1", status="delivered", phone=PHONE)],
+    )
 
     # when
     proof = services.recipient_erase(workspace=workspace, phone="00994 55 765 43 21", actor=owner)
