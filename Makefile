@@ -33,6 +33,10 @@ migrate: services
 
 setup: migrate
 
+# `make run` is a demo: its seller has (made-up) bank details so that bank transfer is on offer
+# out of the box. Set INVOICE_SELLER_BANK_DETAILS to your own ("\n" separates lines).
+DEMO_BANK_DETAILS := Beneficiary: iSend MMC (demo)\nBank: Demo Bank ASC, Baku\nIBAN: AZ00DEMO00000000000000000000\nSWIFT: DEMOAZ22\nVOEN: 0000000000
+run: export INVOICE_SELLER_BANK_DETAILS ?= $(DEMO_BANK_DETAILS)
 run: setup
 	@mkdir -p var
 	@echo ""

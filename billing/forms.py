@@ -7,8 +7,21 @@ from billing.models import Order, Package
 
 
 class BuyForm(forms.Form):
-    package = forms.ModelChoiceField(queryset=Package.objects.none(), label=_("Package"))
-    method = forms.ChoiceField(choices=Order.Method.choices, label=_("Payment method"))
+    """A package and a payment method, both radio buttons. The methods offered are those the
+    seller can take: card when Stripe is configured, bank transfer when the seller's bank
+    details are (`INVOICE_SELLER_BANK_DETAILS`)."""
+
+    package = forms.ModelChoiceField(
+        queryset=Package.objects.none(),
+        label=_("Package"),
+        empty_label=None,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    method = forms.ChoiceField(
+        choices=Order.Method.choices,
+        label=_("Payment method"),
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
     buyer_company = forms.CharField(label=_("Company or name on the invoice"), max_length=200)
     buyer_address = forms.CharField(
         label=_("Address"), widget=forms.Textarea(attrs={"rows": 2}), required=False
@@ -18,13 +31,29 @@ class BuyForm(forms.Form):
         label=_("I understand that payments are non-refundable."), required=True
     )
 
-    def __init__(self, *args: object, card_enabled: bool, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        card_enabled: bool,
+        bank_transfer_enabled: bool,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["package"].queryset = Package.objects.filter(is_active=True)  # type: ignore[attr-defined]
-        if not card_enabled:
-            self.fields["method"].choices = [  # type: ignore[attr-defined]
-                (Order.Method.BANK_TRANSFER, Order.Method.BANK_TRANSFER.label)
-            ]
+        methods: list[tuple[str, str]] = []
+        if card_enabled:
+            methods.append((Order.Method.CARD.value, str(Order.Method.CARD.label)))
+        if bank_transfer_enabled:
+            methods.append(
+                (Order.Method.BANK_TRANSFER.value, str(Order.Method.BANK_TRANSFER.label))
+            )
+        self.fields["method"].choices = methods  # type: ignore[attr-defined]
+        if len(methods) == 1 and not self.is_bound:
+            self.initial.setdefault("method", methods[0][0])
+
+    @property
+    def methods_available(self) -> bool:
+        return bool(self.fields["method"].choices)  # type: ignore[attr-defined]
 
 
 class ThresholdForm(forms.Form):

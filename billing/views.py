@@ -21,10 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Workspace
 from accounts.permissions import Perm
+from accounts.services import email_send_on_commit
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing import pdf, selectors, services
 from billing.forms import BuyForm, ThresholdForm
-from billing.models import LedgerEntry
+from billing.models import LedgerEntry, Order
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +80,58 @@ def settings_update(request: WorkspaceRequest) -> HttpResponse:
     return redirect("billing:overview", workspace_slug=workspace.slug)
 
 
+def _buy_form(data: object = None, **kwargs: object) -> BuyForm:
+    return BuyForm(
+        data,
+        card_enabled=settings.STRIPE_ENABLED,
+        bank_transfer_enabled=bool(settings.INVOICE_SELLER_BANK_DETAILS),
+        **kwargs,
+    )
+
+
+def _pricing_context(request: WorkspaceRequest, form: BuyForm) -> dict[str, object]:
+    return {
+        "packages": selectors.packages_on_sale(),
+        "form": form,
+        "bank_transfer_enabled": bool(settings.INVOICE_SELLER_BANK_DETAILS),
+        "support_email": settings.SUPPORT_EMAIL,
+        **_balance_context(request),
+    }
+
+
 @require_GET
 @workspace_view(Perm.VIEW)
 def pricing(request: WorkspaceRequest) -> HttpResponse:
     workspace = _ws(request)
-    form = BuyForm(
-        card_enabled=settings.STRIPE_ENABLED,
-        initial={"buyer_company": request.user.company_name or workspace.name},
-    )
-    return render(
-        request,
-        "billing/pricing.html",
-        {"packages": selectors.packages_on_sale(), "form": form, **_balance_context(request)},
+    initial: dict[str, object] = {"buyer_company": request.user.company_name or workspace.name}
+    chosen = request.GET.get("package", "")
+    if chosen.isdigit():  # a link that preselects a package
+        initial["package"] = int(chosen)
+    form = _buy_form(initial=initial)
+    return render(request, "billing/pricing.html", _pricing_context(request, form))
+
+
+def _order_email(request: WorkspaceRequest, order: Order) -> None:
+    """Tell the buyer how to pay a bank-transfer order: amount, reference and bank details."""
+    if order.method != Order.Method.BANK_TRANSFER or not order.buyer_email:
+        return
+    kwargs = {"workspace_slug": order.workspace.slug, "order_id": order.public_id}
+    email_send_on_commit(
+        to=[order.buyer_email],
+        template="billing_order_bank_transfer",
+        context={
+            "reference": order.payment_reference,
+            "amount": f"{order.amount} {order.currency}",
+            "package": order.package.name,
+            "credits": order.credits,
+            "validity_days": order.validity_days,
+            "bank_details": settings.INVOICE_SELLER_BANK_DETAILS,
+            "seller_name": settings.INVOICE_SELLER_NAME,
+            "order_url": request.build_absolute_uri(reverse("billing:order", kwargs=kwargs)),
+            "proforma_url": request.build_absolute_uri(
+                reverse("billing:order_proforma", kwargs=kwargs)
+            ),
+        },
     )
 
 
@@ -98,14 +139,9 @@ def pricing(request: WorkspaceRequest) -> HttpResponse:
 @workspace_view(Perm.BILLING_MANAGE)
 def buy(request: WorkspaceRequest) -> HttpResponse:
     workspace = _ws(request)
-    form = BuyForm(request.POST, card_enabled=settings.STRIPE_ENABLED)
+    form = _buy_form(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "billing/pricing.html",
-            {"packages": selectors.packages_on_sale(), "form": form, **_balance_context(request)},
-            status=400,
-        )
+        return render(request, "billing/pricing.html", _pricing_context(request, form), status=400)
     try:
         order = services.order_create(
             workspace=workspace,
@@ -119,6 +155,7 @@ def buy(request: WorkspaceRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("billing:pricing", workspace_slug=workspace.slug)
+    _order_email(request, order)
     # Card orders go to the order page, whose "Pay by card" link opens Stripe Checkout: a form
     # submission that redirects to another origin is blocked by the CSP's form-action 'self'.
     return redirect("billing:order", workspace_slug=workspace.slug, order_id=order.public_id)
@@ -168,7 +205,11 @@ def order_detail(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     return render(
         request,
         "billing/order.html",
-        {"order": order, "bank_details": settings.INVOICE_SELLER_BANK_DETAILS},
+        {
+            "order": order,
+            "bank_details": settings.INVOICE_SELLER_BANK_DETAILS,
+            "seller_name": settings.INVOICE_SELLER_NAME,
+        },
     )
 
 

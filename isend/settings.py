@@ -402,7 +402,10 @@ WHATSAPP_GRAPH_VERSION = env("WHATSAPP_GRAPH_VERSION", "v23.0")
 INVOICE_SELLER_NAME = env("INVOICE_SELLER_NAME", "iSend")
 INVOICE_SELLER_ADDRESS = env("INVOICE_SELLER_ADDRESS", "Baku, Azerbaijan")
 INVOICE_SELLER_TAX_ID = env("INVOICE_SELLER_TAX_ID")
-INVOICE_SELLER_BANK_DETAILS = env("INVOICE_SELLER_BANK_DETAILS")
+# The seller's bank details (several lines; a literal "\\n" in the variable is a line break).
+# Bank transfer is offered only when they are set; they are shown on the order page, the
+# pro-forma and the order e-mail, beside the payment reference.
+INVOICE_SELLER_BANK_DETAILS = env("INVOICE_SELLER_BANK_DETAILS").replace("\\n", "\n").strip()
 INVOICE_VAT_RATE = env_float("INVOICE_VAT_RATE", 0.18)
 # The engine: error-rate breaker (pause a campaign when at least MIN failures are more than
 # RATIO of its finished sends) and how long an unconfirmed send waits for a webhook before resend.

@@ -22,3 +22,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # A real Celery worker started by tests/reliability runs these settings with
 # ENGINE_KICK_DRAINERS=1 and CELERY_TASK_ALWAYS_EAGER=0 in its environment.
 ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", False)  # noqa: F405
+# Tests run as a seller whose bank details are configured (bank transfer on offer); the tests
+# of an unconfigured seller override this.
+INVOICE_SELLER_BANK_DETAILS = (
+    INVOICE_SELLER_BANK_DETAILS  # noqa: F405
+    or "Beneficiary: iSend MMC\nBank: Test Bank ASC\n"
+    "IBAN: AZ21NABZ00000000137010001944\nSWIFT: TESTAZ22"
+)

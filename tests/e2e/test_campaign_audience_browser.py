@@ -192,9 +192,20 @@ def test_campaign_reaches_only_its_audience(
         expect(page.locator("[data-testid=preflight-audience]")).to_have_text(described)
         launch = page.locator("[data-testid=launch]")
         expect(launch).to_have_text(f"Launch now to {expected} recipients")
+        # Launching asks first, naming the cost (static/js/confirm.js: no inline JavaScript).
+        asked: list[str] = []
+
+        def accept(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept()
+
+        page.once("dialog", accept)
         # CELERY_TASK_ALWAYS_EAGER: fan-out runs inside the launch request.
         with page.expect_navigation():
             launch.click()
+        assert asked == [
+            f"Launch now to {expected} recipients? This uses up to {expected} credits of your 1000."
+        ]
         expect(page.locator("text=Launched: the messages are being queued.")).to_be_visible()
         # Fan-out queued what was confirmed (a mismatch would pause it, "audience changed").
         expect(page.locator("[data-testid=campaign-status]")).to_have_text("Running")
