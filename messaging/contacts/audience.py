@@ -15,12 +15,17 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from messaging.contacts.models import Contact, ContactList, Segment, WhatsAppStatus
-from messaging.contacts.selectors import contact_filter_q
+from messaging.contacts.selectors import (
+    RECIPIENT_Q,
+    AudienceCounts,
+    contact_filter_q,
+    contacts_counted,
+)
 
 AUDIENCE_KEYS = (
     "search",
@@ -40,10 +45,6 @@ MAX_TAGS = 50
 MAX_TAG_LENGTH = 64  # as `services.contacts` stores them
 MAX_ATTRIBUTES = 20
 MAX_SEARCH = 100
-
-# Who a campaign may send to among those matching: not opted out, not known to lack WhatsApp.
-# Fan-out, the pre-flight count and the sample all use this one condition.
-RECIPIENT_Q = Q(opted_out_at__isnull=True) & ~Q(whatsapp_status=WhatsAppStatus.INVALID)
 
 
 @dataclass(frozen=True)
@@ -250,32 +251,9 @@ def audience_recipients(*, workspace: Workspace, audience: Audience) -> QuerySet
     )
 
 
-@dataclass(frozen=True)
-class AudienceCounts:
-    """total = reachable + opted_out + invalid (invalid counts only contacts not opted out)."""
-
-    total: int
-    opted_out: int
-    invalid: int
-    reachable: int
-
-
 def audience_counts(*, workspace: Workspace, audience: Audience) -> AudienceCounts:
     """The figures in one query; `reachable` uses the same condition as fan-out."""
-    row = (
-        audience_contacts(workspace=workspace, audience=audience)
-        .order_by()
-        .aggregate(
-            total=Count("id"),
-            opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
-            invalid=Count(
-                "id",
-                filter=Q(opted_out_at__isnull=True, whatsapp_status=WhatsAppStatus.INVALID),
-            ),
-            reachable=Count("id", filter=RECIPIENT_Q),
-        )
-    )
-    return AudienceCounts(**row)
+    return contacts_counted(audience_contacts(workspace=workspace, audience=audience))
 
 
 def audience_sample(*, workspace: Workspace, audience: Audience, size: int = 10) -> list[Contact]:

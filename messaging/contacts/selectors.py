@@ -185,6 +185,11 @@ def contacts_by_public_ids(
     return Contact.objects.for_workspace(workspace).filter(public_id__in=ids)
 
 
+# Who a campaign may send to among those matching: not opted out, not known to lack WhatsApp.
+# Fan-out, the pre-flight, the previews and the sample all use this one condition.
+RECIPIENT_Q = Q(opted_out_at__isnull=True) & ~Q(whatsapp_status=WhatsAppStatus.INVALID)
+
+
 @dataclass(frozen=True)
 class AudienceCounts:
     """total = reachable + opted_out + invalid (invalid counts only contacts not opted out)."""
@@ -195,33 +200,35 @@ class AudienceCounts:
     reachable: int
 
 
+def contacts_counted(contacts: QuerySet[Contact]) -> AudienceCounts:
+    """The audience figures of a set of contacts, in ONE query (conditional aggregates)."""
+    row = contacts.order_by().aggregate(
+        total=Count("id"),
+        opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
+        invalid=Count(
+            "id", filter=Q(opted_out_at__isnull=True, whatsapp_status=WhatsAppStatus.INVALID)
+        ),
+        reachable=Count("id", filter=RECIPIENT_Q),
+    )
+    return AudienceCounts(**row)
+
+
 def audience_preview(
     *, workspace: Workspace, filters: Mapping[str, Any] | None = None
 ) -> AudienceCounts:
-    """Who a segment reaches, in ONE query (conditional aggregates)."""
-    qs = Contact.objects.for_workspace(workspace).filter(
-        contact_filter_q(filters or {}, default_country=workspace.default_country)
+    """Who a segment reaches."""
+    return contacts_counted(
+        Contact.objects.for_workspace(workspace).filter(
+            contact_filter_q(filters or {}, default_country=workspace.default_country)
+        )
     )
-    subscribed = Q(opted_out_at__isnull=True)
-    invalid = Q(whatsapp_status=WhatsAppStatus.INVALID)
-    row = qs.aggregate(
-        total=Count("id"),
-        opted_out=Count("id", filter=Q(opted_out_at__isnull=False)),
-        invalid=Count("id", filter=subscribed & invalid),
-        reachable=Count("id", filter=subscribed & ~invalid),
-    )
-    return AudienceCounts(**row)
 
 
 def reachable_contacts(
     *, workspace: Workspace, filters: Mapping[str, Any] | None = None
 ) -> QuerySet[Contact]:
     """What a campaign may send to: matching, not opted out, not known-invalid."""
-    return (
-        contacts_matching(workspace=workspace, filters=filters)
-        .filter(opted_out_at__isnull=True)
-        .exclude(whatsapp_status=WhatsAppStatus.INVALID)
-    )
+    return contacts_matching(workspace=workspace, filters=filters).filter(RECIPIENT_Q)
 
 
 class _Echo:
