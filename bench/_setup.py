@@ -1,5 +1,6 @@
 """Shared set-up for benchmarks: a dedicated database (never the dev data), Django, the sandbox
-gateway as a subprocess, and figures printed as one JSON object."""
+gateway as a subprocess, a receiver for the sandbox's status webhooks, and figures printed as
+one JSON object."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +22,57 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+class WebhookReceiver:
+    """A tiny HTTP server that answers 200 to everything and counts what it got.
+
+    The sandbox posts status webhooks to the callback URL a number was registered with, which
+    is built from SITE_URL. Left alone that is the dev server's port (8000), whose log a bench
+    run would flood with 404s; the bench points SITE_URL here instead."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        counts, lock = self.counts, threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    counts["requests"] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST  # noqa: N815 - http.server's naming
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self) -> int:
+        return self.counts["requests"]
+
+
+RECEIVER: WebhookReceiver | None = None
+
+
+def webhook_receiver() -> WebhookReceiver:
+    global RECEIVER  # noqa: PLW0603 - one receiver per bench process
+    if RECEIVER is None:
+        RECEIVER = WebhookReceiver()
+    return RECEIVER
+
+
 def django_setup(*, migrate: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isend.settings")
+    # Callback URLs (sandbox status webhooks) point at the bench's own receiver, never at the
+    # dev server; drainer subprocesses inherit the parent's receiver and register no numbers.
+    if "BENCH_WEBHOOK_RECEIVER" not in os.environ:
+        os.environ["BENCH_WEBHOOK_RECEIVER"] = webhook_receiver().url
+    os.environ["SITE_URL"] = os.environ["BENCH_WEBHOOK_RECEIVER"]
     os.environ["DATABASE_URL"] = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/isend_bench"
     )

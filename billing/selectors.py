@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.tenancy import get_for_workspace
-from billing.models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package
+from billing.models import (
+    BillingSettings,
+    CreditBalance,
+    CreditLot,
+    Invoice,
+    LedgerEntry,
+    Order,
+    Package,
+)
 
 
 def packages_on_sale() -> QuerySet[Package]:
@@ -90,3 +98,13 @@ def credits_spent_by_workspace(*, reference_prefix: str) -> dict[int, int]:
         .annotate(total=Coalesce(Sum("amount"), 0))
     )
     return {workspace_id: -total for workspace_id, total in rows}
+
+
+def credits_held_by_workspaces(*, workspace_ids: Collection[int]) -> dict[int, int]:
+    """Credits each workspace holds (available + reserved), one query; absent: none."""
+    return {
+        workspace_id: available + reserved
+        for workspace_id, available, reserved in CreditBalance.objects.filter(
+            workspace_id__in=list(workspace_ids)
+        ).values_list("workspace_id", "available", "reserved")
+    }

@@ -3,12 +3,15 @@ say: `messaging.selectors.phones_suppressed`.)"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
+from billing.selectors import credits_held_by_workspaces
 from privacy import registry
 from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
 
@@ -130,3 +133,55 @@ def exports_for_user(*, user: User) -> list[DataExport]:
 
 def requests_for_user(*, user: User) -> list[DataRequest]:
     return list(DataRequest.objects.filter(user=user).order_by("-received_at")[:20])
+
+
+@dataclass(frozen=True)
+class WorkspaceCredits:
+    name: str
+    credits: int
+    erased: bool  # deleted with the account (no other owner or admin to take it over)
+
+
+@dataclass(frozen=True)
+class CreditsAtDeletion:
+    """The credits an account's deletion forfeits, shown before the user confirms: unused
+    credits are not refunded (terms §4.3), whichever way the deletion is asked for."""
+
+    workspaces: list[WorkspaceCredits] = field(default_factory=list)
+
+    @property
+    def forfeited(self) -> int:
+        return sum(w.credits for w in self.workspaces if w.erased)
+
+    @property
+    def kept(self) -> int:
+        return sum(w.credits for w in self.workspaces if not w.erased)
+
+
+def credits_at_deletion(*, user: User) -> CreditsAtDeletion:
+    """The workspaces the user owns, each with the credits it holds and whether it goes with
+    the account (it does unless another owner or an admin remains: see `account_erase`).
+    Two queries whatever the number of workspaces."""
+    owned = list(
+        Membership.objects.filter(user=user, role=Role.OWNER)
+        .select_related("workspace")
+        .annotate(
+            successors=Count(
+                "workspace__memberships",
+                filter=Q(workspace__memberships__role__in=[Role.OWNER, Role.ADMIN])
+                & ~Q(workspace__memberships__user=user),
+            )
+        )
+        .order_by("workspace__name")
+    )
+    held = credits_held_by_workspaces(workspace_ids=[m.workspace_id for m in owned])
+    return CreditsAtDeletion(
+        workspaces=[
+            WorkspaceCredits(
+                name=m.workspace.name,
+                credits=held.get(m.workspace_id, 0),
+                erased=not m.successors,
+            )
+            for m in owned
+        ]
+    )

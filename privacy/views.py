@@ -171,7 +171,9 @@ def deletion_confirm(request: HttpRequest, token: str) -> HttpResponse:
         if request.user.is_authenticated:
             logout(request)
         return render(request, "privacy/deletion_confirmed.html")
-    return render(request, "privacy/deletion_confirm.html")
+    # The holder of the link sees what they would lose before confirming.
+    credits = selectors.credits_at_deletion(user=found.user) if found.user else None
+    return render(request, "privacy/deletion_confirm.html", {"credits": credits})
 
 
 def account_reactivate(request: HttpRequest, token: str) -> HttpResponse:
@@ -229,6 +231,7 @@ def centre(request: HttpRequest) -> HttpResponse:
         "exports": selectors.exports_for_user(user=user),  # type: ignore[arg-type]
         "requests": selectors.requests_for_user(user=user),  # type: ignore[arg-type]
         "delete_form": AccountDeleteForm(user=user),  # type: ignore[arg-type]
+        "credits": selectors.credits_at_deletion(user=user),  # type: ignore[arg-type]
         "deactivate_form": ReauthForm(user=user),  # type: ignore[arg-type]
     }
     return render(request, "privacy/centre.html", context)
@@ -318,7 +321,11 @@ def centre_delete(request: HttpRequest) -> HttpResponse:
         )
         logout(request)
         return render(request, "privacy/account_deleted.html")
-    return render(request, "privacy/account_delete.html", {"form": form})
+    return render(
+        request,
+        "privacy/account_delete.html",
+        {"form": form, "credits": selectors.credits_at_deletion(user=user)},  # type: ignore[arg-type]
+    )
 
 
 @login_required

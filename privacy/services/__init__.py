@@ -60,6 +60,7 @@ from privacy.services.requests import (
     data_request_create,
     data_request_find_by_token,
     data_request_reject,
+    data_request_withdraw_erasure,
     deletion_request_by_email,
 )
 from privacy.services.retention import (
@@ -103,6 +104,7 @@ __all__ = [
     "data_request_execute_erasure",
     "data_request_find_by_token",
     "data_request_reject",
+    "data_request_withdraw_erasure",
     "deletion_request_by_email",
     "export_build_step",
     "export_fail",

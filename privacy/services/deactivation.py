@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, User
 from accounts.services import absolute_url, audit_record, email_send_on_commit
 from privacy.models import PrivacyProfile
+from privacy.selectors import credits_at_deletion
 from privacy.services.profile import privacy_profile_get
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def account_deactivate(
             "link": absolute_url(
                 reverse("privacy:account_reactivate", args=[reactivation_token(user, now)])
             ),
+            "credits_forfeited": credits_at_deletion(user=user).forfeited if purge else 0,
             "purge_date": (
                 timezone.localtime(profile.purge_after).strftime("%Y-%m-%d")
                 if profile.purge_after
@@ -116,6 +118,9 @@ def account_reactivate(*, token: str, ip: str | None = None) -> User:
         raise invalid
     User.objects.filter(pk=user.pk).update(is_active=True, deactivated_at=None)
     PrivacyProfile.objects.filter(user=user).update(deletion_requested_at=None, purge_after=None)
+    from privacy.services.requests import data_request_withdraw_erasure
+
+    data_request_withdraw_erasure(user=user, ip=ip)
     audit_record(
         workspace=None, action="privacy.account_reactivated", actor=user, target=user, ip=ip
     )

@@ -151,6 +151,13 @@ def account_erase(
     user row and everything hanging off it is deleted. Returns the proof (counts, a salted
     hash, no personal data), which is also kept on the request and in the audit trail."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    if data_request is None:
+        # A deletion asked for by e-mail waits in progress for this purge: it completes here.
+        data_request = DataRequest.objects.filter(
+            user=user,
+            kind=DataRequest.Kind.ERASURE,
+            status__in=[DataRequest.Status.VERIFIED, DataRequest.Status.IN_PROGRESS],
+        ).first()
     email, phone = user.email, user.phone
     names = [n for n in {user.get_full_name().strip(), user.company_name.strip()} if n]
     pseudonym = pseudonym_for(email)

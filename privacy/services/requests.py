@@ -143,7 +143,10 @@ def data_request_find_by_token(*, token: str) -> DataRequest | None:
 @transaction.atomic
 def data_request_confirm(*, token: str, ip: str | None) -> DataRequest:
     """The holder of the registered address confirmed: the request is verified and, for an
-    erasure, the erasure is queued at once (seed 003 §10: confirmed, then deleted)."""
+    account's erasure, the account is deactivated at once and purged after the same 30 days
+    of grace as a deletion from the privacy centre (restorable until then by the e-mailed
+    link; seed 003 §10: confirmed, then deleted). The request stays in progress until the
+    purge completes it (`account_erase`) or the holder restores the account (withdrawn)."""
     found = data_request_find_by_token(token=token)
     if found is None:
         raise ValidationError(_("This confirmation link has expired or was already used."))
@@ -156,12 +159,45 @@ def data_request_confirm(*, token: str, ip: str | None) -> DataRequest:
     audit_record(
         workspace=None, action="privacy.request_verified", target=request, ip=ip, details={}
     )
-    if request.kind == DataRequest.Kind.ERASURE and request.user_id:
-        from privacy.tasks import data_request_execute_erasure_task
+    if request.kind == DataRequest.Kind.ERASURE and request.user is not None:
+        from privacy.services.deactivation import account_deactivate
 
-        request_id = request.pk
-        transaction.on_commit(lambda: data_request_execute_erasure_task.delay(request_id))
+        profile = account_deactivate(
+            user=request.user, actor=None, ip=ip, reason="deletion_request", purge=True
+        )
+        request.status = DataRequest.Status.IN_PROGRESS
+        purge_date = profile.purge_after.strftime("%Y-%m-%d") if profile.purge_after else "?"
+        _note(request, None, f"account deactivated; purged on {purge_date} unless restored")
+        request.save(update_fields=["status", "notes"])
     return request
+
+
+@transaction.atomic
+def data_request_withdraw_erasure(*, user: User, ip: str | None = None) -> int:
+    """The account holder restored their account during the grace: their pending erasure
+    requests are closed as withdrawn (nothing was erased). Returns how many."""
+    pending = list(
+        DataRequest.objects.select_for_update().filter(
+            user=user,
+            kind=DataRequest.Kind.ERASURE,
+            status__in=[DataRequest.Status.VERIFIED, DataRequest.Status.IN_PROGRESS],
+        )
+    )
+    for request in pending:
+        request.status = DataRequest.Status.REJECTED
+        request.rejection_reason = "withdrawn: the account holder restored the account"
+        request.completed_at = timezone.now()
+        _note(request, None, "withdrawn: account restored before the purge")
+        request.save(update_fields=["status", "rejection_reason", "completed_at", "notes"])
+        audit_record(
+            workspace=None,
+            action="privacy.request_withdrawn",
+            actor=user,
+            target=request,
+            ip=ip,
+            details={"kind": request.kind},
+        )
+    return len(pending)
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ address; nothing happens before; the form reveals no accounts."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,10 +13,23 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from privacy.models import DataRequest
+from privacy.models import DataRequest, PrivacyProfile
+from privacy.tasks import accounts_purge_due_task
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def thirty_days_ago(user: User) -> None:
+    """Move a deactivation 30 days (and a minute) into the past, as if the grace had run."""
+    shift = timedelta(days=30, minutes=1)
+    user.refresh_from_db()
+    User.objects.filter(pk=user.pk).update(deactivated_at=user.deactivated_at - shift)
+    profile = PrivacyProfile.objects.get(user=user)
+    PrivacyProfile.objects.filter(pk=profile.pk).update(
+        purge_after=profile.purge_after - shift,
+        deletion_requested_at=profile.deletion_requested_at - shift,
+    )
 
 
 def _ask(email: str, capture: Any) -> Any:
@@ -39,7 +53,7 @@ def test_no_account_enumeration(django_capture_on_commit_callbacks: Any) -> None
     assert DataRequest.objects.count() == 1
 
 
-def test_nothing_happens_before_confirmation_then_the_account_is_erased(
+def test_nothing_happens_before_confirmation_then_the_account_is_deactivated_and_purged(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = UserFactory(email="leaving@example.com")
@@ -57,14 +71,27 @@ def test_nothing_happens_before_confirmation_then_the_account_is_erased(
         response = Client().post(path)
 
     assert response.status_code == 200
+    # the same grace as the privacy centre: deactivated at once, erased by the purge job
+    user.refresh_from_db()
+    assert not user.is_active
+    request.refresh_from_db()
+    assert request.status == DataRequest.Status.IN_PROGRESS
+    assert request.confirmed_at is not None
+    # the link is single-use
+    assert Client().post(path).status_code == 404
+
+    profile = PrivacyProfile.objects.get(user=user)
+    assert profile.purge_after == user.deactivated_at + timedelta(days=30)
+    assert accounts_purge_due_task.apply().get() == 0  # not yet: within the 30 days
+    assert User.objects.filter(pk=user.pk).exists()
+    thirty_days_ago(user)
+    assert accounts_purge_due_task.apply().get() == 1
+
     assert not User.objects.filter(email="leaving@example.com").exists()
     request.refresh_from_db()
     assert request.status == DataRequest.Status.COMPLETED
     assert request.requester_email == ""
-    assert request.confirmed_at is not None
-    assert request.proof["reason"] == "data_request"
-    # the link is single-use
-    assert Client().post(path).status_code == 404
+    assert request.proof["reason"] == "deactivation_grace_ended"
 
 
 def test_staff_register_a_request_received_by_email(
