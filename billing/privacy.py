@@ -17,6 +17,7 @@ from django.db import models
 
 from accounts.models import User, Workspace
 from billing.models import Invoice, Order
+from billing.selectors import credits_held_by_workspaces
 
 ORDER_FIELDS = [
     "workspace_id",
@@ -106,3 +107,9 @@ def erase_recipient(
 
 def purge_message_bodies(*, before: datetime, batch: int) -> int:
     return 0
+
+
+def credits_held_for_workspaces(*, workspace_ids: list[int]) -> dict[int, int]:
+    """Optional door function: the credits each workspace holds, which its deletion
+    forfeits (terms §4.3: payments are not refunded)."""
+    return credits_held_by_workspaces(workspace_ids=workspace_ids)

@@ -4,6 +4,7 @@ the query itself: another workspace's id is the same 404 as a missing one."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -108,3 +109,29 @@ def credits_held_by_workspaces(*, workspace_ids: Collection[int]) -> dict[int, i
             workspace_id__in=list(workspace_ids)
         ).values_list("workspace_id", "available", "reserved")
     }
+
+
+@dataclass(frozen=True)
+class CreditMoves:
+    """What the ledger moved under one reference: consumed (charged when the gateway took a
+    message), refunded (the message failed afterwards) and what stays used."""
+
+    consumed: int
+    refunded: int
+
+    @property
+    def used(self) -> int:
+        return self.consumed - self.refunded
+
+
+def credits_moved_by_reference(*, reference: str) -> CreditMoves:
+    totals = dict(
+        _spent_rows(LedgerEntry.objects.filter(reference=reference))
+        .order_by()
+        .values_list("kind")
+        .annotate(total=Coalesce(Sum("amount"), 0))
+    )
+    return CreditMoves(
+        consumed=-totals.get(LedgerEntry.Kind.CONSUMPTION, 0),
+        refunded=totals.get(LedgerEntry.Kind.REFUND, 0),
+    )

@@ -119,6 +119,24 @@ def discover() -> None:
         _doors[config.label] = _check(module)
 
 
+#: Optional door functions: a door may define them; privacy asks only the doors that do.
+#: `credits_held_for_workspaces(*, workspace_ids) -> {workspace id: credits}` tells what a
+#: workspace holds that its deletion forfeits (billing: unused credits, never refunded).
+OPTIONAL_CREDITS_HELD = "credits_held_for_workspaces"
+
+
+def credits_held(*, workspace_ids: list[int]) -> dict[int, int]:
+    """Credits each workspace holds, summed over the doors that keep any (one query each)."""
+    held: dict[int, int] = {}
+    for door in _doors.values():
+        function = getattr(door, OPTIONAL_CREDITS_HELD, None)
+        if function is None:
+            continue
+        for workspace_id, n in function(workspace_ids=workspace_ids).items():
+            held[workspace_id] = held.get(workspace_id, 0) + n
+    return held
+
+
 def doors() -> list[PrivacyDoor]:
     """The doors, in INSTALLED_APPS order."""
     return list(_doors.values())

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
-from billing.selectors import credits_held_by_workspaces
 from privacy import registry
 from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
 
@@ -174,7 +173,7 @@ def credits_at_deletion(*, user: User) -> CreditsAtDeletion:
         )
         .order_by("workspace__name")
     )
-    held = credits_held_by_workspaces(workspace_ids=[m.workspace_id for m in owned])
+    held = registry.credits_held(workspace_ids=[m.workspace_id for m in owned])
     return CreditsAtDeletion(
         workspaces=[
             WorkspaceCredits(

@@ -265,38 +265,75 @@ def drill_messages(*, workspace: Workspace, scope: StatsScope, metric: str) -> Q
     return messages
 
 
-def campaign_stats_by_sender(*, campaign: Campaign) -> list[dict[str, Any]]:
-    """The campaign's figures per number (all days), from the statistics table."""
-    figures = (
+@dataclass(frozen=True)
+class CampaignFigures:
+    """Everything the live campaign page counts, from one grouped query of the statistics
+    table: the per-number rows, the top cards (their sums, so the two always agree), the
+    failure classes and how many accepted messages still wait for their final status."""
+
+    per_number: list[dict[str, Any]]
+    totals: dict[str, Any]
+    failure_classes: list[dict[str, Any]]
+
+    @property
+    def unsettled(self) -> int:
+        """Accepted, not failed and not delivered yet (in `accepted` or `sent`): their
+        delivery, read or failure reports may still arrive."""
+        return max(self.totals["credits_used"] - self.totals["delivered"], 0)
+
+    def progress_percent(self, recipients: int) -> int:
+        done = self.totals["attempted"] + self.totals["skipped"] + self.totals["cancelled"]
+        return min(100, int(100 * done / recipients)) if recipients else 0
+
+
+def campaign_figures(*, campaign: Campaign) -> CampaignFigures:
+    """The campaign's figures (all days) for its live page: two queries whatever its size."""
+    by_sender = _keyed(
         MessageStat.objects.filter(campaign=campaign)
         .order_by()
         .values("sender_id")
-        .annotate(**_sums())
+        .annotate(**_sums()),
+        "sender_id",
     )
-    by_sender = _keyed(figures, "sender_id")
     senders = {s.pk: s for s in Sender.objects.filter(pk__in=by_sender)}
-    return [
+    per_number = [
         {"sender": senders[pk], **with_rates(row)}
         for pk, row in sorted(by_sender.items())
         if pk in senders
     ]
-
-
-def campaign_failure_classes(*, campaign: Campaign) -> list[dict[str, Any]]:
-    """Failures by class with what to do about each, from the statistics table."""
-    totals = MessageStat.objects.filter(campaign=campaign).aggregate(
-        **{name: Sum(name) for name in FAILED_COUNTERS}
-    )
-    return [
+    summed = {name: sum(row.get(name) or 0 for row in by_sender.values()) for name in COUNTERS}
+    totals = with_rates(summed)
+    failure_classes = [
         {
             "metric": name,
             "label": FAILURE_ADVICE[name][0],
             "advice": FAILURE_ADVICE[name][1],
-            "count": totals[name] or 0,
+            "count": totals[name],
         }
         for name in FAILED_COUNTERS
         if totals[name]
     ]
+    return CampaignFigures(per_number=per_number, totals=totals, failure_classes=failure_classes)
+
+
+#: After a campaign stops (completed, cancelled, expired, paused) its page keeps refreshing
+#: for at least SETTLE_QUIET, and while accepted messages still wait for their delivery
+#: report, for up to SETTLE_MAX: late statuses and failures (refunds) then show by themselves.
+SETTLE_QUIET = timedelta(seconds=60)
+SETTLE_MAX = timedelta(minutes=15)
+
+
+def campaign_page_is_live(*, campaign: Campaign, figures: CampaignFigures | None) -> bool:
+    """Whether the campaign page should keep polling (see SETTLE_QUIET and SETTLE_MAX)."""
+    if campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING):
+        return True
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        return False
+    since = campaign.finished_at or campaign.status_changed_at
+    age = timezone.now() - since
+    if age < SETTLE_QUIET:
+        return True
+    return figures is not None and figures.unsettled > 0 and age < SETTLE_MAX
 
 
 def campaign_cap_waits(*, campaign: Campaign) -> list[dict[str, Any]]:

@@ -20,11 +20,12 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended
 from accounts.tenancy import WorkspaceRequest, workspace_view
+from billing.selectors import credits_moved_by_reference
 from billing.services import InsufficientCredits
 from messaging.analytics.selectors import (
     campaign_cap_waits,
-    campaign_failure_classes,
-    campaign_stats_by_sender,
+    campaign_figures,
+    campaign_page_is_live,
 )
 from messaging.campaigns import services
 from messaging.campaigns.models import Campaign, InboundMessage, Message
@@ -306,16 +307,37 @@ def campaign_progress(request: WorkspaceRequest, campaign_id: str) -> HttpRespon
     return render(request, "messaging/campaigns/_progress.html", _detail_context(request, campaign))
 
 
+CARDS = (
+    ("pending", gettext_lazy("Queued")),
+    ("accepted", gettext_lazy("Sent")),
+    ("delivered", gettext_lazy("Delivered")),
+    ("read", gettext_lazy("Read")),
+    ("replied", gettext_lazy("Replied")),
+    ("failed", gettext_lazy("Failed")),
+    ("skipped", gettext_lazy("Skipped")),
+    ("opted_out", gettext_lazy("Opted out")),
+)
+
+
 def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, object]:
-    """What the live part shows: counters and per-number figures come from the statistics
-    table (a few rows per campaign), never from counting messages."""
-    started = campaign.status not in (Campaign.Status.DRAFT,)
+    """What the live part shows. The top cards, the per-number table and the failure classes
+    come from one read of the statistics table (`campaign_figures`), so they always agree
+    and refresh together; the credits line comes from the ledger. The part keeps polling
+    until late statuses settle (`campaign_page_is_live`), not only until "completed"."""
+    started = campaign.status != Campaign.Status.DRAFT
+    figures = campaign_figures(campaign=campaign) if started else None
     return {
         "campaign": campaign,
-        "failure_classes": campaign_failure_classes(campaign=campaign) if started else [],
-        "per_number": campaign_stats_by_sender(campaign=campaign) if started else [],
+        "figures": figures,
+        "cards": [(key, label, figures.totals[key]) for key, label in CARDS] if figures else [],
+        "progress_percent": figures.progress_percent(campaign.recipients) if figures else 0,
+        "failure_classes": figures.failure_classes if figures else [],
+        "per_number": figures.per_number if figures else [],
+        "credits": credits_moved_by_reference(reference=campaign.credit_reference)
+        if started
+        else None,
         "cap_waits": campaign_cap_waits(campaign=campaign),
-        "live": campaign.status in (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING),
+        "live": campaign_page_is_live(campaign=campaign, figures=figures),
         "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
     }
 
