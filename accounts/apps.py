@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and workspaces"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects login event receivers)
+        from accounts import presenters, signals  # noqa: F401  (signals: login event receivers)
+
+        presenters.discover()  # every app's sentences for its audit actions

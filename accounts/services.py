@@ -85,6 +85,22 @@ def audit_record(
     )
 
 
+SUBJECT_MAX = 120
+
+
+def notice_subject(text: str) -> str:
+    """What happened, for an e-mail's subject: the notice's first sentence (its first line,
+    up to the first full stop), shortened to fit a mail client's list."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    for end in (". ", "! ", "? "):
+        if end in first:
+            first = first.split(end, 1)[0]
+    first = first.rstrip(".")
+    if len(first) > SUBJECT_MAX:
+        first = first[: SUBJECT_MAX - 1].rstrip() + "…"
+    return first
+
+
 def notify(
     *,
     kind: str,
@@ -93,9 +109,11 @@ def notify(
     user: User | None = None,
     link: str = "",
     email: bool = True,
+    subject: str = "",
 ) -> Notification:
     """Write an in-app notice and, after commit, e-mail it to the user or the workspace's
-    owners and admins."""
+    owners and admins. The e-mail's subject says what happened (`subject`, else the notice's
+    first sentence), never a generic "Notice from iSend"."""
     notification = Notification.objects.create(
         workspace=workspace, user=user, kind=kind, text=text, link=link
     )
@@ -112,7 +130,11 @@ def notify(
             email_send_on_commit(
                 to=recipients,
                 template="notification",
-                context={"text": text, "link": absolute_url(link) if link else ""},
+                context={
+                    "text": text,
+                    "subject": subject or notice_subject(text),
+                    "link": absolute_url(link) if link else "",
+                },
             )
     return notification
 

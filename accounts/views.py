@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import ApiKeyForm, InviteForm, ProfileForm, RoleForm, WorkspaceSettingsForm
 from accounts.permissions import API_SCOPES, Perm, Role, role_has
+from accounts.presenters import audit_sentences
 from accounts.tenancy import AuthenticatedRequest, WorkspaceRequest, workspace_view
 
 
@@ -113,7 +114,11 @@ def team_change_role(request: WorkspaceRequest, membership_id: int) -> HttpRespo
                 role=form.cleaned_data["role"],
                 ip=services.client_ip(request),
             )
-            messages.success(request, _("Role updated."))
+            messages.success(
+                request,
+                _("%(email)s is now %(role)s.")
+                % {"email": membership.user.email, "role": Role(form.cleaned_data["role"]).label},
+            )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
     return redirect("accounts:team", workspace_slug=workspace.slug)
@@ -152,7 +157,9 @@ def team_revoke_invitation(request: WorkspaceRequest, invitation_id: str) -> Htt
         invitation=invitation,
         ip=services.client_ip(request),
     )
-    messages.success(request, _("Invitation revoked."))
+    messages.success(
+        request, _("The invitation of %(email)s was withdrawn.") % {"email": invitation.email}
+    )
     return redirect("accounts:team", workspace_slug=workspace.slug)
 
 
@@ -257,7 +264,8 @@ def activity(request: WorkspaceRequest) -> HttpResponse:
     action = request.GET.get("action", "")
     events = selectors.audit_events_of_workspace(workspace=workspace, action_prefix=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/activity.html", {"page": page, "action": action})
+    rows = audit_sentences(workspace=workspace, events=page.object_list)
+    return render(request, "accounts/activity.html", {"page": page, "rows": rows, "action": action})
 
 
 @workspace_view(Perm.VIEW)

@@ -84,7 +84,7 @@ def rule_create(request: WorkspaceRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
-            messages.success(request, _("Rule saved."))
+            messages.success(request, _("Rule “%(name)s” saved.") % {"name": rule.name})
             return redirect("automation:rule_edit", workspace.slug, rule.public_id)
     return render(request, "automation/rule_form.html", _form_context(request, form, None))
 
@@ -109,7 +109,7 @@ def rule_edit(request: WorkspaceRequest, rule_id: str) -> HttpResponse:
             except ValidationError as exc:
                 _errors_to_form(form, exc)
             else:
-                messages.success(request, _("Rule saved."))
+                messages.success(request, _("Rule “%(name)s” saved.") % {"name": rule.name})
                 return redirect("automation:rule_edit", workspace.slug, rule.public_id)
     return render(request, "automation/rule_form.html", _form_context(request, form, rule))
 
@@ -136,5 +136,5 @@ def rule_delete(request: WorkspaceRequest, rule_id: str) -> HttpResponse:
         rule=rule,
         actor=request.user,
     )
-    messages.success(request, _("Rule deleted."))
+    messages.success(request, _("Rule “%(name)s” deleted.") % {"name": rule.name})
     return redirect("automation:rules", workspace.slug)

@@ -26,6 +26,7 @@ from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing import pdf, selectors, services
 from billing.forms import BuyForm, ThresholdForm
 from billing.models import LedgerEntry, Order
+from billing.presenters import ledger_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ def order_cancel(request: WorkspaceRequest, order_id: str) -> HttpResponse:
     order = selectors.get_order_for_workspace(workspace=workspace, order_id=order_id)
     try:
         services.order_cancel(order=order, actor=request.user)
-        messages.success(request, _("Order cancelled."))
+        messages.success(request, _("Order %(ref)s cancelled.") % {"ref": order.payment_reference})
     except services.BillingError as exc:
         messages.error(request, str(exc))
     return redirect("billing:order", workspace_slug=workspace.slug, order_id=order.public_id)
@@ -283,10 +284,11 @@ def ledger(request: WorkspaceRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     entries = selectors.ledger_for_workspace(workspace=_ws(request), kind=kind)
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    rows = ledger_sentences(workspace=_ws(request), entries=page.object_list)
     return render(
         request,
         "billing/ledger.html",
-        {"page": page, "kind": kind, "kinds": LedgerEntry.Kind.choices},
+        {"page": page, "rows": rows, "kind": kind, "kinds": LedgerEntry.Kind.choices},
     )
 
 

@@ -86,7 +86,10 @@ def endpoint_detail(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse
                     actor=request.user,
                     ip=client_ip(request),
                 )
-                messages.success(request, _("Webhook endpoint saved."))
+                messages.success(
+                    request,
+                    _("Webhook endpoint %(url)s saved.") % {"url": form.cleaned_data["url"]},
+                )
                 return redirect("integrations:detail", workspace.slug, endpoint.public_id)
             except ValidationError as exc:
                 _form_errors(form, exc)
@@ -160,13 +163,14 @@ def endpoint_toggle(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse
 @workspace_view(Perm.API_KEYS_MANAGE)
 def endpoint_delete(request: WorkspaceRequest, endpoint_id: str) -> HttpResponse:
     workspace = request.workspace
+    endpoint = _endpoint(request, endpoint_id)
     services.webhook_endpoint_delete(
         workspace=workspace,
-        endpoint=_endpoint(request, endpoint_id),
+        endpoint=endpoint,
         actor=request.user,
         ip=client_ip(request),
     )
-    messages.success(request, _("Webhook endpoint deleted."))
+    messages.success(request, _("Webhook endpoint %(url)s deleted.") % {"url": endpoint.url})
     return redirect("integrations:list", workspace.slug)
 
 

@@ -371,6 +371,13 @@ def _expected_recipients(request: HttpRequest) -> int | None:
         return None
 
 
+DONE = {
+    "pause": gettext_lazy("Campaign “%(name)s” paused."),
+    "resume": gettext_lazy("Campaign “%(name)s” resumed."),
+    "cancel": gettext_lazy("Campaign “%(name)s” cancelled; credits for unsent messages are back."),
+}
+
+
 @require_POST
 @workspace_view(Perm.CAMPAIGNS_RUN)
 def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) -> HttpResponse:
@@ -389,7 +396,11 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 actor=request.user,
                 to=request.POST.get("to", ""),
             )
-            messages.success(request, _("A test is on its way to your phone."))
+            messages.success(
+                request,
+                _("Campaign “%(name)s”: a test is on its way to your phone.")
+                % {"name": campaign.name},
+            )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         if action == "duplicate":
             copy = services.campaign_duplicate(
@@ -397,13 +408,21 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 campaign=campaign,
                 actor=request.user,
             )
-            messages.success(request, _("A copy was made: check it, then launch it."))
+            messages.success(
+                request,
+                _("Campaign “%(name)s” copied as “%(copy)s”: check it, then launch it.")
+                % {"name": campaign.name, "copy": copy.name},
+            )
             return redirect("messaging_campaigns:detail", workspace.slug, copy.public_id)
         if action == "retry":
             n = services.campaign_retry_failed(
                 workspace=workspace, campaign=campaign, actor=request.user
             )
-            messages.success(request, _("%(n)d failed messages queued again.") % {"n": n})
+            messages.success(
+                request,
+                _("Campaign “%(name)s”: %(n)d failed messages queued again.")
+                % {"name": campaign.name, "n": n},
+            )
         elif action == "launch":
             services.campaign_launch(
                 workspace=workspace,
@@ -411,10 +430,14 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 actor=request.user,
                 expected_recipients=_expected_recipients(request),
             )
-            messages.success(request, _("Launched: the messages are being queued."))
+            messages.success(
+                request,
+                _("Campaign “%(name)s” launched: the messages are being queued.")
+                % {"name": campaign.name},
+            )
         elif action in handlers:
             handlers[action](workspace=workspace, campaign=campaign, actor=request.user)
-            messages.success(request, _("Done: %(action)s.") % {"action": action})
+            messages.success(request, str(DONE[action]) % {"name": campaign.name})
         else:
             return HttpResponse(status=404)
     except InsufficientCredits as exc:

@@ -29,9 +29,15 @@ from messaging.contacts.forms import (
     ContactListForm,
     SegmentForm,
 )
+from messaging.contacts.models import Contact
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")
+
+
+def contact_name(contact: Contact) -> str:
+    """How a flash message names a contact: their name, else their number."""
+    return contact.full_name.strip() or contact.phone
 
 
 @workspace_view(Perm.VIEW)
@@ -123,7 +129,9 @@ def contact_create(request: WorkspaceRequest) -> HttpResponse:
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
-            messages.success(request, _("Contact added."))
+            messages.success(
+                request, _("Contact “%(name)s” added.") % {"name": contact_name(contact)}
+            )
             return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
     return render(request, "messaging/contact_form.html", {"form": form})
 
@@ -153,7 +161,9 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("Contact saved."))
+                messages.success(
+                    request, _("Contact “%(name)s” saved.") % {"name": contact_name(contact)}
+                )
                 return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
     return render(
         request,
@@ -175,7 +185,11 @@ def contact_opt_out(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
     services.contact_opt_out(
         workspace=workspace, contact=contact, reason=request.POST.get("reason", "")
     )
-    messages.success(request, _("The contact is opted out and will not receive campaigns."))
+    messages.success(
+        request,
+        _("Contact “%(name)s” is opted out and will not receive campaigns.")
+        % {"name": contact_name(contact)},
+    )
     return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
 
 
@@ -194,7 +208,10 @@ def contact_opt_in(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("The contact is subscribed again."))
+        messages.success(
+            request,
+            _("Contact “%(name)s” is subscribed again.") % {"name": contact_name(contact)},
+        )
     return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
 
 
@@ -204,7 +221,7 @@ def contact_delete(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
     workspace = request.workspace
     contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
     services.contact_delete(workspace=workspace, contact=contact, actor=request.user)
-    messages.success(request, _("Contact deleted."))
+    messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact_name(contact)})
     return redirect("messaging:contacts", workspace.slug)
 
 
@@ -226,7 +243,9 @@ def lists(request: WorkspaceRequest) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("List created."))
+                messages.success(
+                    request, _("List “%(name)s” created.") % {"name": contact_list.name}
+                )
                 return redirect("messaging:list_detail", workspace.slug, contact_list.public_id)
     return render(
         request,
@@ -267,7 +286,9 @@ def list_detail(request: WorkspaceRequest, list_id: str) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("List saved."))
+                messages.success(
+                    request, _("List “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
+                )
                 return redirect("messaging:list_detail", workspace.slug, contact_list.public_id)
     members = selectors.contacts_matching(
         workspace=workspace, filters={"list_id": contact_list.public_id}
@@ -297,7 +318,10 @@ def list_delete(request: WorkspaceRequest, list_id: str) -> HttpResponse:
     workspace = request.workspace
     contact_list = selectors.get_contact_list_for_workspace(workspace=workspace, list_id=list_id)
     services.contact_list_delete(workspace=workspace, contact_list=contact_list)
-    messages.success(request, _("List deleted; its contacts were kept."))
+    messages.success(
+        request,
+        _("List “%(name)s” deleted; its contacts were kept.") % {"name": contact_list.name},
+    )
     return redirect("messaging:lists", workspace.slug)
 
 
@@ -319,7 +343,10 @@ def segments(request: WorkspaceRequest) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("Segment saved."))
+                messages.success(
+                    request,
+                    _("Segment “%(name)s” saved.") % {"name": form.cleaned_data["name"]},
+                )
                 return redirect("messaging:segment_detail", workspace.slug, segment.public_id)
     rows = [
         (segment, selectors.audience_preview(workspace=workspace, filters=segment.filters))
@@ -353,7 +380,10 @@ def segment_detail(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("Segment saved."))
+                messages.success(
+                    request,
+                    _("Segment “%(name)s” saved.") % {"name": form.cleaned_data["name"]},
+                )
                 return redirect("messaging:segment_detail", workspace.slug, segment.public_id)
     return render(
         request,
@@ -402,5 +432,5 @@ def segment_delete(request: WorkspaceRequest, segment_id: str) -> HttpResponse:
     workspace = request.workspace
     segment = selectors.get_segment_for_workspace(workspace=workspace, segment_id=segment_id)
     services.segment_delete(workspace=workspace, segment=segment)
-    messages.success(request, _("Segment deleted."))
+    messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
     return redirect("messaging:segments", workspace.slug)

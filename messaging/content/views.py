@@ -62,7 +62,7 @@ def template_create(request: WorkspaceRequest) -> HttpResponse:
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
-            messages.success(request, _("Template saved."))
+            messages.success(request, _("Template “%(name)s” saved.") % {"name": template.name})
             return redirect("messaging:template_edit", workspace.slug, template.public_id)
     return render(request, "messaging/template_form.html", _context(request, form, None))
 
@@ -89,7 +89,7 @@ def template_edit(request: WorkspaceRequest, template_id: str) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("Template saved."))
+                messages.success(request, _("Template “%(name)s” saved.") % {"name": template.name})
                 return redirect("messaging:template_edit", workspace.slug, template.public_id)
     return render(request, "messaging/template_form.html", _context(request, form, template))
 
@@ -121,7 +121,7 @@ def template_delete(request: WorkspaceRequest, template_id: str) -> HttpResponse
         template=template,
         actor=request.user,
     )
-    messages.success(request, _("Template deleted."))
+    messages.success(request, _("Template “%(name)s” deleted.") % {"name": template.name})
     return redirect("messaging:templates", workspace.slug)
 
 

@@ -37,3 +37,11 @@ def duration(seconds: int | float | None) -> str:
     if secs < 1:
         return _("under a second")
     return _("%(s)d s") % {"s": secs}
+
+
+@register.filter
+def failure_reason(message: Any) -> str:
+    """Why a message failed, in words with what to do (messaging.campaigns.failures)."""
+    from messaging.campaigns.failures import message_failure_reason
+
+    return message_failure_reason(message)

@@ -206,7 +206,11 @@ def test_campaign_reaches_only_its_audience(
         assert asked == [
             f"Launch now to {expected} recipients? This uses up to {expected} credits of your 1000."
         ]
-        expect(page.locator("text=Launched: the messages are being queued.")).to_be_visible()
+        expect(
+            page.get_by_text(
+                f"Campaign “Only the {audience} audience” launched: the messages are being queued."
+            )
+        ).to_be_visible()
         # Fan-out queued what was confirmed (a mismatch would pause it, "audience changed").
         expect(page.locator("[data-testid=campaign-status]")).to_have_text("Running")
 

@@ -1,0 +1,13 @@
+"""How the automation app's audit actions read to a person (see `accounts.presenters`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _l
+
+AUDIT_SENTENCES: dict[str, Any] = {
+    "automation_rule.create": _l("Keyword rule “%(target)s” created"),
+    "automation_rule.update": _l("Keyword rule “%(target)s” changed"),
+    "automation_rule.delete": _l("Keyword rule “%(target)s” deleted"),
+}

@@ -1,0 +1,125 @@
+"""How billing's records read to a business user: its audit actions, and each credit ledger
+entry as a sentence ("Campaign “Spring sale” used 29 credits") with the object named, not
+`consumption -29 campaign:<uuid>`. Found by `accounts.presenters.discover`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy as _n
+
+from accounts.models import Workspace
+from accounts.presenters import references_named
+from billing.models import LedgerEntry
+
+AUDIT_SENTENCES: dict[str, Any] = {
+    "billing.credits.purchased": _n(
+        "%(credits)s credit bought (order %(target)s, invoice %(invoice)s)",
+        "%(credits)s credits bought (order %(target)s, invoice %(invoice)s)",
+        "credits",
+    ),
+    "billing.credits.reserved": _n(
+        "%(object)s: %(credits)s credit set aside",
+        "%(object)s: %(credits)s credits set aside",
+        "credits",
+    ),
+    "billing.credits.consumed": _n(
+        "%(object)s used %(credits)s credit", "%(object)s used %(credits)s credits", "credits"
+    ),
+    "billing.credits.released": _n(
+        "%(object)s: %(credits)s set-aside credit returned (not needed)",
+        "%(object)s: %(credits)s set-aside credits returned (not needed)",
+        "credits",
+    ),
+    "billing.credits.refunded": _n(
+        "%(object)s: %(credits)s credit refunded for a message that failed",
+        "%(object)s: %(credits)s credits refunded for messages that failed",
+        "credits",
+    ),
+    "billing.credits.adjusted": _l("Credits adjusted by iSend staff (%(credits)s): %(reason)s"),
+    "billing.credits.expired": _n(
+        "%(credits)s unused credit expired", "%(credits)s unused credits expired", "credits"
+    ),
+    "billing.credits.revoked": _n(
+        "%(credits)s credit withdrawn: %(reason)s",
+        "%(credits)s credits withdrawn: %(reason)s",
+        "credits",
+    ),
+    "billing.order.created": _l("Order %(target)s placed (%(amount)s)"),
+    "billing.order.cancelled": _l("Order %(target)s cancelled"),
+    "billing.order.failed": _l("The card payment of order %(target)s failed"),
+    "billing.order.rejected": _l("Order %(target)s rejected: %(reason)s"),
+    "billing.settings.updated": _l("Low-balance alert set to %(low_balance_threshold)s credits"),
+}
+
+
+def _object(named: dict[str, str], reference: str) -> str:
+    if not reference:
+        return _("Credits")
+    if ":" in reference:
+        return named.get(reference, reference)
+    return _("Order %(reference)s") % {"reference": reference}
+
+
+def ledger_sentence(entry: LedgerEntry, named: dict[str, str]) -> str:
+    """One entry in words. `named` names its reference (see `ledger_sentences`)."""
+    n = abs(entry.amount) or abs(entry.reserved_delta)
+    what = _object(named, entry.reference)
+    kind = LedgerEntry.Kind
+    if entry.kind == kind.PURCHASE:
+        return ngettext(
+            "%(n)d credit bought (order %(ref)s)", "%(n)d credits bought (order %(ref)s)", n
+        ) % {"n": n, "ref": entry.reference}
+    if entry.kind == kind.RESERVATION:
+        return ngettext(
+            "%(what)s: %(n)d credit set aside", "%(what)s: %(n)d credits set aside", n
+        ) % {"what": what, "n": n}
+    if entry.kind == kind.CONSUMPTION:
+        return ngettext("%(what)s used %(n)d credit", "%(what)s used %(n)d credits", n) % {
+            "what": what,
+            "n": n,
+        }
+    if entry.kind == kind.RELEASE:
+        return ngettext(
+            "%(what)s: %(n)d set-aside credit returned (not needed)",
+            "%(what)s: %(n)d set-aside credits returned (not needed)",
+            n,
+        ) % {"what": what, "n": n}
+    if entry.kind == kind.REFUND:
+        return ngettext(
+            "%(what)s: %(n)d credit refunded for a message that failed",
+            "%(what)s: %(n)d credits refunded for messages that failed",
+            n,
+        ) % {"what": what, "n": n}
+    if entry.kind == kind.EXPIRY:
+        return ngettext("%(n)d unused credit expired", "%(n)d unused credits expired", n) % {"n": n}
+    if entry.kind == kind.REVOCATION:
+        return ngettext(
+            "%(n)d credit withdrawn (%(what)s): %(reason)s",
+            "%(n)d credits withdrawn (%(what)s): %(reason)s",
+            n,
+        ) % {"n": n, "what": what, "reason": entry.reason}
+    if entry.amount >= 0:
+        return ngettext(
+            "%(n)d credit added by iSend staff: %(reason)s",
+            "%(n)d credits added by iSend staff: %(reason)s",
+            n,
+        ) % {"n": n, "reason": entry.reason}
+    return ngettext(
+        "%(n)d credit removed by iSend staff: %(reason)s",
+        "%(n)d credits removed by iSend staff: %(reason)s",
+        n,
+    ) % {"n": n, "reason": entry.reason}
+
+
+def ledger_sentences(
+    *, workspace: Workspace, entries: Iterable[LedgerEntry]
+) -> list[tuple[LedgerEntry, str]]:
+    """A page of entries in words; their references named with one query per kind."""
+    entries = list(entries)
+    named = references_named(workspace=workspace, references=[e.reference for e in entries])
+    return [(entry, ledger_sentence(entry, named)) for entry in entries]

@@ -1,0 +1,88 @@
+"""How messaging's records read to a business user (see `accounts.presenters`): its audit
+actions as sentences, and the credit references it writes ("campaign:<uuid>",
+"message:<uuid>") named in bulk for the activity log and the credit ledger."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import ngettext_lazy as _n
+
+from accounts.models import Workspace
+from messaging.campaigns.models import Campaign, Message
+
+
+def _uuids(keys: list[str]) -> list[uuid.UUID]:
+    found = []
+    for key in keys:
+        try:
+            found.append(uuid.UUID(key))
+        except ValueError:
+            continue
+    return found
+
+
+def _campaigns_named(workspace: Workspace | None, keys: list[str]) -> dict[str, str]:
+    rows = Campaign.objects.filter(public_id__in=_uuids(keys))
+    if workspace is not None:
+        rows = rows.filter(workspace=workspace)
+    return {
+        str(public_id): _("Campaign “%(name)s”") % {"name": name}
+        for public_id, name in rows.values_list("public_id", "name")
+    }
+
+
+def _messages_named(workspace: Workspace | None, keys: list[str]) -> dict[str, str]:
+    rows = Message.objects.filter(public_id__in=_uuids(keys))
+    if workspace is not None:
+        rows = rows.filter(workspace=workspace)
+    return {
+        str(public_id): _("A single message to %(phone)s") % {"phone": phone}
+        for public_id, phone in rows.values_list("public_id", "phone")
+    }
+
+
+REFERENCES = {"campaign": _campaigns_named, "message": _messages_named}
+
+AUDIT_SENTENCES: dict[str, Any] = {
+    "campaign.created": _l("Campaign “%(target)s” created"),
+    "campaign.launched": _n(
+        "Campaign “%(target)s” launched to %(recipients)s recipient",
+        "Campaign “%(target)s” launched to %(recipients)s recipients",
+        "recipients",
+    ),
+    "campaign.paused": _l("Campaign “%(target)s” paused"),
+    "campaign.resumed": _l("Campaign “%(target)s” resumed"),
+    "campaign.cancelled": _n(
+        "Campaign “%(target)s” cancelled (%(cancelled_messages)s unsent message cancelled)",
+        "Campaign “%(target)s” cancelled (%(cancelled_messages)s unsent messages cancelled)",
+        "cancelled_messages",
+    ),
+    "campaign.duplicated": _l("Campaign “%(target)s” created as a copy"),
+    "campaign.retry_failed": _n(
+        "Campaign “%(target)s”: %(messages)s failed message sent again",
+        "Campaign “%(target)s”: %(messages)s failed messages sent again",
+        "messages",
+    ),
+    "campaign.test_sent": _l("Campaign “%(target)s”: a test message sent"),
+    "contact.bulk_delete": _n("%(count)s contact deleted", "%(count)s contacts deleted", "count"),
+    "contact.opt_in": _l("Contact “%(target)s” may receive messages again"),
+    "contact_import.start": _l("Import of “%(target)s” started"),
+    "contact_import.completed": _l("Import of “%(target)s” finished"),
+    "contact_import.cancelled": _l("Import of “%(target)s” cancelled"),
+    "message.sent_single": _l("A single message sent"),
+    "number.connected": _l("Number %(target)s connected"),
+    "number.removed": _l("Number %(target)s removed"),
+    "number.settings_changed": _l("Settings of number %(target)s changed"),
+    "number.active": _l("Number %(target)s is working again"),
+    "number.pending": _l("Number %(target)s is waiting to be connected"),
+    "number.restricted": _l("WhatsApp restricted number %(target)s"),
+    "number.banned": _l("WhatsApp blocked number %(target)s: %(reason)s"),
+    "number.disconnected": _l("Number %(target)s was disconnected: %(reason)s"),
+    "template.create": _l("Template “%(target)s” created"),
+    "template.update": _l("Template “%(target)s” changed"),
+    "template.delete": _l("Template “%(target)s” deleted"),
+}
