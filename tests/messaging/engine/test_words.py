@@ -76,7 +76,9 @@ def test_every_gateway_error_code_has_a_reason_and_an_action() -> None:
 
 
 def test_activity_log_reads_as_sentences_with_one_query_per_page(
-    member_client, workspace, finished  # noqa: F811
+    member_client,
+    workspace,
+    finished,  # noqa: F811
 ) -> None:
     url = reverse("accounts:activity", args=[workspace.slug])
 
