@@ -25,10 +25,13 @@ from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from accounts.permissions import Role
+
 if TYPE_CHECKING:
     from accounts.models import AuditEvent, Workspace
 
 MODULE = "presenters"
+ROLE_KEYS = ("role", "from", "to")
 
 Resolver = Callable[["Workspace | None", list[str]], dict[str, str]]
 
@@ -101,6 +104,9 @@ def audit_sentences(
     for event in events:
         details = event.details if isinstance(event.details, dict) else {}
         values: dict[str, Any] = {k: v for k, v in details.items() if not isinstance(v, dict)}
+        for key in ROLE_KEYS:  # a role reads as its label ("Admin"), not its code
+            if values.get(key) in Role.values:
+                values[key] = Role(values[key]).label
         reference = str(details.get("reference") or "")
         values.update(
             target=event.target_repr or "—",

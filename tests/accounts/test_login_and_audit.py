@@ -87,10 +87,15 @@ def test_activity_page_lists_the_workspace_events_only(
 ) -> None:
     from accounts.services import audit_record
 
-    audit_record(workspace=workspace, action="team.invited", actor=owner)
+    audit_record(
+        workspace=workspace,
+        action="team.invited",
+        actor=owner,
+        details={"email": "new@example.com", "role": "member"},
+    )
     audit_record(workspace=other_workspace, action="other.secret", actor=None)
 
     page = member_client.get(reverse("accounts:activity", args=[workspace.slug])).content.decode()
 
-    assert "team.invited" in page
+    assert "new@example.com invited to the team (Member)" in page  # in words, not the code
     assert "other.secret" not in page
