@@ -111,5 +111,5 @@ def purge_message_bodies(*, before: datetime, batch: int) -> int:
 
 def credits_held_for_workspaces(*, workspace_ids: list[int]) -> dict[int, int]:
     """Optional door function: the credits each workspace holds, which its deletion
-    forfeits (terms §4.3: payments are not refunded)."""
+    forfeits (terms 6.6, "No refunds": payments are not refunded)."""
     return credits_held_by_workspaces(workspace_ids=workspace_ids)

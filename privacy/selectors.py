@@ -144,7 +144,7 @@ class WorkspaceCredits:
 @dataclass(frozen=True)
 class CreditsAtDeletion:
     """The credits an account's deletion forfeits, shown before the user confirms: unused
-    credits are not refunded (terms §4.3), whichever way the deletion is asked for."""
+    credits are not refunded (terms 6.6, "No refunds"), whichever way the deletion is asked for."""
 
     workspaces: list[WorkspaceCredits] = field(default_factory=list)
 

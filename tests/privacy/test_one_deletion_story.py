@@ -1,6 +1,6 @@
 """Issue 16 item 4: deleting an account from the privacy centre and asking for it by e-mail
 (seed 003 §10) tell one story: deactivated at once, restorable for 30 days, purged by the
-periodic job after them; both say that unused credits are forfeited (terms §4.3: no refunds)
+periodic job after them; both say that unused credits are forfeited (terms 6.6, "No refunds")
 and show the balance that would be lost."""
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def test_the_centre_says_credits_are_forfeited_with_the_balance(
 
         assert FORFEIT in page
         assert "payments are not refunded" in page
+        # the terms it points at say so in the section it names
+        assert f'<a href="{reverse("privacy:terms")}">terms</a> (6.6, “No refunds”)' in page
         assert "Workspace “Alpha Traders”: 1250 credits, lost with it." in page
         assert "Workspace “Shared Shop”: 40 credits, kept" in page
         assert "Your current balance that would be lost: 1250 credits." in page
@@ -82,6 +84,7 @@ def test_the_emailed_deletion_says_it_too_before_confirming(
     )
     confirm = _confirm_link_by_email(owner.email, django_capture_on_commit_callbacks)
     assert "Unused credits are forfeited" in mail.outbox[-1].body
+    assert "6.6. <strong>No refunds.</strong>" in _text(Client().get(reverse("privacy:terms")))
 
     page = _text(Client().get(confirm))
 
