@@ -139,11 +139,12 @@ def test_ledger_filters_by_kind_and_exports_csv(
 
     assert page.status_code == 200
     assert "camp:9" in page.content.decode()
-    assert lines[0] == "created_at,kind,amount,reserved_delta,reference,reason,actor"
+    assert lines[0] == "created_at,kind,amount,reserved_delta,reference,reason,actor,description"
     assert [line.split(",")[1:5] for line in lines[1:]] == [
         ["reservation", "0", "7", "camp:9"],
         ["purchase", "100", "0", lines[2].split(",")[4]],
     ]
+    assert lines[2].endswith(f"100 credits bought (order {lines[2].split(',')[4]})")
 
 
 def test_low_balance_banner_after_the_owner_sets_a_threshold(
