@@ -104,7 +104,10 @@ def import_detail(request: WorkspaceRequest, import_id: str) -> HttpResponse:
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, _("The import has started."))
+                messages.success(
+                    request,
+                    _("The import of “%(file)s” has started.") % {"file": str(contact_import)},
+                )
                 return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)
     return render(
         request,
@@ -187,7 +190,11 @@ def import_cancel(request: WorkspaceRequest, import_id: str) -> HttpResponse:
             contact_import=contact_import,
             actor=request.user,
         )
-        messages.success(request, _("The import was stopped; the rows written so far stay."))
+        messages.success(
+            request,
+            _("The import of “%(file)s” was stopped; the rows written so far stay.")
+            % {"file": str(contact_import)},
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)

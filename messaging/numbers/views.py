@@ -16,6 +16,7 @@ from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended, client_ip
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from core.phones import PhoneError, normalize_phone
+from messaging.failures import failure_reason
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
 from messaging.numbers import services
@@ -166,7 +167,10 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
                     ip=client_ip(request),
                     **pacing.cleaned_data,
                 )
-                messages.success(request, _("Saved."))
+                messages.success(
+                    request,
+                    _("Pacing of number %(n)s saved.") % {"n": sender.phone_number or sender.label},
+                )
                 return redirect(
                     "messaging_numbers:detail", request.workspace.slug, sender.public_id
                 )
@@ -256,10 +260,12 @@ def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             % {"to": to, "id": outcome.provider_message_id},
         )
     else:
-        reason = outcome.error.title if outcome.error else outcome.note
-        messages.error(
-            request, _("Not sent (%(kind)s): %(reason)s") % {"kind": outcome.kind, "reason": reason}
+        reason = failure_reason(
+            code=outcome.error.code if outcome.error else None,
+            kind=outcome.kind,
+            title=outcome.error.title if outcome.error else outcome.note,
         )
+        messages.error(request, _("Not sent to %(to)s: %(reason)s") % {"to": to, "reason": reason})
     return redirect("messaging_numbers:detail", slug, sender.public_id)
 
 

@@ -41,7 +41,7 @@ def duration(seconds: int | float | None) -> str:
 
 @register.filter
 def failure_reason(message: Any) -> str:
-    """Why a message failed, in words with what to do (messaging.campaigns.failures)."""
-    from messaging.campaigns.failures import message_failure_reason
+    """Why a message failed, in words with what to do (messaging.failures)."""
+    from messaging.failures import message_failure_reason
 
     return message_failure_reason(message)

@@ -22,8 +22,8 @@ from accounts.models import AuditEvent
 from accounts.presenters import audit_actions_known
 from accounts.services import audit_record, notify
 from messaging.campaigns import services as campaigns
-from messaging.campaigns.failures import REASONS, failure_reason
 from messaging.contacts.models import Contact
+from messaging.failures import REASONS, failure_reason
 from messaging.gateways.base import ERROR_RULES
 from messaging.numbers.models import Sender
 

@@ -2,7 +2,7 @@
 remove or fix the number", not `recipient_permanent 131026 Undeliverable`.
 
 The codes are the gateway error table's (`messaging.gateways.base.ERROR_RULES`, from Meta's
-documents); every code there has its sentence here (tests/messaging/test_words.py checks it),
+documents); every code there has its sentence here (tests/messaging/engine/test_words.py checks it),
 and a code we never met reads by its class (the rule's kind) with that class's advice."""
 
 from __future__ import annotations
