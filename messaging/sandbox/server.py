@@ -40,6 +40,7 @@ from messaging.sandbox.graph import Handler, graph_error, nonexisting_field, wan
 from messaging.sandbox.graph import bad_request as _bad_request
 from messaging.sandbox.graph import json_object as _json_object
 from messaging.sandbox.graph import not_found as _not_found
+from messaging.sandbox.media import MAX_REQUEST_BYTES, MediaStore
 from messaging.sandbox.meta import error_title
 from messaging.sandbox.page import render_index
 from messaging.sandbox.registry import TemplateRegistry
@@ -97,6 +98,7 @@ class Sandbox:
         self._not_on_whatsapp = re.compile(config.not_on_whatsapp_pattern)
         self._qr_cache: dict[str, bytes] = {}
         self.registry = TemplateRegistry(self)
+        self.media = MediaStore(self)
 
     # Config ----------------------------------------------------------------------------------
 
@@ -984,7 +986,7 @@ SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
 def build_app(config: SandboxConfig | None = None) -> web.Application:
     """The sandbox as an aiohttp application (also usable in-process with aiohttp's test tools)."""
     sandbox = Sandbox(config or SandboxConfig())
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[SANDBOX_KEY] = sandbox
     waha = sandbox.waha_auth
     add = app.router
@@ -1020,6 +1022,13 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     add.add_post(templates_edge, registry.graph_create)
     add.add_delete(templates_edge, registry.graph_delete)
     add.add_get(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.graph_node)
+    add.add_delete(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.media.delete)
+    add.add_post(
+        f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/media", sandbox.media.upload
+    )
+    add.add_get("/_sandbox/media", sandbox.media.control_list)
+    add.add_get("/_sandbox/media/{id}/file", sandbox.media.download)
+    add.add_post("/_sandbox/media/{id}/expire", sandbox.media.control_expire)
     add.add_get("/_sandbox/templates", registry.control_list)
     add.add_post("/_sandbox/templates", registry.control_register)
     add.add_post("/_sandbox/templates/{id}/{what:status|category|quality}", registry.control_change)
