@@ -74,6 +74,9 @@ class SandboxConfig:
     #: Uploaded media ids expire (Meta ``media``: "Media IDs returned by the API expire after
     #: 30 days").
     media_ttl_seconds: float = 2592000.0
+    #: A deleted approved template's name+language cannot be created again for this long
+    #: ("Once deleted, the name of the approved template cannot be reused for 30 days").
+    deleted_template_block_seconds: float = 2592000.0
 
     def updated(self, changes: Mapping[str, Any]) -> SandboxConfig:
         """A copy with ``changes`` applied (partial update), validated."""
