@@ -327,6 +327,7 @@ class TemplateRegistry:
             else:
                 template.pause_count += 1
                 title = "FIRST_PAUSE" if template.pause_count == 1 else "SECOND_PAUSE"
+                self._schedule_unpause(template)
                 value_extra["other_info"] = {
                     "title": title,
                     "description": "Your WhatsApp message template has been paused because "
@@ -365,6 +366,25 @@ class TemplateRegistry:
             },
             label="message_template_status_update",
         )
+
+    def _schedule_unpause(self, template: Template) -> None:
+        """Meta's pausing schedule: a first pause lasts 3 hours, a second 6 (research §1.5);
+        then the template is reinstated by itself. ``template_pause_seconds`` is the first."""
+        first = self.sandbox.config.template_pause_seconds
+        template.review_generation += 1
+        if first <= 0:
+            return
+        generation = template.review_generation
+        delay = first * template.pause_count
+        asyncio.get_running_loop().call_later(delay, self._unpause, template.id, generation)
+
+    def _unpause(self, template_id: str, generation: int) -> None:
+        template = self.templates.get(template_id)
+        if template is None or template.status != "PAUSED":
+            return
+        if template.review_generation != generation:
+            return
+        self.set_status(template, "REINSTATED")
 
     def set_category(self, template: Template, category: str) -> None:
         """A completed recategorisation (Meta ``template_category_update`` reference)."""
