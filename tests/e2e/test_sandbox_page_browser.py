@@ -37,7 +37,7 @@ def test_review_reply_and_quality_from_the_sandbox_page(
     page.goto(f"{sandbox.base_url}/_sandbox/")
 
     # approve one template, reject the other with a reason
-    page.locator("tr", has_text="spring_offer").get_by_role("button", name="Approve").click()
+    page.click("[data-testid=template-approved-spring_offer-en]")
     page.wait_for_url(f"{sandbox.base_url}/_sandbox/")
     dodgy = page.locator("tr", has_text="dodgy_offer")
     dodgy.get_by_label("reason").select_option("PROMOTIONAL")
