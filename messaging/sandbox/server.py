@@ -36,16 +36,19 @@ import qrcode
 from aiohttp import web
 
 from messaging.sandbox.config import ConfigError, SandboxConfig
-from messaging.sandbox.graph import Handler, graph_error, nonexisting_field
+from messaging.sandbox.graph import Handler, graph_error, nonexisting_field, wants_form
 from messaging.sandbox.graph import bad_request as _bad_request
 from messaging.sandbox.graph import json_object as _json_object
 from messaging.sandbox.graph import not_found as _not_found
+from messaging.sandbox.media import MAX_REQUEST_BYTES, MediaStore
 from messaging.sandbox.meta import error_title
 from messaging.sandbox.page import render_index
 from messaging.sandbox.registry import TemplateRegistry
 from messaging.sandbox.state import (
     QUALITY_RATINGS,
     RULES,
+    THROUGHPUT_LEVELS,
+    TIER_LIMITS,
     TIERS,
     Media,
     Number,
@@ -74,6 +77,7 @@ _CHAT_ID_PATTERN = re.compile(r"^(\d{5,20})@c\.us$")
 #: Media message types of the Cloud API (Meta ``messages``: image, video, audio, document,
 #: sticker), each ``{"id": <uploaded media id>}`` or ``{"link": <url>}``.
 MEDIA_MESSAGE_TYPES = ("image", "video", "audio", "document", "sticker")
+_INBOUND_FORM = ("phone_number_id", "session", "from", "name", "text")
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -94,6 +98,7 @@ class Sandbox:
         self._not_on_whatsapp = re.compile(config.not_on_whatsapp_pattern)
         self._qr_cache: dict[str, bytes] = {}
         self.registry = TemplateRegistry(self)
+        self.media = MediaStore(self)
 
     # Config ----------------------------------------------------------------------------------
 
@@ -395,7 +400,17 @@ class Sandbox:
         )
 
     async def inject_inbound(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        """A customer writes to a number (JSON, or the page's "reply as this customer" form)."""
+        if wants_form(request):
+            form = await request.post()
+            body: dict[str, Any] = {k: str(v) for k, v in form.items() if k in _INBOUND_FORM}
+            answer = await self._inbound(body)
+            if answer.status != 202:
+                return answer
+            raise web.HTTPSeeOther("/_sandbox/")
+        return await self._inbound(await _json_object(request))
+
+    async def _inbound(self, body: dict[str, Any]) -> web.Response:
         sender = _digits(body.get("from", ""))
         if not sender:
             return _bad_request("'from' must be a phone number")
@@ -730,6 +745,84 @@ class Sandbox:
             self.registry.register(number.waba_id, definition, status="APPROVED")
         return web.json_response(number.public(), status=200 if existing else 201)
 
+    async def number_health(self, request: web.Request) -> web.StreamResponse:
+        """``POST /_sandbox/numbers/{id}/health``: quality rating, messaging-limit tier and
+        throughput level (JSON or the page's form), each change with Meta's webhook.
+
+        * ``quality_rating`` GREEN/YELLOW/RED: ``phone_number_quality_update`` with event FLAGGED
+          when it gets worse and UNFLAGGED when it recovers (Meta's older events, research §1.6,
+          marked unverified there; which drops fire is a sandbox choice: every one);
+        * ``messaging_limit_tier``: the limit belongs to the business account (research §1.5,
+          "shared by all of the portfolio's numbers"), so every number of the WABA moves, each
+          with ``phone_number_quality_update`` UPGRADE/DOWNGRADE (``old_limit``,
+          ``current_limit``, ``max_daily_conversations_per_business``), plus one
+          ``business_capability_update``;
+        * ``throughput_level`` HIGH: the automatic upgrade to 1,000 messages/s with the
+          ``THROUGHPUT_UPGRADE`` event; STANDARD returns to 80/s (Meta documents no event).
+
+        ``account_update`` is not posted: Meta documents no account_update event for quality,
+        tier or throughput changes (only restrictions, violations, bans: see ``ban``).
+        """
+        number = self.state.numbers.get(request.match_info["id"])
+        if number is None:
+            return _not_found("unknown phone_number_id")
+        form = wants_form(request)
+        fields: Any = await request.post() if form else await _json_object(request)
+        quality = str(fields.get("quality_rating") or number.quality_rating).upper()
+        tier = str(fields.get("messaging_limit_tier") or number.messaging_limit_tier).upper()
+        level = str(fields.get("throughput_level") or number.throughput_level).upper()
+        if quality not in QUALITY_RATINGS:
+            return _bad_request(f"quality_rating must be one of {', '.join(QUALITY_RATINGS)}")
+        if tier not in TIERS:
+            return _bad_request(f"messaging_limit_tier must be one of {', '.join(TIERS)}")
+        if level not in THROUGHPUT_LEVELS:
+            return _bad_request(f"throughput_level must be one of {', '.join(THROUGHPUT_LEVELS)}")
+        if quality != number.quality_rating:
+            worse = QUALITY_RATINGS.index(quality) > QUALITY_RATINGS.index(number.quality_rating)
+            number.quality_rating = quality
+            self._quality_event(number, "FLAGGED" if worse else "UNFLAGGED")
+        if tier != number.messaging_limit_tier:
+            self._set_tier(number.waba_id, tier)
+        if level != number.throughput_level:
+            number.throughput_level = level
+            number.throughput_per_second = THROUGHPUT_LEVELS[level]
+            if level == "HIGH":
+                self._quality_event(number, "THROUGHPUT_UPGRADE")
+        if form:
+            raise web.HTTPSeeOther("/_sandbox/")
+        return web.json_response(number.public())
+
+    def _quality_event(self, number: Number, event: str, **extra: Any) -> None:
+        value: dict[str, Any] = {
+            "display_phone_number": number.display_phone_number,
+            "event": event,
+            **extra,
+            "current_limit": number.messaging_limit_tier,
+            "max_daily_conversations_per_business": number.messaging_limit_tier,
+        }
+        self.webhooks.post_meta_now(
+            number.phone_number_id, "phone_number_quality_update", value, label=event
+        )
+
+    def _set_tier(self, waba_id: str, tier: str) -> None:
+        numbers = self.state.waba_numbers(waba_id)
+        for number in numbers:
+            old = number.messaging_limit_tier
+            if old == tier:
+                continue
+            number.messaging_limit_tier = tier
+            up = TIERS.index(tier) > TIERS.index(old)
+            self._quality_event(number, "UPGRADE" if up else "DOWNGRADE", old_limit=old)
+        self.webhooks.post_waba_now(
+            waba_id,
+            "business_capability_update",
+            {
+                "max_daily_conversation_per_phone": TIER_LIMITS[tier],
+                "max_daily_conversations_per_business": tier,
+            },
+            label="business_capability_update",
+        )
+
     async def number_messages(self, request: web.Request) -> web.Response:
         """The requests this number accepted, oldest first (``?type=template`` filters)."""
         number = self.state.numbers.get(request.match_info["id"])
@@ -893,7 +986,7 @@ SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
 def build_app(config: SandboxConfig | None = None) -> web.Application:
     """The sandbox as an aiohttp application (also usable in-process with aiohttp's test tools)."""
     sandbox = Sandbox(config or SandboxConfig())
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[SANDBOX_KEY] = sandbox
     waha = sandbox.waha_auth
     add = app.router
@@ -929,11 +1022,19 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     add.add_post(templates_edge, registry.graph_create)
     add.add_delete(templates_edge, registry.graph_delete)
     add.add_get(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.graph_node)
+    add.add_delete(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.media.delete)
+    add.add_post(
+        f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/media", sandbox.media.upload
+    )
+    add.add_get("/_sandbox/media", sandbox.media.control_list)
+    add.add_get("/_sandbox/media/{id}/file", sandbox.media.download)
+    add.add_post("/_sandbox/media/{id}/expire", sandbox.media.control_expire)
     add.add_get("/_sandbox/templates", registry.control_list)
     add.add_post("/_sandbox/templates", registry.control_register)
     add.add_post("/_sandbox/templates/{id}/{what:status|category|quality}", registry.control_change)
     add.add_delete("/_sandbox/templates/{id}", registry.control_delete)
     add.add_get("/_sandbox/numbers/{id}/messages", sandbox.number_messages)
+    add.add_post("/_sandbox/numbers/{id}/health", sandbox.number_health)
 
     async def start_webhooks(app: web.Application) -> None:
         await sandbox.webhooks.start()
