@@ -292,3 +292,55 @@ def test_api_needs_the_templates_scope(
         api_client_with_scopes("contacts:read").get("/api/v1/whatsapp-templates/").status_code
         == 403
     )
+
+
+def test_daily_sync_covers_every_account_and_survives_a_refusal(
+    workspace, other_workspace, make_member, connect_number, tpl_sandbox
+) -> None:
+    from core.crypto import encrypt_json
+    from messaging.content.tasks import whatsapp_templates_sync_all_task
+    from messaging.numbers.models import Sender
+
+    first = connect_number()
+    make_member(other_workspace)
+    second = connect_number(other_workspace)
+    sandbox_template(tpl_sandbox, first.waba_id, "first_offer")
+    sandbox_template(tpl_sandbox, second.waba_id, "second_offer")
+    broken = connect_number()  # Meta refuses its token: counted, the others still sync
+    Sender.objects.filter(pk=broken.pk).update(
+        credentials_encrypted=encrypt_json({"access_token": "revoked", "app_secret": "s"})
+    )
+
+    result = whatsapp_templates_sync_all_task()
+
+    assert result == {"synced": 2, "failed": 1}
+    assert set(
+        WhatsAppTemplate.objects.for_workspace(workspace).values_list("name", flat=True)
+    ) == {"isend_welcome", "first_offer"}
+    assert set(
+        WhatsAppTemplate.objects.for_workspace(other_workspace).values_list("name", flat=True)
+    ) == {"isend_welcome", "second_offer"}
+
+
+def test_a_webhook_about_an_unknown_template_syncs_the_number(
+    workspace, connect_number, tpl_sandbox, django_capture_on_commit_callbacks
+) -> None:
+    from messaging.gateways.base import TemplateEvent
+
+    number = connect_number()
+    made_at_meta = sandbox_template(tpl_sandbox, number.waba_id, "made_in_meta_tools")
+    event = TemplateEvent(
+        account_id=number.waba_id,
+        field="message_template_status_update",
+        template_id=str(made_at_meta["id"]),
+        name="made_in_meta_tools",
+        language="en",
+        event="APPROVED",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        known = services.whatsapp_template_apply_event(sender=number, event=event)
+
+    assert known is False
+    synced = WhatsAppTemplate.objects.get(workspace=workspace, name="made_in_meta_tools")
+    assert (synced.status, synced.meta_id) == ("APPROVED", str(made_at_meta["id"]))
