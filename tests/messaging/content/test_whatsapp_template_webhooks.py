@@ -16,7 +16,7 @@ from tests.factories import MembershipFactory
 
 from ..conftest import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 BODY = {
     "type": "BODY",
