@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -357,6 +357,14 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
     by_key = {(t.name, t.language): t for t in listed}
     created = updated = removed = 0
     with transaction.atomic():
+        # One sync of a WABA's templates at a time per workspace (the button, the API, the
+        # daily job and a webhook's catch-up can meet): the second waits here, then sees the
+        # first's rows and only updates them, instead of inserting the same templates twice.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"whatsapp-templates-sync:{workspace.pk}:{sender.waba_id}"],
+            )
         existing = {
             (row.name, row.language): row
             for row in WhatsAppTemplate.objects.for_workspace(workspace)
