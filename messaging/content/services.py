@@ -347,6 +347,7 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
     updated (status changes signalled), and templates Meta no longer lists are deleted, or
     marked DELETED when something refers to them. Raises ValidationError when Meta refuses."""
     _templates_sender_check(workspace=workspace, sender=sender)
+    asked_at = timezone.now()
     try:
         listed: list[cloud_api.GraphTemplate] = _graph_call(
             sender, lambda adapter: adapter.list_templates(sender.waba_id)
@@ -401,6 +402,9 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
                         **fields,
                     )
                 )
+                continue
+            if row.updated_at > asked_at:
+                # A webhook changed it after Meta answered this listing: the webhook is newer.
                 continue
             old_status = row.status
             if any(getattr(row, name) != value for name, value in fields.items()):

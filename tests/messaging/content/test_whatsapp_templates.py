@@ -344,3 +344,34 @@ def test_a_webhook_about_an_unknown_template_syncs_the_number(
     assert known is False
     synced = WhatsAppTemplate.objects.get(workspace=workspace, name="made_in_meta_tools")
     assert (synced.status, synced.meta_id) == ("APPROVED", str(made_at_meta["id"]))
+
+
+def test_a_webhook_newer_than_the_listing_wins_over_the_sync(
+    workspace, connect_number, tpl_sandbox, monkeypatch
+) -> None:
+    from messaging.gateways.base import TemplateEvent
+
+    number = connect_number()
+    at_meta = sandbox_template(tpl_sandbox, number.waba_id, "spring_sale")
+    services.whatsapp_templates_sync(workspace=workspace, sender=number)
+    original = services._graph_call
+
+    def listing_then_webhook(sender, call):
+        listed = original(sender, call)  # Meta answers: APPROVED ...
+        services.whatsapp_template_apply_event(  # ... then pauses it, before the sync stores
+            sender=number,
+            event=TemplateEvent(
+                account_id=number.waba_id,
+                field="message_template_status_update",
+                template_id=str(at_meta["id"]),
+                name="spring_sale",
+                language="en",
+                event="PAUSED",
+            ),
+        )
+        return listed
+
+    monkeypatch.setattr(services, "_graph_call", listing_then_webhook)
+    services.whatsapp_templates_sync(workspace=workspace, sender=number)
+
+    assert WhatsAppTemplate.objects.get(workspace=workspace, name="spring_sale").status == "PAUSED"
