@@ -10,11 +10,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import ApiKey, User, Workspace
-from accounts.services import audit_record
+from accounts.services import audit_record, notify
 from messaging.campaigns.models import Campaign
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import contact_attribute_keys
@@ -646,9 +648,11 @@ def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bo
     number is then queued, so a template made in Meta's own tools appears too)."""
     from messaging.content.tasks import whatsapp_templates_sync_task
 
-    rows = WhatsAppTemplate.objects.filter(
-        workspace_id=sender.workspace_id, waba_id=sender.waba_id
-    ).select_for_update()
+    rows = (
+        WhatsAppTemplate.objects.filter(workspace_id=sender.workspace_id, waba_id=sender.waba_id)
+        .select_related("workspace")
+        .select_for_update(of=("self",))
+    )
     row = rows.filter(meta_id=event.template_id).first() if event.template_id else None
     if row is None and event.name:
         row = rows.filter(name=event.name, language=event.language).first()
@@ -686,7 +690,40 @@ def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bo
         row.updated_at = timezone.now()
         row.save(update_fields=[*changed, "updated_at"])
         _status_changed(row, old_status=old_status, new_status=row.status, reason=event.reason)
+        if "status" in changed:
+            _status_notify(row, reason=event.reason)
     return True
+
+
+#: Meta's decisions a workspace hears about (in the app and by e-mail).
+_NOTIFIED_STATUSES = {
+    WhatsAppTemplate.Status.APPROVED: _lazy("Meta approved your WhatsApp template %(name)s."),
+    WhatsAppTemplate.Status.REJECTED: _lazy(
+        "Meta rejected your WhatsApp template %(name)s (%(reason)s)."
+    ),
+    WhatsAppTemplate.Status.PAUSED: _lazy(
+        "Meta paused your WhatsApp template %(name)s for low quality; campaigns using it pause."
+    ),
+    WhatsAppTemplate.Status.DISABLED: _lazy(
+        "Meta disabled your WhatsApp template %(name)s; create a new one to keep sending."
+    ),
+}
+
+
+def _status_notify(template: WhatsAppTemplate, *, reason: str) -> None:
+    text = _NOTIFIED_STATUSES.get(WhatsAppTemplate.Status(template.status))
+    if text is None:
+        return
+    notify(
+        workspace=template.workspace,
+        kind="whatsapp_template.status",
+        text=str(text)
+        % {"name": f"{template.name} ({template.language})", "reason": reason or "—"},
+        link=reverse(
+            "messaging:whatsapp_template_detail",
+            args=[template.workspace.slug, template.public_id],
+        ),
+    )
 
 
 #: Meta's media header samples: what each header format accepts (checked by content) and

@@ -81,6 +81,17 @@ def test_submitted_template_is_approved_or_rejected_by_webhook(
         )
         assert "Meta rejected this template" in page.content.decode()
         assert "PROMOTIONAL" in page.content.decode()
+        # and the workspace was told, in the app and by e-mail
+        from django.core import mail
+
+        from accounts.models import Notification
+
+        texts = set(Notification.objects.filter(workspace=workspace).values_list("text", flat=True))
+        assert {
+            "Meta approved your WhatsApp template order_shipped (az).",
+            "Meta rejected your WhatsApp template order_spam (az) (PROMOTIONAL).",
+        } <= texts
+        assert any("order_spam" in m.body for m in mail.outbox)
 
         # quality and category changes arrive the same way
         sandbox.call(
