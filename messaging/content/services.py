@@ -613,8 +613,11 @@ def whatsapp_template_delete(
                 ),
             )
         except cloud_api.GraphRequestError as error:
-            # Already gone at Meta (a sync will agree): delete here too.
-            if error.error.code != 100 or "not" not in str(error).lower():
+            # Already gone at Meta (deleted in Meta's tools): delete here too. Meta answers
+            # code 100 "Message Template Not Found" / "... does not exist".
+            words = f"{error.user_message} {error.error.title} {error.error.details}".lower()
+            gone = "not found" in words or "does not exist" in words
+            if error.error.code != 100 or not gone:
                 raise ValidationError(_graph_refusal(error)) from error
     with transaction.atomic():
         row = (

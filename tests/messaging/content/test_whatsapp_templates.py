@@ -375,3 +375,17 @@ def test_a_webhook_newer_than_the_listing_wins_over_the_sync(
     services.whatsapp_templates_sync(workspace=workspace, sender=number)
 
     assert WhatsAppTemplate.objects.get(workspace=workspace, name="spring_sale").status == "PAUSED"
+
+
+def test_delete_of_a_template_already_gone_at_meta_deletes_it_here(
+    workspace, owner, connect_number, tpl_sandbox
+) -> None:
+    number = connect_number()
+    at_meta = sandbox_template(tpl_sandbox, number.waba_id, "gone_at_meta")
+    services.whatsapp_templates_sync(workspace=workspace, sender=number)
+    tpl_sandbox.call("DELETE", f"/_sandbox/templates/{at_meta['id']}")
+    template = WhatsAppTemplate.objects.get(workspace=workspace, name="gone_at_meta")
+
+    services.whatsapp_template_delete(workspace=workspace, template=template, actor=owner)
+
+    assert not WhatsAppTemplate.objects.filter(pk=template.pk).exists()
