@@ -426,7 +426,11 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
             + ["rejected_reason", "synced_at", "updated_at"],
             batch_size=500,
         )
-        gone = [row for key, row in existing.items() if key not in by_key]
+        # Not listed by Meta, and not touched since we asked (a template submitted meanwhile is
+        # not in that listing yet, and must not be taken for one deleted at Meta).
+        gone = [
+            row for key, row in existing.items() if key not in by_key and row.updated_at <= asked_at
+        ]
         if gone:
             kept = _referenced_ids([row.pk for row in gone])
             deletable = [row.pk for row in gone if row.pk not in kept]
@@ -448,6 +452,7 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
             removed = len(deletable) + len(marked)
         for row, old, new, reason in changes:
             _status_changed(row, old_status=old, new_status=new, reason=reason)
+            _status_notify(row, workspace=workspace, reason=reason)
     return TemplateSyncResult(created=created, updated=updated, removed=removed, total=len(listed))
 
 
@@ -694,7 +699,7 @@ def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bo
         row.save(update_fields=[*changed, "updated_at"])
         _status_changed(row, old_status=old_status, new_status=row.status, reason=event.reason)
         if "status" in changed:
-            _status_notify(row, reason=event.reason)
+            _status_notify(row, workspace=row.workspace, reason=event.reason)
     return True
 
 
@@ -713,18 +718,18 @@ _NOTIFIED_STATUSES = {
 }
 
 
-def _status_notify(template: WhatsAppTemplate, *, reason: str) -> None:
+def _status_notify(template: WhatsAppTemplate, *, workspace: Workspace, reason: str) -> None:
     text = _NOTIFIED_STATUSES.get(WhatsAppTemplate.Status(template.status))
     if text is None:
         return
     notify(
-        workspace=template.workspace,
+        workspace=workspace,
         kind="whatsapp_template.status",
         text=str(text)
         % {"name": f"{template.name} ({template.language})", "reason": reason or "—"},
         link=reverse(
             "messaging:whatsapp_template_detail",
-            args=[template.workspace.slug, template.public_id],
+            args=[workspace.slug, template.public_id],
         ),
     )
 

@@ -389,3 +389,35 @@ def test_delete_of_a_template_already_gone_at_meta_deletes_it_here(
     services.whatsapp_template_delete(workspace=workspace, template=template, actor=owner)
 
     assert not WhatsAppTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_a_template_submitted_during_a_sync_is_not_taken_for_deleted(
+    workspace, owner, connect_number, tpl_sandbox, monkeypatch
+) -> None:
+    number = connect_number()
+    original = services._graph_call
+    submitted: list = []
+    started: list = []
+
+    def listing_then_submit(sender, call):
+        listed = original(sender, call)  # Meta's listing, before the new template exists
+        if not started:
+            started.append(True)
+            submitted.append(
+                services.whatsapp_template_create(
+                    workspace=workspace,
+                    sender=number,
+                    name="brand_new",
+                    language="en",
+                    category="MARKETING",
+                    components=[BODY],
+                    actor=owner,
+                )
+            )
+        return listed
+
+    monkeypatch.setattr(services, "_graph_call", listing_then_submit)
+    result = services.whatsapp_templates_sync(workspace=workspace, sender=number)
+
+    assert result.removed == 0
+    assert WhatsAppTemplate.objects.filter(pk=submitted[0].pk, status="PENDING").exists()
