@@ -460,28 +460,19 @@ def _choice(value: str, choices: Any, default: str) -> str:
     return value if value in choices.values else default
 
 
-def whatsapp_templates_sync_all() -> dict[str, int]:
-    """The daily sync: every live Cloud API and sandbox number with a WABA, one per WABA and
-    workspace. A number Meta refuses is counted and skipped, never stops the others."""
-    numbers = (
+def whatsapp_templates_sync_due_numbers() -> list[int]:
+    """The numbers the daily sync covers: one live Cloud API or sandbox number per WABA and
+    workspace (a WABA's numbers share its templates)."""
+    return list(
         Sender.objects.filter(
             provider__in=[Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX],
             removed_at__isnull=True,
         )
         .exclude(waba_id="")
-        .select_related("workspace")
         .order_by("workspace_id", "waba_id", "pk")
         .distinct("workspace_id", "waba_id")
+        .values_list("pk", flat=True)
     )
-    done = failed = 0
-    for sender in numbers:
-        try:
-            whatsapp_templates_sync(workspace=sender.workspace, sender=sender)
-        except ValidationError:
-            failed += 1
-        else:
-            done += 1
-    return {"synced": done, "failed": failed}
 
 
 def whatsapp_template_create(
