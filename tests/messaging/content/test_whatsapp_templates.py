@@ -421,3 +421,20 @@ def test_a_template_submitted_during_a_sync_is_not_taken_for_deleted(
 
     assert result.removed == 0
     assert WhatsAppTemplate.objects.filter(pk=submitted[0].pk, status="PENDING").exists()
+
+
+def test_api_shows_metas_refusal(workspace, connect_number, tpl_sandbox, api_client_with_scopes):
+    number = connect_number()
+    sandbox_template(tpl_sandbox, number.waba_id, "taken_at_meta", language="az")
+
+    answer = api_client_with_scopes("templates:write").post(
+        "/api/v1/whatsapp-templates/",
+        {"number": str(number.public_id), "name": "taken_at_meta", "language": "az",
+         "category": "MARKETING", "components": [BODY]},
+        format="json",
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    (message,) = answer.json()["components"]
+    assert message.startswith("Meta refused the request (#100)")
+    assert not WhatsAppTemplate.objects.filter(workspace=workspace, name="taken_at_meta").exists()
