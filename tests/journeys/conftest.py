@@ -35,6 +35,11 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
+#: Every journey module: `pytestmark = JOURNEY`. Transactional (the live server's thread must see
+#: the rows); serialized rollback puts the data migrations' rows back for the tests after it.
+JOURNEY = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
 def words(text: str) -> re.Pattern[str]:
     """What a person reads, whole: any case, an optional trailing colon (labels are being
     restyled in parallel; "Sign Up" and "Sign up" are the same button to a person)."""
@@ -76,7 +81,7 @@ class Journey:
             "weberror", lambda error: self.problems.append(f"[{who}] page error: {error.error}")
         )
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(10_000)
         self.contexts.append(context)
         self.pages.append(page)
         return page

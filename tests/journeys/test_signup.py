@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
 from accounts.models import User
 
-from .conftest import words
+from .conftest import JOURNEY, words
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = JOURNEY
 
 
 def test_signup_verify_workspace(journey) -> None:
