@@ -69,14 +69,7 @@ class Journey:
             lambda source, text: self.problems.append(f"[{who}] {source['page'].url}: {text}"),
         )
         context.add_init_script(_RECORDER)
-        context.on(
-            "console",
-            lambda message: (
-                self.problems.append(f"[{who}] console {message.type}: {message.text}")
-                if message.type == "error"
-                else None
-            ),
-        )
+        context.on("console", lambda message: self._console(who, message))
         context.on(
             "weberror", lambda error: self.problems.append(f"[{who}] page error: {error.error}")
         )
@@ -85,6 +78,11 @@ class Journey:
         self.contexts.append(context)
         self.pages.append(page)
         return page
+
+    def _console(self, who: str, message: Any) -> None:
+        if message.type == "error":
+            where = (message.location or {}).get("url", "")
+            self.problems.append(f"[{who}] console error: {message.text} ({where})")
 
     def shot(self, page: Any, step: str) -> Path:
         """Screenshot of the whole page as `<NN-step>.png`."""
