@@ -8,6 +8,7 @@ test when any was seen. Each step's screenshot goes to `var/journeys/<journey>/<
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from tests.browser import chromium, publish_initial_policies
@@ -152,3 +154,82 @@ def journey_sandbox(sandbox: Any) -> Iterator[Any]:  # noqa: F811
     """The session's sandbox gateway (reset), as the product's gateway for this test."""
     with override_settings(SANDBOX_GATEWAY_URL=sandbox.base_url):
         yield sandbox
+
+
+@pytest.fixture(scope="module")
+def _worker_process(
+    django_db_setup: None,
+    live_server: Any,
+    sandbox_gateway: str,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Any, Any]]:
+    """A real `celery worker -B` (tests/reliability's) on the test database, with a private
+    redis-server as broker and limiter, shared by the journeys of one module."""
+    from tests.reliability.conftest import WORKER_ENGINE_ENV, CeleryWorker, PrivateRedis
+
+    workdir = tmp_path_factory.mktemp("journey-worker")
+    redis_server = PrivateRedis(workdir)
+    redis_server.start()
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "DATABASE_URL"}
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "isend.settings_test",
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:"
+                f"{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            "TEST_REDIS_URL": redis_server.url,
+            "CELERY_BROKER_URL": redis_server.url,
+            "CACHE_URL": redis_server.url,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "ENGINE_KICK_DRAINERS": "1",
+            "SANDBOX_GATEWAY_URL": sandbox_gateway,
+            "SITE_URL": live_server.url,
+            "PYTHONUNBUFFERED": "1",
+            **WORKER_ENGINE_ENV,
+        }
+    )
+    worker = CeleryWorker(env=env, workdir=workdir)
+    worker.start()
+    try:
+        yield worker, redis_server
+    finally:
+        worker.stop()
+        redis_server.stop()
+
+
+@pytest.fixture
+def worker(_worker_process: tuple[Any, Any], journey_sandbox: Any) -> Iterator[Any]:
+    """This process produces to the worker's broker (not eagerly), as the web process does:
+    the live server's launches, kicks and webhook ingestion run in the worker."""
+    import redis
+
+    from isend.celery import app
+    from messaging.engine import runtime
+    from tests.reliability.conftest import WORKER_ENGINE_ENV, _number, _reset_producer
+
+    celery_worker, redis_server = _worker_process
+    saved = (app.conf.broker_url, app.conf.task_always_eager, runtime._redis)
+    _reset_producer(app)
+    app.conf.broker_url = redis_server.url
+    app.conf.task_always_eager = False
+    runtime._redis = redis.Redis.from_url(redis_server.url)
+    try:
+        with override_settings(
+            REDIS_URL=redis_server.url,
+            CELERY_BROKER_URL=redis_server.url,
+            CELERY_TASK_ALWAYS_EAGER=False,
+            ENGINE_KICK_DRAINERS=True,
+            **{key: _number(value) for key, value in WORKER_ENGINE_ENV.items()},
+        ):
+            yield celery_worker
+    finally:
+        _reset_producer(app)
+        app.conf.broker_url, app.conf.task_always_eager, runtime._redis = saved
+        assert celery_worker.alive, "the worker died:\n" + celery_worker.log_tail()
