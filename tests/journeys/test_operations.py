@@ -128,3 +128,51 @@ def test_admin_suspends_workspace(journey) -> None:
     status, body = _api(journey.base, "GET", "/api/v1/contacts/", secret)
     assert status == 403
     assert "suspended" in json.dumps(body).lower()
+
+
+def test_support_closes_data_request(journey) -> None:
+    from django.contrib.auth.models import Group
+
+    from privacy.models import DataRequest
+    from privacy.services.requests import data_request_create
+
+    user = MembershipFactory(workspace__name="Baku Flowers").user
+    # Precondition: the customer asked by e-mail what data we hold (an access request).
+    data_request = data_request_create(
+        kind=DataRequest.Kind.ACCESS, channel=DataRequest.Channel.EMAIL, user=user
+    )
+    support = UserFactory(email="support@isend.test", is_staff=True)
+    support.groups.add(Group.objects.get(name="Support"))
+
+    admin = _admin(journey, support.email)
+    admin.get_by_role("link", name=words("Data requests")).first.click()
+    journey.shot(admin, "queue")
+    row = admin.get_by_role("row", name=re.compile(str(data_request.public_id)[:8]))
+    expect(row).to_contain_text("Received")
+
+    def act(action: str) -> None:
+        admin.get_by_role("row", name=re.compile(str(data_request.public_id)[:8])).get_by_role(
+            "checkbox"
+        ).check()
+        admin.get_by_role("combobox", name=words("Action")).select_option(label=action)
+        admin.get_by_role("button", name=words("Go")).click()
+
+    act("Assign to me")
+    act("Mark completed")
+    expect(admin.get_by_text("1 request(s) completed.")).to_be_visible()
+    expect(
+        admin.get_by_role("row", name=re.compile(str(data_request.public_id)[:8]))
+    ).to_contain_text("Completed")
+    journey.shot(admin, "completed")
+    data_request.refresh_from_db()
+    assert (data_request.status, data_request.assignee) == ("completed", support)
+    assert data_request.completed_at is not None
+
+    # The customer sees it closed in the privacy centre.
+    page = journey.new_page("customer")
+    journey.sign_in(page, user.email)
+    page.get_by_role("link", name=words("Privacy")).first.click()
+    expect(
+        page.get_by_role("listitem").filter(has_text=re.compile(r"^Access · Completed"))
+    ).to_be_visible()
+    journey.shot(page, "customer sees it closed")
