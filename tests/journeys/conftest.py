@@ -154,6 +154,8 @@ def journey_sandbox(sandbox: Any) -> Iterator[Any]:  # noqa: F811
     """The session's sandbox gateway (reset), as the product's gateway for this test."""
     with override_settings(SANDBOX_GATEWAY_URL=sandbox.base_url):
         yield sandbox
+    # Late status webhooks must not reach the live server while the test's tables are flushed.
+    sandbox.wait_idle()
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,11 @@ def test_admin_suspends_workspace(journey) -> None:
 
 
 def test_support_closes_data_request(journey) -> None:
-    from django.contrib.auth.models import Group
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
 
     from privacy.models import DataRequest
     from privacy.services.requests import data_request_create
@@ -141,8 +145,21 @@ def test_support_closes_data_request(journey) -> None:
     data_request = data_request_create(
         kind=DataRequest.Kind.ACCESS, channel=DataRequest.Channel.EMAIL, user=user
     )
+    # The "Support" group as its data migration makes it (a transactional test's flush may have
+    # emptied the group and permission tables; this is idempotent).
+    for config in apps.get_app_configs():
+        create_permissions(config, verbosity=0)
+    migration = importlib.import_module("privacy.migrations.0004_support_group")
+    group, _ = Group.objects.get_or_create(name="Support")
+    for app, model, codename in migration.SUPPORT_PERMISSIONS:
+        # (the suppression list has since moved to messaging: its old permissions are gone)
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label=app, content_type__model=model, codename=codename
+            )
+        )
     support = UserFactory(email="support@isend.test", is_staff=True)
-    support.groups.add(Group.objects.get(name="Support"))
+    support.groups.add(group)
 
     admin = _admin(journey, support.email)
     admin.get_by_role("link", name=words("Data requests")).first.click()
