@@ -15,8 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -474,9 +473,19 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
 
 
 def _webhook_event_attempt_begin(event_id: int) -> bool:
-    """Count one attempt at a "received" event, committed before the apply starts. Returns
-    False when there is nothing to do: already applied (or failed), or out of attempts (then
-    marked failed here: its earlier attempts died without a word, e.g. killed workers)."""
+    """Count one attempt at a "received" event, committed before the apply starts (one UPDATE
+    on the usual path). Returns False when there is nothing to do: already applied (or
+    failed), or out of attempts (then marked failed here: its earlier attempts died without a
+    word, e.g. killed workers)."""
+    table = WebhookEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = attempts + 1 "  # noqa: S608 - our table name
+            "WHERE id = %s AND state = %s AND attempts < %s RETURNING id",
+            [event_id, WebhookEvent.State.RECEIVED, settings.WEBHOOK_EVENT_MAX_ATTEMPTS],
+        )
+        if cursor.fetchone() is not None:
+            return True
     with transaction.atomic():
         event = (
             WebhookEvent.objects.select_for_update()
@@ -484,13 +493,9 @@ def _webhook_event_attempt_begin(event_id: int) -> bool:
             .only("pk", "workspace_id", "attempts", "error")
             .first()
         )
-        if event is None:
-            return False
-        if event.attempts >= settings.WEBHOOK_EVENT_MAX_ATTEMPTS:
+        if event is not None:
             _webhook_event_give_up(event, event.error or "no error recorded (worker killed?)")
-            return False
-        WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
-    return True
+    return False
 
 
 def _webhook_event_attempt_failed(event_id: int, error: str) -> None:
