@@ -227,9 +227,13 @@ def celery_worker(
         for key, value in os.environ.items()
         if key not in {"REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "DATABASE_URL"}
     }
+    # Nothing of ours listens there unless a test starts the web process (`procfile`): the
+    # sandbox's webhooks never reach whatever serves the default http://127.0.0.1:8000.
+    site_url = f"http://127.0.0.1:{free_port()}"
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "isend.settings_test",
+            "SITE_URL": site_url,
             "DATABASE_URL": (
                 f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:"
                 f"{db['PORT'] or 5432}/{db['NAME']}"
@@ -258,6 +262,7 @@ def celery_worker(
     try:
         with override_settings(
             REDIS_URL=private_redis.url,
+            SITE_URL=site_url,
             CELERY_BROKER_URL=private_redis.url,
             CELERY_TASK_ALWAYS_EAGER=False,
             ENGINE_KICK_DRAINERS=True,
