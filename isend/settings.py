@@ -343,7 +343,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "webhook-events-requeue-stale": {
         "task": "messaging.tasks.webhook_events_requeue_stale_task",
-        "schedule": 60.0,
+        "schedule": float(env_int("WEBHOOK_EVENT_RETRY_SECONDS", 60)),
     },
     "webhook-deliveries-send": {
         "task": "integrations.tasks.webhook_deliveries_send_task",
@@ -440,6 +440,11 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_RETRY_WINDOW_HOURS = env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 100)
 WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
+# Incoming gateway webhooks (stored, then applied by a task): a stored event not applied after
+# WEBHOOK_EVENT_RETRY_SECONDS is queued again by the sweep (which runs that often); after
+# WEBHOOK_EVENT_MAX_ATTEMPTS attempts it is marked failed with its last error and left alone.
+WEBHOOK_EVENT_RETRY_SECONDS = env_int("WEBHOOK_EVENT_RETRY_SECONDS", 60)
+WEBHOOK_EVENT_MAX_ATTEMPTS = env_int("WEBHOOK_EVENT_MAX_ATTEMPTS", 10)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {

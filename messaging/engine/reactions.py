@@ -98,6 +98,15 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
         ids = due
     if not ids:
         return
+    with transaction.atomic():
+        # Lock the campaigns first, then read the sums: a refresh that read older sums cannot
+        # write them over a newer refresh's (counters going backwards, or a completed campaign
+        # left with the figures from before its last batch).
+        locked = list(Campaign.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        _apply_counters(locked, _counters_from_stats(ids))
+
+
+def _counters_from_stats(ids: list[int]) -> dict[int, dict[str, int]]:
     sums = {name: Sum(name) for name in {stat for stats in _FROM_STATS.values() for stat in stats}}
     # Typed as mappings: the stubs know a row's "campaign_id", not the sums' dynamic names.
     rows: Iterable[Mapping[str, Any]] = (
@@ -107,19 +116,17 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
         .annotate(**sums)
     )
     figures = {row["campaign_id"]: row for row in rows}
-    counters = {
+    return {
         i: {
             field: sum(figures.get(i, {}).get(stat) or 0 for stat in stats)
             for field, stats in _FROM_STATS.items()
         }
         for i in ids
     }
-    with transaction.atomic():
-        _apply_counters(ids, counters)
 
 
-def _apply_counters(ids: list[int], counters: dict[int, dict[str, int]]) -> None:
-    for campaign in Campaign.objects.select_for_update().filter(pk__in=ids):
+def _apply_counters(campaigns: list[Campaign], counters: dict[int, dict[str, int]]) -> None:
+    for campaign in campaigns:
         for field, value in counters[campaign.pk].items():
             setattr(campaign, field, value)
         fields = list(counters[campaign.pk])

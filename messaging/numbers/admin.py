@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from messaging.numbers.models import Sender, WebhookEvent
+from messaging.numbers.services import webhook_events_retry
 
 
 @admin.register(Sender)
@@ -33,8 +37,17 @@ class SenderAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "workspace", "sender", "source", "state", "processed_at")
-    list_filter = ("source", "state")
+    list_display = (
+        "received_at",
+        "workspace",
+        "sender",
+        "source",
+        "state",
+        "attempts",
+        "processed_at",
+        "error_short",
+    )
+    list_filter = ("state", "source")
     search_fields = ("sender__phone_number", "workspace__name", "error")
     readonly_fields = (
         "workspace",
@@ -42,17 +55,40 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "source",
         "received_at",
         "state",
+        "attempts",
         "events",
         "error",
         "processed_at",
         "body_text",
     )
+    actions = ("retry",)
     exclude = ("body",)
     date_hierarchy = "received_at"
 
     @admin.display(description="body")
     def body_text(self, obj: WebhookEvent) -> str:
         return bytes(obj.body).decode("utf-8", errors="replace")
+
+    @admin.display(description=_("error"))
+    def error_short(self, obj: WebhookEvent) -> str:
+        return obj.error[:120]
+
+    @admin.action(description=_("Apply the selected failed events again"), permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        count = webhook_events_retry(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed event queued again.",
+                "%(count)d failed events queued again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

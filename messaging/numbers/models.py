@@ -111,7 +111,8 @@ class WebhookEvent(models.Model):
     class State(models.TextChoices):
         RECEIVED = "received", _("Received")
         PARSED = "parsed", _("Parsed")
-        FAILED = "failed", _("Failed to parse")
+        # Unparseable, or its apply failed WEBHOOK_EVENT_MAX_ATTEMPTS times: not retried.
+        FAILED = "failed", _("Failed")
 
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="+", db_index=True
@@ -126,6 +127,8 @@ class WebhookEvent(models.Model):
     events = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    #: How many times a worker began applying it (a killed worker's attempt counts too).
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at"]

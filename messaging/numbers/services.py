@@ -8,13 +8,14 @@ import contextlib
 import dataclasses
 import enum
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +42,8 @@ from messaging.gateways.base import (
     TemplateEvent,
 )
 from messaging.numbers.models import Sender, WebhookEvent
+
+log = logging.getLogger(__name__)
 
 
 class GatewayUnavailable(Exception):
@@ -456,7 +459,13 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
     in one transaction under the event's row lock. A worker killed anywhere in between leaves
     the event "received" (nothing applied) for the stale sweep; a redelivered or requeued task
     finds it parsed and does nothing: each event is applied exactly once. Statuses only ever
-    move forward, so applying a batch again would be a no-op anyway."""
+    move forward, so applying a batch again would be a no-op anyway.
+
+    Each attempt is counted before it starts (so one that kills its worker counts too); after
+    WEBHOOK_EVENT_MAX_ATTEMPTS the event is marked failed with its last error and logged, and
+    the sweep leaves it alone (staff see it in admin)."""
+    if not _webhook_event_attempt_begin(event_id):
+        return WebhookEvent.objects.get(pk=event_id)
     try:
         with transaction.atomic():
             event = (
@@ -488,14 +497,71 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
             event.processed_at = timezone.now()
             event.save(update_fields=["events", "state", "error", "processed_at"])
     except Exception as exc:
-        # Nothing was applied: the event stays "received" and the sweep retries it later.
+        # Nothing was applied: the event stays "received" and the sweep retries it later,
+        # unless this was its last attempt.
         with contextlib.suppress(DatabaseError):
-            WebhookEvent.objects.filter(pk=event_id, state=WebhookEvent.State.RECEIVED).update(
-                error=f"not applied yet: {type(exc).__name__}: {exc}"[:2000]
-            )
+            _webhook_event_attempt_failed(event_id, f"{type(exc).__name__}: {exc}")
         raise
     campaigns_refresh_touched(touched)
     return event
+
+
+def _webhook_event_attempt_begin(event_id: int) -> bool:
+    """Count one attempt at a "received" event, committed before the apply starts (one UPDATE
+    on the usual path). Returns False when there is nothing to do: already applied (or
+    failed), or out of attempts (then marked failed here: its earlier attempts died without a
+    word, e.g. killed workers)."""
+    table = WebhookEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = attempts + 1 "  # noqa: S608 - our table name
+            "WHERE id = %s AND state = %s AND attempts < %s RETURNING id",
+            [event_id, WebhookEvent.State.RECEIVED, settings.WEBHOOK_EVENT_MAX_ATTEMPTS],
+        )
+        if cursor.fetchone() is not None:
+            return True
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update()
+            .filter(pk=event_id, state=WebhookEvent.State.RECEIVED)
+            .only("pk", "workspace_id", "attempts", "error")
+            .first()
+        )
+        if event is not None:
+            _webhook_event_give_up(event, event.error or "no error recorded (worker killed?)")
+    return False
+
+
+def _webhook_event_attempt_failed(event_id: int, error: str) -> None:
+    """Keep the attempt's error; the last allowed attempt marks the event failed."""
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update()
+            .filter(pk=event_id, state=WebhookEvent.State.RECEIVED)
+            .only("pk", "workspace_id", "attempts", "error")
+            .first()
+        )
+        if event is None:
+            return
+        if event.attempts >= settings.WEBHOOK_EVENT_MAX_ATTEMPTS:
+            _webhook_event_give_up(event, error)
+        else:
+            event.error = f"not applied yet (attempt {event.attempts}): {error}"[:2000]
+            event.save(update_fields=["error"])
+
+
+def _webhook_event_give_up(event: WebhookEvent, error: str) -> None:
+    event.state = WebhookEvent.State.FAILED
+    event.error = f"gave up after {event.attempts} attempts; last error: {error}"[:2000]
+    event.processed_at = timezone.now()
+    event.save(update_fields=["state", "error", "processed_at"])
+    log.error(
+        "webhook event %s (workspace %s) not applied after %s attempts, marked failed: %s",
+        event.pk,
+        event.workspace_id,
+        event.attempts,
+        error,
+    )
 
 
 def _webhook_body_parse(event: WebhookEvent) -> list[Any]:
@@ -554,11 +620,38 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
         )
 
 
-def webhook_events_requeue_stale(*, older_than_seconds: int = 60) -> int:
-    """Re-queue every event not applied yet: its task was lost (worker killed, broker
-    restarted) or failed (the transaction rolled back, so the event is still "received")."""
+def webhook_events_retry(*, ids: list[int]) -> int:
+    """Staff's second chance for failed events (after a fix): back to "received" with a fresh
+    count of attempts, queued at once. Returns how many were failed and are queued again."""
     from messaging.numbers.tasks import webhook_event_process_task
 
+    with transaction.atomic():
+        retried = list(
+            WebhookEvent.objects.select_for_update()
+            .filter(pk__in=ids, state=WebhookEvent.State.FAILED)
+            .values_list("pk", flat=True)
+        )
+        WebhookEvent.objects.filter(pk__in=retried).update(
+            state=WebhookEvent.State.RECEIVED, attempts=0, processed_at=None
+        )
+
+        def enqueue() -> None:
+            for event_id in retried:
+                webhook_event_process_task.delay(event_id=event_id)
+
+        # robust: with the broker down they stay "received" and the sweep queues them later.
+        transaction.on_commit(enqueue, robust=True)
+    return len(retried)
+
+
+def webhook_events_requeue_stale(*, older_than_seconds: int | None = None) -> int:
+    """Re-queue every event not applied yet: its task was lost (worker killed, broker
+    restarted) or failed (the transaction rolled back, so the event is still "received").
+    Events out of attempts are "failed" and not requeued."""
+    from messaging.numbers.tasks import webhook_event_process_task
+
+    if older_than_seconds is None:
+        older_than_seconds = settings.WEBHOOK_EVENT_RETRY_SECONDS
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(
         WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=cutoff)

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import shlex
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,94 +28,10 @@ from django.db.models import Count
 from billing import services as billing
 from messaging.campaigns.models import Campaign, Message
 
-from .conftest import ROOT, CeleryWorker, PrivateRedis, _stop_group, wait_for
+from .conftest import PROCESSES, ROOT, PrivateRedis, Procfile, _stop_group, wait_for
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
-
-#: The Procfile entries a Redis restart concerns (web is gunicorn, which does not use Redis's
-#: broker; the sandbox is the test's own, over HTTP).
-PROCESSES = ("worker", "dispatch", "beat")
-RESTART_LINE = re.compile(r"supervise\[(\w+)\]: exited with code")
-
-
-def procfile_commands(schedule: Path) -> dict[str, list[str]]:
-    """The Procfile's command lines, with `.venv/bin/` as this interpreter's bin directory and
-    beat's schedule file in the test's directory."""
-    bin_dir = str(Path(sys.executable).parent) + "/"
-    commands = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() in PROCESSES:
-            command = command.replace(".venv/bin/", bin_dir)
-            command = command.replace("var/celerybeat-schedule", str(schedule))
-            commands[name.strip()] = shlex.split(command)
-    assert set(commands) == set(PROCESSES), commands
-    for name, argv in commands.items():
-        assert argv[1].endswith("scripts/supervise.py"), f"{name} is not supervised: {argv}"
-    return commands
-
-
-class Procfile:
-    """The Procfile's worker, dispatch and beat, each in its own process group (as honcho runs
-    them), output to a log file per process."""
-
-    def __init__(self, *, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.commands = procfile_commands(workdir / "celerybeat-schedule")
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self) -> None:
-        for name, argv in self.commands.items():
-            with self.log_path(name).open("wb") as out:
-                self.processes[name] = subprocess.Popen(
-                    argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )  # fmt: skip
-
-    def log_path(self, name: str) -> Path:
-        return self.workdir / f"procfile-{name}.log"
-
-    def log_text(self, name: str) -> str:
-        return self.log_path(name).read_text(errors="replace")
-
-    def exited(self) -> dict[str, int]:
-        """The supervised processes (the wrappers) that exited, with their codes."""
-        return {name: code for name, p in self.processes.items() if (code := p.poll()) is not None}
-
-    def restarts(self) -> dict[str, int]:
-        """How often each wrapper restarted its process (its own log lines)."""
-        return {name: len(RESTART_LINE.findall(self.log_text(name))) for name in self.processes}
-
-    def crashes(self, name: str) -> list[str]:
-        return [
-            line
-            for line in self.log_text(name).splitlines()
-            if "CRITICAL" in line and "Couldn't ack" not in line
-        ]
-
-    def tails(self, lines: int = 25) -> str:
-        return "\n".join(
-            f"--- {name} (last lines) ---\n" + "\n".join(self.log_text(name).splitlines()[-lines:])
-            for name in self.processes
-        )
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            _stop_group(process, sig=signal.SIGTERM, timeout=10.0)
-
-
-@pytest.fixture
-def procfile(celery_worker: CeleryWorker, tmp_path: Path) -> Iterator[Procfile]:
-    """The Procfile's processes (not started: call `.start()`) with the environment of
-    `celery_worker` (test database, private Redis, sandbox, engine knobs), whose own
-    all-queues worker is not started."""
-    processes = Procfile(env=dict(celery_worker.env), workdir=tmp_path)
-    try:
-        yield processes
-    finally:
-        processes.stop()
 
 
 def accepted(sandbox, number) -> int:
