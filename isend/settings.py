@@ -418,6 +418,10 @@ INVOICE_VAT_RATE = env_float("INVOICE_VAT_RATE", 0.18)
 ENGINE_BREAKER_MIN_FAILURES = env_int("ENGINE_BREAKER_MIN_FAILURES", 50)
 ENGINE_BREAKER_FAILURE_RATIO = env_float("ENGINE_BREAKER_FAILURE_RATIO", 0.5)
 ENGINE_AMBIGUOUS_RESEND_AFTER = env_int("ENGINE_AMBIGUOUS_RESEND_AFTER", 900)
+# A killed drainer's in-flight messages (lease expired) may have reached the gateway: they wait
+# this long, and until every webhook already received for their number has been applied,
+# before they are sent again (a status arriving meanwhile settles them without a resend).
+ENGINE_INTERRUPTED_RESEND_AFTER = env_int("ENGINE_INTERRUPTED_RESEND_AFTER", 60)
 ENGINE_KICK_DRAINERS = env_bool("ENGINE_KICK_DRAINERS", True)
 # How long a claimed message stays leased to its drainer (a killed worker's messages go back
 # to the queue after this; keep it well above a drain slice plus the send timeout), and the

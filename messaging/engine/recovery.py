@@ -1,5 +1,6 @@
-"""The periodic tick: return expired leases to the queue, resend ambiguous messages no webhook
-reconciled, expire campaigns past their deadline, start scheduled campaigns, and make sure every
+"""The periodic tick: settle a dead drainer's expired leases (ambiguous until their status
+arrives or the wait is over), resend ambiguous messages no webhook reconciled, expire
+campaigns past their deadline, start scheduled campaigns, and make sure every
 number with due work has a drainer. A killed worker loses nothing: its leases expire here."""
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.engine import reactions
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.windows import WINDOW_OPENS_SQL
-from messaging.numbers.models import Sender
+from messaging.numbers.models import Sender, WebhookEvent
 
 
 def tick() -> dict[str, int]:
     now = timezone.now()
-    expired_leases = Message.objects.filter(
-        status=Message.Status.SENDING, lease_until__lt=now
-    ).update(status=Message.Status.QUEUED, lease_until=None, status_changed_at=now)
-    unconfirmed = Message.objects.filter(
-        status=Message.Status.AMBIGUOUS,
-        status_changed_at__lt=now - timedelta(seconds=settings.ENGINE_AMBIGUOUS_RESEND_AFTER),
-    ).update(status=Message.Status.QUEUED, status_changed_at=now)
+    expired_leases, interrupted_requeued = _interrupted_sends_settle(now)
+    unconfirmed = (
+        Message.objects.filter(
+            status=Message.Status.AMBIGUOUS,
+            status_changed_at__lt=now - timedelta(seconds=settings.ENGINE_AMBIGUOUS_RESEND_AFTER),
+        )
+        .exclude(error_kind=INTERRUPTED)
+        .update(status=Message.Status.QUEUED, error_kind="", status_changed_at=now)
+    )
     expired = 0
     for campaign in Campaign.objects.filter(
         status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED], expires_at__lt=now
@@ -73,7 +76,7 @@ def tick() -> dict[str, int]:
         dispatch_kick(sender_ids=senders)
     return {
         "expired_leases": expired_leases,
-        "unconfirmed_requeued": unconfirmed,
+        "unconfirmed_requeued": unconfirmed + interrupted_requeued,
         "campaigns_expired": expired,
         "campaigns_started": started,
         "drainers": len(senders),
@@ -115,3 +118,37 @@ def oldest_due_age_check() -> dict[str, object]:
     oldest: datetime = row[0]
     age = (timezone.now() - oldest).total_seconds()
     return {"ok": age < settings.HEALTHZ_MAX_DUE_AGE_SECONDS, "oldest_due_seconds": round(age, 1)}
+
+
+#: `error_kind` of a message whose drainer died while it was in flight.
+INTERRUPTED = "interrupted"
+
+
+def _interrupted_sends_settle(now: datetime) -> tuple[int, int]:
+    """A dead drainer's leased messages may already be at the gateway (sent, not yet recorded):
+    resending them at once is how a crash turns into duplicates. They become ambiguous; a
+    status webhook (matched by `biz_opaque_callback_data`) settles them as sent, and those no
+    webhook claims go back to the queue once ENGINE_INTERRUPTED_RESEND_AFTER has passed and
+    their number has no stored webhook still waiting to be applied (the evidence is read
+    before the resend, never after). Returns (leases expired, messages requeued)."""
+    expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now).update(
+        status=Message.Status.AMBIGUOUS,
+        error_kind=INTERRUPTED,
+        lease_until=None,
+        status_changed_at=now,
+    )
+    unapplied = (
+        WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, sender_id__isnull=False)
+        .order_by()
+        .values("sender_id")
+    )
+    requeued = (
+        Message.objects.filter(
+            status=Message.Status.AMBIGUOUS,
+            error_kind=INTERRUPTED,
+            status_changed_at__lt=now - timedelta(seconds=settings.ENGINE_INTERRUPTED_RESEND_AFTER),
+        )
+        .exclude(sender_id__in=unapplied)
+        .update(status=Message.Status.QUEUED, error_kind="", status_changed_at=now)
+    )
+    return expired, requeued

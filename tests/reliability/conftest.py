@@ -51,6 +51,8 @@ WORKER_ENGINE_ENV = {
     "ENGINE_DRAIN_LOCK_SECONDS": "6",
     "ENGINE_HEARTBEAT_SECONDS": "2",
     "ENGINE_AMBIGUOUS_RESEND_AFTER": "2",
+    # A killed drainer's in-flight messages wait 3 s (and for their number's stored webhooks).
+    "ENGINE_INTERRUPTED_RESEND_AFTER": "3",
     "ENGINE_SEND_TIMEOUT_SECONDS": "1.5",
     # Stored webhook events not applied after 3 s (their task lost in a Redis restart) are
     # queued again by beat's sweep every 3 s (60 s by default).

@@ -277,3 +277,83 @@ def test_an_ambiguous_send_reconciled_by_its_webhook_is_charged(workspace, one_c
     )
 
     assert (Message.objects.get(pk=claimed.id).status, _spent(campaign)) == ("delivered", 1)
+
+
+def _lease_expires(claimed: dispatch.Claimed) -> None:
+    Message.objects.filter(pk=claimed.id).update(lease_until=timezone.now() - timedelta(1))
+
+
+def _wait_over(claimed: dispatch.Claimed) -> None:
+    """As if ENGINE_INTERRUPTED_RESEND_AFTER had passed since the tick settled the lease."""
+    Message.objects.filter(pk=claimed.id).update(
+        status_changed_at=timezone.now() - timedelta(seconds=3600)
+    )
+
+
+def test_a_dead_drainers_message_waits_for_its_status_before_any_resend(one_claimed) -> None:
+    """The drainer died with the message in flight: it may be at the gateway, so it is not
+    queued again at once (that is how a crash turns into a duplicate): it waits as ambiguous,
+    and goes back to the queue only after the wait, with no webhook of its number unapplied."""
+    number, claimed = one_claimed
+    _lease_expires(claimed)
+
+    recovery.tick()
+    message = Message.objects.get(pk=claimed.id)
+    assert (message.status, message.error_kind) == ("ambiguous", recovery.INTERRUPTED)
+    assert dispatch.claim(sender_id=number.pk, limit=10) == []  # nothing to send yet
+
+    recovery.tick()  # the wait is not over: still waiting
+    assert Message.objects.get(pk=claimed.id).status == "ambiguous"
+
+    _wait_over(claimed)
+    recovery.tick()
+    message = Message.objects.get(pk=claimed.id)
+    assert (message.status, message.error_kind) == ("queued", "")
+    (again,) = dispatch.claim(sender_id=number.pk, limit=10)
+    assert again.id == claimed.id
+
+
+def test_a_dead_drainers_message_is_not_resent_while_its_numbers_webhooks_wait(
+    one_claimed,
+) -> None:
+    """A stored webhook not yet applied may be this message's status: no resend until the
+    number's stored webhooks are applied, however long the wait has been."""
+    number, claimed = one_claimed
+    _lease_expires(claimed)
+    recovery.tick()
+    _wait_over(claimed)
+    pending = WebhookEvent.objects.create(
+        workspace_id=number.workspace_id,
+        sender=number,
+        source=WebhookEvent.Source.CLOUD_API,
+        body=b"{}",
+    )
+
+    recovery.tick()
+    assert Message.objects.get(pk=claimed.id).status == "ambiguous"
+
+    WebhookEvent.objects.filter(pk=pending.pk).update(state=WebhookEvent.State.PARSED)
+    recovery.tick()
+    assert Message.objects.get(pk=claimed.id).status == "queued"
+
+
+def test_a_dead_drainers_message_settled_by_its_webhook_is_charged_and_never_resent(
+    workspace, one_claimed
+) -> None:
+    number, claimed = one_claimed
+    campaign = Campaign.objects.get(pk=claimed.campaign_id)
+    _lease_expires(claimed)
+    recovery.tick()
+
+    ingest.apply_statuses(
+        workspace_id=number.workspace_id, events=[_status(claimed, DeliveryStatus.DELIVERED)]
+    )
+    _wait_over(claimed)
+    recovery.tick()
+
+    message = Message.objects.get(pk=claimed.id)
+    assert message.status == "delivered"
+    assert dispatch.claim(sender_id=number.pk, limit=10) == []
+    assert _spent(campaign) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0016_sender_capped_until'),
+        ('messaging', '0017_whatsapp_templates'),
     ]
 
     operations = [
