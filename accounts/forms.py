@@ -99,6 +99,15 @@ class ProfileForm(forms.Form):
 
 class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label=_("Workspace name"), max_length=120)
+    slug = forms.CharField(
+        label=_("Web address"),
+        max_length=60,
+        required=False,  # left empty: the address stays as it is
+        help_text=_(
+            "The part of your workspace's address after /w/. Lowercase Latin letters, digits "
+            "and hyphens. Old links keep working for your team."
+        ),
+    )
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _TIME_ZONES])
     default_country = forms.ChoiceField(
         label=_("Default country for phone numbers"),
