@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import formats
 
 
 class BootstrapForm(forms.Form):
@@ -35,3 +36,31 @@ def errors_to_form(form: forms.BaseForm, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         for error in errors:
             form.add_error(field if field in form.fields else None, error)
+
+
+def date_format_hint() -> str:
+    """How the active language writes a date in a form ("dd.mm.yyyy" for az and ru), from the
+    first of its DATE_INPUT_FORMATS: the format `LocalDateInput` shows and parses first."""
+    fmt = formats.get_format("DATE_INPUT_FORMATS")[0]
+    for code, hint in (("%d", "dd"), ("%m", "mm"), ("%Y", "yyyy"), ("%y", "yy")):
+        fmt = fmt.replace(code, hint)
+    return fmt
+
+
+class LocalDateInput(forms.DateInput):
+    """A date typed the way the user's language writes it (dd.mm.yyyy in az and ru).
+
+    A browser's `<input type="date">` follows the browser's own language, not the one the
+    person chose here, so it is a text input with the format as a placeholder; the field
+    parses the language's DATE_INPUT_FORMATS, which always include ISO (yyyy-mm-dd), so links
+    and saved filters written in ISO keep working."""
+
+    input_type = "text"
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        widget_attrs = context["widget"]["attrs"]
+        widget_attrs.setdefault("placeholder", date_format_hint())
+        widget_attrs.setdefault("inputmode", "numeric")
+        widget_attrs.setdefault("autocomplete", "off")
+        return context
