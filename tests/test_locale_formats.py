@@ -122,3 +122,17 @@ def test_a_contact_filter_date_typed_dd_mm_yyyy_filters(
 def test_a_new_workspace_defaults_to_baku_time(workspace: Workspace) -> None:
     assert Workspace._meta.get_field("time_zone").default == "Asia/Baku"
     assert workspace.time_zone == "Asia/Baku"
+
+
+def test_the_footer_switches_the_language_and_the_formats_follow(
+    member_client: Client, workspace: Workspace, added_on_3_december: Contact
+) -> None:
+    page = member_client.get(f"/w/{workspace.slug}/contacts/").content.decode()
+    assert 'data-testid="language-form"' in page
+    assert '<option value="az">Azərbaycanca</option>' in page
+
+    member_client.post("/i18n/setlang/", {"language": "az", "next": f"/w/{workspace.slug}/"})
+
+    page = member_client.get(f"/w/{workspace.slug}/contacts/").content.decode()
+    assert '<html lang="az">' in page
+    assert "03.12.2026" in page
