@@ -47,7 +47,7 @@ class Contact(WorkspaceOwned):
     # s/c/g/x, lower case; with ə also as "a"). Written by a database trigger on every insert
     # and name change, so bulk upserts, imports and admin edits can never leave it stale;
     # searched through `contacts.selectors.contact_filter_q`. See migration 0017.
-    search_text = models.TextField(editable=False, blank=True, default="")
+    search_text = models.TextField(editable=False, blank=True, default="", db_default="")
     language = models.CharField(_("language"), max_length=16, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
