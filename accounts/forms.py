@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.permissions import API_SCOPES, Role
 from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
+from core.forms import LocalDateTimeInput
 
 _TIME_ZONES = sorted(zoneinfo.available_timezones())
 _COUNTRIES = sorted(
@@ -135,7 +136,7 @@ class ApiKeyForm(forms.Form):
     expires_at = forms.DateTimeField(
         label=_("Expires"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=LocalDateTimeInput(attrs={"class": "form-control w-auto"}),
         help_text=_("Leave empty for a key that does not expire."),
     )
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from accounts.models import User, Workspace
+from accounts.models import ApiKey, User, Workspace
 from billing import services as billing
 from core.forms import date_format_hint
 from messaging.analytics.forms import AnalyticsFilterForm
@@ -136,3 +136,23 @@ def test_the_footer_switches_the_language_and_the_formats_follow(
     page = member_client.get(f"/w/{workspace.slug}/contacts/").content.decode()
     assert '<html lang="az">' in page
     assert "03.12.2026" in page
+
+
+def test_the_api_key_expiry_is_typed_the_user_s_way(
+    member_client: Client, workspace: Workspace
+) -> None:
+    url = f"/w/{workspace.slug}/developers/"
+    page = member_client.get(url, HTTP_ACCEPT_LANGUAGE="az").content.decode()
+    field = re.search(r'<input[^>]*name="expires_at"[^>]*>', page)
+    assert field
+    assert 'placeholder="dd.mm.yyyy HH:MM"' in field.group(0)
+
+    member_client.post(
+        url,
+        {"name": "CRM", "scopes": ["contacts:read"], "expires_at": "31.12.2030 23:59"},
+        HTTP_ACCEPT_LANGUAGE="az",
+    )
+
+    key = ApiKey.objects.get(workspace=workspace, name="CRM")
+    assert key.expires_at is not None
+    assert key.expires_at.strftime("%d.%m.%Y %H:%M") == "31.12.2030 23:59"
