@@ -42,6 +42,7 @@ run: setup
 	@echo ""
 	@echo "  iSend is starting at http://127.0.0.1:$(WEB_PORT)/  (admin: /admin/, API docs: /api/v1/docs/)"
 	@echo "  Sandbox gateway: http://127.0.0.1:9100/_sandbox/   E-mails are printed below (console)."
+	@echo "  Logins (demo owner, platform admin, support staff): printed above by seed_demo; see README."
 	@echo ""
 	$(VENV)/bin/honcho start -f Procfile
 

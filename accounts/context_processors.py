@@ -6,7 +6,11 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.permissions import ROLE_PERMISSIONS
-from accounts.selectors import memberships_of_user, notifications_unread_count
+from accounts.selectors import (
+    membership_for_user,
+    memberships_of_user,
+    notifications_unread_count,
+)
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -19,6 +23,11 @@ def shell(request: HttpRequest) -> dict[str, Any]:
 
     workspace = getattr(request, "workspace", None)
     membership = getattr(request, "membership", None)
+    if workspace is None and (last := request.session.get("last_workspace")):
+        # Pages outside /w/<slug>/ (the privacy centre, profile, password, 2FA) keep the
+        # shell of the workspace the user was in, still only through their membership.
+        membership = membership_for_user(user=user, workspace_slug=last)
+        workspace = membership.workspace if membership else None
     context.update(
         {
             "current_workspace": workspace,

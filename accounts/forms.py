@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.permissions import API_SCOPES, Role
 from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
+from core.forms import LocalDateTimeInput
 
 _TIME_ZONES = sorted(zoneinfo.available_timezones())
 _COUNTRIES = sorted(
@@ -99,6 +100,15 @@ class ProfileForm(forms.Form):
 
 class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label=_("Workspace name"), max_length=120)
+    slug = forms.CharField(
+        label=_("Web address"),
+        max_length=60,
+        required=False,  # left empty: the address stays as it is
+        help_text=_(
+            "The part of your workspace's address after /w/. Lowercase Latin letters, digits "
+            "and hyphens. Old links keep working for your team."
+        ),
+    )
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _TIME_ZONES])
     default_country = forms.ChoiceField(
         label=_("Default country for phone numbers"),
@@ -126,7 +136,7 @@ class ApiKeyForm(forms.Form):
     expires_at = forms.DateTimeField(
         label=_("Expires"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=LocalDateTimeInput(attrs={"class": "form-control w-auto"}),
         help_text=_("Leave empty for a key that does not expire."),
     )
 

@@ -96,6 +96,26 @@ class Workspace(models.Model):
         return self.status == self.Status.SUSPENDED
 
 
+class WorkspaceSlugRedirect(models.Model):
+    """An address a workspace answered to before its owner changed the slug. Old links keep
+    working for members (a redirect to the same page under the new slug); anyone else gets the
+    404 a slug that never existed gets. A slug is either a workspace's or one redirect's, never
+    both, so an old link can never land in somebody else's workspace."""
+
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="slug_redirects"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("former workspace address")
+        verbose_name_plural = _("former workspace addresses")
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 class Membership(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")

@@ -12,6 +12,7 @@ from accounts.models import (
     Notification,
     User,
     Workspace,
+    WorkspaceSlugRedirect,
 )
 
 
@@ -21,6 +22,17 @@ def membership_for_user(*, user: User, workspace_slug: str) -> Membership | None
         .filter(user=user, workspace__slug=workspace_slug)
         .first()
     )
+
+
+def workspace_moved_for_member(*, user: User, old_slug: str) -> Workspace | None:
+    """The workspace that used to answer to `old_slug`, if `user` is a member of it (else
+    None: a non-member must not learn that the address ever existed)."""
+    redirect = (
+        WorkspaceSlugRedirect.objects.select_related("workspace")
+        .filter(slug=old_slug, workspace__memberships__user=user)
+        .first()
+    )
+    return redirect.workspace if redirect else None
 
 
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:

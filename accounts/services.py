@@ -4,10 +4,12 @@ notifications. Plain functions with keyword-only arguments; one transaction each
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from typing import Any
 
+from anyascii import anyascii
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -27,6 +29,7 @@ from accounts.models import (
     Notification,
     User,
     Workspace,
+    WorkspaceSlugRedirect,
 )
 from accounts.permissions import API_SCOPES, Role
 from accounts.useragent import parse_user_agent
@@ -152,12 +155,86 @@ def email_send_on_commit(*, to: list[str], template: str, context: dict[str, Any
 # --- sign-up, users, workspaces -----------------------------------------------------------
 
 
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MIN, SLUG_MAX = 3, 60
+
+
+def workspace_slug_from_name(name: str) -> str:
+    """A URL-safe slug for a name in any script: Azerbaijani letters are transliterated
+    ("Çiçək" -> "cicek", "Şirinova Ağa" -> "sirinova-aga"), not dropped as plain `slugify`
+    drops them ("ii" for "Çiçək")."""
+    return slugify(anyascii(name))[:40].strip("-")
+
+
+def _slug_taken(slug: str, *, workspace: Workspace | None = None) -> bool:
+    """A slug is taken if another workspace uses it now or used it before (its old links
+    must keep leading to it)."""
+    others = Workspace.objects.filter(slug=slug)
+    redirects = WorkspaceSlugRedirect.objects.filter(slug=slug)
+    if workspace is not None:
+        others = others.exclude(pk=workspace.pk)
+        redirects = redirects.exclude(workspace=workspace)
+    return others.exists() or redirects.exists()
+
+
 def _unique_slug(name: str) -> str:
-    base = slugify(name)[:40] or "workspace"
+    base = workspace_slug_from_name(name)
+    if len(base) < SLUG_MIN:
+        base = f"{base}-workspace".strip("-")
     slug = base
-    while Workspace.objects.filter(slug=slug).exists():
+    while _slug_taken(slug):
         slug = f"{base}-{secrets.token_hex(3)}"
     return slug
+
+
+def workspace_slug_clean(*, workspace: Workspace, slug: str) -> str:
+    """The slug as it will be stored, or a ValidationError saying what to change."""
+    slug = slug.strip().lower()
+    if not (SLUG_MIN <= len(slug) <= SLUG_MAX) or not SLUG_RE.match(slug):
+        raise ValidationError(
+            {
+                "slug": _(
+                    "Use %(min)d to %(max)d lowercase Latin letters, digits and single hyphens "
+                    "(for example “cicek-market”)."
+                )
+                % {"min": SLUG_MIN, "max": SLUG_MAX}
+            }
+        )
+    if _slug_taken(slug, workspace=workspace):
+        raise ValidationError({"slug": _("This address is taken. Choose another one.")})
+    return slug
+
+
+@transaction.atomic
+def workspace_change_slug(
+    *, workspace: Workspace, actor: User, slug: str, ip: str | None = None
+) -> Workspace:
+    """Move the workspace to a new address. The old slug becomes a redirect so bookmarks
+    and links in e-mails keep working for members; going back to a former slug takes it back
+    from the redirects."""
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    slug = workspace_slug_clean(workspace=locked, slug=slug)
+    old = locked.slug
+    if slug == old:
+        return locked
+    try:
+        with transaction.atomic():
+            WorkspaceSlugRedirect.objects.filter(workspace=locked, slug=slug).delete()
+            WorkspaceSlugRedirect.objects.create(workspace=locked, slug=old)
+            locked.slug = slug
+            locked.save(update_fields=["slug"])
+    except IntegrityError as exc:  # taken by a concurrent change in the meantime
+        raise ValidationError({"slug": _("This address is taken. Choose another one.")}) from exc
+    audit_record(
+        workspace=locked,
+        action="workspace.slug_changed",
+        actor=actor,
+        target=locked,
+        ip=ip,
+        details={"changed": {"slug": [old, slug]}},
+    )
+    workspace.slug = slug
+    return locked
 
 
 @transaction.atomic

@@ -23,12 +23,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from accounts.permissions import role_has
-from accounts.selectors import membership_for_user
+from accounts.selectors import membership_for_user, workspace_moved_for_member
 
 if TYPE_CHECKING:
     from accounts.models import Membership, User, Workspace
@@ -132,11 +133,30 @@ class WorkspaceMiddleware:
 
         membership = membership_for_user(user=request.user, workspace_slug=slug)
         if membership is None:
-            raise Http404
+            return self._moved(request, slug, view_kwargs)
         request.workspace = membership.workspace  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
         request.session["last_workspace"] = slug
         return None
+
+    @staticmethod
+    def _moved(request: HttpRequest, slug: str, view_kwargs: dict[str, Any]) -> HttpResponse:
+        """An old address of a workspace the user belongs to: the same page under the new
+        slug (302, not 301: the owner may move back, and a cached 301 would then loop).
+        Only reads are redirected; a form posted to an old address is a 404 rather than a
+        silent re-post. Everyone else gets the 404 of an unknown slug."""
+        if request.method not in ("GET", "HEAD"):
+            raise Http404
+        workspace = workspace_moved_for_member(user=request.user, old_slug=slug)  # type: ignore[arg-type]
+        if workspace is None or request.resolver_match is None:
+            raise Http404
+        url = reverse(
+            request.resolver_match.view_name,
+            kwargs={**view_kwargs, "workspace_slug": workspace.slug},
+        )
+        if query := request.META.get("QUERY_STRING"):
+            url = f"{url}?{query}"
+        return HttpResponseRedirect(url)
 
 
 class AuthenticatedRequest(HttpRequest):

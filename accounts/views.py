@@ -242,19 +242,28 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
     initial: dict[str, Any] = {
         "name": workspace.name,
+        "slug": workspace.slug,
         "time_zone": workspace.time_zone,
         "default_country": workspace.default_country,
     }
     form = WorkspaceSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.workspace_update_settings(
-            workspace=workspace,
-            actor=request.user,
-            ip=services.client_ip(request),
-            **form.cleaned_data,
-        )
-        messages.success(request, _("Settings saved."))
-        return redirect("accounts:settings", workspace_slug=workspace.slug)
+        data = dict(form.cleaned_data)
+        slug = data.pop("slug") or workspace.slug
+        ip = services.client_ip(request)
+        try:
+            workspace = services.workspace_change_slug(
+                workspace=workspace, actor=request.user, slug=slug, ip=ip
+            )
+        except ValidationError as exc:
+            form.add_error("slug", exc.message_dict["slug"])
+        else:
+            services.workspace_update_settings(
+                workspace=workspace, actor=request.user, ip=ip, **data
+            )
+            request.session["last_workspace"] = workspace.slug
+            messages.success(request, _("Settings saved."))
+            return redirect("accounts:settings", workspace_slug=workspace.slug)
     return render(request, "accounts/settings.html", {"form": form})
 
 

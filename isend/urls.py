@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's switcher
     path("api/v1/", include(api_patterns)),
     path("", include("privacy.urls")),
     path("", include("messaging.numbers.receiver_urls")),

@@ -255,6 +255,7 @@ PUBLIC_NAMESPACES: dict[str, str] = {
 PUBLIC_ROUTES: dict[str, str] = {
     "home": "landing page / redirect to the user's own workspace",
     "healthz": "health check, no tenant data",
+    "set_language": "Django's language switcher: sets the visitor's language, no tenant data",
     "accounts:workspace_create": "creates a new workspace for the signed-in user",
     "accounts:profile": "the signed-in user's own profile",
     "accounts:invitation_accept": "capability URL: the secret token is the credential",

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
+from core.forms import LocalDateInput
 from messaging.analytics.selectors import MAX_RANGE_DAYS
 from messaging.campaigns.models import Campaign
 from messaging.content.models import MessageTemplate
@@ -19,8 +20,8 @@ class AnalyticsFilterForm(forms.Form):
     """The analytics scope: a date range in the workspace's time zone and optional filters.
     Choices are limited to the workspace, so another tenant's id is a form error."""
 
-    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), widget=LocalDateInput())
+    date_to = forms.DateField(label=_("To"), widget=LocalDateInput())
     sender: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Number"), queryset=None, required=False, to_field_name="public_id"
     )

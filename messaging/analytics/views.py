@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -36,8 +37,9 @@ def _scope(
     workspace = request.workspace
     default = stats.default_scope(workspace=workspace)
     data = request.GET.copy()
-    data.setdefault("date_from", default.date_from.isoformat())
-    data.setdefault("date_to", default.date_to.isoformat())
+    # Shown in the date inputs as the user's language writes dates (dd.mm.yyyy in az/ru).
+    data.setdefault("date_from", formats.localize_input(default.date_from))
+    data.setdefault("date_to", formats.localize_input(default.date_to))
     form = AnalyticsFilterForm(data, workspace=workspace)
     if not form.is_valid():
         return default, form, {}

@@ -161,6 +161,11 @@ class CampaignForm(forms.Form):
         )
         self.fields["contact_list"].queryset = ContactList.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
         self.fields["segment"].queryset = Segment.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+        if not self.is_bound:
+            # The only number is the one to send from: ticked, not left for the user to find.
+            only = list(self.fields["senders"].queryset[:2])  # type: ignore[attr-defined]
+            if len(only) == 1:
+                self.initial.setdefault("senders", [only[0].pk])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -237,7 +242,16 @@ def campaign_list(request: WorkspaceRequest) -> HttpResponse:
 @workspace_view(Perm.CAMPAIGNS_RUN)
 def campaign_new(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
-    form = CampaignForm(request.POST or None, workspace=workspace)
+    initial: dict[str, Any] = {}
+    # "Create a campaign for this list" (the import report, a list's page) names the list.
+    if list_id := request.GET.get("list"):
+        try:
+            chosen = ContactList.objects.for_workspace(workspace).filter(public_id=list_id).first()
+        except ValidationError:  # not a UUID: a hand-edited link
+            chosen = None
+        if chosen is not None:
+            initial["contact_list"] = chosen.pk
+    form = CampaignForm(request.POST or None, workspace=workspace, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = services.campaign_create(

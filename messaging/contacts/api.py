@@ -92,7 +92,11 @@ class OptInSerializer(serializers.Serializer):
 
 _CONTACT_FILTERS = [
     OpenApiParameter(
-        "search", str, description="A name, a whole phone number in any shape, or phone digits"
+        "search",
+        str,
+        description="A name in any spelling (Azerbaijani letters and accents fold: "
+        "'shirinova', 'şirinova' and 'sirinova' all find 'Şirinova'), a whole phone number "
+        "in any shape, or phone digits",
     ),
     OpenApiParameter("tag", str, description="Has this tag"),
     OpenApiParameter("list", str, description="Member of this list (id)"),

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
-from core.forms import BootstrapForm
+from core.forms import BootstrapForm, LocalDateInput
 from messaging.contacts.models import WhatsAppStatus
 from messaging.contacts.selectors import contact_lists_of_workspace
 from messaging.contacts.services import BulkAction
@@ -138,10 +138,10 @@ class SegmentForm(BootstrapForm):
         widget=forms.CheckboxSelectMultiple,
     )
     created_after = forms.DateField(
-        label=_("Created on or after"), required=False, widget=forms.DateInput({"type": "date"})
+        label=_("Created on or after"), required=False, widget=LocalDateInput()
     )
     created_before = forms.DateField(
-        label=_("Created on or before"), required=False, widget=forms.DateInput({"type": "date"})
+        label=_("Created on or before"), required=False, widget=LocalDateInput()
     )
 
     def filters(self) -> dict[str, Any]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +43,11 @@ class Contact(WorkspaceOwned):
     phone = models.CharField(_("phone"), max_length=20)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    # "first last" folded for search (Azerbaijani letters and accents to ASCII, sh/ch/gh/kh to
+    # s/c/g/x, lower case; with ə also as "a"). Written by a database trigger on every insert
+    # and name change, so bulk upserts, imports and admin edits can never leave it stale;
+    # searched through `contacts.selectors.contact_filter_q`. See migration 0017.
+    search_text = models.TextField(editable=False, blank=True, default="", db_default="")
     language = models.CharField(_("language"), max_length=16, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
@@ -82,14 +86,11 @@ class Contact(WorkspaceOwned):
         ]
         indexes = [
             GinIndex(fields=["tags"], name="messaging_contact_tags_gin"),
-            # Search (`icontains` is UPPER(x) LIKE UPPER('%term%')) without reading every row.
+            # Name search (`search_text LIKE '%term%'`) without reading every row.
             GinIndex(
-                OpClass(Upper("first_name"), name="gin_trgm_ops"),
-                name="messaging_contact_first_trgm",
-            ),
-            GinIndex(
-                OpClass(Upper("last_name"), name="gin_trgm_ops"),
-                name="messaging_contact_last_trgm",
+                fields=["search_text"],
+                opclasses=["gin_trgm_ops"],
+                name="messaging_contact_search_trgm",
             ),
             # Digits typed as a fragment of a number (`phone LIKE '%0123456%'`).
             GinIndex(

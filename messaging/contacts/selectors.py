@@ -19,9 +19,11 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
+    TextField,
     Value,
 )
 
@@ -106,10 +108,14 @@ def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -
     search = str(filters.get("search") or "").strip()
     if search:
         digits = "".join(ch for ch in search if ch.isdigit())
-        text_q = Q(first_name__icontains=search) | Q(last_name__icontains=search)
-        if " " in search:
-            first, _sep, last = search.partition(" ")
-            text_q |= Q(first_name__icontains=first, last_name__icontains=last.strip())
+        # The stored column and the term go through the same SQL fold (migration 0017), so
+        # "shirinova", "şirinova" and "sirinova" all find "Şirinova". The fold of a constant
+        # is computed once at plan time and the trigram index on `search_text` applies.
+        text_q = Q(
+            search_text__contains=Func(
+                Value(search), function="isend_search_fold", output_field=TextField()
+            )
+        )
         whole_number = parse_phone(search, default_country=default_country or None).e164
         if whole_number:  # a whole number, in any shape: the unique index finds it at once
             text_q |= Q(phone=whole_number)

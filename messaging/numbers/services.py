@@ -129,6 +129,21 @@ def _templates_sync_on_commit(sender: Sender) -> None:
     )
 
 
+def sandbox_numbers_announce() -> int:
+    """Register every active sandbox number, of every workspace, with the sandbox gateway
+    (idempotent upserts); returns how many. The sandbox keeps its numbers in memory, so after
+    it restarts this is how it learns them again (`sandbox_gateway --announce-numbers`, which
+    `make run` uses). A platform job: it crosses workspaces on purpose."""
+    numbers = Sender.objects.filter(
+        provider=Sender.Provider.SANDBOX, status=Sender.Status.ACTIVE, removed_at__isnull=True
+    ).order_by("id")
+    count = 0
+    for sender in numbers:
+        _sandbox_register(sender)
+        count += 1
+    return count
+
+
 def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None = None) -> Sender:
     """One click: a simulated number registered with the sandbox gateway, active at once."""
     digits = "".join(secrets.choice("0123456789") for _ in range(7))

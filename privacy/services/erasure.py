@@ -23,6 +23,7 @@ from accounts.models import (
     Notification,
     User,
     Workspace,
+    WorkspaceSlugRedirect,
 )
 from accounts.permissions import Role
 from accounts.services import audit_record
@@ -47,6 +48,7 @@ OWN_WORKSPACE_MODELS: tuple[type[models.Model], ...] = (
     Notification,
     ApiRequestLog,
     DataRequest,
+    WorkspaceSlugRedirect,  # former addresses can name the company
 )
 
 
