@@ -29,6 +29,7 @@ from messaging.contacts.forms import (
     ContactListForm,
     SegmentForm,
 )
+from messaging.numbers.customer_window import customer_window_rows
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")
@@ -163,6 +164,7 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
             "form": form,
             "lists": contact.lists.filter(workspace=workspace).order_by("name"),
             "can_write": can_write_contacts(request),
+            "windows": customer_window_rows(workspace=workspace, phone=contact.phone),
         },
     )
 

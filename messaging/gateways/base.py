@@ -22,6 +22,8 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import aiohttp
 
+from messaging.gateways.freeform import FreeFormContent
+
 _NON_DIGITS = re.compile(r"\D")
 
 # --------------------------------------------------------------------------------------------
@@ -36,7 +38,8 @@ class OutboundMessage:
     ``public_id`` is our message's public id; Cloud API sends echo it back as
     ``biz_opaque_callback_data`` so an ambiguous send can be reconciled before any resend.
     ``attempt`` counts earlier attempts (0 for the first) and sizes the backoff in the outcome.
-    Exactly one of ``text`` and ``template_name`` is set.
+    Exactly one of ``text``, ``template_name`` and ``content`` (media or an interactive
+    message, :mod:`messaging.gateways.freeform`) is set.
     """
 
     public_id: str
@@ -46,10 +49,12 @@ class OutboundMessage:
     template_language: str | None = None
     body_parameters: tuple[str, ...] = ()
     attempt: int = 0
+    content: FreeFormContent | None = None
 
     def __post_init__(self) -> None:
-        if (self.text is None) == (self.template_name is None):
-            raise ValueError("OutboundMessage needs exactly one of text and template_name")
+        given = [v is not None for v in (self.text, self.template_name, self.content)]
+        if sum(given) != 1:
+            raise ValueError("OutboundMessage needs exactly one of text, template_name and content")
         if self.template_name is not None and not self.template_language:
             raise ValueError("a template message needs template_language (e.g. 'en_US')")
         if self.attempt < 0:

@@ -39,6 +39,12 @@ from messaging.gateways.base import (
     gather_bounded,
     timestamp_from_unix,
 )
+from messaging.gateways.freeform import (
+    FreeFormContent,
+    ListMessage,
+    Media,
+    ReplyButtons,
+)
 from messaging.gateways.signatures import META_SIGNATURE_HEADER, meta_signature, verify_signature
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "CloudApiAdapter",
     "CredentialCheck",
     "build_message_payload",
+    "content_payload",
     "meta_signature",
     "parse_graph_error",
     "parse_webhook",
@@ -64,7 +71,8 @@ MAX_CALLBACK_DATA_LENGTH = 512
 
 
 def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
-    """The Graph ``/messages`` request body for one message (text or template)."""
+    """The Graph ``/messages`` request body for one message (text, template, media or
+    interactive)."""
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -85,10 +93,64 @@ def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
             ]
         payload["type"] = "template"
         payload["template"] = template
+    elif message.content is not None:
+        payload.update(content_payload(message.content))
     else:
         payload["type"] = "text"
         payload["text"] = {"preview_url": False, "body": message.text}
     return payload
+
+
+def _interactive_frame(header: str, body: str, footer: str) -> dict[str, Any]:
+    frame: dict[str, Any] = {"body": {"text": body}}
+    if header:
+        frame["header"] = {"type": "text", "text": header}
+    if footer:
+        frame["footer"] = {"text": footer}
+    return frame
+
+
+def content_payload(content: FreeFormContent) -> dict[str, Any]:
+    """The type-specific part of a ``/messages`` body for media or an interactive message,
+    in Meta's documented shapes (``type`` plus the object of that name)."""
+    if isinstance(content, Media):
+        media: dict[str, Any] = {"link": content.link}
+        if content.caption:
+            media["caption"] = content.caption
+        if content.filename:
+            media["filename"] = content.filename
+        return {"type": content.kind, content.kind: media}
+    if isinstance(content, ReplyButtons):
+        interactive = {
+            "type": "button",
+            **_interactive_frame(content.header, content.body, content.footer),
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": b.id, "title": b.title}}
+                    for b in content.buttons
+                ]
+            },
+        }
+        return {"type": "interactive", "interactive": interactive}
+    if isinstance(content, ListMessage):
+        sections = []
+        for section in content.sections:
+            rows = []
+            for row in section.rows:
+                item = {"id": row.id, "title": row.title}
+                if row.description:
+                    item["description"] = row.description
+                rows.append(item)
+            sections.append(
+                {"title": section.title, "rows": rows} if section.title else {"rows": rows}
+            )
+        interactive = {
+            "type": "list",
+            **_interactive_frame(content.header, content.body, content.footer),
+            "action": {"button": content.button, "sections": sections},
+        }
+        return {"type": "interactive", "interactive": interactive}
+    raise TypeError(f"not free-form content: {content!r}")
 
 
 def parse_graph_error(reply: HttpReply) -> ProviderError:

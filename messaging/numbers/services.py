@@ -38,6 +38,7 @@ from messaging.gateways.base import (
     OutboundMessage,
     Outcome,
 )
+from messaging.numbers.customer_window import window_require_open
 from messaging.numbers.models import Sender, WebhookEvent
 
 
@@ -295,11 +296,16 @@ def sender_web_qr_png(*, sender: Sender) -> bytes:
 # --- using and removing ---------------------------------------------------------------------
 
 
-def sender_send_test(*, workspace: Workspace, sender: Sender, to: str, text: str) -> Outcome:
-    """Send one message now, outside any campaign (the user's own phone, to try a number)."""
+def sender_send_test(
+    *, workspace: Workspace, sender: Sender, to: str, text: str, zone: str | None = None
+) -> Outcome:
+    """Send one message now, outside any campaign (the user's own phone, to try a number).
+    It is free-form: on a Cloud API number it is refused before sending unless `to` wrote
+    to this number in the last 24 hours (`zone`: the user's time zone for the message)."""
     workspace_ensure_can_send(workspace=workspace)
     if sender.workspace_id != workspace.pk or not sender.is_live:
         raise ValidationError(_("This number is not connected."))
+    window_require_open(workspace=workspace, sender=sender, phone=to, zone=zone)
     message = OutboundMessage(public_id=f"test-{secrets.token_hex(8)}", to=to, text=text)
 
     async def send() -> Outcome:
