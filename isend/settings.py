@@ -297,6 +297,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets whose field name other resources share get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "NumberStatusEnum": "messaging.numbers.models.Sender.Status",
+        "NumberProviderEnum": "messaging.numbers.models.Sender.Provider",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

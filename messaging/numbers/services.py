@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User, Workspace
+from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify, workspace_ensure_can_send
 from core.crypto import encrypt_json
 from core.events import events_publish, number_status_event
@@ -40,6 +40,7 @@ from messaging.gateways.base import (
 )
 from messaging.numbers.customer_window import window_require_open
 from messaging.numbers.models import Sender, WebhookEvent
+from messaging.numbers.selectors import sender_webhook_url
 
 
 class GatewayUnavailable(Exception):
@@ -47,12 +48,7 @@ class GatewayUnavailable(Exception):
 
 
 def _webhook_url(sender: Sender) -> str:
-    name = (
-        "webhook_web_gateway"
-        if sender.provider == Sender.Provider.WEB_GATEWAY
-        else ("webhook_whatsapp")
-    )
-    return settings.SITE_URL + reverse(f"messaging_webhooks:{name}", args=[sender.public_id])
+    return sender_webhook_url(sender)
 
 
 def _run(coro_factory: Any) -> Any:
@@ -136,15 +132,17 @@ def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None 
 def sender_connect_cloud_api(
     *,
     workspace: Workspace,
-    actor: User,
+    actor: User | None,
     phone_number_id: str,
     waba_id: str,
     access_token: str,
     app_secret: str,
     label: str = "",
     ip: str | None = None,
+    api_key: ApiKey | None = None,
 ) -> Sender:
-    """Check the credentials with a test call to the Graph API, then save them encrypted."""
+    """Check the credentials with a test call to the Graph API, then save them encrypted.
+    Meta's refusal is a ValidationError on `access_token` that quotes Meta's reason."""
     phone_number_id, waba_id = phone_number_id.strip(), waba_id.strip()
     if not phone_number_id.isdigit():
         raise ValidationError(
@@ -187,6 +185,7 @@ def sender_connect_cloud_api(
             workspace=workspace,
             action="number.connected",
             actor=actor,
+            api_key=api_key,
             target=probe,
             ip=ip,
             details={"provider": probe.provider},

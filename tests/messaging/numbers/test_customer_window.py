@@ -211,9 +211,7 @@ def test_automation_reply_to_a_late_webhook_is_refused_and_to_a_fresh_one_sent(
 
     # when: a message written 30 hours ago arrives now (Meta retried the webhook)
     with django_capture_on_commit_callbacks(execute=True):
-        _inbound(
-            cloud_number, text="hours?", at=(timezone.now() - timedelta(hours=30)).timestamp()
-        )
+        _inbound(cloud_number, text="hours?", at=(timezone.now() - timedelta(hours=30)).timestamp())
 
     # then: the rule fired but its reply was refused before queueing, and says why
     late = AutomationRun.objects.get()
