@@ -350,6 +350,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.webhook_events_requeue_stale_task",
         "schedule": 60.0,
     },
+    # Live number health: quality, messaging-limit tier and throughput asked of Meta hourly
+    # (webhooks report changes at once; this catches the ones missed).
+    "numbers-health-refresh": {
+        "task": "messaging.tasks.numbers_health_refresh_task",
+        "schedule": crontab(minute=41),
+    },
     "webhook-deliveries-send": {
         "task": "integrations.tasks.webhook_deliveries_send_task",
         "schedule": 10.0,

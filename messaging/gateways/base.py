@@ -412,6 +412,28 @@ class AccountEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberHealthEvent:
+    """A change of a number's health that Meta reports (``phone_number_quality_update``,
+    ``business_capability_update``): quality rating, messaging-limit tier, throughput.
+
+    ``account_id`` is the WABA id; Meta names the number by ``display_phone_number`` only (or
+    not at all: a capability update concerns every number of the account). Fields Meta did not
+    send are ``None``. ``quality_rating`` is GREEN/YELLOW/RED; ``messaging_limit_tier`` is a
+    ``TIER_*`` string (shared by the account's numbers); ``throughput_level`` is STANDARD or
+    HIGH (``THROUGHPUT_UPGRADE`` means HIGH: up to 1,000 messages per second).
+    """
+
+    account_id: str
+    event: str
+    timestamp: datetime | None
+    display_phone_number: str | None = None
+    quality_rating: str | None = None
+    messaging_limit_tier: str | None = None
+    old_limit: str | None = None
+    throughput_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     """A system- or app-level error webhook not tied to one message (research §1.3)."""
 
@@ -421,7 +443,7 @@ class ErrorEvent:
     timestamp: datetime | None = None
 
 
-Event: TypeAlias = StatusEvent | InboundMessageEvent | AccountEvent | ErrorEvent
+Event: TypeAlias = StatusEvent | InboundMessageEvent | AccountEvent | ErrorEvent | NumberHealthEvent
 
 
 def timestamp_from_unix(value: Any) -> datetime | None:

@@ -27,6 +27,7 @@ from messaging.gateways.base import (
     HttpReply,
     HttpTransport,
     InboundMessageEvent,
+    NumberHealthEvent,
     OutboundMessage,
     Outcome,
     OutcomeKind,
@@ -53,6 +54,7 @@ __all__ = [
     "META_SIGNATURE_HEADER",
     "CloudApiAdapter",
     "CredentialCheck",
+    "PhoneNumberHealth",
     "build_message_payload",
     "content_payload",
     "meta_signature",
@@ -171,6 +173,28 @@ def parse_graph_error(reply: HttpReply) -> ProviderError:
     )
 
 
+#: The phone number node's health fields (research §1.5; ``messaging_limit_tier`` is the older
+#: name of ``whatsapp_business_manager_messaging_limit``, both still answered).
+HEALTH_FIELDS = (
+    "quality_rating",
+    "messaging_limit_tier",
+    "whatsapp_business_manager_messaging_limit",
+    "throughput",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumberHealth:
+    """The result of :meth:`CloudApiAdapter.fetch_health`."""
+
+    ok: bool
+    quality_rating: str | None = None
+    messaging_limit_tier: str | None = None
+    throughput_level: str | None = None
+    error: ProviderError | None = None
+    note: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class CredentialCheck:
     """The result of :meth:`CloudApiAdapter.verify_credentials`."""
@@ -266,6 +290,31 @@ class CloudApiAdapter:
         verdict = classify_error_code(error.code)
         return CredentialCheck(ok=False, kind=verdict.kind, error=error, note=verdict.meaning)
 
+    async def fetch_health(self) -> PhoneNumberHealth:
+        """``GET /{phone_number_id}?fields=quality_rating,...``: the number's live quality,
+        messaging-limit tier and throughput level."""
+        url = f"{self._base}/{self.credentials.phone_number_id}?fields={','.join(HEALTH_FIELDS)}"
+        try:
+            reply = await exchange(self._transport, "GET", url, headers=self._headers)
+        except TransportFailure as failure:
+            return PhoneNumberHealth(ok=False, note=failure.note)
+        if not (200 <= reply.status < 300 and isinstance(reply.body, dict)):
+            error = parse_graph_error(reply)
+            return PhoneNumberHealth(ok=False, error=error, note=error.title)
+        body = reply.body
+        quality = str(body.get("quality_rating") or "").upper()
+        throughput = body.get("throughput")
+        level = throughput.get("level") if isinstance(throughput, dict) else None
+        return PhoneNumberHealth(
+            ok=True,
+            quality_rating=quality if quality in _QUALITY_RATINGS else None,
+            messaging_limit_tier=_tier(
+                body.get("whatsapp_business_manager_messaging_limit")
+                or body.get("messaging_limit_tier")
+            ),
+            throughput_level=str(level).upper() if level else None,
+        )
+
     @staticmethod
     def _outcome_from_reply(message: OutboundMessage, reply: HttpReply) -> Outcome:
         if 200 <= reply.status < 300:
@@ -322,8 +371,6 @@ _WARNING_ACCOUNT_EVENTS = {"ACCOUNT_VIOLATION"}
 _BLOCKING_RESTRICTIONS = {"RESTRICTED_BIZ_INITIATED_MESSAGING"}
 #: Account-level fields recorded as informational events.
 _INFO_FIELDS = {
-    "phone_number_quality_update",
-    "business_capability_update",
     "account_alerts",
     "message_template_status_update",
     "message_template_quality_update",
@@ -353,6 +400,10 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
                 events.extend(_parse_messages_value(value))
             elif field_name == "account_update":
                 events.append(_parse_account_update(account_id, entry_time, value))
+            elif field_name == "phone_number_quality_update":
+                events.append(_parse_quality_update(account_id, entry_time, value))
+            elif field_name == "business_capability_update":
+                events.append(_parse_capability_update(account_id, entry_time, value))
             elif field_name in _INFO_FIELDS:
                 events.append(
                     AccountEvent(
@@ -479,6 +530,79 @@ def _parse_account_update(
         phone_number_id=_str_or_none(value.get("phone_number_id")),
         until=until,
         detail=dict(value),
+    )
+
+
+#: Quality implied by the older ``phone_number_quality_update`` events (research §1.6: FLAGGED
+#: means the rating dropped to low; UNFLAGGED that it recovered, to an unstated level).
+_QUALITY_BY_EVENT = {"FLAGGED": "RED"}
+_QUALITY_RATINGS = {"GREEN", "YELLOW", "RED", "UNKNOWN", "NA"}
+#: Tier names Meta uses for a number of daily unique recipients (capability updates send ints).
+_TIER_BY_LIMIT = {
+    50: "TIER_50",
+    250: "TIER_250",
+    1000: "TIER_1K",
+    2000: "TIER_2K",
+    10_000: "TIER_10K",
+    100_000: "TIER_100K",
+}
+
+
+def _tier(value: Any) -> str | None:
+    """A ``TIER_*`` string from Meta's string or integer forms (-1/unlimited: TIER_UNLIMITED)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.upper().startswith("TIER_"):
+        return value.upper()
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return str(value).upper() if str(value).upper() == "UNLIMITED" else None
+    if number < 0:
+        return "TIER_UNLIMITED"
+    return _TIER_BY_LIMIT.get(number)
+
+
+def _parse_quality_update(
+    account_id: str, entry_time: datetime | None, value: Mapping[str, Any]
+) -> NumberHealthEvent:
+    """``phone_number_quality_update``: the throughput upgrade (``current_limit`` is then the
+    throughput level, TIER_UNLIMITED), tier changes (``max_daily_conversations_per_business``,
+    or ``current_limit`` on the older UPGRADE/DOWNGRADE/FLAGGED events) and, when given, the
+    quality rating."""
+    event = str(value.get("event") or "")
+    upgrade = event == "THROUGHPUT_UPGRADE"
+    tier = _tier(value.get("max_daily_conversations_per_business"))
+    if tier is None and not upgrade:
+        tier = _tier(value.get("current_limit"))
+    quality = str(value.get("quality_rating") or value.get("current_quality_rating") or "")
+    quality = quality.upper() if quality.upper() in _QUALITY_RATINGS else ""
+    return NumberHealthEvent(
+        account_id=account_id,
+        event=event or "phone_number_quality_update",
+        timestamp=entry_time,
+        display_phone_number=_str_or_none(value.get("display_phone_number")),
+        quality_rating=quality or _QUALITY_BY_EVENT.get(event),
+        messaging_limit_tier=tier,
+        old_limit=_str_or_none(value.get("old_limit")),
+        throughput_level="HIGH" if upgrade else None,
+    )
+
+
+def _parse_capability_update(
+    account_id: str, entry_time: datetime | None, value: Mapping[str, Any]
+) -> NumberHealthEvent:
+    """``business_capability_update``: the account's new messaging limit (v24+ names it
+    ``max_daily_conversations_per_business``; older versions
+    ``max_daily_conversation_per_phone``)."""
+    limit = value.get("max_daily_conversations_per_business")
+    if limit is None:
+        limit = value.get("max_daily_conversation_per_phone")
+    return NumberHealthEvent(
+        account_id=account_id,
+        event="business_capability_update",
+        timestamp=entry_time,
+        messaging_limit_tier=_tier(limit),
     )
 
 

@@ -98,6 +98,7 @@ class Migration(migrations.Migration):
                             ("quality", "Quality"),
                             ("tier", "Messaging limit"),
                             ("throughput", "Throughput"),
+                            ("status", "Account status"),
                         ],
                         max_length=16,
                     ),

@@ -91,6 +91,11 @@ class Sender(WorkspaceOwned):
         return self.removed_at is None
 
     @property
+    def tier_display(self) -> str:
+        """The messaging-limit tier as people read it ("2,000 recipients a day")."""
+        return tier_label(self.messaging_limit_tier)
+
+    @property
     def cap_wait_reason(self) -> str:
         """Why this number's share waits ("daily limit of N reached; resumes at HH:MM in your
         time zone"), or "" when it is not at its cap."""
@@ -137,6 +142,7 @@ class NumberHealthChange(WorkspaceOwned):
         QUALITY = "quality", _("Quality")
         TIER = "tier", _("Messaging limit")
         THROUGHPUT = "throughput", _("Throughput")
+        STATUS = "status", _("Account status")
 
     class Source(models.TextChoices):
         WEBHOOK = "webhook", _("Meta webhook")

@@ -61,3 +61,16 @@ def number_health_history(
 ) -> list[NumberHealthChange]:
     """The number's quality, tier and throughput changes, newest first."""
     return list(NumberHealthChange.objects.for_workspace(workspace).filter(sender=sender)[:limit])
+
+
+def numbers_last_health_change(
+    *, workspace: Workspace, senders: list[Sender]
+) -> dict[int, NumberHealthChange]:
+    """Each number's latest health change (the numbers list), in one query."""
+    return {
+        change.sender_id: change
+        for change in NumberHealthChange.objects.for_workspace(workspace)
+        .filter(sender_id__in=[s.pk for s in senders])
+        .order_by("sender_id", "-changed_at", "-id")
+        .distinct("sender_id")
+    }

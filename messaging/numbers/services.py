@@ -35,10 +35,16 @@ from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
+    NumberHealthEvent,
     OutboundMessage,
     Outcome,
 )
 from messaging.numbers.customer_window import window_require_open
+from messaging.numbers.health import (
+    number_health_account_change,
+    number_health_apply_event,
+    number_health_refresh,
+)
 from messaging.numbers.models import Sender, WebhookEvent
 from messaging.numbers.selectors import sender_webhook_url
 
@@ -190,6 +196,8 @@ def sender_connect_cloud_api(
             ip=ip,
             details={"provider": probe.provider},
         )
+    # The messaging-limit tier and throughput are read at once (then hourly and by webhook).
+    number_health_refresh(sender=probe)
     return probe
 
 
@@ -451,6 +459,8 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
                 for item in parsed:
                     if isinstance(item, AccountEvent):
                         _apply_account_event(event.sender, item)
+                    elif isinstance(item, NumberHealthEvent):
+                        number_health_apply_event(sender=event.sender, event=item)
                 touched = apply_events(sender=event.sender, events=parsed, refresh=False)
             # The mark follows the apply, in the same transaction.
             event.events = _plain(parsed)
@@ -494,6 +504,7 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
     changed = list(targets.exclude(status=status))
     if not changed:
         return
+    number_health_account_change(numbers=changed, status=status, event=item.event)
     targets.filter(pk__in=[s.pk for s in changed]).update(
         status=status, status_changed_at=timezone.now(), status_reason=item.event
     )

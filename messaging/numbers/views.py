@@ -18,7 +18,7 @@ from accounts.tenancy import WorkspaceRequest, workspace_view
 from core.phones import PhoneError, normalize_phone
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
-from messaging.numbers import services
+from messaging.numbers import selectors, services
 from messaging.numbers.models import Sender
 
 
@@ -82,7 +82,10 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
 
 @workspace_view(Perm.VIEW)
 def number_list(request: WorkspaceRequest) -> HttpResponse:
-    numbers = Sender.objects.for_workspace(request.workspace).filter(removed_at__isnull=True)
+    numbers = list(selectors.numbers_live(workspace=request.workspace))
+    last = selectors.numbers_last_health_change(workspace=request.workspace, senders=numbers)
+    for number in numbers:
+        number.last_health_change = last.get(number.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "messaging/numbers/list.html",
@@ -186,6 +189,7 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             "can_manage": can_manage,
             "webhook_url": webhook_url,
             "test_form": TestMessageForm(initial={"to": request.user.phone}),
+            "history": selectors.number_health_history(workspace=request.workspace, sender=sender),
         },
     )
 

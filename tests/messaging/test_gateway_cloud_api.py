@@ -19,6 +19,7 @@ from messaging.gateways.base import (
     DeliveryStatus,
     ErrorEvent,
     InboundMessageEvent,
+    NumberHealthEvent,
     OutboundMessage,
     Outcome,
     OutcomeKind,
@@ -201,13 +202,67 @@ def test_disabled_update_ban_states(state: str, effect: AccountEffect) -> None:
     assert (event.event, event.effect) == ("DISABLED_UPDATE", effect)
 
 
-def test_account_violation_is_a_warning_and_quality_update_is_info() -> None:
+def test_account_violation_is_a_warning_and_quality_update_is_a_health_event() -> None:
     (violation,) = parse_webhook(load_payload("webhook_account_update_violation.json"))
     (quality,) = parse_webhook(load_payload("webhook_phone_number_quality_update.json"))
     assert isinstance(violation, AccountEvent)
     assert violation.effect is AccountEffect.WARNING
-    assert isinstance(quality, AccountEvent)
-    assert (quality.event, quality.effect) == ("THROUGHPUT_UPGRADE", AccountEffect.INFO)
+    # THROUGHPUT_UPGRADE's current_limit (TIER_UNLIMITED) is the throughput, not the tier.
+    assert quality == NumberHealthEvent(
+        account_id="102290129340398",
+        event="THROUGHPUT_UPGRADE",
+        timestamp=quality.timestamp,
+        display_phone_number="15550783881",
+        throughput_level="HIGH",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "quality", "tier"),
+    [
+        pytest.param(
+            {"event": "FLAGGED", "current_limit": "TIER_10K"}, "RED", "TIER_10K", id="flagged_case"
+        ),
+        pytest.param(
+            {"event": "DOWNGRADE", "current_limit": "TIER_2K", "old_limit": "TIER_10K"},
+            None,
+            "TIER_2K",
+            id="downgrade_case",
+        ),
+        pytest.param(
+            {"event": "ONBOARDING", "max_daily_conversations_per_business": "TIER_250"},
+            None,
+            "TIER_250",
+            id="onboarding_case",
+        ),
+        pytest.param(
+            {"event": "UPGRADE", "quality_rating": "YELLOW", "current_limit": "TIER_100K"},
+            "YELLOW",
+            "TIER_100K",
+            id="rating_given_case",
+        ),
+    ],
+)
+def test_quality_update_events_carry_quality_and_tier(value, quality, tier) -> None:
+    payload = load_payload("webhook_phone_number_quality_update.json")
+    payload["entry"][0]["changes"][0]["value"] = {"display_phone_number": "15550783881", **value}
+    (event,) = parse_webhook(payload)
+    assert isinstance(event, NumberHealthEvent)
+    assert (event.quality_rating, event.messaging_limit_tier, event.throughput_level) == (
+        quality,
+        tier,
+        None,
+    )
+
+
+def test_capability_update_sets_the_accounts_tier() -> None:
+    payload = load_payload("webhook_phone_number_quality_update.json")
+    change = payload["entry"][0]["changes"][0]
+    change["field"] = "business_capability_update"
+    change["value"] = {"max_daily_conversations_per_business": 2000}
+    (event,) = parse_webhook(payload)
+    assert isinstance(event, NumberHealthEvent)
+    assert (event.event, event.messaging_limit_tier) == ("business_capability_update", "TIER_2K")
 
 
 def test_system_error_webhook() -> None:
