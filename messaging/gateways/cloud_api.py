@@ -533,9 +533,10 @@ def _parse_account_update(
     )
 
 
-#: Quality implied by the older ``phone_number_quality_update`` events (research §1.6: FLAGGED
-#: means the rating dropped to low; UNFLAGGED that it recovered, to an unstated level).
-_QUALITY_BY_EVENT = {"FLAGGED": "RED"}
+#: The older ``phone_number_quality_update`` events that say the rating changed without saying
+#: to what (research §1.6, unverified: FLAGGED worse, UNFLAGGED recovered): the product asks
+#: the phone number node for the rating itself.
+QUALITY_CHANGE_EVENTS = frozenset({"FLAGGED", "UNFLAGGED"})
 _QUALITY_RATINGS = {"GREEN", "YELLOW", "RED", "UNKNOWN", "NA"}
 #: Tier names Meta uses for a number of daily unique recipients (capability updates send ints).
 _TIER_BY_LIMIT = {
@@ -582,7 +583,7 @@ def _parse_quality_update(
         event=event or "phone_number_quality_update",
         timestamp=entry_time,
         display_phone_number=_str_or_none(value.get("display_phone_number")),
-        quality_rating=quality or _QUALITY_BY_EVENT.get(event),
+        quality_rating=quality or None,
         messaging_limit_tier=tier,
         old_limit=_str_or_none(value.get("old_limit")),
         throughput_level="HIGH" if upgrade else None,

@@ -32,7 +32,7 @@ from accounts.services import audit_record, notify
 from messaging.campaigns.models import Message
 from messaging.engine.adapters import cloud_adapter
 from messaging.gateways.base import NumberHealthEvent
-from messaging.gateways.cloud_api import PhoneNumberHealth
+from messaging.gateways.cloud_api import QUALITY_CHANGE_EVENTS, PhoneNumberHealth
 from messaging.numbers.models import TIER_LIMITS, NumberHealthChange, Sender, tier_label
 
 STANDARD_THROUGHPUT_PER_SECOND = 80
@@ -90,7 +90,7 @@ def number_health_record(
         locked = Sender.objects.select_for_update().get(pk=sender.pk)
         changes: list[NumberHealthChange] = []
         updates: dict[str, Any] = {}
-        if source == _Source.REFRESH:
+        if source in (_Source.REFRESH, _Source.CONNECT):
             updates["health_checked_at"] = at
 
         def change(number: Sender, field: str, old: str, new: str) -> None:
@@ -119,7 +119,7 @@ def number_health_record(
             updates["throughput_level"] = throughput_level
             if (
                 throughput_level == "HIGH"
-                and locked.throughput_per_second <= STANDARD_THROUGHPUT_PER_SECOND
+                and locked.throughput_per_second == STANDARD_THROUGHPUT_PER_SECOND
             ):
                 raised_to = HIGH_THROUGHPUT_PER_SECOND
                 updates["throughput_per_second"] = raised_to
@@ -196,11 +196,12 @@ def number_health_apply_event(*, sender: Sender, event: NumberHealthEvent) -> No
             event=event.event,
             at=event.timestamp,
         )
-        if event.event == "UNFLAGGED" and not event.quality_rating:
-            # Meta says the rating recovered, not to which level: ask the node.
-            transaction.on_commit(
-                partial(number_health_refresh_task.delay, sender_id=number.pk), robust=True
+        if event.event in QUALITY_CHANGE_EVENTS and not event.quality_rating:
+            # Meta says the rating changed, not to what: ask the number's node after commit.
+            refresh = partial(
+                number_health_refresh_task.delay, sender_id=number.pk, event=event.event
             )
+            transaction.on_commit(refresh, robust=True)
     if not numbers and event.messaging_limit_tier:
         number_health_record(
             sender=candidates[0],
@@ -228,9 +229,12 @@ def number_health_account_change(*, numbers: list[Sender], status: str, event: s
     )
 
 
-def number_health_refresh(*, sender: Sender) -> PhoneNumberHealth:
-    """Ask Meta for the number's quality, tier and throughput now, and record what changed.
-    The network call happens outside any transaction."""
+def number_health_refresh(
+    *, sender: Sender, event: str = "refresh", source: str = _Source.REFRESH
+) -> PhoneNumberHealth:
+    """Ask Meta for the number's quality, tier and throughput now, and record what changed
+    (`event`: why we asked, kept in the history). The network call happens outside any
+    transaction."""
 
     async def fetch() -> PhoneNumberHealth:
         async with cloud_adapter(sender) as adapter:
@@ -243,8 +247,8 @@ def number_health_refresh(*, sender: Sender) -> PhoneNumberHealth:
             quality=health.quality_rating,
             tier=health.messaging_limit_tier,
             throughput_level=health.throughput_level,
-            source=_Source.REFRESH,
-            event="refresh",
+            source=source,
+            event=event,
         )
     return health
 

@@ -45,7 +45,7 @@ from messaging.numbers.health import (
     number_health_apply_event,
     number_health_refresh,
 )
-from messaging.numbers.models import Sender, WebhookEvent
+from messaging.numbers.models import NumberHealthChange, Sender, WebhookEvent
 from messaging.numbers.selectors import sender_webhook_url
 
 
@@ -216,7 +216,7 @@ def sender_connect_cloud_api(
             details={"provider": probe.provider},
         )
     # The messaging-limit tier and throughput are read at once (then hourly and by webhook).
-    number_health_refresh(sender=probe)
+    number_health_refresh(sender=probe, event="connect", source=NumberHealthChange.Source.CONNECT)
     return probe
 
 

@@ -29,7 +29,7 @@ def numbers_health_refresh_task() -> int:
 
 
 @shared_task(name="messaging.tasks.number_health_refresh_task")
-def number_health_refresh_task(*, sender_id: int) -> bool:
+def number_health_refresh_task(*, sender_id: int, event: str = "refresh") -> bool:
     from messaging.numbers.health import number_health_refresh
     from messaging.numbers.models import Sender
 
@@ -37,4 +37,4 @@ def number_health_refresh_task(*, sender_id: int) -> bool:
     sender = Sender.objects.filter(pk=sender_id, removed_at__isnull=True).first()
     if sender is None or sender.provider != Sender.Provider.CLOUD_API:
         return False
-    return number_health_refresh(sender=sender).ok
+    return number_health_refresh(sender=sender, event=event).ok

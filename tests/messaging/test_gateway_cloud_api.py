@@ -221,7 +221,7 @@ def test_account_violation_is_a_warning_and_quality_update_is_a_health_event() -
     ("value", "quality", "tier"),
     [
         pytest.param(
-            {"event": "FLAGGED", "current_limit": "TIER_10K"}, "RED", "TIER_10K", id="flagged_case"
+            {"event": "FLAGGED", "current_limit": "TIER_10K"}, None, "TIER_10K", id="flagged_case"
         ),
         pytest.param(
             {"event": "DOWNGRADE", "current_limit": "TIER_2K", "old_limit": "TIER_10K"},
