@@ -277,3 +277,159 @@ def test_a_replayed_old_inbound_never_moves_the_window_back(
         _inbound(cloud_number, text="old", at=time.time() - 3 * 86_400)
     window = CustomerWindow.objects.get(sender=cloud_number, phone=CUSTOMER)
     assert timezone.now() - window.last_inbound_at < timedelta(minutes=1)
+
+
+def _logged(graph: SandboxClient) -> list[dict]:
+    return graph.call("GET", f"/_sandbox/numbers/{PHONE_ID}/messages").body["data"]
+
+
+def test_media_and_interactive_messages_inside_the_window_reach_the_gateway_in_metas_shapes(
+    api_client_with_scopes, cloud_number, graph, credits, django_capture_on_commit_callbacks
+) -> None:
+    client = api_client_with_scopes("campaigns:write")
+    sender = str(cloud_number.public_id)
+    requests = [
+        {
+            "type": "image",
+            "image": {"link": "https://cdn.example.com/menu.jpg", "caption": "Today's menu"},
+        },
+        {
+            "type": "document",
+            "document": {"link": "https://cdn.example.com/inv.pdf", "filename": "Invoice.pdf"},
+        },
+        {
+            "type": "buttons",
+            "buttons": {
+                "body": "Shall we deliver today?",
+                "footer": "iSend",
+                "buttons": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "Tomorrow"}],
+            },
+        },
+        {
+            "type": "list",
+            "list": {
+                "body": "Choose a branch",
+                "button": "Branches",
+                "sections": [
+                    {"title": "Baku", "rows": [{"id": "b1", "title": "Nizami st."}]},
+                    {
+                        "title": "Ganja",
+                        "rows": [{"id": "g1", "title": "Centre", "description": "9-18"}],
+                    },
+                ],
+            },
+        },
+    ]
+
+    # given: outside the window, an image is refused like text
+    refused = client.post(
+        "/api/v1/messages/", {"to": CUSTOMER, "sender": sender, **requests[0]}, format="json"
+    )
+    assert refused.status_code == 400
+    assert "24-hour customer-service window" in json.dumps(refused.json())
+
+    # when: the contact writes, then each kind is sent
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Menu please")
+    for body in requests:
+        answer = client.post(
+            "/api/v1/messages/", {"to": CUSTOMER, "sender": sender, **body}, format="json"
+        )
+        assert answer.status_code == 201, answer.content
+    _drain(cloud_number)
+
+    # then: the gateway received Meta's documented payloads
+    logged = {entry["type"]: entry for entry in _logged(graph)}
+    assert logged["image"]["image"] == {
+        "link": "https://cdn.example.com/menu.jpg",
+        "caption": "Today's menu",
+    }
+    assert logged["document"]["document"] == {
+        "link": "https://cdn.example.com/inv.pdf",
+        "filename": "Invoice.pdf",
+    }
+    interactive = [e["interactive"] for e in _logged(graph) if e["type"] == "interactive"]
+    assert interactive == [
+        {
+            "type": "button",
+            "body": {"text": "Shall we deliver today?"},
+            "footer": {"text": "iSend"},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": "yes", "title": "Yes"}},
+                    {"type": "reply", "reply": {"id": "no", "title": "Tomorrow"}},
+                ]
+            },
+        },
+        {
+            "type": "list",
+            "body": {"text": "Choose a branch"},
+            "action": {
+                "button": "Branches",
+                "sections": [
+                    {"title": "Baku", "rows": [{"id": "b1", "title": "Nizami st."}]},
+                    {
+                        "title": "Ganja",
+                        "rows": [{"id": "g1", "title": "Centre", "description": "9-18"}],
+                    },
+                ],
+            },
+        },
+    ]
+    assert Message.objects.filter(status="failed").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(
+            {
+                "type": "buttons",
+                "buttons": {
+                    "body": "Pick",
+                    "buttons": [{"id": str(i), "title": f"B{i}"} for i in range(4)],
+                },
+            },
+            "buttons",
+            id="four_buttons_case",
+        ),
+        pytest.param(
+            {
+                "type": "buttons",
+                "buttons": {"body": "Pick", "buttons": [{"id": "a", "title": "x" * 21}]},
+            },
+            "buttons",
+            id="long_title_case",
+        ),
+        pytest.param(
+            {
+                "type": "list",
+                "list": {
+                    "body": "Pick",
+                    "button": "Open",
+                    "sections": [
+                        {"title": "A", "rows": [{"id": f"a{i}", "title": "r"} for i in range(6)]},
+                        {"title": "B", "rows": [{"id": f"b{i}", "title": "r"} for i in range(5)]},
+                    ],
+                },
+            },
+            "list",
+            id="eleven_rows_case",
+        ),
+        pytest.param({"type": "image"}, "image", id="missing_image_case"),
+        pytest.param(
+            {"type": "image", "image": {"link": "not a url"}}, "image", id="bad_link_case"
+        ),
+    ],
+)
+def test_invalid_interactive_or_media_is_a_400_with_the_field_and_nothing_queued(
+    api_client_with_scopes, cloud_number, credits, body, field
+) -> None:
+    response = api_client_with_scopes("campaigns:write").post(
+        "/api/v1/messages/",
+        {"to": CUSTOMER, "sender": str(cloud_number.public_id), **body},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Message.objects.exists()
