@@ -195,6 +195,21 @@ class PhoneNumberHealth:
     note: str = ""
 
 
+def _health_from_node(body: Mapping[str, Any]) -> PhoneNumberHealth:
+    quality = str(body.get("quality_rating") or "").upper()
+    throughput = body.get("throughput")
+    level = throughput.get("level") if isinstance(throughput, dict) else None
+    return PhoneNumberHealth(
+        ok=True,
+        quality_rating=quality if quality in _QUALITY_RATINGS else None,
+        messaging_limit_tier=_tier(
+            body.get("whatsapp_business_manager_messaging_limit")
+            or body.get("messaging_limit_tier")
+        ),
+        throughput_level=str(level).upper() if level else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CredentialCheck:
     """The result of :meth:`CloudApiAdapter.verify_credentials`."""
@@ -292,28 +307,23 @@ class CloudApiAdapter:
 
     async def fetch_health(self) -> PhoneNumberHealth:
         """``GET /{phone_number_id}?fields=quality_rating,...``: the number's live quality,
-        messaging-limit tier and throughput level."""
-        url = f"{self._base}/{self.credentials.phone_number_id}?fields={','.join(HEALTH_FIELDS)}"
-        try:
-            reply = await exchange(self._transport, "GET", url, headers=self._headers)
-        except TransportFailure as failure:
-            return PhoneNumberHealth(ok=False, note=failure.note)
-        if not (200 <= reply.status < 300 and isinstance(reply.body, dict)):
+        messaging-limit tier and throughput level. Graph refuses the whole request when one
+        field no longer exists (code 100), so the deprecated ``messaging_limit_tier`` is
+        dropped and the request made once more in that case."""
+        fields: tuple[str, ...] = HEALTH_FIELDS
+        while True:
+            url = f"{self._base}/{self.credentials.phone_number_id}?fields={','.join(fields)}"
+            try:
+                reply = await exchange(self._transport, "GET", url, headers=self._headers)
+            except TransportFailure as failure:
+                return PhoneNumberHealth(ok=False, note=failure.note)
+            if 200 <= reply.status < 300 and isinstance(reply.body, dict):
+                return _health_from_node(reply.body)
             error = parse_graph_error(reply)
+            if error.code == 100 and "messaging_limit_tier" in fields:
+                fields = tuple(f for f in fields if f != "messaging_limit_tier")
+                continue
             return PhoneNumberHealth(ok=False, error=error, note=error.title)
-        body = reply.body
-        quality = str(body.get("quality_rating") or "").upper()
-        throughput = body.get("throughput")
-        level = throughput.get("level") if isinstance(throughput, dict) else None
-        return PhoneNumberHealth(
-            ok=True,
-            quality_rating=quality if quality in _QUALITY_RATINGS else None,
-            messaging_limit_tier=_tier(
-                body.get("whatsapp_business_manager_messaging_limit")
-                or body.get("messaging_limit_tier")
-            ),
-            throughput_level=str(level).upper() if level else None,
-        )
 
     @staticmethod
     def _outcome_from_reply(message: OutboundMessage, reply: HttpReply) -> Outcome:

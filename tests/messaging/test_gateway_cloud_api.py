@@ -492,3 +492,88 @@ def test_text_and_template_sends_are_accepted_by_the_sandbox(sandbox: SandboxCli
     assert len({o.provider_message_id for o in outcomes}) == 2
     stats = sandbox.number_stats("1065")
     assert (stats["accepted"], stats["distinct"], stats["duplicates"]) == (2, 2, 0)
+
+
+def test_fetch_health_drops_the_deprecated_tier_field_when_graph_no_longer_knows_it() -> None:
+    seen: list[str] = []
+
+    async def node(request: web.Request) -> web.Response:
+        fields = request.query.get("fields", "").split(",")
+        seen.append(request.query.get("fields", ""))
+        if "messaging_limit_tier" in fields:
+            return web.json_response(
+                {
+                    "error": {
+                        "message": "(#100) Tried accessing nonexisting field "
+                        "(messaging_limit_tier)",
+                        "type": "OAuthException",
+                        "code": 100,
+                    }
+                },
+                status=400,
+            )
+        return web.json_response(
+            {
+                "id": "106540352242922",
+                "quality_rating": "YELLOW",
+                "whatsapp_business_manager_messaging_limit": "TIER_10K",
+                "throughput": {"level": "HIGH"},
+            }
+        )
+
+    async def scenario(base_url: str) -> Any:
+        async with CloudApiAdapter(CREDENTIALS, base_url=base_url) as adapter:
+            return await adapter.fetch_health()
+
+    health = asyncio.run(_with_stub(node, scenario))
+    assert (health.ok, health.quality_rating, health.messaging_limit_tier) == (
+        True,
+        "YELLOW",
+        "TIER_10K",
+    )
+    assert health.throughput_level == "HIGH"
+    assert seen == [
+        "quality_rating,messaging_limit_tier,whatsapp_business_manager_messaging_limit,throughput",
+        "quality_rating,whatsapp_business_manager_messaging_limit,throughput",
+    ]
+
+
+def test_media_and_interactive_payloads_follow_metas_shapes() -> None:
+    from messaging.gateways.freeform import ListMessage, ListRow, ListSection, Media
+
+    image = build_message_payload(
+        OutboundMessage(
+            public_id="m-9",
+            to="+994501234567",
+            content=Media(kind="image", link="https://x/y.jpg", caption="Menu"),
+        )
+    )
+    menu = build_message_payload(
+        OutboundMessage(
+            public_id="m-10",
+            to="+994501234567",
+            content=ListMessage(
+                body="Pick",
+                button="Open",
+                header="Shops",
+                sections=(ListSection(title="", rows=(ListRow(id="r1", title="Baku"),)),),
+            ),
+        )
+    )
+    assert (image["type"], image["image"]) == (
+        "image",
+        {"link": "https://x/y.jpg", "caption": "Menu"},
+    )
+    assert menu["interactive"] == {
+        "type": "list",
+        "header": {"type": "text", "text": "Shops"},
+        "body": {"text": "Pick"},
+        "action": {"button": "Open", "sections": [{"rows": [{"id": "r1", "title": "Baku"}]}]},
+    }
+    with pytest.raises(ValueError, match="exactly one"):
+        OutboundMessage(
+            public_id="m",
+            to="1",
+            text="x",
+            content=Media(kind="document", link="https://x/d.pdf"),
+        )
