@@ -287,3 +287,31 @@ def test_preflight_warns_when_the_wabas_tier_cannot_cover_the_audience(workspace
     Sender.objects.filter(waba_id="waba-shared").update(messaging_limit_tier="TIER_UNLIMITED")
     relaxed = campaigns.campaign_preflight(campaign=campaign)
     assert not [w for w in relaxed["warnings"] if "messaging limit" in w]
+
+
+def test_account_update_restriction_is_kept_in_the_numbers_history(
+    member_client, workspace, owner, graph, django_capture_on_commit_callbacks
+) -> None:
+    sender = _connect(workspace, owner, graph, "5551007", "994501110007")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _meta_webhook(
+            sender,
+            "account_update",
+            {
+                "event": "ACCOUNT_RESTRICTION",
+                "restriction_info": [
+                    {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": 1}
+                ],
+            },
+        )
+
+    sender.refresh_from_db()
+    assert sender.status == Sender.Status.RESTRICTED
+    page = member_client.get(
+        reverse("messaging_numbers:detail", args=[workspace.slug, sender.public_id])
+    ).content.decode()
+    assert (
+        "<td>Account status</td><td>active</td><td>restricted</td>"
+        "<td>Meta webhook (ACCOUNT_RESTRICTION)</td>"
+    ) in page
