@@ -9,11 +9,12 @@ right parameters (registry.py, templates.py), the 24-hour window for numbers reg
   number, a template or a media), ``GET/POST/DELETE /{version}/{waba_id}/message_templates``
 * WAHA (``X-Api-Key``): ``POST/GET /api/sessions``, ``GET/DELETE /api/sessions/{name}``,
   ``POST /api/sessions/{name}/start|stop|logout``, ``GET /api/{session}/auth/qr``,
-  ``POST /api/sendText``
+  ``POST /api/sendText``, ``POST /api/sendImage``, ``POST /api/sendFile``
 * Control (loopback tooling, no auth): ``/_sandbox/`` page, ``/_sandbox/health``,
   ``/_sandbox/numbers`` (+ ``/{id}``, ``/{id}/ban``, ``/{id}/unban``, ``/{id}/messages``),
   ``/_sandbox/templates`` (+ ``/{id}``, ``/{id}/status|category|quality``), ``/_sandbox/inbound``,
-  ``/_sandbox/sessions/{name}/scan|fail|qr.png``, ``/_sandbox/config``, ``/_sandbox/stats``,
+  ``/_sandbox/sessions/{name}/scan|fail|qr.png|messages``, ``/_sandbox/media`` (+
+  ``/{id}/file``, ``/{id}/expire``), ``/_sandbox/config``, ``/_sandbox/stats``,
   ``/_sandbox/reset``
 
 No Django here: ``python -m messaging.sandbox --port 9100`` runs it on its own.
@@ -560,25 +561,96 @@ class Sandbox:
 
     async def waha_send_text(self, request: web.Request) -> web.Response:
         body = await _json_object(request)
-        session = self.state.sessions.get(str(body.get("session") or "default"))
-        if session is None:
-            return _not_found("session not found")
-        if session.status != "WORKING":
-            return _session_status_error(session, expected="WORKING")
-        chat_id = str(body.get("chatId", ""))
-        match = _CHAT_ID_PATTERN.match(chat_id)
-        if match is None or not isinstance(body.get("text"), str) or not body["text"]:
+        session, chat_id, refused = self._waha_target(body)
+        if refused is not None or session is None:
+            return refused or _not_found("session not found")
+        if not isinstance(body.get("text"), str) or not body["text"]:
             return _bad_request("chatId must be '<digits>@c.us' and text must be non-empty")
+        return self._waha_accept(session, chat_id, "chat", body["text"], {"text": body["text"]})
+
+    async def waha_send_media(self, request: web.Request) -> web.Response:
+        """WAHA's ``POST /api/sendImage`` and ``/api/sendFile`` (research §2 "Sending"):
+        ``{session, chatId, file: {mimetype, filename, url | data (base64)}, caption}``.
+
+        The file must carry an http(s) ``url`` or valid base64 ``data``, and a ``mimetype``
+        (sandbox choice: WAHA's DTO lists it; sendImage also wants an ``image/*`` type).
+        """
+        body = await _json_object(request)
+        session, chat_id, refused = self._waha_target(body)
+        if refused is not None or session is None:
+            return refused or _not_found("session not found")
+        kind = "image" if request.match_info["kind"] == "sendImage" else "document"
+        file = body.get("file")
+        if not isinstance(file, dict):
+            return _bad_request("file must be an object with mimetype and url or data")
+        mimetype = file.get("mimetype")
+        if not isinstance(mimetype, str) or "/" not in mimetype:
+            return _bad_request("file.mimetype is required, e.g. 'image/jpeg'")
+        if kind == "image" and not mimetype.startswith("image/"):
+            return _bad_request("sendImage needs an image/* file; use sendFile for documents")
+        size: int | None = None
+        if isinstance(file.get("url"), str) and file["url"]:
+            if not re.match(r"^https?://", file["url"]):
+                return _bad_request("file.url must be an http(s) URL")
+        elif isinstance(file.get("data"), str) and file["data"]:
+            try:
+                size = len(base64.b64decode(file["data"], validate=True))
+            except ValueError:
+                return _bad_request("file.data must be base64")
+        else:
+            return _bad_request("file needs a url or base64 data")
+        caption = body.get("caption")
+        if caption is not None and not isinstance(caption, str):
+            return _bad_request("caption must be text")
+        recorded = {
+            "file": {
+                "mimetype": mimetype,
+                "filename": file.get("filename"),
+                "url": file.get("url"),
+                "size": size,
+            },
+            "caption": caption,
+        }
+        return self._waha_accept(session, chat_id, kind, caption or "", recorded)
+
+    def _waha_target(self, body: dict[str, Any]) -> tuple[WebSession, str, web.Response | None]:
+        """The WORKING session and valid chat id a send names, or the error WAHA answers."""
+        session = self.state.sessions.get(str(body.get("session") or "default"))
+        dummy = WebSession("", "", None, (), None, {}, "")
+        if session is None:
+            return dummy, "", _not_found("session not found")
+        if session.status != "WORKING":
+            return session, "", _session_status_error(session, expected="WORKING")
+        chat_id = str(body.get("chatId", ""))
+        if _CHAT_ID_PATTERN.match(chat_id) is None:
+            return session, "", _bad_request("chatId must be '<digits>@c.us'")
+        return session, chat_id, None
+
+    def _waha_accept(
+        self,
+        session: WebSession,
+        chat_id: str,
+        kind: str,
+        text: str,
+        recorded: dict[str, Any],
+    ) -> web.Response:
+        """Accept a WAHA send: stats, log, acks, and the engine's message object (201)."""
         session.stats.record_accept(time.monotonic(), None)
         raw_id = self._new_message_id(session.name).upper()[:20]
         serialized = f"true_{chat_id}_{raw_id}"
+        digits = chat_id.split("@", 1)[0]
+        session.log.append(
+            {"id": serialized, "to": digits, "type": kind, "at": time.time(), **recorded}
+        )
         self._schedule_acks(
-            session, serialized, chat_id, failed=bool(self._not_on_whatsapp.search(match.group(1)))
+            session, serialized, chat_id, failed=bool(self._not_on_whatsapp.search(digits))
         )
         return web.json_response(
             {
                 "id": {"fromMe": True, "remote": chat_id, "id": raw_id, "_serialized": serialized},
-                "body": body["text"],
+                "body": text,
+                "type": kind,
+                "hasMedia": kind != "chat",
                 "from": session.me_id,
                 "to": chat_id,
                 "ack": 0,
@@ -586,6 +658,15 @@ class Sandbox:
             },
             status=201,
         )
+
+    async def session_messages(self, request: web.Request) -> web.Response:
+        """The sends a WAHA session accepted, oldest first (``?type=image`` filters)."""
+        session = self.state.sessions.get(request.match_info["name"])
+        if session is None:
+            return _not_found("session not found")
+        kind = request.query.get("type")
+        entries = [e for e in session.log if kind is None or e["type"] == kind]
+        return web.json_response({"count": len(entries), "data": entries})
 
     def _schedule_acks(
         self, session: WebSession, message_id: str, chat_id: str, *, failed: bool
@@ -1013,6 +1094,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     )
     add.add_get("/api/{session}/auth/qr", waha(sandbox.waha_qr))
     add.add_post("/api/sendText", waha(sandbox.waha_send_text))
+    add.add_post("/api/{kind:sendImage|sendFile}", waha(sandbox.waha_send_media))
+    add.add_get("/_sandbox/sessions/{name}/messages", sandbox.session_messages)
     add.add_post(
         f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/messages", sandbox.send_message
     )
