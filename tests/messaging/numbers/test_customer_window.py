@@ -433,3 +433,31 @@ def test_invalid_interactive_or_media_is_a_400_with_the_field_and_nothing_queued
     assert response.status_code == 400
     assert field in response.json()
     assert not Message.objects.exists()
+
+
+def test_without_a_chosen_number_the_api_picks_one_whose_window_is_open(
+    api_client_with_scopes, workspace, owner, cloud_number, graph, credits,
+    django_capture_on_commit_callbacks,
+) -> None:  # fmt: skip
+    # given: a second, faster Cloud API number the contact never wrote to
+    graph.register("5550778", access_token=TOKEN, display_phone_number="994501112201")
+    faster = number_services.sender_connect_cloud_api(
+        workspace=workspace,
+        actor=owner,
+        phone_number_id="5550778",
+        waba_id="880001",
+        access_token=TOKEN,
+        app_secret=SECRET,
+    )
+    Sender.objects.filter(pk=faster.pk).update(throughput_per_second=500)
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Hi")
+
+    # when: a message is sent without naming a number
+    sent = api_client_with_scopes("campaigns:write").post(
+        "/api/v1/messages/", {"to": CUSTOMER, "text": "Hello"}, format="json"
+    )
+
+    # then: it goes from the number the contact wrote to
+    assert sent.status_code == 201
+    assert sent.json()["sender"] == str(cloud_number.public_id)
