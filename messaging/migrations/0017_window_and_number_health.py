@@ -110,7 +110,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("webhook", "Meta webhook"),
-                            ("refresh", "Periodic check"),
+                            ("refresh", "Asked Meta"),
                             ("connect", "Connection"),
                         ],
                         max_length=16,

@@ -146,7 +146,7 @@ class NumberHealthChange(WorkspaceOwned):
 
     class Source(models.TextChoices):
         WEBHOOK = "webhook", _("Meta webhook")
-        REFRESH = "refresh", _("Periodic check")
+        REFRESH = "refresh", _("Asked Meta")
         CONNECT = "connect", _("Connection")
 
     sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="health_changes")

@@ -29,7 +29,7 @@ def numbers_health_refresh_task() -> int:
 
 
 @shared_task(name="messaging.tasks.number_health_refresh_task")
-def number_health_refresh_task(*, sender_id: int, event: str = "refresh") -> bool:
+def number_health_refresh_task(*, sender_id: int, event: str = "hourly") -> bool:
     from messaging.numbers.health import number_health_refresh
     from messaging.numbers.models import Sender
 

@@ -19,6 +19,7 @@ from core.phones import PhoneError, normalize_phone
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
 from messaging.numbers import selectors, services
+from messaging.numbers.health import number_health_refresh
 from messaging.numbers.models import Sender
 
 
@@ -264,6 +265,23 @@ def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
         messages.error(
             request, _("Not sent (%(kind)s): %(reason)s") % {"kind": outcome.kind, "reason": reason}
         )
+    return redirect("messaging_numbers:detail", slug, sender.public_id)
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_health_check(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
+    """Ask Meta for the number's quality, messaging limit and throughput now."""
+    sender = _sender(request, sender_id)
+    slug = request.workspace.slug
+    if sender.provider != Sender.Provider.CLOUD_API or not sender.is_live:
+        messages.error(request, _("Only connected Cloud API numbers report their health."))
+        return redirect("messaging_numbers:detail", slug, sender.public_id)
+    health = number_health_refresh(sender=sender, event="on demand")
+    if health.ok:
+        messages.success(request, _("Checked with WhatsApp just now."))
+    else:
+        messages.error(request, _("WhatsApp did not answer: %(reason)s") % {"reason": health.note})
     return redirect("messaging_numbers:detail", slug, sender.public_id)
 
 

@@ -112,7 +112,7 @@ def test_quality_drop_webhook_shows_on_the_numbers_pages_with_history_and_a_noti
     detail = member_client.get(
         reverse("messaging_numbers:detail", args=[workspace.slug, sender.public_id])
     ).content.decode()
-    assert "<td>Quality</td><td>green</td><td>red</td><td>Periodic check (FLAGGED)</td>" in detail
+    assert "<td>Quality</td><td>green</td><td>red</td><td>Asked Meta (FLAGGED)</td>" in detail
     change = NumberHealthChange.objects.get(sender=sender, field="quality")
     assert (change.old_value, change.new_value) == ("green", "red")
 
@@ -315,3 +315,18 @@ def test_account_update_restriction_is_kept_in_the_numbers_history(
         "<td>Account status</td><td>active</td><td>restricted</td>"
         "<td>Meta webhook (ACCOUNT_RESTRICTION)</td>"
     ) in page
+
+
+def test_check_now_on_the_number_page_reads_the_node(
+    member_client, workspace, owner, graph
+) -> None:
+    sender = _connect(workspace, owner, graph, "5551008", "994501110008")
+    graph.call("POST", "/_sandbox/numbers/5551008/health", {"messaging_limit_tier": "TIER_100K"})
+
+    page = member_client.post(
+        reverse("messaging_numbers:health", args=[workspace.slug, sender.public_id]), follow=True
+    ).content.decode()
+
+    assert "Checked with WhatsApp just now." in page
+    assert "100,000 recipients a day (TIER_100K)" in page
+    assert "<td>TIER_2K</td><td>TIER_100K</td><td>Asked Meta (on demand)</td>" in page
