@@ -177,12 +177,15 @@ def number_health_apply_event(*, sender: Sender, event: NumberHealthEvent) -> No
     its display number within the WABA (`entry.id`); the tier applies to the whole WABA."""
     from messaging.numbers.tasks import number_health_refresh_task
 
+    # Meta calls one URL per app: an event about any number of the WABA may arrive on the
+    # callback URL of another of its numbers.
+    waba = event.account_id or sender.waba_id
     candidates = [sender]
-    if event.account_id and sender.waba_id != event.account_id:
+    if waba:
         candidates = list(
-            Sender.objects.for_workspace(sender.workspace_id).filter(
-                waba_id=event.account_id, removed_at__isnull=True
-            )
+            Sender.objects.for_workspace(sender.workspace_id)
+            .filter(waba_id=waba, removed_at__isnull=True)
+            .order_by("id")
         ) or [sender]
     display = _digits(event.display_phone_number)
     numbers = [n for n in candidates if display and _digits(n.phone_number) == display]

@@ -128,12 +128,13 @@ def test_tier_change_applies_to_every_number_of_the_business_account(
     first = _connect(workspace, owner, graph, "5551002", "994501110002")
     second = _connect(workspace, owner, graph, "5551003", "994501110003")
 
+    # (Meta calls one URL per app: the second number's event arrives on the first's URL)
     with django_capture_on_commit_callbacks(execute=True):
         _meta_webhook(
             first,
             "phone_number_quality_update",
             {
-                "display_phone_number": "994501110002",
+                "display_phone_number": "994501110003",
                 "event": "DOWNGRADE",
                 "old_limit": "TIER_2K",
                 "current_limit": "TIER_250",
@@ -330,3 +331,22 @@ def test_check_now_on_the_number_page_reads_the_node(
     assert "Checked with WhatsApp just now." in page
     assert "100,000 recipients a day (TIER_100K)" in page
     assert "<td>TIER_2K</td><td>TIER_100K</td><td>Asked Meta (on demand)</td>" in page
+
+
+def test_a_quality_event_for_another_number_of_the_waba_reaches_that_number(
+    workspace, owner, graph, django_capture_on_commit_callbacks
+) -> None:
+    first = _connect(workspace, owner, graph, "5551009", "994501110009")
+    second = _connect(workspace, owner, graph, "5551010", "994501110010")
+    graph.call("POST", "/_sandbox/numbers/5551010/health", {"quality_rating": "YELLOW"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _meta_webhook(
+            first,
+            "phone_number_quality_update",
+            {"display_phone_number": "994501110010", "event": "FLAGGED"},
+        )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.quality, second.quality) == ("green", "yellow")
