@@ -154,6 +154,7 @@ class WindowRow:
     """One number's window with a contact, as the contact page shows it (times local)."""
 
     number: str
+    number_id: str  # the number's public id
     applies: bool
     is_open: bool
     closes_at: str  # "YYYY-MM-DD HH:MM" in the workspace's time zone, "" when never
@@ -167,6 +168,7 @@ def customer_window_rows(*, workspace: Workspace, phone: str) -> list[WindowRow]
     return [
         WindowRow(
             number=str(state.sender),
+            number_id=str(state.sender.public_id),
             applies=state.applies,
             is_open=state.is_open,
             closes_at=(

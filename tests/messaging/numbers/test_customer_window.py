@@ -461,3 +461,29 @@ def test_without_a_chosen_number_the_api_picks_one_whose_window_is_open(
     # then: it goes from the number the contact wrote to
     assert sent.status_code == 201
     assert sent.json()["sender"] == str(cloud_number.public_id)
+
+
+def test_dashboard_reply_from_the_contact_page_respects_the_window(
+    member_client, workspace, cloud_number, graph, credits, django_capture_on_commit_callbacks
+) -> None:
+    contact = Contact.objects.create(workspace=workspace, phone=CUSTOMER, first_name="Aysel")
+    url = reverse("messaging:contact_reply", args=[workspace.slug, contact.public_id])
+    form = {"number": str(cloud_number.public_id), "text": "Your order is ready"}
+
+    # when: the owner replies before the contact wrote
+    refused = member_client.post(url, form, follow=True).content.decode()
+
+    # then: refused with the window named; nothing queued or sent
+    assert "24-hour customer-service window is closed" in refused
+    assert not Message.objects.exists()
+
+    # when: the contact writes, and the owner replies again
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Is my order ready?")
+    queued = member_client.post(url, form, follow=True).content.decode()
+    _drain(cloud_number)
+
+    # then: the reply went out
+    assert "Reply queued" in queued
+    assert Message.objects.get().body == "Your order is ready"
+    assert _accepted(graph) == 1
