@@ -60,10 +60,10 @@ def _quality(value: str | None) -> str | None:
 
 
 def _waba_numbers(sender: Sender) -> list[Sender]:
-    """The live numbers sharing `sender`'s business account in its workspace (itself alone
-    when it has no WABA id)."""
+    """The live numbers sharing `sender`'s business account in its workspace, locked in id
+    order (the number alone when it has no WABA id)."""
     if not sender.waba_id:
-        return [sender]
+        return list(Sender.objects.select_for_update().filter(pk=sender.pk))
     return list(
         Sender.objects.for_workspace(sender.workspace_id)
         .filter(waba_id=sender.waba_id, removed_at__isnull=True)
@@ -83,11 +83,16 @@ def number_health_record(
     at: datetime | None = None,
 ) -> list[NumberHealthChange]:
     """Apply what Meta reports about a number (None: not reported) and keep each change. The
-    number's row (and its WABA siblings', for the tier) is locked, so two reports racing
-    (a webhook and the periodic refresh) each see the other's result. Returns the changes."""
+    number's row (with a tier: all its WABA's rows, in id order, so two reports about sibling
+    numbers never wait on each other crosswise) is locked, so two reports racing (a webhook
+    and the periodic refresh) each see the other's result. Returns the changes."""
     at = at or timezone.now()
+    new_tier = tier if tier in TIER_LIMITS else ""
     with transaction.atomic():
-        locked = Sender.objects.select_for_update().get(pk=sender.pk)
+        group = _waba_numbers(sender) if new_tier else []
+        locked = next((n for n in group if n.pk == sender.pk), None)
+        if locked is None:
+            locked = Sender.objects.select_for_update().get(pk=sender.pk)
         changes: list[NumberHealthChange] = []
         updates: dict[str, Any] = {}
         if source in (_Source.REFRESH, _Source.CONNECT):
@@ -124,15 +129,15 @@ def number_health_record(
                 raised_to = HIGH_THROUGHPUT_PER_SECOND
                 updates["throughput_per_second"] = raised_to
         tier_changed: list[Sender] = []
-        if tier and tier in TIER_LIMITS:
+        if new_tier:
             # The tier belongs to the business account: every number of the WABA gets it.
-            for number in _waba_numbers(locked):
-                if number.messaging_limit_tier != tier:
-                    change(number, _Field.TIER, number.messaging_limit_tier, tier)
+            for number in group:
+                if number.messaging_limit_tier != new_tier:
+                    change(number, _Field.TIER, number.messaging_limit_tier, new_tier)
                     tier_changed.append(number)
             if tier_changed:
                 Sender.objects.filter(pk__in=[n.pk for n in tier_changed]).update(
-                    messaging_limit_tier=tier
+                    messaging_limit_tier=new_tier
                 )
         if updates:
             Sender.objects.filter(pk=locked.pk).update(**updates)
@@ -149,7 +154,7 @@ def number_health_record(
     for name, value in updates.items():
         setattr(sender, name, value)
     if tier_changed:
-        sender.messaging_limit_tier = tier or sender.messaging_limit_tier
+        sender.messaging_limit_tier = new_tier
     return changes
 
 
