@@ -350,3 +350,43 @@ def test_a_quality_event_for_another_number_of_the_waba_reaches_that_number(
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.quality, second.quality) == ("green", "yellow")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_tier_reports_for_sibling_numbers_record_each_change_once(workspace) -> None:
+    import threading
+
+    from django.db import connection
+
+    from messaging.numbers.health import number_health_record
+
+    first = _number(workspace, "2000001", "TIER_250")
+    second = _number(workspace, "2000002", "TIER_250")
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def report(number: Sender, quality: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            number_health_record(
+                sender=number, tier="TIER_2K", quality=quality, source="webhook", event="UPGRADE"
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=report, args=(first, "green")),
+        threading.Thread(target=report, args=(second, "yellow")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    for number in (first, second):
+        number.refresh_from_db()
+        assert number.messaging_limit_tier == "TIER_2K"
+        assert NumberHealthChange.objects.filter(sender=number, field="tier").count() == 1
