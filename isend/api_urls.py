@@ -16,6 +16,7 @@ from messaging.content.api import (
     WhatsAppTemplateViewSet,
 )
 from messaging.imports.api import ContactImportViewSet
+from messaging.numbers.api import NumberViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -30,6 +31,7 @@ router.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
 router.register("billing/orders", OrderViewSet, basename="billing-order")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("messages", MessageViewSet, basename="message")
+router.register("numbers", NumberViewSet, basename="number")
 router.register("webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("automation-rules", AutomationRuleViewSet, basename="automation-rule")

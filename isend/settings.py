@@ -298,6 +298,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets whose field name other resources share get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "NumberStatusEnum": "messaging.numbers.models.Sender.Status",
+        "NumberProviderEnum": "messaging.numbers.models.Sender.Provider",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------
@@ -345,6 +350,12 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-events-requeue-stale": {
         "task": "messaging.tasks.webhook_events_requeue_stale_task",
         "schedule": float(env_int("WEBHOOK_EVENT_RETRY_SECONDS", 60)),
+    },
+    # Live number health: quality, messaging-limit tier and throughput asked of Meta hourly
+    # (webhooks report changes at once; this catches the ones missed).
+    "numbers-health-refresh": {
+        "task": "messaging.tasks.numbers_health_refresh_task",
+        "schedule": crontab(minute=41),
     },
     "webhook-deliveries-send": {
         "task": "integrations.tasks.webhook_deliveries_send_task",

@@ -16,7 +16,7 @@ from messaging.contacts.models import (
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
-from messaging.numbers.models import Sender, WebhookEvent
+from messaging.numbers.models import CustomerWindow, NumberHealthChange, Sender, WebhookEvent
 
 __all__ = [
     "Campaign",
@@ -27,10 +27,12 @@ __all__ = [
     "ContactListMembership",
     "ContactVocabulary",
     "CreatedVia",
+    "CustomerWindow",
     "InboundMessage",
     "Message",
     "MessageStat",
     "MessageTemplate",
+    "NumberHealthChange",
     "OptOutSource",
     "Segment",
     "Sender",

@@ -25,7 +25,7 @@ from messaging.contacts.services import contact_vocabulary_prune
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate
 from messaging.imports.models import ContactImportRejection
-from messaging.numbers.models import Sender
+from messaging.numbers.models import CustomerWindow, Sender
 
 # Columns of each export section. No credentials, tokens or secrets: for numbers, only what
 # identifies the number.
@@ -143,8 +143,11 @@ def erase_recipient(
 
     counts["messaging.Message(redacted)"] = Message._base_manager.filter(
         phone__in=variants, **ws_filter
-    ).update(phone="", body="")
+    ).update(phone="", body="", content=None)
     counts["messaging.InboundMessage"] = InboundMessage._base_manager.filter(
+        phone__in=variants, **ws_filter
+    ).delete()[0]
+    counts["messaging.CustomerWindow"] = CustomerWindow._base_manager.filter(
         phone__in=variants, **ws_filter
     ).delete()[0]
     counts["messaging.ContactImportRejection"] = ContactImportRejection._base_manager.filter(
@@ -178,4 +181,4 @@ def purge_message_bodies(*, before: datetime, batch: int) -> int:
         ids = list(due.values_list("pk", flat=True)[:batch])
         if not ids:
             return total
-        total += Message._base_manager.filter(pk__in=ids).update(body="")
+        total += Message._base_manager.filter(pk__in=ids).update(body="", content=None)

@@ -230,6 +230,7 @@ API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
     "template": lambda t: t.once("template", lambda: _template(t)).public_id,
     "campaign": lambda t: t.once("campaign", lambda: _campaign(t)).public_id,
     "message": lambda t: t.once("message", lambda: _message(t)).public_id,
+    "number": lambda t: t.once("sender", lambda: _sender(t)).public_id,
     "billing-ledger": lambda t: (
         t.once("billing_invoice", lambda: _billing_invoice(t)).order.lot.entries.first().pk
     ),

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -24,6 +25,7 @@ from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.audience import audience_clean
 from messaging.content.models import MessageTemplate
+from messaging.gateways import freeform
 from messaging.numbers.models import Sender
 
 
@@ -64,12 +66,129 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class MediaSerializer(serializers.Serializer):
+    link = serializers.URLField(
+        max_length=2000, help_text="A public http(s) link Meta downloads the file from."
+    )
+    caption = serializers.CharField(
+        max_length=freeform.MAX_CAPTION, required=False, allow_blank=True, default=""
+    )
+    filename = serializers.CharField(
+        max_length=freeform.MAX_FILENAME,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Documents only: the name the recipient sees.",
+    )
+
+
+class ReplyButtonSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        max_length=freeform.MAX_BUTTON_ID, help_text="Returned in the reply's webhook."
+    )
+    title = serializers.CharField(max_length=freeform.MAX_BUTTON_TITLE)
+
+
+class ButtonsSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=freeform.MAX_BUTTONS_BODY)
+    header = serializers.CharField(
+        max_length=freeform.MAX_HEADER_TEXT, required=False, allow_blank=True, default=""
+    )
+    footer = serializers.CharField(
+        max_length=freeform.MAX_FOOTER, required=False, allow_blank=True, default=""
+    )
+    buttons = serializers.ListField(
+        child=ReplyButtonSerializer(), min_length=1, max_length=freeform.MAX_BUTTONS
+    )
+
+    def validate_buttons(self, buttons: list[dict[str, str]]) -> list[dict[str, str]]:
+        if len({b["title"] for b in buttons}) != len(buttons):
+            raise ValidationError(_("Each button needs its own title."))
+        if len({b["id"] for b in buttons}) != len(buttons):
+            raise ValidationError(_("Each button needs its own id."))
+        return buttons
+
+
+class ListRowSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=freeform.MAX_ROW_ID)
+    title = serializers.CharField(max_length=freeform.MAX_ROW_TITLE)
+    description = serializers.CharField(
+        max_length=freeform.MAX_ROW_DESCRIPTION, required=False, allow_blank=True, default=""
+    )
+
+
+class ListSectionSerializer(serializers.Serializer):
+    title = serializers.CharField(
+        max_length=freeform.MAX_SECTION_TITLE, required=False, allow_blank=True, default=""
+    )
+    rows = serializers.ListField(
+        child=ListRowSerializer(), min_length=1, max_length=freeform.MAX_ROWS
+    )
+
+
+class ListMessageSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=freeform.MAX_LIST_BODY)
+    button = serializers.CharField(
+        max_length=freeform.MAX_LIST_BUTTON, help_text="The label of the button that opens it."
+    )
+    header = serializers.CharField(
+        max_length=freeform.MAX_HEADER_TEXT, required=False, allow_blank=True, default=""
+    )
+    footer = serializers.CharField(
+        max_length=freeform.MAX_FOOTER, required=False, allow_blank=True, default=""
+    )
+    sections = serializers.ListField(
+        child=ListSectionSerializer(), min_length=1, max_length=freeform.MAX_SECTIONS
+    )
+
+    def validate_sections(self, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = [row for section in sections for row in section["rows"]]
+        if len(rows) > freeform.MAX_ROWS:
+            raise ValidationError(_("At most 10 rows in all sections together."))
+        if len({row["id"] for row in rows}) != len(rows):
+            raise ValidationError(_("Each row needs its own id."))
+        if len(sections) > 1 and not all(section["title"] for section in sections):
+            raise ValidationError(_("With more than one section, every section needs a title."))
+        return sections
+
+
 class SendSerializer(serializers.Serializer):
+    """One free-form message: text, an image or document by link, reply buttons or a list.
+    On a Cloud API number it is sent only inside the contact's 24-hour customer-service
+    window (a 400 naming the window otherwise)."""
+
     to = serializers.CharField(max_length=32)
-    text = serializers.CharField(max_length=4096)
+    type = serializers.ChoiceField(
+        choices=["text", "image", "document", "buttons", "list"], default="text"
+    )
+    text = serializers.CharField(
+        max_length=4096, required=False, allow_blank=True, help_text="Required for text."
+    )
+    image = MediaSerializer(required=False)
+    document = MediaSerializer(required=False)
+    buttons = ButtonsSerializer(required=False, help_text="Up to three reply buttons.")
+    list = ListMessageSerializer(required=False, help_text="A menu of up to ten rows.")
     sender = serializers.UUIDField(
         required=False, help_text="A number's id; default: the fastest active one"
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("type", "text")
+        if kind == "text":
+            if not (attrs.get("text") or "").strip():
+                raise ValidationError({"text": [_("Write the message.")]})
+            return attrs
+        if not attrs.get(kind):
+            raise ValidationError({kind: [_("Give the %(type)s message.") % {"type": kind}]})
+        if kind == "image" and attrs["image"].get("filename"):
+            raise ValidationError({"image": [_("Only documents have a file name.")]})
+        return attrs
+
+    def content(self) -> freeform.FreeFormContent | None:
+        """The validated media or interactive message (None for text)."""
+        data = self.validated_data
+        kind = data.get("type", "text")
+        return None if kind == "text" else freeform.from_json({"type": kind, **data[kind]})
 
 
 class MessageViewSet(WorkspaceModelViewSet):
@@ -118,7 +237,9 @@ class MessageViewSet(WorkspaceModelViewSet):
             message, created = message_send(
                 workspace=self.workspace,
                 to=data.validated_data["to"],
-                text=data.validated_data["text"],
+                # Non-text messages carry their own words (caption, body).
+                text=data.validated_data.get("text") or "" if data.content() is None else "",
+                content=data.content(),
                 sender=sender,
                 idempotency_key=request.headers.get("Idempotency-Key") or None,
                 api_key=self.api_key,

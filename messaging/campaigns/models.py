@@ -152,6 +152,10 @@ class Message(models.Model):
     )
     phone = models.CharField(max_length=20)
     body = models.TextField(blank=True)
+    # A free-form message other than text (media by link, reply buttons, a list), as the
+    # gateway's plain content (`messaging.gateways.freeform`); NULL for text (raw inserts such
+    # as fan-out's leave it out). Single messages only.
+    content = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     priority = models.SmallIntegerField(default=0)
     attempts = models.SmallIntegerField(default=0)

@@ -42,6 +42,7 @@ from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
 from messaging.engine.reactions import campaigns_refresh
 from messaging.engine.tasks import campaign_fanout_task
 from messaging.engine.windows import window_clean, window_share
+from messaging.numbers.health import tier_warnings
 from messaging.numbers.models import Sender
 
 WEB_GATEWAY_ADVISED_MAX = 100  # the terms' advice for numbers behind WhatsApp Web
@@ -202,6 +203,12 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
             )
             % {"n": per_number}
         )
+    # Meta's messaging limit (tier) per business account, shared by its numbers.
+    tier_notes, tier_days = tier_warnings(
+        workspace=campaign.workspace, senders=active, recipients_per_number=per_number
+    )
+    warnings.extend(tier_notes)
+    seconds = max(seconds, (tier_days - 1) * 86_400.0)
     if not active:
         warnings.append(_("None of the chosen numbers is active."))
     return {

@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path(f"{W}/contacts/<uuid:contact_id>/opt-in/", views.contact_opt_in, name="contact_opt_in"),
     path(f"{W}/contacts/<uuid:contact_id>/delete/", views.contact_delete, name="contact_delete"),
+    path(f"{W}/contacts/<uuid:contact_id>/reply/", views.contact_reply, name="contact_reply"),
     path(f"{W}/contacts/lists/", views.lists, name="lists"),
     path(f"{W}/contacts/lists/<uuid:list_id>/", views.list_detail, name="list_detail"),
     path(f"{W}/contacts/lists/<uuid:list_id>/delete/", views.list_delete, name="list_delete"),

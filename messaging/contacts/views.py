@@ -6,6 +6,7 @@ before anything else happens."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -16,10 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import Perm
+from accounts.permissions import Perm, role_has
+from accounts.services import WorkspaceSuspended
 from accounts.tenancy import WorkspaceRequest, workspace_view
+from billing.services import InsufficientCredits
 from core.forms import errors_to_form
 from core.pagination import CappedPaginator
+from messaging.campaigns.messages import message_send
 from messaging.contacts import selectors, services
 from messaging.contacts.access import can_write_contacts, require_contacts_write
 from messaging.contacts.forms import (
@@ -30,6 +34,8 @@ from messaging.contacts.forms import (
     SegmentForm,
 )
 from messaging.contacts.models import Contact
+from messaging.numbers.customer_window import customer_window_rows
+from messaging.numbers.models import Sender
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a page counts matching contacts up to here ("more than 10,000")
@@ -173,6 +179,8 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
             "form": form,
             "lists": contact.lists.filter(workspace=workspace).order_by("name"),
             "can_write": can_write_contacts(request),
+            "windows": customer_window_rows(workspace=workspace, phone=contact.phone),
+            "can_reply": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
         },
     )
 
@@ -191,6 +199,46 @@ def contact_opt_out(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
         % {"name": contact_name(contact)},
     )
     return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
+
+
+@workspace_view(Perm.CAMPAIGNS_RUN)
+@require_POST
+def contact_reply(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
+    """Reply to a contact from one of the numbers: a free-form message, so on a Cloud API
+    number only inside the contact's 24-hour window (the refusal says why)."""
+    workspace = request.workspace
+    contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
+    chosen = request.POST.get("number", "")
+    number = (
+        Sender.objects.for_workspace(workspace)
+        .filter(public_id=chosen, removed_at__isnull=True)
+        .first()
+        if _is_uuid(chosen)
+        else None
+    )
+    try:
+        if number is None:
+            raise ValidationError(_("Choose one of the workspace's numbers."))
+        message_send(
+            workspace=workspace,
+            to=contact.phone,
+            text=request.POST.get("text", ""),
+            sender=number,
+            actor=request.user,
+        )
+    except (ValidationError, InsufficientCredits, WorkspaceSuspended) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, _("Reply queued: it goes out ahead of campaign traffic."))
+    return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 @workspace_view(Perm.CONTACTS_WRITE)

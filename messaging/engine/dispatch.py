@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -39,6 +40,7 @@ from messaging.engine.runtime import (
     redis_client,
 )
 from messaging.engine.windows import WINDOW_OPENS_SQL
+from messaging.gateways import freeform
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -69,6 +71,7 @@ class Claimed:
     contact_id: int | None
     attempts: int
     body: str
+    content: dict[str, Any] | None = None  # media or interactive (single messages), else None
 
 
 @dataclass
@@ -123,7 +126,8 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
               FROM due WHERE m.id = due.id
                AND (due.opens IS NULL OR due.opens <= clock_timestamp())
                AND NOT EXISTS (SELECT 1 FROM later WHERE later.id = due.id)
-            RETURNING m.id, m.public_id, m.phone, m.campaign_id, m.contact_id, m.attempts, m.body
+            RETURNING m.id, m.public_id, m.phone, m.campaign_id, m.contact_id, m.attempts, m.body,
+                      m.content
             """,  # noqa: S608 - table names are our own
             [sender_id, limit, settings.ENGINE_LEASE_SECONDS],
         )
@@ -366,7 +370,8 @@ def _send_and_record(
         OutboundMessage(
             public_id=str(c.public_id),
             to=c.phone,
-            text=bodies[c.id],
+            text=None if c.content else bodies[c.id],
+            content=_content(c.content),
             attempt=c.attempts - 1,
         )
         for c in to_send
@@ -380,6 +385,14 @@ def _send_and_record(
         skipped=[c for c in granted if c.id in skip],
         result=result,
     )
+
+
+def _content(raw: Any) -> freeform.FreeFormContent | None:
+    """A single message's media or interactive content (the column comes back as JSON text
+    from a raw cursor), or None for text."""
+    if not raw:
+        return None
+    return freeform.from_json(json.loads(raw) if isinstance(raw, str) else raw)
 
 
 def _work_due(sender_id: int) -> bool:

@@ -31,7 +31,7 @@ from messaging.contacts.models import Contact, OptOutSource
 from messaging.engine import charges, keywords, reactions, signals
 from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
 from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
-from messaging.numbers.models import Sender
+from messaging.numbers.models import CustomerWindow, Sender
 
 RANK_SQL = """CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'ambiguous' THEN 1
     WHEN 'accepted' THEN 2 WHEN 'sent' THEN 3 WHEN 'delivered' THEN 4 WHEN 'read' THEN 5
@@ -274,8 +274,12 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
     out at once, so no queued message of any campaign reaches them (checked at send time)."""
     campaigns: set[int] = set()
     new_inbound: list[int] = []  # keyword automation runs on these after commit
+    windows: dict[str, datetime] = {}  # phone -> its latest message in this batch
     for event in events:
         reply = _reply_read(event)
+        if len(reply.phone) > 1:
+            moment = _timestamp(event.timestamp)
+            windows[reply.phone] = max(moment, windows.get(reply.phone, moment))
         contact = Contact.objects.filter(
             workspace_id=sender.workspace_id, phone=reply.phone
         ).first()
@@ -313,11 +317,34 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
             )
         if last:
             campaigns.add(last)
+    windows_open(sender=sender, last_inbound=windows)
     if new_inbound:
         signals.inbound_replies_stored.send(
             sender=InboundMessage, workspace_id=sender.workspace_id, inbound_ids=new_inbound
         )
     return campaigns
+
+
+def windows_open(*, sender: Sender, last_inbound: dict[str, datetime]) -> None:
+    """Open (or extend) the 24-hour customer-service window of each phone that wrote to this
+    number: one upsert for the batch; a late or replayed webhook never moves a window back."""
+    if not last_inbound:
+        return
+    table = CustomerWindow._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s::timestamptz)"] * len(last_inbound))
+    params: list[Any] = []
+    for phone, moment in sorted(last_inbound.items()):
+        params += [sender.workspace_id, sender.pk, phone, moment]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (workspace_id, sender_id, phone, last_inbound_at)
+            VALUES {values}
+            ON CONFLICT (sender_id, phone) DO UPDATE
+               SET last_inbound_at = GREATEST({table}.last_inbound_at, EXCLUDED.last_inbound_at)
+            """,  # noqa: S608 - placeholders only
+            params,
+        )
 
 
 def _last_campaign_message(*, workspace_id: int, phone: str) -> tuple[int | None, int | None]:

@@ -22,6 +22,8 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import aiohttp
 
+from messaging.gateways.freeform import FreeFormContent
+
 _NON_DIGITS = re.compile(r"\D")
 
 # --------------------------------------------------------------------------------------------
@@ -36,7 +38,8 @@ class OutboundMessage:
     ``public_id`` is our message's public id; Cloud API sends echo it back as
     ``biz_opaque_callback_data`` so an ambiguous send can be reconciled before any resend.
     ``attempt`` counts earlier attempts (0 for the first) and sizes the backoff in the outcome.
-    Exactly one of ``text`` and ``template_name`` is set.
+    Exactly one of ``text``, ``template_name`` and ``content`` (media or an interactive
+    message, :mod:`messaging.gateways.freeform`) is set.
     """
 
     public_id: str
@@ -46,10 +49,12 @@ class OutboundMessage:
     template_language: str | None = None
     body_parameters: tuple[str, ...] = ()
     attempt: int = 0
+    content: FreeFormContent | None = None
 
     def __post_init__(self) -> None:
-        if (self.text is None) == (self.template_name is None):
-            raise ValueError("OutboundMessage needs exactly one of text and template_name")
+        given = [v is not None for v in (self.text, self.template_name, self.content)]
+        if sum(given) != 1:
+            raise ValueError("OutboundMessage needs exactly one of text, template_name and content")
         if self.template_name is not None and not self.template_language:
             raise ValueError("a template message needs template_language (e.g. 'en_US')")
         if self.attempt < 0:
@@ -407,6 +412,28 @@ class AccountEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberHealthEvent:
+    """A change of a number's health that Meta reports (``phone_number_quality_update``,
+    ``business_capability_update``): quality rating, messaging-limit tier, throughput.
+
+    ``account_id`` is the WABA id; Meta names the number by ``display_phone_number`` only (or
+    not at all: a capability update concerns every number of the account). Fields Meta did not
+    send are ``None``. ``quality_rating`` is GREEN/YELLOW/RED; ``messaging_limit_tier`` is a
+    ``TIER_*`` string (shared by the account's numbers); ``throughput_level`` is STANDARD or
+    HIGH (``THROUGHPUT_UPGRADE`` means HIGH: up to 1,000 messages per second).
+    """
+
+    account_id: str
+    event: str
+    timestamp: datetime | None
+    display_phone_number: str | None = None
+    quality_rating: str | None = None
+    messaging_limit_tier: str | None = None
+    old_limit: str | None = None
+    throughput_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     """A system- or app-level error webhook not tied to one message (research §1.3)."""
 
@@ -439,7 +466,14 @@ class TemplateEvent:
     timestamp: datetime | None = None
 
 
-Event: TypeAlias = StatusEvent | InboundMessageEvent | AccountEvent | ErrorEvent | TemplateEvent
+Event: TypeAlias = (
+    StatusEvent
+    | InboundMessageEvent
+    | AccountEvent
+    | ErrorEvent
+    | TemplateEvent
+    | NumberHealthEvent
+)
 
 
 def timestamp_from_unix(value: Any) -> datetime | None:

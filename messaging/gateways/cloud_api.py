@@ -28,6 +28,7 @@ from messaging.gateways.base import (
     HttpReply,
     HttpTransport,
     InboundMessageEvent,
+    NumberHealthEvent,
     OutboundMessage,
     Outcome,
     OutcomeKind,
@@ -42,6 +43,12 @@ from messaging.gateways.base import (
     json_loads,
     timestamp_from_unix,
 )
+from messaging.gateways.freeform import (
+    FreeFormContent,
+    ListMessage,
+    Media,
+    ReplyButtons,
+)
 from messaging.gateways.signatures import META_SIGNATURE_HEADER, meta_signature, verify_signature
 
 __all__ = [
@@ -52,7 +59,9 @@ __all__ = [
     "CredentialCheck",
     "GraphRequestError",
     "GraphTemplate",
+    "PhoneNumberHealth",
     "build_message_payload",
+    "content_payload",
     "meta_signature",
     "parse_graph_error",
     "parse_webhook",
@@ -69,7 +78,8 @@ MAX_CALLBACK_DATA_LENGTH = 512
 
 
 def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
-    """The Graph ``/messages`` request body for one message (text or template)."""
+    """The Graph ``/messages`` request body for one message (text, template, media or
+    interactive)."""
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -90,10 +100,64 @@ def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
             ]
         payload["type"] = "template"
         payload["template"] = template
+    elif message.content is not None:
+        payload.update(content_payload(message.content))
     else:
         payload["type"] = "text"
         payload["text"] = {"preview_url": False, "body": message.text}
     return payload
+
+
+def _interactive_frame(header: str, body: str, footer: str) -> dict[str, Any]:
+    frame: dict[str, Any] = {"body": {"text": body}}
+    if header:
+        frame["header"] = {"type": "text", "text": header}
+    if footer:
+        frame["footer"] = {"text": footer}
+    return frame
+
+
+def content_payload(content: FreeFormContent) -> dict[str, Any]:
+    """The type-specific part of a ``/messages`` body for media or an interactive message,
+    in Meta's documented shapes (``type`` plus the object of that name)."""
+    if isinstance(content, Media):
+        media: dict[str, Any] = {"link": content.link}
+        if content.caption:
+            media["caption"] = content.caption
+        if content.filename:
+            media["filename"] = content.filename
+        return {"type": content.kind, content.kind: media}
+    if isinstance(content, ReplyButtons):
+        interactive = {
+            "type": "button",
+            **_interactive_frame(content.header, content.body, content.footer),
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": b.id, "title": b.title}}
+                    for b in content.buttons
+                ]
+            },
+        }
+        return {"type": "interactive", "interactive": interactive}
+    if isinstance(content, ListMessage):
+        sections = []
+        for section in content.sections:
+            rows = []
+            for row in section.rows:
+                item = {"id": row.id, "title": row.title}
+                if row.description:
+                    item["description"] = row.description
+                rows.append(item)
+            sections.append(
+                {"title": section.title, "rows": rows} if section.title else {"rows": rows}
+            )
+        interactive = {
+            "type": "list",
+            **_interactive_frame(content.header, content.body, content.footer),
+            "action": {"button": content.button, "sections": sections},
+        }
+        return {"type": "interactive", "interactive": interactive}
+    raise TypeError(f"not free-form content: {content!r}")
 
 
 def parse_graph_error(reply: HttpReply) -> ProviderError:
@@ -111,6 +175,43 @@ def parse_graph_error(reply: HttpReply) -> ProviderError:
         subcode=_int_or_none(error.get("error_subcode")),
         http_status=reply.status,
         trace_id=error.get("fbtrace_id"),
+    )
+
+
+#: The phone number node's health fields (research §1.5; ``messaging_limit_tier`` is the older
+#: name of ``whatsapp_business_manager_messaging_limit``, both still answered).
+HEALTH_FIELDS = (
+    "quality_rating",
+    "messaging_limit_tier",
+    "whatsapp_business_manager_messaging_limit",
+    "throughput",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumberHealth:
+    """The result of :meth:`CloudApiAdapter.fetch_health`."""
+
+    ok: bool
+    quality_rating: str | None = None
+    messaging_limit_tier: str | None = None
+    throughput_level: str | None = None
+    error: ProviderError | None = None
+    note: str = ""
+
+
+def _health_from_node(body: Mapping[str, Any]) -> PhoneNumberHealth:
+    quality = str(body.get("quality_rating") or "").upper()
+    throughput = body.get("throughput")
+    level = throughput.get("level") if isinstance(throughput, dict) else None
+    return PhoneNumberHealth(
+        ok=True,
+        quality_rating=quality if quality in _QUALITY_RATINGS else None,
+        messaging_limit_tier=_tier(
+            body.get("whatsapp_business_manager_messaging_limit")
+            or body.get("messaging_limit_tier")
+        ),
+        throughput_level=str(level).upper() if level else None,
     )
 
 
@@ -401,6 +502,26 @@ class CloudApiAdapter:
             raise GraphRequestError(ProviderError(code=None, title="no handle in the answer"))
         return handle
 
+    async def fetch_health(self) -> PhoneNumberHealth:
+        """``GET /{phone_number_id}?fields=quality_rating,...``: the number's live quality,
+        messaging-limit tier and throughput level. Graph refuses the whole request when one
+        field no longer exists (code 100), so the deprecated ``messaging_limit_tier`` is
+        dropped and the request made once more in that case."""
+        fields: tuple[str, ...] = HEALTH_FIELDS
+        while True:
+            url = f"{self._base}/{self.credentials.phone_number_id}?fields={','.join(fields)}"
+            try:
+                reply = await exchange(self._transport, "GET", url, headers=self._headers)
+            except TransportFailure as failure:
+                return PhoneNumberHealth(ok=False, note=failure.note)
+            if 200 <= reply.status < 300 and isinstance(reply.body, dict):
+                return _health_from_node(reply.body)
+            error = parse_graph_error(reply)
+            if error.code == 100 and "messaging_limit_tier" in fields:
+                fields = tuple(f for f in fields if f != "messaging_limit_tier")
+                continue
+            return PhoneNumberHealth(ok=False, error=error, note=error.title)
+
     @staticmethod
     def _outcome_from_reply(message: OutboundMessage, reply: HttpReply) -> Outcome:
         if 200 <= reply.status < 300:
@@ -457,8 +578,6 @@ _WARNING_ACCOUNT_EVENTS = {"ACCOUNT_VIOLATION"}
 _BLOCKING_RESTRICTIONS = {"RESTRICTED_BIZ_INITIATED_MESSAGING"}
 #: Account-level fields recorded as informational events.
 _INFO_FIELDS = {
-    "phone_number_quality_update",
-    "business_capability_update",
     "account_alerts",
     "user_preferences",
 }
@@ -498,6 +617,10 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
                 )
                 if template_event is not None:
                     events.append(template_event)
+            elif field_name == "phone_number_quality_update":
+                events.append(_parse_quality_update(account_id, entry_time, value))
+            elif field_name == "business_capability_update":
+                events.append(_parse_capability_update(account_id, entry_time, value))
             elif field_name in _INFO_FIELDS:
                 events.append(
                     AccountEvent(
@@ -655,6 +778,80 @@ def _parse_template_change(
         quality=str(value.get("new_quality_score") or "").upper(),
         previous_quality=str(value.get("previous_quality_score") or "").upper(),
         timestamp=entry_time,
+    )
+
+
+#: The older ``phone_number_quality_update`` events that say the rating changed without saying
+#: to what (research §1.6, unverified: FLAGGED worse, UNFLAGGED recovered): the product asks
+#: the phone number node for the rating itself.
+QUALITY_CHANGE_EVENTS = frozenset({"FLAGGED", "UNFLAGGED"})
+_QUALITY_RATINGS = {"GREEN", "YELLOW", "RED", "UNKNOWN", "NA"}
+#: Tier names Meta uses for a number of daily unique recipients (capability updates send ints).
+_TIER_BY_LIMIT = {
+    50: "TIER_50",
+    250: "TIER_250",
+    1000: "TIER_1K",
+    2000: "TIER_2K",
+    10_000: "TIER_10K",
+    100_000: "TIER_100K",
+}
+
+
+def _tier(value: Any) -> str | None:
+    """A ``TIER_*`` string from Meta's string or integer forms (-1/unlimited: TIER_UNLIMITED)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.upper().startswith("TIER_"):
+        return value.upper()
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return str(value).upper() if str(value).upper() == "UNLIMITED" else None
+    if number < 0:
+        return "TIER_UNLIMITED"
+    return _TIER_BY_LIMIT.get(number)
+
+
+def _parse_quality_update(
+    account_id: str, entry_time: datetime | None, value: Mapping[str, Any]
+) -> NumberHealthEvent:
+    """``phone_number_quality_update``: the throughput upgrade (``current_limit`` is then the
+    throughput level, TIER_UNLIMITED), tier changes (``max_daily_conversations_per_business``,
+    or ``current_limit`` on the older UPGRADE/DOWNGRADE/FLAGGED events) and, when given, the
+    quality rating."""
+    event = str(value.get("event") or "")
+    upgrade = event == "THROUGHPUT_UPGRADE"
+    tier = _tier(value.get("max_daily_conversations_per_business"))
+    if tier is None and not upgrade:
+        tier = _tier(value.get("current_limit"))
+    quality = str(value.get("quality_rating") or value.get("current_quality_rating") or "")
+    quality = quality.upper() if quality.upper() in _QUALITY_RATINGS else ""
+    return NumberHealthEvent(
+        account_id=account_id,
+        event=event or "phone_number_quality_update",
+        timestamp=entry_time,
+        display_phone_number=_str_or_none(value.get("display_phone_number")),
+        quality_rating=quality or None,
+        messaging_limit_tier=tier,
+        old_limit=_str_or_none(value.get("old_limit")),
+        throughput_level="HIGH" if upgrade else None,
+    )
+
+
+def _parse_capability_update(
+    account_id: str, entry_time: datetime | None, value: Mapping[str, Any]
+) -> NumberHealthEvent:
+    """``business_capability_update``: the account's new messaging limit (v24+ names it
+    ``max_daily_conversations_per_business``; older versions
+    ``max_daily_conversation_per_phone``)."""
+    limit = value.get("max_daily_conversations_per_business")
+    if limit is None:
+        limit = value.get("max_daily_conversation_per_phone")
+    return NumberHealthEvent(
+        account_id=account_id,
+        event="business_capability_update",
+        timestamp=entry_time,
+        messaging_limit_tier=_tier(limit),
     )
 
 

@@ -64,6 +64,12 @@ class Sender(WorkspaceOwned):
     # next midnight in the workspace's time zone (when the cap resets). Cleared by the next
     # grant. Read by the campaign page, the API and /healthz (never from Redis).
     capped_until = models.DateTimeField(null=True, blank=True)
+    # Live health (Cloud API): Meta's messaging-limit tier ("TIER_2K"...; shared by the WABA's
+    # numbers), throughput level ("STANDARD", "HIGH") and when Meta was last asked. Changes
+    # are kept in `NumberHealthChange`.
+    messaging_limit_tier = models.CharField(_("messaging limit"), max_length=24, blank=True)
+    throughput_level = models.CharField(max_length=24, blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -85,6 +91,11 @@ class Sender(WorkspaceOwned):
         return self.removed_at is None
 
     @property
+    def tier_display(self) -> str:
+        """The messaging-limit tier as people read it ("2,000 recipients a day")."""
+        return tier_label(self.messaging_limit_tier)
+
+    @property
     def cap_wait_reason(self) -> str:
         """Why this number's share waits ("daily limit of N reached; resumes at HH:MM in your
         time zone"), or "" when it is not at its cap."""
@@ -98,6 +109,80 @@ class Sender(WorkspaceOwned):
             "cap": self.daily_cap,
             "time": self.capped_until.astimezone(zone).strftime("%H:%M"),
         }
+
+
+#: Meta's messaging-limit tiers (unique users a business may message outside a customer-service
+#: window in a rolling 24 h, per WABA/portfolio): None is unlimited (research §1.5).
+TIER_LIMITS: dict[str, int | None] = {
+    "TIER_50": 50,
+    "TIER_250": 250,
+    "TIER_1K": 1000,
+    "TIER_2K": 2000,
+    "TIER_10K": 10_000,
+    "TIER_100K": 100_000,
+    "TIER_UNLIMITED": None,
+}
+
+
+def tier_label(tier: str) -> str:
+    """A tier as people read it: "2,000 a day", "unlimited", or "" when unknown."""
+    if tier not in TIER_LIMITS:
+        return ""
+    limit = TIER_LIMITS[tier]
+    if limit is None:
+        return str(_("unlimited"))
+    return str(_("%(n)s recipients a day")) % {"n": f"{limit:,}"}
+
+
+class NumberHealthChange(WorkspaceOwned):
+    """One change of a number's quality rating, messaging-limit tier or throughput level, as
+    Meta reported it (a webhook or the periodic refresh): the numbers page's history."""
+
+    class Field(models.TextChoices):
+        QUALITY = "quality", _("Quality")
+        TIER = "tier", _("Messaging limit")
+        THROUGHPUT = "throughput", _("Throughput")
+        STATUS = "status", _("Account status")
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", _("Meta webhook")
+        REFRESH = "refresh", _("Asked Meta")
+        CONNECT = "connect", _("Connection")
+
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="health_changes")
+    field = models.CharField(max_length=16, choices=Field.choices)
+    old_value = models.CharField(max_length=32, blank=True)
+    new_value = models.CharField(max_length=32)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    event = models.CharField(max_length=64, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["sender", "-changed_at"], name="number_health_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} {self.field}: {self.old_value} -> {self.new_value}"
+
+
+class CustomerWindow(WorkspaceOwned):
+    """WhatsApp's 24-hour customer-service window between one number and one contact (by
+    phone, so an inbound from someone not yet a contact counts too): the last time the contact
+    wrote to this number. Free-form messages on Cloud API numbers are allowed until
+    `last_inbound_at + 24 h`. Written by the inbound ingestion in bulk (one upsert a batch)."""
+
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(max_length=20)
+    last_inbound_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sender", "phone"], name="customer_window_once")
+        ]
+        indexes = [models.Index(fields=["workspace", "phone"], name="customer_window_phone")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} {self.phone} {self.last_inbound_at:%Y-%m-%d %H:%M}"
 
 
 class WebhookEvent(models.Model):

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User, Workspace
+from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify, workspace_ensure_can_send
 from core.crypto import encrypt_json
 from core.events import events_publish, number_status_event
@@ -37,11 +37,19 @@ from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
+    NumberHealthEvent,
     OutboundMessage,
     Outcome,
     TemplateEvent,
 )
-from messaging.numbers.models import Sender, WebhookEvent
+from messaging.numbers.customer_window import window_require_open
+from messaging.numbers.health import (
+    number_health_account_change,
+    number_health_apply_event,
+    number_health_refresh,
+)
+from messaging.numbers.models import NumberHealthChange, Sender, WebhookEvent
+from messaging.numbers.selectors import sender_webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +59,7 @@ class GatewayUnavailable(Exception):
 
 
 def _webhook_url(sender: Sender) -> str:
-    name = (
-        "webhook_web_gateway"
-        if sender.provider == Sender.Provider.WEB_GATEWAY
-        else ("webhook_whatsapp")
-    )
-    return settings.SITE_URL + reverse(f"messaging_webhooks:{name}", args=[sender.public_id])
+    return sender_webhook_url(sender)
 
 
 def _run(coro_factory: Any) -> Any:
@@ -184,15 +187,17 @@ def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None 
 def sender_connect_cloud_api(
     *,
     workspace: Workspace,
-    actor: User,
+    actor: User | None,
     phone_number_id: str,
     waba_id: str,
     access_token: str,
     app_secret: str,
     label: str = "",
     ip: str | None = None,
+    api_key: ApiKey | None = None,
 ) -> Sender:
-    """Check the credentials with a test call to the Graph API, then save them encrypted."""
+    """Check the credentials with a test call to the Graph API, then save them encrypted.
+    Meta's refusal is a ValidationError on `access_token` that quotes Meta's reason."""
     phone_number_id, waba_id = phone_number_id.strip(), waba_id.strip()
     if not phone_number_id.isdigit():
         raise ValidationError(
@@ -235,11 +240,14 @@ def sender_connect_cloud_api(
             workspace=workspace,
             action="number.connected",
             actor=actor,
+            api_key=api_key,
             target=probe,
             ip=ip,
             details={"provider": probe.provider},
         )
         _templates_sync_on_commit(probe)
+    # The messaging-limit tier and throughput are read at once (then hourly and by webhook).
+    number_health_refresh(sender=probe, event="connect", source=NumberHealthChange.Source.CONNECT)
     return probe
 
 
@@ -345,11 +353,16 @@ def sender_web_qr_png(*, sender: Sender) -> bytes:
 # --- using and removing ---------------------------------------------------------------------
 
 
-def sender_send_test(*, workspace: Workspace, sender: Sender, to: str, text: str) -> Outcome:
-    """Send one message now, outside any campaign (the user's own phone, to try a number)."""
+def sender_send_test(
+    *, workspace: Workspace, sender: Sender, to: str, text: str, zone: str | None = None
+) -> Outcome:
+    """Send one message now, outside any campaign (the user's own phone, to try a number).
+    It is free-form: on a Cloud API number it is refused before sending unless `to` wrote
+    to this number in the last 24 hours (`zone`: the user's time zone for the message)."""
     workspace_ensure_can_send(workspace=workspace)
     if sender.workspace_id != workspace.pk or not sender.is_live:
         raise ValidationError(_("This number is not connected."))
+    window_require_open(workspace=workspace, sender=sender, phone=to, zone=zone)
     message = OutboundMessage(public_id=f"test-{secrets.token_hex(8)}", to=to, text=text)
 
     async def send() -> Outcome:
@@ -504,6 +517,8 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
                         _apply_account_event(event.sender, item)
                     elif isinstance(item, TemplateEvent):
                         whatsapp_template_apply_event(sender=event.sender, event=item)
+                    elif isinstance(item, NumberHealthEvent):
+                        number_health_apply_event(sender=event.sender, event=item)
                 touched = apply_events(sender=event.sender, events=parsed, refresh=False)
             # The mark follows the apply, in the same transaction.
             event.events = _plain(parsed)
@@ -604,6 +619,7 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
     changed = list(targets.exclude(status=status))
     if not changed:
         return
+    number_health_account_change(numbers=changed, status=status, event=item.event)
     targets.filter(pk__in=[s.pk for s in changed]).update(
         status=status, status_changed_at=timezone.now(), status_reason=item.event
     )

@@ -15,3 +15,26 @@ def webhook_events_requeue_stale_task() -> int:
     from messaging.numbers.services import webhook_events_requeue_stale
 
     return webhook_events_requeue_stale()
+
+
+@shared_task(name="messaging.tasks.numbers_health_refresh_task")
+def numbers_health_refresh_task() -> int:
+    """Beat: ask Meta about every live Cloud API number (one task each)."""
+    from messaging.numbers.health import numbers_health_refresh_due
+
+    ids = numbers_health_refresh_due()
+    for sender_id in ids:
+        number_health_refresh_task.delay(sender_id=sender_id)
+    return len(ids)
+
+
+@shared_task(name="messaging.tasks.number_health_refresh_task")
+def number_health_refresh_task(*, sender_id: int, event: str = "hourly") -> bool:
+    from messaging.numbers.health import number_health_refresh
+    from messaging.numbers.models import Sender
+
+    # Platform job, one number by its id (no request, no workspace to scope by).
+    sender = Sender.objects.filter(pk=sender_id, removed_at__isnull=True).first()
+    if sender is None or sender.provider != Sender.Provider.CLOUD_API:
+        return False
+    return number_health_refresh(sender=sender, event=event).ok

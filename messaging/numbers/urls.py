@@ -15,5 +15,6 @@ urlpatterns = [
     path(_N + "<uuid:sender_id>/pair/status/", views.number_pair_status, name="pair_status"),
     path(_N + "<uuid:sender_id>/qr.png", views.number_qr, name="qr"),
     path(_N + "<uuid:sender_id>/test/", views.number_test, name="test"),
+    path(_N + "<uuid:sender_id>/health/", views.number_health_check, name="health"),
     path(_N + "<uuid:sender_id>/remove/", views.number_remove, name="remove"),
 ]

@@ -19,7 +19,8 @@ from core.phones import PhoneError, normalize_phone
 from messaging.failures import failure_reason
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
-from messaging.numbers import services
+from messaging.numbers import selectors, services
+from messaging.numbers.health import number_health_refresh
 from messaging.numbers.models import Sender
 
 
@@ -83,7 +84,10 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
 
 @workspace_view(Perm.VIEW)
 def number_list(request: WorkspaceRequest) -> HttpResponse:
-    numbers = Sender.objects.for_workspace(request.workspace).filter(removed_at__isnull=True)
+    numbers = list(selectors.numbers_live(workspace=request.workspace))
+    last = selectors.numbers_last_health_change(workspace=request.workspace, senders=numbers)
+    for number in numbers:
+        number.last_health_change = last.get(number.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "messaging/numbers/list.html",
@@ -190,6 +194,7 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             "can_manage": can_manage,
             "webhook_url": webhook_url,
             "test_form": TestMessageForm(initial={"to": request.user.phone}),
+            "history": selectors.number_health_history(workspace=request.workspace, sender=sender),
         },
     )
 
@@ -266,6 +271,23 @@ def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             title=outcome.error.title if outcome.error else outcome.note,
         )
         messages.error(request, _("Not sent to %(to)s: %(reason)s") % {"to": to, "reason": reason})
+    return redirect("messaging_numbers:detail", slug, sender.public_id)
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_health_check(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
+    """Ask Meta for the number's quality, messaging limit and throughput now."""
+    sender = _sender(request, sender_id)
+    slug = request.workspace.slug
+    if sender.provider != Sender.Provider.CLOUD_API or not sender.is_live:
+        messages.error(request, _("Only connected Cloud API numbers report their health."))
+        return redirect("messaging_numbers:detail", slug, sender.public_id)
+    health = number_health_refresh(sender=sender, event="on demand")
+    if health.ok:
+        messages.success(request, _("Checked with WhatsApp just now."))
+    else:
+        messages.error(request, _("WhatsApp did not answer: %(reason)s") % {"reason": health.note})
     return redirect("messaging_numbers:detail", slug, sender.public_id)
 
 

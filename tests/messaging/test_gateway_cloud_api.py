@@ -19,6 +19,7 @@ from messaging.gateways.base import (
     DeliveryStatus,
     ErrorEvent,
     InboundMessageEvent,
+    NumberHealthEvent,
     OutboundMessage,
     Outcome,
     OutcomeKind,
@@ -201,13 +202,67 @@ def test_disabled_update_ban_states(state: str, effect: AccountEffect) -> None:
     assert (event.event, event.effect) == ("DISABLED_UPDATE", effect)
 
 
-def test_account_violation_is_a_warning_and_quality_update_is_info() -> None:
+def test_account_violation_is_a_warning_and_quality_update_is_a_health_event() -> None:
     (violation,) = parse_webhook(load_payload("webhook_account_update_violation.json"))
     (quality,) = parse_webhook(load_payload("webhook_phone_number_quality_update.json"))
     assert isinstance(violation, AccountEvent)
     assert violation.effect is AccountEffect.WARNING
-    assert isinstance(quality, AccountEvent)
-    assert (quality.event, quality.effect) == ("THROUGHPUT_UPGRADE", AccountEffect.INFO)
+    # THROUGHPUT_UPGRADE's current_limit (TIER_UNLIMITED) is the throughput, not the tier.
+    assert quality == NumberHealthEvent(
+        account_id="102290129340398",
+        event="THROUGHPUT_UPGRADE",
+        timestamp=quality.timestamp,
+        display_phone_number="15550783881",
+        throughput_level="HIGH",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "quality", "tier"),
+    [
+        pytest.param(
+            {"event": "FLAGGED", "current_limit": "TIER_10K"}, None, "TIER_10K", id="flagged_case"
+        ),
+        pytest.param(
+            {"event": "DOWNGRADE", "current_limit": "TIER_2K", "old_limit": "TIER_10K"},
+            None,
+            "TIER_2K",
+            id="downgrade_case",
+        ),
+        pytest.param(
+            {"event": "ONBOARDING", "max_daily_conversations_per_business": "TIER_250"},
+            None,
+            "TIER_250",
+            id="onboarding_case",
+        ),
+        pytest.param(
+            {"event": "UPGRADE", "quality_rating": "YELLOW", "current_limit": "TIER_100K"},
+            "YELLOW",
+            "TIER_100K",
+            id="rating_given_case",
+        ),
+    ],
+)
+def test_quality_update_events_carry_quality_and_tier(value, quality, tier) -> None:
+    payload = load_payload("webhook_phone_number_quality_update.json")
+    payload["entry"][0]["changes"][0]["value"] = {"display_phone_number": "15550783881", **value}
+    (event,) = parse_webhook(payload)
+    assert isinstance(event, NumberHealthEvent)
+    assert (event.quality_rating, event.messaging_limit_tier, event.throughput_level) == (
+        quality,
+        tier,
+        None,
+    )
+
+
+def test_capability_update_sets_the_accounts_tier() -> None:
+    payload = load_payload("webhook_phone_number_quality_update.json")
+    change = payload["entry"][0]["changes"][0]
+    change["field"] = "business_capability_update"
+    change["value"] = {"max_daily_conversations_per_business": 2000}
+    (event,) = parse_webhook(payload)
+    assert isinstance(event, NumberHealthEvent)
+    assert (event.event, event.messaging_limit_tier) == ("business_capability_update", "TIER_2K")
 
 
 def test_system_error_webhook() -> None:
@@ -437,3 +492,88 @@ def test_text_and_template_sends_are_accepted_by_the_sandbox(sandbox: SandboxCli
     assert len({o.provider_message_id for o in outcomes}) == 2
     stats = sandbox.number_stats("1065")
     assert (stats["accepted"], stats["distinct"], stats["duplicates"]) == (2, 2, 0)
+
+
+def test_fetch_health_drops_the_deprecated_tier_field_when_graph_no_longer_knows_it() -> None:
+    seen: list[str] = []
+
+    async def node(request: web.Request) -> web.Response:
+        fields = request.query.get("fields", "").split(",")
+        seen.append(request.query.get("fields", ""))
+        if "messaging_limit_tier" in fields:
+            return web.json_response(
+                {
+                    "error": {
+                        "message": "(#100) Tried accessing nonexisting field "
+                        "(messaging_limit_tier)",
+                        "type": "OAuthException",
+                        "code": 100,
+                    }
+                },
+                status=400,
+            )
+        return web.json_response(
+            {
+                "id": "106540352242922",
+                "quality_rating": "YELLOW",
+                "whatsapp_business_manager_messaging_limit": "TIER_10K",
+                "throughput": {"level": "HIGH"},
+            }
+        )
+
+    async def scenario(base_url: str) -> Any:
+        async with CloudApiAdapter(CREDENTIALS, base_url=base_url) as adapter:
+            return await adapter.fetch_health()
+
+    health = asyncio.run(_with_stub(node, scenario))
+    assert (health.ok, health.quality_rating, health.messaging_limit_tier) == (
+        True,
+        "YELLOW",
+        "TIER_10K",
+    )
+    assert health.throughput_level == "HIGH"
+    assert seen == [
+        "quality_rating,messaging_limit_tier,whatsapp_business_manager_messaging_limit,throughput",
+        "quality_rating,whatsapp_business_manager_messaging_limit,throughput",
+    ]
+
+
+def test_media_and_interactive_payloads_follow_metas_shapes() -> None:
+    from messaging.gateways.freeform import ListMessage, ListRow, ListSection, Media
+
+    image = build_message_payload(
+        OutboundMessage(
+            public_id="m-9",
+            to="+994501234567",
+            content=Media(kind="image", link="https://x/y.jpg", caption="Menu"),
+        )
+    )
+    menu = build_message_payload(
+        OutboundMessage(
+            public_id="m-10",
+            to="+994501234567",
+            content=ListMessage(
+                body="Pick",
+                button="Open",
+                header="Shops",
+                sections=(ListSection(title="", rows=(ListRow(id="r1", title="Baku"),)),),
+            ),
+        )
+    )
+    assert (image["type"], image["image"]) == (
+        "image",
+        {"link": "https://x/y.jpg", "caption": "Menu"},
+    )
+    assert menu["interactive"] == {
+        "type": "list",
+        "header": {"type": "text", "text": "Shops"},
+        "body": {"text": "Pick"},
+        "action": {"button": "Open", "sections": [{"rows": [{"id": "r1", "title": "Baku"}]}]},
+    }
+    with pytest.raises(ValueError, match="exactly one"):
+        OutboundMessage(
+            public_id="m",
+            to="1",
+            text="x",
+            content=Media(kind="document", link="https://x/d.pdf"),
+        )

@@ -153,6 +153,14 @@ def test_recipient_erasure_in_workspace_leaves_no_trace(
     account_services.audit_record(
         workspace=workspace, action="contacts.created", actor=owner, details={"phone": PHONE}
     )
+    # ...and in the 24-hour window kept from their last message to the number
+    from django.utils import timezone
+
+    from messaging.numbers.models import CustomerWindow
+
+    CustomerWindow.objects.create(
+        workspace=workspace, sender=sender, phone=PHONE, last_inbound_at=timezone.now()
+    )
     # ...and in the outgoing webhooks' delivery log (a status event carries "to")
     from core.events import message_status_event
     from integrations import services as integration_services
