@@ -1,5 +1,5 @@
 """A drainer process killed with SIGKILL mid-campaign loses nothing: its leases expire, the
-tick returns them to the queue, the campaign completes, and duplicates at the gateway are
+tick holds them as ambiguous and then returns them to the queue, the campaign completes, and duplicates at the gateway are
 bounded by what was in flight. Real Postgres, real Redis, the sandbox over HTTP, a real
 subprocess."""
 
@@ -67,6 +67,15 @@ def test_sigkill_mid_campaign_loses_nothing(
     redis_client().delete(f"isend:drain:{number.pk}")  # the dead worker's lease, as if expired
     with override_settings(SANDBOX_GATEWAY_URL=engine_sandbox.base_url):
         assert recovery.tick()["expired_leases"] == in_flight
+        # They may be at the gateway already: they wait as ambiguous, not queued at once ...
+        interrupted = Message.objects.filter(campaign=campaign, error_kind=recovery.INTERRUPTED)
+        assert interrupted.filter(status=Message.Status.AMBIGUOUS).count() == in_flight
+        # ... and, no status having come for them (this test has no webhook receiver), go
+        # back to the queue once ENGINE_INTERRUPTED_RESEND_AFTER is over.
+        Message.objects.filter(status=Message.Status.AMBIGUOUS).update(
+            status_changed_at="2000-01-01T00:00Z"
+        )
+        assert recovery.tick()["unconfirmed_requeued"] == in_flight
         drain_all([number])
 
     campaign.refresh_from_db()
