@@ -72,7 +72,8 @@ class TemplateParameter:
 
 @dataclass(frozen=True, slots=True)
 class ButtonParameter:
-    """The dynamic part of a template button: a URL button's suffix (``sub_type: url``)."""
+    """The dynamic part of a template button: a URL button's suffix (``sub_type: url``) or a
+    copy-code button's coupon code (``sub_type: copy_code``)."""
 
     index: int
     text: str

@@ -127,7 +127,11 @@ def template_components(message: OutboundMessage) -> list[dict[str, Any]]:
                 "type": "button",
                 "sub_type": button.sub_type,
                 "index": str(button.index),
-                "parameters": [{"type": "text", "text": button.text}],
+                "parameters": [
+                    {"type": "coupon_code", "coupon_code": button.text}
+                    if button.sub_type == "copy_code"
+                    else {"type": "text", "text": button.text}
+                ],
             }
         )
     return components
