@@ -14,7 +14,7 @@ from messaging.contacts.models import (
     WhatsAppStatus,
 )
 from messaging.contacts.suppression import SuppressedPhone
-from messaging.content.models import MessageTemplate
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
 from messaging.numbers.models import Sender, WebhookEvent
 
@@ -37,4 +37,5 @@ __all__ = [
     "SuppressedPhone",
     "WebhookEvent",
     "WhatsAppStatus",
+    "WhatsAppTemplate",
 ]
