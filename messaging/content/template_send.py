@@ -136,9 +136,7 @@ def variables_clean(
         if slot.media_format or slot.key in mapping:
             continue
         if not any(str(k) in (slot.key, slot.key.split(".", 1)[1]) for k in errors):
-            errors.setdefault(slot.key, []).append(
-                f"map {slot.label} to a contact field or a text"
-            )
+            errors.setdefault(slot.key, []).append(f"map {slot.label} to a contact field or a text")
     return mapping, errors
 
 
