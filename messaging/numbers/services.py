@@ -66,6 +66,23 @@ def _run(coro_factory: Any) -> Any:
 # --- connecting -------------------------------------------------------------------------------
 
 
+#: The approved Meta template every one-click sandbox number starts with, so template campaigns
+#: work out of the box (the sandbox enforces Meta's rule that only approved templates are sent).
+SANDBOX_STARTER_TEMPLATE: dict[str, Any] = {
+    "name": "isend_welcome",
+    "language": "en",
+    "category": "MARKETING",
+    "parameter_format": "POSITIONAL",
+    "components": [
+        {
+            "type": "BODY",
+            "text": "Hello {{1}}, thank you for following our news. Reply STOP to opt out.",
+            "example": {"body_text": [["Aysel"]]},
+        }
+    ],
+}
+
+
 def _sandbox_register(sender: Sender) -> None:
     import urllib.error
     import urllib.request
@@ -79,6 +96,8 @@ def _sandbox_register(sender: Sender) -> None:
         "callback_url": _webhook_url(sender),
         "throughput_per_second": sender.throughput_per_second,
         "waba_id": sender.waba_id,
+        # Registered APPROVED at once; an existing template of that name and language is kept.
+        "templates": [SANDBOX_STARTER_TEMPLATE],
     }
     request = urllib.request.Request(  # noqa: S310 - the sandbox URL comes from settings
         settings.SANDBOX_GATEWAY_URL + "/_sandbox/numbers",

@@ -64,6 +64,16 @@ class SandboxConfig:
     webhook_max_attempts: int = 5
     webhook_retry_base_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
+    #: Templates created through ``POST /{waba_id}/message_templates`` stay PENDING this long,
+    #: then the automatic review approves or rejects them (0: manual only, from the page or
+    #: ``POST /_sandbox/templates/{id}/status``). Meta: "Review can take up to 24 hours".
+    template_review_seconds: float = 0.0
+    #: The customer-service window (research §1.5): free-form messages to a customer who has
+    #: not written within it fail with 131047 (numbers registered with ``"rules": "meta"``).
+    customer_service_window_seconds: float = 86400.0
+    #: Uploaded media ids expire (Meta ``media``: "Media IDs returned by the API expire after
+    #: 30 days").
+    media_ttl_seconds: float = 2592000.0
 
     def updated(self, changes: Mapping[str, Any]) -> SandboxConfig:
         """A copy with ``changes`` applied (partial update), validated."""

@@ -1,14 +1,18 @@
 """The sandbox gateway: a real aiohttp server speaking Meta's Cloud API dialect and a WAHA subset.
 
 It is the product's embedded default gateway and the test double for every test and benchmark.
-Routes:
+It enforces Meta's rules (shared/research/whatsapp-gateways.md §1): approved templates with the
+right parameters (registry.py, templates.py), the 24-hour window for numbers registered with
+``"rules": "meta"``, media ids, quality and tiers. Routes:
 
-* Cloud API: ``POST /{version}/{phone_number_id}/messages``, ``GET /{version}/{phone_number_id}``
+* Cloud API: ``POST /{version}/{phone_number_id}/messages``, ``GET /{version}/{id}`` (a phone
+  number, a template or a media), ``GET/POST/DELETE /{version}/{waba_id}/message_templates``
 * WAHA (``X-Api-Key``): ``POST/GET /api/sessions``, ``GET/DELETE /api/sessions/{name}``,
   ``POST /api/sessions/{name}/start|stop|logout``, ``GET /api/{session}/auth/qr``,
   ``POST /api/sendText``
 * Control (loopback tooling, no auth): ``/_sandbox/`` page, ``/_sandbox/health``,
-  ``/_sandbox/numbers`` (+ ``/{id}``, ``/{id}/ban``, ``/{id}/unban``), ``/_sandbox/inbound``,
+  ``/_sandbox/numbers`` (+ ``/{id}``, ``/{id}/ban``, ``/{id}/unban``, ``/{id}/messages``),
+  ``/_sandbox/templates`` (+ ``/{id}``, ``/{id}/status|category|quality``), ``/_sandbox/inbound``,
   ``/_sandbox/sessions/{name}/scan|fail|qr.png``, ``/_sandbox/config``, ``/_sandbox/stats``,
   ``/_sandbox/reset``
 
@@ -25,7 +29,6 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,9 +36,31 @@ import qrcode
 from aiohttp import web
 
 from messaging.sandbox.config import ConfigError, SandboxConfig
+from messaging.sandbox.graph import Handler, graph_error, nonexisting_field
+from messaging.sandbox.graph import bad_request as _bad_request
+from messaging.sandbox.graph import json_object as _json_object
+from messaging.sandbox.graph import not_found as _not_found
 from messaging.sandbox.meta import error_title
 from messaging.sandbox.page import render_index
-from messaging.sandbox.state import Number, SandboxState, WebSession
+from messaging.sandbox.registry import TemplateRegistry
+from messaging.sandbox.state import (
+    QUALITY_RATINGS,
+    RULES,
+    TIERS,
+    Media,
+    Number,
+    SandboxState,
+    WebSession,
+)
+from messaging.sandbox.templates import (
+    STATUS_ERRORS,
+    SendError,
+    Template,
+    TemplateError,
+    check_media_object,
+    check_send,
+    parse_definition,
+)
 from messaging.sandbox.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -46,34 +71,9 @@ ERROR_DOCS_HREF = "/documentation/business-messaging/whatsapp/support/error-code
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CHAT_ID_PATTERN = re.compile(r"^(\d{5,20})@c\.us$")
-
-#: HTTP status per Graph code, from Meta's older error table (research §1.2); 400 otherwise.
-_HTTP_STATUS_BY_CODE = {
-    **dict.fromkeys((368, 131031, 10, 131005), 403),
-    **dict.fromkeys((0, 190), 401),
-    132001: 404,
-    **dict.fromkeys((131000, 131016, 131045, 131057, 3), 500),
-    2: 503,
-}
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def graph_error(code: int, details: str, *, subcode: int | None = None) -> web.Response:
-    """A Graph API error response, shaped and statused like Meta's."""
-    title = error_title(code)
-    error: dict[str, Any] = {
-        "message": f"(#{code}) {title}",
-        "type": "OAuthException",
-        "code": code,
-        "error_data": {"messaging_product": "whatsapp", "details": details},
-        "fbtrace_id": "A" + base64.urlsafe_b64encode(random.randbytes(12)).decode(),  # noqa: S311
-    }
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    status = 403 if 200 <= code < 300 else _HTTP_STATUS_BY_CODE.get(code, 400)
-    return web.json_response({"error": error}, status=status)
-
+#: Media message types of the Cloud API (Meta ``messages``: image, video, audio, document,
+#: sticker), each ``{"id": <uploaded media id>}`` or ``{"link": <url>}``.
+MEDIA_MESSAGE_TYPES = ("image", "video", "audio", "document", "sticker")
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -93,6 +93,7 @@ class Sandbox:
         self.webhooks = WebhookDispatcher(self.state, lambda: self.config, lambda: self.rng)
         self._not_on_whatsapp = re.compile(config.not_on_whatsapp_pattern)
         self._qr_cache: dict[str, bytes] = {}
+        self.registry = TemplateRegistry(self)
 
     # Config ----------------------------------------------------------------------------------
 
@@ -136,6 +137,11 @@ class Sandbox:
         if number.banned:
             number.stats.rejected["131031"] += 1
             return graph_error(131031, "Business account has been restricted or disabled.")
+        try:
+            template = self._check_content(number, body)
+        except SendError as exc:
+            number.stats.rejected[str(exc.code)] += 1
+            return graph_error(exc.code, exc.details)
         config = self.config
         if self._chance(config.error_5xx_ratio):
             number.stats.rejected["131000"] += 1
@@ -164,7 +170,18 @@ class Sandbox:
         callback_data = str(callback_data) if callback_data not in (None, "") else None
         stats.record_accept(now, callback_data)
         wamid = "wamid." + self._new_message_id(phone_number_id)
-        self._schedule_statuses(number, wamid, recipient, callback_data)
+        window_closed = (
+            template is None and number.rules == "meta" and not self._window_open(number, recipient)
+        )
+        number.log.append(_log_entry(wamid, recipient, body, window_closed=window_closed))
+        if template is not None:
+            template.sent += 1
+        if window_closed:
+            # Meta accepts the request, then fails it: research §1.5 and §1.4 (131047).
+            stats.window_failures += 1
+            self._schedule_failure(number, wamid, recipient, callback_data, 131047)
+        else:
+            self._schedule_statuses(number, wamid, recipient, callback_data)
         if config.ban_after and stats.accepted >= config.ban_after and not number.banned:
             self.ban(number)
         hold = config.latency_seconds
@@ -181,6 +198,56 @@ class Sandbox:
                 "contacts": [{"input": str(body["to"]), "wa_id": recipient}],
                 "messages": [accepted],
             }
+        )
+
+    def _check_content(self, number: Number, body: dict[str, Any]) -> Template | None:
+        """Template and media checks that need the number's WABA and uploads (research §1.4).
+
+        Returns the template a ``type: template`` message names (for its send count).
+        """
+        kind = body.get("type", "text")
+        if kind in MEDIA_MESSAGE_TYPES:
+            check_media_object(body.get(kind), kind, self.media_known)
+            return None
+        if kind != "template":
+            return None
+        spec = body["template"]
+        name, language = str(spec["name"]), str(spec["language"]["code"])
+        template = self.registry.find(number.waba_id, name, language)
+        if template is None or template.status not in ("APPROVED", "PAUSED", "DISABLED"):
+            raise SendError(132001, f"template name ({name}) does not exist in {language}")
+        if template.status in STATUS_ERRORS:
+            raise SendError(*STATUS_ERRORS[template.status])
+        check_send(template, spec.get("components"), media_known=self.media_known)
+        return template
+
+    def media_known(self, media_id: str) -> bool:
+        """An uploaded media id that has not expired (Meta: ids expire after 30 days)."""
+        media = self.state.media.get(media_id)
+        return media is not None and time.time() - media.uploaded_at < self.config.media_ttl_seconds
+
+    def _window_open(self, number: Number, recipient: str) -> bool:
+        """The 24-hour customer-service window: opened by the customer's last message."""
+        last = self.state.last_inbound.get((number.phone_number_id, recipient))
+        return last is not None and time.time() - last < self.config.customer_service_window_seconds
+
+    def _schedule_failure(
+        self, number: Number, wamid: str, recipient: str, callback_data: str | None, code: int
+    ) -> None:
+        """A ``failed`` status webhook, with Meta's error, for an accepted message."""
+        if not number.callback_url:
+            return
+        item: dict[str, Any] = {
+            "id": wamid,
+            "status": "failed",
+            "timestamp": str(int(time.time() + self.config.sent_delay)),
+            "recipient_id": recipient,
+            "errors": [_webhook_error(code)],
+        }
+        if callback_data is not None:
+            item["biz_opaque_callback_data"] = callback_data
+        self.webhooks.schedule(
+            number.phone_number_id, item, self.config.sent_delay, session=False, label="failed"
         )
 
     def _schedule_statuses(
@@ -228,26 +295,76 @@ class Sandbox:
                 number.phone_number_id, item, arrives_after, session=False, label=status
             )
 
-    async def phone_number_node(self, request: web.Request) -> web.Response:
-        """The credential check: GET the phone number node with the number's token."""
-        phone_number_id = request.match_info["phone_number_id"]
-        number = self.state.numbers.get(phone_number_id)
-        if number is None:
-            return graph_error(
-                100,
-                f"Unsupported get request. Object with ID '{phone_number_id}' does not exist.",
-                subcode=33,
-            )
+    async def graph_node(self, request: web.Request) -> web.StreamResponse:
+        """``GET /{version}/{id}``: a phone number, a message template or an uploaded media."""
+        node_id = request.match_info["node_id"]
+        if node_id in self.state.numbers:
+            return self.phone_number_node(self.state.numbers[node_id], request)
+        template = self.state.templates.get(node_id)
+        if template is not None:
+            return self.registry.graph_node(template, request)
+        media = self.state.media.get(node_id)
+        if media is not None and self.media_known(node_id):
+            return self.media_node(media, request)
+        return graph_error(
+            100,
+            f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation.",
+            subcode=33,
+        )
+
+    def phone_number_node(self, number: Number, request: web.Request) -> web.Response:
+        """The phone number node (the credential check and live health, research §1.5).
+
+        Without ``fields`` it answers Meta's default set; with ``fields`` only those (plus
+        ``id``); an unknown field is Graph's "nonexisting field" error.
+        """
         if request.headers.get("Authorization") != f"Bearer {number.access_token}":
             return graph_error(190, "Error validating access token.")
+        node: dict[str, Any] = {
+            "id": number.phone_number_id,
+            "display_phone_number": number.display_phone_number,
+            "verified_name": number.verified_name,
+            "quality_rating": number.quality_rating,
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": number.throughput_level},
+            "code_verification_status": "VERIFIED",
+            "name_status": "APPROVED",
+        }
+        extra = {
+            "messaging_limit_tier": number.messaging_limit_tier,
+            "whatsapp_business_manager_messaging_limit": number.messaging_limit_tier,
+        }
+        fields = [f.strip() for f in request.query.get("fields", "").split(",") if f.strip()]
+        if not fields:
+            return web.json_response(node)
+        everything = {**node, **extra}
+        for name in fields:
+            if name not in everything:
+                return nonexisting_field(name, "WhatsAppBusinessPhoneNumber")
+        return web.json_response({name: everything[name] for name in fields} | {"id": node["id"]})
+
+    def media_node(self, media: Media, request: web.Request) -> web.Response:
+        """Meta ``media``: url, mime_type, sha256, file_size, id (url valid with the token)."""
+        number = self.state.numbers.get(media.phone_number_id)
+        if (
+            number is None
+            or request.headers.get("Authorization") != f"Bearer {number.access_token}"
+        ):
+            return graph_error(190, "Error validating access token.")
+        wanted = request.query.get("phone_number_id")
+        if wanted and wanted != media.phone_number_id:
+            return graph_error(
+                100, "Param phone_number_id is not a valid whatsapp business phone number id ID"
+            )
         return web.json_response(
             {
-                "id": number.phone_number_id,
-                "display_phone_number": number.display_phone_number,
-                "verified_name": "iSend Sandbox",
-                "quality_rating": "GREEN",
-                "platform_type": "CLOUD_API",
-                "throughput": {"level": "STANDARD"},
+                "messaging_product": "whatsapp",
+                "url": f"{request.url.origin()}/_sandbox/media/{media.id}/file",
+                "mime_type": media.mime_type,
+                "sha256": media.sha256,
+                "file_size": str(len(media.data)),
+                "id": media.id,
             }
         )
 
@@ -288,6 +405,8 @@ class Sandbox:
         if number is None:
             return _not_found("unknown phone_number_id")
         message_id = "wamid." + self._new_message_id(f"in:{number.phone_number_id}")
+        # Any message from the customer opens (or refreshes) the 24-hour window (research §1.6).
+        self.state.last_inbound[(number.phone_number_id, sender)] = time.time()
         message: dict[str, Any] = {
             "from": sender,
             "id": message_id,
@@ -566,6 +685,21 @@ class Sandbox:
             return _bad_request("callback_url must be an http(s) URL")
         if isinstance(throughput, bool) or not isinstance(throughput, int) or throughput < 1:
             return _bad_request("throughput_per_second must be a positive integer")
+        for key, allowed in (
+            ("rules", RULES),
+            ("quality_rating", QUALITY_RATINGS),
+            ("messaging_limit_tier", TIERS),
+        ):
+            if key in body and body[key] not in allowed:
+                return _bad_request(f"{key} must be one of {', '.join(allowed)}")
+        templates = body.get("templates") or []
+        if not isinstance(templates, list):
+            return _bad_request("templates must be a list of template definitions")
+        for definition in templates:
+            try:
+                parse_definition(definition)
+            except TemplateError as exc:
+                return _bad_request(f"templates: {exc}")
         existing = self.state.numbers.get(phone_number_id)
         number = existing or Number(
             phone_number_id=phone_number_id,
@@ -582,8 +716,28 @@ class Sandbox:
         number.callback_url = str(callback_url) if callback_url else None
         number.throughput_per_second = throughput
         number.waba_id = str(body.get("waba_id") or f"sandbox-waba-{phone_number_id}")
+        for key in ("rules", "quality_rating", "messaging_limit_tier"):
+            if key in body:
+                setattr(number, key, str(body[key]))
+        if body.get("verified_name"):
+            number.verified_name = str(body["verified_name"])
         self.state.numbers[phone_number_id] = number
+        # Templates given at registration are APPROVED at once (the one-click sandbox number's
+        # starter template); an existing name+language is left as it is.
+        for definition in templates:
+            if self.registry.find(number.waba_id, definition["name"], definition["language"]):
+                continue
+            self.registry.register(number.waba_id, definition, status="APPROVED")
         return web.json_response(number.public(), status=200 if existing else 201)
+
+    async def number_messages(self, request: web.Request) -> web.Response:
+        """The requests this number accepted, oldest first (``?type=template`` filters)."""
+        number = self.state.numbers.get(request.match_info["id"])
+        if number is None:
+            return _not_found("unknown phone_number_id")
+        kind = request.query.get("type")
+        entries = [e for e in number.log if kind is None or e["type"] == kind]
+        return web.json_response({"count": len(entries), "data": entries})
 
     async def delete_number(self, request: web.Request) -> web.Response:
         if self.state.numbers.pop(request.match_info["id"], None) is None:
@@ -662,7 +816,51 @@ def _validate_send(body: Any) -> tuple[int, str] | None:
         if not isinstance(language, dict) or not language.get("code"):
             return 131008, "Parameter 'template.language.code' is required."
         return None
+    if kind in MEDIA_MESSAGE_TYPES:
+        media = body.get(kind)
+        if not isinstance(media, dict):
+            return 131008, f"Parameter '{kind}' is required."
+        caption = media.get("caption")
+        if caption is not None and (not isinstance(caption, str) or len(caption) > 1024):
+            return 100, f"{kind}.caption must be text of at most 1024 characters."
+        return None
+    if kind == "interactive":
+        interactive = body.get("interactive")
+        if not isinstance(interactive, dict) or interactive.get("type") not in (
+            "button",
+            "list",
+            "cta_url",
+        ):
+            return (
+                131008,
+                "Parameter 'interactive' with a type (button, list, cta_url) is required.",
+            )
+        inner = interactive.get("body")
+        if not isinstance(inner, dict) or not isinstance(inner.get("text"), str):
+            return 131008, "Parameter 'interactive.body.text' is required."
+        if len(inner["text"]) > 1024:
+            return 100, "interactive.body.text must be at most 1024 characters."
+        return None
     return 131051, f"Message type '{kind}' is not supported by the sandbox."
+
+
+def _log_entry(
+    wamid: str, recipient: str, body: dict[str, Any], *, window_closed: bool
+) -> dict[str, Any]:
+    """What the control API's per-number message log keeps of an accepted request."""
+    kind = body.get("type", "text")
+    entry: dict[str, Any] = {
+        "id": wamid,
+        "to": recipient,
+        "type": kind,
+        "at": time.time(),
+        "biz_opaque_callback_data": body.get("biz_opaque_callback_data"),
+    }
+    if kind in body:
+        entry[kind] = body[kind]
+    if window_closed:
+        entry["failed_with"] = 131047
+    return entry
 
 
 def _webhook_error(code: int) -> dict[str, Any]:
@@ -674,33 +872,6 @@ def _webhook_error(code: int) -> dict[str, Any]:
         "error_data": {"details": title},
         "href": ERROR_DOCS_HREF,
     }
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; an empty body is ``{}``, anything else invalid is a 400."""
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body is not JSON"}), content_type="application/json"
-        ) from exc
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body must be a JSON object"}),
-            content_type="application/json",
-        )
-    return body
-
-
-def _bad_request(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
-
-
-def _not_found(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=404)
 
 
 def _session_status_error(session: WebSession, *, expected: str) -> web.Response:
@@ -752,9 +923,17 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     add.add_post(
         f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/messages", sandbox.send_message
     )
-    add.add_get(
-        f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}", sandbox.phone_number_node
-    )
+    registry = sandbox.registry
+    templates_edge = f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{waba_id}}/message_templates"
+    add.add_get(templates_edge, registry.graph_list)
+    add.add_post(templates_edge, registry.graph_create)
+    add.add_delete(templates_edge, registry.graph_delete)
+    add.add_get(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.graph_node)
+    add.add_get("/_sandbox/templates", registry.control_list)
+    add.add_post("/_sandbox/templates", registry.control_register)
+    add.add_post("/_sandbox/templates/{id}/{what:status|category|quality}", registry.control_change)
+    add.add_delete("/_sandbox/templates/{id}", registry.control_delete)
+    add.add_get("/_sandbox/numbers/{id}/messages", sandbox.number_messages)
 
     async def start_webhooks(app: web.Application) -> None:
         await sandbox.webhooks.start()

@@ -12,7 +12,21 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from messaging.sandbox.templates import Template
+
 WINDOW_SECONDS = 1.0
+#: The most accepted requests kept per number/session for ``GET /_sandbox/numbers/{id}/messages``.
+MESSAGE_LOG_SIZE = 200_000
+#: Registration option ``rules``: "simple" (the default, what the built-in demo numbers use) or
+#: "meta" (also enforce the 24-hour customer-service window, research §1.5).
+RULES = ("simple", "meta")
+#: Phone number quality ratings (research §1.5 "Quality").
+QUALITY_RATINGS = ("GREEN", "YELLOW", "RED")
+#: Messaging-limit tiers, lowest first (Meta ``phone_number_quality_update`` reference).
+TIERS = ("TIER_50", "TIER_250", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED")
+#: Throughput levels of the phone number node: 80 mps by default, 1,000 after the automatic
+#: upgrade (research §1.5 "Throughput").
+THROUGHPUT_LEVELS = {"STANDARD": 80, "HIGH": 1000}
 
 
 class SendStats:
@@ -25,7 +39,9 @@ class SendStats:
         "first_accept_at",
         "last_accept_at",
         "max_per_second",
+        "media_uploads",
         "rejected",
+        "window_failures",
         "webhook_posts_failed",
         "webhook_posts_gave_up",
         "webhook_posts_ok",
@@ -44,6 +60,8 @@ class SendStats:
         self.first_accept_at: float | None = None
         self.last_accept_at: float | None = None
         self.rejected: Counter[str] = Counter()
+        self.media_uploads = 0
+        self.window_failures = 0
         self.webhook_posts_ok = 0
         self.webhook_posts_failed = 0
         self.webhook_posts_gave_up = 0
@@ -84,6 +102,8 @@ class SendStats:
             "first_accept_at": self.first_accept_at,
             "last_accept_at": self.last_accept_at,
             "rejected": dict(self.rejected),
+            "media_uploads": self.media_uploads,
+            "window_failures": self.window_failures,
             "webhooks": {
                 "posts_ok": self.webhook_posts_ok,
                 "posts_failed": self.webhook_posts_failed,
@@ -105,7 +125,13 @@ class Number:
     throughput_per_second: int
     waba_id: str
     banned: bool = False
+    rules: str = "simple"
+    quality_rating: str = "GREEN"
+    messaging_limit_tier: str = "TIER_UNLIMITED"
+    throughput_level: str = "STANDARD"
+    verified_name: str = "iSend Sandbox"
     stats: SendStats = field(default_factory=SendStats)
+    log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MESSAGE_LOG_SIZE))
 
     def public(self) -> dict[str, Any]:
         """What the control API shows (never the token or the secret)."""
@@ -116,6 +142,11 @@ class Number:
             "throughput_per_second": self.throughput_per_second,
             "waba_id": self.waba_id,
             "banned": self.banned,
+            "rules": self.rules,
+            "quality_rating": self.quality_rating,
+            "messaging_limit_tier": self.messaging_limit_tier,
+            "throughput_level": self.throughput_level,
+            "verified_name": self.verified_name,
         }
 
 
@@ -132,6 +163,7 @@ class WebSession:
     qr_value: str
     me_id: str | None = None
     stats: SendStats = field(default_factory=SendStats)
+    log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MESSAGE_LOG_SIZE))
 
     def dto(self) -> dict[str, Any]:
         """WAHA's SessionDTO ``{name, status, config}`` plus ``me`` once paired."""
@@ -177,22 +209,68 @@ class PairLimiter:
 
 
 @dataclass(slots=True)
+class Media:
+    """An uploaded media file (Meta ``POST /{phone_number_id}/media``; ids expire in 30 days)."""
+
+    id: str
+    phone_number_id: str
+    mime_type: str
+    sha256: str
+    data: bytes
+    filename: str
+    uploaded_at: float
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "phone_number_id": self.phone_number_id,
+            "mime_type": self.mime_type,
+            "sha256": self.sha256,
+            "file_size": len(self.data),
+            "filename": self.filename,
+            "uploaded_at": self.uploaded_at,
+        }
+
+
+@dataclass(slots=True)
 class SandboxState:
-    """All mutable state; :meth:`reset` returns it to empty (optionally keeping numbers)."""
+    """All mutable state; :meth:`reset` returns it to empty (optionally keeping numbers).
+
+    Templates and media belong to the numbers' business accounts, so they are kept or dropped
+    with the numbers; the 24-hour windows and the message logs go with every reset.
+    """
 
     numbers: dict[str, Number] = field(default_factory=dict)
     sessions: dict[str, WebSession] = field(default_factory=dict)
     pair_limiter: PairLimiter = field(default_factory=PairLimiter)
     message_counter: int = 0
+    templates: dict[str, Template] = field(default_factory=dict)
+    media: dict[str, Media] = field(default_factory=dict)
+    #: (phone_number_id, customer wa_id) -> wall time of the customer's last message.
+    last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
+    id_counter: int = 0
+
+    def new_graph_id(self) -> str:
+        """A numeric Graph object id (templates, media), unique for this server's life."""
+        self.id_counter += 1
+        return str(1_090_000_000_000_000 + self.id_counter)
+
+    def waba_numbers(self, waba_id: str) -> list[Number]:
+        return [n for n in self.numbers.values() if n.waba_id == waba_id]
 
     def reset(self, *, keep_numbers: bool) -> None:
         self.pair_limiter.clear()
         self.message_counter = 0
+        self.last_inbound.clear()
         if keep_numbers:
             for number in self.numbers.values():
                 number.stats = SendStats()
+                number.log.clear()
             for session in self.sessions.values():
                 session.stats = SendStats()
+                session.log.clear()
         else:
             self.numbers.clear()
             self.sessions.clear()
+            self.templates.clear()
+            self.media.clear()

@@ -135,6 +135,30 @@ class WebhookDispatcher:
             statuses=[label],
         )
 
+    def post_waba_now(self, waba_id: str, field: str, value: dict[str, Any], *, label: str) -> None:
+        """Send one WABA-level webhook (templates, quality, tiers) at once.
+
+        Meta posts account-level fields to the apps subscribed to the WABA (research §1.6); in
+        the sandbox each distinct callback (URL and app secret) of the WABA's numbers gets it
+        once.
+        """
+        body = encode(meta_envelope(waba_id, field, value))
+        seen: set[tuple[str, str]] = set()
+        for number in self._state.numbers.values():
+            if number.waba_id != waba_id or not number.callback_url:
+                continue
+            key = (number.callback_url, number.app_secret)
+            if key in seen:
+                continue
+            seen.add(key)
+            self._deliver_soon(
+                number.callback_url,
+                body,
+                {META_SIGNATURE_HEADER: meta_signature(body, number.app_secret)},
+                number.stats,
+                statuses=[label],
+            )
+
     def post_waha_now(
         self, session_name: str, event: str, payload: dict[str, Any], *, status: str | None = None
     ) -> None:

@@ -139,6 +139,34 @@ class SandboxClient:
         assert answer.status in (200, 201), answer.raw
         return answer.body
 
+    def add_template(
+        self,
+        phone_number_id: str = "1065",
+        *,
+        name: str,
+        language: str = "en",
+        body: str,
+        examples: list[str] | None = None,
+        status: str = "APPROVED",
+        category: str = "MARKETING",
+        components: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Register a template straight into the number's WABA (``POST /_sandbox/templates``)."""
+        body_component: dict[str, Any] = {"type": "BODY", "text": body}
+        if examples:
+            body_component["example"] = {"body_text": [examples]}
+        payload = {
+            "phone_number_id": phone_number_id,
+            "name": name,
+            "language": language,
+            "category": category,
+            "status": status,
+            "components": [*(components or []), body_component],
+        }
+        answer = self.call("POST", "/_sandbox/templates", payload)
+        assert answer.status == 201, answer.raw
+        return answer.body
+
     def wait_idle(self) -> None:
         """Wait until every queued webhook has been delivered (or given up)."""
         wait_until(lambda: self.stats()["webhooks"]["pending"] == 0)

@@ -409,6 +409,14 @@ def test_verify_credentials_against_the_sandbox(sandbox: SandboxClient) -> None:
 
 def test_text_and_template_sends_are_accepted_by_the_sandbox(sandbox: SandboxClient) -> None:
     sandbox.register("1065")
+    # The sandbox enforces Meta's rules: only an approved template of the WABA may be sent.
+    sandbox.add_template(
+        "1065",
+        name="order_update",
+        language="en_US",
+        body="Salam {{1}}, your order is on its way.",
+        examples=["Aysel"],
+    )
     template = OutboundMessage(
         public_id="m-2",
         to="+994501234568",
