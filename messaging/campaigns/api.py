@@ -356,9 +356,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def safely_get_queryset(self, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
-        return queryset.select_related("template", "whatsapp_template").prefetch_related(
-            "senders"
-        )
+        return queryset.select_related("template", "whatsapp_template").prefetch_related("senders")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "workspace": self.workspace}

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Trim
 from django.utils.translation import gettext as _
@@ -195,7 +195,11 @@ def launch_blockers(*, campaign: Campaign, senders: list[Sender]) -> list[str]:
 
 def _field_value_expression(field: str) -> Any:
     if field.startswith(ATTRIBUTE_PREFIX):
-        return Coalesce(Trim(KT(f"attributes__{field[len(ATTRIBUTE_PREFIX) :]}")), "")
+        return Coalesce(
+            Trim(KT(f"attributes__{field[len(ATTRIBUTE_PREFIX) :]}")),
+            Value(""),
+            output_field=TextField(),
+        )
     if field == "full_name":
         return None  # lacking only when both names are
     return Trim(field)

@@ -140,8 +140,10 @@ def sent_log(sandbox: SandboxClient, number: Sender) -> list[dict[str, Any]]:
 
 
 def create_template_campaign(
-    workspace, owner, numbers: list[Sender], template: WhatsAppTemplate, **extra: Any
+    workspace, owner, numbers: list[Sender], template: WhatsAppTemplate, *, link: str = ""
 ) -> Campaign:
+    """The header image uploaded as a file, or given as a link."""
+    upload = None if link else SimpleUploadedFile("sale.png", PNG, content_type="image/png")
     return campaigns.campaign_create(
         workspace=workspace,
         actor=owner,
@@ -149,10 +151,10 @@ def create_template_campaign(
         whatsapp_template=template,
         template_variables=VARIABLES,
         template_language="az",
-        header_media_file=SimpleUploadedFile("sale.png", PNG, content_type="image/png"),
+        header_media_file=upload,
+        header_media_url=link,
         senders=numbers,
         audience={},
-        **extra,
     )
 
 
@@ -345,9 +347,10 @@ def test_a_template_paused_mid_campaign_pauses_it_and_reinstating_resumes_it(
     number = cloud_number(rate=50)
     templates = sale_templates(number)
     at_meta = register_at_meta(engine_sandbox, number)
-    campaign = launch_now(
-        workspace, owner, create_template_campaign(workspace, owner, [number], templates["az"])
+    created = create_template_campaign(
+        workspace, owner, [number], templates["az"], link="https://cdn.example.az/sale.png"
     )
+    campaign = launch_now(workspace, owner, created)
     dispatch.drain(sender_id=number.pk, slice_seconds=1.0)
     sent_before = engine_sandbox.number_stats(number.phone_number_id)["accepted"]
     assert 0 < sent_before < 300
@@ -431,7 +434,10 @@ def test_an_expired_upload_is_uploaded_again(
     upload = CampaignMedia.objects.get(campaign=campaign, sender=number)
     assert upload.media_id != "gone-1234"
     assert engine_sandbox.number_stats(number.phone_number_id)["media_uploads"] == 1
-    ids = {e["template"]["components"][0]["parameters"][0]["image"]["id"] for e in sent_log(engine_sandbox, number)}
+    ids = {
+        e["template"]["components"][0]["parameters"][0]["image"]["id"]
+        for e in sent_log(engine_sandbox, number)
+    }
     assert ids == {upload.media_id}
     assert Counter(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
         "accepted": 40
