@@ -56,6 +56,7 @@ ERROR_TITLES: dict[int, str] = {
     132012: "Template Parameter Format Mismatch",
     132015: "Template is Paused",
     132016: "Template is Disabled",
+    132018: "There was an issue with the parameters in your template.",
 }
 
 

@@ -9,11 +9,12 @@ right parameters (registry.py, templates.py), the 24-hour window for numbers reg
   number, a template or a media), ``GET/POST/DELETE /{version}/{waba_id}/message_templates``
 * WAHA (``X-Api-Key``): ``POST/GET /api/sessions``, ``GET/DELETE /api/sessions/{name}``,
   ``POST /api/sessions/{name}/start|stop|logout``, ``GET /api/{session}/auth/qr``,
-  ``POST /api/sendText``
+  ``POST /api/sendText``, ``POST /api/sendImage``, ``POST /api/sendFile``
 * Control (loopback tooling, no auth): ``/_sandbox/`` page, ``/_sandbox/health``,
   ``/_sandbox/numbers`` (+ ``/{id}``, ``/{id}/ban``, ``/{id}/unban``, ``/{id}/messages``),
   ``/_sandbox/templates`` (+ ``/{id}``, ``/{id}/status|category|quality``), ``/_sandbox/inbound``,
-  ``/_sandbox/sessions/{name}/scan|fail|qr.png``, ``/_sandbox/config``, ``/_sandbox/stats``,
+  ``/_sandbox/sessions/{name}/scan|fail|qr.png|messages``, ``/_sandbox/media`` (+
+  ``/{id}/file``, ``/{id}/expire``), ``/_sandbox/config``, ``/_sandbox/stats``,
   ``/_sandbox/reset``
 
 No Django here: ``python -m messaging.sandbox --port 9100`` runs it on its own.
@@ -36,16 +37,19 @@ import qrcode
 from aiohttp import web
 
 from messaging.sandbox.config import ConfigError, SandboxConfig
-from messaging.sandbox.graph import Handler, graph_error, nonexisting_field
+from messaging.sandbox.graph import Handler, graph_error, nonexisting_field, wants_form
 from messaging.sandbox.graph import bad_request as _bad_request
 from messaging.sandbox.graph import json_object as _json_object
 from messaging.sandbox.graph import not_found as _not_found
+from messaging.sandbox.media import MAX_REQUEST_BYTES, MediaStore
 from messaging.sandbox.meta import error_title
 from messaging.sandbox.page import render_index
 from messaging.sandbox.registry import TemplateRegistry
 from messaging.sandbox.state import (
     QUALITY_RATINGS,
     RULES,
+    THROUGHPUT_LEVELS,
+    TIER_LIMITS,
     TIERS,
     Media,
     Number,
@@ -74,6 +78,7 @@ _CHAT_ID_PATTERN = re.compile(r"^(\d{5,20})@c\.us$")
 #: Media message types of the Cloud API (Meta ``messages``: image, video, audio, document,
 #: sticker), each ``{"id": <uploaded media id>}`` or ``{"link": <url>}``.
 MEDIA_MESSAGE_TYPES = ("image", "video", "audio", "document", "sticker")
+_INBOUND_FORM = ("phone_number_id", "session", "from", "name", "text")
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -94,6 +99,7 @@ class Sandbox:
         self._not_on_whatsapp = re.compile(config.not_on_whatsapp_pattern)
         self._qr_cache: dict[str, bytes] = {}
         self.registry = TemplateRegistry(self)
+        self.media = MediaStore(self)
 
     # Config ----------------------------------------------------------------------------------
 
@@ -395,7 +401,17 @@ class Sandbox:
         )
 
     async def inject_inbound(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        """A customer writes to a number (JSON, or the page's "reply as this customer" form)."""
+        if wants_form(request):
+            form = await request.post()
+            body: dict[str, Any] = {k: str(v) for k, v in form.items() if k in _INBOUND_FORM}
+            answer = await self._inbound(body)
+            if answer.status != 202:
+                return answer
+            raise web.HTTPSeeOther("/_sandbox/")
+        return await self._inbound(await _json_object(request))
+
+    async def _inbound(self, body: dict[str, Any]) -> web.Response:
         sender = _digits(body.get("from", ""))
         if not sender:
             return _bad_request("'from' must be a phone number")
@@ -545,25 +561,96 @@ class Sandbox:
 
     async def waha_send_text(self, request: web.Request) -> web.Response:
         body = await _json_object(request)
-        session = self.state.sessions.get(str(body.get("session") or "default"))
-        if session is None:
-            return _not_found("session not found")
-        if session.status != "WORKING":
-            return _session_status_error(session, expected="WORKING")
-        chat_id = str(body.get("chatId", ""))
-        match = _CHAT_ID_PATTERN.match(chat_id)
-        if match is None or not isinstance(body.get("text"), str) or not body["text"]:
+        session, chat_id, refused = self._waha_target(body)
+        if refused is not None or session is None:
+            return refused or _not_found("session not found")
+        if not isinstance(body.get("text"), str) or not body["text"]:
             return _bad_request("chatId must be '<digits>@c.us' and text must be non-empty")
+        return self._waha_accept(session, chat_id, "chat", body["text"], {"text": body["text"]})
+
+    async def waha_send_media(self, request: web.Request) -> web.Response:
+        """WAHA's ``POST /api/sendImage`` and ``/api/sendFile`` (research §2 "Sending"):
+        ``{session, chatId, file: {mimetype, filename, url | data (base64)}, caption}``.
+
+        The file must carry an http(s) ``url`` or valid base64 ``data``, and a ``mimetype``
+        (sandbox choice: WAHA's DTO lists it; sendImage also wants an ``image/*`` type).
+        """
+        body = await _json_object(request)
+        session, chat_id, refused = self._waha_target(body)
+        if refused is not None or session is None:
+            return refused or _not_found("session not found")
+        kind = "image" if request.match_info["kind"] == "sendImage" else "document"
+        file = body.get("file")
+        if not isinstance(file, dict):
+            return _bad_request("file must be an object with mimetype and url or data")
+        mimetype = file.get("mimetype")
+        if not isinstance(mimetype, str) or "/" not in mimetype:
+            return _bad_request("file.mimetype is required, e.g. 'image/jpeg'")
+        if kind == "image" and not mimetype.startswith("image/"):
+            return _bad_request("sendImage needs an image/* file; use sendFile for documents")
+        size: int | None = None
+        if isinstance(file.get("url"), str) and file["url"]:
+            if not re.match(r"^https?://", file["url"]):
+                return _bad_request("file.url must be an http(s) URL")
+        elif isinstance(file.get("data"), str) and file["data"]:
+            try:
+                size = len(base64.b64decode(file["data"], validate=True))
+            except ValueError:
+                return _bad_request("file.data must be base64")
+        else:
+            return _bad_request("file needs a url or base64 data")
+        caption = body.get("caption")
+        if caption is not None and not isinstance(caption, str):
+            return _bad_request("caption must be text")
+        recorded = {
+            "file": {
+                "mimetype": mimetype,
+                "filename": file.get("filename"),
+                "url": file.get("url"),
+                "size": size,
+            },
+            "caption": caption,
+        }
+        return self._waha_accept(session, chat_id, kind, caption or "", recorded)
+
+    def _waha_target(self, body: dict[str, Any]) -> tuple[WebSession, str, web.Response | None]:
+        """The WORKING session and valid chat id a send names, or the error WAHA answers."""
+        session = self.state.sessions.get(str(body.get("session") or "default"))
+        dummy = WebSession("", "", None, (), None, {}, "")
+        if session is None:
+            return dummy, "", _not_found("session not found")
+        if session.status != "WORKING":
+            return session, "", _session_status_error(session, expected="WORKING")
+        chat_id = str(body.get("chatId", ""))
+        if _CHAT_ID_PATTERN.match(chat_id) is None:
+            return session, "", _bad_request("chatId must be '<digits>@c.us'")
+        return session, chat_id, None
+
+    def _waha_accept(
+        self,
+        session: WebSession,
+        chat_id: str,
+        kind: str,
+        text: str,
+        recorded: dict[str, Any],
+    ) -> web.Response:
+        """Accept a WAHA send: stats, log, acks, and the engine's message object (201)."""
         session.stats.record_accept(time.monotonic(), None)
         raw_id = self._new_message_id(session.name).upper()[:20]
         serialized = f"true_{chat_id}_{raw_id}"
+        digits = chat_id.split("@", 1)[0]
+        session.log.append(
+            {"id": serialized, "to": digits, "type": kind, "at": time.time(), **recorded}
+        )
         self._schedule_acks(
-            session, serialized, chat_id, failed=bool(self._not_on_whatsapp.search(match.group(1)))
+            session, serialized, chat_id, failed=bool(self._not_on_whatsapp.search(digits))
         )
         return web.json_response(
             {
                 "id": {"fromMe": True, "remote": chat_id, "id": raw_id, "_serialized": serialized},
-                "body": body["text"],
+                "body": text,
+                "type": kind,
+                "hasMedia": kind != "chat",
                 "from": session.me_id,
                 "to": chat_id,
                 "ack": 0,
@@ -571,6 +658,15 @@ class Sandbox:
             },
             status=201,
         )
+
+    async def session_messages(self, request: web.Request) -> web.Response:
+        """The sends a WAHA session accepted, oldest first (``?type=image`` filters)."""
+        session = self.state.sessions.get(request.match_info["name"])
+        if session is None:
+            return _not_found("session not found")
+        kind = request.query.get("type")
+        entries = [e for e in session.log if kind is None or e["type"] == kind]
+        return web.json_response({"count": len(entries), "data": entries})
 
     def _schedule_acks(
         self, session: WebSession, message_id: str, chat_id: str, *, failed: bool
@@ -729,6 +825,84 @@ class Sandbox:
                 continue
             self.registry.register(number.waba_id, definition, status="APPROVED")
         return web.json_response(number.public(), status=200 if existing else 201)
+
+    async def number_health(self, request: web.Request) -> web.StreamResponse:
+        """``POST /_sandbox/numbers/{id}/health``: quality rating, messaging-limit tier and
+        throughput level (JSON or the page's form), each change with Meta's webhook.
+
+        * ``quality_rating`` GREEN/YELLOW/RED: ``phone_number_quality_update`` with event FLAGGED
+          when it gets worse and UNFLAGGED when it recovers (Meta's older events, research §1.6,
+          marked unverified there; which drops fire is a sandbox choice: every one);
+        * ``messaging_limit_tier``: the limit belongs to the business account (research §1.5,
+          "shared by all of the portfolio's numbers"), so every number of the WABA moves, each
+          with ``phone_number_quality_update`` UPGRADE/DOWNGRADE (``old_limit``,
+          ``current_limit``, ``max_daily_conversations_per_business``), plus one
+          ``business_capability_update``;
+        * ``throughput_level`` HIGH: the automatic upgrade to 1,000 messages/s with the
+          ``THROUGHPUT_UPGRADE`` event; STANDARD returns to 80/s (Meta documents no event).
+
+        ``account_update`` is not posted: Meta documents no account_update event for quality,
+        tier or throughput changes (only restrictions, violations, bans: see ``ban``).
+        """
+        number = self.state.numbers.get(request.match_info["id"])
+        if number is None:
+            return _not_found("unknown phone_number_id")
+        form = wants_form(request)
+        fields: Any = await request.post() if form else await _json_object(request)
+        quality = str(fields.get("quality_rating") or number.quality_rating).upper()
+        tier = str(fields.get("messaging_limit_tier") or number.messaging_limit_tier).upper()
+        level = str(fields.get("throughput_level") or number.throughput_level).upper()
+        if quality not in QUALITY_RATINGS:
+            return _bad_request(f"quality_rating must be one of {', '.join(QUALITY_RATINGS)}")
+        if tier not in TIERS:
+            return _bad_request(f"messaging_limit_tier must be one of {', '.join(TIERS)}")
+        if level not in THROUGHPUT_LEVELS:
+            return _bad_request(f"throughput_level must be one of {', '.join(THROUGHPUT_LEVELS)}")
+        if quality != number.quality_rating:
+            worse = QUALITY_RATINGS.index(quality) > QUALITY_RATINGS.index(number.quality_rating)
+            number.quality_rating = quality
+            self._quality_event(number, "FLAGGED" if worse else "UNFLAGGED")
+        if tier != number.messaging_limit_tier:
+            self._set_tier(number.waba_id, tier)
+        if level != number.throughput_level:
+            number.throughput_level = level
+            number.throughput_per_second = THROUGHPUT_LEVELS[level]
+            if level == "HIGH":
+                self._quality_event(number, "THROUGHPUT_UPGRADE")
+        if form:
+            raise web.HTTPSeeOther("/_sandbox/")
+        return web.json_response(number.public())
+
+    def _quality_event(self, number: Number, event: str, **extra: Any) -> None:
+        value: dict[str, Any] = {
+            "display_phone_number": number.display_phone_number,
+            "event": event,
+            **extra,
+            "current_limit": number.messaging_limit_tier,
+            "max_daily_conversations_per_business": number.messaging_limit_tier,
+        }
+        self.webhooks.post_meta_now(
+            number.phone_number_id, "phone_number_quality_update", value, label=event
+        )
+
+    def _set_tier(self, waba_id: str, tier: str) -> None:
+        numbers = self.state.waba_numbers(waba_id)
+        for number in numbers:
+            old = number.messaging_limit_tier
+            if old == tier:
+                continue
+            number.messaging_limit_tier = tier
+            up = TIERS.index(tier) > TIERS.index(old)
+            self._quality_event(number, "UPGRADE" if up else "DOWNGRADE", old_limit=old)
+        self.webhooks.post_waba_now(
+            waba_id,
+            "business_capability_update",
+            {
+                "max_daily_conversation_per_phone": TIER_LIMITS[tier],
+                "max_daily_conversations_per_business": tier,
+            },
+            label="business_capability_update",
+        )
 
     async def number_messages(self, request: web.Request) -> web.Response:
         """The requests this number accepted, oldest first (``?type=template`` filters)."""
@@ -893,7 +1067,7 @@ SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
 def build_app(config: SandboxConfig | None = None) -> web.Application:
     """The sandbox as an aiohttp application (also usable in-process with aiohttp's test tools)."""
     sandbox = Sandbox(config or SandboxConfig())
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[SANDBOX_KEY] = sandbox
     waha = sandbox.waha_auth
     add = app.router
@@ -920,6 +1094,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     )
     add.add_get("/api/{session}/auth/qr", waha(sandbox.waha_qr))
     add.add_post("/api/sendText", waha(sandbox.waha_send_text))
+    add.add_post("/api/{kind:sendImage|sendFile}", waha(sandbox.waha_send_media))
+    add.add_get("/_sandbox/sessions/{name}/messages", sandbox.session_messages)
     add.add_post(
         f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/messages", sandbox.send_message
     )
@@ -929,11 +1105,19 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     add.add_post(templates_edge, registry.graph_create)
     add.add_delete(templates_edge, registry.graph_delete)
     add.add_get(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.graph_node)
+    add.add_delete(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.media.delete)
+    add.add_post(
+        f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{phone_number_id}}/media", sandbox.media.upload
+    )
+    add.add_get("/_sandbox/media", sandbox.media.control_list)
+    add.add_get("/_sandbox/media/{id}/file", sandbox.media.download)
+    add.add_post("/_sandbox/media/{id}/expire", sandbox.media.control_expire)
     add.add_get("/_sandbox/templates", registry.control_list)
     add.add_post("/_sandbox/templates", registry.control_register)
     add.add_post("/_sandbox/templates/{id}/{what:status|category|quality}", registry.control_change)
     add.add_delete("/_sandbox/templates/{id}", registry.control_delete)
     add.add_get("/_sandbox/numbers/{id}/messages", sandbox.number_messages)
+    add.add_post("/_sandbox/numbers/{id}/health", sandbox.number_health)
 
     async def start_webhooks(app: web.Application) -> None:
         await sandbox.webhooks.start()

@@ -24,6 +24,15 @@ RULES = ("simple", "meta")
 QUALITY_RATINGS = ("GREEN", "YELLOW", "RED")
 #: Messaging-limit tiers, lowest first (Meta ``phone_number_quality_update`` reference).
 TIERS = ("TIER_50", "TIER_250", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED")
+#: ``business_capability_update.max_daily_conversation_per_phone`` per tier (-1: unlimited).
+TIER_LIMITS = {
+    "TIER_50": 50,
+    "TIER_250": 250,
+    "TIER_2K": 2000,
+    "TIER_10K": 10000,
+    "TIER_100K": 100000,
+    "TIER_UNLIMITED": -1,
+}
 #: Throughput levels of the phone number node: 80 mps by default, 1,000 after the automatic
 #: upgrade (research §1.5 "Throughput").
 THROUGHPUT_LEVELS = {"STANDARD": 80, "HIGH": 1000}
