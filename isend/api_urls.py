@@ -10,7 +10,11 @@ from integrations.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from messaging.analytics.api import StatsView
 from messaging.campaigns.api import CampaignViewSet, MessageViewSet
 from messaging.contacts.api import ContactListViewSet, ContactViewSet, SegmentViewSet
-from messaging.content.api import TemplateViewSet
+from messaging.content.api import (
+    NumberTemplatesSyncView,
+    TemplateViewSet,
+    WhatsAppTemplateViewSet,
+)
 from messaging.imports.api import ContactImportViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -21,6 +25,7 @@ router.register("lists", ContactListViewSet, basename="contact-list")
 router.register("segments", SegmentViewSet, basename="segment")
 router.register("imports", ContactImportViewSet, basename="contact-import")
 router.register("templates", TemplateViewSet, basename="template")
+router.register("whatsapp-templates", WhatsAppTemplateViewSet, basename="whatsapp-template")
 router.register("billing/ledger", LedgerEntryViewSet, basename="billing-ledger")
 router.register("billing/orders", OrderViewSet, basename="billing-order")
 router.register("campaigns", CampaignViewSet, basename="campaign")
@@ -33,5 +38,11 @@ urlpatterns = [
     path("workspace/", WorkspaceDetailView.as_view(), name="workspace"),
     path("billing/balance/", BalanceView.as_view(), name="billing-balance"),
     path("stats/", StatsView.as_view(), name="stats"),
+    # Before the router: its numbers/ routes (if any) must not shadow this one.
+    path(
+        "numbers/<str:number_id>/sync-templates/",
+        NumberTemplatesSyncView.as_view(),
+        name="number-sync-templates",
+    ),
     *router.urls,
 ]

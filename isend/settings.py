@@ -359,6 +359,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.contact_vocabulary_prune_task",
         "schedule": crontab(minute=17, hour=4),
     },
+    # Meta templates: the daily pull of every Cloud API number's WABA templates (webhooks keep
+    # them current in between; this catches templates made or changed in Meta's own tools).
+    "whatsapp-templates-sync": {
+        "task": "messaging.tasks.whatsapp_templates_sync_all_task",
+        "schedule": crontab(minute=29, hour=5),
+    },
     "purge-import-files": {
         "task": "messaging.tasks.import_files_purge_task",
         "schedule": crontab(minute=47, hour=3),

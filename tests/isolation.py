@@ -69,6 +69,7 @@ def _sender(t: Tenant) -> Any:
         provider=Sender.Provider.SANDBOX,
         phone_number="+994550000001",
         phone_number_id=f"9{t.workspace.pk:014d}",
+        waba_id=f"waba-{t.workspace.pk}",
         credentials_encrypted=encrypt_json({"access_token": "t", "app_secret": "s"}),
         status=Sender.Status.ACTIVE,
     )
@@ -129,6 +130,21 @@ def _template(t: Tenant) -> Any:
 
     return content_services.template_create(
         workspace=t.workspace, data={"name": "Iso template", "variants": ["Hi {{first_name}}"]}
+    )
+
+
+def _whatsapp_template(t: Tenant) -> Any:
+    from messaging.content.models import WhatsAppTemplate
+
+    sender = t.once("sender", lambda: _sender(t))
+    return WhatsAppTemplate.objects.create(
+        workspace=t.workspace,
+        waba_id=sender.waba_id,
+        meta_id=f"77{t.workspace.pk}",
+        name="iso_template",
+        language="en",
+        status=WhatsAppTemplate.Status.APPROVED,
+        components=[{"type": "BODY", "text": "Hello {{1}}!", "example": {"body_text": [["A"]]}}],
     )
 
 
@@ -198,6 +214,10 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "endpoint_id": lambda t: t.once("webhook_endpoint", lambda: _webhook_endpoint(t)).public_id,
     "delivery_id": lambda t: t.once("webhook_delivery", lambda: _webhook_delivery(t)).public_id,
     "rule_id": lambda t: t.once("automation_rule", lambda: _automation_rule(t)).public_id,
+    "whatsapp_template_id": lambda t: (
+        t.once("whatsapp_template", lambda: _whatsapp_template(t)).public_id
+    ),
+    "number_id": lambda t: t.once("sender", lambda: _sender(t)).public_id,
 }
 
 # Router basename -> the lookup value of one of the tenant's objects.
@@ -221,6 +241,9 @@ API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
         t.once("webhook_delivery", lambda: _webhook_delivery(t)).public_id
     ),
     "automation-rule": lambda t: t.once("automation_rule", lambda: _automation_rule(t)).public_id,
+    "whatsapp-template": lambda t: (
+        t.once("whatsapp_template", lambda: _whatsapp_template(t)).public_id
+    ),
 }
 
 PUBLIC_NAMESPACES: dict[str, str] = {

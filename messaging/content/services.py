@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,10 +15,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
+from messaging.campaigns.models import Campaign
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import contact_attribute_keys
-from messaging.content import rendering
-from messaging.content.models import MessageTemplate
+from messaging.content import rendering, whatsapp
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
+from messaging.content.signals import whatsapp_template_status_changed
+from messaging.engine.adapters import cloud_adapter
+from messaging.gateways import cloud_api
+from messaging.gateways.base import TemplateEvent
+from messaging.numbers.models import Sender
 
 TEMPLATE_FIELDS = (
     "name",
@@ -253,3 +261,477 @@ def template_render_for_contact(
     if footer:
         rendered.footer = rendering.render(footer, values=values, seed=seed).text
     return rendered
+
+
+# --- WhatsApp (Meta) templates -----------------------------------------------------------------
+#
+# Network calls to Meta happen outside database transactions; every write happens in one
+# transaction with row locks (sync, webhook and create can meet on the same template), and each
+# status change sends `whatsapp_template_status_changed` inside that transaction.
+
+#: Campaign statuses during which a template may still be sent: deleting it is refused.
+CAMPAIGN_UNFINISHED = ("scheduled", "launching", "running", "paused")
+#: Status events that move a template to a status of the same name.
+_STATUS_EVENTS = frozenset(WhatsAppTemplate.Status.values)
+#: Status events that put a template back in service.
+_REINSTATING_EVENTS = frozenset({"REINSTATED", "UNARCHIVED", "UNPAUSED"})
+
+
+@dataclass(frozen=True)
+class TemplateSyncResult:
+    created: int
+    updated: int
+    removed: int  # deleted rows, or rows marked DELETED because something refers to them
+    total: int  # templates Meta listed
+
+
+def _templates_sender_check(*, workspace: Workspace, sender: Sender) -> None:
+    if sender.workspace_id != workspace.pk or not sender.is_live:
+        raise ValidationError(_("This number is not connected."))
+    if sender.provider not in (Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX):
+        raise ValidationError(
+            _("WhatsApp templates belong to Cloud API numbers; this number uses WhatsApp Web.")
+        )
+    if not sender.waba_id:
+        raise ValidationError(_("This number has no WhatsApp Business Account id."))
+
+
+def _graph_call(sender: Sender, call: Any) -> Any:
+    """Run one Graph management call for `sender` (outside any transaction)."""
+
+    async def main() -> Any:
+        async with cloud_adapter(sender) as adapter:
+            return await call(adapter)
+
+    return asyncio.run(main())
+
+
+def _graph_refusal(error: cloud_api.GraphRequestError) -> str:
+    code = f" (#{error.error.code})" if error.error.code is not None else ""
+    return _("Meta refused the request%(code)s: %(message)s") % {
+        "code": code,
+        "message": error.user_message or str(error),
+    }
+
+
+def _status_changed(
+    template: WhatsAppTemplate, *, old_status: str, new_status: str, reason: str = ""
+) -> None:
+    if old_status != new_status:
+        whatsapp_template_status_changed.send(
+            sender=WhatsAppTemplate,
+            template=template,
+            old_status=old_status,
+            new_status=new_status,
+            reason=reason,
+        )
+
+
+def _referenced_ids(template_ids: Sequence[int]) -> set[int]:
+    """The templates among `template_ids` that another row refers to (a campaign, a message...):
+    those are kept as DELETED instead of being deleted, so history keeps its meaning."""
+    found: set[int] = set()
+    for relation in WhatsAppTemplate._meta.related_objects:
+        column = relation.field.name
+        found |= set(
+            relation.related_model._default_manager.filter(**{f"{column}__in": template_ids})
+            .values_list(column, flat=True)
+            .distinct()
+        )
+    return found
+
+
+def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> TemplateSyncResult:
+    """Make our copy of the number's WABA templates match Meta's: every page of
+    `GET /{waba_id}/message_templates` is read, new templates are created, changed ones
+    updated (status changes signalled), and templates Meta no longer lists are deleted, or
+    marked DELETED when something refers to them. Raises ValidationError when Meta refuses."""
+    _templates_sender_check(workspace=workspace, sender=sender)
+    try:
+        listed: list[cloud_api.GraphTemplate] = _graph_call(
+            sender, lambda adapter: adapter.list_templates(sender.waba_id)
+        )
+    except cloud_api.GraphRequestError as error:
+        raise ValidationError(_graph_refusal(error)) from error
+    now = timezone.now()
+    by_key = {(t.name, t.language): t for t in listed}
+    created = updated = removed = 0
+    with transaction.atomic():
+        existing = {
+            (row.name, row.language): row
+            for row in WhatsAppTemplate.objects.for_workspace(workspace)
+            .filter(waba_id=sender.waba_id)
+            .select_for_update()
+            .order_by("pk")
+        }
+        to_create: list[WhatsAppTemplate] = []
+        to_update: list[WhatsAppTemplate] = []
+        changes: list[tuple[WhatsAppTemplate, str, str, str]] = []
+        for key, remote in by_key.items():
+            row = existing.get(key)
+            fields = {
+                "meta_id": remote.id,
+                "category": _choice(remote.category, WhatsAppTemplate.Category, "MARKETING"),
+                "status": _choice(remote.status, WhatsAppTemplate.Status, "PENDING"),
+                "quality": _choice(remote.quality, WhatsAppTemplate.Quality, "UNKNOWN"),
+                "parameter_format": _choice(
+                    remote.parameter_format, WhatsAppTemplate.ParameterFormat, "POSITIONAL"
+                ),
+                "components": remote.components,
+                "rejected_reason": remote.rejected_reason[:255],
+            }
+            if row is None:
+                to_create.append(
+                    WhatsAppTemplate(
+                        workspace=workspace,
+                        waba_id=sender.waba_id,
+                        name=remote.name,
+                        language=remote.language,
+                        synced_at=now,
+                        created_at=now,
+                        updated_at=now,
+                        **fields,
+                    )
+                )
+                continue
+            old_status = row.status
+            if any(getattr(row, name) != value for name, value in fields.items()):
+                row.updated_at = now
+                updated += 1
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.synced_at = now
+            to_update.append(row)
+            if old_status != row.status:
+                changes.append((row, old_status, row.status, row.rejected_reason))
+        WhatsAppTemplate.objects.bulk_create(to_create, batch_size=500)
+        created = len(to_create)
+        WhatsAppTemplate.objects.bulk_update(
+            to_update,
+            ["meta_id", "category", "status", "quality", "parameter_format", "components"]
+            + ["rejected_reason", "synced_at", "updated_at"],
+            batch_size=500,
+        )
+        gone = [row for key, row in existing.items() if key not in by_key]
+        if gone:
+            kept = _referenced_ids([row.pk for row in gone])
+            deletable = [row.pk for row in gone if row.pk not in kept]
+            if deletable:
+                WhatsAppTemplate.objects.filter(pk__in=deletable).delete()
+            marked = [
+                row
+                for row in gone
+                if row.pk in kept and row.status != WhatsAppTemplate.Status.DELETED
+            ]
+            for row in marked:
+                changes.append((row, row.status, WhatsAppTemplate.Status.DELETED, ""))
+                row.status, row.updated_at, row.synced_at = (
+                    WhatsAppTemplate.Status.DELETED,
+                    now,
+                    now,
+                )
+            WhatsAppTemplate.objects.bulk_update(marked, ["status", "updated_at", "synced_at"])
+            removed = len(deletable) + len(marked)
+        for row, old, new, reason in changes:
+            _status_changed(row, old_status=old, new_status=new, reason=reason)
+    return TemplateSyncResult(created=created, updated=updated, removed=removed, total=len(listed))
+
+
+def _choice(value: str, choices: Any, default: str) -> str:
+    return value if value in choices.values else default
+
+
+def whatsapp_templates_sync_all() -> dict[str, int]:
+    """The daily sync: every live Cloud API and sandbox number with a WABA, one per WABA and
+    workspace. A number Meta refuses is counted and skipped, never stops the others."""
+    numbers = (
+        Sender.objects.filter(
+            provider__in=[Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX],
+            removed_at__isnull=True,
+        )
+        .exclude(waba_id="")
+        .select_related("workspace")
+        .order_by("workspace_id", "waba_id", "pk")
+        .distinct("workspace_id", "waba_id")
+    )
+    done = failed = 0
+    for sender in numbers:
+        try:
+            whatsapp_templates_sync(workspace=sender.workspace, sender=sender)
+        except ValidationError:
+            failed += 1
+        else:
+            done += 1
+    return {"synced": done, "failed": failed}
+
+
+def whatsapp_template_create(
+    *,
+    workspace: Workspace,
+    sender: Sender,
+    name: str,
+    language: str,
+    category: str,
+    components: Sequence[Mapping[str, Any]],
+    parameter_format: str = WhatsAppTemplate.ParameterFormat.POSITIONAL,
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+) -> WhatsAppTemplate:
+    """Check Meta's rules, submit the template to Meta for review and keep it (PENDING, or
+    whatever Meta answered). Every rule broken is a field error and nothing is submitted; a
+    refusal by Meta is an error with Meta's words and nothing is kept."""
+    _templates_sender_check(workspace=workspace, sender=sender)
+    name, language = (name or "").strip(), (language or "").strip()
+    errors = whatsapp.template_validate(
+        name=name,
+        language=language,
+        category=category,
+        parameter_format=parameter_format,
+        components=components,
+    )
+    if (
+        not errors
+        and WhatsAppTemplate.objects.for_workspace(workspace)
+        .filter(waba_id=sender.waba_id, name=name, language=language)
+        .exclude(status=WhatsAppTemplate.Status.DELETED)
+        .exists()
+    ):
+        errors["name"] = [_("This account already has a template with this name and language.")]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        answer = _graph_call(
+            sender,
+            lambda adapter: adapter.create_template(
+                sender.waba_id,
+                name=name,
+                language=language,
+                category=category,
+                components=components,
+                parameter_format=parameter_format,
+            ),
+        )
+    except cloud_api.GraphRequestError as error:
+        raise ValidationError({"components": [_graph_refusal(error)]}) from error
+    now = timezone.now()
+    status = _choice(str(answer.get("status", "")).upper(), WhatsAppTemplate.Status, "PENDING")
+    with transaction.atomic():
+        # A sync may have stored it already (Meta lists it at once): one row either way.
+        template, _created = WhatsAppTemplate.objects.update_or_create(
+            workspace=workspace,
+            waba_id=sender.waba_id,
+            name=name,
+            language=language,
+            defaults={
+                "meta_id": str(answer["id"]),
+                "category": _choice(
+                    str(answer.get("category") or category).upper(),
+                    WhatsAppTemplate.Category,
+                    category,
+                ),
+                "status": status,
+                "parameter_format": parameter_format,
+                "components": list(components),
+                "rejected_reason": "",
+                "quality": WhatsAppTemplate.Quality.UNKNOWN,
+                "synced_at": now,
+                "updated_at": now,
+            },
+        )
+        audit_record(
+            workspace=workspace,
+            action="whatsapp_template.submitted",
+            actor=actor,
+            api_key=api_key,
+            target=template,
+            details={"name": name, "language": language, "waba_id": sender.waba_id},
+        )
+    return template
+
+
+def whatsapp_template_in_use(*, template: WhatsAppTemplate) -> bool:
+    """Whether an unfinished campaign (scheduled, launching, running or paused) uses it."""
+    for relation in WhatsAppTemplate._meta.related_objects:
+        model = relation.related_model
+        if model is Campaign and (
+            Campaign.objects.filter(**{relation.field.name: template})
+            .filter(status__in=CAMPAIGN_UNFINISHED)
+            .exists()
+        ):
+            return True
+    return False
+
+
+def whatsapp_template_delete(
+    *,
+    workspace: Workspace,
+    template: WhatsAppTemplate,
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+) -> None:
+    """Delete the template at Meta (this language only) and here. Refused while an unfinished
+    campaign uses it. Kept as DELETED when history refers to it."""
+    if template.workspace_id != workspace.pk:
+        raise ValidationError(_("This template is not in this workspace."))
+    if whatsapp_template_in_use(template=template):
+        raise ValidationError(
+            _(
+                "A campaign that is not finished uses this template. Cancel or finish the "
+                "campaign first, then delete the template."
+            )
+        )
+    sender = (
+        Sender.objects.for_workspace(workspace)
+        .filter(
+            waba_id=template.waba_id,
+            removed_at__isnull=True,
+            provider__in=[Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX],
+        )
+        .order_by("pk")
+        .first()
+    )
+    if sender is not None and template.status != WhatsAppTemplate.Status.DELETED:
+        try:
+            _graph_call(
+                sender,
+                lambda adapter: adapter.delete_template(
+                    template.waba_id, name=template.name, meta_id=template.meta_id
+                ),
+            )
+        except cloud_api.GraphRequestError as error:
+            # Already gone at Meta (a sync will agree): delete here too.
+            if error.error.code != 100 or "not" not in str(error).lower():
+                raise ValidationError(_graph_refusal(error)) from error
+    with transaction.atomic():
+        row = (
+            WhatsAppTemplate.objects.for_workspace(workspace)
+            .select_for_update()
+            .filter(pk=template.pk)
+            .first()
+        )
+        if row is None:
+            return
+        audit_record(
+            workspace=workspace,
+            action="whatsapp_template.deleted",
+            actor=actor,
+            api_key=api_key,
+            target=row,
+            details={"name": row.name, "language": row.language, "waba_id": row.waba_id},
+        )
+        if _referenced_ids([row.pk]):
+            old = row.status
+            row.status, row.updated_at = WhatsAppTemplate.Status.DELETED, timezone.now()
+            row.save(update_fields=["status", "updated_at"])
+            _status_changed(row, old_status=old, new_status=row.status)
+        else:
+            row.delete()
+
+
+def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bool:
+    """Apply one template webhook change (status, category, quality) to our copy at once,
+    under the row's lock; returns False when the template is unknown here (a sync of the
+    number is then queued, so a template made in Meta's own tools appears too)."""
+    from messaging.content.tasks import whatsapp_templates_sync_task
+
+    rows = WhatsAppTemplate.objects.filter(
+        workspace_id=sender.workspace_id, waba_id=sender.waba_id
+    ).select_for_update()
+    row = rows.filter(meta_id=event.template_id).first() if event.template_id else None
+    if row is None and event.name:
+        row = rows.filter(name=event.name, language=event.language).first()
+    if row is None:
+        transaction.on_commit(
+            lambda: whatsapp_templates_sync_task.delay(sender_id=sender.pk), robust=True
+        )
+        return False
+    old_status = row.status
+    changed: list[str] = []
+    if event.field == "message_template_status_update":
+        new_status = event.event
+        if new_status in _REINSTATING_EVENTS:
+            new_status = WhatsAppTemplate.Status.APPROVED
+        if new_status in _STATUS_EVENTS and new_status != row.status:
+            row.status = new_status
+            changed.append("status")
+        if new_status == WhatsAppTemplate.Status.REJECTED:
+            row.rejected_reason = (event.reason or "")[:255]
+            changed.append("rejected_reason")
+        elif new_status == WhatsAppTemplate.Status.APPROVED and row.rejected_reason:
+            row.rejected_reason = ""
+            changed.append("rejected_reason")
+    elif event.field == "template_category_update" and event.category:
+        category = event.category.upper()
+        if category in WhatsAppTemplate.Category.values and category != row.category:
+            row.category = category
+            changed.append("category")
+    elif event.field == "message_template_quality_update" and event.quality:
+        quality = event.quality if event.quality in WhatsAppTemplate.Quality.values else "UNKNOWN"
+        if quality != row.quality:
+            row.quality = quality
+            changed.append("quality")
+    if changed:
+        row.updated_at = timezone.now()
+        row.save(update_fields=[*changed, "updated_at"])
+        _status_changed(row, old_status=old_status, new_status=row.status, reason=event.reason)
+    return True
+
+
+#: Meta's media header samples: what each header format accepts (checked by content) and
+#: the largest size (Meta's media limits: image 5 MB, video 16 MB, document 100 MB).
+_EXAMPLE_KINDS = {
+    "IMAGE": ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png")),
+    "DOCUMENT": ((b"%PDF-", "application/pdf"),),
+}
+_EXAMPLE_MAX_BYTES = {"IMAGE": 5 * 2**20, "VIDEO": 16 * 2**20, "DOCUMENT": 100 * 2**20}
+
+
+def _example_mime(header_format: str, data: bytes) -> str | None:
+    if header_format == "VIDEO":
+        return "video/mp4" if data[4:8] == b"ftyp" else None
+    for magic, mime in _EXAMPLE_KINDS.get(header_format, ()):
+        if data.startswith(magic):
+            return mime
+    return None
+
+
+def whatsapp_template_example_upload(
+    *, workspace: Workspace, sender: Sender, header_format: str, data: bytes, file_name: str
+) -> str:
+    """Upload a media header's sample to Meta (Resumable Upload API) and return its handle.
+    The file is checked by its content: a JPEG or PNG image, an MP4 video, a PDF document."""
+    _templates_sender_check(workspace=workspace, sender=sender)
+    header_format = header_format.upper()
+    mime = _example_mime(header_format, data)
+    if mime is None:
+        raise ValidationError(
+            {
+                "header_file": [
+                    _(
+                        "Upload a JPEG or PNG image, an MP4 video or a PDF document that matches "
+                        "the header."
+                    )
+                ]
+            }
+        )
+    if len(data) > _EXAMPLE_MAX_BYTES[header_format]:
+        raise ValidationError({"header_file": [_("This file is larger than Meta accepts.")]})
+    try:
+        return str(
+            _graph_call(
+                sender,
+                lambda adapter: adapter.upload_example(
+                    data, mime_type=mime, file_name=file_name[:200] or "example"
+                ),
+            )
+        )
+    except cloud_api.GraphRequestError as error:
+        raise ValidationError(
+            {
+                "header_file": [
+                    _graph_refusal(error)
+                    + " "
+                    + _("You can paste the handle of an example uploaded to Meta instead.")
+                ]
+            }
+        ) from error

@@ -16,4 +16,24 @@ urlpatterns = [
         views.template_delete,
         name="template_delete",
     ),
+    path(
+        f"{W}/templates/whatsapp/new/",
+        views.whatsapp_template_create,
+        name="whatsapp_template_create",
+    ),
+    path(
+        f"{W}/templates/whatsapp/<uuid:whatsapp_template_id>/",
+        views.whatsapp_template_detail,
+        name="whatsapp_template_detail",
+    ),
+    path(
+        f"{W}/templates/whatsapp/<uuid:whatsapp_template_id>/delete/",
+        views.whatsapp_template_delete,
+        name="whatsapp_template_delete",
+    ),
+    path(
+        f"{W}/templates/whatsapp/sync/<uuid:number_id>/",
+        views.whatsapp_templates_sync,
+        name="whatsapp_templates_sync",
+    ),
 ]

@@ -14,12 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import Perm, role_has
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from core.forms import errors_to_form
+from core.queries import get_or_404
 from messaging.contacts import selectors as contacts_selectors
-from messaging.content import rendering
+from messaging.content import rendering, whatsapp
 from messaging.content import selectors as content_selectors
 from messaging.content import services as template_services
-from messaging.content.forms import TemplateForm
+from messaging.content.forms import TemplateForm, WhatsAppTemplateForm
 from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
 
 
 def _can_write_templates(request: WorkspaceRequest) -> bool:
@@ -35,6 +37,12 @@ def templates(request: WorkspaceRequest) -> HttpResponse:
         "messaging/templates.html",
         {
             "templates": content_selectors.templates_of_workspace(workspace=workspace),
+            "whatsapp_templates": content_selectors.whatsapp_templates_of_workspace(
+                workspace=workspace
+            ),
+            "template_numbers": content_selectors.template_numbers_of_workspace(
+                workspace=workspace
+            ),
             "can_write": _can_write_templates(request),
         },
     )
@@ -160,3 +168,159 @@ def template_preview(request: WorkspaceRequest) -> HttpResponse:
             "max_chars": rendering.MAX_BODY_CHARS,
         },
     )
+
+
+# --- WhatsApp (Meta) templates ----------------------------------------------------------------
+
+#: Where the service's error keys show on the editor.
+_EDITOR_FIELDS = {"header": "header_format", "components": None, "buttons": "buttons"}
+
+
+def _template_numbers(request: WorkspaceRequest) -> list[Sender]:
+    return list(content_selectors.template_numbers_of_workspace(workspace=request.workspace))
+
+
+def _number_choices(numbers: list[Sender]) -> list[tuple[str, str]]:
+    return [
+        (str(n.public_id), f"{n.label or n.phone_number} · {n.phone_number} · WABA {n.waba_id}")
+        for n in numbers
+    ]
+
+
+@workspace_view(Perm.TEMPLATES_WRITE)
+@require_http_methods(["GET", "POST"])
+def whatsapp_template_create(request: WorkspaceRequest) -> HttpResponse:
+    workspace = request.workspace
+    numbers = _template_numbers(request)
+    form = WhatsAppTemplateForm(
+        request.POST or None, request.FILES or None, numbers=_number_choices(numbers)
+    )
+    button_errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        sender = next(n for n in numbers if str(n.public_id) == data["number"])
+        try:
+            handle = (data.get("header_handle") or "").strip()
+            upload = data.get("header_file")
+            header_format = data.get("header_format") or ""
+            if upload is not None and header_format in whatsapp.MEDIA_FORMATS:
+                handle = template_services.whatsapp_template_example_upload(
+                    workspace=workspace,
+                    sender=sender,
+                    header_format=header_format,
+                    data=upload.read(),
+                    file_name=upload.name or "example",
+                )
+            components = whatsapp.template_components_build(
+                parameter_format=data["parameter_format"],
+                header_format=header_format,
+                header_text=(data.get("header_text") or "").strip(),
+                header_example=(data.get("header_example") or "").strip(),
+                header_handle=handle,
+                body=data["body"].strip(),
+                body_examples=form.body_example_values(),
+                footer=(data.get("footer") or "").strip(),
+                buttons=form.buttons(),
+            )
+            template = template_services.whatsapp_template_create(
+                workspace=workspace,
+                sender=sender,
+                name=data["name"],
+                language=data["language"],
+                category=data["category"],
+                parameter_format=data["parameter_format"],
+                components=components,
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            for key, messages_ in errors.items():
+                target = _EDITOR_FIELDS.get(key, key)
+                if target == "buttons":
+                    button_errors.extend(messages_)
+                    continue
+                for message in messages_:
+                    form.add_error(target if target in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Template submitted to Meta for review. Its status changes here once Meta "
+                    "decides."
+                ),
+            )
+            return redirect(
+                "messaging:whatsapp_template_detail", workspace.slug, template.public_id
+            )
+    return render(
+        request,
+        "messaging/whatsapp_template_form.html",
+        {"form": form, "numbers": numbers, "button_errors": button_errors},
+    )
+
+
+@workspace_view(Perm.VIEW)
+@require_http_methods(["GET"])
+def whatsapp_template_detail(request: WorkspaceRequest, whatsapp_template_id: str) -> HttpResponse:
+    template = content_selectors.get_whatsapp_template_for_workspace(
+        workspace=request.workspace, template_id=whatsapp_template_id
+    )
+    return render(
+        request,
+        "messaging/whatsapp_template_detail.html",
+        {
+            "template": template,
+            "slots": whatsapp.template_slots(template.components, template.parameter_format),
+            "header_format": whatsapp.header_format(template.components),
+            "components": template.components,
+            "can_write": _can_write_templates(request),
+            "in_use": template_services.whatsapp_template_in_use(template=template),
+        },
+    )
+
+
+@workspace_view(Perm.TEMPLATES_WRITE)
+@require_POST
+def whatsapp_template_delete(request: WorkspaceRequest, whatsapp_template_id: str) -> HttpResponse:
+    workspace = request.workspace
+    template = content_selectors.get_whatsapp_template_for_workspace(
+        workspace=workspace, template_id=whatsapp_template_id
+    )
+    try:
+        template_services.whatsapp_template_delete(
+            workspace=workspace, template=template, actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging:whatsapp_template_detail", workspace.slug, template.public_id)
+    messages.success(request, _("Template deleted at Meta and here."))
+    return redirect("messaging:templates", workspace.slug)
+
+
+@workspace_view(Perm.TEMPLATES_WRITE)
+@require_POST
+def whatsapp_templates_sync(request: WorkspaceRequest, number_id: str) -> HttpResponse:
+    """The "Sync from Meta" button: pull one number's WABA templates now."""
+    workspace = request.workspace
+    sender = get_or_404(
+        content_selectors.template_numbers_of_workspace(workspace=workspace), public_id=number_id
+    )
+    try:
+        result = template_services.whatsapp_templates_sync(workspace=workspace, sender=sender)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _(
+                "Synced from Meta: %(total)d templates (%(created)d new, %(updated)d changed, "
+                "%(removed)d removed)."
+            )
+            % {
+                "total": result.total,
+                "created": result.created,
+                "updated": result.updated,
+                "removed": result.removed,
+            },
+        )
+    return redirect("messaging:templates", workspace.slug)

@@ -487,7 +487,30 @@ class ErrorEvent:
     timestamp: datetime | None = None
 
 
-Event: TypeAlias = StatusEvent | InboundMessageEvent | AccountEvent | ErrorEvent
+@dataclass(frozen=True, slots=True)
+class TemplateEvent:
+    """A change to one of a WABA's message templates, from the ``message_template_status_update``,
+    ``template_category_update`` or ``message_template_quality_update`` webhook field.
+
+    ``event`` is Meta's status event (APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, REINSTATED,
+    PENDING_DELETION, ...), empty for category and quality changes; ``reason`` Meta's reason
+    (a rejection reason such as INVALID_FORMAT, or the pause's), "" for NONE."""
+
+    account_id: str  # the WABA id (the entry's id)
+    field: str
+    template_id: str
+    name: str
+    language: str
+    event: str = ""
+    reason: str = ""
+    category: str = ""
+    previous_category: str = ""
+    quality: str = ""
+    previous_quality: str = ""
+    timestamp: datetime | None = None
+
+
+Event: TypeAlias = StatusEvent | InboundMessageEvent | AccountEvent | ErrorEvent | TemplateEvent
 
 
 def timestamp_from_unix(value: Any) -> datetime | None:

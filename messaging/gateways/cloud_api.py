@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -35,6 +36,7 @@ from messaging.gateways.base import (
     OutcomeKind,
     ProviderError,
     StatusEvent,
+    TemplateEvent,
     TemplateParameter,
     Timeouts,
     TransportFailure,
@@ -53,6 +55,8 @@ __all__ = [
     "CloudApiAdapter",
     "CredentialCheck",
     "MediaUpload",
+    "GraphRequestError",
+    "GraphTemplate",
     "build_message_payload",
     "media_object",
     "meta_signature",
@@ -216,6 +220,77 @@ class CredentialCheck:
     note: str = ""
 
 
+#: The template fields a sync reads (Graph ``message_templates`` node).
+TEMPLATE_FIELDS = (
+    "id",
+    "name",
+    "language",
+    "status",
+    "category",
+    "components",
+    "parameter_format",
+    "quality_score",
+    "rejected_reason",
+)
+#: A guard against a paging loop (100 per page: 50,000 templates, far above Meta's WABA limit).
+MAX_TEMPLATE_PAGES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GraphTemplate:
+    """One template as ``GET /{waba_id}/message_templates`` describes it."""
+
+    id: str
+    name: str
+    language: str
+    status: str
+    category: str
+    components: list[dict[str, Any]]
+    parameter_format: str = "POSITIONAL"
+    quality: str = "UNKNOWN"
+    rejected_reason: str = ""
+
+
+class GraphRequestError(Exception):
+    """A Graph management call (templates, uploads) that failed; ``error`` is Meta's error,
+    ``user_message`` the sentence Meta meant for a person when it gave one."""
+
+    def __init__(self, error: ProviderError, *, user_message: str = "") -> None:
+        super().__init__(user_message or error.title or f"error {error.code}")
+        self.error = error
+        self.user_message = user_message
+
+    @classmethod
+    def from_reply(cls, reply: HttpReply) -> GraphRequestError:
+        error = parse_graph_error(reply)
+        body = reply.body.get("error") if isinstance(reply.body, dict) else None
+        user = ""
+        if isinstance(body, dict):
+            parts = [str(body.get(k) or "") for k in ("error_user_title", "error_user_msg")]
+            user = ": ".join(p for p in parts if p)
+        return cls(error, user_message=user or error.details or error.title)
+
+
+def _graph_template(item: Mapping[str, Any]) -> GraphTemplate | None:
+    if not item.get("id") or not item.get("name") or not item.get("language"):
+        logger.warning("skipping a template without id, name or language: %r", item)
+        return None
+    quality = item.get("quality_score")
+    score = quality.get("score") if isinstance(quality, dict) else quality
+    reason = _str_or_none(item.get("rejected_reason")) or ""
+    return GraphTemplate(
+        id=str(item["id"]),
+        name=str(item["name"]),
+        language=str(item["language"]),
+        status=str(item.get("status") or "PENDING").upper(),
+        category=str(item.get("category") or "MARKETING").upper(),
+        components=_dicts(item.get("components")),
+        parameter_format=str(item.get("parameter_format") or "POSITIONAL").upper(),
+        quality=str(score or "UNKNOWN").upper(),
+        rejected_reason="" if reason == "NONE" else reason,
+    )
+
+
 class CloudApiAdapter:
     """Sends through ``POST {base_url}/{version}/{phone_number_id}/messages``.
 
@@ -325,6 +400,126 @@ class CloudApiAdapter:
         verdict = classify_error_code(error.code)
         return MediaUpload(ok=False, kind=verdict.kind, error=error, note=verdict.meaning)
 
+    # --- message templates (the WABA's, through the same token) ------------------------------
+
+    async def _graph(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        payload: Any = None,
+    ) -> Any:
+        url = f"{self._base}/{path.lstrip('/')}"
+        if params:
+            url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
+        try:
+            reply = await exchange(
+                self._transport, method, url, headers=self._headers, payload=payload
+            )
+        except TransportFailure as failure:
+            raise GraphRequestError(ProviderError(code=None, title=failure.note)) from failure
+        if not 200 <= reply.status < 300:
+            raise GraphRequestError.from_reply(reply)
+        return reply.body if isinstance(reply.body, dict) else {}
+
+    async def list_templates(self, waba_id: str, *, page_size: int = 100) -> list[GraphTemplate]:
+        """Every template of the WABA, following Meta's cursor paging to the last page
+        (``GET /{waba_id}/message_templates``; ``paging.next`` is present while pages remain
+        and ``paging.cursors.after`` names the next one)."""
+        templates: list[GraphTemplate] = []
+        after: str | None = None
+        for _page in range(MAX_TEMPLATE_PAGES):
+            body = await self._graph(
+                "GET",
+                f"{quote(waba_id, safe='')}/message_templates",
+                params={"fields": ",".join(TEMPLATE_FIELDS), "limit": page_size, "after": after},
+            )
+            templates.extend(
+                parsed for item in _dicts(body.get("data")) if (parsed := _graph_template(item))
+            )
+            paging = _dict(body.get("paging"))
+            after = _str_or_none(_dict(paging.get("cursors")).get("after"))
+            if not paging.get("next") or not after:
+                return templates
+        raise GraphRequestError(
+            ProviderError(code=None, title=f"more than {MAX_TEMPLATE_PAGES} pages of templates")
+        )
+
+    async def create_template(
+        self,
+        waba_id: str,
+        *,
+        name: str,
+        language: str,
+        category: str,
+        components: Sequence[Mapping[str, Any]],
+        parameter_format: str = "POSITIONAL",
+    ) -> dict[str, Any]:
+        """Submit a template for review (``POST /{waba_id}/message_templates``); Meta answers
+        ``{"id", "status", "category"}``, usually PENDING."""
+        payload: dict[str, Any] = {
+            "name": name,
+            "language": language,
+            "category": category,
+            "components": list(components),
+        }
+        if parameter_format != "POSITIONAL":
+            payload["parameter_format"] = parameter_format
+        body = await self._graph(
+            "POST", f"{quote(waba_id, safe='')}/message_templates", payload=payload
+        )
+        if not body.get("id"):
+            raise GraphRequestError(ProviderError(code=None, title="no template id in the answer"))
+        return dict(body)
+
+    async def delete_template(self, waba_id: str, *, name: str, meta_id: str = "") -> None:
+        """Delete one language of a template (by ``hsm_id``) or, without its id, every language
+        of that name (``DELETE /{waba_id}/message_templates?name=...[&hsm_id=...]``)."""
+        await self._graph(
+            "DELETE",
+            f"{quote(waba_id, safe='')}/message_templates",
+            params={"name": name, "hsm_id": meta_id or None},
+        )
+
+    async def upload_example(self, data: bytes, *, mime_type: str, file_name: str) -> str:
+        """Upload a sample file for a media header with Meta's Resumable Upload API and return
+        its handle (``example.header_handle``): ``GET /app`` names the token's app, ``POST
+        /{app_id}/uploads`` opens a session, ``POST /{session}`` with ``file_offset: 0`` sends
+        the bytes and answers ``{"h": handle}``."""
+        app = await self._graph("GET", "app")
+        app_id = _str_or_none(app.get("id"))
+        if not app_id:
+            raise GraphRequestError(ProviderError(code=None, title="no app id for this token"))
+        session = await self._graph(
+            "POST",
+            f"{quote(app_id, safe='')}/uploads",
+            params={"file_name": file_name, "file_length": len(data), "file_type": mime_type},
+        )
+        session_id = _str_or_none(session.get("id"))
+        if not session_id:
+            raise GraphRequestError(ProviderError(code=None, title="no upload session id"))
+        url = f"{self._base}/{quote(session_id, safe=':')}"
+        headers = {
+            "Authorization": f"OAuth {self.credentials.access_token}",
+            "file_offset": "0",
+            "Content-Type": "application/octet-stream",
+        }
+        try:
+            async with self._transport.session.post(url, data=data, headers=headers) as response:
+                raw = await response.read()
+                reply = HttpReply(response.status, None, raw, response.content_type)
+                if response.content_type == "application/json" and raw:
+                    reply = HttpReply(response.status, json_loads(raw), raw, response.content_type)
+        except (TimeoutError, OSError) as exc:
+            raise GraphRequestError(ProviderError(code=None, title=str(exc))) from exc
+        if not 200 <= reply.status < 300 or not isinstance(reply.body, dict):
+            raise GraphRequestError.from_reply(reply)
+        handle = _str_or_none(reply.body.get("h"))
+        if not handle:
+            raise GraphRequestError(ProviderError(code=None, title="no handle in the answer"))
+        return handle
+
     @staticmethod
     def _outcome_from_reply(message: OutboundMessage, reply: HttpReply) -> Outcome:
         if 200 <= reply.status < 300:
@@ -384,9 +579,13 @@ _INFO_FIELDS = {
     "phone_number_quality_update",
     "business_capability_update",
     "account_alerts",
-    "message_template_status_update",
-    "message_template_quality_update",
     "user_preferences",
+}
+#: Template fields, parsed into TemplateEvent (research §1.6).
+TEMPLATE_FIELDS_WEBHOOK = {
+    "message_template_status_update",
+    "template_category_update",
+    "message_template_quality_update",
 }
 
 
@@ -412,6 +611,12 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
                 events.extend(_parse_messages_value(value))
             elif field_name == "account_update":
                 events.append(_parse_account_update(account_id, entry_time, value))
+            elif field_name in TEMPLATE_FIELDS_WEBHOOK:
+                template_event = _parse_template_change(
+                    account_id, entry_time, str(field_name), value
+                )
+                if template_event is not None:
+                    events.append(template_event)
             elif field_name in _INFO_FIELDS:
                 events.append(
                     AccountEvent(
@@ -538,6 +743,37 @@ def _parse_account_update(
         phone_number_id=_str_or_none(value.get("phone_number_id")),
         until=until,
         detail=dict(value),
+    )
+
+
+def _parse_template_change(
+    account_id: str, entry_time: datetime | None, field_name: str, value: Mapping[str, Any]
+) -> TemplateEvent | None:
+    """One template webhook change. Meta names the template by id, name and language in all
+    three fields; quality changes carry ``new_quality_score``, category changes
+    ``new_category``/``previous_category``, status changes ``event`` and ``reason``."""
+    template_id = _str_or_none(value.get("message_template_id"))
+    name = _str_or_none(value.get("message_template_name"))
+    if not template_id and not name:
+        logger.warning("skipping a template change without id or name: %r", value)
+        return None
+    reason = str(value.get("reason") or "")
+    rejection = _dict(value.get("rejection_info"))
+    if rejection.get("reason") and reason in ("", "NONE"):
+        reason = str(rejection["reason"])
+    return TemplateEvent(
+        account_id=account_id,
+        field=field_name,
+        template_id=template_id or "",
+        name=name or "",
+        language=str(value.get("message_template_language") or ""),
+        event=str(value.get("event") or "").upper(),
+        reason="" if reason.upper() == "NONE" else reason,
+        category=str(value.get("new_category") or value.get("message_template_category") or ""),
+        previous_category=str(value.get("previous_category") or ""),
+        quality=str(value.get("new_quality_score") or "").upper(),
+        previous_quality=str(value.get("previous_quality_score") or "").upper(),
+        timestamp=entry_time,
     )
 
 

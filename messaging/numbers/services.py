@@ -24,6 +24,7 @@ from accounts.services import audit_record, notify, workspace_ensure_can_send
 from core.crypto import encrypt_json
 from core.events import events_publish, number_status_event
 from core.urlsafety import ensure_public_url
+from messaging.content.services import whatsapp_template_apply_event
 from messaging.engine.adapters import (
     cloud_adapter,
     sender_adapter,
@@ -37,6 +38,7 @@ from messaging.gateways.base import (
     AccountEvent,
     OutboundMessage,
     Outcome,
+    TemplateEvent,
 )
 from messaging.numbers.models import Sender, WebhookEvent
 
@@ -115,6 +117,15 @@ def _sandbox_register(sender: Sender) -> None:
         ) from exc
 
 
+def _templates_sync_on_commit(sender: Sender) -> None:
+    """A newly connected Cloud API (or sandbox) number pulls its WABA's templates at once."""
+    from messaging.content.tasks import whatsapp_templates_sync_task
+
+    transaction.on_commit(
+        lambda: whatsapp_templates_sync_task.delay(sender_id=sender.pk), robust=True
+    )
+
+
 def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None = None) -> Sender:
     """One click: a simulated number registered with the sandbox gateway, active at once."""
     digits = "".join(secrets.choice("0123456789") for _ in range(7))
@@ -148,6 +159,7 @@ def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None 
             ip=ip,
             details={"provider": sender.provider},
         )
+        _templates_sync_on_commit(sender)
     return sender
 
 
@@ -209,6 +221,7 @@ def sender_connect_cloud_api(
             ip=ip,
             details={"provider": probe.provider},
         )
+        _templates_sync_on_commit(probe)
     return probe
 
 
@@ -465,6 +478,8 @@ def webhook_event_parse(*, event_id: int) -> WebhookEvent:
                 for item in parsed:
                     if isinstance(item, AccountEvent):
                         _apply_account_event(event.sender, item)
+                    elif isinstance(item, TemplateEvent):
+                        whatsapp_template_apply_event(sender=event.sender, event=item)
                 touched = apply_events(sender=event.sender, events=parsed, refresh=False)
             # The mark follows the apply, in the same transaction.
             event.events = _plain(parsed)
