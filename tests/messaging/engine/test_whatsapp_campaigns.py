@@ -442,3 +442,133 @@ def test_an_expired_upload_is_uploaded_again(
     assert Counter(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
         "accepted": 40
     }
+
+
+@pytest.fixture
+def web_number(workspace, owner, engine_sandbox: SandboxClient) -> Callable[[], Sender]:
+    """A WhatsApp-Web number on the sandbox's WAHA, paired, at a test pace."""
+    from messaging.numbers import services as numbers
+
+    def make() -> Sender:
+        with override_settings(ALLOW_PRIVATE_WEBHOOK_URLS=True):
+            sender = numbers.sender_connect_web_gateway(
+                workspace=workspace,
+                actor=owner,
+                base_url=engine_sandbox.base_url,
+                api_key="sandbox",
+            )
+        answer = engine_sandbox.call(
+            "POST", f"/_sandbox/sessions/{sender.web_session}/scan", {"phone": "994551234567"}
+        )
+        assert answer.status in (200, 201, 303), answer.raw
+        Sender.objects.filter(pk=sender.pk).update(
+            status=Sender.Status.ACTIVE,
+            throughput_per_second=50,
+            min_interval_ms=0,
+            jitter_ms=0,
+            daily_cap=1000,
+        )
+        sender.refresh_from_db()
+        dispatch.limiter().reset(f"sender:{sender.pk}")
+        return sender
+
+    return make
+
+
+def session_log(sandbox: SandboxClient, number: Sender) -> list[dict[str, Any]]:
+    answer = sandbox.call("GET", f"/_sandbox/sessions/{number.web_session}/messages")
+    assert answer.status == 200, answer.raw
+    return answer.body["data"]
+
+
+def test_a_whatsapp_web_number_sends_the_template_text_with_its_image(
+    workspace, owner, web_number, sale_templates, credits, engine_sandbox
+) -> None:
+    people = cold_contacts(workspace, 6)
+    credits(6)
+    number = web_number()
+    number.waba_id = "waba-of-the-templates"
+    templates = sale_templates(number)
+    campaign = launch_now(
+        workspace, owner, create_template_campaign(workspace, owner, [number], templates["az"])
+    )
+
+    drain_all([number])
+
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.count_accepted) == (Campaign.Status.COMPLETED, 6)
+    log = session_log(engine_sandbox, number)
+    assert [entry["type"] for entry in log] == ["image"] * 6
+    by_phone = {entry["to"]: entry for entry in log}
+    first = by_phone[people[1].phone.lstrip("+")]
+    assert first["caption"].startswith("Здравствуйте, Name1!")  # its language, as text
+    assert first["file"]["mimetype"] == "image/png"
+    assert first["file"]["size"] == len(PNG)  # the kept file, inline
+
+
+def test_a_message_template_with_an_image_goes_out_by_send_image(
+    workspace, owner, web_number, template, credits, engine_sandbox
+) -> None:
+    cold_contacts(workspace, 3)
+    credits(3)
+    number = web_number()
+    template.media_type = "image"
+    template.media_url = "https://cdn.example.az/promo.jpg"
+    template.save()
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Promo",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+    launch_now(workspace, owner, campaign)
+
+    drain_all([number])
+
+    log = session_log(engine_sandbox, number)
+    assert [entry["type"] for entry in log] == ["image"] * 3
+    assert {entry["file"]["url"] for entry in log} == {"https://cdn.example.az/promo.jpg"}
+    assert all(entry["caption"] for entry in log)
+
+
+def test_a_message_dropped_for_a_paused_template_pauses_the_campaign(
+    workspace, owner, cloud_number, sale_templates, credits, engine_sandbox
+) -> None:
+    from messaging.engine import ingest
+    from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent
+
+    cold_contacts(workspace, 5)
+    credits(5)
+    number = cloud_number(rate=1)
+    templates = sale_templates(number)
+    register_at_meta(engine_sandbox, number)
+    created = create_template_campaign(
+        workspace, owner, [number], templates["az"], link="https://cdn.example.az/sale.png"
+    )
+    campaign = launch_now(workspace, owner, created)
+    dispatch.drain(sender_id=number.pk, slice_seconds=0.5)
+    sent = Message.objects.filter(campaign=campaign, status=Message.Status.ACCEPTED).first()
+    assert sent is not None
+
+    # when: Meta held the message for quality, then dropped it: a failed status, 132015
+    ingest.apply_statuses(
+        workspace_id=workspace.pk,
+        events=[
+            StatusEvent(
+                account_id=number.phone_number_id,
+                provider_message_id=sent.provider_message_id,
+                status=DeliveryStatus.FAILED,
+                recipient=sent.phone.lstrip("+"),
+                timestamp=None,
+                public_id=str(sent.public_id),
+                error=ProviderError(code=132015, title="Template is paused"),
+            )
+        ],
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+    assert campaign.pause_reason == Campaign.PauseReason.TEMPLATE_PAUSED
+    assert "132015" in campaign.pause_detail
