@@ -74,6 +74,11 @@ VARIABLES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def cloud_number(
     workspace, sandbox_number, engine_sandbox: SandboxClient
