@@ -196,6 +196,29 @@ def _substitute(text: str, filled: Mapping[str, str]) -> str:
     return VARIABLE.sub(lambda match: filled.get(match.group(1), match.group(0)), text)
 
 
+@dataclass(frozen=True)
+class TemplateShape:
+    """What filling needs of one language version, read once (not per contact)."""
+
+    slots: tuple[TemplateSlot, ...]
+    named: bool
+    media_format: str
+    header_text: str
+    body_text: str
+    footer_text: str
+
+
+def template_shape(components: Sequence[Mapping[str, Any]], parameter_format: str) -> TemplateShape:
+    return TemplateShape(
+        slots=tuple(template_slots(components, parameter_format)),
+        named=parameter_format == NAMED,
+        media_format=header_format(components).lower(),
+        header_text=_component_text(components, "HEADER"),
+        body_text=_component_text(components, "BODY"),
+        footer_text=_component_text(components, "FOOTER"),
+    )
+
+
 def template_render(
     *,
     components: Sequence[Mapping[str, Any]],
@@ -203,11 +226,14 @@ def template_render(
     language: str,
     mapping: Mapping[str, Any],
     values: Mapping[str, str],
+    shape: TemplateShape | None = None,
 ) -> RenderedTemplate:
-    """Fill every slot of one language version of a template for one contact."""
-    slots = template_slots(components, parameter_format)
-    named = parameter_format == NAMED
-    result = RenderedTemplate(language=language, media_format=header_format(components).lower())
+    """Fill every slot of one language version of a template for one contact (`shape`: the
+    version read once by the caller, for batches)."""
+    shape = shape or template_shape(components, parameter_format)
+    slots = shape.slots
+    named = shape.named
+    result = RenderedTemplate(language=language, media_format=shape.media_format)
     header_filled: dict[str, str] = {}
     body_filled: dict[str, str] = {}
     header: list[TemplateParameter] = []
@@ -240,9 +266,9 @@ def template_render(
     result.body_parameters = tuple(body)
     result.button_parameters = tuple(buttons)
     parts = [
-        _substitute(_component_text(components, "HEADER"), header_filled),
-        _substitute(_component_text(components, "BODY"), body_filled),
-        _component_text(components, "FOOTER"),
+        _substitute(shape.header_text, header_filled),
+        _substitute(shape.body_text, body_filled),
+        shape.footer_text,
     ]
     result.text = "\n\n".join(part for part in parts if part.strip())
     return result

@@ -28,7 +28,12 @@ from messaging.campaigns.models import Campaign, CampaignMedia
 from messaging.contacts.models import Contact
 from messaging.content.models import WhatsAppTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
-from messaging.content.template_send import language_pick, template_render
+from messaging.content.template_send import (
+    TemplateShape,
+    language_pick,
+    template_render,
+    template_shape,
+)
 from messaging.gateways.base import (
     MediaAttachment,
     OutboundMessage,
@@ -101,6 +106,14 @@ class _CampaignContent:
     file_bytes: bytes | None = None
     file_name: str = ""
     file_mime: str = ""
+    shapes: dict[int, TemplateShape] = field(default_factory=dict)  # template pk -> its shape
+
+    def shape_of(self, template: WhatsAppTemplate) -> TemplateShape:
+        if template.pk not in self.shapes:
+            self.shapes[template.pk] = template_shape(
+                template.components, template.parameter_format
+            )
+        return self.shapes[template.pk]
 
 
 def _uses_templates(sender: Sender) -> bool:
@@ -357,6 +370,7 @@ def _prepare_whatsapp(
         language=version.language,
         mapping=campaign.template_variables,
         values=values,
+        shape=content.shape_of(version),
     )
     if rendered.empty:
         plan.skip[item.id] = (
