@@ -24,6 +24,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.campaigns.whatsapp import (
     cloud_numbers,
     launch_blockers,
+    waba_warnings,
     whatsapp_content_clean,
     whatsapp_preflight,
 )
@@ -249,6 +250,7 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
         warnings.append(_("None of the chosen numbers is active."))
     blockers = launch_blockers(campaign=campaign, senders=active or senders)
     whatsapp = whatsapp_preflight(campaign=campaign) if campaign.whatsapp_template_id else {}
+    warnings += waba_warnings(campaign=campaign, senders=active)
     empty = sum(v["empty"] for v in whatsapp.get("variables", []))
     if empty:
         warnings.append(

@@ -193,6 +193,39 @@ def launch_blockers(*, campaign: Campaign, senders: list[Sender]) -> list[str]:
     return reasons
 
 
+def waba_warnings(*, campaign: Campaign, senders: list[Sender]) -> list[str]:
+    """Numbers of another business account whose templates (as last synced) lack this one:
+    Meta would answer 132001 for their messages."""
+    template = campaign.whatsapp_template
+    if template is None:
+        return []
+    others = {
+        s.waba_id: s
+        for s in senders
+        if s.provider != Sender.Provider.WEB_GATEWAY and s.waba_id and s.waba_id != template.waba_id
+    }
+    if not others:
+        return []
+    present = set(
+        WhatsAppTemplate.objects.filter(
+            workspace_id=campaign.workspace_id,
+            waba_id__in=list(others),
+            name=template.name,
+            status=WhatsAppTemplate.Status.APPROVED,
+        ).values_list("waba_id", flat=True)
+    )
+    return [
+        _(
+            "The number %(number)s belongs to another WhatsApp Business Account, where no "
+            "approved template named %(name)s is known: sync its templates, or its messages "
+            "will fail (132001)."
+        )
+        % {"number": sender.phone_number or sender.label, "name": template.name}
+        for waba_id, sender in others.items()
+        if waba_id not in present
+    ]
+
+
 def _field_value_expression(field: str) -> Any:
     if field.startswith(ATTRIBUTE_PREFIX):
         return Coalesce(

@@ -178,3 +178,94 @@ def test_a_template_pause_is_shown_with_its_reason(
     assert shown["pause_reason_text"] == (
         "Meta paused the WhatsApp template: Meta set spring_sale (az) to PAUSED."
     )
+
+
+def test_the_builder_refuses_free_text_on_a_cloud_api_number_and_offers_a_template(
+    member_client, workspace, cloud_sender, template
+) -> None:
+    _template(workspace)
+    response = member_client.post(
+        reverse("messaging_campaigns:new", args=[workspace.slug]),
+        {
+            "name": "Free",
+            "template": template.pk,
+            "senders": [cloud_sender.pk],
+            "pacing_preset": "fast",
+        },
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "choose a WhatsApp template" in body
+    assert "spring_sale · az" in body  # the approved template is on offer
+    assert not Campaign.objects.exists()
+
+
+def test_the_builder_shows_the_template_variables_and_keeps_the_mapping(
+    member_client, workspace, cloud_sender
+) -> None:
+    wa = _template(workspace)
+    _template(workspace, language="ru")
+    part = member_client.get(
+        reverse("messaging_campaigns:template_part", args=[workspace.slug]),
+        {"whatsapp_template": wa.pk},
+    )
+    html = part.content.decode()
+    assert "body {{1}}" in html
+    assert "body {{2}}" in html
+    assert "button 1 (url)" in html
+    assert 'value="ru"' in html  # the translations are the default-language choices
+
+    response = member_client.post(
+        reverse("messaging_campaigns:new", args=[workspace.slug]),
+        {
+            "name": "Spring",
+            "whatsapp_template": wa.pk,
+            "var_source__body.1": "first_name",
+            "var_value__body.1": "dost",
+            "var_source__body.2": "__text__",
+            "var_value__body.2": "Bakı",
+            "var_source__button.0": "phone",
+            "var_value__button.0": "",
+            "template_language": "ru",
+            "header_media_url": "https://cdn.example.az/sale.png",
+            "senders": [cloud_sender.pk],
+            "pacing_preset": "fast",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get()
+    assert campaign.template_variables == {
+        "body.1": {"field": "first_name", "fallback": "dost"},
+        "body.2": {"text": "Bakı"},
+        "button.0": {"field": "phone", "fallback": ""},
+    }
+    assert campaign.template_language == "ru"
+
+
+def test_a_number_of_another_business_account_is_warned_about(workspace, cloud_sender) -> None:
+    from messaging.campaigns import services as campaigns
+
+    other = Sender.objects.create(
+        workspace=workspace,
+        provider=Sender.Provider.CLOUD_API,
+        phone_number="+994551112299",
+        phone_number_id="5550002",
+        waba_id="waba-2",
+        status=Sender.Status.ACTIVE,
+    )
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=None,
+        name="Two accounts",
+        whatsapp_template=_template(workspace),
+        template_variables={"1": "first_name", "2": "phone", "button.0": "phone"},
+        header_media_url="https://cdn.example.az/sale.png",
+        senders=[cloud_sender, other],
+        audience={},
+    )
+
+    warnings = campaigns.campaign_preflight(campaign=campaign)["warnings"]
+
+    assert any("+994551112299" in w and "132001" in w for w in warnings)
