@@ -119,6 +119,13 @@ class Campaign(WorkspaceOwned):
         return self.whatsapp_template_id is not None
 
     @property
+    def content_name(self) -> str:
+        """What the campaign sends, named: its message template or its WhatsApp template."""
+        if self.whatsapp_template is not None:
+            return str(self.whatsapp_template.name)
+        return self.template.name if self.template is not None else ""
+
+    @property
     def has_header_media(self) -> bool:
         return bool(self.header_media_file or self.header_media_url)
 

@@ -577,3 +577,40 @@ def test_a_message_dropped_for_a_paused_template_pauses_the_campaign(
     assert campaign.status == Campaign.Status.PAUSED
     assert campaign.pause_reason == Campaign.PauseReason.TEMPLATE_PAUSED
     assert "132015" in campaign.pause_detail
+
+
+def test_an_upload_older_than_meta_keeps_it_is_uploaded_again(
+    workspace, owner, cloud_number, sale_templates, credits, engine_sandbox
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cold_contacts(workspace, 20)
+    credits(20)
+    number = cloud_number(rate=10)
+    templates = sale_templates(number)
+    register_at_meta(engine_sandbox, number)
+    campaign = launch_now(
+        workspace, owner, create_template_campaign(workspace, owner, [number], templates["az"])
+    )
+    dispatch.drain(sender_id=number.pk, slice_seconds=0.5)
+    first = CampaignMedia.objects.get(campaign=campaign, sender=number)
+    # 30 days later, Meta no longer keeps the file: the next batch uploads it again
+    CampaignMedia.objects.filter(pk=first.pk).update(
+        uploaded_at=timezone.now() - timedelta(days=30)
+    )
+
+    drain_all([number])
+
+    again = CampaignMedia.objects.get(pk=first.pk)
+    assert (
+        again.uploads,
+        engine_sandbox.number_stats(number.phone_number_id)["media_uploads"],
+    ) == (
+        2,
+        2,
+    )
+    assert again.media_id != first.media_id
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.count_accepted) == (Campaign.Status.COMPLETED, 20)
