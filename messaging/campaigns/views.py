@@ -299,7 +299,7 @@ def template_fields_add(form: forms.Form, *, workspace: Workspace) -> TemplatePa
         label=gettext_lazy("Header file (uploaded to WhatsApp once per number)"), required=False
     )
     form.fields["header_media_url"] = forms.URLField(
-        label=gettext_lazy("…or its link"), required=False, max_length=500
+        label=gettext_lazy("…or its link"), required=False, max_length=500, assume_scheme="https"
     )
     if part.template is None:
         return part
