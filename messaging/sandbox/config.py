@@ -68,12 +68,19 @@ class SandboxConfig:
     #: then the automatic review approves or rejects them (0: manual only, from the page or
     #: ``POST /_sandbox/templates/{id}/status``). Meta: "Review can take up to 24 hours".
     template_review_seconds: float = 0.0
+    #: A paused template is reinstated by itself after this long the first time and twice as
+    #: long the second time; a third pause disables it (Meta's template pausing: 3 h, 6 h,
+    #: disabled; research §1.5). 0: paused until reinstated by hand.
+    template_pause_seconds: float = 10800.0
     #: The customer-service window (research §1.5): free-form messages to a customer who has
     #: not written within it fail with 131047 (numbers registered with ``"rules": "meta"``).
     customer_service_window_seconds: float = 86400.0
     #: Uploaded media ids expire (Meta ``media``: "Media IDs returned by the API expire after
     #: 30 days").
     media_ttl_seconds: float = 2592000.0
+    #: A deleted approved template's name+language cannot be created again for this long
+    #: ("Once deleted, the name of the approved template cannot be reused for 30 days").
+    deleted_template_block_seconds: float = 2592000.0
 
     def updated(self, changes: Mapping[str, Any]) -> SandboxConfig:
         """A copy with ``changes`` applied (partial update), validated."""

@@ -75,18 +75,22 @@ def _template_row(template: Template) -> str:
     tid = escape(template.id)
     action = f"/_sandbox/templates/{tid}/status"
 
+    key = escape(f"{template.name}-{template.language}")
+
     def button(status: str, label: str) -> str:
+        # data-testid: template-<status>-<name>-<language>, for browser tests.
         return (
             f'<form class="inline" method="post" action="{action}">'
             f'<input type="hidden" name="status" value="{status}">'
-            f'<button type="submit">{escape(label)}</button></form>'
+            f'<button type="submit" data-testid="template-{status.lower()}-{key}">'
+            f"{escape(label)}</button></form>"
         )
 
     reject = (
         f'<form class="inline" method="post" action="{action}">'
         '<input type="hidden" name="status" value="REJECTED">'
         f"{_select('reason', REJECTION_REASONS, 'INVALID_FORMAT', 'reason')} "
-        '<button type="submit">Reject</button></form>'
+        f'<button type="submit" data-testid="template-rejected-{key}">Reject</button></form>'
     )
     actions = {
         "PENDING": [button("APPROVED", "Approve"), reject],

@@ -10,7 +10,9 @@ Graph routes (Meta ``templates/overview`` and template management, research §1.
 * ``POST /{version}/{waba_id}/message_templates``: create, answering
   ``{"id", "status": "PENDING", "category"}``;
 * ``DELETE /{version}/{waba_id}/message_templates?name=...[&hsm_id=...]``: every language of a
-  name, or the one with that id;
+  name, or the one with that id (an unknown name: code 100, subcode 2593002, "Message template
+  not found"); the name+language of a deleted approved template cannot be created again for
+  ``deleted_template_block_seconds`` (30 days; code 100, subcode 2388023);
 * ``GET /{version}/{template_id}[?fields=...]``: one template node.
 
 Status changes post ``message_template_status_update`` (event, message_template_id,
@@ -169,6 +171,21 @@ class TemplateRegistry:
                 user_msg=f"There is already {definition.language} content for this template. "
                 "You can create a new template and try again.",
             )
+        deleted_at = self.sandbox.state.deleted_templates.get(
+            (waba_id, definition.name, definition.language)
+        )
+        block = self.sandbox.config.deleted_template_block_seconds
+        if deleted_at is not None and time.time() - deleted_at < block:
+            # The name of a deleted approved template cannot be reused for 30 days.
+            return graph_error(
+                100,
+                "Invalid parameter",
+                subcode=2388023,
+                user_title="Message Template Language Is Being Deleted",
+                user_msg=f"New {definition.language} content can't be added while the existing "
+                f"{definition.language} content is being deleted. Try again in 4 weeks or "
+                "consider creating a new message template.",
+            )
         template = self.add(waba_id, definition)
         return web.json_response(
             {"id": template.id, "status": template.status, "category": template.category}
@@ -273,13 +290,17 @@ class TemplateRegistry:
         if not doomed:
             return graph_error(
                 100,
-                f'Message template "{name}" does not exist'
-                + (f" with id {hsm_id}" if hsm_id else "")
-                + ".",
-                user_title="Message Template Not Found",
+                "Invalid parameter",
+                subcode=2593002,
+                user_title="Message template not found",
+                user_msg=f"The message template {name} wasn't found for this account.",
             )
+        now = time.time()
         for template in doomed:
             del self.templates[template.id]
+            if template.status in ("APPROVED", "PAUSED", "DISABLED"):
+                key = (template.waba_id, template.name, template.language)
+                self.sandbox.state.deleted_templates[key] = now
         return web.json_response({"success": True})
 
     # Lifecycle -------------------------------------------------------------------------------
@@ -306,6 +327,7 @@ class TemplateRegistry:
             else:
                 template.pause_count += 1
                 title = "FIRST_PAUSE" if template.pause_count == 1 else "SECOND_PAUSE"
+                self._schedule_unpause(template)
                 value_extra["other_info"] = {
                     "title": title,
                     "description": "Your WhatsApp message template has been paused because "
@@ -344,6 +366,25 @@ class TemplateRegistry:
             },
             label="message_template_status_update",
         )
+
+    def _schedule_unpause(self, template: Template) -> None:
+        """Meta's pausing schedule: a first pause lasts 3 hours, a second 6 (research §1.5);
+        then the template is reinstated by itself. ``template_pause_seconds`` is the first."""
+        first = self.sandbox.config.template_pause_seconds
+        template.review_generation += 1
+        if first <= 0:
+            return
+        generation = template.review_generation
+        delay = first * template.pause_count
+        asyncio.get_running_loop().call_later(delay, self._unpause, template.id, generation)
+
+    def _unpause(self, template_id: str, generation: int) -> None:
+        template = self.templates.get(template_id)
+        if template is None or template.status != "PAUSED":
+            return
+        if template.review_generation != generation:
+            return
+        self.set_status(template, "REINSTATED")
 
     def set_category(self, template: Template, category: str) -> None:
         """A completed recategorisation (Meta ``template_category_update`` reference)."""

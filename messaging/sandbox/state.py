@@ -257,6 +257,8 @@ class SandboxState:
     media: dict[str, Media] = field(default_factory=dict)
     #: (phone_number_id, customer wa_id) -> wall time of the customer's last message.
     last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: (waba_id, name, language) of deleted approved templates -> wall time of the deletion.
+    deleted_templates: dict[tuple[str, str, str], float] = field(default_factory=dict)
     id_counter: int = 0
 
     def new_graph_id(self) -> str:
@@ -282,4 +284,5 @@ class SandboxState:
             self.numbers.clear()
             self.sessions.clear()
             self.templates.clear()
+            self.deleted_templates.clear()
             self.media.clear()

@@ -124,6 +124,7 @@ class Template:
     previous_category: str | None = None
     pause_count: int = 0
     created_at: float = 0.0
+    #: Bumped by every scheduled review or unpause, so a stale timer does nothing.
     review_generation: int = 0
     sent: int = 0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from messaging.gateways.cloud_api import verify_signature
@@ -160,3 +161,30 @@ def test_waba_webhooks_go_once_to_each_callback_of_the_waba(
     control_status(sandbox, template_id, "APPROVED")
     sandbox.wait_idle()
     assert len(_changes(webhook_receiver, "message_template_status_update")) == 1
+
+
+def test_a_paused_template_is_reinstated_by_itself_after_the_pause(
+    sandbox: SandboxClient, webhook_receiver: WebhookReceiver
+) -> None:
+    register(sandbox, callback_url=webhook_receiver.url, app_secret=SECRET)
+    sandbox.configure(template_pause_seconds=0.3)
+    template_id = create(sandbox, definition("paced")).body["id"]
+    control_status(sandbox, template_id, "APPROVED")
+    assert control_status(sandbox, template_id, "PAUSED").body["status"] == "PAUSED"
+    wait_until(
+        lambda: graph(sandbox, "GET", f"{template_id}?fields=status").body["status"] == "APPROVED"
+    )
+    wait_until(lambda: len(_changes(webhook_receiver, "message_template_status_update")) == 3)
+    events = [u["event"] for u in _changes(webhook_receiver, "message_template_status_update")]
+    assert sorted(events) == ["APPROVED", "PAUSED", "REINSTATED"]
+    # A hand-made reinstatement cancels the timer: no second REINSTATED arrives later.
+    control_status(sandbox, template_id, "PAUSED")
+    control_status(sandbox, template_id, "REINSTATED")
+    control_status(sandbox, template_id, "PAUSED")
+    assert control_status(sandbox, template_id, "REINSTATED").body["status"] == "APPROVED"
+    assert control_status(sandbox, template_id, "PAUSED").body["status"] == "DISABLED"
+    time.sleep(0.8)  # past the second pause's timer (2 x 0.3 s)
+    sandbox.wait_idle()
+    events = [u["event"] for u in _changes(webhook_receiver, "message_template_status_update")]
+    assert events.count("REINSTATED") == 3  # one by itself, two by hand; none stale
+    assert graph(sandbox, "GET", f"{template_id}?fields=status").body["status"] == "DISABLED"

@@ -139,6 +139,23 @@ def test_delete_by_name_or_by_hsm_id(sandbox: SandboxClient) -> None:
     assert [t["name"] for t in left] == ["other"]
     missing = graph(sandbox, "DELETE", f"{WABA_ID}/message_templates?name=promo")
     assert (missing.status, error_code(missing)) == (400, 100)
+    assert missing.body["error"]["error_subcode"] == 2593002
+
+
+def test_a_deleted_approved_name_cannot_be_reused_for_30_days(sandbox: SandboxClient) -> None:
+    register(sandbox)
+    approved = create(sandbox, definition("launch", "en")).body["id"]
+    control_status(sandbox, approved, "APPROVED")
+    create(sandbox, definition("draft", "en"))  # never approved: its name is free again
+    assert graph(sandbox, "DELETE", f"{WABA_ID}/message_templates?name=launch").status == 200
+    assert graph(sandbox, "DELETE", f"{WABA_ID}/message_templates?name=draft").status == 200
+    again = create(sandbox, definition("launch", "en"))
+    assert again.status == 400
+    assert (again.body["error"]["code"], again.body["error"]["error_subcode"]) == (100, 2388023)
+    assert create(sandbox, definition("launch", "az")).status == 200  # another language
+    assert create(sandbox, definition("draft", "en")).status == 200
+    sandbox.configure(deleted_template_block_seconds=0)
+    assert create(sandbox, definition("launch", "en")).status == 200
 
 
 def test_waba_edge_checks_the_token_and_the_object(sandbox: SandboxClient) -> None:
