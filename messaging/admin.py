@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from messaging.contacts.models import Contact, ContactList, Segment
 from messaging.contacts.suppression import SuppressedPhone
+from messaging.content import admin as content_admin  # noqa: F401 - registers WhatsApp templates
 from messaging.imports.models import ContactImport
 from messaging.numbers import admin as numbers_admin  # noqa: F401 - registers numbers and webhook events
 

@@ -9,12 +9,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import ApiKey, User, Workspace
-from accounts.services import audit_record
+from accounts.services import audit_record, notify
 from messaging.campaigns.models import Campaign
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import contact_attribute_keys
@@ -347,6 +349,7 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
     updated (status changes signalled), and templates Meta no longer lists are deleted, or
     marked DELETED when something refers to them. Raises ValidationError when Meta refuses."""
     _templates_sender_check(workspace=workspace, sender=sender)
+    asked_at = timezone.now()
     try:
         listed: list[cloud_api.GraphTemplate] = _graph_call(
             sender, lambda adapter: adapter.list_templates(sender.waba_id)
@@ -357,6 +360,14 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
     by_key = {(t.name, t.language): t for t in listed}
     created = updated = removed = 0
     with transaction.atomic():
+        # One sync of a WABA's templates at a time per workspace (the button, the API, the
+        # daily job and a webhook's catch-up can meet): the second waits here, then sees the
+        # first's rows and only updates them, instead of inserting the same templates twice.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"whatsapp-templates-sync:{workspace.pk}:{sender.waba_id}"],
+            )
         existing = {
             (row.name, row.language): row
             for row in WhatsAppTemplate.objects.for_workspace(workspace)
@@ -394,6 +405,9 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
                     )
                 )
                 continue
+            if row.updated_at > asked_at:
+                # A webhook changed it after Meta answered this listing: the webhook is newer.
+                continue
             old_status = row.status
             if any(getattr(row, name) != value for name, value in fields.items()):
                 row.updated_at = now
@@ -412,7 +426,11 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
             + ["rejected_reason", "synced_at", "updated_at"],
             batch_size=500,
         )
-        gone = [row for key, row in existing.items() if key not in by_key]
+        # Not listed by Meta, and not touched since we asked (a template submitted meanwhile is
+        # not in that listing yet, and must not be taken for one deleted at Meta).
+        gone = [
+            row for key, row in existing.items() if key not in by_key and row.updated_at <= asked_at
+        ]
         if gone:
             kept = _referenced_ids([row.pk for row in gone])
             deletable = [row.pk for row in gone if row.pk not in kept]
@@ -434,6 +452,7 @@ def whatsapp_templates_sync(*, workspace: Workspace, sender: Sender) -> Template
             removed = len(deletable) + len(marked)
         for row, old, new, reason in changes:
             _status_changed(row, old_status=old, new_status=new, reason=reason)
+            _status_notify(row, workspace=workspace, reason=reason)
     return TemplateSyncResult(created=created, updated=updated, removed=removed, total=len(listed))
 
 
@@ -441,28 +460,19 @@ def _choice(value: str, choices: Any, default: str) -> str:
     return value if value in choices.values else default
 
 
-def whatsapp_templates_sync_all() -> dict[str, int]:
-    """The daily sync: every live Cloud API and sandbox number with a WABA, one per WABA and
-    workspace. A number Meta refuses is counted and skipped, never stops the others."""
-    numbers = (
+def whatsapp_templates_sync_due_numbers() -> list[int]:
+    """The numbers the daily sync covers: one live Cloud API or sandbox number per WABA and
+    workspace (a WABA's numbers share its templates)."""
+    return list(
         Sender.objects.filter(
             provider__in=[Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX],
             removed_at__isnull=True,
         )
         .exclude(waba_id="")
-        .select_related("workspace")
         .order_by("workspace_id", "waba_id", "pk")
         .distinct("workspace_id", "waba_id")
+        .values_list("pk", flat=True)
     )
-    done = failed = 0
-    for sender in numbers:
-        try:
-            whatsapp_templates_sync(workspace=sender.workspace, sender=sender)
-        except ValidationError:
-            failed += 1
-        else:
-            done += 1
-    return {"synced": done, "failed": failed}
 
 
 def whatsapp_template_create(
@@ -599,8 +609,11 @@ def whatsapp_template_delete(
                 ),
             )
         except cloud_api.GraphRequestError as error:
-            # Already gone at Meta (a sync will agree): delete here too.
-            if error.error.code != 100 or "not" not in str(error).lower():
+            # Already gone at Meta (deleted in Meta's tools): delete here too. Meta answers
+            # code 100 "Message Template Not Found" / "... does not exist".
+            words = f"{error.user_message} {error.error.title} {error.error.details}".lower()
+            gone = "not found" in words or "does not exist" in words
+            if error.error.code != 100 or not gone:
                 raise ValidationError(_graph_refusal(error)) from error
     with transaction.atomic():
         row = (
@@ -634,9 +647,11 @@ def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bo
     number is then queued, so a template made in Meta's own tools appears too)."""
     from messaging.content.tasks import whatsapp_templates_sync_task
 
-    rows = WhatsAppTemplate.objects.filter(
-        workspace_id=sender.workspace_id, waba_id=sender.waba_id
-    ).select_for_update()
+    rows = (
+        WhatsAppTemplate.objects.filter(workspace_id=sender.workspace_id, waba_id=sender.waba_id)
+        .select_related("workspace")
+        .select_for_update(of=("self",))
+    )
     row = rows.filter(meta_id=event.template_id).first() if event.template_id else None
     if row is None and event.name:
         row = rows.filter(name=event.name, language=event.language).first()
@@ -674,7 +689,40 @@ def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bo
         row.updated_at = timezone.now()
         row.save(update_fields=[*changed, "updated_at"])
         _status_changed(row, old_status=old_status, new_status=row.status, reason=event.reason)
+        if "status" in changed:
+            _status_notify(row, workspace=row.workspace, reason=event.reason)
     return True
+
+
+#: Meta's decisions a workspace hears about (in the app and by e-mail).
+_NOTIFIED_STATUSES = {
+    WhatsAppTemplate.Status.APPROVED: _lazy("Meta approved your WhatsApp template %(name)s."),
+    WhatsAppTemplate.Status.REJECTED: _lazy(
+        "Meta rejected your WhatsApp template %(name)s (%(reason)s)."
+    ),
+    WhatsAppTemplate.Status.PAUSED: _lazy(
+        "Meta paused your WhatsApp template %(name)s for low quality; campaigns using it pause."
+    ),
+    WhatsAppTemplate.Status.DISABLED: _lazy(
+        "Meta disabled your WhatsApp template %(name)s; create a new one to keep sending."
+    ),
+}
+
+
+def _status_notify(template: WhatsAppTemplate, *, workspace: Workspace, reason: str) -> None:
+    text = _NOTIFIED_STATUSES.get(WhatsAppTemplate.Status(template.status))
+    if text is None:
+        return
+    notify(
+        workspace=workspace,
+        kind="whatsapp_template.status",
+        text=str(text)
+        % {"name": f"{template.name} ({template.language})", "reason": reason or "—"},
+        link=reverse(
+            "messaging:whatsapp_template_detail",
+            args=[workspace.slug, template.public_id],
+        ),
+    )
 
 
 #: Meta's media header samples: what each header format accepts (checked by content) and

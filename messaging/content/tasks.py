@@ -24,7 +24,10 @@ def whatsapp_templates_sync_task(*, sender_id: int) -> dict[str, int] | None:
 
 @shared_task(name="messaging.tasks.whatsapp_templates_sync_all_task")
 def whatsapp_templates_sync_all_task() -> dict[str, int]:
-    """The daily sync of every Cloud API and sandbox number's templates."""
-    from messaging.content.services import whatsapp_templates_sync_all
+    """The daily sync: one short task per WABA (a refused number never stops the others)."""
+    from messaging.content.services import whatsapp_templates_sync_due_numbers
 
-    return whatsapp_templates_sync_all()
+    numbers = whatsapp_templates_sync_due_numbers()
+    for sender_id in numbers:
+        whatsapp_templates_sync_task.delay(sender_id=sender_id)
+    return {"queued": len(numbers)}

@@ -499,7 +499,8 @@ class CloudApiAdapter:
         session_id = _str_or_none(session.get("id"))
         if not session_id:
             raise GraphRequestError(ProviderError(code=None, title="no upload session id"))
-        url = f"{self._base}/{quote(session_id, safe=':')}"
+        # The session id carries its own query string ("upload:<id>?sig=..."): kept as is.
+        url = f"{self._base}/{quote(session_id, safe=':?=&')}"
         headers = {
             "Authorization": f"OAuth {self.credentials.access_token}",
             "file_offset": "0",

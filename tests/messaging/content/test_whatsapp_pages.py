@@ -197,3 +197,19 @@ def test_delete_is_refused_while_an_unfinished_campaign_uses_it(
     template.refresh_from_db()
     assert template.status == WhatsAppTemplate.Status.DELETED
     assert "in_use" not in [t["name"] for t in tpl_sandbox.call("GET", "/_sandbox/templates").body]
+
+
+def test_staff_see_templates_in_admin_read_only(admin_client, workspace) -> None:
+    template = WhatsAppTemplate.objects.create(
+        workspace=workspace, waba_id="W1", name="spring_sale", language="az"
+    )
+
+    listing = admin_client.get(reverse("admin:messaging_whatsapptemplate_changelist"))
+    detail = admin_client.get(
+        reverse("admin:messaging_whatsapptemplate_change", args=[template.pk])
+    )
+
+    assert listing.status_code == 200
+    assert "spring_sale" in listing.content.decode()
+    assert detail.status_code == 200
+    assert admin_client.get(reverse("admin:messaging_whatsapptemplate_add")).status_code == 403

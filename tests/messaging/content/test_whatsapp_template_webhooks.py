@@ -16,7 +16,7 @@ from tests.factories import MembershipFactory
 
 from ..conftest import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 BODY = {
     "type": "BODY",
@@ -81,6 +81,17 @@ def test_submitted_template_is_approved_or_rejected_by_webhook(
         )
         assert "Meta rejected this template" in page.content.decode()
         assert "PROMOTIONAL" in page.content.decode()
+        # and the workspace was told, in the app and by e-mail
+        from django.core import mail
+
+        from accounts.models import Notification
+
+        texts = set(Notification.objects.filter(workspace=workspace).values_list("text", flat=True))
+        assert {
+            "Meta approved your WhatsApp template order_shipped (az).",
+            "Meta rejected your WhatsApp template order_spam (az) (PROMOTIONAL).",
+        } <= texts
+        assert any("order_spam" in m.body for m in mail.outbox)
 
         # quality and category changes arrive the same way
         sandbox.call(
@@ -105,3 +116,48 @@ def test_submitted_template_is_approved_or_rejected_by_webhook(
             ("APPROVED", "PAUSED"),
             ("PAUSED", "APPROVED"),
         ]
+
+
+def test_two_syncs_at_once_store_each_template_once(sandbox) -> None:
+    """The button, the API and the daily job may sync one account at the same moment: both
+    finish, and each template is stored once."""
+    import threading
+
+    from ..conftest import http
+
+    owner = MembershipFactory().user
+    workspace = owner.memberships.get().workspace
+    with override_settings(SANDBOX_GATEWAY_URL=sandbox.base_url):
+        number = senders.sender_connect_sandbox(workspace=workspace, actor=owner)
+        WhatsAppTemplate.objects.filter(workspace=workspace).delete()  # the connect's own sync
+        for i in range(40):
+            answer = http(
+                "POST",
+                f"{sandbox.base_url}/_sandbox/templates",
+                {"waba_id": number.waba_id, "name": f"offer_{i:02d}", "language": "az",
+                 "category": "MARKETING", "components": [BODY]},
+            )  # fmt: skip
+            assert answer.status == 201
+        results, errors = [], []
+        start = threading.Barrier(2)
+
+        def sync() -> None:
+            from django.db import connection
+
+            try:
+                start.wait()
+                results.append(services.whatsapp_templates_sync(workspace=workspace, sender=number))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=sync) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(r.created for r in results) == [0, 41]
+    assert WhatsAppTemplate.objects.filter(workspace=workspace).count() == 41

@@ -292,3 +292,149 @@ def test_api_needs_the_templates_scope(
         api_client_with_scopes("contacts:read").get("/api/v1/whatsapp-templates/").status_code
         == 403
     )
+
+
+def test_daily_sync_covers_every_account_and_survives_a_refusal(
+    workspace, other_workspace, make_member, connect_number, tpl_sandbox
+) -> None:
+    from core.crypto import encrypt_json
+    from messaging.content.tasks import whatsapp_templates_sync_all_task
+    from messaging.numbers.models import Sender
+
+    first = connect_number()
+    make_member(other_workspace)
+    second = connect_number(other_workspace)
+    sandbox_template(tpl_sandbox, first.waba_id, "first_offer")
+    sandbox_template(tpl_sandbox, second.waba_id, "second_offer")
+    broken = connect_number()  # Meta refuses its token: counted, the others still sync
+    Sender.objects.filter(pk=broken.pk).update(
+        credentials_encrypted=encrypt_json({"access_token": "revoked", "app_secret": "s"})
+    )
+
+    result = whatsapp_templates_sync_all_task()
+
+    assert result == {"queued": 3}  # one task per account; the refused one syncs nothing
+    assert set(
+        WhatsAppTemplate.objects.for_workspace(workspace).values_list("name", flat=True)
+    ) == {"isend_welcome", "first_offer"}
+    assert set(
+        WhatsAppTemplate.objects.for_workspace(other_workspace).values_list("name", flat=True)
+    ) == {"isend_welcome", "second_offer"}
+
+
+def test_a_webhook_about_an_unknown_template_syncs_the_number(
+    workspace, connect_number, tpl_sandbox, django_capture_on_commit_callbacks
+) -> None:
+    from messaging.gateways.base import TemplateEvent
+
+    number = connect_number()
+    made_at_meta = sandbox_template(tpl_sandbox, number.waba_id, "made_in_meta_tools")
+    event = TemplateEvent(
+        account_id=number.waba_id,
+        field="message_template_status_update",
+        template_id=str(made_at_meta["id"]),
+        name="made_in_meta_tools",
+        language="en",
+        event="APPROVED",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        known = services.whatsapp_template_apply_event(sender=number, event=event)
+
+    assert known is False
+    synced = WhatsAppTemplate.objects.get(workspace=workspace, name="made_in_meta_tools")
+    assert (synced.status, synced.meta_id) == ("APPROVED", str(made_at_meta["id"]))
+
+
+def test_a_webhook_newer_than_the_listing_wins_over_the_sync(
+    workspace, connect_number, tpl_sandbox, monkeypatch
+) -> None:
+    from messaging.gateways.base import TemplateEvent
+
+    number = connect_number()
+    at_meta = sandbox_template(tpl_sandbox, number.waba_id, "spring_sale")
+    services.whatsapp_templates_sync(workspace=workspace, sender=number)
+    original = services._graph_call
+
+    def listing_then_webhook(sender, call):
+        listed = original(sender, call)  # Meta answers: APPROVED ...
+        services.whatsapp_template_apply_event(  # ... then pauses it, before the sync stores
+            sender=number,
+            event=TemplateEvent(
+                account_id=number.waba_id,
+                field="message_template_status_update",
+                template_id=str(at_meta["id"]),
+                name="spring_sale",
+                language="en",
+                event="PAUSED",
+            ),
+        )
+        return listed
+
+    monkeypatch.setattr(services, "_graph_call", listing_then_webhook)
+    services.whatsapp_templates_sync(workspace=workspace, sender=number)
+
+    assert WhatsAppTemplate.objects.get(workspace=workspace, name="spring_sale").status == "PAUSED"
+
+
+def test_delete_of_a_template_already_gone_at_meta_deletes_it_here(
+    workspace, owner, connect_number, tpl_sandbox
+) -> None:
+    number = connect_number()
+    at_meta = sandbox_template(tpl_sandbox, number.waba_id, "gone_at_meta")
+    services.whatsapp_templates_sync(workspace=workspace, sender=number)
+    tpl_sandbox.call("DELETE", f"/_sandbox/templates/{at_meta['id']}")
+    template = WhatsAppTemplate.objects.get(workspace=workspace, name="gone_at_meta")
+
+    services.whatsapp_template_delete(workspace=workspace, template=template, actor=owner)
+
+    assert not WhatsAppTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_a_template_submitted_during_a_sync_is_not_taken_for_deleted(
+    workspace, owner, connect_number, tpl_sandbox, monkeypatch
+) -> None:
+    number = connect_number()
+    original = services._graph_call
+    submitted: list = []
+    started: list = []
+
+    def listing_then_submit(sender, call):
+        listed = original(sender, call)  # Meta's listing, before the new template exists
+        if not started:
+            started.append(True)
+            submitted.append(
+                services.whatsapp_template_create(
+                    workspace=workspace,
+                    sender=number,
+                    name="brand_new",
+                    language="en",
+                    category="MARKETING",
+                    components=[BODY],
+                    actor=owner,
+                )
+            )
+        return listed
+
+    monkeypatch.setattr(services, "_graph_call", listing_then_submit)
+    result = services.whatsapp_templates_sync(workspace=workspace, sender=number)
+
+    assert result.removed == 0
+    assert WhatsAppTemplate.objects.filter(pk=submitted[0].pk, status="PENDING").exists()
+
+
+def test_api_shows_metas_refusal(workspace, connect_number, tpl_sandbox, api_client_with_scopes):
+    number = connect_number()
+    sandbox_template(tpl_sandbox, number.waba_id, "taken_at_meta", language="az")
+
+    answer = api_client_with_scopes("templates:write").post(
+        "/api/v1/whatsapp-templates/",
+        {"number": str(number.public_id), "name": "taken_at_meta", "language": "az",
+         "category": "MARKETING", "components": [BODY]},
+        format="json",
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    (message,) = answer.json()["components"]
+    assert message.startswith("Meta refused the request (#100)")
+    assert not WhatsAppTemplate.objects.filter(workspace=workspace, name="taken_at_meta").exists()
