@@ -20,7 +20,11 @@ def run_campaign(
     threads: int,
     budget_seconds: float,
     processes: int = 1,
+    whatsapp_template: bool = False,
 ) -> dict[str, Any]:
+    """With `whatsapp_template`, the campaign sends an approved Meta template (image header
+    uploaded once per number, two body variables and a URL button filled per contact) instead
+    of free text."""
     from django.db import connection
     from django.test import override_settings
 
@@ -51,14 +55,30 @@ def run_campaign(
             senders._sandbox_register(sender)
             dispatch.limiter().reset(f"sender:{sender.pk}")
             numbers_list.append(sender)
-        campaign = campaigns.campaign_create(
-            workspace=workspace,
-            actor=owner,
-            name="Bench",
-            template=template,
-            senders=numbers_list,
-            audience={},
-        )
+        if whatsapp_template:
+            campaign = campaigns.campaign_create(
+                workspace=workspace,
+                actor=owner,
+                name="Bench",
+                whatsapp_template=_bench_whatsapp_template(workspace, numbers_list, sandbox_url),
+                template_variables={
+                    "1": {"field": "first_name", "fallback": "friend"},
+                    "2": {"field": "attributes.city", "fallback": "Baku"},
+                    "button.0": {"field": "phone", "fallback": "x"},
+                },
+                header_media_file=_bench_image(),
+                senders=numbers_list,
+                audience={},
+            )
+        else:
+            campaign = campaigns.campaign_create(
+                workspace=workspace,
+                actor=owner,
+                name="Bench",
+                template=template,
+                senders=numbers_list,
+                audience={},
+            )
         campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
         while fanout_chunk(campaign_id=campaign.pk):
             pass
@@ -152,3 +172,69 @@ def _run_in_processes(
     elapsed = time.perf_counter() - start
     campaign.refresh_from_db()
     return {"campaign": campaign, "elapsed": elapsed, "numbers": numbers_list}
+
+
+BENCH_COMPONENTS = [
+    {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1n"]}},
+    {
+        "type": "BODY",
+        "text": "Hello {{1}}! Our {{2}} store has 20% off this week.",
+        "example": {"body_text": [["Aysel", "Baku"]]},
+    },
+    {"type": "FOOTER", "text": "STOP"},
+    {
+        "type": "BUTTONS",
+        "buttons": [
+            {
+                "type": "URL",
+                "text": "Shop",
+                "url": "https://shop.example.az/s/{{1}}",
+                "example": ["https://shop.example.az/s/aysel"],
+            }
+        ],
+    },
+]
+
+
+def _bench_whatsapp_template(workspace: Any, numbers_list: list[Any], sandbox_url: str) -> Any:
+    """The approved template in the product and in each number's WABA at the sandbox."""
+    import json
+    import urllib.request
+
+    from messaging.content.models import WhatsAppTemplate
+
+    for number in numbers_list:
+        request = urllib.request.Request(  # noqa: S310 - the local sandbox
+            sandbox_url + "/_sandbox/templates",
+            method="POST",
+            data=json.dumps(
+                {
+                    "waba_id": number.waba_id,
+                    "name": "bench_sale",
+                    "language": "en_US",
+                    "category": "MARKETING",
+                    "components": BENCH_COMPONENTS,
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request).read()  # noqa: S310 - the local sandbox
+    return WhatsAppTemplate.objects.create(
+        workspace=workspace,
+        waba_id=numbers_list[0].waba_id,
+        name="bench_sale",
+        language="en_US",
+        status=WhatsAppTemplate.Status.APPROVED,
+        components=BENCH_COMPONENTS,
+    )
+
+
+def _bench_image() -> Any:
+    import base64
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    return SimpleUploadedFile("bench.png", png, content_type="image/png")

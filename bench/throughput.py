@@ -2,7 +2,9 @@
 webhooks on; beside it, a bare aiohttp loop to the same sandbox gives the machine's ceiling.
 
 Targets (issue #6): >= 2,000 messages/s and a ratio to the ceiling >= 0.4.
-Usage: .venv/bin/python bench/throughput.py [messages] [numbers] [threads] [processes]"""
+Usage: .venv/bin/python bench/throughput.py [--template] [messages] [numbers] [threads] [processes]
+With --template the campaign sends an approved WhatsApp template (type: template with an image
+header uploaded once per number, two body variables and a URL-button suffix per contact)."""
 
 from __future__ import annotations
 
@@ -40,7 +42,9 @@ async def bare_ceiling(
         return n / (time.perf_counter() - start)
 
 
-def main(messages: int, numbers: int, threads: int, processes: int = 1) -> None:
+def main(
+    messages: int, numbers: int, threads: int, processes: int = 1, *, template: bool = False
+) -> None:
     django_setup()
     from messaging.numbers.services import sender_credentials
 
@@ -65,6 +69,7 @@ def main(messages: int, numbers: int, threads: int, processes: int = 1) -> None:
             threads=threads,
             budget_seconds=600,
             processes=processes,
+            whatsapp_template=template,
         )
         stats = sandbox.stats()
         first = run["numbers"][0]
@@ -95,6 +100,10 @@ def main(messages: int, numbers: int, threads: int, processes: int = 1) -> None:
     emit(
         {
             "benchmark": "throughput",
+            "payload": "template" if template else "text",
+            "media_uploads": sum(
+                stats["numbers"][n.phone_number_id].get("media_uploads", 0) for n in run["numbers"]
+            ),
             "messages": messages,
             "numbers": numbers,
             "drainer_threads": threads,
@@ -117,5 +126,6 @@ def main(messages: int, numbers: int, threads: int, processes: int = 1) -> None:
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    main(*(args + [50_000, 20, 8, 1][len(args) :]))
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    args = [int(a) for a in sys.argv[1:] if not a.startswith("--")]
+    main(*(args + [50_000, 20, 8, 1][len(args) :]), template="--template" in flags)

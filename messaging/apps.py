@@ -8,9 +8,25 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from billing.checks import reconciliation_register
         from core.health import register_check
+        from messaging.content.signals import whatsapp_template_status_changed
         from messaging.engine.reconcile import credits_reconcile_mismatches
         from messaging.engine.recovery import oldest_due_age_check
 
         register_check("oldest_due_message", oldest_due_age_check)
         # `billing_check_ledger` also compares credits spent with messages accepted.
         reconciliation_register("credits_reconcile", credits_reconcile_mismatches)
+        # Meta pauses, disables or reinstates a template: its campaigns pause or resume.
+        whatsapp_template_status_changed.connect(
+            _template_status_changed, dispatch_uid="campaigns-template-status"
+        )
+
+
+def _template_status_changed(sender: object, **kwargs: object) -> None:
+    from messaging.campaigns.whatsapp import on_template_status_changed
+
+    on_template_status_changed(
+        template=kwargs["template"],  # type: ignore[arg-type]
+        old_status=str(kwargs.get("old_status") or ""),
+        new_status=str(kwargs.get("new_status") or ""),
+        reason=str(kwargs.get("reason") or ""),
+    )

@@ -2,7 +2,7 @@
 Code imports a model from its own sub-domain (`messaging.contacts.models` ...), not from here."""
 
 from messaging.analytics.models import MessageStat
-from messaging.campaigns.models import Campaign, InboundMessage, Message
+from messaging.campaigns.models import Campaign, CampaignMedia, InboundMessage, Message
 from messaging.contacts.models import (
     Contact,
     ContactList,
@@ -20,6 +20,7 @@ from messaging.numbers.models import CustomerWindow, NumberHealthChange, Sender,
 
 __all__ = [
     "Campaign",
+    "CampaignMedia",
     "Contact",
     "ContactImport",
     "ContactImportRejection",

@@ -156,7 +156,7 @@ def stats_by_campaign(
     campaigns = (
         Campaign.objects.for_workspace(workspace)
         .filter(pk__in=figures)
-        .select_related("template")
+        .select_related("template", "whatsapp_template")
         .order_by("-created_at")[:limit]
     )
     return [{"campaign": c, **with_rates(figures[c.pk])} for c in campaigns]

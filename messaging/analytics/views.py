@@ -249,7 +249,7 @@ def _export_table(
             [
                 r["campaign"].name,
                 r["campaign"].get_status_display(),
-                r["campaign"].template.name,
+                r["campaign"].content_name,
                 *(r[k] for k in figures),
                 *(r[k] for k in rates),
             ]

@@ -24,7 +24,7 @@ from messaging.campaigns import services as campaign_services
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.audience import audience_clean
-from messaging.content.models import MessageTemplate
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.gateways import freeform
 from messaging.numbers.models import Sender
 
@@ -299,11 +299,72 @@ class CapWaitSerializer(serializers.Serializer):
     resumes_at = serializers.DateTimeField()
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "fallback": {"type": "string"},
+                        "text": {"type": "string"},
+                    },
+                },
+            ]
+        },
+        "example": {
+            "1": "first_name",
+            "2": {"field": "attributes.city", "fallback": "Baku"},
+            "button.0": {"text": "spring"},
+        },
+        "description": "The template's variables: a body variable by its number or name "
+        '("1", "first_name"), any slot by its key ("header.1", "body.2", "button.0" for a '
+        'URL button\'s suffix); each a field name, {"field": ..., "fallback": ...} or '
+        '{"text": ...}. Validated against the template\'s slots; every variable must be mapped. '
+        "Shown in the stored form, keyed by slot.",
+    }
+)
+class TemplateVariablesField(serializers.JSONField):
+    pass
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     audience = _DocumentedAudienceField(required=False)
     template = serializers.SlugRelatedField(
-        slug_field="public_id", queryset=MessageTemplate.objects.none()
+        slug_field="public_id",
+        queryset=MessageTemplate.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="A message template (free text): WhatsApp-Web and sandbox numbers.",
+    )
+    whatsapp_template = serializers.SlugRelatedField(
+        slug_field="public_id",
+        queryset=WhatsAppTemplate.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="A WhatsApp template's id (required on Cloud API numbers); its name is sent, "
+        "each contact in its language's translation.",
+    )
+    template_variables = TemplateVariablesField(required=False)
+    template_language = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="The default language (the template's own when empty).",
+    )
+    header_media_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="For a media header: the link Meta fetches (or upload the file with the "
+        "dashboard's builder).",
+    )
+    pause_reason_text = serializers.SerializerMethodField(
+        help_text="Why the campaign is paused, in words (with Meta's reason for a template)."
     )
     senders = serializers.SlugRelatedField(
         slug_field="public_id", many=True, queryset=Sender.objects.none()
@@ -319,10 +380,16 @@ class CampaignSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "template",
+            "whatsapp_template",
+            "template_variables",
+            "template_language",
+            "header_media_url",
             "senders",
             "audience",
             "status",
             "pause_reason",
+            "pause_detail",
+            "pause_reason_text",
             "waiting",
             "scheduled_at",
             "expires_at",
@@ -349,6 +416,10 @@ class CampaignSerializer(serializers.ModelSerializer):
             not in (
                 "name",
                 "template",
+                "whatsapp_template",
+                "template_variables",
+                "template_language",
+                "header_media_url",
                 "senders",
                 "audience",
                 "scheduled_at",
@@ -369,6 +440,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             for wait in campaign_cap_waits(campaign=campaign)
         ]
 
+    def get_pause_reason_text(self, campaign: Campaign) -> str:
+        if not campaign.pause_reason:
+            return ""
+        label = str(campaign.get_pause_reason_display())
+        return f"{label}: {campaign.pause_detail}" if campaign.pause_detail else label
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         workspace = self.context.get("workspace")
@@ -377,6 +454,10 @@ class CampaignSerializer(serializers.ModelSerializer):
             senders = self.fields["senders"]
             assert isinstance(senders, serializers.ManyRelatedField)
             scope_related(self.fields["template"], MessageTemplate.objects.for_workspace(workspace))
+            scope_related(
+                self.fields["whatsapp_template"],
+                WhatsAppTemplate.objects.for_workspace(workspace),
+            )
             scope_related(senders.child_relation, Sender.objects.for_workspace(workspace))
 
 
@@ -396,7 +477,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def safely_get_queryset(self, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
-        return queryset.select_related("template").prefetch_related("senders")
+        return queryset.select_related("template", "whatsapp_template").prefetch_related("senders")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "workspace": self.workspace}
@@ -410,13 +491,17 @@ class CampaignViewSet(WorkspaceModelViewSet):
                 workspace=self.workspace,
                 actor=None,
                 name=data["name"],
-                template=data["template"],
+                template=data.get("template"),
                 senders=list(data["senders"]),
                 audience=data.get("audience") or {},
                 scheduled_at=data.get("scheduled_at"),
                 expires_at=data.get("expires_at"),
                 send_window=data.get("send_window") or {},
                 pacing=data.get("pacing") or {},
+                whatsapp_template=data.get("whatsapp_template"),
+                template_variables=data.get("template_variables") or {},
+                template_language=data.get("template_language") or "",
+                header_media_url=data.get("header_media_url") or "",
             )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc

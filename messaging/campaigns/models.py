@@ -32,18 +32,50 @@ class Campaign(WorkspaceOwned):
         BREAKER = "breaker", _("Too many failures")
         NUMBER_BLOCKED = "number_blocked", _("A number was blocked")
         AUDIENCE_CHANGED = "audience_changed", _("The audience differs from what was confirmed")
+        TEMPLATE_PAUSED = "template_paused", _("Meta paused the WhatsApp template")
+        TEMPLATE_DISABLED = "template_disabled", _("Meta disabled the WhatsApp template")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=150)
+    # What is sent: our message template (free text: WhatsApp-Web and sandbox numbers), or a
+    # Meta WhatsApp template (required on Cloud API numbers; other numbers get its text).
     template = models.ForeignKey(
-        "messaging.MessageTemplate", on_delete=models.PROTECT, related_name="campaigns"
+        "messaging.MessageTemplate",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        null=True,
+        blank=True,
     )
+    whatsapp_template = models.ForeignKey(
+        "messaging.WhatsAppTemplate",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        null=True,
+        blank=True,
+        help_text=_("Its name is sent; each contact gets the translation in their language."),
+    )
+    # slot key ("body.1", "header.1", "button.0") -> {"field", "fallback"} or {"text"}:
+    # see messaging.content.template_send.
+    template_variables = models.JSONField(_("template variables"), default=dict, blank=True)
+    template_language = models.CharField(
+        _("default language"),
+        max_length=16,
+        blank=True,
+        help_text=_("For contacts whose language the template has no translation for."),
+    )
+    header_media_file = models.FileField(
+        _("header media file"), upload_to="campaign-media/%Y/%m/", blank=True
+    )
+    header_media_url = models.URLField(_("header media link"), max_length=500, blank=True)
+    header_media_type = models.CharField(_("header media type"), max_length=100, blank=True)
     audience = models.JSONField(_("audience filters"), default=dict, blank=True)
     senders = models.ManyToManyField(Sender, related_name="campaigns")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     pause_reason = models.CharField(
-        max_length=16, choices=PauseReason.choices, default=PauseReason.NONE, blank=True
+        max_length=24, choices=PauseReason.choices, default=PauseReason.NONE, blank=True
     )
+    # What the pause reason needs said besides its label (e.g. Meta's reason for a template).
+    pause_detail = models.CharField(max_length=255, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +115,21 @@ class Campaign(WorkspaceOwned):
         return self.name
 
     @property
+    def is_whatsapp_template(self) -> bool:
+        return self.whatsapp_template_id is not None
+
+    @property
+    def content_name(self) -> str:
+        """What the campaign sends, named: its message template or its WhatsApp template."""
+        if self.whatsapp_template is not None:
+            return str(self.whatsapp_template.name)
+        return self.template.name if self.template is not None else ""
+
+    @property
+    def has_header_media(self) -> bool:
+        return bool(self.header_media_file or self.header_media_url)
+
+    @property
     def credit_reference(self) -> str:
         return f"campaign:{self.public_id}"
 
@@ -93,6 +140,28 @@ class Campaign(WorkspaceOwned):
     @property
     def progress_percent(self) -> int:
         return int(100 * self.done_count / self.recipients) if self.recipients else 0
+
+
+class CampaignMedia(models.Model):
+    """A campaign's header file as uploaded to one Cloud API number (`/{phone_number_id}/media`):
+    uploaded once per campaign and number, its id reused by every send, uploaded again when
+    Meta may have dropped it (it keeps uploads 30 days) or a send said the id is unknown."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="media_uploads")
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="+")
+    media_id = models.CharField(max_length=128)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploads = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "sender"], name="campaign_media_once_per_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.sender_id}: {self.media_id}"
 
 
 class Message(models.Model):

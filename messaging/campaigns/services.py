@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,13 @@ from billing import services as billing
 from core.events import campaign_event, events_publish
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.whatsapp import (
+    cloud_numbers,
+    launch_blockers,
+    waba_warnings,
+    whatsapp_content_clean,
+    whatsapp_preflight,
+)
 from messaging.contacts.audience import (
     AUDIENCE_KEYS,
     audience_clean,
@@ -28,7 +36,7 @@ from messaging.contacts.audience import (
     audience_sample,
     audience_upgrade_legacy,
 )
-from messaging.content.models import MessageTemplate
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.content.rendering import TemplateError, contact_values, render_message
 from messaging.engine.caps import cap_day, cap_used
 from messaging.engine.fanout import (
@@ -60,17 +68,40 @@ def campaign_create(
     workspace: Workspace,
     actor: User | None,
     name: str,
-    template: MessageTemplate,
+    template: MessageTemplate | None = None,
     senders: list[Sender],
     audience: dict[str, Any],
     scheduled_at: datetime | None = None,
     expires_at: datetime | None = None,
     send_window: dict[str, Any] | None = None,
     pacing: dict[str, Any] | None = None,
+    whatsapp_template: WhatsAppTemplate | None = None,
+    template_variables: dict[str, Any] | None = None,
+    template_language: str = "",
+    header_media_file: UploadedFile | None = None,
+    header_media_url: str = "",
 ) -> Campaign:
     """A draft. `audience` follows the audience contract (`messaging.audience`): a wrong key
-    or type is a ValidationError keyed `audience` with the field errors, nothing stored."""
-    _check_same_workspace(workspace, template, *senders)
+    or type is a ValidationError keyed `audience` with the field errors, nothing stored.
+
+    The message is our `template` (free text: WhatsApp-Web and sandbox numbers) or a Meta
+    `whatsapp_template` with its variables, header media and default language (required on
+    Cloud API numbers), checked by `messaging.campaigns.whatsapp.whatsapp_content_clean`."""
+    _check_same_workspace(workspace, template, whatsapp_template, *senders)
+    if (template is None) == (whatsapp_template is None):
+        raise ValidationError(
+            {"template": _("Choose a message template or a WhatsApp template (one of them).")}
+        )
+    content = None
+    if whatsapp_template is not None:
+        content = whatsapp_content_clean(
+            workspace=workspace,
+            template=whatsapp_template,
+            variables=template_variables,
+            language=template_language,
+            media_file=header_media_file,
+            media_url=header_media_url,
+        )
     try:
         cleaned_audience = audience_clean(workspace=workspace, data=audience)
     except ValidationError as exc:
@@ -81,16 +112,13 @@ def campaign_create(
         raise ValidationError({"name": _("Give the campaign a name.")})
     if not senders:
         raise ValidationError({"senders": _("Choose at least one number.")})
-    if (
-        any(s.provider == Sender.Provider.CLOUD_API for s in senders)
-        and not template.is_cloud_api_ready
-    ):
+    if cloud_numbers(senders) and whatsapp_template is None:
         raise ValidationError(
             {
                 "template": _(
-                    "Cloud API numbers can only send templates Meta approved: map this template "
-                    "to an "
-                    "approved Meta template, or use other numbers."
+                    "Cloud API numbers can only start conversations with a WhatsApp template "
+                    "Meta approved: choose a WhatsApp template, or use WhatsApp Web or sandbox "
+                    "numbers for a free-form message."
                 )
             }
         )
@@ -107,6 +135,19 @@ def campaign_create(
         pacing=pace,
         created_by=actor,
     )
+    if content is not None:
+        campaign.whatsapp_template = content.template
+        campaign.template_variables = content.variables
+        campaign.template_language = content.language
+        campaign.header_media_url = content.media_url
+        campaign.header_media_type = content.media_type
+        if content.media_file is not None:
+            # Kept by the product: uploaded to each Cloud API number once, sent inline to
+            # WhatsApp-Web numbers, shown in the messages log.
+            campaign.header_media_file.save(
+                content.media_file.name or "header", content.media_file, save=False
+            )
+        campaign.save()
     campaign.senders.set(senders)
     audit_record(workspace=workspace, action="campaign.created", actor=actor, target=campaign)
     return campaign
@@ -145,6 +186,9 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
             "estimated_seconds": 0,
             "daily_cap_left": 0,
             "warnings": [],
+            "blocking": [],
+            "can_launch": False,
+            "whatsapp_template": {},
         }
     counts = asdict(audience_counts(workspace=campaign.workspace, audience=audience))
     sample = audience_sample(workspace=campaign.workspace, audience=audience)
@@ -211,8 +255,24 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     seconds = max(seconds, (tier_days - 1) * 86_400.0)
     if not active:
         warnings.append(_("None of the chosen numbers is active."))
+    blockers = launch_blockers(campaign=campaign, senders=active or senders)
+    whatsapp = whatsapp_preflight(campaign=campaign) if campaign.whatsapp_template_id else {}
+    warnings += waba_warnings(campaign=campaign, senders=active)
+    empty = sum(v["empty"] for v in whatsapp.get("variables", []))
+    if empty:
+        warnings.append(
+            _(
+                "Some contacts have no value for a variable that has no fallback (%(n)d in "
+                "all): Meta refuses empty parameters, so their messages are skipped. Give a "
+                "fallback to reach them."
+            )
+            % {"n": empty}
+        )
     return {
         **counts,
+        "blocking": blockers,
+        "can_launch": not blockers,
+        "whatsapp_template": whatsapp,
         "audience_error": "",
         "audience_description": audience_describe(workspace=campaign.workspace, audience=audience),
         "sample": [{"id": str(c.public_id), "phone": c.phone, "name": c.full_name} for c in sample],
@@ -248,6 +308,11 @@ def campaign_launch(
             raise ValidationError(_("Only a draft can be launched."))
         if not live_senders(locked):
             raise ValidationError(_("None of the campaign's numbers is active."))
+        blockers = launch_blockers(
+            campaign=locked, senders=list(locked.senders.filter(removed_at__isnull=True))
+        )
+        if blockers:
+            raise ValidationError(blockers)
         try:
             counts = asdict(campaign_audience_counts(campaign=locked))
         except ValidationError as exc:
@@ -425,6 +490,12 @@ def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User 
         workspace=workspace,
         name=(_("Copy of %(name)s") % {"name": campaign.name})[:150],
         template=campaign.template,
+        whatsapp_template=campaign.whatsapp_template,
+        template_variables=campaign.template_variables,
+        template_language=campaign.template_language,
+        header_media_file=campaign.header_media_file.name or "",
+        header_media_url=campaign.header_media_url,
+        header_media_type=campaign.header_media_type,
         # An audience saved before the contract (`list`, `tags`) is copied in its names.
         audience=audience_upgrade_legacy(campaign.audience),
         send_window=campaign.send_window,
@@ -457,6 +528,15 @@ def campaign_send_test(
     if not numbers:
         raise ValidationError(_("None of the campaign's numbers is active."))
     template = campaign.template
+    if template is None:
+        raise ValidationError(
+            {
+                "to": _(
+                    "A test of a WhatsApp template campaign is not sent from here yet: the "
+                    "pre-flight shows the message each sample contact gets."
+                )
+            }
+        )
     values = contact_values(first_name=actor.first_name, last_name=actor.last_name, phone=phone)
     try:
         rendered = render_message(

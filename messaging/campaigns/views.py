@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -11,12 +12,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.models import Workspace
 from accounts.permissions import Perm, role_has
 from accounts.services import WorkspaceSuspended
 from accounts.tenancy import WorkspaceRequest, workspace_view
@@ -29,9 +31,12 @@ from messaging.analytics.selectors import (
 )
 from messaging.campaigns import services
 from messaging.campaigns.models import Campaign, InboundMessage, Message
+from messaging.campaigns.whatsapp import translations_of
 from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
 from messaging.contacts.models import ContactList, Segment
-from messaging.content.models import MessageTemplate
+from messaging.contacts.selectors import contact_attribute_keys
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
+from messaging.content.whatsapp import TemplateSlot, header_format, template_slots
 from messaging.engine.dispatch import send_rate_series
 from messaging.engine.pacing import PRESET_LABELS
 from messaging.numbers.models import Sender
@@ -45,10 +50,31 @@ class NumberChoiceField(forms.ModelMultipleChoiceField):
         return f"{name} · {obj.phone_number}" if obj.phone_number else name
 
 
+class WhatsAppTemplateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: WhatsAppTemplate) -> str:
+        return f"{obj.name} · {obj.language}"
+
+
+TEXT_SOURCE = "__text__"
+
+
 class CampaignForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=150)
     template = forms.ModelChoiceField(
-        label=gettext_lazy("Template"), queryset=MessageTemplate.objects.none()
+        label=gettext_lazy("Message template (WhatsApp Web and sandbox numbers)"),
+        queryset=MessageTemplate.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("— none: send a WhatsApp template —"),
+    )
+    whatsapp_template = WhatsAppTemplateChoiceField(
+        label=gettext_lazy("WhatsApp template (required on Cloud API numbers)"),
+        queryset=WhatsAppTemplate.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("— none: send the message template —"),
+        help_text=gettext_lazy(
+            "Only templates Meta approved. Each contact gets the translation in their "
+            "language; the others get the default language."
+        ),
     )
     senders = NumberChoiceField(
         label=gettext_lazy("Numbers"),
@@ -156,6 +182,10 @@ class CampaignForm(forms.Form):
         self.workspace_zone = zoneinfo.ZoneInfo(workspace.time_zone)  # type: ignore[attr-defined]
         # Every choice is scoped to the workspace: another tenant's id is simply invalid.
         self.fields["template"].queryset = MessageTemplate.objects.for_workspace(workspace)  # type: ignore[attr-defined,arg-type]
+        self.fields["whatsapp_template"].queryset = WhatsAppTemplate.objects.for_workspace(  # type: ignore[attr-defined]
+            workspace  # type: ignore[arg-type]
+        ).filter(status=WhatsAppTemplate.Status.APPROVED)
+        self.whatsapp = template_fields_add(self, workspace=workspace)  # type: ignore[arg-type]
         self.fields["senders"].queryset = Sender.objects.for_workspace(workspace).filter(  # type: ignore[attr-defined,arg-type]
             removed_at__isnull=True, status=Sender.Status.ACTIVE
         )
@@ -169,6 +199,13 @@ class CampaignForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("template") and data.get("whatsapp_template"):
+            self.add_error(
+                "whatsapp_template",
+                _("Choose a message template or a WhatsApp template, not both."),
+            )
+        elif not data.get("template") and not data.get("whatsapp_template"):
+            self.add_error("template", _("Choose what the campaign sends."))
         for name in ("scheduled_at", "expires_at"):
             if data.get(name):  # typed in the workspace's time zone
                 data[name] = data[name].replace(tzinfo=None).replace(tzinfo=self.workspace_zone)
@@ -199,10 +236,115 @@ class CampaignForm(forms.Form):
         return {"start": data["window_start"], "end": data["window_end"], "days": days}
 
     AUDIENCE_FIELDS = ("contact_list", "segment", "tags_any", "tags_none")
+    #: Rendered by the builder's WhatsApp template part (reloaded when the template changes).
+    TEMPLATE_PART_FIELDS = ("template_language", "header_media_file", "header_media_url")
+
+    def main_fields(self) -> list[forms.BoundField]:
+        """The builder's fields but the WhatsApp template's part (rendered by its partial)."""
+        return [
+            self[name]
+            for name in self.fields
+            if name not in self.TEMPLATE_PART_FIELDS and not name.startswith("var_")
+        ]
+
+    def template_variables(self) -> dict[str, Any]:
+        """The variable mapping from the builder's per-slot source and fallback fields."""
+        mapping: dict[str, Any] = {}
+        for slot in self.whatsapp.slots:
+            source = self.cleaned_data.get(f"var_source__{slot.key}") or ""
+            value = self.cleaned_data.get(f"var_value__{slot.key}") or ""
+            if source == TEXT_SOURCE:
+                mapping[slot.key] = {"text": value}
+            elif source:
+                mapping[slot.key] = {"field": source, "fallback": value}
+        return mapping
+
+    def variable_rows(self) -> list[dict[str, Any]]:
+        """(slot, its source field, its fallback field) for the template part."""
+        return [
+            {
+                "slot": slot,
+                "source": self[f"var_source__{slot.key}"],
+                "value": self[f"var_value__{slot.key}"],
+            }
+            for slot in self.whatsapp.slots
+        ]
 
     def audience(self) -> dict[str, object]:
         """The builder's choices in the audience contract's names (`messaging.audience`)."""
         return audience_from_choices(self.cleaned_data)
+
+
+@dataclass
+class TemplatePart:
+    """What the builder knows of the chosen WhatsApp template: its slots (variables), its
+    approved translations and whether its header takes media."""
+
+    template: WhatsAppTemplate | None = None
+    slots: list[TemplateSlot] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    media_kind: str = ""
+
+
+def template_fields_add(form: forms.Form, *, workspace: Workspace) -> TemplatePart:
+    """Add the chosen WhatsApp template's fields to the builder's form: the default language
+    among its approved translations, the header media (file or link) and, for each variable,
+    its source (a contact field, an attribute or a fixed text) and the fallback."""
+    part = TemplatePart()
+    chosen = str(form.data.get("whatsapp_template") or "")
+    if chosen.isdigit():
+        part.template = (
+            WhatsAppTemplate.objects.for_workspace(workspace)
+            .filter(pk=int(chosen), status=WhatsAppTemplate.Status.APPROVED)
+            .first()
+        )
+    form.fields["template_language"] = forms.ChoiceField(
+        label=gettext_lazy("Default language"), required=False, choices=[]
+    )
+    form.fields["header_media_file"] = forms.FileField(
+        label=gettext_lazy("Header file (uploaded to WhatsApp once per number)"), required=False
+    )
+    form.fields["header_media_url"] = forms.URLField(
+        label=gettext_lazy("…or its link"), required=False, max_length=500, assume_scheme="https"
+    )
+    if part.template is None:
+        return part
+    template = part.template
+    part.slots = [
+        s
+        for s in template_slots(template.components, template.parameter_format)
+        if not s.media_format
+    ]
+    part.languages = translations_of(template) or [template.language]
+    part.media_kind = header_format(template.components).lower()
+    if part.media_kind not in ("image", "video", "document"):
+        part.media_kind = ""
+    form.fields["template_language"].choices = [(code, code) for code in part.languages]  # type: ignore[attr-defined]
+    form.fields["template_language"].initial = template.language
+    attributes = sorted(contact_attribute_keys(workspace=workspace))
+    sources = [
+        ("first_name", _("First name")),
+        ("last_name", _("Last name")),
+        ("full_name", _("Full name")),
+        ("phone", _("Phone")),
+        ("country", _("Country")),
+        ("language", _("Language")),
+        *[(f"attributes.{key}", _("Attribute: %(key)s") % {"key": key}) for key in attributes],
+        (TEXT_SOURCE, _("Fixed text")),
+    ]
+    for slot in part.slots:
+        form.fields[f"var_source__{slot.key}"] = forms.ChoiceField(
+            label=slot.label,
+            choices=sources,
+            initial="first_name" if slot.component == "body" else TEXT_SOURCE,
+        )
+        form.fields[f"var_value__{slot.key}"] = forms.CharField(
+            label=gettext_lazy("Fallback (or the fixed text)"),
+            required=False,
+            max_length=1024,
+            initial=slot.example if slot.component == "button" else "",
+        )
+    return part
 
 
 def audience_from_choices(data: dict[str, Any]) -> dict[str, object]:
@@ -220,14 +362,18 @@ def audience_from_choices(data: dict[str, Any]) -> dict[str, object]:
 
 def _campaign(request: WorkspaceRequest, campaign_id: str) -> Campaign:
     return get_object_or_404(
-        Campaign.objects.for_workspace(request.workspace).select_related("template"),
+        Campaign.objects.for_workspace(request.workspace).select_related(
+            "template", "whatsapp_template"
+        ),
         public_id=campaign_id,
     )
 
 
 @workspace_view(Perm.VIEW)
 def campaign_list(request: WorkspaceRequest) -> HttpResponse:
-    qs = Campaign.objects.for_workspace(request.workspace).select_related("template")
+    qs = Campaign.objects.for_workspace(request.workspace).select_related(
+        "template", "whatsapp_template"
+    )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -251,14 +397,22 @@ def campaign_new(request: WorkspaceRequest) -> HttpResponse:
             chosen = None
         if chosen is not None:
             initial["contact_list"] = chosen.pk
-    form = CampaignForm(request.POST or None, workspace=workspace, initial=initial)
+    form = CampaignForm(
+        request.POST or None, request.FILES or None, workspace=workspace, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
+        whatsapp_template = form.cleaned_data.get("whatsapp_template")
         try:
             campaign = services.campaign_create(
                 workspace=workspace,
                 actor=request.user,
                 name=form.cleaned_data["name"],
-                template=form.cleaned_data["template"],
+                template=form.cleaned_data.get("template"),
+                whatsapp_template=whatsapp_template,
+                template_variables=form.template_variables() if whatsapp_template else None,
+                template_language=form.cleaned_data.get("template_language") or "",
+                header_media_file=form.cleaned_data.get("header_media_file"),
+                header_media_url=form.cleaned_data.get("header_media_url") or "",
                 senders=list(form.cleaned_data["senders"]),
                 audience=form.audience(),
                 scheduled_at=form.cleaned_data.get("scheduled_at"),
@@ -268,9 +422,17 @@ def campaign_new(request: WorkspaceRequest) -> HttpResponse:
             )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         except ValidationError as exc:
-            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            for name, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+                form.add_error(name if name in form.fields else None, errors)
     return render(request, "messaging/campaigns/new.html", {"form": form})
+
+
+@workspace_view(Perm.VIEW)
+def campaign_template_part(request: WorkspaceRequest) -> HttpResponse:
+    """htmx: the chosen WhatsApp template's part of the builder (its variables with their
+    sources and fallbacks, the default language, the header media inputs)."""
+    form = CampaignForm(request.GET, workspace=request.workspace)
+    return render(request, "messaging/campaigns/_template_part.html", {"form": form})
 
 
 @workspace_view(Perm.VIEW)
@@ -377,6 +539,22 @@ def campaign_send_rate(request: WorkspaceRequest, campaign_id: str) -> JsonRespo
     )
 
 
+@workspace_view(Perm.VIEW)
+def campaign_media(request: WorkspaceRequest, campaign_id: str) -> FileResponse:
+    """The campaign's header file as the product keeps it (shown on its page and in the
+    messages log; served from our origin, as the CSP allows)."""
+    campaign = _campaign(request, campaign_id)
+    if not campaign.header_media_file:
+        raise Http404
+    response = FileResponse(
+        campaign.header_media_file.open("rb"),
+        content_type=campaign.header_media_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 def _expected_recipients(request: HttpRequest) -> int | None:
     """The recipient count the launch button showed (the user's confirmation)."""
     try:
@@ -472,7 +650,9 @@ def message_log(request: WorkspaceRequest) -> HttpResponse:
     """Every message of the workspace, newest first, filtered by campaign, status or phone.
     Paged by id ("older than"), so no page counts the table."""
     workspace = request.workspace
-    qs = Message.objects.filter(workspace=workspace).select_related("campaign", "sender")
+    qs = Message.objects.filter(workspace=workspace).select_related(
+        "campaign", "campaign__template", "sender"
+    )
     campaign_id = request.GET.get("campaign", "")
     status = request.GET.get("status", "")
     phone = request.GET.get("phone", "").strip()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -28,11 +27,16 @@ from django.utils import timezone
 
 from core.events import events_publish, message_status_event
 from messaging.campaigns.models import Campaign, Message
-from messaging.contacts.models import Contact
-from messaging.content.models import MessageTemplate
-from messaging.content.rendering import TemplateError, contact_values, render_message
 from messaging.engine import caps, charges, heartbeat, reactions
 from messaging.engine.adapters import send_timeouts, sender_adapter
+from messaging.engine.content import (
+    TEMPLATE_PAUSE_CODES,
+    Claim,
+    Prepared,
+    media_forget,
+    media_id_refused,
+    prepare,
+)
 from messaging.engine.limiter import Pace, SendLimiter
 from messaging.engine.runtime import (
     campaign_credit_reference,
@@ -40,7 +44,6 @@ from messaging.engine.runtime import (
     redis_client,
 )
 from messaging.engine.windows import WINDOW_OPENS_SQL
-from messaging.gateways import freeform
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -62,16 +65,7 @@ def limiter() -> SendLimiter:
     return SendLimiter(redis_client())
 
 
-@dataclass
-class Claimed:
-    id: int
-    public_id: uuid.UUID
-    phone: str
-    campaign_id: int | None
-    contact_id: int | None
-    attempts: int
-    body: str
-    content: dict[str, Any] | None = None  # media or interactive (single messages), else None
+Claimed = Claim  # a claimed message (id, public id, phone, campaign, contact, attempts, body)
 
 
 @dataclass
@@ -140,50 +134,6 @@ def unclaim(ids: list[int]) -> None:
         Message.objects.filter(id__in=ids, status=Message.Status.SENDING).update(
             status=Message.Status.QUEUED, attempts=F("attempts") - 1, lease_until=None
         )
-
-
-def _render(claimed: list[Claimed]) -> tuple[dict[int, str], set[int]]:
-    """Bodies for campaign messages (rendered now, from the contact's current data), and the
-    ids to skip because the contact opted out since launch (suppression at send time)."""
-    contact_ids = {c.contact_id for c in claimed if c.contact_id}
-    contacts = {c.pk: c for c in Contact.objects.filter(pk__in=contact_ids)}
-    campaign_ids = {c.campaign_id for c in claimed if c.campaign_id}
-    templates = {
-        camp.pk: camp.template
-        for camp in Campaign.objects.filter(pk__in=campaign_ids).select_related("template")
-    }
-    bodies: dict[int, str] = {}
-    skip: set[int] = set()
-    for item in claimed:
-        if item.campaign_id is None:
-            bodies[item.id] = item.body
-            continue
-        contact = contacts.get(item.contact_id or 0)
-        if contact is None or contact.opted_out_at is not None:
-            skip.add(item.id)
-            continue
-        template: MessageTemplate = templates[item.campaign_id]
-        values = contact_values(
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            phone=contact.phone,
-            country=contact.country,
-            language=contact.language,
-            attributes=contact.attributes,
-        )
-        try:
-            rendered = render_message(
-                variants=template.variants,
-                values=values,
-                seed=str(contact.public_id),
-                footer=template.footer,
-            )
-        except TemplateError:
-            skip.add(item.id)
-            continue
-        text = rendered.text + (f"\n\n{template.footer}" if template.footer else "")
-        bodies[item.id] = text
-    return bodies, skip
 
 
 async def _send_at_slots(
@@ -271,6 +221,14 @@ class _SendPath:
             self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
         return self.loop.run_until_complete(
             _send_at_slots(self.adapter, messages, slots, spacing=1.0 / max(rate, 1e-6))
+        )
+
+    def upload(self, data: bytes, mime_type: str, filename: str) -> Any:
+        """Upload a file to the number (`/{phone_number_id}/media`): a `MediaUpload`."""
+        if self.adapter is None:
+            self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
+        return self.loop.run_until_complete(
+            self.adapter.upload_media(data=data, mime_type=mime_type, filename=filename)
         )
 
     def close(self) -> None:
@@ -364,35 +322,21 @@ def _send_and_record(
 ) -> bool:
     """Render the granted messages, send each at its slot, record every outcome. Returns True
     when the drainer must stop (the number is blocked)."""
-    bodies, skip = _render(granted)
-    to_send = [c for c in granted if c.id not in skip]
-    messages = [
-        OutboundMessage(
-            public_id=str(c.public_id),
-            to=c.phone,
-            text=None if c.content else bodies[c.id],
-            content=_content(c.content),
-            attempt=c.attempts - 1,
-        )
-        for c in to_send
-    ]
-    outcomes = path.send(messages, slots[: len(to_send)], rate=pace.rate)
+    plan = prepare(sender=sender, claimed=granted, upload=path.upload)
+    to_send = [c for c in granted if c.id in plan.messages]
+    outcomes = path.send(
+        [plan.messages[c.id] for c in to_send], slots[: len(to_send)], rate=pace.rate
+    )
+    not_sent = [c for c in granted if c.id in plan.local]
     return record(
         sender=sender,
-        sent=to_send,
-        outcomes=outcomes,
-        bodies=bodies,
-        skipped=[c for c in granted if c.id in skip],
+        sent=[*to_send, *not_sent],
+        outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
+        bodies=plan.bodies,
+        skipped=[c for c in granted if c.id in plan.skip],
         result=result,
+        plan=plan,
     )
-
-
-def _content(raw: Any) -> freeform.FreeFormContent | None:
-    """A single message's media or interactive content (the column comes back as JSON text
-    from a raw cursor), or None for text."""
-    if not raw:
-        return None
-    return freeform.from_json(json.loads(raw) if isinstance(raw, str) else raw)
 
 
 def _work_due(sender_id: int) -> bool:
@@ -447,6 +391,11 @@ class _Batch:
     contact_effects: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     blocked: Outcome | None = None  # the batch's first sender-blocked outcome
     rate_limited: bool = False
+    # campaigns whose sends used an uploaded media id, and those Meta said it does not know
+    media_id_campaigns: set[int] = field(default_factory=set)
+    media_stale: set[int] = field(default_factory=set)
+    # campaign id -> the error (132015 paused / 132016 disabled) of its WhatsApp template
+    template_paused: dict[int, Outcome] = field(default_factory=dict)
 
     def reference(self, item: Claimed) -> str:
         """The credit reference the message's credits are reserved under."""
@@ -478,6 +427,21 @@ class _Batch:
                 seconds=outcome.retry_after or retry_later_backoff(item.attempts)
             )
             result.retried += 1
+        elif code in TEMPLATE_PAUSE_CODES and item.campaign_id:
+            # Meta paused (or disabled) the template: the campaign pauses, the message waits
+            # uncharged and goes out when the template is reinstated and the campaign resumes.
+            status = Message.Status.QUEUED
+            self.template_paused.setdefault(item.campaign_id, outcome)
+            result.retried += 1
+        elif (
+            item.campaign_id in self.media_id_campaigns
+            and media_id_refused(outcome.error)
+            and item.attempts < RETRY_LATER_MAX_ATTEMPTS
+        ):
+            # The uploaded media id is unknown (expired or dropped): upload again, send again.
+            status = Message.Status.QUEUED
+            self.media_stale.add(item.campaign_id)
+            result.retried += 1
         elif kind in _SENDER_DOWN:
             # Not the recipient's fault: it goes out on another number.
             status = Message.Status.QUEUED
@@ -504,16 +468,23 @@ class _Batch:
             )
         )
 
-    def add_skipped(self, item: Claimed, *, result: DrainResult) -> None:
-        """A message not sent because its contact opted out since launch: its credit goes back."""
+    def add_skipped(
+        self,
+        item: Claimed,
+        *,
+        result: DrainResult,
+        reason: tuple[str, str] = ("opted_out", "opted out before sending"),
+    ) -> None:
+        """A message not sent (its contact opted out since launch, or a variable has no value
+        and no fallback): its credit goes back."""
         self.rows.append(
             _OutcomeRow(
                 id=item.id,
                 status=Message.Status.SKIPPED,
                 provider_message_id="",
-                error_kind="opted_out",
+                error_kind=reason[0],
                 error_code=None,
-                error_title="opted out before sending",
+                error_title=reason[1][:255],
                 next_attempt_at=self.now,
                 body="",
             )
@@ -545,18 +516,27 @@ def record(
     bodies: dict[int, str],
     skipped: list[Claimed],
     result: DrainResult,
+    plan: Prepared | None = None,
 ) -> bool:
     """Write every outcome of a batch in bulk, move credits, react to the number's health.
     Returns True when the drainer must stop (the number is blocked).
+
+    A 132015/132016 (template paused or disabled) re-queues the message and pauses its
+    campaign; an unknown media id re-queues it and has the file uploaded again.
 
     In one transaction: the outcome rows (one UPDATE), their webhook events, the credits, the
     contacts' marks and the campaigns' counters. After it: the send-rate chart and the
     limiter's pace (Redis), then a blocked number's failover."""
     batch = _Batch(now=timezone.now(), campaign_refs=_campaign_public_ids([*sent, *skipped]))
+    if plan is not None:
+        batch.media_id_campaigns = plan.media_id_campaigns
     for item, outcome in zip(sent, outcomes, strict=True):
         batch.add_sent(item, outcome, body=bodies.get(item.id, ""), result=result)
     for item in skipped:
-        batch.add_skipped(item, result=result)
+        if plan is not None and item.id in plan.skip:
+            batch.add_skipped(item, result=result, reason=plan.skip[item.id])
+        else:
+            batch.add_skipped(item, result=result)
 
     with transaction.atomic():
         # Lock first: a status webhook for these messages waits, or has already been applied
@@ -574,7 +554,10 @@ def record(
             workspace=sender.workspace, consume=batch.consume, release=batch.release
         )
         reactions.contacts_mark(workspace_id=sender.workspace_id, effects=batch.contact_effects)
+        media_forget(sender_id=sender.pk, campaign_ids=batch.media_stale)
         _campaigns_refresh(items=[*sent, *skipped])
+        if batch.template_paused:
+            reactions.campaigns_pause_for_template(paused=batch.template_paused)
     send_rate_record(_accepted_per_campaign(sent, outcomes))
     _pace_adjust(sender=sender, rate_limited=batch.rate_limited, accepted=result.accepted)
     if batch.blocked is not None:

@@ -29,8 +29,16 @@ from core.events import (
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, OptOutSource
 from messaging.engine import charges, keywords, reactions, signals
+from messaging.engine.content import TEMPLATE_PAUSE_CODES
 from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
-from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
+from messaging.gateways.base import (
+    DeliveryStatus,
+    InboundMessageEvent,
+    Outcome,
+    OutcomeKind,
+    ProviderError,
+    StatusEvent,
+)
 from messaging.numbers.models import CustomerWindow, Sender
 
 RANK_SQL = """CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'ambiguous' THEN 1
@@ -112,7 +120,27 @@ def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[i
         _credits_settle(workspace_id=workspace_id, changed=changed)
     campaigns = {row.campaign_id for row in changed if row.campaign_id}
     reactions.contacts_mark(workspace_id=workspace_id, effects=_contact_effects(changed))
+    _template_pauses(changed)
     return campaigns
+
+
+def _template_pauses(changed: list[_Changed]) -> None:
+    """A message Meta held and then dropped because its template was paused (132015) or
+    disabled (132016) arrives as a failed status: its campaign pauses, as a send refused with
+    the same code pauses it."""
+    paused: dict[int, Outcome] = {}
+    for row in changed:
+        if row.status == "failed" and row.campaign_id and row.error_code in TEMPLATE_PAUSE_CODES:
+            paused.setdefault(
+                row.campaign_id,
+                Outcome(
+                    str(row.public_id),
+                    OutcomeKind.FIX_REQUEST,
+                    error=ProviderError(code=row.error_code, title=row.error_title),
+                ),
+            )
+    if paused:
+        reactions.campaigns_pause_for_template(paused=paused)
 
 
 def _status_rows(events: Sequence[StatusEvent]) -> list[_StatusRow]:

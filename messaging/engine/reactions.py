@@ -273,3 +273,78 @@ def _sender_blocked_announce(
         },
         link=reverse("messaging_numbers:detail", args=[sender.workspace.slug, sender.public_id]),
     )
+
+
+def campaigns_pause_for_template(*, paused: Mapping[int, Outcome]) -> list[Campaign]:
+    """Sends answered 132015 (template paused) or 132016 (disabled): pause those campaigns
+    with that reason, shown on the campaign page and in the API, until Meta reinstates it."""
+    by_reason: dict[tuple[str, str], list[int]] = {}
+    for campaign_id, outcome in paused.items():
+        code = outcome.error.code if outcome.error else None
+        reason = (
+            Campaign.PauseReason.TEMPLATE_DISABLED
+            if code == 132016
+            else Campaign.PauseReason.TEMPLATE_PAUSED
+        )
+        title = outcome.error.title if outcome.error else outcome.note
+        detail = f"{code}: {title}" if code else title
+        by_reason.setdefault((str(reason), detail[:255]), []).append(campaign_id)
+    done: list[Campaign] = []
+    for (why, detail), ids in by_reason.items():
+        done += campaigns_pause(campaign_ids=ids, reason=why, detail=detail)
+    return done
+
+
+def campaigns_pause(
+    *, campaign_ids: Iterable[int], reason: str, detail: str = ""
+) -> list[Campaign]:
+    """Pause the running (or launching, or scheduled) campaigns among `campaign_ids` for a reason
+    that is not the user's: the status, the reason and its detail, the audit row, the event and
+    the user's notice. Returns the campaigns it paused."""
+    paused: list[Campaign] = []
+    with transaction.atomic():
+        campaigns = (
+            Campaign.objects.select_for_update()
+            .filter(
+                pk__in=list(campaign_ids),
+                status__in=[
+                    Campaign.Status.RUNNING,
+                    Campaign.Status.LAUNCHING,
+                    Campaign.Status.SCHEDULED,
+                ],
+            )
+            .select_related("workspace")
+        )
+        for campaign in campaigns:
+            campaign.status = Campaign.Status.PAUSED
+            campaign.pause_reason = Campaign.PauseReason(reason)
+            campaign.pause_detail = detail[:255]
+            campaign.status_changed_at = timezone.now()
+            campaign.save(
+                update_fields=["status", "pause_reason", "pause_detail", "status_changed_at"]
+            )
+            paused.append(campaign)
+            audit_record(
+                workspace=campaign.workspace,
+                action="campaign.paused",
+                target=campaign,
+                details={"reason": reason, "detail": detail},
+            )
+            notify(
+                workspace=campaign.workspace,
+                kind="campaign.paused",
+                text=_("Campaign “%(name)s” was paused: %(reason)s. %(detail)s")
+                % {
+                    "name": campaign.name,
+                    "reason": campaign.get_pause_reason_display(),
+                    "detail": detail,
+                },
+                link=reverse(
+                    "messaging_campaigns:detail", args=[campaign.workspace.slug, campaign.public_id]
+                ),
+            )
+            events_publish(
+                workspace_id=campaign.workspace_id,
+                events=[campaign_event("campaign.paused", campaign)],
+            )
+    return paused

@@ -31,6 +31,57 @@ _NON_DIGITS = re.compile(r"\D")
 # --------------------------------------------------------------------------------------------
 
 
+#: Header media kinds a template or a free-form message can carry (Meta's names).
+MEDIA_KINDS = ("image", "video", "document")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaAttachment:
+    """An image, video or document, as plain data.
+
+    Exactly one source: ``media_id`` (uploaded to Meta's ``/{phone_number_id}/media``),
+    ``link`` (a public https URL the provider fetches) or ``data`` (the bytes, for gateways
+    that take the file inline, such as WAHA). ``caption`` is only used on free-form sends.
+    """
+
+    kind: str
+    link: str | None = None
+    media_id: str | None = None
+    data: bytes | None = None
+    mime_type: str = ""
+    filename: str = ""
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in MEDIA_KINDS:
+            raise ValueError(f"media kind must be one of {MEDIA_KINDS}, not {self.kind!r}")
+        sources = [s for s in (self.link, self.media_id, self.data) if s]
+        if len(sources) != 1:
+            raise ValueError("a media attachment needs exactly one of link, media_id and data")
+
+    def __repr__(self) -> str:  # never dump the bytes into logs
+        source = "data" if self.data else ("id" if self.media_id else "link")
+        return f"MediaAttachment(kind={self.kind!r}, source={source})"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateParameter:
+    """One text parameter of a template; ``name`` is set for NAMED-format templates."""
+
+    text: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonParameter:
+    """The dynamic part of a template button: a URL button's suffix (``sub_type: url``) or a
+    copy-code button's coupon code (``sub_type: copy_code``)."""
+
+    index: int
+    text: str
+    sub_type: str = "url"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """One message to send, as plain data (never an ORM object).
@@ -39,7 +90,12 @@ class OutboundMessage:
     ``biz_opaque_callback_data`` so an ambiguous send can be reconciled before any resend.
     ``attempt`` counts earlier attempts (0 for the first) and sizes the backoff in the outcome.
     Exactly one of ``text``, ``template_name`` and ``content`` (media or an interactive
-    message, :mod:`messaging.gateways.freeform`) is set.
+    message of a single send inside the 24-hour window, :mod:`messaging.gateways.freeform`) is
+    set, except that a free-form message may carry ``media`` (``text`` is then its caption).
+    A template message carries its rendered components: ``header_parameters`` (a text header's
+    variables) or ``header_media``, ``body_parameters`` (plain strings, or
+    :class:`TemplateParameter` with a name for NAMED templates) and ``button_parameters`` (URL
+    suffixes).
     """
 
     public_id: str
@@ -47,7 +103,11 @@ class OutboundMessage:
     text: str | None = None
     template_name: str | None = None
     template_language: str | None = None
-    body_parameters: tuple[str, ...] = ()
+    body_parameters: tuple[str | TemplateParameter, ...] = ()
+    header_parameters: tuple[TemplateParameter, ...] = ()
+    header_media: MediaAttachment | None = None
+    button_parameters: tuple[ButtonParameter, ...] = ()
+    media: MediaAttachment | None = None
     attempt: int = 0
     content: FreeFormContent | None = None
 
@@ -57,6 +117,17 @@ class OutboundMessage:
             raise ValueError("OutboundMessage needs exactly one of text, template_name and content")
         if self.template_name is not None and not self.template_language:
             raise ValueError("a template message needs template_language (e.g. 'en_US')")
+        if self.template_name is None and (
+            self.body_parameters
+            or self.header_parameters
+            or self.header_media
+            or self.button_parameters
+        ):
+            raise ValueError("template components need a template_name")
+        if self.template_name is not None and self.media is not None:
+            raise ValueError("a template's media goes in header_media")
+        if self.header_parameters and self.header_media is not None:
+            raise ValueError("a template header is text or media, not both")
         if self.attempt < 0:
             raise ValueError("attempt must be >= 0")
 

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import aiohttp
+
 from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
@@ -28,6 +30,7 @@ from messaging.gateways.base import (
     HttpReply,
     HttpTransport,
     InboundMessageEvent,
+    MediaAttachment,
     NumberHealthEvent,
     OutboundMessage,
     Outcome,
@@ -35,6 +38,7 @@ from messaging.gateways.base import (
     ProviderError,
     StatusEvent,
     TemplateEvent,
+    TemplateParameter,
     Timeouts,
     TransportFailure,
     classify_error_code,
@@ -57,14 +61,17 @@ __all__ = [
     "META_SIGNATURE_HEADER",
     "CloudApiAdapter",
     "CredentialCheck",
+    "MediaUpload",
     "GraphRequestError",
     "GraphTemplate",
     "PhoneNumberHealth",
     "build_message_payload",
     "content_payload",
+    "media_object",
     "meta_signature",
     "parse_graph_error",
     "parse_webhook",
+    "template_components",
     "verify_signature",
     "verify_webhook_handshake",
 ]
@@ -75,6 +82,72 @@ DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v23.0"
 #: Meta's limit for ``biz_opaque_callback_data`` (pywa docs): longer values are rejected.
 MAX_CALLBACK_DATA_LENGTH = 512
+
+
+def media_object(media: MediaAttachment, *, caption: bool = False) -> dict[str, Any]:
+    """Meta's media object: ``{"id": ...}`` for an uploaded file, else ``{"link": ...}``.
+
+    Inline bytes are not a Graph source: upload them first (:meth:`CloudApiAdapter.upload_media`).
+    """
+    if media.media_id:
+        obj: dict[str, Any] = {"id": media.media_id}
+    elif media.link:
+        obj = {"link": media.link}
+    else:
+        raise ValueError("the Cloud API needs an uploaded media id or a link, not inline bytes")
+    if media.kind == "document" and media.filename:
+        obj["filename"] = media.filename
+    if caption and media.caption and media.kind != "audio":
+        obj["caption"] = media.caption
+    return obj
+
+
+def _text_parameter(parameter: str | TemplateParameter) -> dict[str, Any]:
+    if isinstance(parameter, TemplateParameter):
+        item: dict[str, Any] = {"type": "text", "text": parameter.text}
+        if parameter.name:
+            item["parameter_name"] = parameter.name
+        return item
+    return {"type": "text", "text": parameter}
+
+
+def template_components(message: OutboundMessage) -> list[dict[str, Any]]:
+    """The ``template.components`` of a send: header (text variables or media), body
+    parameters (positional, or named with ``parameter_name``) and URL-button suffixes."""
+    components: list[dict[str, Any]] = []
+    if message.header_media is not None:
+        media = message.header_media
+        components.append(
+            {
+                "type": "header",
+                "parameters": [{"type": media.kind, media.kind: media_object(media)}],
+            }
+        )
+    elif message.header_parameters:
+        components.append(
+            {
+                "type": "header",
+                "parameters": [_text_parameter(p) for p in message.header_parameters],
+            }
+        )
+    if message.body_parameters:
+        components.append(
+            {"type": "body", "parameters": [_text_parameter(p) for p in message.body_parameters]}
+        )
+    for button in sorted(message.button_parameters, key=lambda b: b.index):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": button.sub_type,
+                "index": str(button.index),
+                "parameters": [
+                    {"type": "coupon_code", "coupon_code": button.text}
+                    if button.sub_type == "copy_code"
+                    else {"type": "text", "text": button.text}
+                ],
+            }
+        )
+    return components
 
 
 def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
@@ -91,17 +164,26 @@ def build_message_payload(message: OutboundMessage) -> dict[str, Any]:
             "name": message.template_name,
             "language": {"code": message.template_language},
         }
-        if message.body_parameters:
-            template["components"] = [
-                {
-                    "type": "body",
-                    "parameters": [{"type": "text", "text": p} for p in message.body_parameters],
-                }
-            ]
+        components = template_components(message)
+        if components:
+            template["components"] = components
         payload["type"] = "template"
         payload["template"] = template
     elif message.content is not None:
         payload.update(content_payload(message.content))
+    elif message.media is not None:
+        media = message.media
+        with_caption = MediaAttachment(
+            kind=media.kind,
+            link=media.link,
+            media_id=media.media_id,
+            data=media.data,
+            mime_type=media.mime_type,
+            filename=media.filename,
+            caption=media.caption or (message.text or ""),
+        )
+        payload["type"] = media.kind
+        payload[media.kind] = media_object(with_caption, caption=True)
     else:
         payload["type"] = "text"
         payload["text"] = {"preview_url": False, "body": message.text}
@@ -158,6 +240,17 @@ def content_payload(content: FreeFormContent) -> dict[str, Any]:
         }
         return {"type": "interactive", "interactive": interactive}
     raise TypeError(f"not free-form content: {content!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaUpload:
+    """The result of :meth:`CloudApiAdapter.upload_media`: Meta's media id, or why not."""
+
+    ok: bool
+    media_id: str | None = None
+    kind: OutcomeKind | None = None
+    error: ProviderError | None = None
+    note: str = ""
 
 
 def parse_graph_error(reply: HttpReply) -> ProviderError:
@@ -380,6 +473,33 @@ class CloudApiAdapter:
         error = parse_graph_error(reply)
         verdict = classify_error_code(error.code)
         return CredentialCheck(ok=False, kind=verdict.kind, error=error, note=verdict.meaning)
+
+    async def upload_media(self, *, data: bytes, mime_type: str, filename: str) -> MediaUpload:
+        """``POST /{phone_number_id}/media`` (multipart): Meta keeps the file 30 days and answers
+        its id, which sends then reference instead of a link."""
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime_type)
+        form.add_field("file", data, filename=filename or "file", content_type=mime_type)
+        url = f"{self._base}/{self.credentials.phone_number_id}/media"
+        headers = {"Authorization": self._headers["Authorization"]}
+        try:
+            async with self._transport.session.post(url, data=form, headers=headers) as response:
+                raw = await response.read()
+                status, content_type = response.status, response.content_type
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return MediaUpload(ok=False, kind=OutcomeKind.RETRY_LATER, note=type(exc).__name__)
+        body: Any = None
+        if raw and content_type in ("application/json", "text/javascript"):
+            try:
+                body = json_loads(raw)
+            except ValueError:
+                body = None
+        if 200 <= status < 300 and isinstance(body, dict) and body.get("id"):
+            return MediaUpload(ok=True, media_id=str(body["id"]))
+        error = parse_graph_error(HttpReply(status, body, raw, content_type))
+        verdict = classify_error_code(error.code)
+        return MediaUpload(ok=False, kind=verdict.kind, error=error, note=verdict.meaning)
 
     # --- message templates (the WABA's, through the same token) ------------------------------
 

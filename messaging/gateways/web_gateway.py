@@ -4,11 +4,13 @@ The gateway drives a WhatsApp Web session; we create and start the session, show
 watch its status (STOPPED / STARTING / SCAN_QR_CODE / WORKING / FAILED) and send text with
 ``POST /api/sendText``. WAHA has no error codes of its own, so send failures are classified by
 the session state it reports (a 422 names the status) and, only where nothing else exists, the
-HTTP status. Templates are a Cloud API concept: the engine renders text for these numbers.
+HTTP status. Templates are a Cloud API concept: the engine renders text for these numbers;
+a message with media goes by ``/api/sendImage`` or ``/api/sendFile`` with the text as caption.
 """
 
 from __future__ import annotations
 
+import base64
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ __all__ = [
     "chat_id_for",
     "parse_webhook",
     "random_send_gap",
+    "send_request",
     "verify_waha_hmac",
 ]
 
@@ -214,7 +217,8 @@ class WebGatewayAdapter:
     # Sending --------------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> Outcome:
-        """Send one text; never raises for gateway or network errors."""
+        """Send one text, or one image/file with the text as its caption (``sendImage`` /
+        ``sendFile``); never raises for gateway or network errors."""
         if message.text is None:
             return Outcome.local(
                 message.public_id,
@@ -225,17 +229,12 @@ class WebGatewayAdapter:
             chat_id = chat_id_for(message.to)
         except ValueError:
             return Outcome.local(message.public_id, OutcomeKind.FIX_REQUEST, "no phone number")
-        payload = {
-            "session": self.credentials.session,
-            "chatId": chat_id,
-            "text": message.text,
-            "reply_to": None,
-        }
+        path, payload = send_request(self.credentials.session, chat_id, message)
         try:
             reply = await exchange(
                 self._transport,
                 "POST",
-                f"{self._base}/api/sendText",
+                f"{self._base}{path}",
                 headers=self._headers,
                 payload=payload,
             )
@@ -289,6 +288,42 @@ class WebGatewayAdapter:
             me_id=me.get("id") if isinstance(me, dict) else None,
             raw=reply.body,
         )
+
+
+def send_request(
+    session: str, chat_id: str, message: OutboundMessage
+) -> tuple[str, dict[str, Any]]:
+    """WAHA's endpoint and body for a free-form message: ``/api/sendText``, or for media
+    ``/api/sendImage`` (images) and ``/api/sendFile`` (documents, videos) with the text as
+    the caption. The file goes by URL, or inline as base64 when the product keeps it."""
+    media = message.media
+    if media is None:
+        return "/api/sendText", {
+            "session": session,
+            "chatId": chat_id,
+            "text": message.text,
+            "reply_to": None,
+        }
+    file: dict[str, Any] = {"mimetype": media.mime_type or _DEFAULT_MIME[media.kind]}
+    if media.filename:
+        file["filename"] = media.filename
+    if media.link:
+        file["url"] = media.link
+    elif media.data:
+        file["data"] = base64.b64encode(media.data).decode("ascii")
+    else:
+        raise ValueError("WAHA takes media by URL or inline bytes, not a Meta media id")
+    path = "/api/sendImage" if media.kind == "image" else "/api/sendFile"
+    return path, {
+        "session": session,
+        "chatId": chat_id,
+        "file": file,
+        "caption": media.caption or message.text or "",
+        "reply_to": None,
+    }
+
+
+_DEFAULT_MIME = {"image": "image/jpeg", "video": "video/mp4", "document": "application/pdf"}
 
 
 def _send_outcome(message: OutboundMessage, chat_id: str, reply: HttpReply) -> Outcome:

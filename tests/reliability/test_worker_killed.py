@@ -1,7 +1,7 @@
 """A drainer process killed with SIGKILL mid-campaign loses nothing: its leases expire, the
-tick holds them as ambiguous and then returns them to the queue, the campaign completes, and duplicates at the gateway are
-bounded by what was in flight. Real Postgres, real Redis, the sandbox over HTTP, a real
-subprocess."""
+tick holds them as ambiguous and then returns them to the queue, the campaign completes, and
+duplicates at the gateway are bounded by what was in flight. Real Postgres, real Redis, the
+sandbox over HTTP, a real subprocess."""
 
 from __future__ import annotations
 
