@@ -7,25 +7,29 @@ suppression list that keeps an erased number out. Writes run inside privacy's tr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.files.storage import default_storage
+from django.db import models, transaction
 
 from accounts.hashing import subject_hash
 from accounts.models import User, Workspace
 from accounts.tenancy import workspace_rows_delete
 from core.phones import parse_phone
-from messaging.campaigns.models import InboundMessage, Message
+from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, ContactList
 from messaging.contacts.services import contact_vocabulary_prune
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate
-from messaging.imports.models import ContactImportRejection
+from messaging.imports.models import ContactImport, ContactImportRejection
 from messaging.numbers.models import CustomerWindow, Sender
+
+logger = logging.getLogger(__name__)
 
 # Columns of each export section. No credentials, tokens or secrets: for numbers, only what
 # identifies the number.
@@ -93,10 +97,31 @@ def workspace_keeps_records(*, workspace: Workspace) -> bool:
 
 def erase_workspace(*, workspace: Workspace) -> dict[str, int]:
     """Every messaging row of the workspace, the suppression entries of the workspace included
-    (the workspace they protect is gone)."""
-    return workspace_rows_delete(
+    (the workspace they protect is gone), and the files those rows point at: uploaded import
+    spreadsheets and campaign header media (deleted from storage once the erasure commits, so
+    a rolled-back erasure keeps them)."""
+    files = [
+        *Campaign.objects.filter(workspace=workspace)
+        .exclude(header_media_file="")
+        .values_list("header_media_file", flat=True),
+        *ContactImport.objects.filter(workspace=workspace, file_deleted_at__isnull=True)
+        .exclude(file="")
+        .values_list("file", flat=True),
+    ]
+    counts = workspace_rows_delete(
         workspace=workspace, model_classes=apps.get_app_config("messaging").get_models()
     )
+    if files:
+        transaction.on_commit(lambda: _stored_files_delete(files))
+    return counts
+
+
+def _stored_files_delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("could not delete an erased workspace's file %s", name)
 
 
 def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
