@@ -137,14 +137,18 @@ def test_customer_replies_then_stops(journey, worker, journey_sandbox) -> None:
     page = journey.new_page()
     journey.sign_in(page, owner.email)
 
-    # The customer writes from their phone (the sandbox plays WhatsApp's side).
+    # The customer writes from their phone: the sandbox plays WhatsApp's side, and its page's
+    # "reply as this customer" box is that phone.
+    phone = journey.new_page("customer")
+    phone.goto(f"{journey_sandbox.base_url}/_sandbox/")
+
     def customer_says(text: str) -> None:
-        answer = journey_sandbox.call(
-            "POST",
-            "/_sandbox/inbound",
-            {"phone_number_id": sender.phone_number_id, "from": contact.phone, "text": text},
-        )
-        assert answer.status in (200, 201, 202), answer.raw
+        row = phone.get_by_role("row").filter(has_text=sender.phone_number_id)
+        row.get_by_label("customer").fill(contact.phone.lstrip("+"))
+        row.get_by_label("message").fill(text)
+        row.get_by_role("button", name="Reply as this customer").click()
+        phone.wait_for_load_state()
+        journey.shot(phone, f"customer says {text}")
 
     customer_says("Salam! Is the sale on Saturday too?")
     page.get_by_role("link", name=words("Campaigns")).first.click()
