@@ -251,7 +251,12 @@ def test_a_finished_session_takes_no_more_bytes(sandbox: SandboxClient) -> None:
     assert error_code(again) == 100
 
 
-def test_a_template_still_needs_a_non_empty_handle(sandbox: SandboxClient) -> None:
+def test_a_template_needs_a_non_empty_handle_but_not_an_issued_one(
+    sandbox: SandboxClient,
+) -> None:
+    """Meta documents no answer for a handle it did not issue, so the sandbox takes any."""
     register(sandbox)
     refused = create(sandbox, image_template("no_sample", ""))
     assert error_code(refused) == 100
+    elsewhere = create(sandbox, image_template("made_in_meta_tools", "4::aW1hZ2UvcG5n:ARaX"))
+    assert elsewhere.status == 200, elsewhere.raw
