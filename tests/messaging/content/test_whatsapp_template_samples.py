@@ -109,3 +109,34 @@ def test_metas_refusal_of_the_upload_is_a_field_error_without_a_paste_hint(
     assert message.startswith("Meta refused the request (#190)")
     assert "paste" not in message
     assert _uploads(tpl_sandbox) == []
+
+
+def test_the_editor_shows_metas_refusal_of_the_sample_and_keeps_nothing(
+    workspace, member_client, connect_number, tpl_sandbox
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    number = connect_number()
+    tpl_sandbox.call("DELETE", f"/_sandbox/numbers/{number.phone_number_id}")
+
+    answer = member_client.post(
+        reverse("messaging:whatsapp_template_create", args=[workspace.slug]),
+        {
+            "number": str(number.public_id),
+            "name": "spring_picture",
+            "language": "az",
+            "category": "MARKETING",
+            "parameter_format": "POSITIONAL",
+            "header_format": "IMAGE",
+            "header_file": SimpleUploadedFile("offer.png", PNG, content_type="image/png"),
+            "body": "Salam {{1}}, the spring sale starts today!",
+            "body_examples": "Aysel",
+        },
+    )
+
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert "Meta refused the request (#190)" in page
+    assert not WhatsAppTemplate.objects.filter(workspace=workspace, name="spring_picture").exists()
+    assert tpl_sandbox.call("GET", "/_sandbox/templates?name=spring_picture").body == []
