@@ -774,12 +774,9 @@ def whatsapp_template_example_upload(
             )
         )
     except cloud_api.GraphRequestError as error:
-        raise ValidationError(
-            {
-                "header_file": [
-                    _graph_refusal(error)
-                    + " "
-                    + _("You can paste the handle of an example uploaded to Meta instead.")
-                ]
-            }
-        ) from error
+        message = _graph_refusal(error)
+        if sender.provider == Sender.Provider.CLOUD_API:
+            # A handle uploaded in Meta's own tools is the way round a refused upload; a
+            # sandbox number's handles come from the sandbox's upload, so there is no other.
+            message += " " + _("You can paste the handle of an example uploaded to Meta instead.")
+        raise ValidationError({"header_file": [message]}) from error

@@ -6,7 +6,9 @@ right parameters (registry.py, templates.py), the 24-hour window for numbers reg
 ``"rules": "meta"``, media ids, quality and tiers. Routes:
 
 * Cloud API: ``POST /{version}/{phone_number_id}/messages``, ``GET /{version}/{id}`` (a phone
-  number, a template or a media), ``GET/POST/DELETE /{version}/{waba_id}/message_templates``
+  number, a template or a media), ``GET/POST/DELETE /{version}/{waba_id}/message_templates``,
+  the Resumable Upload API for template samples (uploads.py): ``GET /{version}/app``,
+  ``POST /{version}/{app_id}/uploads``, ``GET/POST /{version}/upload:<id>?sig=``
 * WAHA (``X-Api-Key``): ``POST/GET /api/sessions``, ``GET/DELETE /api/sessions/{name}``,
   ``POST /api/sessions/{name}/start|stop|logout``, ``GET /api/{session}/auth/qr``,
   ``POST /api/sendText``, ``POST /api/sendImage``, ``POST /api/sendFile``
@@ -14,8 +16,8 @@ right parameters (registry.py, templates.py), the 24-hour window for numbers reg
   ``/_sandbox/numbers`` (+ ``/{id}``, ``/{id}/ban``, ``/{id}/unban``, ``/{id}/messages``),
   ``/_sandbox/templates`` (+ ``/{id}``, ``/{id}/status|category|quality``), ``/_sandbox/inbound``,
   ``/_sandbox/sessions/{name}/scan|fail|qr.png|messages``, ``/_sandbox/media`` (+
-  ``/{id}/file``, ``/{id}/expire``), ``/_sandbox/config``, ``/_sandbox/stats``,
-  ``/_sandbox/reset``
+  ``/{id}/file``, ``/{id}/expire``), ``/_sandbox/uploads``, ``/_sandbox/config``,
+  ``/_sandbox/stats``, ``/_sandbox/reset``
 
 No Django here: ``python -m messaging.sandbox --port 9100`` runs it on its own.
 """
@@ -65,6 +67,7 @@ from messaging.sandbox.templates import (
     check_send,
     parse_definition,
 )
+from messaging.sandbox.uploads import ResumableUploads
 from messaging.sandbox.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -100,6 +103,7 @@ class Sandbox:
         self._qr_cache: dict[str, bytes] = {}
         self.registry = TemplateRegistry(self)
         self.media = MediaStore(self)
+        self.uploads = ResumableUploads(self)
 
     # Config ----------------------------------------------------------------------------------
 
@@ -1104,6 +1108,14 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     add.add_get(templates_edge, registry.graph_list)
     add.add_post(templates_edge, registry.graph_create)
     add.add_delete(templates_edge, registry.graph_delete)
+    # The Resumable Upload API (template samples): before the catch-all node routes below.
+    version = f"{{version:{GRAPH_VERSION_PATTERN}}}"
+    uploads = sandbox.uploads
+    add.add_get(f"/{version}/app", uploads.app_node)
+    add.add_post(f"/{version}/{{app_id}}/uploads", uploads.open_session)
+    add.add_get(f"/{version}/{{session:upload:[^/]+}}", uploads.session_status)
+    add.add_post(f"/{version}/{{session:upload:[^/]+}}", uploads.upload)
+    add.add_get("/_sandbox/uploads", uploads.control_list)
     add.add_get(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.graph_node)
     add.add_delete(f"/{{version:{GRAPH_VERSION_PATTERN}}}/{{node_id}}", sandbox.media.delete)
     add.add_post(

@@ -10,9 +10,12 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from messaging.sandbox.templates import Template
+
+if TYPE_CHECKING:
+    from messaging.sandbox.uploads import UploadSession
 
 WINDOW_SECONDS = 1.0
 #: The most accepted requests kept per number/session for ``GET /_sandbox/numbers/{id}/messages``.
@@ -259,6 +262,9 @@ class SandboxState:
     last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
     #: (waba_id, name, language) of deleted approved templates -> wall time of the deletion.
     deleted_templates: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    #: Resumable Upload API sessions by "upload:<id>", and the handles they issued -> session id.
+    uploads: dict[str, UploadSession] = field(default_factory=dict)
+    upload_handles: dict[str, str] = field(default_factory=dict)
     id_counter: int = 0
 
     def new_graph_id(self) -> str:
@@ -286,3 +292,5 @@ class SandboxState:
             self.templates.clear()
             self.deleted_templates.clear()
             self.media.clear()
+            self.uploads.clear()
+            self.upload_handles.clear()
