@@ -143,7 +143,8 @@ def render_index(sandbox: Sandbox) -> str:
         or '<tr><td colspan="4">No sessions yet.</td></tr>'
     )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>iSend WhatsApp sandbox</title><link rel="icon" href="data:,">
+<html lang="en"><head><meta charset="utf-8"><title>iSend WhatsApp sandbox</title>
+<link rel="icon" href="data:,">
 <style>{_STYLE}</style></head><body>
 <h1>iSend WhatsApp sandbox</h1>
 <p>A local simulator of the WhatsApp Cloud API and a WhatsApp-Web gateway.
