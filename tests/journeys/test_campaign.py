@@ -63,7 +63,7 @@ def test_launch_campaign_and_watch_it_complete(journey, worker, journey_sandbox)
     page.get_by_role("link", name=words("Campaigns")).first.click()
     page.get_by_role("link", name=words("New campaign")).click()
     page.get_by_label(words("Name")).fill("Spring sale")
-    page.get_by_label(words("Template")).select_option(label="Spring sale")
+    page.get_by_label(re.compile(r"^\s*Message template", re.I)).select_option(label="Spring sale")
     page.get_by_role("checkbox", name=re.compile(re.escape(sender.phone_number))).check()
     # A sandbox number need not be paced like a phone.
     page.get_by_label(words("Pacing on each number")).select_option(

@@ -114,7 +114,7 @@ def test_write_template(journey) -> None:
     expect(page.get_by_test_id("preview")).to_contain_text("Spring sale: -20% until Sunday.")
     journey.shot(page, "preview")
     page.get_by_role("button", name=words("Save")).click()
-    expect(page.get_by_text("Template saved.")).to_be_visible()
+    expect(page.get_by_text("Template “Spring sale” saved.")).to_be_visible()
     journey.shot(page, "saved")
     page.get_by_role("link", name=words("Templates")).first.click()
     expect(page.get_by_role("link", name="Spring sale")).to_be_visible()
