@@ -82,6 +82,13 @@ AUDIT_SENTENCES: dict[str, Any] = {
     "number.restricted": _l("WhatsApp restricted number “%(target)s”"),
     "number.banned": _l("WhatsApp blocked number “%(target)s”: %(reason)s"),
     "number.disconnected": _l("Number “%(target)s” was disconnected: %(reason)s"),
+    "number.throughput_raised": _l(
+        "Meta raised the throughput of number “%(target)s”: now %(to)s messages a second"
+    ),
+    "whatsapp_template.submitted": _l(
+        "WhatsApp template “%(name)s” (%(language)s) submitted to Meta for review"
+    ),
+    "whatsapp_template.deleted": _l("WhatsApp template “%(name)s” (%(language)s) deleted"),
     "template.create": _l("Template “%(target)s” created"),
     "template.update": _l("Template “%(target)s” changed"),
     "template.delete": _l("Template “%(target)s” deleted"),
