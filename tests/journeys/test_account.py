@@ -39,7 +39,7 @@ def test_team_invite_and_accept(journey) -> None:
     expect(page.get_by_role("listitem").filter(has_text="rashad@bakuflowers.az")).to_be_visible()
     journey.shot(page, "invitation sent")
 
-    # The teammate has no account yet: the e-mailed link, "Create an account", verify, join.
+    # The teammate has no account yet: the e-mailed link, "Sign up", verify, join.
     [invitation_mail] = [m for m in mail.outbox if m.to == ["rashad@bakuflowers.az"]]
     link = _link(invitation_mail, "/invitations/")
     assert link.startswith(journey.base), link
@@ -47,7 +47,7 @@ def test_team_invite_and_accept(journey) -> None:
     mate.goto(link)
     expect(mate.get_by_role("heading", level=1)).to_have_text("Join Baku Flowers")
     journey.shot(mate, "invitation")
-    mate.get_by_role("link", name=words("Create an account")).click()
+    mate.get_by_role("main").get_by_role("link", name=words("Sign up")).click()
     mate.get_by_label(words("First name")).fill("Rashad")
     mate.get_by_label(words("Last name")).fill("Mammadov")
     mate.get_by_label(words("Company")).fill("Baku Flowers")
