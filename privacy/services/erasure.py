@@ -109,7 +109,12 @@ def _owned_workspaces_settle(*, user: User, actor: User | None) -> list[dict[str
 
 
 def _account_traces_remove(
-    *, user: User, email: str, identifiers: list[str], pseudonym: str
+    *,
+    user: User,
+    email: str,
+    identifiers: list[str],
+    pseudonym: str,
+    erased_workspace_ids: list[int],
 ) -> dict[str, int]:
     """Everything about the person outside their user row: keys revoked, kept records
     pseudonymised (each app's door), invitations and sign-in attempts deleted, audit entries
@@ -119,7 +124,12 @@ def _account_traces_remove(
         created_by=user, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     traces["billing_pseudonymised"] = sum(
-        door.pseudonymise_person(identifiers=identifiers, pseudonym=pseudonym)
+        door.pseudonymise_person(
+            user_id=user.pk,
+            workspace_ids=erased_workspace_ids,
+            identifiers=identifiers,
+            pseudonym=pseudonym,
+        )
         for door in registry.doors()
     )
     traces["invitations_deleted"] = Invitation.objects.filter(email__iexact=email).delete()[0]
@@ -176,6 +186,9 @@ def account_erase(
             email=email,
             identifiers=[v for v in (email, phone, *names) if v],
             pseudonym=pseudonym,
+            # Records of the workspaces that went with the person are theirs; a workspace
+            # handed over to an admin lives on and keeps its records as they are.
+            erased_workspace_ids=[w["id"] for w in proof["workspaces"] if "workspace" in w],
         )
     )
     _n, deleted = user.delete()
