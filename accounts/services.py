@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from accounts.hooks import signup_completed
+from accounts.hooks import signup_completed, workspace_restored, workspace_suspended
 from accounts.models import (
     ApiKey,
     AuditEvent,
@@ -339,6 +339,9 @@ def workspace_suspend(*, workspace: Workspace, actor: User | None, reason: str) 
         target=locked,
         details={"reason": reason},
     )
+    # Its running campaigns pause with the reason (the engine claims nothing of a suspended
+    # workspace either way: issue #17 F2).
+    workspace_suspended.send(sender=Workspace, workspace=locked)
     notify(
         workspace=locked,
         kind="workspace.suspended",
@@ -363,6 +366,8 @@ def workspace_restore(*, workspace: Workspace, actor: User | None, reason: str =
         target=locked,
         details={"reason": reason, "was_suspended_for": previous_reason},
     )
+    # The campaigns the suspension paused resume once this commits (only those).
+    workspace_restored.send(sender=Workspace, workspace=locked)
     notify(
         workspace=locked,
         kind="workspace.restored",
