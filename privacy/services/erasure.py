@@ -10,8 +10,10 @@ import shutil
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     ApiKey,
@@ -207,18 +209,43 @@ def account_erase_by_id(*, user_id: int, actor: User | None, reason: str) -> dic
     return account_erase(user=user, actor=actor, reason=reason)
 
 
+def account_ensure_staff_may_act(*, target: User, actor: User | None) -> None:
+    """Staff act on an account only within these limits (issue #17 F5): support staff (staff
+    who are not superusers) never act on a staff account; nobody acts through these tools on
+    a superuser's account or on their own."""
+    if actor is None:
+        return  # the system (the 30-day purge) carries out what the owner asked
+    if target.pk == actor.pk:
+        raise ValidationError(_("Staff do not act on their own account through the queue."))
+    if target.is_superuser:
+        raise ValidationError(_("A superuser's account is not handled through the queue."))
+    if target.is_staff and not actor.is_superuser:
+        raise ValidationError(_("Support staff never act on staff accounts."))
+
+
 @transaction.atomic
-def account_flag_minor(*, user: User, actor: User) -> dict[str, Any]:
-    """Staff found the account belongs to someone under 18: erased at once, no grace."""
+def account_flag_minor(*, user: User, actor: User) -> DataRequest:
+    """Staff found the account belongs to someone under 18: an erasure request is opened and
+    proposed (the first pair of eyes). When another staff member approves it the account is
+    erased at once, with no grace period (issue #17 F5: no account is erased by one person
+    unless its owner asked)."""
+    account_ensure_staff_may_act(target=user, actor=actor)
     request = data_request_create(
         kind=DataRequest.Kind.ERASURE,
         channel=DataRequest.Channel.STAFF,
         user=user,
         actor=actor,
         status=DataRequest.Status.IN_PROGRESS,
-        notes="account of a minor: erased at once",
+        notes="account of a minor: erased at once once a second staff member approves",
     )
-    return account_erase(user=user, actor=actor, reason="minor", data_request=request)
+    DataRequest.objects.filter(pk=request.pk).update(
+        erasure_reason="minor", erasure_proposed_by=actor, erasure_proposed_at=timezone.now()
+    )
+    audit_record(
+        workspace=None, action="privacy.erasure_proposed", actor=actor, target=request, details={}
+    )
+    request.refresh_from_db()
+    return request
 
 
 def accounts_purge_due(*, now: datetime | None = None, limit: int = 50) -> int:
