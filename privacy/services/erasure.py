@@ -181,6 +181,7 @@ def account_erase(
         "erased_at": timezone.now().isoformat(),
         "by": f"staff #{actor.pk}" if actor is not None and actor.pk != user.pk else "self/system",
     }
+    member_of = list(Membership.objects.filter(user=user).values_list("workspace_id", flat=True))
     proof["workspaces"] = _owned_workspaces_settle(user=user, actor=actor)
     proof.update(
         _account_traces_remove(
@@ -195,7 +196,12 @@ def account_erase(
     )
     _n, deleted = user.delete()
     proof["rows_deleted"] = {k: v for k, v in deleted.items() if v}
-    proof["residual_scrubbed"] = residual_scrub([v for v in (email, phone) if v], pseudonym)
+    # The e-mail is the account's own (unique, confirmed): scrubbed everywhere. The phone is
+    # only what the person typed, possibly another tenant's number: scrubbed in the person's
+    # workspaces and platform rows, never in another tenant's records.
+    proof["residual_scrubbed"] = residual_scrub([email], pseudonym) + (
+        residual_scrub([phone], pseudonym, own_workspace_ids=member_of) if phone else 0
+    )
     audit_record(workspace=None, action="privacy.account_erased", actor=actor, details=dict(proof))
     if data_request is not None:
         data_request_complete(request=data_request, actor=actor, note="account erased", proof=proof)

@@ -128,3 +128,29 @@ def test_pseudonymised_company_on_own_invoice() -> None:
     assert order.buyer_company.startswith("erased-")
     assert order.buyer_email.startswith("erased-")
     assert invoice.buyer_name.startswith("erased-")
+
+
+def test_erasure_leaves_other_tenants_audit_and_notices_alone() -> None:
+    """The last sweep (free text: audit details, notices) replaces the erased person's phone
+    only where it is theirs: their workspaces and platform rows, not another tenant's audit
+    trail that records the same number typed into the attacker's profile."""
+    victim, _victim_order, attacker, _own_order = _tenants()
+    victim_ws = Workspace.objects.get(name="Caspian Trade")
+    account_services.audit_record(
+        workspace=victim_ws,
+        action="contacts.created",
+        actor=victim,
+        details={"phone": VICTIM_PHONE},
+    )
+    account_services.notify(
+        workspace=victim_ws, kind="test", text=f"Call us at {VICTIM_PHONE}", email=False
+    )
+    staff = UserFactory(is_staff=True, is_superuser=True)
+
+    services.account_erase(user=attacker, actor=staff, reason="test")
+
+    from accounts.models import AuditEvent, Notification
+
+    event = AuditEvent.objects.get(workspace=victim_ws, action="contacts.created")
+    assert event.details == {"phone": VICTIM_PHONE}
+    assert Notification.objects.get(workspace=victim_ws, kind="test").text.endswith(VICTIM_PHONE)
