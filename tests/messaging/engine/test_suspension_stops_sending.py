@@ -10,6 +10,7 @@ import time
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -37,7 +38,15 @@ def _wait(condition, timeout: float = 30.0) -> None:
 
 
 def test_suspension_mid_campaign_stops_sends_and_restore_resumes(
-    workspace, owner, sandbox_number, contacts, credits, launch, engine_sandbox, template
+    workspace,
+    owner,
+    member_client,
+    sandbox_number,
+    contacts,
+    credits,
+    launch,
+    engine_sandbox,
+    template,
 ) -> None:
     # given: a 40-message campaign on a 5/s number, a user-paused campaign beside it, and a
     # drainer running in the background as the dispatch workers do
@@ -102,6 +111,10 @@ def test_suspension_mid_campaign_stops_sends_and_restore_resumes(
     assert campaign.status == Campaign.Status.PAUSED
     assert campaign.pause_reason == Campaign.PauseReason.WORKSPACE_SUSPENDED
     assert "suspended" in str(campaign.get_pause_reason_display()).lower()
+    page = member_client.get(
+        reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
+    )
+    assert "The workspace was suspended" in page.content.decode()
     assert Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count() == (
         40 - after
     )
