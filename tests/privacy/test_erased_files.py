@@ -22,7 +22,8 @@ def _stored(instance: Campaign | ContactImport, field: str, name: str, data: byt
     return Path(getattr(instance, field).path)
 
 
-def test_erasing_a_workspace_deletes_its_import_files_and_campaign_media(_media_root) -> None:
+def test_erasing_a_workspace_deletes_its_import_files_and_campaign_media() -> None:
+    # MEDIA_ROOT is a temporary folder (tests/privacy/conftest.py's autouse _media_root)
     workspace = WorkspaceFactory()
     other = WorkspaceFactory()
     campaign = Campaign.objects.create(workspace=workspace, name="Spring sale")
@@ -39,7 +40,9 @@ def test_erasing_a_workspace_deletes_its_import_files_and_campaign_media(_media_
         "theirs.png",
         b"\x89PNG\r\n\x1a\nother",
     )
-    assert header.exists() and upload.exists() and kept.exists()
+    assert header.exists()
+    assert upload.exists()
+    assert kept.exists()
 
     workspace_erase(workspace=workspace)
 
