@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # Sent inside the sign-up transaction once the user confirmed the policies and their age;
 # kwargs: user, ip, user_agent. Privacy records the consents (with versions, time and IP).
 signup_completed = Signal()
+
+# Sent inside the transaction that suspends or restores a workspace; kwargs: workspace.
+# Messaging pauses the workspace's running campaigns (and resumes the ones it paused).
+workspace_suspended = Signal()
+workspace_restored = Signal()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from accounts.hooks import signup_completed
+from accounts.hooks import signup_completed, workspace_restored, workspace_suspended
 from accounts.models import (
     ApiKey,
     AuditEvent,
@@ -31,7 +31,7 @@ from accounts.models import (
     Workspace,
     WorkspaceSlugRedirect,
 )
-from accounts.permissions import API_SCOPES, Role
+from accounts.permissions import API_SCOPES, Perm, Role, role_has
 from accounts.useragent import parse_user_agent
 
 
@@ -339,6 +339,9 @@ def workspace_suspend(*, workspace: Workspace, actor: User | None, reason: str) 
         target=locked,
         details={"reason": reason},
     )
+    # Its running campaigns pause with the reason (the engine claims nothing of a suspended
+    # workspace either way: issue #17 F2).
+    workspace_suspended.send(sender=Workspace, workspace=locked)
     notify(
         workspace=locked,
         kind="workspace.suspended",
@@ -363,6 +366,8 @@ def workspace_restore(*, workspace: Workspace, actor: User | None, reason: str =
         target=locked,
         details={"reason": reason, "was_suspended_for": previous_reason},
     )
+    # The campaigns the suspension paused resume once this commits (only those).
+    workspace_restored.send(sender=Workspace, workspace=locked)
     notify(
         workspace=locked,
         kind="workspace.restored",
@@ -536,6 +541,10 @@ def membership_change_role(
         ip=ip,
         details={"from": previous, "to": role},
     )
+    if not role_has(role, Perm.API_KEYS_MANAGE):
+        _member_keys_revoke(
+            workspace=workspace, member=membership.user, actor=actor_membership.user, ip=ip
+        )
     return membership
 
 
@@ -559,7 +568,48 @@ def membership_remove(
         ip=ip,
         details={"email": membership.user.email, "role": membership.role},
     )
+    _member_keys_revoke(
+        workspace=workspace, member=membership.user, actor=actor_membership.user, ip=ip
+    )
     membership.delete()
+
+
+def _member_keys_revoke(
+    *, workspace: Workspace, member: User, actor: User | None, ip: str | None = None
+) -> int:
+    """A member left the workspace (or can no longer manage keys): the keys they created
+    stop working at once and the owners are told which. A key is the creator's credential;
+    one that outlived its creator's membership would let a removed admin keep using the
+    workspace (issue #17 F6)."""
+    keys = list(
+        ApiKey.objects.select_for_update().filter(
+            workspace=workspace, created_by=member, revoked_at__isnull=True
+        )
+    )
+    if not keys:
+        return 0
+    ApiKey.objects.filter(pk__in=[k.pk for k in keys]).update(revoked_at=timezone.now())
+    for key in keys:
+        audit_record(
+            workspace=workspace,
+            action="api_key.revoked",
+            actor=actor,
+            target=key,
+            ip=ip,
+            details={"reason": "creator_left", "creator": member.email},
+        )
+    notify(
+        workspace=workspace,
+        kind="api_key.revoked_creator_left",
+        text=_(
+            "API keys created by %(email)s were revoked because they no longer manage this "
+            "workspace's keys: %(names)s. Programs using them stop working; create new keys "
+            "if you still need them."
+        )
+        % {"email": member.email, "names": ", ".join(k.name for k in keys)},
+        link=reverse("accounts:developers", args=[workspace.slug]),
+    )
+    return len(keys)
 
 
 # --- API keys -----------------------------------------------------------------------------

@@ -77,21 +77,44 @@ def erase_workspace(*, workspace: Workspace) -> dict[str, int]:
     return {}  # billing rows are the records tax law keeps; the person's names are pseudonymised
 
 
-def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
-    """In orders and invoices (kept for tax law), every `buyer_*` text equal to one of the
-    person's identifiers (case-insensitive) becomes the pseudonym."""
+def pseudonymise_person(
+    *, user_id: int, workspace_ids: list[int], identifiers: list[str], pseudonym: str
+) -> int:
+    """In orders and invoices (kept for tax law) linked to the person by key, every `buyer_*`
+    text equal to one of the person's identifiers (case-insensitive) becomes the pseudonym.
+
+    Linked by key means: orders the person placed (`Order.created_by`, which the order form
+    sets to the signed-in buyer, whose e-mail it copies into `buyer_email`) and their
+    invoices, and the orders and invoices of the workspaces the person alone owned. Records of
+    anyone else are never touched, even when they carry the same name, company, phone or
+    e-mail: a free account could otherwise rewrite another tenant's tax records by copying
+    its buyer details into its profile and deleting itself (issue #17 F1)."""
+    values = [v for v in identifiers if v]
+    if not values:
+        return 0
+    order_ids = list(
+        Order._base_manager.filter(
+            models.Q(created_by_id=user_id) | models.Q(workspace_id__in=workspace_ids)
+        ).values_list("pk", flat=True)
+    )
+    if not order_ids:
+        return 0
+    scopes: list[tuple[type[models.Model], models.Q]] = [
+        (Order, models.Q(pk__in=order_ids)),
+        (Invoice, models.Q(order_id__in=order_ids)),
+    ]
     changed = 0
-    for model in (Order, Invoice):
+    for model, scope in scopes:
         fields = [
             f.name
             for f in model._meta.concrete_fields
             if isinstance(f, models.CharField | models.TextField) and f.name.startswith("buyer_")
         ]
         for fname in fields:
-            for value in [v for v in identifiers if v]:
-                changed += model._base_manager.filter(**{f"{fname}__iexact": value}).update(
-                    **{fname: pseudonym}
-                )
+            matches = models.Q()
+            for value in values:
+                matches |= models.Q(**{f"{fname}__iexact": value})
+            changed += model._base_manager.filter(scope, matches).update(**{fname: pseudonym})
     return changed
 
 

@@ -38,7 +38,9 @@ def erase_workspace(*, workspace: Workspace) -> dict[str, int]:
     )
 
 
-def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
+def pseudonymise_person(
+    *, user_id: int, workspace_ids: list[int], identifiers: list[str], pseudonym: str
+) -> int:
     return 0
 
 

@@ -6,6 +6,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        from accounts.hooks import workspace_restored, workspace_suspended
         from billing.checks import reconciliation_register
         from core.health import register_check
         from messaging.content.signals import whatsapp_template_status_changed
@@ -19,6 +20,21 @@ class MessagingConfig(AppConfig):
         whatsapp_template_status_changed.connect(
             _template_status_changed, dispatch_uid="campaigns-template-status"
         )
+        # Staff suspend or restore a workspace: its campaigns pause, or resume.
+        workspace_suspended.connect(_workspace_suspended, dispatch_uid="campaigns-suspended")
+        workspace_restored.connect(_workspace_restored, dispatch_uid="campaigns-restored")
+
+
+def _workspace_suspended(sender: object, **kwargs: object) -> None:
+    from messaging.campaigns.services import campaigns_pause_for_suspension
+
+    campaigns_pause_for_suspension(workspace=kwargs["workspace"])  # type: ignore[arg-type]
+
+
+def _workspace_restored(sender: object, **kwargs: object) -> None:
+    from messaging.campaigns.services import campaigns_resume_after_restore
+
+    campaigns_resume_after_restore(workspace=kwargs["workspace"])  # type: ignore[arg-type]
 
 
 def _template_status_changed(sender: object, **kwargs: object) -> None:

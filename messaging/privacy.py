@@ -124,7 +124,9 @@ def _stored_files_delete(names: list[str]) -> None:
             logger.exception("could not delete an erased workspace's file %s", name)
 
 
-def pseudonymise_person(*, identifiers: list[str], pseudonym: str) -> int:
+def pseudonymise_person(
+    *, user_id: int, workspace_ids: list[int], identifiers: list[str], pseudonym: str
+) -> int:
     return 0  # an account holder's identifiers are not kept in messaging's records
 
 

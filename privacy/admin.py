@@ -111,7 +111,15 @@ class DataRequestAdmin(admin.ModelAdmin):
         "proof",
         "status",
         "token_hash",
+        "erasure_reason",
+        "erasure_proposed_by",
+        "erasure_proposed_at",
+        "erasure_approved_by",
+        "erasure_approved_at",
     )
+    # What was asked, and by whom, is the record: once a request exists it is not re-pointed
+    # at another account or turned into another kind (issue #17 F5).
+    fixed_once_received = ("kind", "channel", "requester_email", "user")
     fields = (
         "public_id",
         "kind",
@@ -128,12 +136,19 @@ class DataRequestAdmin(admin.ModelAdmin):
         "completed_at",
         "rejection_reason",
         "notes",
+        "erasure_reason",
+        "erasure_proposed_by",
+        "erasure_proposed_at",
+        "erasure_approved_by",
+        "erasure_approved_at",
         "proof",
     )
     actions = (
         "assign_to_me",
         "build_export",
         "execute_erasure",
+        "propose_erasure",
+        "approve_erasure",
         "apply_restriction",
         "reject_with_reason",
         "mark_completed",
@@ -142,6 +157,10 @@ class DataRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("user", "assignee")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        fixed = self.fixed_once_received if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), *fixed)
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
         # Overdue open requests first, then open ones by due date, then closed ones.
@@ -318,6 +337,30 @@ class DataRequestAdmin(admin.ModelAdmin):
             _("%(n)s erasure(s) executed."),
         )
 
+    @admin.action(
+        description=gettext_lazy("Propose the account's erasure (a colleague approves)"),
+        permissions=["execute_erasure"],
+    )
+    def propose_erasure(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda r: services.data_request_propose_erasure(request=r, actor=_staff(request)),
+            _("%(n)s erasure(s) proposed; another staff member approves them."),
+        )
+
+    @admin.action(
+        description=gettext_lazy("Approve a colleague's proposed erasure and erase the account"),
+        permissions=["execute_erasure"],
+    )
+    def approve_erasure(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda r: services.data_request_approve_erasure(request=r, actor=_staff(request)),
+            _("%(n)s erasure(s) approved and executed."),
+        )
+
     @admin.action(description=gettext_lazy("Apply the restriction"), permissions=["change"])
     def apply_restriction(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._run(
@@ -367,15 +410,29 @@ class DataExportAdmin(admin.ModelAdmin):
 
 
 @admin.action(
-    description=gettext_lazy("Flag as a minor's account and erase it now"),
+    description=gettext_lazy("Flag as a minor's account and propose its erasure"),
     permissions=["execute_erasure"],
 )
 def flag_minor_and_erase(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    """Opens a proposed erasure request per account; a second staff member approves it in the
+    data-request queue, and the account is then erased at once (no grace period)."""
     count = 0
-    for user in queryset.exclude(pk=request.user.pk).filter(is_superuser=False):
-        services.account_flag_minor(user=user, actor=_staff(request))
+    for user in queryset:
+        try:
+            services.account_flag_minor(user=user, actor=_staff(request))
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{user}: {' '.join(exc.messages)}", messages.ERROR)
+            continue
         count += 1
-    modeladmin.message_user(request, _("%(n)s account(s) erased.") % {"n": count})
+    if count:
+        modeladmin.message_user(
+            request,
+            _(
+                "%(n)s account(s) flagged; the erasure is carried out when another staff "
+                "member approves it in the data-request queue."
+            )
+            % {"n": count},
+        )
 
 
 def _attach_to_user_admin() -> None:

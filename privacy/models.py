@@ -173,6 +173,27 @@ class DataRequest(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     proof = models.JSONField(default=dict, blank=True)
+    # Four eyes on an account's erasure that its owner did not ask for (issue #17 F5): one
+    # staff member proposes it, another approves it, and only then is it carried out.
+    erasure_reason = models.CharField(_("grounds for the erasure"), max_length=32, blank=True)
+    erasure_proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("erasure proposed by"),
+    )
+    erasure_proposed_at = models.DateTimeField(null=True, blank=True)
+    erasure_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("erasure approved by"),
+    )
+    erasure_approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at"]

@@ -59,9 +59,15 @@ class PrivacyDoor(Protocol):
         """Delete the app's rows of a workspace being erased, except records the law keeps."""
         ...
 
-    def pseudonymise_person(self, *, identifiers: list[str], pseudonym: str) -> int:
+    def pseudonymise_person(
+        self, *, user_id: int, workspace_ids: list[int], identifiers: list[str], pseudonym: str
+    ) -> int:
         """An account is being erased: replace the person's identifiers (e-mail, phone, names)
-        in records that must be kept. Returns the number of fields changed."""
+        in records that must be kept. Only records linked to the person by key are touched
+        (rows whose user column is `user_id`, rows of `workspace_ids`: the workspaces the person
+        alone owned, erased with them), never rows that merely carry the same text: anyone can
+        type another tenant's company name into their profile (issue #17 F1). Returns the
+        number of fields changed."""
         ...
 
     def recipient_phone(self, *, workspace: Workspace | None, phone: str) -> str | None:

@@ -34,6 +34,7 @@ class Campaign(WorkspaceOwned):
         AUDIENCE_CHANGED = "audience_changed", _("The audience differs from what was confirmed")
         TEMPLATE_PAUSED = "template_paused", _("Meta paused the WhatsApp template")
         TEMPLATE_DISABLED = "template_disabled", _("Meta disabled the WhatsApp template")
+        WORKSPACE_SUSPENDED = "workspace_suspended", _("The workspace was suspended")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=150)

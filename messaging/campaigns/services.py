@@ -3,6 +3,7 @@ failed. The engine (messaging/engine) does the sending."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict
 from datetime import datetime
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User, Workspace
-from accounts.services import audit_record, workspace_ensure_can_send
+from accounts.services import WorkspaceSuspended, audit_record, workspace_ensure_can_send
 from billing import services as billing
 from core.events import campaign_event, events_publish
 from messaging.campaigns.messages import message_send
@@ -47,11 +48,13 @@ from messaging.engine.fanout import (
 )
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
-from messaging.engine.reactions import campaigns_refresh
+from messaging.engine.reactions import campaigns_pause, campaigns_refresh
 from messaging.engine.tasks import campaign_fanout_task
 from messaging.engine.windows import window_clean, window_share
 from messaging.numbers.health import tier_warnings
 from messaging.numbers.models import Sender
+
+logger = logging.getLogger(__name__)
 
 WEB_GATEWAY_ADVISED_MAX = 100  # the terms' advice for numbers behind WhatsApp Web
 
@@ -401,6 +404,39 @@ def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | N
             transaction.on_commit(lambda: dispatch_kick(sender_ids=senders))
     campaign.refresh_from_db()
     return campaign
+
+
+def campaigns_pause_for_suspension(*, workspace: Workspace) -> list[Campaign]:
+    """Staff suspended the workspace: its running (or launching) campaigns pause with that
+    reason, shown on the campaign page and in the API. Runs inside the suspension's
+    transaction. Scheduled campaigns keep their schedule: a launch checks the workspace.
+    The engine claims nothing of a suspended workspace anyway; the pause says so to the
+    user and keeps what restore resumes to exactly these campaigns (issue #17 F2)."""
+    ids = list(
+        Campaign.objects.for_workspace(workspace)
+        .filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.LAUNCHING])
+        .values_list("pk", flat=True)
+    )
+    return campaigns_pause(campaign_ids=ids, reason=Campaign.PauseReason.WORKSPACE_SUSPENDED)
+
+
+def campaigns_resume_after_restore(*, workspace: Workspace) -> None:
+    """The workspace is active again: once that commits, the campaigns its suspension paused
+    resume (a campaign the user paused, or paused for another reason, stays paused)."""
+
+    def resume() -> None:
+        for campaign in Campaign.objects.for_workspace(workspace).filter(
+            status=Campaign.Status.PAUSED,
+            pause_reason=Campaign.PauseReason.WORKSPACE_SUSPENDED,
+        ):
+            try:
+                campaign_resume(workspace=workspace, campaign=campaign, actor=None)
+            except (ValidationError, WorkspaceSuspended):
+                logger.warning(
+                    "campaign %s not resumed after its workspace was restored", campaign.pk
+                )
+
+    transaction.on_commit(resume)
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Workspace
 from core.events import events_publish, message_status_event
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import caps, charges, heartbeat, reactions
@@ -91,7 +92,8 @@ def pace_of(sender: Sender) -> Pace:
 def claim(*, sender_id: int, limit: int) -> list[Claimed]:
     """Take up to `limit` due messages of running campaigns (or transactional ones). A message
     whose send window has closed while it waited is not taken: it goes back to wait for the
-    next opening (in the recipient's time zone)."""
+    next opening (in the recipient's time zone). Nothing of a suspended workspace is taken,
+    campaign or single send: suspension stops sending at once (issue #17 F2)."""
     table, campaigns = Message._meta.db_table, Campaign._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -104,6 +106,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
                 WHERE m.sender_id = %s AND m.status = 'queued'
                   AND m.next_attempt_at <= clock_timestamp()
                   AND (m.campaign_id IS NULL OR c.status = 'running')
+                  AND w.status <> %s
                 ORDER BY m.priority DESC, m.next_attempt_at
                 LIMIT %s
                 FOR UPDATE OF m SKIP LOCKED
@@ -123,7 +126,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
             RETURNING m.id, m.public_id, m.phone, m.campaign_id, m.contact_id, m.attempts, m.body,
                       m.content
             """,  # noqa: S608 - table names are our own
-            [sender_id, limit, settings.ENGINE_LEASE_SECONDS],
+            [sender_id, Workspace.Status.SUSPENDED.value, limit, settings.ENGINE_LEASE_SECONDS],
         )
         return [Claimed(*row) for row in cursor.fetchall()]
 

@@ -29,6 +29,7 @@ from privacy.services.deactivation import (
     reactivation_token,
 )
 from privacy.services.erasure import (
+    account_ensure_staff_may_act,
     account_erase,
     account_erase_by_id,
     account_flag_minor,
@@ -44,8 +45,11 @@ from privacy.services.export import (
 )
 from privacy.services.fulfilment import (
     data_request_apply_restriction,
+    data_request_approve_erasure,
     data_request_build_export,
     data_request_execute_erasure,
+    data_request_propose_erasure,
+    erasure_asked_by_owner,
 )
 from privacy.services.identifiers import subject_hash
 from privacy.services.profile import privacy_profile_get, processing_lift, processing_restrict
@@ -102,6 +106,10 @@ __all__ = [
     "data_request_confirm",
     "data_request_create",
     "data_request_execute_erasure",
+    "data_request_propose_erasure",
+    "data_request_approve_erasure",
+    "erasure_asked_by_owner",
+    "account_ensure_staff_may_act",
     "data_request_find_by_token",
     "data_request_reject",
     "data_request_withdraw_erasure",

@@ -10,8 +10,10 @@ import shutil
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     ApiKey,
@@ -109,7 +111,12 @@ def _owned_workspaces_settle(*, user: User, actor: User | None) -> list[dict[str
 
 
 def _account_traces_remove(
-    *, user: User, email: str, identifiers: list[str], pseudonym: str
+    *,
+    user: User,
+    email: str,
+    identifiers: list[str],
+    pseudonym: str,
+    erased_workspace_ids: list[int],
 ) -> dict[str, int]:
     """Everything about the person outside their user row: keys revoked, kept records
     pseudonymised (each app's door), invitations and sign-in attempts deleted, audit entries
@@ -119,7 +126,12 @@ def _account_traces_remove(
         created_by=user, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     traces["billing_pseudonymised"] = sum(
-        door.pseudonymise_person(identifiers=identifiers, pseudonym=pseudonym)
+        door.pseudonymise_person(
+            user_id=user.pk,
+            workspace_ids=erased_workspace_ids,
+            identifiers=identifiers,
+            pseudonym=pseudonym,
+        )
         for door in registry.doors()
     )
     traces["invitations_deleted"] = Invitation.objects.filter(email__iexact=email).delete()[0]
@@ -169,6 +181,7 @@ def account_erase(
         "erased_at": timezone.now().isoformat(),
         "by": f"staff #{actor.pk}" if actor is not None and actor.pk != user.pk else "self/system",
     }
+    member_of = list(Membership.objects.filter(user=user).values_list("workspace_id", flat=True))
     proof["workspaces"] = _owned_workspaces_settle(user=user, actor=actor)
     proof.update(
         _account_traces_remove(
@@ -176,11 +189,19 @@ def account_erase(
             email=email,
             identifiers=[v for v in (email, phone, *names) if v],
             pseudonym=pseudonym,
+            # Records of the workspaces that went with the person are theirs; a workspace
+            # handed over to an admin lives on and keeps its records as they are.
+            erased_workspace_ids=[w["id"] for w in proof["workspaces"] if "workspace" in w],
         )
     )
     _n, deleted = user.delete()
     proof["rows_deleted"] = {k: v for k, v in deleted.items() if v}
-    proof["residual_scrubbed"] = residual_scrub([v for v in (email, phone) if v], pseudonym)
+    # The e-mail is the account's own (unique, confirmed): scrubbed everywhere. The phone is
+    # only what the person typed, possibly another tenant's number: scrubbed in the person's
+    # workspaces and platform rows, never in another tenant's records.
+    proof["residual_scrubbed"] = residual_scrub([email], pseudonym) + (
+        residual_scrub([phone], pseudonym, own_workspace_ids=member_of) if phone else 0
+    )
     audit_record(workspace=None, action="privacy.account_erased", actor=actor, details=dict(proof))
     if data_request is not None:
         data_request_complete(request=data_request, actor=actor, note="account erased", proof=proof)
@@ -194,18 +215,43 @@ def account_erase_by_id(*, user_id: int, actor: User | None, reason: str) -> dic
     return account_erase(user=user, actor=actor, reason=reason)
 
 
+def account_ensure_staff_may_act(*, target: User, actor: User | None) -> None:
+    """Staff act on an account only within these limits (issue #17 F5): support staff (staff
+    who are not superusers) never act on a staff account; nobody acts through these tools on
+    a superuser's account or on their own."""
+    if actor is None:
+        return  # the system (the 30-day purge) carries out what the owner asked
+    if target.pk == actor.pk:
+        raise ValidationError(_("Staff do not act on their own account through the queue."))
+    if target.is_superuser:
+        raise ValidationError(_("A superuser's account is not handled through the queue."))
+    if target.is_staff and not actor.is_superuser:
+        raise ValidationError(_("Support staff never act on staff accounts."))
+
+
 @transaction.atomic
-def account_flag_minor(*, user: User, actor: User) -> dict[str, Any]:
-    """Staff found the account belongs to someone under 18: erased at once, no grace."""
+def account_flag_minor(*, user: User, actor: User) -> DataRequest:
+    """Staff found the account belongs to someone under 18: an erasure request is opened and
+    proposed (the first pair of eyes). When another staff member approves it the account is
+    erased at once, with no grace period (issue #17 F5: no account is erased by one person
+    unless its owner asked)."""
+    account_ensure_staff_may_act(target=user, actor=actor)
     request = data_request_create(
         kind=DataRequest.Kind.ERASURE,
         channel=DataRequest.Channel.STAFF,
         user=user,
         actor=actor,
         status=DataRequest.Status.IN_PROGRESS,
-        notes="account of a minor: erased at once",
+        notes="account of a minor: erased at once once a second staff member approves",
     )
-    return account_erase(user=user, actor=actor, reason="minor", data_request=request)
+    DataRequest.objects.filter(pk=request.pk).update(
+        erasure_reason="minor", erasure_proposed_by=actor, erasure_proposed_at=timezone.now()
+    )
+    audit_record(
+        workspace=None, action="privacy.erasure_proposed", actor=actor, target=request, details={}
+    )
+    request.refresh_from_db()
+    return request
 
 
 def accounts_purge_due(*, now: datetime | None = None, limit: int = 50) -> int:

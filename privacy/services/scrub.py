@@ -5,6 +5,7 @@ pseudonym. Targeted tables only, never billing."""
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 from django.contrib.admin.models import LogEntry
 from django.db import connection, models
@@ -33,16 +34,28 @@ def _targets() -> list[tuple[str, str, str, bool]]:
     return targets
 
 
-def residual_scrub(needles: list[str], pseudonym: str, workspace_id: int | None = None) -> int:
+def residual_scrub(
+    needles: list[str],
+    pseudonym: str,
+    workspace_id: int | None = None,
+    *,
+    own_workspace_ids: list[int] | None = None,
+) -> int:
     """Replace every occurrence of `needles` (case-insensitive) in the scrubbed tables by
     `pseudonym`; with `workspace_id`, only in that workspace's rows of tables that have one
-    (a workspace-scoped erasure touches nothing of another workspace). Returns rows changed."""
+    (a workspace-scoped erasure touches nothing of another workspace); with
+    `own_workspace_ids`, only in rows of those workspaces or of none (platform rows): a text
+    someone typed into their profile (a phone) may be another tenant's, whose records an
+    erasure must not rewrite (issue #17 F1). Returns rows changed."""
     changed = 0
     with connection.cursor() as cursor:
         for table, column, dtype, has_workspace in _targets():
-            scope_sql, scope_args = "", []
+            scope_sql, scope_args = "", cast(list[Any], [])
             if workspace_id is not None and has_workspace:
                 scope_sql, scope_args = " AND workspace_id = %s", [workspace_id]
+            elif own_workspace_ids is not None and has_workspace:
+                scope_sql = " AND (workspace_id IS NULL OR workspace_id = ANY(%s))"
+                scope_args = [own_workspace_ids]
             for needle in needles:
                 if dtype == "jsonb":
                     sql = (

@@ -115,17 +115,29 @@ def test_support_applies_a_restriction(support_client: Client) -> None:
     assert subject.privacy_profile.is_restricted
 
 
-def test_minor_flag_erases_the_account_at_once(admin_client: Client) -> None:
+def test_minor_flag_erases_the_account_at_once(
+    admin_client: Client, support_client: Client
+) -> None:
+    """Flagged by one staff member, erased at once (no grace) when a second approves (four
+    eyes, issue #17 F5)."""
     minor = UserFactory(email="kid@example.com")
 
     response = admin_client.post(
         reverse("admin:accounts_user_changelist"),
         {"action": "flag_minor_and_erase", "_selected_action": [minor.pk]},
     )
+    assert response.status_code == 302
+    assert User.objects.filter(email="kid@example.com").exists()  # one person is not enough
+    request = DataRequest.objects.get()
+
+    response = support_client.post(
+        reverse("admin:privacy_datarequest_changelist"),
+        {"action": "approve_erasure", "_selected_action": [request.pk]},
+    )
 
     assert response.status_code == 302
     assert not User.objects.filter(email="kid@example.com").exists()
-    request = DataRequest.objects.get()
+    request.refresh_from_db()
     assert request.status == DataRequest.Status.COMPLETED
     assert request.proof["reason"] == "minor"
     assert request.requester_email == ""
