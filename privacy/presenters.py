@@ -13,6 +13,10 @@ AUDIT_SENTENCES: dict[str, Any] = {
     "privacy.account_deactivated": _l("%(target)s deactivated their account"),
     "privacy.account_reactivated": _l("%(target)s restored their account"),
     "privacy.account_erased": _l("An account was erased"),
+    "privacy.erasure_proposed": _l(
+        "%(actor)s proposed erasing an account (a second person must approve)"
+    ),
+    "privacy.erasure_approved": _l("%(actor)s approved erasing an account"),
     "privacy.consent_granted": _l("%(actor)s gave consent: %(purpose)s"),
     "privacy.consent_withdrawn": _l("%(actor)s withdrew consent: %(purpose)s"),
     "privacy.export_requested": _l("%(actor)s asked for a copy of their data"),
