@@ -69,6 +69,14 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "These environment variables are required when DEBUG is off: " + ", ".join(missing)
         )
+    if FIELD_ENCRYPTION_KEY == _DEV_FIELD_KEY:
+        # The development key is public (it is in this file): secrets encrypted with it are
+        # readable by anyone. Refused in production (issue 17).
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is the public development key, which is refused when DEBUG is "
+            'off. Generate a key with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        )
 SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
 FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _DEV_FIELD_KEY
 
