@@ -270,11 +270,16 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
 ACCOUNT_FORMS = {"login": "accounts.auth_forms.LoginForm"}
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    # Five failed sign-ins per account within 5 minutes lock that account for the rest of it.
-    "login_failed": env("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
+    # Failed sign-ins slow down the (account, IP) pair (accounts/login_throttle.py) instead of
+    # locking an account for everyone or an office's address (issue 17, F8). This per-IP cap is
+    # only a flood guard, far above what people behind one address mistype.
+    "login_failed": env("LOGIN_FAILED_RATE_LIMIT", "100/m/ip"),
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+LOGIN_SLOWDOWN_FREE_ATTEMPTS = env_int("LOGIN_SLOWDOWN_FREE_ATTEMPTS", 3)
+LOGIN_SLOWDOWN_BASE_SECONDS = env_int("LOGIN_SLOWDOWN_BASE_SECONDS", 5)
+LOGIN_SLOWDOWN_MAX_SECONDS = env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 900)
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
