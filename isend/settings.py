@@ -200,6 +200,14 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 7)
+# Spreadsheet caps (issue 17, F4: zip bombs): the sum of an XLSX's unpacked members, the
+# compression ratio of any member over 1 MB, and the rows and columns of any import.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env_int(
+    "IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", 256 * 1024 * 1024
+)
+IMPORT_XLSX_MAX_COMPRESSION_RATIO = env_int("IMPORT_XLSX_MAX_COMPRESSION_RATIO", 100)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
