@@ -266,6 +266,7 @@ class Notification(models.Model):
     text = models.TextField()
     link = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # A personal notice's read time. Workspace-wide notices are read per user: NotificationRead.
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -279,6 +280,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.text[:40]}"
+
+
+class NotificationRead(models.Model):
+    """One user has read one workspace-wide notification (issue 17, F8: read state is each
+    user's own; a viewer's "mark all read" must not hide a notice from the owner). A personal
+    notification has one reader, so its own ``read_at`` is its read state."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_reads")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "user"], name="notification_read_once_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.notification_id}"
 
 
 class ApiRequestLog(models.Model):

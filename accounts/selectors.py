@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, F, QuerySet, When
 
 from accounts.models import (
     ApiKey,
@@ -10,6 +10,7 @@ from accounts.models import (
     Invitation,
     Membership,
     Notification,
+    NotificationRead,
     User,
     Workspace,
     WorkspaceSlugRedirect,
@@ -97,21 +98,41 @@ def audit_events_of_workspace(
     return qs.order_by("-created_at", "-id")
 
 
-def notifications_unread_count(*, user: User, workspace: Workspace | None) -> int:
-    from django.db.models import Q
+def _notifications_seen_by(*, user: User, workspace: Workspace | None) -> QuerySet[Notification]:
+    """The user's personal notices and, in a workspace, its shared ones, each annotated with
+    ``is_read`` for this user (personal: the row's read time; shared: NotificationRead)."""
+    from django.db.models import Exists, OuterRef, Q
 
     scope = Q(user=user)
     if workspace is not None:
         scope |= Q(workspace=workspace, user__isnull=True)
-    return Notification.objects.filter(scope, read_at__isnull=True).count()
+    read_by_user = NotificationRead.objects.filter(notification=OuterRef("pk"), user=user)
+    return (
+        Notification.objects.filter(scope)
+        .annotate(shared_read=Exists(read_by_user))
+        .annotate(
+            is_read=Case(
+                When(user__isnull=False, then=Q(read_at__isnull=False)),
+                default=F("shared_read"),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
+def notifications_unread_count(*, user: User, workspace: Workspace | None) -> int:
+    from django.db.models import Exists, OuterRef, Q
+
+    unread = Q(user=user, read_at__isnull=True)
+    if workspace is not None:
+        read_by_user = NotificationRead.objects.filter(notification=OuterRef("pk"), user=user)
+        unread |= Q(Q(workspace=workspace, user__isnull=True), ~Exists(read_by_user))
+    return Notification.objects.filter(unread).count()
 
 
 def notifications_recent(
     *, user: User, workspace: Workspace | None, limit: int = 20
 ) -> list[Notification]:
-    from django.db.models import Q
-
-    scope = Q(user=user)
-    if workspace is not None:
-        scope |= Q(workspace=workspace, user__isnull=True)
-    return list(Notification.objects.filter(scope).order_by("-created_at")[:limit])
+    return list(
+        _notifications_seen_by(user=user, workspace=workspace).order_by("-created_at")[:limit]
+    )

@@ -27,6 +27,7 @@ from accounts.models import (
     LoginEvent,
     Membership,
     Notification,
+    NotificationRead,
     User,
     Workspace,
     WorkspaceSlugRedirect,
@@ -729,8 +730,21 @@ def login_event_record(
 
 
 def notification_mark_read(*, user: User, workspace: Workspace | None) -> int:
-    qs = Notification.objects.filter(read_at__isnull=True)
-    scope = models.Q(user=user)
-    if workspace is not None:
-        scope |= models.Q(workspace=workspace, user__isnull=True)
-    return qs.filter(scope).update(read_at=timezone.now())
+    """Mark every notice this user sees as read, for this user only: personal notices on
+    their row, the workspace's shared notices in NotificationRead (the other members still
+    see them unread). Bulk writes; safe to repeat. Returns how many became read."""
+    now = timezone.now()
+    with transaction.atomic():
+        count = Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
+        if workspace is not None:
+            unread_ids = list(
+                Notification.objects.filter(workspace=workspace, user__isnull=True)
+                .exclude(reads__user=user)
+                .values_list("pk", flat=True)
+            )
+            NotificationRead.objects.bulk_create(
+                [NotificationRead(notification_id=pk, user=user, read_at=now) for pk in unread_ids],
+                ignore_conflicts=True,
+            )
+            count += len(unread_ids)
+    return count

@@ -28,6 +28,7 @@ from billing import pdf, selectors, services
 from billing.forms import BuyForm, ThresholdForm
 from billing.models import LedgerEntry, Order
 from billing.presenters import ledger_sentences
+from core.spreadsheets import formula_safe
 
 logger = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ def ledger(request: WorkspaceRequest) -> HttpResponse:
 
 def _csv_text(value: str) -> str:
     """Neutralise spreadsheet formulas in free-text cells (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return formula_safe(value)
 
 
 class _Echo:

@@ -3,13 +3,14 @@ loopback, link-local and reserved addresses are refused unless settings allow th
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from core.outgoing import address_is_public
 
 
 def ensure_public_url(url: str) -> str:
@@ -26,8 +27,7 @@ def ensure_public_url(url: str) -> str:
             _("The host %(host)s does not resolve.") % {"host": parsed.hostname}
         ) from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not address_is_public(str(info[4][0])):
             raise ValidationError(
                 _("%(host)s resolves to a private or local address, which is not allowed.")
                 % {"host": parsed.hostname}

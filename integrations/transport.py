@@ -2,24 +2,22 @@
 aiohttp, one session per batch, never following redirects, 10 s timeout each.
 
 SSRF (DESIGN.md, Security): every URL is checked with `ensure_public_url` just before the
-send, and the connector's resolver refuses private, loopback, link-local and reserved
-addresses again at connect time, so a hostname re-pointed after the check (DNS rebinding)
-cannot reach our network. Both checks are off when `ALLOW_PRIVATE_WEBHOOK_URLS` is on."""
+send, and core's one outgoing client (`core.outgoing`: resolve, check and pin per connection,
+never follow redirects) refuses private, loopback, link-local and reserved addresses again at
+connect time, so a hostname re-pointed after the check (DNS rebinding) cannot reach our
+network. Both checks are off when `ALLOW_PRIVATE_WEBHOOK_URLS` is on."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
-from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core.outgoing import AddressPolicy, checked_connector, refused_cause
 from core.urlsafety import ensure_public_url
 
 USER_AGENT = "iSend-Webhooks/1.0"
@@ -48,29 +46,6 @@ class Response:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class RefusedAddress(OSError):
-    """The host resolves to an address outgoing webhooks must not reach."""
-
-
-class PublicOnlyResolver(ThreadedResolver):
-    """Resolves like aiohttp's default, then refuses any non-public address (at connect time,
-    which is what defeats DNS rebinding between the check and the request)."""
-
-    def __init__(self, *, allow_private: bool) -> None:
-        super().__init__()
-        self.allow_private = allow_private
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[Any]:
-        hosts = await super().resolve(host, port, family)
-        if not self.allow_private:
-            for item in hosts:
-                if not ipaddress.ip_address(item["host"]).is_global:
-                    raise RefusedAddress(f"{host} resolves to a private or local address")
-        return hosts
-
-
 def _refusal(url: str) -> str:
     """Empty when the URL may be called now; else why not."""
     try:
@@ -81,11 +56,7 @@ def _refusal(url: str) -> str:
 
 
 async def _post_all(requests: list[Request], timeout: float, allow_private: bool) -> list[Response]:
-    connector = aiohttp.TCPConnector(
-        resolver=PublicOnlyResolver(allow_private=allow_private),
-        use_dns_cache=False,
-        limit=CONCURRENCY,
-    )
+    connector = checked_connector(AddressPolicy(allow_private=allow_private), limit=CONCURRENCY)
     gate = asyncio.Semaphore(CONCURRENCY)
     async with aiohttp.ClientSession(
         connector=connector,
@@ -111,8 +82,9 @@ async def _post_all(requests: list[Request], timeout: float, allow_private: bool
                 except TimeoutError:
                     answer.error = f"timeout after {timeout:g} s"
                 except (aiohttp.ClientError, OSError) as exc:
-                    cause = exc.__cause__ if isinstance(exc.__cause__, RefusedAddress) else exc
-                    prefix = "refused: " if isinstance(cause, RefusedAddress) else ""
+                    refused = refused_cause(exc)
+                    cause: BaseException = refused or exc
+                    prefix = "refused: " if refused is not None else ""
                     answer.error = f"{prefix}{type(cause).__name__}: {cause}"[:255]
                 answer.elapsed_ms = int((time.monotonic() - started) * 1000)
             return answer

@@ -69,6 +69,14 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "These environment variables are required when DEBUG is off: " + ", ".join(missing)
         )
+    if FIELD_ENCRYPTION_KEY == _DEV_FIELD_KEY:
+        # The development key is public (it is in this file): secrets encrypted with it are
+        # readable by anyone. Refused in production (issue 17).
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is the public development key, which is refused when DEBUG is "
+            'off. Generate a key with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        )
 SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
 FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _DEV_FIELD_KEY
 
@@ -192,6 +200,14 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 7)
+# Spreadsheet caps (issue 17, F4: zip bombs): the sum of an XLSX's unpacked members, the
+# compression ratio of any member over 1 MB, and the rows and columns of any import.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env_int(
+    "IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", 256 * 1024 * 1024
+)
+IMPORT_XLSX_MAX_COMPRESSION_RATIO = env_int("IMPORT_XLSX_MAX_COMPRESSION_RATIO", 100)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -262,11 +278,16 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
 ACCOUNT_FORMS = {"login": "accounts.auth_forms.LoginForm"}
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    # Five failed sign-ins per account within 5 minutes lock that account for the rest of it.
-    "login_failed": env("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
+    # Failed sign-ins slow down the (account, IP) pair (accounts/login_throttle.py) instead of
+    # locking an account for everyone or an office's address (issue 17, F8). This per-IP cap is
+    # only a flood guard, far above what people behind one address mistype.
+    "login_failed": env("LOGIN_FAILED_RATE_LIMIT", "100/m/ip"),
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+LOGIN_SLOWDOWN_FREE_ATTEMPTS = env_int("LOGIN_SLOWDOWN_FREE_ATTEMPTS", 3)
+LOGIN_SLOWDOWN_BASE_SECONDS = env_int("LOGIN_SLOWDOWN_BASE_SECONDS", 5)
+LOGIN_SLOWDOWN_MAX_SECONDS = env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 900)
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import markdown
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -25,6 +24,7 @@ from accounts.services import client_ip
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from privacy import selectors, services
 from privacy.forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm, ReauthForm
+from privacy.markdown_render import render_policy_markdown
 from privacy.models import Consent
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -32,8 +32,8 @@ COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
 
 def _render_markdown(text: str) -> str:
-    # Policy bodies are written by staff in admin; raw HTML in them is escaped.
-    return markdown.markdown(text.replace("<", "&lt;"), extensions=["tables", "sane_lists"])
+    # Policy bodies are written by staff in admin: raw HTML is escaped, unsafe links dropped.
+    return render_policy_markdown(text)
 
 
 def _safe_next(request: HttpRequest, fallback: str = "/") -> str:

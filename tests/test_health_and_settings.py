@@ -11,6 +11,8 @@ import pytest
 from django.test import Client, override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA="  # isend/settings.py's dev key
+PRODUCTION_FIELD_KEY = "cHJvZHVjdGlvbi1vbmx5LWZpZWxkLWtleS10ZXN0LTA="  # any other Fernet key
 
 
 @pytest.mark.django_db
@@ -65,7 +67,7 @@ def test_check_deploy_is_clean_in_production_mode() -> None:
         DEBUG="0",
         SECRET_KEY="x" * 30 + "-production-secret-key-with-enough-entropy-0123456789",
         ALLOWED_HOSTS="isend.example.com",
-        FIELD_ENCRYPTION_KEY="ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA=",
+        FIELD_ENCRYPTION_KEY=PRODUCTION_FIELD_KEY,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -77,6 +79,20 @@ def test_production_mode_refuses_to_start_without_required_variables() -> None:
 
     assert result.returncode != 0
     assert "SECRET_KEY, ALLOWED_HOSTS, FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+def test_production_mode_refuses_the_development_encryption_key() -> None:
+    result = _manage(
+        "check",
+        DEBUG="0",
+        SECRET_KEY="x" * 30 + "-production-secret-key-with-enough-entropy-0123456789",
+        ALLOWED_HOSTS="isend.example.com",
+        FIELD_ENCRYPTION_KEY=DEV_FIELD_KEY,
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "FIELD_ENCRYPTION_KEY is the public development key" in result.stderr
 
 
 def test_readme_lists_every_environment_variable() -> None:

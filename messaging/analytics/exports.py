@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpResponse
 from openpyxl import Workbook
 
-from messaging.contacts.selectors import csv_safe
+from core.spreadsheets import formula_safe as csv_safe
 
 FORMATS = ("csv", "xlsx")
 

@@ -5,10 +5,12 @@ The engine builds its adapters here; the numbers pages use the same functions.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from core.crypto import decrypt_json
+from core.outgoing import AddressPolicy
 from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     CloudApiCredentials,
@@ -25,6 +27,20 @@ def send_timeouts() -> Timeouts:
     """The send path's HTTP timeouts (settings.ENGINE_SEND_TIMEOUT_SECONDS, 10 s by default)."""
     total = float(settings.ENGINE_SEND_TIMEOUT_SECONDS)
     return Timeouts(connect=min(SANDBOX_TIMEOUTS.connect, total), total=total)
+
+
+def outgoing_policy() -> AddressPolicy:
+    """Where gateway requests may connect: public addresses, plus the hosts the operator set
+    (the sandbox and the Graph URL), plus anything when ALLOW_PRIVATE_WEBHOOK_URLS is on
+    (development and tests). A WhatsApp-Web gateway's address is the user's, never trusted."""
+    trusted = {
+        (urlsplit(url).hostname or "").lower()
+        for url in (settings.SANDBOX_GATEWAY_URL, settings.WHATSAPP_GRAPH_URL)
+    }
+    return AddressPolicy(
+        allow_private=bool(settings.ALLOW_PRIVATE_WEBHOOK_URLS),
+        trusted_hosts=frozenset(trusted - {""}),
+    )
 
 
 def sender_credentials(sender: Sender) -> dict[str, Any]:
@@ -50,6 +66,7 @@ def cloud_adapter(
         api_version=settings.WHATSAPP_GRAPH_VERSION,
         timeouts=send_timeouts(),
         transport=transport,
+        address_policy=outgoing_policy(),
     )
 
 
@@ -63,6 +80,7 @@ def web_adapter(
         ),
         timeouts=send_timeouts(),
         transport=transport,
+        address_policy=outgoing_policy(),
     )
 
 

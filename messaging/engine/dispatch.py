@@ -29,7 +29,7 @@ from accounts.models import Workspace
 from core.events import events_publish, message_status_event
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import caps, charges, heartbeat, reactions
-from messaging.engine.adapters import send_timeouts, sender_adapter
+from messaging.engine.adapters import outgoing_policy, send_timeouts, sender_adapter
 from messaging.engine.content import (
     TEMPLATE_PAUSE_CODES,
     Claim,
@@ -184,18 +184,22 @@ def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
     """One event loop and one HTTP connection pool per worker thread, kept from one slice to
     the next (DESIGN: one reused session per worker). A pool per slice reconnected to the
     gateway every few seconds: profiled, ~10% of the drainer's CPU went to opening sockets.
-    Rebuilt when the send timeouts change (settings are read at call time)."""
+    Rebuilt when the send timeouts or the address policy change (settings are read at call
+    time). Every connection is checked against the policy (issue 17, F3)."""
     timeouts = send_timeouts()
+    policy = outgoing_policy()
     runtime = getattr(_thread, "runtime", None)
-    if runtime is not None and (runtime[0].is_closed() or runtime[2] != timeouts):
+    if runtime is not None and (runtime[0].is_closed() or runtime[2] != (timeouts, policy)):
         if not runtime[0].is_closed():
             runtime[0].run_until_complete(runtime[1].aclose())
             runtime[0].close()
         runtime = None
     if runtime is None:
         loop = asyncio.new_event_loop()
-        transport = HttpTransport(timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS)
-        runtime = (loop, transport, timeouts)
+        transport = HttpTransport(
+            timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS, address_policy=policy
+        )
+        runtime = (loop, transport, (timeouts, policy))
         _thread.runtime = runtime
         with _runtimes_lock:
             _runtimes.append((loop, transport))

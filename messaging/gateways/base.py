@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import aiohttp
 
+from core.outgoing import AddressPolicy, checked_connector, is_redirect, refused_cause
 from messaging.gateways.freeform import FreeFormContent
 
 _NON_DIGITS = re.compile(r"\D")
@@ -581,10 +582,22 @@ class HttpTransport:
 
     Create it inside the event loop that uses it (the session binds to that loop) and close it
     with :meth:`aclose`. Several adapters on one loop may share a transport.
+
+    Every connection goes through core's checked connector (resolve, check against
+    ``address_policy``, pin) and :func:`exchange` never follows redirects (issue 17, F3). The
+    default policy refuses every private and loopback address; the engine passes the one
+    built from settings.
     """
 
-    def __init__(self, *, timeouts: Timeouts | None = None, max_connections: int = 100) -> None:
+    def __init__(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        max_connections: int = 100,
+        address_policy: AddressPolicy | None = None,
+    ) -> None:
         self.timeouts = timeouts or Timeouts()
+        self.address_policy = address_policy or AddressPolicy()
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -601,7 +614,7 @@ class HttpTransport:
                     connect=self.timeouts.connect,
                     sock_connect=self.timeouts.connect,
                 ),
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=checked_connector(self.address_policy, limit=self._max_connections),
                 trace_configs=[trace],
             )
             self._loop = loop
@@ -653,6 +666,12 @@ class HttpReply:
     body: Any
     raw: bytes
     content_type: str = ""
+    location: str = ""
+
+    @property
+    def is_redirect(self) -> bool:
+        """A 3xx: never followed (the target could be internal); callers report it."""
+        return is_redirect(self.status)
 
 
 class TransportFailure(Exception):
@@ -672,16 +691,26 @@ async def exchange(
     headers: Mapping[str, str],
     payload: Any = None,
 ) -> HttpReply:
-    """Make one HTTP request; raise :class:`TransportFailure` when no answer came back."""
+    """Make one HTTP request; raise :class:`TransportFailure` when no answer came back.
+    Redirects are not followed: a 3xx comes back as a reply with its ``location``."""
     progress = RequestProgress()
     try:
         async with transport.session.request(
-            method, url, json=payload, headers=dict(headers), trace_request_ctx=progress
+            method,
+            url,
+            json=payload,
+            headers=dict(headers),
+            trace_request_ctx=progress,
+            allow_redirects=False,
         ) as response:
             raw = await response.read()
             content_type = response.content_type
             status = response.status
+            location = response.headers.get("Location", "")
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        refused = refused_cause(exc)
+        if refused is not None:
+            raise TransportFailure(f"refused: {refused}", request_sent=False) from exc
         kind = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
         raise TransportFailure(f"{kind} on {method} {url}", request_sent=progress.sent) from exc
     body: Any = None
@@ -690,7 +719,7 @@ async def exchange(
             body = json_loads(raw)
         except ValueError:
             body = None
-    return HttpReply(status, body, raw, content_type)
+    return HttpReply(status, body, raw, content_type, location)
 
 
 def json_loads(raw: bytes) -> Any:

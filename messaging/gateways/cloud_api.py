@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
+from core.outgoing import AddressPolicy
 from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
@@ -409,14 +410,20 @@ class CloudApiAdapter:
         concurrency: int = 32,
         timeouts: Timeouts | None = None,
         transport: HttpTransport | None = None,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
         self.credentials = credentials
         self.concurrency = concurrency
         self._base = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
+        if address_policy is None:
+            # The base URL is the operator's (settings), so its host is trusted; any other host
+            # (a media URL an answer names) is checked, and redirects are never followed.
+            host = urlsplit(base_url).hostname or ""
+            address_policy = AddressPolicy(trusted_hosts=frozenset({host.lower()}))
         self._messages_url = f"{self._base}/{credentials.phone_number_id}/messages"
         self._owns_transport = transport is None
         self._transport = transport or HttpTransport(
-            timeouts=timeouts, max_connections=max(concurrency, 1)
+            timeouts=timeouts, max_connections=max(concurrency, 1), address_policy=address_policy
         )
         self._headers = {
             "Authorization": f"Bearer {credentials.access_token}",
@@ -484,7 +491,9 @@ class CloudApiAdapter:
         url = f"{self._base}/{self.credentials.phone_number_id}/media"
         headers = {"Authorization": self._headers["Authorization"]}
         try:
-            async with self._transport.session.post(url, data=form, headers=headers) as response:
+            async with self._transport.session.post(
+                url, data=form, headers=headers, allow_redirects=False
+            ) as response:
                 raw = await response.read()
                 status, content_type = response.status, response.content_type
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -608,7 +617,9 @@ class CloudApiAdapter:
             "Content-Type": "application/octet-stream",
         }
         try:
-            async with self._transport.session.post(url, data=data, headers=headers) as response:
+            async with self._transport.session.post(
+                url, data=data, headers=headers, allow_redirects=False
+            ) as response:
                 raw = await response.read()
                 reply = HttpReply(response.status, None, raw, response.content_type)
                 if response.content_type == "application/json" and raw:

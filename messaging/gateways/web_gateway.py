@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.outgoing import AddressPolicy
 from messaging.gateways.base import (
     AccountEffect,
     AccountEvent,
@@ -148,13 +149,16 @@ class WebGatewayAdapter:
         concurrency: int = 4,
         timeouts: Timeouts | None = None,
         transport: HttpTransport | None = None,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
         self.credentials = credentials
         self.concurrency = concurrency
         self._base = credentials.base_url.rstrip("/")
         self._owns_transport = transport is None
+        # The base URL is the user's: every connection is checked against the policy (by
+        # default no private or loopback address) and redirects are never followed.
         self._transport = transport or HttpTransport(
-            timeouts=timeouts, max_connections=max(concurrency, 1)
+            timeouts=timeouts, max_connections=max(concurrency, 1), address_policy=address_policy
         )
         self._headers = {"X-Api-Key": credentials.api_key, "Accept": "application/json"}
 
@@ -271,6 +275,8 @@ class WebGatewayAdapter:
             )
         except TransportFailure as failure:
             raise WebGatewayError(failure.note) from failure
+        if reply.is_redirect:
+            raise WebGatewayError(_redirect_note(reply), http_status=reply.status)
         if reply.status in (401, 403):
             raise WebGatewayError("the gateway refused the API key", http_status=reply.status)
         return reply
@@ -326,6 +332,14 @@ def send_request(
 _DEFAULT_MIME = {"image": "image/jpeg", "video": "video/mp4", "document": "application/pdf"}
 
 
+def _redirect_note(reply: HttpReply) -> str:
+    return (
+        f"the gateway answered with a redirect (HTTP {reply.status}"
+        f"{' to ' + reply.location[:200] if reply.location else ''}); redirects are not "
+        "followed: enter the gateway's final address"
+    )
+
+
 def _send_outcome(message: OutboundMessage, chat_id: str, reply: HttpReply) -> Outcome:
     body = reply.body if isinstance(reply.body, dict) else {}
     if 200 <= reply.status < 300:
@@ -348,6 +362,9 @@ def _send_outcome(message: OutboundMessage, chat_id: str, reply: HttpReply) -> O
         else:
             kind = OutcomeKind.SENDER_BLOCKED
         note = f"session is {session_status}"
+    elif reply.is_redirect:
+        # Never followed (it could point inside our network); a person fixes the address.
+        kind, note = OutcomeKind.SENDER_BLOCKED, _redirect_note(reply)
     elif reply.status in (401, 403):
         kind, note = OutcomeKind.CREDENTIALS_INVALID, "the gateway refused the API key"
     elif reply.status == 404:

@@ -15,11 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 SAMPLE_BYTES = 64 * 1024
 PREVIEW_ROWS = 10
-MAX_COLUMNS = 100
+#: Raw rows the upload request reads at most to find the preview (blank rows included), so
+#: a sheet of millions of empty rows cannot hold the request (issue 17, F4).
+PREVIEW_SCAN_ROWS = 1000
+#: Zip members smaller than this are not held to the compression-ratio cap (tiny XML parts
+#: of real workbooks compress very well).
+RATIO_MIN_MEMBER_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -40,6 +46,78 @@ class FileInfo:
     has_header: bool = True
     columns: list[str] = field(default_factory=list)
     preview: list[list[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SheetLimits:
+    """Caps on what a spreadsheet may unpack to (issue 17, F4: a 395 KB XLSX held 400 MB of
+    shared strings). Read from settings; see the README's settings table."""
+
+    max_uncompressed_bytes: int
+    max_ratio: int
+    max_rows: int
+    max_columns: int
+
+    @classmethod
+    def from_settings(cls) -> SheetLimits:
+        return cls(
+            max_uncompressed_bytes=int(settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES),
+            max_ratio=int(settings.IMPORT_XLSX_MAX_COMPRESSION_RATIO),
+            max_rows=int(settings.IMPORT_MAX_ROWS),
+            max_columns=int(settings.IMPORT_MAX_COLUMNS),
+        )
+
+
+def check_xlsx_archive(archive: zipfile.ZipFile, limits: SheetLimits) -> None:
+    """Refuse a zip bomb from the archive's directory alone, before anything is unpacked:
+    the sum of the members' sizes and each large member's compression ratio are capped."""
+    members = archive.infolist()
+    total = sum(member.file_size for member in members)
+    if total > limits.max_uncompressed_bytes:
+        raise FileRejected(
+            _(
+                "The workbook unpacks to %(size)s MB, more than the %(limit)s MB we accept. "
+                "Save it as CSV, or split it, and upload it again."
+            )
+            % {
+                "size": round(total / 1048576),
+                "limit": round(limits.max_uncompressed_bytes / 1048576),
+            }
+        )
+    for member in members:
+        if member.file_size < RATIO_MIN_MEMBER_BYTES:
+            continue
+        if member.file_size > limits.max_ratio * max(member.compress_size, 1):
+            raise FileRejected(
+                _(
+                    "The workbook is compressed more than %(ratio)s times, which real contact "
+                    "lists never are; it is refused as a possible zip bomb. Save it as CSV "
+                    "and upload it again."
+                )
+                % {"ratio": limits.max_ratio}
+            )
+
+
+def _too_many_rows(limits: SheetLimits) -> FileRejected:
+    return FileRejected(
+        _("The file has more than %(rows)s rows; split it into smaller files.")
+        % {"rows": f"{limits.max_rows:,}"}
+    )
+
+
+def _too_many_columns(limits: SheetLimits) -> FileRejected:
+    return FileRejected(
+        _("The file has more than %(columns)s columns; is it really a contact list?")
+        % {"columns": limits.max_columns}
+    )
+
+
+def _width(row: Any) -> int:
+    """Cells up to the last non-empty one (read-only sheets pad rows to the sheet's width)."""
+    width = len(row)
+    while width and row[width - 1] in (None, ""):
+        width -= 1
+    return width
 
 
 # --- encoding ----------------------------------------------------------------------------------
@@ -148,8 +226,9 @@ def _sniff_csv(fileobj: IO[bytes], sample: bytes) -> FileInfo:
     rows = list(csv.reader(lines, delimiter=delimiter))
     if not rows:
         raise FileRejected(_("The file has no rows."))
-    if max(len(r) for r in rows) > MAX_COLUMNS:
-        raise FileRejected(_("The file has more than 100 columns; is it really a contact list?"))
+    limits = SheetLimits.from_settings()
+    if max(len(r) for r in rows) > limits.max_columns:
+        raise _too_many_columns(limits)
     info = FileInfo(file_format="csv", encoding=encoding, delimiter=delimiter)
     _fill_columns(info, rows)
     return info
@@ -214,25 +293,34 @@ def _fill_columns(info: FileInfo, rows: list[list[Any]]) -> None:
 
 
 def _sniff_xlsx(fileobj: IO[bytes]) -> FileInfo:
+    limits = SheetLimits.from_settings()
     try:
         with zipfile.ZipFile(fileobj) as archive:
             names = set(archive.namelist())
+            check_xlsx_archive(archive, limits)
     except zipfile.BadZipFile as exc:
         raise FileRejected(_("The file is damaged or not a spreadsheet.")) from exc
     if "xl/workbook.xml" not in names:
         raise FileRejected(_("This archive is not an Excel workbook. Upload a CSV or XLSX file."))
     fileobj.seek(0)
     rows: list[list[Any]] = []
-    for row in iter_xlsx_rows(fileobj):
+    scanned = 0
+    for scanned, row in enumerate(iter_xlsx_rows(fileobj, limits), start=1):  # noqa: B007
         if any(cell not in (None, "") for cell in row):
-            rows.append(list(row))
-        if len(rows) > PREVIEW_ROWS:
+            rows.append(list(row[: _width(row)]))
+        if len(rows) > PREVIEW_ROWS or scanned >= PREVIEW_SCAN_ROWS:
             break
     fileobj.seek(0)
+    if not rows and scanned >= PREVIEW_SCAN_ROWS:
+        raise FileRejected(
+            _(
+                "The first %(rows)s rows of the sheet are empty. Remove the blank rows and "
+                "upload the file again."
+            )
+            % {"rows": PREVIEW_SCAN_ROWS}
+        )
     if not rows:
         raise FileRejected(_("The first sheet of the workbook is empty."))
-    if max(len(r) for r in rows) > MAX_COLUMNS:
-        raise FileRejected(_("The file has more than 100 columns; is it really a contact list?"))
     info = FileInfo(file_format="xlsx")
     _fill_columns(info, rows)
     return info
@@ -241,18 +329,34 @@ def _sniff_xlsx(fileobj: IO[bytes]) -> FileInfo:
 # --- streaming rows ----------------------------------------------------------------------------
 
 
-def iter_xlsx_rows(fileobj: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+def iter_xlsx_rows(
+    fileobj: IO[bytes], limits: SheetLimits | None = None
+) -> Iterator[tuple[Any, ...]]:
     """Rows of the first sheet, streamed (openpyxl read-only mode); cells keep their types, so
-    a phone typed as a number arrives as a float and `phones.parse_phone` handles it."""
+    a phone typed as a number arrives as a float and `phones.parse_phone` handles it. The
+    archive is checked against the caps before openpyxl unpacks anything, and a sheet with
+    more rows or columns than allowed is refused as soon as the stream gets there."""
     from openpyxl import load_workbook
 
+    limits = limits or SheetLimits.from_settings()
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            check_xlsx_archive(archive, limits)
+    except zipfile.BadZipFile as exc:
+        raise FileRejected(_("The file is damaged or not a spreadsheet.")) from exc
+    fileobj.seek(0)
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise FileRejected(_("The workbook could not be read: it may be damaged.")) from exc
     try:
         sheet = workbook.worksheets[0]
-        yield from sheet.iter_rows(values_only=True)
+        for index, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if index > limits.max_rows:
+                raise _too_many_rows(limits)
+            if _width(row) > limits.max_columns:
+                raise _too_many_columns(limits)
+            yield row
     finally:
         workbook.close()
 
@@ -261,12 +365,15 @@ def iter_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[An
     """(line number, cells) for every data row, skipping the header and blank rows. Line
     numbers count from 1 at the top of the file, as a spreadsheet shows them."""
     fileobj.seek(0)
+    limits = SheetLimits.from_settings()
     if info.file_format == "xlsx":
-        raw_rows: Iterator[Any] = iter_xlsx_rows(fileobj)
+        raw_rows: Iterator[Any] = iter_xlsx_rows(fileobj, limits)
     else:
         text = io.TextIOWrapper(fileobj, encoding=info.encoding, errors="replace", newline="")
         raw_rows = csv.reader(text, delimiter=info.delimiter or ",")
     for index, row in enumerate(raw_rows, start=1):
+        if index > limits.max_rows:
+            raise _too_many_rows(limits)
         if index == 1 and info.has_header:
             continue
         if not row or all(cell in (None, "") for cell in row):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record, notify
+from core.spreadsheets import formula_safe
 from privacy.models import DataExport, DataRequest
 from privacy.services.export_sections import export_sections
 from privacy.services.requests import data_request_complete
@@ -54,8 +55,8 @@ def export_request(
 
 
 def _csv_safe(value: Any) -> Any:
-    # Neutralise spreadsheet formulas in user-controlled text.
-    return "'" + value if isinstance(value, str) and value[:1] in "=+-@" else value
+    # Neutralise spreadsheet formulas in user-controlled text (one rule: core.spreadsheets).
+    return formula_safe(value) if isinstance(value, str) else value
 
 
 def _dump_rows(
