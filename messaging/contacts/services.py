@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from anyascii import anyascii
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -785,7 +785,10 @@ def contact_list_add_contacts(
 ) -> int:
     """Add contacts (idempotent: ON CONFLICT DO NOTHING); returns how many were new."""
     assert contact_list.workspace_id == workspace.pk
-    subquery, params = contacts.filter(workspace=workspace).values("pk").query.sql_with_params()
+    try:
+        subquery, params = contacts.filter(workspace=workspace).values("pk").query.sql_with_params()
+    except EmptyResultSet:  # no ids given: nothing to add (Django builds no SQL for `IN ()`)
+        return 0
     # The subquery is SQL that Django built from a queryset; its values stay parameters.
     sql = _ADD_TO_LIST_SQL.format(subquery=subquery)
     with connection.cursor() as cursor:
