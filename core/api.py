@@ -7,9 +7,19 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 
 T = TypeVar("T")
+
+
+class Conflict(APIException):
+    """409: the object is in use or in a state that forbids the request (documented on every
+    write by isend.openapi)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is in use."
+    default_code = "conflict"
 
 
 def scope_related(field: Any, queryset: QuerySet[Any]) -> None:
