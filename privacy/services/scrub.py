@@ -46,13 +46,13 @@ def residual_scrub(needles: list[str], pseudonym: str, workspace_id: int | None 
             for needle in needles:
                 if dtype == "jsonb":
                     sql = (
-                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM
+                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM # nosec B608
                         f"regexp_replace(\"{column}\"::text, %s, %s, 'gi')::jsonb "
                         f'WHERE "{column}"::text ILIKE %s{scope_sql}'
                     )
                 else:
                     sql = (
-                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM
+                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM # nosec B608
                         f"regexp_replace(\"{column}\", %s, %s, 'gi') "
                         f'WHERE "{column}" ILIKE %s{scope_sql}'
                     )
