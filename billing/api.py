@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -37,7 +39,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
         read_only_fields = fields
 
 
-class LedgerQuerySerializer(serializers.Serializer):
+class LedgerQuerySerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(
         choices=LedgerEntry.Kind.choices, required=False, allow_blank=True
     )
