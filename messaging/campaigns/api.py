@@ -11,9 +11,11 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -227,6 +229,13 @@ class PreflightSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
 
+# 402: the workspace's credits do not cover the send (the detail says how many are needed).
+PAYMENT_REQUIRED = OpenApiResponse(
+    response=inline_serializer("PaymentRequired", {"detail": serializers.CharField()}),
+    description="Not enough credits: the detail says how many are needed and available.",
+)
+
+
 class MessageQuerySerializer(serializers.Serializer):
     campaign = serializers.UUIDField(required=False, help_text="Only this campaign's messages.")
     status = serializers.ChoiceField(
@@ -257,7 +266,7 @@ class MessageViewSet(WorkspaceModelViewSet):
 
     @extend_schema(
         request=SendSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer},
+        responses={201: MessageSerializer, 200: MessageSerializer, 402: PAYMENT_REQUIRED},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -570,7 +579,9 @@ class CampaignViewSet(WorkspaceModelViewSet):
             return Response({"detail": str(exc)}, status=status.HTTP_402_PAYMENT_REQUIRED)
         return Response(self.get_serializer(campaign).data)
 
-    @extend_schema(request=LaunchSerializer)
+    @extend_schema(
+        request=LaunchSerializer, responses={200: CampaignSerializer, 402: PAYMENT_REQUIRED}
+    )
     @action(detail=True, methods=["post"])
     def launch(self, request: Request, public_id: str | None = None) -> Response:
         options = LaunchSerializer(data=request.data)
@@ -584,7 +595,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
     def pause(self, request: Request, public_id: str | None = None) -> Response:
         return self._control("pause")
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={200: CampaignSerializer, 402: PAYMENT_REQUIRED})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, public_id: str | None = None) -> Response:
         return self._control("resume")
