@@ -22,7 +22,8 @@ def _stored(instance: Campaign | ContactImport, field: str, name: str, data: byt
     return Path(getattr(instance, field).path)
 
 
-def test_erasing_a_workspace_deletes_its_import_files_and_campaign_media(_media_root) -> None:
+@pytest.mark.usefixtures("_media_root")
+def test_erasing_a_workspace_deletes_its_import_files_and_campaign_media() -> None:
     workspace = WorkspaceFactory()
     other = WorkspaceFactory()
     campaign = Campaign.objects.create(workspace=workspace, name="Spring sale")
@@ -39,7 +40,9 @@ def test_erasing_a_workspace_deletes_its_import_files_and_campaign_media(_media_
         "theirs.png",
         b"\x89PNG\r\n\x1a\nother",
     )
-    assert header.exists() and upload.exists() and kept.exists()
+    assert header.exists()
+    assert upload.exists()
+    assert kept.exists()
 
     workspace_erase(workspace=workspace)
 
