@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +15,7 @@ from accounts.api_auth import request_workspace
 from accounts.api_base import WorkspaceReadOnlyViewSet, read_scope_map
 from billing import services
 from billing.models import LedgerEntry, Order
+from core.api import validated_query
 
 
 class BalanceSerializer(serializers.Serializer[services.Balance]):
@@ -36,9 +39,13 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
         read_only_fields = fields
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("kind", str, enum=LedgerEntry.Kind.values, required=False)]
-)
+class LedgerQuerySerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(
+        choices=LedgerEntry.Kind.choices, required=False, allow_blank=True
+    )
+
+
+@extend_schema(parameters=[LedgerQuerySerializer])
 class LedgerEntryViewSet(WorkspaceReadOnlyViewSet):
     """Every credit change, newest first (`amount`: change to the credits held;
     `reserved_delta`: change to the reserved part)."""
@@ -50,9 +57,9 @@ class LedgerEntryViewSet(WorkspaceReadOnlyViewSet):
     ordering = ("-created_at", "-id")
 
     def safely_get_queryset(self, queryset: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
-        kind = self.request.query_params.get("kind", "")
-        if kind in LedgerEntry.Kind.values:
-            queryset = queryset.filter(kind=kind)
+        filters = validated_query(LedgerQuerySerializer, self.request.query_params)
+        if "kind" in filters:
+            queryset = queryset.filter(kind=filters["kind"])
         return queryset
 
 

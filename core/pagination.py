@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 
 
@@ -19,6 +21,27 @@ class DefaultCursorPagination(CursorPagination):
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
         return tuple(getattr(view, "cursor_ordering", self.ordering))
+
+    def get_page_size(self, request: Any) -> int:
+        """`page_size` must be one whole number from 1 to `max_page_size`: a wrong one is a
+        400 with the reason, not silently the default (which hides the caller's bug)."""
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        message = _("Must be one whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+        if len(values) != 1 or not values[0].isascii() or not values[0].isdigit():
+            raise serializers.ValidationError({self.page_size_query_param: [message]})
+        size = int(values[0])
+        if not 1 <= size <= self.max_page_size:
+            raise serializers.ValidationError({self.page_size_query_param: [message]})
+        return size
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
 
 class CappedPaginator(Paginator):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     QuerySet,
 )
@@ -15,6 +16,7 @@ def get_or_404(queryset: QuerySet[Any], **lookup: Any) -> Any:
     missing: the queryset is already scoped)."""
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
-        # ValueError/TypeError: a malformed UUID is "not found", never a 500.
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        # ValueError/TypeError/ValidationError (a UUID field's own): a malformed id is "not
+        # found", never a 500.
         raise Http404 from exc

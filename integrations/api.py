@@ -8,7 +8,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -16,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, WorkspaceReadOnlyViewSet, write_scope_map
+from core.api import validated_query
 from integrations import services
 from integrations.models import ALL_EVENTS, EventType, WebhookDelivery, WebhookEndpoint
 
@@ -82,7 +87,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         slug_field="public_id", read_only=True
     )
     replay_of: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True
+        slug_field="public_id", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -191,13 +196,15 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("endpoint", str, description="An endpoint's id"),
-        OpenApiParameter("status", str, enum=WebhookDelivery.Status.values),
-        OpenApiParameter("event_type", str),
-    ]
-)
+class DeliveryQuerySerializer(serializers.Serializer):
+    endpoint = serializers.UUIDField(required=False, help_text="An endpoint's id")
+    status = serializers.ChoiceField(
+        choices=WebhookDelivery.Status.choices, required=False, allow_blank=True
+    )
+    event_type = serializers.CharField(required=False, allow_blank=True)
+
+
+@extend_schema_view(list=extend_schema(parameters=[DeliveryQuerySerializer]))
 class WebhookDeliveryViewSet(WorkspaceReadOnlyViewSet):
     """Webhook deliveries, newest first; filter with `?endpoint=&status=&event_type=`."""
 
@@ -207,16 +214,15 @@ class WebhookDeliveryViewSet(WorkspaceReadOnlyViewSet):
 
     def safely_get_queryset(self, queryset: QuerySet[WebhookDelivery]) -> QuerySet[WebhookDelivery]:
         queryset = queryset.select_related("endpoint", "replay_of")
-        params = self.request.query_params
-        if params.get("endpoint"):
-            try:
-                queryset = queryset.filter(endpoint__public_id=params["endpoint"])
-            except DjangoValidationError as exc:
-                raise ValidationError({"endpoint": ["Not a valid id."]}) from exc
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
-        if params.get("event_type"):
-            queryset = queryset.filter(event_type=params["event_type"])
+        if self.action != "list":
+            return queryset
+        filters = validated_query(DeliveryQuerySerializer, self.request.query_params)
+        if "endpoint" in filters:
+            queryset = queryset.filter(endpoint__public_id=filters["endpoint"])
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
+        if "event_type" in filters:
+            queryset = queryset.filter(event_type=filters["event_type"])
         return queryset
 
     @extend_schema(

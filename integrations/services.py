@@ -486,7 +486,7 @@ def webhook_deliveries_claim(
               FROM due WHERE d.id = due.id
             RETURNING d.id, d.workspace_id, d.endpoint_id, d.event_id, d.payload, d.attempts,
                       d.first_attempt_at
-            """,  # noqa: S608 - table names are our own
+            """,  # noqa: S608 - table names are our own  # nosec B608 # own table names, values are parameters
             [now, limit, now + timedelta(seconds=LEASE_SECONDS), now, now],
         )
         rows = cursor.fetchall()

@@ -20,6 +20,9 @@ from messaging.numbers.api import NumberViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json` suffix routes: the API speaks JSON only (`?format=` still works for the schema),
+# and the suffix reached custom actions that do not take `format` (500s, issue 17 F7).
+router.include_format_suffixes = False
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("lists", ContactListViewSet, basename="contact-list")

@@ -320,6 +320,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Choice sets whose field name other resources share get their own schema names.
+    # Every operation's error answers (400/401/403/404/409/429), documented in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "isend.openapi.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "NumberStatusEnum": "messaging.numbers.models.Sender.Status",
         "NumberProviderEnum": "messaging.numbers.models.Sender.Provider",

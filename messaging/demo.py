@@ -237,7 +237,7 @@ def _sandbox_register(base_url: str, sender: Sender, *, callback_url: str | None
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 # nosec B310
         response.read()
 
 

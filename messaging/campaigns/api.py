@@ -9,7 +9,14 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -18,7 +25,7 @@ from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
 from billing.services import InsufficientCredits
-from core.api import scope_related
+from core.api import scope_related, validated_query
 from messaging.analytics.selectors import campaign_cap_waits
 from messaging.campaigns import services as campaign_services
 from messaging.campaigns.messages import message_send
@@ -37,7 +44,7 @@ class MessageSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     to = serializers.CharField(source="phone", read_only=True)
     campaign: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True
+        slug_field="public_id", read_only=True, allow_null=True
     )
     sender: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="public_id", read_only=True
@@ -191,6 +198,52 @@ class SendSerializer(serializers.Serializer):
         return None if kind == "text" else freeform.from_json({"type": kind, **data[kind]})
 
 
+class PreflightSampleSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    phone = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+
+
+class PreflightSerializer(serializers.Serializer):
+    """What launching would do (`campaign_preflight`): documents the answer of the action."""
+
+    total = serializers.IntegerField()
+    opted_out = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    reachable = serializers.IntegerField()
+    blocking = serializers.ListField(child=serializers.CharField())
+    can_launch = serializers.BooleanField()
+    whatsapp_template = serializers.DictField(
+        help_text="The WhatsApp template's languages and variables ({} without one)."
+    )
+    audience_error = serializers.CharField(allow_blank=True)
+    audience_description = serializers.ListField(child=serializers.CharField())
+    sample = PreflightSampleSerializer(many=True)
+    credits_needed = serializers.IntegerField()
+    credits_available = serializers.IntegerField()
+    enough_credits = serializers.BooleanField()
+    numbers_active = serializers.IntegerField()
+    rate_per_second = serializers.FloatField()
+    estimated_seconds = serializers.IntegerField()
+    daily_cap_left = serializers.IntegerField()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+# 402: the workspace's credits do not cover the send (the detail says how many are needed).
+PAYMENT_REQUIRED = OpenApiResponse(
+    response=inline_serializer("PaymentRequired", {"detail": serializers.CharField()}),
+    description="Not enough credits: the detail says how many are needed and available.",
+)
+
+
+class MessageQuerySerializer(serializers.Serializer):
+    campaign = serializers.UUIDField(required=False, help_text="Only this campaign's messages.")
+    status = serializers.ChoiceField(
+        choices=Message.Status.choices, required=False, allow_blank=True
+    )
+
+
+@extend_schema_view(list=extend_schema(parameters=[MessageQuerySerializer]))
 class MessageViewSet(WorkspaceModelViewSet):
     """Messages of the workspace (filter with `?campaign=<id>&status=<status>`), and
     `POST` to send one message now, ahead of campaign traffic."""
@@ -202,16 +255,18 @@ class MessageViewSet(WorkspaceModelViewSet):
 
     def safely_get_queryset(self, queryset: QuerySet[Message]) -> QuerySet[Message]:
         queryset = queryset.select_related("campaign", "sender")
-        params = self.request.query_params
-        if params.get("campaign"):
-            queryset = queryset.filter(campaign__public_id=params["campaign"])
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
+        if self.action != "list":
+            return queryset
+        filters = validated_query(MessageQuerySerializer, self.request.query_params)
+        if "campaign" in filters:
+            queryset = queryset.filter(campaign__public_id=filters["campaign"])
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
         return queryset
 
     @extend_schema(
         request=SendSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer},
+        responses={201: MessageSerializer, 200: MessageSerializer, 402: PAYMENT_REQUIRED},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -507,6 +562,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
             raise _django_errors(exc) from exc
         return Response(self.get_serializer(campaign).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=PreflightSerializer, summary="What launching would do")
     @action(detail=True, methods=["get"])
     def preflight(self, request: Request, public_id: str | None = None) -> Response:
         return Response(campaign_services.campaign_preflight(campaign=self.get_object()))
@@ -523,7 +579,9 @@ class CampaignViewSet(WorkspaceModelViewSet):
             return Response({"detail": str(exc)}, status=status.HTTP_402_PAYMENT_REQUIRED)
         return Response(self.get_serializer(campaign).data)
 
-    @extend_schema(request=LaunchSerializer)
+    @extend_schema(
+        request=LaunchSerializer, responses={200: CampaignSerializer, 402: PAYMENT_REQUIRED}
+    )
     @action(detail=True, methods=["post"])
     def launch(self, request: Request, public_id: str | None = None) -> Response:
         options = LaunchSerializer(data=request.data)
@@ -537,7 +595,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
     def pause(self, request: Request, public_id: str | None = None) -> Response:
         return self._control("pause")
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={200: CampaignSerializer, 402: PAYMENT_REQUIRED})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, public_id: str | None = None) -> Response:
         return self._control("resume")

@@ -7,14 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
-from core.api import call_service
+from core.api import call_service, validated_query
 from messaging.contacts import selectors, services
 from messaging.contacts.models import Contact, ContactList, OptOutSource, Segment
 
@@ -31,6 +31,10 @@ class ContactSerializer(serializers.ModelSerializer):
     time_zone = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
     attributes = serializers.DictField(required=False)
+    # Blank while the contact is opted in: "" is one of the documented values.
+    opt_out_source = serializers.ChoiceField(
+        choices=OptOutSource.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Contact
@@ -90,19 +94,29 @@ class OptInSerializer(serializers.Serializer):
     consent_source = serializers.CharField(max_length=120)
 
 
-_CONTACT_FILTERS = [
-    OpenApiParameter(
-        "search",
-        str,
-        description="A name in any spelling (Azerbaijani letters and accents fold: "
+class ContactQuerySerializer(serializers.Serializer):
+    """The list's filters: a value outside the documented ones is a 400 naming it."""
+
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="A name in any spelling (Azerbaijani letters and accents fold: "
         "'shirinova', 'şirinova' and 'sirinova' all find 'Şirinova'), a whole phone number "
         "in any shape, or phone digits",
-    ),
-    OpenApiParameter("tag", str, description="Has this tag"),
-    OpenApiParameter("list", str, description="Member of this list (id)"),
-    OpenApiParameter("opt_out", str, enum=["opted_out", "subscribed"]),
-    OpenApiParameter("whatsapp_status", str, enum=["unknown", "valid", "invalid"]),
-]
+    )
+    tag = serializers.CharField(required=False, allow_blank=True, help_text="Has this tag")
+    list = serializers.CharField(
+        required=False, allow_blank=True, help_text="Member of this list (id)"
+    )
+    opt_out = serializers.ChoiceField(
+        choices=["opted_out", "subscribed"], required=False, allow_blank=True
+    )
+    whatsapp_status = serializers.ChoiceField(
+        choices=["unknown", "valid", "invalid"], required=False, allow_blank=True
+    )
+
+
+_CONTACT_FILTERS = [ContactQuerySerializer]
 
 
 @extend_schema(tags=["contacts"])
@@ -114,7 +128,7 @@ class ContactViewSet(WorkspaceModelViewSet):
     scope_map = write_scope_map("contacts")
 
     def safely_get_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        params = self.request.query_params
+        params = validated_query(ContactQuerySerializer, self.request.query_params)
         filters: dict[str, Any] = {
             "search": params.get("search", ""),
             "tags_any": [params["tag"]] if params.get("tag") else [],
@@ -156,11 +170,18 @@ class ContactViewSet(WorkspaceModelViewSet):
         services.contact_delete(workspace=self.workspace, contact=instance)
 
     @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: inline_serializer("BulkLimits", {"max_items": serializers.IntegerField()})},
+        summary="The bulk upsert's limits (how many contacts one call may carry)",
+    )
+    @extend_schema(
+        methods=["POST"],
         request=BulkUpsertSerializer,
         responses={200: BulkUpsertResultSerializer(many=True)},
         summary="Create or update up to 1,000 contacts (all-or-nothing on validation)",
     )
-    @action(detail=False, methods=["get", "post"], url_path="bulk")
+    @action(detail=False, methods=["get", "post"], url_path="bulk", pagination_class=None)
     def bulk(self, request: Request) -> Response:
         """GET describes the limits; POST upserts. One invalid item is a 400 keyed by item
         index (`{"contacts": {"3": {"phone": [...]}}}`) and nothing is written."""
@@ -211,12 +232,20 @@ class ContactViewSet(WorkspaceModelViewSet):
 
 class ContactListSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    size = serializers.IntegerField(read_only=True, default=None)
+    size = serializers.SerializerMethodField(help_text="How many contacts the list holds.")
 
     class Meta:
         model = ContactList
         fields = ["id", "name", "description", "size", "created_at"]
         read_only_fields = ["created_at"]
+
+    def get_size(self, contact_list: ContactList) -> int:
+        # Lists read through the viewset carry the count (annotated); one just created or
+        # renamed by a service does not, and is counted here (one row: one query).
+        size = getattr(contact_list, "size", None)
+        if size is None:
+            size = contact_list.contactlistmembership_set.count()
+        return int(size)
 
 
 class MembershipSerializer(serializers.Serializer):

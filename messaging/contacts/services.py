@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from anyascii import anyascii
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -386,7 +386,7 @@ FROM jsonb_to_recordset(%(rows)s::jsonb) AS u(
 )
 """
 _ON_CONFLICT_UPDATE = (
-    "ON CONFLICT (workspace_id, phone) DO UPDATE SET "
+    "ON CONFLICT (workspace_id, phone) DO UPDATE SET "  # nosec B608 # own table names, values are parameters
     + ", ".join(f"{col} = {expr}" for col, expr in _MERGE.items())
     + ", updated_at = EXCLUDED.updated_at "
     + "WHERE ROW("
@@ -506,10 +506,10 @@ def contacts_upsert_encoded(
         now=now,
     )
     sql = (
-        "WITH written AS ("
+        "WITH written AS ("  # nosec B608 # own table names, values are parameters
         + _INSERT
         + (_ON_CONFLICT_UPDATE if update_existing else _ON_CONFLICT_SKIP)
-        + " RETURNING (c.xmax = 0) AS inserted) "
+        + " RETURNING (c.xmax = 0) AS inserted) "  # nosec B608 # own table names, values are parameters
         "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
         "FROM written"
     )
@@ -703,13 +703,13 @@ def contact_vocabulary_prune(
     with connection.cursor() as cursor:
         # Copies left by writers that introduced the same name at the same time.
         cursor.execute(
-            f"DELETE FROM messaging_contactvocabulary v USING messaging_contactvocabulary w "  # noqa: S608
+            f"DELETE FROM messaging_contactvocabulary v USING messaging_contactvocabulary w "  # noqa: S608 # nosec B608
             f"WHERE {scope}{only} AND w.workspace_id = v.workspace_id AND w.kind = v.kind "
             "AND w.name = v.name AND w.id < v.id",
             params,
         )
         cursor.execute(
-            f"DELETE FROM messaging_contactvocabulary v WHERE {scope}{only} AND v.kind = 'tag' "  # noqa: S608 (fixed fragments)
+            f"DELETE FROM messaging_contactvocabulary v WHERE {scope}{only} AND v.kind = 'tag' "  # noqa: S608 (fixed fragments) # nosec B608
             "AND NOT EXISTS (SELECT 1 FROM messaging_contact c WHERE c.workspace_id = "
             "v.workspace_id AND c.tags @> ARRAY[v.name]::varchar(64)[])",
             params,
@@ -717,7 +717,7 @@ def contact_vocabulary_prune(
         removed += cursor.rowcount
         if tags is None:
             cursor.execute(
-                f"DELETE FROM messaging_contactvocabulary v WHERE {scope} "  # noqa: S608
+                f"DELETE FROM messaging_contactvocabulary v WHERE {scope} "  # noqa: S608 # nosec B608
                 "AND v.kind = 'attribute' AND NOT EXISTS (SELECT 1 FROM messaging_contact c "
                 "WHERE c.workspace_id = v.workspace_id AND c.attributes ? v.name)",
                 params,
@@ -785,7 +785,10 @@ def contact_list_add_contacts(
 ) -> int:
     """Add contacts (idempotent: ON CONFLICT DO NOTHING); returns how many were new."""
     assert contact_list.workspace_id == workspace.pk
-    subquery, params = contacts.filter(workspace=workspace).values("pk").query.sql_with_params()
+    try:
+        subquery, params = contacts.filter(workspace=workspace).values("pk").query.sql_with_params()
+    except EmptyResultSet:  # no ids given: nothing to add (Django builds no SQL for `IN ()`)
+        return 0
     # The subquery is SQL that Django built from a queryset; its values stay parameters.
     sql = _ADD_TO_LIST_SQL.format(subquery=subquery)
     with connection.cursor() as cursor:

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import request_workspace
 from accounts.api_base import WorkspaceModelViewSet, write_scope_map
-from core.api import call_service
+from core.api import Conflict, call_service
 from core.queries import get_or_404
 from messaging.contacts import selectors as contact_selectors
 from messaging.content import selectors, services
@@ -89,7 +89,12 @@ class TemplateViewSet(WorkspaceModelViewSet):
         )
 
     def perform_destroy(self, instance: MessageTemplate) -> None:
-        services.template_delete(workspace=self.workspace, template=instance, api_key=self.api_key)
+        try:
+            services.template_delete(
+                workspace=self.workspace, template=instance, api_key=self.api_key
+            )
+        except services.TemplateInUse as exc:
+            raise Conflict(" ".join(exc.messages)) from exc
 
     @extend_schema(
         request=RenderRequestSerializer,

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -211,6 +212,21 @@ def template_update(
     return template
 
 
+class TemplateInUse(ValidationError):
+    """The template is used by campaigns (names: up to four of them)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(
+            _(
+                "Campaigns use this template (%(names)s): it stays while they exist. Copy it "
+                "to make a new version."
+            )
+            % {"names": ", ".join(f"“{name}”" for name in names)},
+            code="in_use",
+        )
+
+
 @transaction.atomic
 def template_delete(
     *,
@@ -219,7 +235,12 @@ def template_delete(
     actor: User | None = None,
     api_key: ApiKey | None = None,
 ) -> None:
+    """Delete a template no campaign uses. Campaigns keep their template (what was sent must
+    stay readable), so one in use is refused with the campaigns' names, not a 500."""
     assert template.workspace_id == workspace.pk
+    in_use = list(template.campaigns.order_by("-created_at").values_list("name", flat=True)[:4])
+    if in_use:
+        raise TemplateInUse(in_use)
     audit_record(
         workspace=workspace,
         action="template.delete",
@@ -227,7 +248,11 @@ def template_delete(
         api_key=api_key,
         target=template,
     )
-    template.delete()
+    try:
+        with transaction.atomic():
+            template.delete()
+    except ProtectedError as exc:  # a campaign chose it since the check above
+        raise TemplateInUse([str(obj) for obj in list(exc.protected_objects)[:4]]) from exc
 
 
 def contact_render_values(contact: Contact) -> dict[str, str]:

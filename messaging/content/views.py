@@ -124,11 +124,15 @@ def template_delete(request: WorkspaceRequest, template_id: str) -> HttpResponse
     template = content_selectors.get_template_for_workspace(
         workspace=workspace, template_id=template_id
     )
-    template_services.template_delete(
-        workspace=workspace,
-        template=template,
-        actor=request.user,
-    )
+    try:
+        template_services.template_delete(
+            workspace=workspace,
+            template=template,
+            actor=request.user,
+        )
+    except template_services.TemplateInUse as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging:templates", workspace.slug)
     messages.success(request, _("Template “%(name)s” deleted.") % {"name": template.name})
     return redirect("messaging:templates", workspace.slug)
 

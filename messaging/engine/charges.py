@@ -37,7 +37,7 @@ def rows_lock(ids: Iterable[int]) -> dict[int, str]:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, status FROM {Message._meta.db_table} WHERE id = ANY(%s) "  # noqa: S608
+            f"SELECT id, status FROM {Message._meta.db_table} WHERE id = ANY(%s) "  # noqa: S608 # nosec B608
             "ORDER BY id FOR UPDATE",
             [ordered],
         )

@@ -202,7 +202,7 @@ def media_upload_record(*, campaign_id: int, sender_id: int, media_id: str) -> N
             ON CONFLICT (campaign_id, sender_id) DO UPDATE
                SET media_id = EXCLUDED.media_id, uploaded_at = now(),
                    uploads = {table}.uploads + 1
-            """,  # noqa: S608 - our own table name
+            """,  # noqa: S608 - our own table name  # nosec B608 # own table names, values are parameters
             [campaign_id, sender_id, media_id],
         )
 

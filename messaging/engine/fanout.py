@@ -102,7 +102,7 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
                 )
                 SELECT (SELECT max(id) FROM picked), (SELECT count(*) FROM picked),
                        (SELECT count(*) FROM inserted)
-                """,  # noqa: S608 - the inner SELECT is Django's own parametrised SQL
+                """,  # noqa: S608 - the inner SELECT is Django's own parametrised SQL  # nosec B608 # own table names, values are parameters
                 [*params, campaign.workspace_id, campaign.pk, senders, len(senders), *due_params],
             )
             last_id, picked, inserted = cursor.fetchone()
@@ -207,7 +207,7 @@ def reassign_queued(*, campaign_id: int, to_sender_ids: list[int]) -> int:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name
+            f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name # nosec B608
             " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
             " WHERE campaign_id = %s AND status = 'queued' AND NOT (sender_id = ANY(%s))",
             [to_sender_ids, len(to_sender_ids), campaign_id, to_sender_ids],

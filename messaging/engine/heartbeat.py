@@ -86,7 +86,7 @@ class Heartbeat:
                           WHERE id = ANY(%s) AND status = 'sending'
                           FOR UPDATE SKIP LOCKED
                      )
-                    """,  # noqa: S608 - our table name
+                    """,  # noqa: S608 - our table name  # nosec B608 # own table names, values are parameters
                     [settings.ENGINE_LEASE_SECONDS, ids],
                 )
         self.beats += 1

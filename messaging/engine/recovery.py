@@ -110,7 +110,7 @@ def oldest_due_age_check() -> dict[str, object]:
               AND COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()
             ORDER BY m.next_attempt_at
             LIMIT 1
-            """  # noqa: S608 - table names are our own
+            """  # noqa: S608 - table names are our own  # nosec B608 # own table names, values are parameters
         )
         row = cursor.fetchone()
     if row is None:

@@ -24,7 +24,10 @@ class ContactImportSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     progress = serializers.IntegerField(source="progress_percent", read_only=True)
     report = serializers.SerializerMethodField()
-    contact_list = serializers.UUIDField(source="contact_list.public_id", read_only=True)
+    # The list the rows are added to, or null (none chosen): always present in the answer.
+    contact_list: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ContactImport
@@ -141,13 +144,6 @@ class ContactImportViewSet(
             ContactImportSerializer(contact_import).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Rejections",
-            {"count": serializers.IntegerField(), "results": RejectionSerializer(many=True)},
-        ),
-        summary="Rows not imported, by line (the first 1,000; the dashboard offers all as CSV)",
-    )
     @extend_schema(request=None, summary="Stop the import (rows already written stay)")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, public_id: str | None = None) -> Response:
@@ -159,6 +155,15 @@ class ContactImportViewSet(
         )
         return Response(self.get_serializer(contact_import).data)
 
+    # Documented on the action itself (it was once stacked on `cancel` above by mistake, so
+    # both were documented wrong).
+    @extend_schema(
+        responses=inline_serializer(
+            "Rejections",
+            {"count": serializers.IntegerField(), "results": RejectionSerializer(many=True)},
+        ),
+        summary="Rows not imported, by line (the first 1,000; the dashboard offers all as CSV)",
+    )
     @action(detail=True, methods=["get"], url_path="rejections", pagination_class=None)
     def rejections(self, request: Request, public_id: str | None = None) -> Response:
         contact_import = self.get_object()

@@ -114,7 +114,7 @@ def _sandbox_register(sender: Sender) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 # nosec B310
             response.read()
     except (urllib.error.URLError, OSError) as exc:
         raise GatewayUnavailable(
@@ -544,7 +544,7 @@ def _webhook_event_attempt_begin(event_id: int) -> bool:
     table = WebhookEvent._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET attempts = attempts + 1 "  # noqa: S608 - our table name
+            f"UPDATE {table} SET attempts = attempts + 1 "  # noqa: S608 - our table name # nosec B608
             "WHERE id = %s AND state = %s AND attempts < %s RETURNING id",
             [event_id, WebhookEvent.State.RECEIVED, settings.WEBHOOK_EVENT_MAX_ATTEMPTS],
         )

@@ -59,13 +59,13 @@ def residual_scrub(
             for needle in needles:
                 if dtype == "jsonb":
                     sql = (
-                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM
+                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM # nosec B608
                         f"regexp_replace(\"{column}\"::text, %s, %s, 'gi')::jsonb "
                         f'WHERE "{column}"::text ILIKE %s{scope_sql}'
                     )
                 else:
                     sql = (
-                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM
+                        f'UPDATE "{table}" SET "{column}" = '  # noqa: S608 - names from the ORM # nosec B608
                         f"regexp_replace(\"{column}\", %s, %s, 'gi') "
                         f'WHERE "{column}" ILIKE %s{scope_sql}'
                     )

@@ -59,7 +59,7 @@ class Command(BaseCommand):
         log = logging.getLogger("messaging.sandbox")
         for _attempt in range(100):
             try:
-                with urllib.request.urlopen(base_url + "/_sandbox/health", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(base_url + "/_sandbox/health", timeout=1):  # noqa: S310 # nosec B310
                     break
             except OSError:
                 time.sleep(0.1)
