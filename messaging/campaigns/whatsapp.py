@@ -23,7 +23,7 @@ from messaging.campaigns.models import Campaign
 from messaging.contacts.audience import audience_recipients, audience_sample
 from messaging.contacts.models import Contact
 from messaging.content.models import WhatsAppTemplate
-from messaging.content.rendering import contact_values
+from messaging.content.rendering import contact_values_of
 from messaging.content.template_send import (
     ATTRIBUTE_PREFIX,
     language_pick,
@@ -304,14 +304,7 @@ def whatsapp_preflight(*, campaign: Campaign, sample_size: int = 5) -> dict[str,
             parameter_format=version.parameter_format,
             language=version.language,
             mapping=campaign.template_variables,
-            values=contact_values(
-                first_name=contact.first_name,
-                last_name=contact.last_name,
-                phone=contact.phone,
-                country=contact.country,
-                language=contact.language,
-                attributes=contact.attributes,
-            ),
+            values=contact_values_of(contact),
         )
         samples.append(
             {

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
@@ -217,6 +218,30 @@ def contact_values(
     for key, value in (attributes or {}).items():
         values[f"attr.{key}"] = "" if value is None else str(value)
     return values
+
+
+class ContactLike(Protocol):
+    """What rendering reads of a contact (the model, or anything shaped like it)."""
+
+    first_name: str
+    last_name: str
+    phone: str
+    country: str
+    language: str
+    attributes: Any
+
+
+def contact_values_of(contact: ContactLike) -> dict[str, str]:
+    """`contact_values` for one contact: the campaign's text, its WhatsApp template's
+    parameters, previews and pre-flight samples all read a contact the same way."""
+    return contact_values(
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        phone=contact.phone,
+        country=contact.country,
+        language=contact.language,
+        attributes=contact.attributes,
+    )
 
 
 def _pick(seed: str, salt: str, count: int) -> int:

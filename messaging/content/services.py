@@ -256,14 +256,7 @@ def template_delete(
 
 
 def contact_render_values(contact: Contact) -> dict[str, str]:
-    return rendering.contact_values(
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        phone=contact.phone,
-        country=contact.country,
-        language=contact.language,
-        attributes=contact.attributes,
-    )
+    return rendering.contact_values_of(contact)
 
 
 def template_render_for_contact(

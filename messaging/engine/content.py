@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from messaging.campaigns.models import Campaign, CampaignMedia
 from messaging.contacts.models import Contact
 from messaging.content.models import WhatsAppTemplate
-from messaging.content.rendering import TemplateError, contact_values, render_message
+from messaging.content.rendering import TemplateError, contact_values_of, render_message
 from messaging.content.template_send import (
     TemplateShape,
     language_pick,
@@ -298,14 +298,7 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
                 str(item.public_id), OutcomeKind.RETRY_LATER, problem, attempt=item.attempts - 1
             )
             continue
-        values = contact_values(
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            phone=contact.phone,
-            country=contact.country,
-            language=contact.language,
-            attributes=contact.attributes,
-        )
+        values = contact_values_of(contact)
         if content.campaign.whatsapp_template is not None:
             _prepare_whatsapp(plan, sender, item, content, contact, values, attachment)
         else:
