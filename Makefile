@@ -13,7 +13,7 @@ export SITE_URL
 # mypy checks every app package (strict for billing and the engine: see pyproject.toml).
 MYPY_PACKAGES := accounts automation billing core integrations isend messaging privacy
 
-.PHONY: run test setup install services migrate lint fmt typecheck check browsers clean
+.PHONY: run test setup install services migrate lint fmt typecheck check browsers clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -45,6 +45,12 @@ run: setup
 	@echo "  Logins (demo owner, platform admin, support staff): printed above by seed_demo; see README."
 	@echo ""
 	$(VENV)/bin/honcho start -f Procfile
+
+# Extract every marked string into the az and ru catalogues (file-level locations keep diffs small).
+messages: install
+	$(PY) manage.py makemessages -l az -l ru --add-location=file --no-obsolete \
+		--ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='var/*' --ignore='docs/*' \
+		--ignore='static/vendor/*'
 
 browsers:
 	@bash scripts/ensure_chromium.sh
