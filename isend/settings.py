@@ -487,6 +487,11 @@ WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
 # WEBHOOK_EVENT_MAX_ATTEMPTS attempts it is marked failed with its last error and left alone.
 WEBHOOK_EVENT_RETRY_SECONDS = env_int("WEBHOOK_EVENT_RETRY_SECONDS", 60)
 WEBHOOK_EVENT_MAX_ATTEMPTS = env_int("WEBHOOK_EVENT_MAX_ATTEMPTS", 10)
+# Stored events are applied in batches (one transaction, one UPDATE per number for all their
+# statuses) by at most WEBHOOK_DRAINERS drain tasks at a time, each taking up to
+# WEBHOOK_DRAIN_BATCH events per transaction.
+WEBHOOK_DRAIN_BATCH = env_int("WEBHOOK_DRAIN_BATCH", 200)
+WEBHOOK_DRAINERS = env_int("WEBHOOK_DRAINERS", 2)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {
