@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -80,12 +81,8 @@ def attachments_check(*, files: Sequence[UploadedFile]) -> list[tuple[UploadedFi
         size = upload.size or 0
         if size > limit:
             errors.append(
-                _("“%(name)s” is %(size)s MB; files may be at most %(limit)s MB.")
-                % {
-                    "name": name,
-                    "size": round(size / 1048576, 1),
-                    "limit": round(limit / 1048576, 1),
-                }
+                _("“%(name)s” is %(size)s; files may be at most %(limit)s.")
+                % {"name": name, "size": filesizeformat(size), "limit": filesizeformat(limit)}
             )
             continue
         upload.seek(0)
