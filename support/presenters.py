@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _l
 
 AUDIT_SENTENCES: dict[str, Any] = {
-    "support.ticket_opened": _l("Support ticket “%(target)s” opened (%(category)s)"),
+    "support.ticket_opened": _l("Support ticket “%(target)s” opened"),
     "support.customer_replied": _l("Reply written on support ticket “%(target)s”"),
     "support.staff_replied": _l("iSend support answered ticket “%(target)s”"),
     "support.note_added": _l("Internal note added to support ticket “%(target)s”"),

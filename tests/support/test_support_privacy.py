@@ -167,6 +167,8 @@ def test_retention_purges_tickets_closed_longer_than_the_period_only(
 
     # then
     assert purged == 1
+    beat = settings.CELERY_BEAT_SCHEDULE["support-purge-closed-tickets"]
+    assert beat["task"] == tickets_purge_expired_task.name
     assert set(Ticket.objects.values_list("subject", flat=True)) == {"recent", "open"}
     assert not TicketMessage.objects.filter(ticket_id=old.pk).exists()
     assert not TicketAttachment.objects.exists()
