@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "privacy",
     "automation",
     "integrations",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "iSend <no-reply@isend.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@isend.local")
+# The support desk (support/): attachments' size cap, and how long a closed ticket (its
+# messages and attachments) is kept before the retention job purges it.
+SUPPORT_ATTACHMENT_MAX_BYTES = env_int("SUPPORT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+SUPPORT_TICKET_RETENTION_DAYS = env_int("SUPPORT_TICKET_RETENTION_DAYS", 365)
 
 # --- Security -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -427,6 +432,11 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-purge-message-bodies": {
         "task": "privacy.tasks.message_bodies_purge_task",
         "schedule": crontab(minute=43, hour=2),
+    },
+    # Closed support tickets after SUPPORT_TICKET_RETENTION_DAYS (support/services.py).
+    "support-purge-closed-tickets": {
+        "task": "support.tasks.tickets_purge_expired_task",
+        "schedule": crontab(minute=53, hour=2),
     },
 }
 
