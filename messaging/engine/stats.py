@@ -182,7 +182,11 @@ _COUNTED_CHANGE = " OR ".join(
 
 
 def trigger_sql() -> str:
-    """The trigger functions and triggers (run by a migration; idempotent)."""
+    """The trigger functions and triggers (run by a migration; idempotent).
+
+    JIT is off inside them: the planner knows nothing of a transition table's size, estimates
+    hundreds of thousands of rows, and JIT-compiled every statement's grouping, which cost
+    3.4 s of compilation for a 10,000-status update that runs in well under a second."""
     inserted = _upsert_sql(
         _merged_sql(
             grouped_sql("SELECT 1 AS s, n.* FROM new_rows n", events=_EVENTS[:1]),
@@ -198,14 +202,14 @@ def trigger_sql() -> str:
     )
     return f"""
     CREATE OR REPLACE FUNCTION messaging_message_stats_inserted() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET jit = off AS $$
     BEGIN
         {inserted};
         RETURN NULL;
     END $$;
 
     CREATE OR REPLACE FUNCTION messaging_message_stats_updated() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET jit = off AS $$
     BEGIN
         {updated};
         RETURN NULL;
