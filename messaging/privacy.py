@@ -19,6 +19,7 @@ from django.db import models, transaction
 
 from accounts.hashing import subject_hash
 from accounts.models import User, Workspace
+from accounts.selectors import message_retention_cutoff
 from accounts.tenancy import workspace_rows_delete
 from core.phones import parse_phone
 from messaging.campaigns.models import Campaign, InboundMessage, Message
@@ -199,13 +200,28 @@ def _suppress(
     return entry
 
 
-def purge_message_bodies(*, before: datetime, batch: int) -> int:
-    """Remove the text of messages created before `before`, a batch at a time (no statement
-    locks the whole table); the delivery record stays."""
-    due = Message._base_manager.filter(created_at__lt=before).exclude(body="")
+def purge_message_bodies(*, now: datetime, batch: int) -> int:
+    """Remove the texts of messages sent (body, media or interactive content) and received
+    (reply text, button payload) that are older than their workspace's retention period, a
+    batch at a time (no statement locks the whole table); the delivery records stay. Each
+    batch is one SELECT and one UPDATE over every workspace at once: the cutoff is computed in
+    SQL from the workspace's own period."""
+    total = 0
+    sent_due = Message._base_manager.filter(
+        created_at__lt=message_retention_cutoff(now=now)
+    ).exclude(body="", content__isnull=True)
+    total += _blank_in_batches(sent_due, batch=batch, blank={"body": "", "content": None})
+    received_due = InboundMessage._base_manager.filter(
+        received_at__lt=message_retention_cutoff(now=now)
+    ).exclude(text="", payload="")
+    total += _blank_in_batches(received_due, batch=batch, blank={"text": "", "payload": ""})
+    return total
+
+
+def _blank_in_batches(due: models.QuerySet[Any], *, batch: int, blank: dict[str, Any]) -> int:
     total = 0
     while True:
         ids = list(due.values_list("pk", flat=True)[:batch])
         if not ids:
             return total
-        total += Message._base_manager.filter(pk__in=ids).update(body="", content=None)
+        total += due.model._base_manager.filter(pk__in=ids).update(**blank)

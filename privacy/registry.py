@@ -84,9 +84,13 @@ class PrivacyDoor(Protocol):
         None, and keep it from coming back (the suppression list)."""
         ...
 
-    def purge_message_bodies(self, *, before: datetime, batch: int) -> int:
-        """Retention: remove the text of messages created before `before`; the delivery record
-        stays. Returns the number of messages changed."""
+    def purge_message_bodies(self, *, now: datetime, batch: int) -> int:
+        """Retention: remove the text of messages sent and received (bodies, captions, media
+        references) older than their workspace's period at `now`
+        (`Workspace.message_text_retention_days`: the owner's choice, else the platform's
+        default; `accounts.selectors.message_retention_cutoff` is that cutoff in SQL). The
+        delivery record stays. Bulk statements of at most `batch` rows, never a loop over rows.
+        Returns the number of messages changed."""
         ...
 
 
