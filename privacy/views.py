@@ -217,6 +217,7 @@ def centre(request: HttpRequest) -> HttpResponse:
         "contacts": _("Contacts in your workspaces"),
         "templates": _("Templates in your workspaces"),
         "messages": _("Messages in your workspaces"),
+        "replies": _("Replies received in your workspaces"),
         "orders": _("Orders and invoices"),
     }
     summary = [

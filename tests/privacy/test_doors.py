@@ -141,6 +141,9 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "contacts",
         "contact_lists",
         "templates",
+        "messages",
+        "replies",
+        "campaign_media",
         "orders",
         "invoices",
     ]
@@ -155,6 +158,7 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "contacts",
         "templates",
         "messages",
+        "replies",
         "orders",
     ]
 

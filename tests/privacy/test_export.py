@@ -36,6 +36,9 @@ CATEGORIES = {
     "contacts",
     "contact_lists",
     "templates",
+    "messages",
+    "replies",
+    "campaign_media",
     "orders",
     "invoices",
 }
