@@ -149,10 +149,15 @@ def absolute_url(path: str) -> str:
     return path if path.startswith("http") else settings.SITE_URL + path
 
 
-def email_send_on_commit(*, to: list[str], template: str, context: dict[str, Any]) -> None:
+def email_send_on_commit(
+    *, to: list[str], template: str, context: dict[str, Any], language: str = ""
+) -> None:
+    """E-mail after commit, rendered in `language` (the recipient's, when known)."""
     from accounts.tasks import email_send_task
 
-    transaction.on_commit(lambda: email_send_task.delay(to=to, template=template, context=context))
+    transaction.on_commit(
+        lambda: email_send_task.delay(to=to, template=template, context=context, language=language)
+    )
 
 
 # --- sign-up, users, workspaces -----------------------------------------------------------

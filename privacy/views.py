@@ -231,6 +231,7 @@ def centre(request: HttpRequest) -> HttpResponse:
         "templates": _("Templates in your workspaces"),
         "messages": _("Messages in your workspaces"),
         "replies": _("Replies received in your workspaces"),
+        "support_tickets": _("Support tickets in your workspaces"),
         "orders": _("Orders and invoices"),
     }
     summary = [

@@ -29,7 +29,7 @@ from privacy.services.erasure import OWN_WORKSPACE_MODELS
 from privacy.services.export_sections import export_sections
 from tests.factories import UserFactory
 
-DOOR_APPS = ["messaging", "billing", "automation", "integrations"]
+DOOR_APPS = ["messaging", "billing", "automation", "integrations", "support"]
 ROOT = Path(settings.BASE_DIR)
 
 
@@ -146,6 +146,9 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "campaign_media",
         "orders",
         "invoices",
+        "support_tickets",
+        "support_messages",
+        "support_attachments",
     ]
     assert categories == [
         "account",
@@ -160,6 +163,7 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "messages",
         "replies",
         "orders",
+        "support_tickets",
     ]
 
 

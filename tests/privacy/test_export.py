@@ -41,6 +41,9 @@ CATEGORIES = {
     "campaign_media",
     "orders",
     "invoices",
+    "support_tickets",
+    "support_messages",
+    "support_attachments",
 }
 
 
