@@ -11,7 +11,7 @@ from django.urls import reverse_lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import MESSAGE_RETENTION_MAX_DAYS, MESSAGE_RETENTION_MIN_DAYS, User
 from accounts.permissions import API_SCOPES, Role
 from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
@@ -115,6 +115,40 @@ class WorkspaceSettingsForm(forms.Form):
         choices=_COUNTRIES,
         help_text=_("Numbers written without a country code are read as this country's."),
     )
+
+
+class MessageRetentionForm(forms.Form):
+    """The owner's choice of how long message texts are kept (privacy policy §7)."""
+
+    message_retention_days = forms.IntegerField(
+        label=_("Keep message texts for (days)"),
+        error_messages={
+            "invalid": _("Enter a whole number of days."),
+            "required": _("Enter a whole number of days."),
+        },
+    )
+
+    def clean_message_retention_days(self) -> int:
+        days = int(self.cleaned_data["message_retention_days"])
+        if not MESSAGE_RETENTION_MIN_DAYS <= days <= MESSAGE_RETENTION_MAX_DAYS:
+            raise ValidationError(
+                _("Choose between %(min)d and %(max)d days: texts are kept %(days)d days now.")
+                % {
+                    "min": MESSAGE_RETENTION_MIN_DAYS,
+                    "max": MESSAGE_RETENTION_MAX_DAYS,
+                    "days": self.current_days,
+                }
+            )
+        return days
+
+    def __init__(self, *args: Any, current_days: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_days = current_days
+        # Filled per request, in the reader's language.
+        self.fields["message_retention_days"].help_text = _(
+            "Texts of messages sent and replies received are deleted after this many days; "
+            "delivery records (who, when, status) stay. Between %(min)d and %(max)d days."
+        ) % {"min": MESSAGE_RETENTION_MIN_DAYS, "max": MESSAGE_RETENTION_MAX_DAYS}
 
 
 class InviteForm(forms.Form):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -66,6 +68,11 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+#: The retention period an owner may choose for message texts, in days (privacy policy §7).
+MESSAGE_RETENTION_MIN_DAYS = 30
+MESSAGE_RETENTION_MAX_DAYS = 730
+
+
 class Workspace(models.Model):
     """The tenant. Every tenant-owned row points at one workspace."""
 
@@ -81,6 +88,18 @@ class Workspace(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.TextField(blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    # Days message texts (sent and received) are kept; empty: the platform's period
+    # (settings.MESSAGE_TEXT_RETENTION_DAYS), so a change of that default reaches every
+    # workspace whose owner never chose.
+    message_retention_days = models.PositiveSmallIntegerField(
+        _("keep message texts for (days)"),
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(MESSAGE_RETENTION_MIN_DAYS),
+            MaxValueValidator(MESSAGE_RETENTION_MAX_DAYS),
+        ],
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -94,6 +113,11 @@ class Workspace(models.Model):
     @property
     def is_suspended(self) -> bool:
         return self.status == self.Status.SUSPENDED
+
+    @property
+    def message_text_retention_days(self) -> int:
+        """The period in force: the owner's choice, else the platform's default."""
+        return self.message_retention_days or int(settings.MESSAGE_TEXT_RETENTION_DAYS)
 
 
 class WorkspaceSlugRedirect(models.Model):

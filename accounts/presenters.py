@@ -141,6 +141,9 @@ AUDIT_SENTENCES: dict[str, Any] = {
     "user.signed_up": _l("%(target)s signed up"),
     "workspace.created": _l("Workspace “%(target)s” created"),
     "workspace.settings_changed": _l("Workspace settings changed"),
+    "workspace.retention_changed": _l(
+        "Message texts are now kept %(days_after)s days (before: %(days_before)s days)"
+    ),
     "workspace.slug_changed": _l("The workspace's web address changed"),
     "workspace.suspended": _l("Workspace suspended by iSend: %(reason)s"),
     "workspace.restored": _l("Workspace restored by iSend"),

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import BooleanField, Case, F, QuerySet, When
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from accounts.models import (
     ApiKey,
@@ -136,3 +151,16 @@ def notifications_recent(
     return list(
         _notifications_seen_by(user=user, workspace=workspace).order_by("-created_at")[:limit]
     )
+
+
+def message_retention_cutoff(*, now: datetime, workspace_path: str = "workspace") -> Any:
+    """An SQL expression for "older than this row's workspace's message retention period":
+    rows whose time is below it are due. `workspace_path` leads from the filtered model to its
+    workspace. One statement serves every workspace (each with its own period, or the
+    platform's default when its owner never chose one), never a loop over workspaces."""
+    days = Coalesce(
+        F(f"{workspace_path}__message_retention_days"),
+        Value(int(settings.MESSAGE_TEXT_RETENTION_DAYS)),
+    )
+    period = ExpressionWrapper(days * Value(timedelta(days=1)), output_field=DurationField())
+    return ExpressionWrapper(Value(now) - period, output_field=DateTimeField())

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 
 from accounts.hooks import signup_completed, workspace_restored, workspace_suspended
 from accounts.models import (
+    MESSAGE_RETENTION_MAX_DAYS,
+    MESSAGE_RETENTION_MIN_DAYS,
     ApiKey,
     AuditEvent,
     Invitation,
@@ -326,6 +328,45 @@ def workspace_update_settings(
         details={"changed": changed},
     )
     return workspace
+
+
+@transaction.atomic
+def workspace_set_message_retention(
+    *,
+    workspace: Workspace,
+    actor_membership: Membership,
+    days: int,
+    ip: str | None = None,
+) -> Workspace:
+    """The owner chooses how many days message texts (sent and received) are kept (privacy
+    policy §7): between MESSAGE_RETENTION_MIN_DAYS and MESSAGE_RETENTION_MAX_DAYS. The next
+    retention run purges by the new period. Only an owner may change it (PermissionDenied
+    otherwise); a value out of bounds is a ValidationError on `message_retention_days`."""
+    if actor_membership.workspace_id != workspace.pk or actor_membership.role != Role.OWNER:
+        raise PermissionDenied(_("Only an owner can change how long message texts are kept."))
+    if not MESSAGE_RETENTION_MIN_DAYS <= days <= MESSAGE_RETENTION_MAX_DAYS:
+        raise ValidationError(
+            {
+                "message_retention_days": _("Choose between %(min)d and %(max)d days.")
+                % {"min": MESSAGE_RETENTION_MIN_DAYS, "max": MESSAGE_RETENTION_MAX_DAYS}
+            }
+        )
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    before = locked.message_text_retention_days
+    if locked.message_retention_days == days:
+        return locked
+    locked.message_retention_days = days
+    locked.full_clean()
+    locked.save(update_fields=["message_retention_days"])
+    audit_record(
+        workspace=locked,
+        action="workspace.retention_changed",
+        actor=actor_membership.user,
+        target=locked,
+        ip=ip,
+        details={"days_before": before, "days_after": days},
+    )
+    return locked
 
 
 @transaction.atomic

@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import ApiKeyForm, InviteForm, ProfileForm, RoleForm, WorkspaceSettingsForm
+from accounts.forms import (
+    ApiKeyForm,
+    InviteForm,
+    MessageRetentionForm,
+    ProfileForm,
+    RoleForm,
+    WorkspaceSettingsForm,
+)
 from accounts.permissions import API_SCOPES, Perm, Role, role_has
 from accounts.presenters import audit_sentences
 from accounts.tenancy import AuthenticatedRequest, WorkspaceRequest, workspace_view
@@ -240,14 +247,47 @@ def api_key_revoke(request: WorkspaceRequest, api_key_id: str) -> HttpResponse:
 @workspace_view(Perm.SETTINGS_MANAGE)
 def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
+    is_owner = request.membership.role == Role.OWNER
+    posted = request.POST if request.method == "POST" else None
+    # Two forms on the page: the workspace's settings, and (owners only) message retention.
+    retention_posted = posted is not None and posted.get("form") == "retention"
+    retention_form = (
+        MessageRetentionForm(
+            posted if retention_posted else None,
+            initial={"message_retention_days": workspace.message_text_retention_days},
+            current_days=workspace.message_text_retention_days,
+        )
+        if is_owner
+        else None
+    )
+    if retention_posted:
+        if retention_form is None:
+            raise PermissionDenied
+        if retention_form.is_valid():
+            try:
+                services.workspace_set_message_retention(
+                    workspace=workspace,
+                    actor_membership=request.membership,
+                    days=retention_form.cleaned_data["message_retention_days"],
+                    ip=services.client_ip(request),
+                )
+            except ValidationError as exc:
+                retention_form.add_error(None, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Message texts are now kept %(days)d days.")
+                    % {"days": retention_form.cleaned_data["message_retention_days"]},
+                )
+                return redirect("accounts:settings", workspace_slug=workspace.slug)
     initial: dict[str, Any] = {
         "name": workspace.name,
         "slug": workspace.slug,
         "time_zone": workspace.time_zone,
         "default_country": workspace.default_country,
     }
-    form = WorkspaceSettingsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    form = WorkspaceSettingsForm(None if retention_posted else posted, initial=initial)
+    if posted is not None and not retention_posted and form.is_valid():
         data = dict(form.cleaned_data)
         slug = data.pop("slug") or workspace.slug
         ip = services.client_ip(request)
@@ -264,7 +304,9 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
             request.session["last_workspace"] = workspace.slug
             messages.success(request, _("Settings saved."))
             return redirect("accounts:settings", workspace_slug=workspace.slug)
-    return render(request, "accounts/settings.html", {"form": form})
+    return render(
+        request, "accounts/settings.html", {"form": form, "retention_form": retention_form}
+    )
 
 
 @workspace_view(Perm.ACTIVITY_VIEW)

@@ -128,7 +128,7 @@ def erase_recipient(
     return {}
 
 
-def purge_message_bodies(*, before: datetime, batch: int) -> int:
+def purge_message_bodies(*, now: datetime, batch: int) -> int:
     return 0
 
 

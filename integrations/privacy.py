@@ -65,5 +65,5 @@ def erase_recipient(
     return {"webhook_deliveries": deleted} if deleted else {}
 
 
-def purge_message_bodies(*, before: datetime, batch: int) -> int:
+def purge_message_bodies(*, now: datetime, batch: int) -> int:
     return 0

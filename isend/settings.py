@@ -446,6 +446,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Product settings ---------------------------------------------------------------------
 API_LOG_RETENTION_DAYS = env_int("API_LOG_RETENTION_DAYS", 90)
+# Message texts (sent and received) are kept this many days unless a workspace's owner chose
+# another period (privacy policy section 7; the owner's choice is bounded 30..730 days).
+MESSAGE_TEXT_RETENTION_DAYS = env_int("MESSAGE_TEXT_RETENTION_DAYS", 180)
 INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 BEAT_STALE_AFTER_SECONDS = env_int("BEAT_STALE_AFTER_SECONDS", 180)
 HEALTHZ_MAX_DUE_AGE_SECONDS = env_int("HEALTHZ_MAX_DUE_AGE_SECONDS", 300)

@@ -8,7 +8,7 @@ suppression list that keeps an erased number out. Writes run inside privacy's tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +16,11 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import models, transaction
+from django.db.models import Count, F
 
 from accounts.hashing import subject_hash
 from accounts.models import User, Workspace
+from accounts.selectors import message_retention_cutoff
 from accounts.tenancy import workspace_rows_delete
 from core.phones import parse_phone
 from messaging.campaigns.models import Campaign, InboundMessage, Message
@@ -52,6 +54,50 @@ TEMPLATE_FIELDS = ["workspace_id", "name", "variants", "footer", "wa_template_na
 
 ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
 
+#: Messages sent: to whom, from which number and campaign, what became of it and when, and
+#: the text while it is still kept (the retention period blanks it).
+MESSAGE_FIELDS = [
+    "workspace_id",
+    "public_id",
+    "campaign_name",
+    "number",
+    "phone",
+    "status",
+    "created_at",
+    "accepted_at",
+    "delivered_at",
+    "read_at",
+    "error_title",
+    "body",
+]
+#: Replies received (the text and a button's payload while still kept).
+REPLY_FIELDS = [
+    "workspace_id",
+    "received_at",
+    "number",
+    "phone",
+    "kind",
+    "text",
+    "payload",
+    "campaign_name",
+    "is_opt_out",
+]
+#: Campaign header files: a row per file, the file itself under `file` in the archive.
+CAMPAIGN_MEDIA_FIELDS = [
+    "workspace_id",
+    "campaign_id",
+    "campaign_name",
+    "file",
+    "media_type",
+    "size_bytes",
+    "uploaded_to_numbers",
+    "created_at",
+]
+#: Where campaign header files go in the archive.
+CAMPAIGN_MEDIA_FOLDER = "campaign_media"
+#: Rows fetched per round trip for the large sections (memory stays flat at any size).
+EXPORT_CHUNK = 2000
+
 
 def _rows_of(model: type[models.Model], workspace_ids: list[int], fields: list[str]) -> ExportRows:
     """The section's rows, read when the export builds that section."""
@@ -66,6 +112,107 @@ def _rows_of(model: type[models.Model], workspace_ids: list[int], fields: list[s
     return rows
 
 
+def _message_rows(workspace_ids: list[int]) -> ExportRows:
+    """Every message of the workspaces (campaign and single sends: the privacy centre's count),
+    streamed from a server-side cursor in chunks."""
+
+    def rows() -> Iterator[Mapping[str, Any]]:
+        return (
+            Message._base_manager.filter(workspace_id__in=workspace_ids)
+            .order_by("pk")
+            .values(
+                "workspace_id",
+                "public_id",
+                "phone",
+                "status",
+                "created_at",
+                "accepted_at",
+                "delivered_at",
+                "read_at",
+                "error_title",
+                "body",
+                campaign_name=F("campaign__name"),
+                number=F("sender__phone_number"),
+            )
+            .iterator(chunk_size=EXPORT_CHUNK)
+        )
+
+    return rows
+
+
+def _reply_rows(workspace_ids: list[int]) -> ExportRows:
+    def rows() -> Iterator[Mapping[str, Any]]:
+        return (
+            InboundMessage._base_manager.filter(workspace_id__in=workspace_ids)
+            .order_by("pk")
+            .values(
+                "workspace_id",
+                "received_at",
+                "phone",
+                "kind",
+                "text",
+                "payload",
+                "is_opt_out",
+                campaign_name=F("campaign__name"),
+                number=F("sender__phone_number"),
+            )
+            .iterator(chunk_size=EXPORT_CHUNK)
+        )
+
+    return rows
+
+
+def _campaigns_with_media(workspace_ids: list[int]) -> models.QuerySet[Campaign]:
+    return (
+        Campaign._base_manager.filter(workspace_id__in=workspace_ids)
+        .exclude(header_media_file="")
+        .order_by("pk")
+    )
+
+
+def _media_archive_name(campaign: Campaign) -> str:
+    base = (campaign.header_media_file.name or "file").rsplit("/", 1)[-1]
+    return f"{CAMPAIGN_MEDIA_FOLDER}/{campaign.public_id}/{base}"
+
+
+def _stored_size(name: str) -> int | None:
+    try:
+        return int(default_storage.size(name))
+    except OSError:
+        return None  # listed, but the file is gone from storage
+
+
+def _campaign_media_rows(workspace_ids: list[int]) -> ExportRows:
+    def rows() -> Iterator[dict[str, Any]]:
+        campaigns = _campaigns_with_media(workspace_ids).annotate(
+            uploaded_to_numbers=Count("media_uploads")
+        )
+        for campaign in campaigns.iterator(chunk_size=EXPORT_CHUNK):
+            yield {
+                "workspace_id": campaign.workspace_id,
+                "campaign_id": str(campaign.public_id),
+                "campaign_name": campaign.name,
+                "file": _media_archive_name(campaign),
+                "media_type": campaign.header_media_type,
+                "size_bytes": _stored_size(campaign.header_media_file.name or ""),
+                "uploaded_to_numbers": campaign.uploaded_to_numbers,
+                "created_at": campaign.created_at,
+            }
+
+    return rows
+
+
+def export_files_for_workspaces(*, workspace_ids: list[int]) -> Iterator[tuple[str, str]]:
+    """Optional door function: (name in the archive, name in storage) of every file the
+    export carries, the campaigns' header files; each is described by a row of the
+    `campaign_media` section. Files missing from storage are left out (their row says so
+    with an empty size)."""
+    for campaign in _campaigns_with_media(workspace_ids).iterator(chunk_size=EXPORT_CHUNK):
+        stored = campaign.header_media_file.name or ""
+        if stored and default_storage.exists(stored):
+            yield _media_archive_name(campaign), stored
+
+
 def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, ExportRows, list[str]]]:
     return [
         ("numbers", _rows_of(Sender, workspace_ids, NUMBER_FIELDS), NUMBER_FIELDS),
@@ -76,6 +223,9 @@ def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, Export
             CONTACT_LIST_FIELDS,
         ),
         ("templates", _rows_of(MessageTemplate, workspace_ids, TEMPLATE_FIELDS), TEMPLATE_FIELDS),
+        ("messages", _message_rows(workspace_ids), MESSAGE_FIELDS),
+        ("replies", _reply_rows(workspace_ids), REPLY_FIELDS),
+        ("campaign_media", _campaign_media_rows(workspace_ids), CAMPAIGN_MEDIA_FIELDS),
     ]
 
 
@@ -87,6 +237,7 @@ def summary_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, int]]
             ("contacts", Contact),
             ("templates", MessageTemplate),
             ("messages", Message),
+            ("replies", InboundMessage),
         )
     ]
 
@@ -199,13 +350,28 @@ def _suppress(
     return entry
 
 
-def purge_message_bodies(*, before: datetime, batch: int) -> int:
-    """Remove the text of messages created before `before`, a batch at a time (no statement
-    locks the whole table); the delivery record stays."""
-    due = Message._base_manager.filter(created_at__lt=before).exclude(body="")
+def purge_message_bodies(*, now: datetime, batch: int) -> int:
+    """Remove the texts of messages sent (body, media or interactive content) and received
+    (reply text, button payload) that are older than their workspace's retention period, a
+    batch at a time (no statement locks the whole table); the delivery records stay. Each
+    batch is one SELECT and one UPDATE over every workspace at once: the cutoff is computed in
+    SQL from the workspace's own period."""
+    total = 0
+    sent_due = Message._base_manager.filter(
+        created_at__lt=message_retention_cutoff(now=now)
+    ).exclude(body="", content__isnull=True)
+    total += _blank_in_batches(sent_due, batch=batch, blank={"body": "", "content": None})
+    received_due = InboundMessage._base_manager.filter(
+        received_at__lt=message_retention_cutoff(now=now)
+    ).exclude(text="", payload="")
+    total += _blank_in_batches(received_due, batch=batch, blank={"text": "", "payload": ""})
+    return total
+
+
+def _blank_in_batches(due: models.QuerySet[Any], *, batch: int, blank: dict[str, Any]) -> int:
     total = 0
     while True:
         ids = list(due.values_list("pk", flat=True)[:batch])
         if not ids:
             return total
-        total += Message._base_manager.filter(pk__in=ids).update(body="", content=None)
+        total += due.model._base_manager.filter(pk__in=ids).update(**blank)

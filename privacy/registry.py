@@ -15,7 +15,7 @@ plainly what its app does with a person's data.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from importlib import import_module
 from types import ModuleType
@@ -84,9 +84,13 @@ class PrivacyDoor(Protocol):
         None, and keep it from coming back (the suppression list)."""
         ...
 
-    def purge_message_bodies(self, *, before: datetime, batch: int) -> int:
-        """Retention: remove the text of messages created before `before`; the delivery record
-        stays. Returns the number of messages changed."""
+    def purge_message_bodies(self, *, now: datetime, batch: int) -> int:
+        """Retention: remove the text of messages sent and received (bodies, captions, media
+        references) older than their workspace's period at `now`
+        (`Workspace.message_text_retention_days`: the owner's choice, else the platform's
+        default; `accounts.selectors.message_retention_cutoff` is that cutoff in SQL). The
+        delivery record stays. Bulk statements of at most `batch` rows, never a loop over rows.
+        Returns the number of messages changed."""
         ...
 
 
@@ -141,6 +145,20 @@ def credits_held(*, workspace_ids: list[int]) -> dict[int, int]:
         for workspace_id, n in function(workspace_ids=workspace_ids).items():
             held[workspace_id] = held.get(workspace_id, 0) + n
     return held
+
+
+#: `export_files_for_workspaces(*, workspace_ids) -> Iterable[(name in archive, storage name)]`:
+#: files (in `default_storage`) an export carries besides its sections' rows (messaging:
+#: campaign header files). A section of the same door describes each file in a row.
+OPTIONAL_EXPORT_FILES = "export_files_for_workspaces"
+
+
+def export_files(*, workspace_ids: list[int]) -> Iterator[tuple[str, str]]:
+    """Every file the doors export for the workspaces, lazily (one door at a time)."""
+    for door in _doors.values():
+        function = getattr(door, OPTIONAL_EXPORT_FILES, None)
+        if function is not None:
+            yield from function(workspace_ids=workspace_ids)
 
 
 def doors() -> list[PrivacyDoor]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("privacy/", views.policy_page, {"kind": "privacy"}, name="privacy"),
     path("cookies/", views.policy_page, {"kind": "cookies"}, name="cookies"),
     path("subprocessors/", views.subprocessors, name="subprocessors"),
+    path("subprocessors/transfers.csv", views.transfers_csv, name="transfers_csv"),
     path("retention/", views.retention, name="retention"),
     path("privacy/accept/", views.policy_accept, name="accept"),
     path("privacy/cookie-consent/", views.cookie_consent, name="cookie_consent"),

@@ -26,6 +26,7 @@ from privacy import selectors, services
 from privacy.forms import AccountDeleteForm, DeletionRequestForm, ErasePhoneForm, ReauthForm
 from privacy.markdown_render import render_policy_markdown
 from privacy.models import Consent
+from privacy.transfers import transfer_register, transfer_register_csv
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 COOKIE_MAX_AGE = 60 * 60 * 24 * 365
@@ -69,6 +70,8 @@ def policy_page(request: HttpRequest, *, kind: str) -> HttpResponse:
 
 
 def subprocessors(request: HttpRequest) -> HttpResponse:
+    """The published sub-processor list, and beside it the register of cross-border
+    transfers (seed 004 §12) with its CSV for the authorised body."""
     body = (POLICY_DIR / "subprocessors.md").read_text(encoding="utf-8")
     return render(
         request,
@@ -76,8 +79,18 @@ def subprocessors(request: HttpRequest) -> HttpResponse:
         {
             "title": _("Sub-processors"),
             "body_html": mark_safe(_render_markdown(body)),  # noqa: S308 - escaped above # nosec B308 B703
+            "transfers": transfer_register(),
         },
     )
+
+
+def transfers_csv(request: HttpRequest) -> HttpResponse:
+    """The register of cross-border transfers as CSV (public, as the list it comes from)."""
+    response = HttpResponse(
+        transfer_register_csv().encode("utf-8-sig"), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="isend-cross-border-transfers.csv"'
+    return response
 
 
 def retention(request: HttpRequest) -> HttpResponse:
@@ -217,6 +230,7 @@ def centre(request: HttpRequest) -> HttpResponse:
         "contacts": _("Contacts in your workspaces"),
         "templates": _("Templates in your workspaces"),
         "messages": _("Messages in your workspaces"),
+        "replies": _("Replies received in your workspaces"),
         "support_tickets": _("Support tickets in your workspaces"),
         "orders": _("Orders and invoices"),
     }

@@ -144,5 +144,5 @@ def erase_recipient(
     return {}
 
 
-def purge_message_bodies(*, before: datetime, batch: int) -> int:
+def purge_message_bodies(*, now: datetime, batch: int) -> int:
     return 0  # tickets have their own retention: support.services.tickets_purge_expired

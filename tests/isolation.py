@@ -289,6 +289,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "privacy:privacy": "public policy page",
     "privacy:cookies": "public policy page",
     "privacy:subprocessors": "public sub-processor list",
+    "privacy:transfers_csv": "public register of cross-border transfers (CSV)",
     "privacy:retention": "public retention periods (from the privacy policy)",
     "privacy:accept": "the signed-in user's own data (policy acceptance)",
     "privacy:cookie_consent": "cookie choice of the visitor; no tenant data",

@@ -20,6 +20,7 @@ from billing import services as billing
 from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.models import Message
 from messaging.contacts.models import Contact
+from messaging.content.template_send import TemplateContent
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.runtime import message_credit_reference
 from messaging.gateways import freeform
@@ -40,6 +41,7 @@ def message_send(
     actor: User | None = None,
     api_key: ApiKey | None = None,
     content: freeform.FreeFormContent | None = None,
+    template: TemplateContent | None = None,
 ) -> tuple[Message, bool]:
     """Queue one message ahead of campaign traffic. Returns (message, created): the same
     idempotency key returns the first message and sends nothing more, even when two requests
@@ -48,7 +50,11 @@ def message_send(
     `content` (media or an interactive message) replaces the text (`text` is then kept as the
     log's summary). On a Cloud API number the contact's 24-hour window must be open (a
     ValidationError with code `window_closed` otherwise); with no number given, an active
-    number whose window is open is preferred."""
+    number whose window is open is preferred.
+
+    `template` (a filled WhatsApp template, e.g. a campaign's test send) is sent as Meta's
+    `type: template` message: allowed outside the 24-hour window, on a number that speaks
+    Meta's dialect (Cloud API or sandbox), with `text` as the log's readable copy."""
     workspace_ensure_can_send(workspace=workspace)
     if idempotency_key:
         existing = Message.objects.filter(
@@ -60,7 +66,9 @@ def message_send(
         phone = normalize_phone(to, default_country=workspace.default_country)
     except PhoneError as exc:
         raise ValidationError(exc.message, code=exc.code) from exc
-    if content is None and not text.strip():
+    if content is not None and template is not None:
+        raise ValueError("a message is free-form content or a template, not both")
+    if content is None and template is None and not text.strip():
         raise ValidationError({"text": _("Write the message.")})
     if len(text) > MAX_TEXT:
         raise ValidationError({"text": _("At most 4,096 characters.")})
@@ -72,12 +80,16 @@ def message_send(
             raise ValidationError({"sender": _("This number is not active in this workspace.")})
     else:
         sender = _sender_choose(live=live, phone=phone, content=content)
-    if content is not None and sender.provider == Sender.Provider.WEB_GATEWAY:
+    if (content is not None or template is not None) and (
+        sender.provider == Sender.Provider.WEB_GATEWAY
+    ):
         raise ValidationError(
             {"sender": _("WhatsApp-Web numbers send text only: choose a Cloud API number.")}
         )
-    # Refused before anything is reserved or queued: Meta would fail it with 131047.
-    window_require_open(workspace=workspace, sender=sender, phone=phone)
+    if template is None:
+        # Refused before anything is reserved or queued: Meta would fail it with 131047.
+        # (A template is what Meta allows outside the window.)
+        window_require_open(workspace=workspace, sender=sender, phone=phone)
     contact = Contact.objects.for_workspace(workspace).filter(phone=phone).first()
     if contact is not None and contact.opted_out_at is not None:
         raise ValidationError({"to": _("This contact opted out; nothing is sent to them.")})
@@ -98,7 +110,13 @@ def message_send(
                 sender=sender,
                 phone=phone,
                 body=text or _summary(content),
-                content=freeform.to_json(content) if content is not None else None,
+                content=(
+                    template.to_json()
+                    if template is not None
+                    else freeform.to_json(content)
+                    if content is not None
+                    else None
+                ),
                 priority=TRANSACTIONAL_PRIORITY,
                 idempotency_key=idempotency_key or None,
             )
@@ -110,7 +128,13 @@ def message_send(
                 target=message,
                 details={
                     "to_sender": sender.pk,
-                    "type": freeform.to_json(content)["type"] if content else "text",
+                    "type": (
+                        "template"
+                        if template is not None
+                        else freeform.to_json(content)["type"]
+                        if content
+                        else "text"
+                    ),
                 },
             )
     except IntegrityError:

@@ -20,11 +20,13 @@ from accounts.models import User, Workspace
 from accounts.services import WorkspaceSuspended, audit_record, workspace_ensure_can_send
 from billing import services as billing
 from core.events import campaign_event, events_publish
+from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
 from messaging.campaigns.whatsapp import (
     cloud_numbers,
     launch_blockers,
+    template_test_fill,
     waba_warnings,
     whatsapp_content_clean,
     whatsapp_preflight,
@@ -37,8 +39,14 @@ from messaging.contacts.audience import (
     audience_sample,
     audience_upgrade_legacy,
 )
+from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
-from messaging.content.rendering import TemplateError, contact_values, render_message
+from messaging.content.rendering import (
+    TemplateError,
+    contact_values,
+    contact_values_of,
+    render_message,
+)
 from messaging.engine.caps import cap_day, cap_used
 from messaging.engine.fanout import (
     campaign_audience,
@@ -552,9 +560,15 @@ def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User 
 def campaign_send_test(
     *, workspace: Workspace, campaign: Campaign, actor: User, to: str = ""
 ) -> Message:
-    """Send the campaign's message to the user's own phone before launching: rendered with the
-    user's name (each variable's fallback shows where a contact lacks a value), from the
-    campaign's first active number, through the engine like any single message (one credit)."""
+    """Send the campaign's message to one phone before launching (the user's own by default),
+    from the campaign's first active number, through the engine like any single message (one
+    credit). Rendered for that phone's contact when the workspace has one, else with the
+    user's name (each variable's fallback shows where a contact lacks a value).
+
+    A WhatsApp-template campaign sends the same `type: template` message its contacts get:
+    the contact's translation, the mapped parameters with their fallbacks, the header media by
+    the id uploaded to that number. Refused (ValidationError) while Meta has not approved the
+    template or when a variable would be empty."""
 
     _check_same_workspace(workspace, campaign)
     phone = (to or actor.phone or "").strip()
@@ -563,30 +577,41 @@ def campaign_send_test(
     numbers = live_senders(campaign)
     if not numbers:
         raise ValidationError(_("None of the campaign's numbers is active."))
-    template = campaign.template
-    if template is None:
-        raise ValidationError(
-            {
-                "to": _(
-                    "A test of a WhatsApp template campaign is not sent from here yet: the "
-                    "pre-flight shows the message each sample contact gets."
-                )
-            }
+    contact = _test_contact(workspace=workspace, phone=phone)
+    values = (
+        contact_values_of(contact)
+        if contact is not None
+        else contact_values(first_name=actor.first_name, last_name=actor.last_name, phone=phone)
+    )
+    senders = list(Sender.objects.filter(pk__in=numbers).order_by("id"))
+    filled = None
+    if campaign.whatsapp_template is not None:
+        filled, text = template_test_fill(
+            campaign=campaign,
+            values=values,
+            language=contact.language if contact is not None else "",
+            country=contact.country if contact is not None else "",
         )
-    values = contact_values(first_name=actor.first_name, last_name=actor.last_name, phone=phone)
-    try:
-        rendered = render_message(
-            variants=template.variants, values=values, seed=phone, footer=template.footer
-        )
-    except TemplateError as exc:
-        raise ValidationError({"template": str(exc)}) from exc
-    text = rendered.text + (f"\n\n{template.footer}" if template.footer else "")
+        # A number that speaks Meta's dialect sends the template itself; WhatsApp-Web numbers
+        # (no Meta templates) send its filled text, as the campaign's sends on them do.
+        speaking = [s for s in senders if s.provider != Sender.Provider.WEB_GATEWAY]
+        sender = speaking[0] if speaking else senders[0]
+        if not speaking:
+            filled = None
+    else:
+        template = campaign.template
+        if template is None:
+            raise ValidationError({"template": _("Choose the campaign's message first.")})
+        try:
+            rendered = render_message(
+                variants=template.variants, values=values, seed=phone, footer=template.footer
+            )
+        except TemplateError as exc:
+            raise ValidationError({"template": str(exc)}) from exc
+        text = rendered.text + (f"\n\n{template.footer}" if template.footer else "")
+        sender = senders[0]
     message, _created = message_send(
-        workspace=workspace,
-        to=phone,
-        text=text,
-        sender=Sender.objects.get(pk=numbers[0]),
-        actor=actor,
+        workspace=workspace, to=phone, text=text, sender=sender, actor=actor, template=filled
     )
     audit_record(
         workspace=workspace,
@@ -596,3 +621,12 @@ def campaign_send_test(
         details={"message": str(message.public_id)},
     )
     return message
+
+
+def _test_contact(*, workspace: Workspace, phone: str) -> Contact | None:
+    """The workspace's contact with this number, if any (the test is rendered for them)."""
+    try:
+        e164 = normalize_phone(phone, default_country=workspace.default_country)
+    except PhoneError:
+        return None  # message_send explains what is wrong with the number
+    return Contact.objects.for_workspace(workspace).filter(phone=e164).first()

@@ -26,6 +26,7 @@ from messaging.content.models import WhatsAppTemplate
 from messaging.content.rendering import contact_values_of
 from messaging.content.template_send import (
     ATTRIBUTE_PREFIX,
+    TemplateContent,
     language_pick,
     source_of,
     template_render,
@@ -259,6 +260,58 @@ def lacking_counts(*, recipients: QuerySet[Contact], mapping: Mapping[str, Any])
         **{alias: Count("pk", filter=condition) for alias, condition in aggregates.values()}
     )
     return {key: int(row[alias] or 0) for key, (alias, _c) in aggregates.items()}
+
+
+def template_test_fill(
+    *, campaign: Campaign, values: Mapping[str, str], language: str, country: str
+) -> tuple[TemplateContent, str]:
+    """The campaign's WhatsApp template filled for one test recipient, exactly as a contact
+    with these values gets it (their language among the approved translations, the mapping's
+    fallbacks): the message to queue and the text a person reads. ValidationError when Meta
+    has not approved the template or a variable would be left empty (Meta refuses both)."""
+    template = campaign.whatsapp_template
+    assert template is not None
+    translations = {
+        t.language: t
+        for t in WhatsAppTemplate.objects.filter(
+            workspace_id=campaign.workspace_id,
+            waba_id=template.waba_id,
+            name=template.name,
+            status=WhatsAppTemplate.Status.APPROVED,
+        )
+    }
+    if not translations:
+        template.refresh_from_db(fields=["status"])
+        raise ValidationError(
+            _("The WhatsApp template %(name)s is %(status)s: it can be sent once Meta approves it.")
+            % {"name": template.name, "status": template.get_status_display()}
+        )
+    default = campaign.template_language or template.language
+    code = language_pick(
+        contact_language=language, contact_country=country, available=translations, default=default
+    )
+    version = (
+        translations.get(code) or translations.get(default) or next(iter(translations.values()))
+    )
+    rendered = template_render(
+        components=version.components,
+        parameter_format=version.parameter_format,
+        language=version.language,
+        mapping=campaign.template_variables,
+        values=values,
+    )
+    if rendered.empty:
+        raise ValidationError(
+            {
+                "to": _(
+                    "The test recipient has no value for %(slots)s and the campaign gives no "
+                    "fallback: map a fallback, or send the test to a contact who has the value."
+                )
+                % {"slots": ", ".join(rendered.empty)}
+            }
+        )
+    filled = TemplateContent.of(rendered, name=version.name, campaign_id=campaign.pk)
+    return filled, rendered.text
 
 
 def whatsapp_preflight(*, campaign: Campaign, sample_size: int = 5) -> dict[str, Any]:

@@ -300,3 +300,77 @@ def language_pick(
         if same_base:
             return same_base[0]
     return default
+
+
+#: The `type` of a queued single message that is a filled WhatsApp template (a campaign's test
+#: send): its parameters are kept on the row, its header media is the campaign's.
+TEMPLATE_CONTENT_TYPE = "template"
+
+
+@dataclass(frozen=True)
+class TemplateContent:
+    """A filled template kept on a queued single message (`Message.content`): the name and
+    language, the parameters as rendered when it was queued, and the campaign whose header
+    media (its file, uploaded once per number and reused by id, or its link) it carries."""
+
+    name: str
+    language: str
+    campaign_id: int | None = None
+    header_parameters: tuple[TemplateParameter, ...] = ()
+    body_parameters: tuple[TemplateParameter, ...] = ()
+    button_parameters: tuple[ButtonParameter, ...] = ()
+
+    @classmethod
+    def of(
+        cls, rendered: RenderedTemplate, *, name: str, campaign_id: int | None
+    ) -> TemplateContent:
+        return cls(
+            name=name,
+            language=rendered.language,
+            campaign_id=campaign_id,
+            header_parameters=rendered.header_parameters,
+            body_parameters=rendered.body_parameters,
+            button_parameters=rendered.button_parameters,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        def parameters(items: Sequence[TemplateParameter]) -> list[dict[str, str | None]]:
+            return [{"text": p.text, "name": p.name} for p in items]
+
+        return {
+            "type": TEMPLATE_CONTENT_TYPE,
+            "name": self.name,
+            "language": self.language,
+            "campaign": self.campaign_id,
+            "header": parameters(self.header_parameters),
+            "body": parameters(self.body_parameters),
+            "buttons": [
+                {"index": b.index, "text": b.text, "sub_type": b.sub_type}
+                for b in self.button_parameters
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TemplateContent:
+        def parameters(items: Any) -> tuple[TemplateParameter, ...]:
+            return tuple(
+                TemplateParameter(str(p["text"]), name=p.get("name") or None) for p in items or ()
+            )
+
+        return cls(
+            name=str(data["name"]),
+            language=str(data["language"]),
+            campaign_id=int(data["campaign"]) if data.get("campaign") is not None else None,
+            header_parameters=parameters(data.get("header")),
+            body_parameters=parameters(data.get("body")),
+            button_parameters=tuple(
+                ButtonParameter(
+                    index=int(b["index"]), text=str(b["text"]), sub_type=str(b["sub_type"])
+                )
+                for b in data.get("buttons") or ()
+            ),
+        )
+
+
+def is_template_content(data: Any) -> bool:
+    return isinstance(data, Mapping) and data.get("type") == TEMPLATE_CONTENT_TYPE

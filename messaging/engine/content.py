@@ -30,7 +30,9 @@ from messaging.contacts.models import Contact
 from messaging.content.models import WhatsAppTemplate
 from messaging.content.rendering import TemplateError, contact_values_of, render_message
 from messaging.content.template_send import (
+    TemplateContent,
     TemplateShape,
+    is_template_content,
     language_pick,
     template_render,
     template_shape,
@@ -271,14 +273,33 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
     plan = Prepared()
     contact_ids = {c.contact_id for c in claimed if c.contact_id}
     contacts = {c.pk: c for c in Contact.objects.filter(pk__in=contact_ids)}
-    campaign_ids = {c.campaign_id for c in claimed if c.campaign_id}
+    # Single sends that are a filled WhatsApp template (a campaign's test send) carry the
+    # campaign's header media: their campaigns are loaded with the batch's.
+    filled = {
+        item.id: TemplateContent.from_json(raw)
+        for item in claimed
+        if item.campaign_id is None and is_template_content(raw := _raw_content(item))
+    }
+    campaign_ids = {c.campaign_id for c in claimed if c.campaign_id} | {
+        t.campaign_id for t in filled.values() if t.campaign_id
+    }
     contents = _campaign_contents(campaign_ids) if campaign_ids else {}
     uploads = _uploads_for(sender, campaign_ids) if campaign_ids else {}
     media: dict[int, tuple[MediaAttachment | None, str]] = {}
+
+    def media_of(campaign_id: int) -> tuple[MediaAttachment | None, str]:
+        if campaign_id not in media:
+            media[campaign_id] = _media_for(
+                sender=sender, content=contents[campaign_id], uploads=uploads, upload=upload
+            )
+        return media[campaign_id]
+
     for item in claimed:
         if item.campaign_id is None:
             plan.bodies[item.id] = item.body
-            if item.content:
+            if item.id in filled:
+                _prepare_filled(plan, sender, item, filled[item.id], contents, media_of)
+            elif item.content:
                 plan.messages[item.id] = _content_message(item)
             else:
                 plan.messages[item.id] = _text_message(item, item.body, None)
@@ -288,11 +309,7 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
             plan.skip[item.id] = ("opted_out", "opted out before sending")
             continue
         content = contents[item.campaign_id]
-        if item.campaign_id not in media:
-            media[item.campaign_id] = _media_for(
-                sender=sender, content=content, uploads=uploads, upload=upload
-            )
-        attachment, problem = media[item.campaign_id]
+        attachment, problem = media_of(item.campaign_id)
         if problem:
             plan.local[item.id] = Outcome.local(
                 str(item.public_id), OutcomeKind.RETRY_LATER, problem, attempt=item.attempts - 1
@@ -306,10 +323,54 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
     return plan
 
 
+def _raw_content(item: Claim) -> Any:
+    """A single send's content column (it comes back as JSON text from the claim's raw
+    cursor)."""
+    return json.loads(item.content) if isinstance(item.content, str) else item.content
+
+
+def _prepare_filled(
+    plan: Prepared,
+    sender: Sender,
+    item: Claim,
+    filled: TemplateContent,
+    contents: dict[int, _CampaignContent],
+    media_of: Callable[[int], tuple[MediaAttachment | None, str]],
+) -> None:
+    """A filled template queued as a single message (a campaign's test send): the same
+    `type: template` message the campaign sends, with the campaign's header media (by the id
+    uploaded to this number, uploading it first if needed, exactly as its campaign sends do)."""
+    attachment: MediaAttachment | None = None
+    campaign_id = filled.campaign_id
+    if campaign_id is not None and campaign_id in contents:
+        attachment, problem = media_of(campaign_id)
+        if problem:
+            plan.local[item.id] = Outcome.local(
+                str(item.public_id), OutcomeKind.RETRY_LATER, problem, attempt=item.attempts - 1
+            )
+            return
+    if not _uses_templates(sender):
+        # WhatsApp-Web numbers have no Meta templates: the filled text (and the media).
+        plan.messages[item.id] = _text_message(item, item.body, attachment)
+        return
+    if attachment is not None and attachment.media_id and campaign_id is not None:
+        plan.media_id_campaigns.add(campaign_id)
+    plan.messages[item.id] = OutboundMessage(
+        public_id=str(item.public_id),
+        to=item.phone,
+        template_name=filled.name,
+        template_language=filled.language,
+        header_parameters=filled.header_parameters,
+        header_media=attachment,
+        body_parameters=filled.body_parameters,
+        button_parameters=filled.button_parameters,
+        attempt=item.attempts - 1,
+    )
+
+
 def _content_message(item: Claim) -> OutboundMessage:
-    """A single send's media or interactive message (the column comes back as JSON text from
-    the claim's raw cursor)."""
-    raw = json.loads(item.content) if isinstance(item.content, str) else item.content
+    """A single send's media or interactive message."""
+    raw = _raw_content(item)
     return OutboundMessage(
         public_id=str(item.public_id),
         to=item.phone,

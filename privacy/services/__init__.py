@@ -70,7 +70,6 @@ from privacy.services.requests import (
 from privacy.services.retention import (
     AUDIT_EVENT_RETENTION,
     LOGIN_EVENT_RETENTION,
-    MESSAGE_BODY_RETENTION_DAYS,
     audit_events_purge,
     login_events_purge,
     message_bodies_purge,
@@ -86,7 +85,6 @@ __all__ = [
     "EXPORT_TTL",
     "LOGIN_EVENT_RETENTION",
     "MATERIAL_CHANGE_NOTICE",
-    "MESSAGE_BODY_RETENTION_DAYS",
     "REACTIVATION_SALT",
     "REQUEST_DUE",
     "UNSUBSCRIBE_SALT",

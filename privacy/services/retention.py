@@ -1,5 +1,7 @@
 """Retention jobs (privacy policy section 7): sign-in events and audit details after 12
-months, message text after 180 days. Each deletes exactly what is due and nothing younger.
+months, message texts sent and received after the workspace's period (180 days unless the
+owner chose another, `MESSAGE_TEXT_RETENTION_DAYS`). Each deletes exactly what is due and
+nothing younger.
 (Expired export archives: `export.exports_purge_expired`.)"""
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from privacy import registry
 
 LOGIN_EVENT_RETENTION = timedelta(days=365)
 AUDIT_EVENT_RETENTION = timedelta(days=365)
-MESSAGE_BODY_RETENTION_DAYS = 180
 
 
 def login_events_purge(*, now: datetime | None = None) -> int:
@@ -27,7 +28,8 @@ def audit_events_purge(*, now: datetime | None = None) -> int:
 
 
 def message_bodies_purge(*, now: datetime | None = None, batch: int = 5000) -> int:
-    """Remove message text after the retention period; the delivery record stays. Done by
-    the app that keeps messages, through its privacy door, in batches."""
-    before = (now or timezone.now()) - timedelta(days=MESSAGE_BODY_RETENTION_DAYS)
-    return sum(door.purge_message_bodies(before=before, batch=batch) for door in registry.doors())
+    """Remove the texts of messages sent and received after each workspace's retention
+    period; the delivery record stays. Done by the app that keeps messages, through its
+    privacy door, in batches."""
+    now = now or timezone.now()
+    return sum(door.purge_message_bodies(now=now, batch=batch) for door in registry.doors())

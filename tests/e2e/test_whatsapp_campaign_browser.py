@@ -195,3 +195,64 @@ def test_build_launch_and_see_an_image_template_campaign(
         contents = page.locator("[data-testid=message-content]")
         expect(contents.filter(has_text="Salam Person0! Gəncə mağazamızda")).to_have_count(1)
         expect(contents.filter(has_text="Здравствуйте, Person7! В магазине Bakı")).to_have_count(1)
+
+
+def test_send_a_test_of_a_template_campaign_from_its_page(
+    page,
+    live_server,
+    scene: Scene,
+    sandbox: SandboxClient,  # noqa: F811
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from messaging.campaigns import services as campaigns
+
+    workspace, sender = scene.workspace, scene.sender
+    # Person1 speaks Russian and has a city; the test is filled for them.
+    person = scene.contacts[1]
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=scene.owner,
+        name="Spring sale",
+        whatsapp_template=WhatsAppTemplate.objects.get(workspace=workspace, language="az"),
+        template_variables={
+            "body.1": {"field": "first_name", "fallback": "dost"},
+            "body.2": {"field": "attributes.city", "fallback": "Bakı"},
+            "button.0": {"text": "spring"},
+        },
+        template_language="az",
+        header_media_file=SimpleUploadedFile("sale.png", PNG, content_type="image/png"),
+        senders=[sender],
+        audience={},
+    )
+    with override_settings(
+        SANDBOX_GATEWAY_URL=sandbox.base_url, WHATSAPP_GRAPH_URL=sandbox.base_url
+    ):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_login", scene.owner.email)
+        page.fill("#id_password", PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_url(re.compile(r"/w/[\w-]+/$"))
+
+        # The campaign's page offers the test; the user types the contact's number and clicks
+        page.goto(f"{live_server.url}/w/{workspace.slug}/campaigns/{campaign.public_id}/")
+        page.fill("#test-to", person.phone)
+        with page.expect_navigation():
+            page.locator("[data-testid=send-test]").click()
+        expect(page.locator("body")).to_contain_text("a test is on its way")
+
+        _drain_in_worker_thread(sender)
+
+    # The sandbox (Meta's Graph API) received the campaign's template, filled for the contact
+    [entry] = sandbox.call("GET", f"/_sandbox/numbers/{sender.phone_number_id}/messages").body[
+        "data"
+    ]
+    assert entry["type"] == "template"
+    assert entry["to"] == person.phone.lstrip("+")
+    template = entry["template"]
+    assert (template["name"], template["language"]) == ("spring_sale", {"code": "ru"})
+    header, body, button = template["components"]
+    assert header["parameters"][0]["image"]["id"]
+    assert [p["text"] for p in body["parameters"]] == ["Person1", "Gəncə"]
+    assert button["parameters"] == [{"type": "text", "text": "spring"}]
+    assert CampaignMedia.objects.get(campaign=campaign).uploads == 1

@@ -141,6 +141,9 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "contacts",
         "contact_lists",
         "templates",
+        "messages",
+        "replies",
+        "campaign_media",
         "orders",
         "invoices",
         "support_tickets",
@@ -158,6 +161,7 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "contacts",
         "templates",
         "messages",
+        "replies",
         "orders",
         "support_tickets",
     ]
