@@ -11,6 +11,7 @@ the campaign records how many (`Campaign.skipped_frequency_cap`)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
@@ -34,7 +35,7 @@ def frequency_cap_of(workspace_id: int) -> tuple[int, int] | None:
 
 def capped_contact_ids(
     *, workspace_id: int, campaign_id: int | None, messages: int, days: int
-) -> QuerySet[Message]:
+) -> QuerySet[Any, Any]:
     """A sub-query of the contact ids that already had `messages` marketing messages in the
     last `days` days (other campaigns than `campaign_id`)."""
     since = timezone.now() - timedelta(days=days)

@@ -96,7 +96,7 @@ def appeal_pack_build(*, workspace: Workspace, sender: Sender, actor: User | Non
             accepted=Sum("accepted"),
             delivered=Sum("delivered"),
             read=Sum("read"),
-            failed=Sum("failed_recipient")
+            failures=Sum("failed_recipient")
             + Sum("failed_content")
             + Sum("failed_temporary")
             + Sum("failed_sender")
@@ -149,7 +149,7 @@ def appeal_pack_build(*, workspace: Workspace, sender: Sender, actor: User | Non
                     r["accepted"],
                     r["delivered"],
                     r["read"],
-                    r["failed"],
+                    r["failures"],
                     r["opted_out"],
                 )
                 for r in pacing

@@ -15,6 +15,7 @@ the user clears it from the number's page once the cause is fixed (`number_prote
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -181,8 +182,8 @@ def numbers_protect_due(*, now: object = None) -> dict[int, str]:
     active = Sender.objects.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True).exclude(
         protection=PAUSED
     )
-    sent = {
-        row["sender_id"]: row
+    sent: dict[int, dict[str, Any]] = {
+        row["sender_id"]: dict(row)
         for row in MessageStat.objects.filter(sender__in=active, day__gte=since.date())
         .values("sender_id")
         .annotate(accepted=Sum("accepted"), opted_out=Sum("opted_out"))
@@ -197,7 +198,7 @@ def numbers_protect_due(*, now: object = None) -> dict[int, str]:
     )
     done: dict[int, str] = {}
     for sender in active.filter(pk__in=set(sent) | set(blocked)).select_related("workspace"):
-        row = sent.get(sender.pk, {})
+        row: dict[str, Any] = sent.get(sender.pk, {})
         accepted = int(row.get("accepted") or 0) + 0
         total = max(accepted, blocked.get(sender.pk, 0), 1)
         block_rate = blocked.get(sender.pk, 0) / total

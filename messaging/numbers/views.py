@@ -338,10 +338,11 @@ def number_appeal_pack(request: WorkspaceRequest, sender_id: str) -> HttpRespons
 def number_replace(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     """Replace this number by another connected one: campaigns move to it, it warms up."""
     sender = _sender(request, sender_id)
+    chosen = _uuid_or_none(request.POST.get("replacement", ""))
     replacement = (
-        Sender.objects.for_workspace(request.workspace)
-        .filter(public_id=_uuid_or_none(request.POST.get("replacement", "")))
-        .first()
+        Sender.objects.for_workspace(request.workspace).filter(public_id=chosen).first()
+        if chosen
+        else None
     )
     if replacement is None:
         messages.error(request, _("Choose the number that replaces this one."))
