@@ -36,12 +36,28 @@ class CloudApiForm(forms.Form):
         widget=forms.PasswordInput,
         help_text=gettext_lazy("Used to verify Meta's webhook signatures."),
     )
+    warm_up = forms.BooleanField(
+        label=gettext_lazy("Start on a warm-up plan (recommended for a new number)"),
+        required=False,
+        initial=True,
+        help_text=gettext_lazy(
+            "Its daily cap starts low and grows after each healthy day; you can stop it later."
+        ),
+    )
 
 
 class WebGatewayForm(forms.Form):
     label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
     base_url = forms.URLField(label=gettext_lazy("Gateway URL"), assume_scheme="https")
     api_key = forms.CharField(label=gettext_lazy("Gateway API key"), widget=forms.PasswordInput)
+    warm_up = forms.BooleanField(
+        label=gettext_lazy("Start on a warm-up plan (recommended for a new number)"),
+        required=False,
+        initial=True,
+        help_text=gettext_lazy(
+            "Its daily cap starts low and grows after each healthy day; you can stop it later."
+        ),
+    )
 
 
 class PacingForm(forms.Form):
@@ -121,12 +137,13 @@ def number_add(request: WorkspaceRequest) -> HttpResponse:
             if kind == "cloud_api":
                 cloud_form = CloudApiForm(request.POST, prefix="cloud")
                 if cloud_form.is_valid():
+                    data = dict(cloud_form.cleaned_data)
+                    warm = data.pop("warm_up")
                     sender = services.sender_connect_cloud_api(
-                        workspace=workspace,
-                        actor=request.user,
-                        ip=client_ip(request),
-                        **cloud_form.cleaned_data,
+                        workspace=workspace, actor=request.user, ip=client_ip(request), **data
                     )
+                    if warm:
+                        warmup_start(workspace=workspace, sender=sender, actor=request.user)
                     messages.success(
                         request, _("Number %(n)s connected.") % {"n": sender.phone_number}
                     )
@@ -134,12 +151,13 @@ def number_add(request: WorkspaceRequest) -> HttpResponse:
             if kind == "web_gateway":
                 web_form = WebGatewayForm(request.POST, prefix="web")
                 if web_form.is_valid():
+                    data = dict(web_form.cleaned_data)
+                    warm = data.pop("warm_up")
                     sender = services.sender_connect_web_gateway(
-                        workspace=workspace,
-                        actor=request.user,
-                        ip=client_ip(request),
-                        **web_form.cleaned_data,
+                        workspace=workspace, actor=request.user, ip=client_ip(request), **data
                     )
+                    if warm:
+                        warmup_start(workspace=workspace, sender=sender, actor=request.user)
                     return redirect("messaging_numbers:pair", workspace.slug, sender.public_id)
         except services.GatewayUnavailable as exc:
             messages.error(request, str(exc))
