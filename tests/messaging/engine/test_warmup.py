@@ -5,9 +5,12 @@ a healthy day advances the plan, a bad one falls back."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +21,7 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.engine import dispatch
 from messaging.engine.caps import cap_day, effective_daily_cap
 from messaging.engine.runtime import redis_client
-from messaging.numbers.models import WarmupPlan
+from messaging.numbers.models import Sender, WarmupPlan
 from messaging.numbers.warmup import DaySignals, warmup_decide, warmup_evaluate, warmup_start
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +160,37 @@ def test_a_bad_day_falls_back_one_step_and_holds(workspace, owner, engine_sandbo
         "opted_out": 0,
         "blocked": 5,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_judging_the_same_day_at_once_advance_the_plan_once(workspace, owner) -> None:
+    # given: a plan whose first day was healthy
+    number = Sender.objects.create(
+        workspace=workspace,
+        provider=Sender.Provider.SANDBOX,
+        phone_number="+994501230000",
+        status=Sender.Status.ACTIVE,
+    )
+    plan = warmup_start(workspace=workspace, sender=number, actor=owner, steps=STEPS)
+    today = cap_day(number)
+    MessageStat.objects.create(
+        workspace=workspace, sender=number, day=today.day, accepted=50, delivered=50
+    )
+    tomorrow = today.resumes_at + timedelta(hours=1)
+    barrier = threading.Barrier(2)
+
+    def judge() -> str | None:
+        try:
+            barrier.wait(timeout=10)
+            return warmup_evaluate(plan_id=plan.pk, now=tomorrow)
+        finally:
+            connections.close_all()
+
+    # when: two beat workers judge it at the same moment
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(map(str, pool.map(lambda _i: judge(), range(2))))
+
+    # then: one advanced it, the other found the day judged (the row lock and `evaluated_on`)
+    assert outcomes == ["None", "advanced"]
+    plan.refresh_from_db()
+    assert (plan.step, plan.cap_today, len(plan.history)) == (1, 100, 1)
