@@ -12,6 +12,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import Role
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, SendingPolicy
 from messaging.contacts.models import ContactList, ContactListMembership
@@ -171,3 +172,33 @@ def test_the_api_answers_the_score_and_requires_confirm_risk(
     )
     assert launched.status_code == 200
     assert launched.json()["risk_score"] == preflight["risk"]["score"]
+
+
+def test_the_sending_safety_page_saves_the_frequency_cap_and_refuses_members(
+    workspace, owner, member_client, make_member, client
+):
+    # given: the workspace settings page links to it
+    settings_page = member_client.get(reverse("accounts:settings", args=[workspace.slug]))
+    assert 'data-testid="sending-safety-link"' in settings_page.content.decode()
+    url = reverse("messaging_campaigns:safety", args=[workspace.slug])
+
+    # when: the owner turns the frequency cap on (2 messages per 5 days)
+    response = member_client.post(
+        url, {"max_risk_score": "", "frequency_cap_messages": "2", "frequency_cap_days": "5"}
+    )
+
+    # then: saved, shown again, audited
+    assert response.status_code == 302
+    policy = SendingPolicy.objects.get(workspace=workspace)
+    assert (policy.max_risk_score, policy.frequency_cap) == (None, (2, 5))
+    page = member_client.get(url).content.decode()
+    assert 'name="frequency_cap_messages"' in page
+    assert 'value="2"' in page
+
+    # and: a plain member may not change it
+    client.force_login(make_member(workspace, Role.MEMBER).user)
+    refused = client.post(
+        url, {"max_risk_score": "10", "frequency_cap_messages": "", "frequency_cap_days": "7"}
+    )
+    assert refused.status_code == 403
+    assert SendingPolicy.objects.get(workspace=workspace).max_risk_score is None
