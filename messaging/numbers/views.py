@@ -23,7 +23,7 @@ from messaging.numbers import protection, selectors, services
 from messaging.numbers.appeal import appeal_pack_build
 from messaging.numbers.health import number_health_refresh
 from messaging.numbers.models import Sender, WarmupPlan
-from messaging.numbers.warmup import warmup_start, warmup_stop
+from messaging.numbers.warmup import warmup_history, warmup_start, warmup_stop
 
 
 class CloudApiForm(forms.Form):
@@ -200,6 +200,7 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
                 )
             except ValidationError as exc:
                 _form_errors(pacing, exc)
+    warmup = WarmupPlan.objects.for_workspace(request.workspace).filter(sender=sender).first()
     webhook_url = None
     if sender.provider == Sender.Provider.CLOUD_API:
         webhook_url = request.build_absolute_uri(
@@ -215,9 +216,8 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             "webhook_url": webhook_url,
             "test_form": TestMessageForm(initial={"to": request.user.phone}),
             "history": selectors.number_health_history(workspace=request.workspace, sender=sender),
-            "warmup": WarmupPlan.objects.for_workspace(request.workspace)
-            .filter(sender=sender)
-            .first(),
+            "warmup": warmup,
+            "warmup_history": warmup_history(warmup) if warmup else [],
             "replacements": Sender.objects.for_workspace(request.workspace)
             .filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
             .exclude(pk=sender.pk)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record
@@ -32,6 +33,19 @@ from messaging.engine.caps import cap_day
 from messaging.numbers.models import Sender, WarmupPlan
 
 BLOCK_CODES = (131048, 131049)
+#: A judged day, as the number's page says it.
+OUTCOME_LABELS = {
+    "advanced": gettext_lazy("one step up"),
+    "held": gettext_lazy("held"),
+    "fell_back": gettext_lazy("one step back"),
+}
+WHY_LABELS = {
+    "healthy": gettext_lazy("a healthy day"),
+    "no_deliveries": gettext_lazy("nothing delivered yet"),
+    "opt_outs": gettext_lazy("too many opt-outs"),
+    "blocks": gettext_lazy("messages blocked as spam (131048/131049)"),
+    "quality_red": gettext_lazy("Meta rates the quality low"),
+}
 HEALTHY_OPT_OUT_RATE = 0.02
 HEALTHY_BLOCK_RATE = 0.005
 BAD_OPT_OUT_RATE = 0.05
@@ -218,3 +232,15 @@ def warmup_schedule(plan: WarmupPlan, *, daily_cap: int, days: int = 14) -> list
             {"day": start + timedelta(days=offset), "cap": min(daily_cap, plan.steps[index])}
         )
     return rows
+
+
+def warmup_history(plan: WarmupPlan) -> list[dict[str, Any]]:
+    """The plan's judged days, newest first, in words."""
+    return [
+        {
+            **row,
+            "outcome_label": OUTCOME_LABELS.get(row.get("outcome", ""), row.get("outcome", "")),
+            "why_label": WHY_LABELS.get(row.get("why", ""), row.get("why", "")),
+        }
+        for row in reversed(plan.history)
+    ]

@@ -103,6 +103,12 @@ def test_a_1000_recipient_campaign_goes_out_over_the_plans_days_and_holds_after_
     assert plan.history[-1]["outcome"] == "advanced"
     # and a second judgement of the same day changes nothing
     assert warmup_evaluate(plan_id=plan.pk, now=tomorrow) is None
+    # and the number's page shows the judged day in words
+    number_page = member_client.get(
+        reverse("messaging_numbers:detail", args=[workspace.slug, number.public_id])
+    ).content.decode()
+    assert "one step up: a healthy day" in number_page
+    assert "at most 100 messages today" in number_page
 
 
 @pytest.mark.parametrize(
