@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from messaging.analytics.models import MessageStat
@@ -65,14 +65,16 @@ def campaign_risk_signals(
     ids = [s.pk for s in senders]
     shares = recipients.aggregate(
         total=Count("id"),
+        # NOT IN over one uncorrelated sub-query: PostgreSQL hashes it once (a correlated
+        # EXISTS inside FILTER would run once per contact).
         never=Count(
             "id",
             filter=~Q(
-                Exists(
-                    Message.objects.filter(
-                        workspace_id=campaign.workspace_id, contact_id=OuterRef("pk")
-                    ).exclude(campaign_id=campaign.pk)
+                id__in=Message.objects.filter(
+                    workspace_id=campaign.workspace_id, contact_id__isnull=False
                 )
+                .exclude(campaign_id=campaign.pk)
+                .values("contact_id")
             ),
         ),
         no_consent=Count("id", filter=Q(consent_source="")),

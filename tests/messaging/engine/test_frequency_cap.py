@@ -119,6 +119,8 @@ def test_with_the_cap_off_nobody_is_skipped(
     credits(100)
     number = sandbox_number()
     first = _draft(workspace, owner, template, number, "Monday")
+    before = campaigns.campaign_preflight(campaign=first)["risk"]["reasons"]
+    assert "new_contacts" in [r["code"] for r in before]  # nobody was ever messaged
     campaigns.campaign_launch(workspace=workspace, campaign=first, actor=owner)
     while fanout_chunk(campaign_id=first.pk):
         pass
@@ -127,3 +129,5 @@ def test_with_the_cap_off_nobody_is_skipped(
     preflight = campaigns.campaign_preflight(campaign=second)
 
     assert (preflight["skipped_frequency_cap"], preflight["reachable"]) == (0, 10)
+    # and the ban-risk score knows they were all messaged before (the first campaign)
+    assert "new_contacts" not in [r["code"] for r in preflight["risk"]["reasons"]]
