@@ -370,6 +370,10 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "accounts.tasks.beat_heartbeat_task", "schedule": 30.0},
+    "numbers-warmup-and-protection": {
+        "task": "messaging.tasks.numbers_keep_alive_task",
+        "schedule": 900.0,
+    },
     "purge-api-request-logs": {
         "task": "accounts.tasks.api_request_logs_purge_task",
         "schedule": crontab(minute=51, hour=2),
@@ -473,6 +477,13 @@ INVOICE_VAT_RATE = env_float("INVOICE_VAT_RATE", 0.18)
 ENGINE_BREAKER_MIN_FAILURES = env_int("ENGINE_BREAKER_MIN_FAILURES", 50)
 ENGINE_BREAKER_FAILURE_RATIO = env_float("ENGINE_BREAKER_FAILURE_RATIO", 0.5)
 ENGINE_AMBIGUOUS_RESEND_AFTER = env_int("ENGINE_AMBIGUOUS_RESEND_AFTER", 900)
+# Keeping numbers alive (issue #21): the ban-risk score from which a launch asks for an explicit
+# confirmation; a new or replacement number's warm-up (daily caps, one step per healthy day);
+# automatic protection (the recent block or opt-out rate that slows a number, then pauses it).
+RISK_CONFIRM_SCORE = env_int("RISK_CONFIRM_SCORE", 60)
+WARMUP_STEPS = [int(n) for n in env_list("WARMUP_STEPS", "50,100,200,400,800,1600")]
+PROTECTION_SLOW_RATE = env_float("PROTECTION_SLOW_RATE", 0.01)
+PROTECTION_PAUSE_RATE = env_float("PROTECTION_PAUSE_RATE", 0.03)
 # A killed drainer's in-flight messages (lease expired) may have reached the gateway: they wait
 # this long, and until every webhook already received for their number has been applied,
 # before they are sent again (a status arriving meanwhile settles them without a resend).

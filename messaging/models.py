@@ -2,7 +2,13 @@
 Code imports a model from its own sub-domain (`messaging.contacts.models` ...), not from here."""
 
 from messaging.analytics.models import MessageStat
-from messaging.campaigns.models import Campaign, CampaignMedia, InboundMessage, Message
+from messaging.campaigns.models import (
+    Campaign,
+    CampaignMedia,
+    InboundMessage,
+    Message,
+    SendingPolicy,
+)
 from messaging.contacts.models import (
     Contact,
     ContactList,
@@ -16,7 +22,13 @@ from messaging.contacts.models import (
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
-from messaging.numbers.models import CustomerWindow, NumberHealthChange, Sender, WebhookEvent
+from messaging.numbers.models import (
+    CustomerWindow,
+    NumberHealthChange,
+    Sender,
+    WarmupPlan,
+    WebhookEvent,
+)
 
 __all__ = [
     "Campaign",
@@ -36,8 +48,10 @@ __all__ = [
     "NumberHealthChange",
     "OptOutSource",
     "Segment",
+    "SendingPolicy",
     "Sender",
     "SuppressedPhone",
+    "WarmupPlan",
     "WebhookEvent",
     "WhatsAppStatus",
     "WhatsAppTemplate",

@@ -85,6 +85,34 @@ AUDIT_SENTENCES: dict[str, Any] = {
     "number.throughput_raised": _l(
         "Meta raised the throughput of number “%(target)s”: now %(to)s messages a second"
     ),
+    "number.warmup_started": _l(
+        "Number “%(target)s” started a warm-up plan (%(first_cap)s messages on its first day)"
+    ),
+    "number.warmup_stopped": _l("The warm-up plan of number “%(target)s” was stopped"),
+    "number.warmup_advanced": _l(
+        "Number “%(target)s” had a healthy day: its warm-up cap is now %(cap)s a day"
+    ),
+    "number.warmup_fell_back": _l(
+        "Number “%(target)s” had a bad day (%(why)s): its warm-up cap fell back to %(cap)s a day"
+    ),
+    "number.protection_slowed": _l(
+        "Number “%(target)s” was slowed to %(per_second)s messages a second to protect it: "
+        "%(reason)s"
+    ),
+    "number.protection_paused": _l(
+        "%(campaigns)s campaign(s) of number “%(target)s” paused to protect it: %(reason)s"
+    ),
+    "number.protection_cleared": _l("Number “%(target)s” is no longer under protection"),
+    "number.appeal_pack_exported": _l("Appeal pack of number “%(target)s” downloaded"),
+    "number.replaced": _l(
+        "Number “%(target)s” replaced “%(old)s” (%(campaigns)s campaign(s) moved to it)"
+    ),
+    "campaign.risk_slowed": _l("Campaign “%(target)s” slowed to lower its ban risk"),
+    "campaign.risk_split": _l(
+        "Campaign “%(target)s” split into %(parts)s campaigns over %(days)s days to lower its "
+        "ban risk"
+    ),
+    "workspace.sending_policy_changed": _l("Sending safety settings changed"),
     "whatsapp_template.submitted": _l(
         "WhatsApp template “%(name)s” (%(language)s) submitted to Meta for review"
     ),

@@ -204,6 +204,48 @@ class PreflightSampleSerializer(serializers.Serializer):
     name = serializers.CharField(allow_blank=True)
 
 
+class RiskActionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["split", "slow"],
+        help_text="`split`: POST the dashboard's split (parts over days); `slow`: the safe pace.",
+    )
+    parts = serializers.IntegerField(required=False)
+    days = serializers.IntegerField(required=False)
+    preset = serializers.CharField(required=False)
+
+
+class RiskReasonSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=[
+            "audience_size",
+            "new_contacts",
+            "no_consent",
+            "same_text",
+            "pace",
+            "opt_outs",
+            "blocks",
+            "failures",
+            "quality",
+            "provider",
+        ]
+    )
+    points = serializers.IntegerField()
+    text = serializers.CharField()
+    suggestion = serializers.CharField(help_text="The change that lowers the score.")
+    action = RiskActionSerializer(allow_null=True)
+
+
+class RiskSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=0, max_value=100)
+    level = serializers.ChoiceField(choices=["low", "medium", "high"])
+    reasons = RiskReasonSerializer(many=True)
+
+
+class WarmupDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    sends = serializers.IntegerField()
+
+
 class PreflightSerializer(serializers.Serializer):
     """What launching would do (`campaign_preflight`): documents the answer of the action."""
 
@@ -227,6 +269,19 @@ class PreflightSerializer(serializers.Serializer):
     estimated_seconds = serializers.IntegerField()
     daily_cap_left = serializers.IntegerField()
     warnings = serializers.ListField(child=serializers.CharField())
+    skipped_frequency_cap = serializers.IntegerField(
+        help_text="Contacts the workspace's frequency cap leaves out (not queued, not charged)."
+    )
+    risk = RiskSerializer(help_text="The ban-risk score (0-100) with its reasons.")
+    risk_needs_confirmation = serializers.BooleanField(
+        help_text="Launch with `confirm_risk: true` (the score is high)."
+    )
+    risk_max = serializers.IntegerField(
+        allow_null=True, help_text="The workspace's maximum score; launches above it are refused."
+    )
+    warmup_calendar = WarmupDaySerializer(
+        many=True, help_text="Expected sends per day while a number warms up ([] otherwise)."
+    )
 
 
 # 402: the workspace's credits do not cover the send (the detail says how many are needed).
@@ -460,6 +515,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "count_skipped",
             "count_cancelled",
             "count_replied",
+            "skipped_frequency_cap",
+            "risk_score",
             "created_at",
             "launched_at",
             "finished_at",
@@ -522,6 +579,13 @@ class LaunchSerializer(serializers.Serializer):
         min_value=0,
         help_text="The pre-flight's `reachable` you confirmed: if the audience now has another "
         "count, the launch is refused (400) and nothing is reserved.",
+    )
+    confirm_risk = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Required (true) when the pre-flight's `risk.level` is `high`: you confirm "
+        "the ban risk. Without it such a launch is refused (400). A score above the "
+        "workspace's maximum (`risk_max`) is refused whatever this says.",
     )
 
 
@@ -587,7 +651,9 @@ class CampaignViewSet(WorkspaceModelViewSet):
         options = LaunchSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         return self._control(
-            "launch", expected_recipients=options.validated_data.get("expected_recipients")
+            "launch",
+            expected_recipients=options.validated_data.get("expected_recipients"),
+            risk_confirmed=options.validated_data["confirm_risk"],
         )
 
     @extend_schema(request=None)

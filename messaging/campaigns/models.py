@@ -35,6 +35,7 @@ class Campaign(WorkspaceOwned):
         TEMPLATE_PAUSED = "template_paused", _("Meta paused the WhatsApp template")
         TEMPLATE_DISABLED = "template_disabled", _("Meta disabled the WhatsApp template")
         WORKSPACE_SUSPENDED = "workspace_suspended", _("The workspace was suspended")
+        NUMBER_PROTECTION = "number_protection", _("Paused to protect a number")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=150)
@@ -89,6 +90,11 @@ class Campaign(WorkspaceOwned):
     recipients = models.PositiveIntegerField(default=0)
     skipped_opted_out = models.PositiveIntegerField(default=0)
     skipped_invalid = models.PositiveIntegerField(default=0)
+    # Contacts left out because they had their fill of marketing messages (the workspace's
+    # frequency cap, `SendingPolicy`); nothing was queued or charged for them.
+    skipped_frequency_cap = models.PositiveIntegerField(default=0)
+    # The ban-risk score at launch (`messaging.campaigns.risk`), kept for the campaign page.
+    risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
     credits_reserved = models.PositiveIntegerField(default=0)
     # Denormalised counters, updated in bulk with the statuses (no page counts message rows).
     count_queued = models.PositiveIntegerField(default=0)
@@ -283,6 +289,51 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} ({self.status})"
+
+
+class SendingPolicy(WorkspaceOwned):
+    """A workspace's sending-safety settings (issue #21), one row per workspace, edited by its
+    owner: the highest ban-risk score a launch may have, and the per-contact frequency cap
+    ("no contact gets more than N marketing messages per M days, across campaigns")."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="sending_policy"
+    )
+    max_risk_score = models.PositiveSmallIntegerField(
+        _("highest risk score a launch may have"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit (a high score still asks for a confirmation)."),
+    )
+    frequency_cap_messages = models.PositiveSmallIntegerField(
+        _("marketing messages per contact"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no frequency cap."),
+    )
+    frequency_cap_days = models.PositiveSmallIntegerField(_("within days"), default=7)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_risk_score__isnull=True) | Q(max_risk_score__lte=100),
+                name="sending_policy_max_risk_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency_cap_days__gte=1), name="sending_policy_days_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sending policy of {self.workspace_id}"
+
+    @property
+    def frequency_cap(self) -> tuple[int, int] | None:
+        """(messages, days) when the cap is on."""
+        if not self.frequency_cap_messages:
+            return None
+        return self.frequency_cap_messages, self.frequency_cap_days
 
 
 class InboundMessage(WorkspaceOwned):

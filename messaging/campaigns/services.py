@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,7 +22,8 @@ from billing import services as billing
 from core.events import campaign_event, events_publish
 from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.messages import message_send
-from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.models import Campaign, Message, SendingPolicy
+from messaging.campaigns.selectors import campaign_risk, warmup_calendar
 from messaging.campaigns.whatsapp import (
     cloud_numbers,
     launch_blockers,
@@ -36,6 +37,7 @@ from messaging.contacts.audience import (
     audience_clean,
     audience_counts,
     audience_describe,
+    audience_recipients,
     audience_sample,
     audience_upgrade_legacy,
 )
@@ -47,13 +49,14 @@ from messaging.content.rendering import (
     contact_values_of,
     render_message,
 )
-from messaging.engine.caps import cap_day, cap_used
+from messaging.engine.caps import cap_day, cap_used, effective_daily_cap
 from messaging.engine.fanout import (
     campaign_audience,
     campaign_audience_counts,
     live_senders,
     reassign_queued,
 )
+from messaging.engine.frequency import frequency_capped_count, within_frequency_cap
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
 from messaging.engine.reactions import campaigns_pause, campaigns_refresh
@@ -200,8 +203,19 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
             "blocking": [],
             "can_launch": False,
             "whatsapp_template": {},
+            "skipped_frequency_cap": 0,
+            "risk": {"score": 0, "level": "low", "reasons": []},
+            "risk_needs_confirmation": False,
+            "risk_max": None,
+            "warmup_calendar": [],
         }
     counts = asdict(audience_counts(workspace=campaign.workspace, audience=audience))
+    # The workspace's frequency cap leaves out contacts that had their fill (fan-out runs the
+    # same sub-query, so the figures agree).
+    all_recipients = audience_recipients(workspace=campaign.workspace, audience=audience)
+    capped = frequency_capped_count(campaign, all_recipients)
+    counts["reachable"] -= capped
+    counts["skipped_frequency_cap"] = capped
     sample = audience_sample(workspace=campaign.workspace, audience=audience)
     balance = billing.credits_balance(workspace=campaign.workspace)
     senders = list(campaign.senders.filter(removed_at__isnull=True))
@@ -210,20 +224,23 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     per_number = counts["reachable"] / max(len(active), 1)
     seconds = 0.0
     cap_left_today = 0
+    lefts: dict[int, int] = {}
     now = timezone.now()
     for s in active:
         gap = max(1 / max(s.throughput_per_second, 1), (s.min_interval_ms + s.jitter_ms / 2) / 1000)
         # Today's cap left (counted in the database, as the drainer's limiter rebuilds it):
-        # what does not fit today waits for the next days, a full cap a day.
+        # what does not fit today waits for the next days, a full cap a day. A warm-up plan
+        # lowers the cap (`effective_daily_cap`).
         today = cap_day(s, now)
-        left = max(s.daily_cap - cap_used(sender=s, day=today.day), 0)
+        cap = effective_daily_cap(s)
+        left = lefts[s.pk] = max(cap - cap_used(sender=s, day=today.day), 0)
         cap_left_today += left
         if per_number <= left:
             seconds = max(seconds, per_number * gap)
         else:
             rest = per_number - left
-            days = math.ceil(rest / max(s.daily_cap, 1))
-            last_day = rest - (days - 1) * s.daily_cap
+            days = math.ceil(rest / max(cap, 1))
+            last_day = rest - (days - 1) * cap
             until_reset = (today.resumes_at - now).total_seconds()
             seconds = max(seconds, until_reset + (days - 1) * 86_400 + last_day * gap)
     # The campaign's own pace, when slower than its numbers, sets the length.
@@ -279,8 +296,35 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
             )
             % {"n": empty}
         )
+    risk = campaign_risk(
+        campaign=campaign,
+        senders=active or senders,
+        recipients=within_frequency_cap(campaign, all_recipients),
+    )
+    risk_max = _risk_max(campaign.workspace_id)
+    if risk_max is not None and risk.score > risk_max:
+        blockers = [*blockers, _risk_blocker(risk.score, risk_max)]
+    calendar = warmup_calendar(senders=active, recipients=counts["reachable"], today_left=lefts)
+    if calendar:
+        seconds = max(seconds, (len(calendar) - 1) * 86_400.0)
+        warnings.append(
+            ngettext(
+                "A number is warming up: the campaign goes out over %(days)d day, as the "
+                "calendar shows; it continues by itself each day.",
+                "A number is warming up: the campaign goes out over %(days)d days, as the "
+                "calendar shows; it continues by itself each day.",
+                len(calendar),
+            )
+            % {"days": len(calendar)}
+        )
     return {
         **counts,
+        "risk": risk.as_dict(),
+        "risk_needs_confirmation": risk.level == "high",
+        "risk_max": risk_max,
+        "warmup_calendar": [
+            {"day": row["day"].isoformat(), "sends": row["sends"]} for row in calendar
+        ],
         "blocking": blockers,
         "can_launch": not blockers,
         "whatsapp_template": whatsapp,
@@ -298,18 +342,38 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def _risk_max(workspace_id: int) -> int | None:
+    policy = SendingPolicy.objects.filter(workspace_id=workspace_id).first()
+    return policy.max_risk_score if policy is not None else None
+
+
+def _risk_blocker(score: int, limit: int) -> str:
+    return _(
+        "The ban-risk score is %(score)d, above the workspace's maximum of %(max)d: apply the "
+        "suggested changes (split the audience, slow the pace, add variants) to lower it, or "
+        "ask the owner to change the maximum on the sending-safety page."
+    ) % {"score": score, "max": limit}
+
+
 def campaign_launch(
     *,
     workspace: Workspace,
     campaign: Campaign,
     actor: User | None,
     expected_recipients: int | None = None,
+    risk_confirmed: bool | None = None,
 ) -> Campaign:
     """Reserve the credits for every reachable recipient (all or nothing), then fan out in a
     background task. `billing.InsufficientCredits` says "needs N credits, has M".
     `expected_recipients`: the pre-flight count the user confirmed; if the audience no longer
     has that many recipients, nothing is reserved and the user is asked to look again. Fan-out
-    then queues at most that many and pauses the campaign if it queued a different number."""
+    then queues at most that many and pauses the campaign if it queued a different number.
+
+    The ban-risk score (`messaging.campaigns.risk`) is checked here: above the workspace's
+    maximum (`SendingPolicy.max_risk_score`) nothing launches; at or above
+    `RISK_CONFIRM_SCORE` a person must confirm (`risk_confirmed=True`; the dashboard and the
+    API pass what the user said; None is a caller with nobody to ask, such as a test of the
+    engine). Contacts the frequency cap leaves out are not counted, reserved or queued."""
 
     _check_same_workspace(workspace, campaign)
     workspace_ensure_can_send(workspace=workspace)
@@ -330,8 +394,31 @@ def campaign_launch(
             raise ValidationError(
                 _("The audience is not valid: %(why)s") % {"why": " ".join(_audience_messages(exc))}
             ) from exc
+        recipients = within_frequency_cap(
+            locked,
+            audience_recipients(workspace=workspace, audience=campaign_audience(locked)),
+        )
+        capped = counts["reachable"] - recipients.count()
+        counts["reachable"] -= capped
         if counts["reachable"] == 0:
             raise ValidationError(_("Nobody in this audience can be messaged."))
+        active = [
+            s
+            for s in locked.senders.filter(removed_at__isnull=True)
+            if s.status == Sender.Status.ACTIVE
+        ]
+        risk = campaign_risk(campaign=locked, senders=active, recipients=recipients)
+        risk_max = _risk_max(workspace.pk)
+        if risk_max is not None and risk.score > risk_max:
+            raise ValidationError(_risk_blocker(risk.score, risk_max))
+        if risk.level == "high" and risk_confirmed is False:
+            raise ValidationError(
+                _(
+                    "The ban-risk score is %(score)d (high): confirm that you want to launch "
+                    "anyway, or apply the suggested changes first."
+                )
+                % {"score": risk.score}
+            )
         if expected_recipients is not None and counts["reachable"] != expected_recipients:
             raise ValidationError(
                 _(
@@ -351,6 +438,8 @@ def campaign_launch(
         locked.credits_reserved = counts["reachable"]
         locked.skipped_opted_out = counts["opted_out"]
         locked.skipped_invalid = counts["invalid"]
+        locked.skipped_frequency_cap = capped
+        locked.risk_score = risk.score
         locked.launched_at = locked.status_changed_at = timezone.now()
         locked.save()
         audit_record(
@@ -358,7 +447,7 @@ def campaign_launch(
             action="campaign.launched",
             actor=actor,
             target=locked,
-            details={"recipients": counts["reachable"]},
+            details={"recipients": counts["reachable"], "risk_score": risk.score},
         )
         events_publish(
             workspace_id=workspace.pk, events=[campaign_event("campaign.started", locked)]
@@ -555,6 +644,150 @@ def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User 
         details={"from": str(campaign.public_id)},
     )
     return copy
+
+
+@transaction.atomic
+def campaign_slow_down(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
+    """The risk score's one-click "slow the pace": the draft gets the "safe" pacing preset
+    (about one message every 5 s per number, a 10-minute break after every 50)."""
+    _check_same_workspace(workspace, campaign)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status != Campaign.Status.DRAFT:
+        raise ValidationError(_("Only a draft's pace can be changed here."))
+    locked.pacing = pacing_clean({"preset": "safe"})
+    locked.save(update_fields=["pacing"])
+    audit_record(
+        workspace=workspace,
+        action="campaign.risk_slowed",
+        actor=actor,
+        target=locked,
+        details={"per_second": locked.pacing.get("per_second")},
+    )
+    return locked
+
+
+MAX_SPLIT_PARTS = 50
+
+
+@transaction.atomic
+def campaign_split(
+    *, workspace: Workspace, campaign: Campaign, actor: User | None, parts: int, days: int
+) -> list[Campaign]:
+    """The risk score's one-click "split the audience across days": the draft's recipients (as
+    fan-out would pick them, in id order) are cut into `parts` contact lists
+    ("<name> - part i of n"); the draft becomes part 1 and n-1 copies are made, each on its own
+    list and scheduled over `days` days from the draft's start (about the same number of
+    parts a day). Each part is then launched like any draft. Returns the parts in order."""
+    from messaging.contacts.services import contact_list_add_contacts, contact_list_create
+
+    _check_same_workspace(workspace, campaign)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status != Campaign.Status.DRAFT:
+        raise ValidationError(_("Only a draft can be split."))
+    parts = max(2, min(int(parts), MAX_SPLIT_PARTS))
+    days = max(1, min(int(days), parts))
+    recipients = within_frequency_cap(
+        locked, audience_recipients(workspace=workspace, audience=campaign_audience(locked))
+    )
+    ids = list(recipients.values_list("id", flat=True))
+    if len(ids) < parts:
+        raise ValidationError(
+            _("The audience is too small to split into %(n)d parts.") % {"n": parts}
+        )
+    size = math.ceil(len(ids) / parts)
+    per_day = math.ceil(parts / days)
+    start = locked.scheduled_at or timezone.now()
+    senders = list(locked.senders.filter(removed_at__isnull=True))
+    result: list[Campaign] = []
+    base = locked.name
+    for index in range(parts):
+        chunk = ids[index * size : (index + 1) * size]
+        if not chunk:
+            break
+        label = _("%(name)s - part %(i)d of %(n)d") % {"name": base, "i": index + 1, "n": parts}
+        contact_list = contact_list_create(
+            workspace=workspace,
+            name=(label + " " + timezone.now().strftime("%Y-%m-%d %H:%M:%S"))[:120],
+            description=_("Made by splitting campaign “%(name)s” to lower its ban risk.")
+            % {"name": base},
+        )
+        contact_list_add_contacts(
+            workspace=workspace,
+            contact_list=contact_list,
+            contacts=recipients.filter(id__gte=chunk[0], id__lte=chunk[-1]),
+        )
+        when = start + timedelta(days=index // per_day)
+        audience = audience_clean(
+            workspace=workspace, data={"list_id": str(contact_list.public_id)}
+        ).as_json()
+        if index == 0:
+            part = locked
+            part.name, part.audience = label[:150], audience
+            part.scheduled_at = locked.scheduled_at
+            part.save(update_fields=["name", "audience", "scheduled_at"])
+        else:
+            part = Campaign.objects.create(
+                workspace=workspace,
+                name=label[:150],
+                template=locked.template,
+                whatsapp_template=locked.whatsapp_template,
+                template_variables=locked.template_variables,
+                template_language=locked.template_language,
+                header_media_file=locked.header_media_file.name or "",
+                header_media_url=locked.header_media_url,
+                header_media_type=locked.header_media_type,
+                audience=audience,
+                scheduled_at=when,
+                send_window=locked.send_window,
+                pacing=locked.pacing,
+                created_by=actor,
+            )
+            part.senders.set(senders)
+        result.append(part)
+    audit_record(
+        workspace=workspace,
+        action="campaign.risk_split",
+        actor=actor,
+        target=locked,
+        details={"parts": len(result), "days": days, "recipients": len(ids)},
+    )
+    return result
+
+
+@transaction.atomic
+def sending_policy_update(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    max_risk_score: int | None,
+    frequency_cap_messages: int | None,
+    frequency_cap_days: int,
+) -> SendingPolicy:
+    """The workspace's sending-safety settings (one row per workspace, upserted)."""
+    if max_risk_score is not None and not 0 <= max_risk_score <= 100:
+        raise ValidationError({"max_risk_score": _("Give a score from 0 to 100.")})
+    if frequency_cap_messages is not None and frequency_cap_messages < 1:
+        raise ValidationError({"frequency_cap_messages": _("Give at least 1 message.")})
+    if not 1 <= frequency_cap_days <= 365:
+        raise ValidationError({"frequency_cap_days": _("Give from 1 to 365 days.")})
+    policy, _created = SendingPolicy.objects.select_for_update().get_or_create(workspace=workspace)
+    policy.max_risk_score = max_risk_score
+    policy.frequency_cap_messages = frequency_cap_messages
+    policy.frequency_cap_days = frequency_cap_days
+    policy.updated_at = timezone.now()
+    policy.full_clean(exclude=["workspace"])
+    policy.save()
+    audit_record(
+        workspace=workspace,
+        action="workspace.sending_policy_changed",
+        actor=actor,
+        details={
+            "max_risk_score": max_risk_score,
+            "frequency_cap_messages": frequency_cap_messages,
+            "frequency_cap_days": frequency_cap_days,
+        },
+    )
+    return policy
 
 
 def campaign_send_test(

@@ -10,6 +10,7 @@ _C = "w/<slug:workspace_slug>/campaigns/"
 urlpatterns = [
     path(_C, views.campaign_list, name="list"),
     path(_C + "new/", views.campaign_new, name="new"),
+    path(_C + "safety/", views.sending_safety, name="safety"),
     path(_C + "audience/", views.campaign_audience_preview, name="audience_preview"),
     path(_C + "template-part/", views.campaign_template_part, name="template_part"),
     path(_C + "messages/", views.message_log, name="messages"),

@@ -30,7 +30,8 @@ from messaging.analytics.selectors import (
     campaign_page_is_live,
 )
 from messaging.campaigns import services
-from messaging.campaigns.models import Campaign, InboundMessage, Message
+from messaging.campaigns.models import Campaign, InboundMessage, Message, SendingPolicy
+from messaging.campaigns.selectors import warmup_calendar
 from messaging.campaigns.whatsapp import translations_of
 from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
 from messaging.contacts.models import ContactList, Segment
@@ -513,6 +514,15 @@ def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, 
         if started
         else None,
         "cap_waits": campaign_cap_waits(campaign=campaign),
+        # Warm-up plans spread what is still queued over the next days (issue #21).
+        "warmup_calendar": warmup_calendar(
+            senders=list(
+                campaign.senders.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
+            ),
+            recipients=figures.totals["pending"],
+        )
+        if figures and campaign.status in (Campaign.Status.RUNNING, Campaign.Status.PAUSED)
+        else [],
         "live": campaign_page_is_live(campaign=campaign, figures=figures),
         "can_run": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
     }
@@ -561,6 +571,13 @@ def _expected_recipients(request: HttpRequest) -> int | None:
         return int(request.POST["expected_recipients"])
     except (KeyError, ValueError):
         return None
+
+
+def _int_field(request: HttpRequest, name: str, default: int) -> int:
+    try:
+        return int(request.POST.get(name, default))
+    except (TypeError, ValueError):
+        return default
 
 
 DONE = {
@@ -615,12 +632,35 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 _("Campaign “%(name)s”: %(n)d failed messages queued again.")
                 % {"name": campaign.name, "n": n},
             )
+        elif action == "slow":
+            services.campaign_slow_down(workspace=workspace, campaign=campaign, actor=request.user)
+            messages.success(
+                request,
+                _("Campaign “%(name)s” now goes out at the safe pace.") % {"name": campaign.name},
+            )
+        elif action == "split":
+            parts = services.campaign_split(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,
+                parts=_int_field(request, "parts", 2),
+                days=_int_field(request, "days", 1),
+            )
+            messages.success(
+                request,
+                _(
+                    "Campaign “%(name)s” split into %(n)d drafts scheduled over the next days: "
+                    "launch each one."
+                )
+                % {"name": campaign.name, "n": len(parts)},
+            )
         elif action == "launch":
             services.campaign_launch(
                 workspace=workspace,
                 campaign=campaign,
                 actor=request.user,
                 expected_recipients=_expected_recipients(request),
+                risk_confirmed=request.POST.get("confirm_risk") == "1",
             )
             messages.success(
                 request,
@@ -709,3 +749,50 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class SendingPolicyForm(forms.Form):
+    max_risk_score = forms.IntegerField(
+        label=gettext_lazy("Block launches with a ban-risk score above"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=gettext_lazy("0 to 100; empty: no limit (a high score still asks to confirm)."),
+    )
+    frequency_cap_messages = forms.IntegerField(
+        label=gettext_lazy("No contact gets more than this many marketing messages"),
+        min_value=1,
+        max_value=1000,
+        required=False,
+        help_text=gettext_lazy("Empty: no frequency cap."),
+    )
+    frequency_cap_days = forms.IntegerField(
+        label=gettext_lazy("within this many days"), min_value=1, max_value=365, initial=7
+    )
+
+
+@workspace_view(Perm.SETTINGS_MANAGE)
+def sending_safety(request: WorkspaceRequest) -> HttpResponse:
+    """The workspace's sending-safety settings: the highest ban-risk score a launch may have,
+    and the per-contact frequency cap across campaigns."""
+    workspace = request.workspace
+    policy = SendingPolicy.objects.for_workspace(workspace).first()
+    initial = {
+        "max_risk_score": policy.max_risk_score if policy else None,
+        "frequency_cap_messages": policy.frequency_cap_messages if policy else None,
+        "frequency_cap_days": policy.frequency_cap_days if policy else 7,
+    }
+    form = SendingPolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sending_policy_update(
+                workspace=workspace, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+        else:
+            messages.success(request, _("Sending safety settings saved."))
+            return redirect("messaging_campaigns:safety", workspace.slug)
+    return render(request, "messaging/campaigns/safety.html", {"form": form})

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Message
-from messaging.numbers.models import Sender
+from messaging.numbers.models import Sender, WarmupPlan
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,22 @@ def cap_day(sender: Sender, now: datetime | None = None) -> CapDay:
     local = (now or timezone.now()).astimezone(zone)
     midnight = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
     return CapDay(day=local.date(), key=local.strftime("%Y%m%d"), resumes_at=midnight)
+
+
+def effective_daily_cap(sender: Sender) -> int:
+    """The number's daily cap today: its configured cap, lowered to its warm-up plan's step
+    while one runs (issue #21). Read from PostgreSQL on every slice, so a restarted worker or a
+    flushed Redis keeps the plan's cap."""
+    plan = (
+        WarmupPlan.objects.filter(
+            sender_id=sender.pk,
+            state__in=[WarmupPlan.State.RUNNING, WarmupPlan.State.HOLDING],
+        )
+        .only("steps", "step", "state")
+        .first()
+    )
+    warm = plan.cap_today if plan is not None else None
+    return sender.daily_cap if warm is None else min(sender.daily_cap, warm)
 
 
 def cap_used(*, sender: Sender, day: date, exclude_ids: Iterable[int] = ()) -> int:

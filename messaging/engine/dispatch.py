@@ -85,7 +85,7 @@ def pace_of(sender: Sender) -> Pace:
         rate=float(sender.throughput_per_second),
         min_interval_ms=sender.min_interval_ms,
         jitter_ms=sender.jitter_ms,
-        daily_cap=sender.daily_cap,
+        daily_cap=caps.effective_daily_cap(sender),  # lowered while a warm-up plan runs
     )
 
 

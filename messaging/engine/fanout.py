@@ -22,6 +22,7 @@ from messaging.contacts.audience import (
     audience_recipients,
 )
 from messaging.engine import pacing, windows
+from messaging.engine.frequency import within_frequency_cap
 from messaging.engine.kick import dispatch_kick
 from messaging.numbers.models import Sender
 
@@ -65,8 +66,12 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
         if room == 0:
             _finish_fanout(campaign, audience)
             return False
+        # The workspace's frequency cap leaves out contacts that had their fill (no message,
+        # no credit: the launch reserved only for the others).
         qs = (
-            audience_recipients(workspace=campaign.workspace, audience=audience)
+            within_frequency_cap(
+                campaign, audience_recipients(workspace=campaign.workspace, audience=audience)
+            )
             .filter(id__gt=campaign.fanout_cursor)
             .values("id", "phone", "time_zone")[: min(chunk, room)]
         )
@@ -122,7 +127,9 @@ def _finish_fanout(campaign: Campaign, audience: Audience) -> None:
     count the user confirmed (then the campaign waits, paused, for the user to look)."""
     queued = Message.objects.filter(campaign=campaign).count()
     confirmed = campaign.recipients
-    matching_now = audience_recipients(workspace=campaign.workspace, audience=audience).count()
+    matching_now = within_frequency_cap(
+        campaign, audience_recipients(workspace=campaign.workspace, audience=audience)
+    ).count()
     surplus = campaign.credits_reserved - queued
     if surplus > 0:
         billing.credits_release(

@@ -34,6 +34,7 @@ from messaging.engine.adapters import cloud_adapter
 from messaging.gateways.base import NumberHealthEvent
 from messaging.gateways.cloud_api import QUALITY_CHANGE_EVENTS, PhoneNumberHealth
 from messaging.numbers.models import TIER_LIMITS, NumberHealthChange, Sender, tier_label
+from messaging.numbers.protection import number_protect_for_quality
 
 STANDARD_THROUGHPUT_PER_SECOND = 80
 HIGH_THROUGHPUT_PER_SECOND = 1000
@@ -151,6 +152,8 @@ def number_health_record(
             )
         if dropped:
             _quality_drop_notify(locked, old=locked.quality, new=new_quality or "")
+            # Protect the number: slow it, or pause its campaigns (issue #21).
+            number_protect_for_quality(sender=locked, old=locked.quality, new=new_quality or "")
     for name, value in updates.items():
         setattr(sender, name, value)
     if tier_changed:

@@ -70,6 +70,11 @@ class Sender(WorkspaceOwned):
     messaging_limit_tier = models.CharField(_("messaging limit"), max_length=24, blank=True)
     throughput_level = models.CharField(max_length=24, blank=True)
     health_checked_at = models.DateTimeField(null=True, blank=True)
+    # Automatic protection (issue #21, `messaging.numbers.protection`): "slowed" (its pace was
+    # lowered) or "paused" (its campaigns were paused), and why; cleared by the user.
+    protection = models.CharField(max_length=8, blank=True)
+    protection_reason = models.CharField(max_length=255, blank=True)
+    protection_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -105,6 +110,13 @@ class Sender(WorkspaceOwned):
             zone = ZoneInfo(self.workspace.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             zone = ZoneInfo("UTC")
+        warm = getattr(getattr(self, "warmup", None), "cap_today", None)
+        if warm is not None and warm < self.daily_cap:
+            return _(
+                "warm-up limit of %(cap)d for today reached (the plan raises it after a "
+                "healthy day); the rest continues tomorrow, resuming at %(time)s in your "
+                "time zone"
+            ) % {"cap": warm, "time": self.capped_until.astimezone(zone).strftime("%H:%M")}
         return _("daily limit of %(cap)d reached; resumes at %(time)s in your time zone") % {
             "cap": self.daily_cap,
             "time": self.capped_until.astimezone(zone).strftime("%H:%M"),
@@ -132,6 +144,51 @@ def tier_label(tier: str) -> str:
     if limit is None:
         return str(_("unlimited"))
     return str(_("%(n)s recipients a day")) % {"n": f"{limit:,}"}
+
+
+class WarmupPlan(WorkspaceOwned):
+    """A new or replacement number's warm-up (issue #21): a schedule of daily caps that the
+    number climbs one step per healthy day. The engine's effective daily cap for the number is
+    min(`Sender.daily_cap`, `cap_today`) while the plan runs (`messaging.engine.caps`).
+    Kept in PostgreSQL, so a worker restart or a Redis flush changes nothing; evaluated once a
+    day per number by `messaging.numbers.warmup.warmups_evaluate` (the day's outcome is kept
+    in `history`)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Warming up")
+        HOLDING = "holding", _("Holding (signals turned bad)")
+        DONE = "done", _("Finished")
+        STOPPED = "stopped", _("Stopped")
+
+    sender = models.OneToOneField(Sender, on_delete=models.CASCADE, related_name="warmup")
+    steps = models.JSONField(default=list)  # daily caps, e.g. [50, 100, 200, ...]
+    step = models.PositiveSmallIntegerField(default=0)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    started_on = models.DateField()
+    # The last local day whose signals were judged (each day is judged once).
+    evaluated_on = models.DateField(null=True, blank=True)
+    # [{"day": "2026-12-04", "cap": 50, "outcome": "advanced"|"held"|"fell_back", "why": "..."}]
+    history = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(step__gte=0), name="warmup_step_non_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} warm-up step {self.step}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.RUNNING, self.State.HOLDING)
+
+    @property
+    def cap_today(self) -> int | None:
+        """Today's warm-up cap, or None when the plan no longer limits the number."""
+        if not self.is_active or not self.steps:
+            return None
+        return int(self.steps[min(self.step, len(self.steps) - 1)])
 
 
 class NumberHealthChange(WorkspaceOwned):

@@ -442,6 +442,81 @@ def sender_remove(
     return sender
 
 
+def sender_replace(
+    *, workspace: Workspace, actor: User, old: Sender, new: Sender, ip: str | None = None
+) -> Sender:
+    """Replace a blocked (or any) number by another live number of the workspace (issue #21):
+    every campaign that is not finished gets the new number, queued messages of the old one
+    move to it, the old number is removed, and the new one starts a warm-up plan. Lists,
+    contacts, templates, campaigns and credits belong to the workspace and are untouched
+    (the terms promise the package is kept after a ban). Paused campaigns stay paused: the user
+    resumes them (at the warm-up's pace). Returns the new number."""
+    from messaging.campaigns.models import Campaign
+    from messaging.engine.fanout import reassign_queued
+    from messaging.numbers.warmup import warmup_start
+
+    if old.workspace_id != workspace.pk or new.workspace_id != workspace.pk:
+        raise ValidationError(_("This number is not in this workspace."))
+    if old.pk == new.pk:
+        raise ValidationError(_("Choose another number as the replacement."))
+    with transaction.atomic():
+        locked = list(
+            Sender.objects.select_for_update().filter(pk__in=[old.pk, new.pk]).order_by("pk")
+        )
+        fresh = next(s for s in locked if s.pk == new.pk)
+        if fresh.removed_at is not None or fresh.status != Sender.Status.ACTIVE:
+            raise ValidationError(_("The replacement must be a connected, active number."))
+        open_statuses = [
+            Campaign.Status.DRAFT,
+            Campaign.Status.SCHEDULED,
+            Campaign.Status.LAUNCHING,
+            Campaign.Status.RUNNING,
+            Campaign.Status.PAUSED,
+        ]
+        campaign_ids = list(
+            Campaign.objects.for_workspace(workspace)
+            .filter(senders=old, status__in=open_statuses)
+            .values_list("pk", flat=True)
+        )
+        through = Campaign.senders.through
+        through.objects.bulk_create(
+            [through(campaign_id=cid, sender_id=new.pk) for cid in campaign_ids],
+            ignore_conflicts=True,
+        )
+        through.objects.filter(campaign_id__in=campaign_ids, sender_id=old.pk).delete()
+        moved = 0
+        for cid in campaign_ids:  # one UPDATE per campaign (not per message)
+            live = list(
+                Sender.objects.filter(
+                    campaigns__pk=cid, status=Sender.Status.ACTIVE, removed_at__isnull=True
+                )
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+            moved += reassign_queued(campaign_id=cid, to_sender_ids=live)
+        Sender.objects.filter(pk=old.pk, removed_at__isnull=True).update(
+            removed_at=timezone.now(),
+            status=Sender.Status.DISCONNECTED if old.status == Sender.Status.ACTIVE else old.status,
+            status_changed_at=timezone.now(),
+        )
+        warmup_start(workspace=workspace, sender=fresh, actor=actor)
+        audit_record(
+            workspace=workspace,
+            action="number.replaced",
+            actor=actor,
+            target=fresh,
+            ip=ip,
+            details={
+                "old": old.phone_number or old.label,
+                "campaigns": len(campaign_ids),
+                "moved": moved,
+            },
+        )
+    new.refresh_from_db()
+    old.refresh_from_db()
+    return new
+
+
 # --- webhooks -----------------------------------------------------------------------------------
 
 

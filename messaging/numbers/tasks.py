@@ -45,3 +45,13 @@ def number_health_refresh_task(*, sender_id: int, event: str = "hourly") -> bool
     if sender is None or sender.provider != Sender.Provider.CLOUD_API:
         return False
     return number_health_refresh(sender=sender, event=event).ok
+
+
+@shared_task(name="messaging.tasks.numbers_keep_alive_task")
+def numbers_keep_alive_task() -> dict[str, int]:
+    """Beat: judge the warm-up plans' previous day, and protect numbers whose block or
+    opt-out rate rose (issue #21)."""
+    from messaging.numbers.protection import numbers_protect_due
+    from messaging.numbers.warmup import warmups_evaluate
+
+    return {"warmups": len(warmups_evaluate()), "protected": len(numbers_protect_due())}

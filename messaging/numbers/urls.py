@@ -17,4 +17,12 @@ urlpatterns = [
     path(_N + "<uuid:sender_id>/test/", views.number_test, name="test"),
     path(_N + "<uuid:sender_id>/health/", views.number_health_check, name="health"),
     path(_N + "<uuid:sender_id>/remove/", views.number_remove, name="remove"),
+    path(_N + "<uuid:sender_id>/appeal-pack/", views.number_appeal_pack, name="appeal_pack"),
+    path(_N + "<uuid:sender_id>/replace/", views.number_replace, name="replace"),
+    path(_N + "<uuid:sender_id>/warmup/", views.number_warmup, name="warmup"),
+    path(
+        _N + "<uuid:sender_id>/protection/clear/",
+        views.number_protection_clear,
+        name="protection_clear",
+    ),
 ]

@@ -19,9 +19,11 @@ from core.phones import PhoneError, normalize_phone
 from messaging.failures import failure_reason
 from messaging.gateways.base import OutcomeKind
 from messaging.gateways.web_gateway import WebGatewayError
-from messaging.numbers import selectors, services
+from messaging.numbers import protection, selectors, services
+from messaging.numbers.appeal import appeal_pack_build
 from messaging.numbers.health import number_health_refresh
-from messaging.numbers.models import Sender
+from messaging.numbers.models import Sender, WarmupPlan
+from messaging.numbers.warmup import warmup_history, warmup_start, warmup_stop
 
 
 class CloudApiForm(forms.Form):
@@ -34,12 +36,28 @@ class CloudApiForm(forms.Form):
         widget=forms.PasswordInput,
         help_text=gettext_lazy("Used to verify Meta's webhook signatures."),
     )
+    warm_up = forms.BooleanField(
+        label=gettext_lazy("Start on a warm-up plan (recommended for a new number)"),
+        required=False,
+        initial=True,
+        help_text=gettext_lazy(
+            "Its daily cap starts low and grows after each healthy day; you can stop it later."
+        ),
+    )
 
 
 class WebGatewayForm(forms.Form):
     label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
     base_url = forms.URLField(label=gettext_lazy("Gateway URL"), assume_scheme="https")
     api_key = forms.CharField(label=gettext_lazy("Gateway API key"), widget=forms.PasswordInput)
+    warm_up = forms.BooleanField(
+        label=gettext_lazy("Start on a warm-up plan (recommended for a new number)"),
+        required=False,
+        initial=True,
+        help_text=gettext_lazy(
+            "Its daily cap starts low and grows after each healthy day; you can stop it later."
+        ),
+    )
 
 
 class PacingForm(forms.Form):
@@ -119,12 +137,13 @@ def number_add(request: WorkspaceRequest) -> HttpResponse:
             if kind == "cloud_api":
                 cloud_form = CloudApiForm(request.POST, prefix="cloud")
                 if cloud_form.is_valid():
+                    data = dict(cloud_form.cleaned_data)
+                    warm = data.pop("warm_up")
                     sender = services.sender_connect_cloud_api(
-                        workspace=workspace,
-                        actor=request.user,
-                        ip=client_ip(request),
-                        **cloud_form.cleaned_data,
+                        workspace=workspace, actor=request.user, ip=client_ip(request), **data
                     )
+                    if warm:
+                        warmup_start(workspace=workspace, sender=sender, actor=request.user)
                     messages.success(
                         request, _("Number %(n)s connected.") % {"n": sender.phone_number}
                     )
@@ -132,12 +151,13 @@ def number_add(request: WorkspaceRequest) -> HttpResponse:
             if kind == "web_gateway":
                 web_form = WebGatewayForm(request.POST, prefix="web")
                 if web_form.is_valid():
+                    data = dict(web_form.cleaned_data)
+                    warm = data.pop("warm_up")
                     sender = services.sender_connect_web_gateway(
-                        workspace=workspace,
-                        actor=request.user,
-                        ip=client_ip(request),
-                        **web_form.cleaned_data,
+                        workspace=workspace, actor=request.user, ip=client_ip(request), **data
                     )
+                    if warm:
+                        warmup_start(workspace=workspace, sender=sender, actor=request.user)
                     return redirect("messaging_numbers:pair", workspace.slug, sender.public_id)
         except services.GatewayUnavailable as exc:
             messages.error(request, str(exc))
@@ -180,6 +200,7 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
                 )
             except ValidationError as exc:
                 _form_errors(pacing, exc)
+    warmup = WarmupPlan.objects.for_workspace(request.workspace).filter(sender=sender).first()
     webhook_url = None
     if sender.provider == Sender.Provider.CLOUD_API:
         webhook_url = request.build_absolute_uri(
@@ -195,6 +216,12 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             "webhook_url": webhook_url,
             "test_form": TestMessageForm(initial={"to": request.user.phone}),
             "history": selectors.number_health_history(workspace=request.workspace, sender=sender),
+            "warmup": warmup,
+            "warmup_history": warmup_history(warmup) if warmup else [],
+            "replacements": Sender.objects.for_workspace(request.workspace)
+            .filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
+            .exclude(pk=sender.pk)
+            .order_by("created_at"),
         },
     )
 
@@ -310,3 +337,93 @@ def number_remove(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
         % {"n": sender.phone_number or sender.label},
     )
     return redirect("messaging_numbers:list", request.workspace.slug)
+
+
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_appeal_pack(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
+    """The appeal pack of the number (ZIP: a PDF summary and CSVs), to support an appeal to
+    WhatsApp after a block (issue #21)."""
+    sender = _sender(request, sender_id)
+    data = appeal_pack_build(workspace=request.workspace, sender=sender, actor=request.user)
+    response = HttpResponse(data, content_type="application/zip")
+    name = "".join(ch for ch in (sender.phone_number or str(sender.public_id)) if ch.isalnum())
+    response["Content-Disposition"] = f'attachment; filename="appeal-pack-{name}.zip"'
+    return response
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_replace(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
+    """Replace this number by another connected one: campaigns move to it, it warms up."""
+    sender = _sender(request, sender_id)
+    chosen = _uuid_or_none(request.POST.get("replacement", ""))
+    replacement = (
+        Sender.objects.for_workspace(request.workspace).filter(public_id=chosen).first()
+        if chosen
+        else None
+    )
+    if replacement is None:
+        messages.error(request, _("Choose the number that replaces this one."))
+        return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)
+    try:
+        services.sender_replace(
+            workspace=request.workspace,
+            actor=request.user,
+            old=sender,
+            new=replacement,
+            ip=client_ip(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)
+    messages.success(
+        request,
+        _(
+            "Number %(new)s replaces %(old)s: its campaigns, lists, templates and your credits "
+            "are kept, and it starts on a warm-up plan. Resume paused campaigns when ready."
+        )
+        % {
+            "new": replacement.phone_number or replacement.label,
+            "old": sender.phone_number or sender.label,
+        },
+    )
+    return redirect("messaging_numbers:detail", request.workspace.slug, replacement.public_id)
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_warmup(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
+    """Start (or stop) the number's warm-up plan."""
+    sender = _sender(request, sender_id)
+    if request.POST.get("stop") == "1":
+        warmup_stop(workspace=request.workspace, sender=sender, actor=request.user)
+        messages.success(request, _("Warm-up stopped: the number's own daily cap applies."))
+    else:
+        plan = warmup_start(workspace=request.workspace, sender=sender, actor=request.user)
+        messages.success(
+            request,
+            _("Warm-up started: at most %(n)d messages today, more after each healthy day.")
+            % {"n": plan.cap_today or 0},
+        )
+    return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)
+
+
+@require_POST
+@workspace_view(Perm.NUMBERS_MANAGE)
+def number_protection_clear(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
+    """The user fixed what made us protect the number."""
+    sender = _sender(request, sender_id)
+    protection.number_protection_clear(
+        workspace=request.workspace, sender=sender, actor=request.user
+    )
+    messages.success(request, _("The number is no longer under protection."))
+    return redirect("messaging_numbers:detail", request.workspace.slug, sender.public_id)
+
+
+def _uuid_or_none(value: str) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None

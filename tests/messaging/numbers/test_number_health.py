@@ -205,7 +205,10 @@ def test_periodic_refresh_reads_the_phone_number_node(workspace, owner, graph) -
         "TIER_10K",
         "HIGH",
     )
-    assert sender.throughput_per_second == 1000
+    # Meta's upgrade raised the standard pace to 1,000/s; the quality drop in the same report
+    # then slowed the number to half of it (automatic protection, issue #21).
+    assert AuditEvent.objects.get(action="number.throughput_raised").details["to"] == 1000
+    assert (sender.protection, sender.throughput_per_second) == ("slowed", 500)
     assert sender.health_checked_at is not None
     assert set(
         NumberHealthChange.objects.filter(sender=sender, source="refresh").values_list(
