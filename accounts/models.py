@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
@@ -48,6 +49,11 @@ class User(AbstractUser):
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
     confirmed_adult_at = models.DateTimeField(_("confirmed 18 or older at"), null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # The interface and e-mail language the user chose ("" until they choose: the browser's
+    # Accept-Language decides until then, and e-mails go out in the site's default).
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -78,6 +84,11 @@ class Workspace(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Baku")
     default_country = models.CharField(_("default country"), max_length=2, default="AZ")
+    # The language of what the product itself writes to this workspace's contacts (opt-out
+    # confirmations, automation replies) when a contact has no language of their own.
+    contact_language = models.CharField(
+        _("contacts' language"), max_length=8, default="az", choices=settings.LANGUAGES
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.TextField(blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -147,10 +147,17 @@ def absolute_url(path: str) -> str:
     return path if path.startswith("http") else settings.SITE_URL + path
 
 
-def email_send_on_commit(*, to: list[str], template: str, context: dict[str, Any]) -> None:
+def email_send_on_commit(
+    *, to: list[str], template: str, context: dict[str, Any], language: str | None = None
+) -> None:
+    """Send after commit. Users get the e-mail in their own language; other addresses in
+    ``language``, by default the one active now (the page the sender was on)."""
     from accounts.tasks import email_send_task
 
-    transaction.on_commit(lambda: email_send_task.delay(to=to, template=template, context=context))
+    lang = (translation.get_language() or "") if language is None else language
+    transaction.on_commit(
+        lambda: email_send_task.delay(to=to, template=template, context=context, language=lang)
+    )
 
 
 # --- sign-up, users, workspaces -----------------------------------------------------------
@@ -260,16 +267,26 @@ def user_complete_signup(
     phone: str,
     ip: str | None,
     user_agent: str = "",
+    language: str = "",
 ) -> Workspace:
     """Finish a sign-up: profile, the 18+ and policy acceptances (with versions and IP) and
-    the user's first workspace, which they own."""
+    the user's first workspace, which they own. ``language`` is the one the sign-up page was
+    read in: it becomes the user's language, so their e-mails are written in it too."""
+    user.language = language if language in dict(settings.LANGUAGES) else ""
     user.first_name = first_name
     user.last_name = last_name
     user.company_name = company_name
     user.phone = phone
     user.confirmed_adult_at = timezone.now()
     user.save(
-        update_fields=["first_name", "last_name", "company_name", "phone", "confirmed_adult_at"]
+        update_fields=[
+            "first_name",
+            "last_name",
+            "company_name",
+            "phone",
+            "confirmed_adult_at",
+            "language",
+        ]
     )
     signup_completed.send(sender=User, user=user, ip=ip, user_agent=user_agent)
     workspace = workspace_create(name=company_name or user.get_full_name(), owner=user, ip=ip)
@@ -289,6 +306,17 @@ def user_update_profile(
 
 
 @transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """Save the language the user reads pages and e-mails in ("" returns to the browser's)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the offered languages.")})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
+@transaction.atomic
 def workspace_update_settings(
     *,
     workspace: Workspace,
@@ -296,21 +324,21 @@ def workspace_update_settings(
     name: str,
     time_zone: str,
     default_country: str,
+    contact_language: str | None = None,
     ip: str | None = None,
 ) -> Workspace:
-    before = {
-        "name": workspace.name,
-        "time_zone": workspace.time_zone,
-        "default_country": workspace.default_country,
-    }
+    fields = ["name", "time_zone", "default_country", "contact_language"]
+    before = {k: getattr(workspace, k) for k in fields}
     workspace.name, workspace.time_zone, workspace.default_country = (
         name,
         time_zone,
         default_country,
     )
+    if contact_language is not None:
+        workspace.contact_language = contact_language
     workspace.full_clean()
-    workspace.save(update_fields=["name", "time_zone", "default_country"])
-    after = {"name": name, "time_zone": time_zone, "default_country": default_country}
+    workspace.save(update_fields=fields)
+    after = {k: getattr(workspace, k) for k in fields}
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     audit_record(
         workspace=workspace,
