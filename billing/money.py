@@ -13,9 +13,12 @@ NBSP = "\xa0"
 SYMBOLS = {"AZN": "₼", "USD": "$", "EUR": "€"}
 
 
-def format_money(amount: Decimal | int | float | str, currency: str, language: str = "") -> str:
+def format_money(
+    amount: Decimal | int | float | str, currency: str, language: str = "", *, sign: bool = True
+) -> str:
     """The amount with two decimals, grouped and signed the way ``language`` (default: the
-    active one) writes money."""
+    active one) writes money. ``sign=False`` writes the code instead of the sign ("1 234,56
+    AZN"), for output whose font has no "₼" (the PDFs' DejaVu Sans)."""
     try:
         value = Decimal(str(amount)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
@@ -23,7 +26,7 @@ def format_money(amount: Decimal | int | float | str, currency: str, language: s
     language = language or translation.get_language() or "en"
     with translation.override(language):
         number = formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
-    symbol = SYMBOLS.get(currency, currency)
+    symbol = SYMBOLS.get(currency, currency) if sign else currency
     if language.split("-")[0] == "en":
         if currency == "AZN" or symbol == currency:
             return f"{currency}{NBSP}{number}"

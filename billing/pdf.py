@@ -3,6 +3,7 @@ built-in PDF fonts have no glyphs for Azerbaijani letters such as "ə"."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def _register_fonts() -> None:
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
         pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+
+
+def _money(amount: Decimal | str, currency: str) -> str:
+    # DejaVu Sans has no glyph for "₼": the PDFs write the currency's code ("1 234,56 AZN").
+    return format_money(amount, currency, sign=False)
 
 
 def _text(value: str) -> str:
@@ -74,18 +80,18 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         [
             Paragraph(_text(line["description"]), body),
             formats.number_format(line["quantity"], force_grouping=True),
-            format_money(line["net"], cur),
+            _money(line["net"], cur),
         ]
         for line in invoice.lines
     ]
     rows += [
-        ["", _("Net"), format_money(invoice.net, cur)],
+        ["", _("Net"), _money(invoice.net, cur)],
         [
             "",
             _("VAT %(rate)s%%") % {"rate": f"{invoice.vat_rate * 100:.0f}"},
-            format_money(invoice.vat, cur),
+            _money(invoice.vat, cur),
         ],
-        ["", _("Total"), format_money(invoice.total, cur)],
+        ["", _("Total"), _money(invoice.total, cur)],
     ]
     lines = Table(rows, colWidths=[110 * mm, 25 * mm, 35 * mm])
     lines.setStyle(
