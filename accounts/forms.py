@@ -132,6 +132,14 @@ class WorkspaceSettingsForm(forms.Form):
             "no language of their own."
         ),
     )
+    opt_out_confirmation = forms.BooleanField(
+        label=_("Confirm opt-outs"),
+        required=False,
+        help_text=_(
+            "Answer a contact who replies STOP with one message, in their language: they will "
+            "receive nothing more, and how to subscribe again. Each confirmation uses one credit."
+        ),
+    )
 
 
 class InviteForm(forms.Form):

@@ -89,6 +89,8 @@ class Workspace(models.Model):
     contact_language = models.CharField(
         _("contacts' language"), max_length=8, default="az", choices=settings.LANGUAGES
     )
+    # Answer a contact's STOP with one message confirming it (costs one credit).
+    opt_out_confirmation = models.BooleanField(_("confirm opt-outs"), default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.TextField(blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)

@@ -325,9 +325,10 @@ def workspace_update_settings(
     time_zone: str,
     default_country: str,
     contact_language: str | None = None,
+    opt_out_confirmation: bool | None = None,
     ip: str | None = None,
 ) -> Workspace:
-    fields = ["name", "time_zone", "default_country", "contact_language"]
+    fields = ["name", "time_zone", "default_country", "contact_language", "opt_out_confirmation"]
     before = {k: getattr(workspace, k) for k in fields}
     workspace.name, workspace.time_zone, workspace.default_country = (
         name,
@@ -336,6 +337,8 @@ def workspace_update_settings(
     )
     if contact_language is not None:
         workspace.contact_language = contact_language
+    if opt_out_confirmation is not None:
+        workspace.opt_out_confirmation = opt_out_confirmation
     workspace.full_clean()
     workspace.save(update_fields=fields)
     after = {k: getattr(workspace, k) for k in fields}

@@ -39,7 +39,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     response = i18n_views.set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        services.user_set_language(user=request.user, language=language)  # type: ignore[arg-type]
+        services.user_set_language(user=request.user, language=language)
     return response
 
 
@@ -261,6 +261,7 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         "time_zone": workspace.time_zone,
         "default_country": workspace.default_country,
         "contact_language": workspace.contact_language,
+        "opt_out_confirmation": workspace.opt_out_confirmation,
     }
     form = WorkspaceSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

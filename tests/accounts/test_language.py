@@ -155,3 +155,30 @@ def test_an_invitation_to_a_new_address_is_written_in_the_inviter_s_language(
     [email] = mail.outbox
     assert email.to == ["new@example.az"]
     assert email.extra_headers["Content-Language"] == "ru"
+
+
+def test_the_workspace_settings_choose_the_contacts_language_and_opt_out_confirmations(
+    workspace: Workspace, member_client: Client
+) -> None:
+    url = reverse("accounts:settings", args=[workspace.slug])
+    page = member_client.get(url).content.decode()
+    assert 'name="contact_language"' in page
+    assert 'type="checkbox" name="opt_out_confirmation"' in page
+    form = {
+        "name": workspace.name,
+        "slug": workspace.slug,
+        "time_zone": "Asia/Baku",
+        "default_country": "AZ",
+        "contact_language": "ru",
+        "opt_out_confirmation": "on",
+    }
+
+    response = member_client.post(url, form)
+
+    assert response.status_code == 302
+    workspace.refresh_from_db()
+    assert (workspace.contact_language, workspace.opt_out_confirmation) == ("ru", True)
+    # and off again: an unchecked box is not sent at all
+    member_client.post(url, {k: v for k, v in form.items() if k != "opt_out_confirmation"})
+    workspace.refresh_from_db()
+    assert workspace.opt_out_confirmation is False
