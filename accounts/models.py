@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Role
@@ -276,7 +277,11 @@ class Notification(models.Model):
         User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(max_length=40)
+    # The notice in the site's default language (admin, exports). With `message` set, every
+    # reader sees `message` (a msgid) translated into their own language with `params`.
     text = models.TextField()
+    message = models.TextField(blank=True, default="")
+    params = models.JSONField(blank=True, default=dict)
     link = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # A personal notice's read time. Workspace-wide notices are read per user: NotificationRead.
@@ -293,6 +298,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.text[:40]}"
+
+    @property
+    def display_text(self) -> str:
+        """The notice in the active language (the reader's)."""
+        return notice_render(self.message, self.params) if self.message else self.text
+
+
+def notice_render(message: str, params: dict[str, object]) -> str:
+    """A notice's msgid translated into the active language, with its parameters. A
+    translation that does not fit its parameters falls back to the English sentence."""
+    try:
+        return gettext(message) % params
+    except (KeyError, ValueError, TypeError):
+        return message % params
 
 
 class NotificationRead(models.Model):

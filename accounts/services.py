@@ -16,9 +16,12 @@ from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from accounts.emails import recipients_by_language
 from accounts.hooks import signup_completed, workspace_restored, workspace_suspended
 from accounts.models import (
     ApiKey,
@@ -31,6 +34,7 @@ from accounts.models import (
     User,
     Workspace,
     WorkspaceSlugRedirect,
+    notice_render,
 )
 from accounts.permissions import API_SCOPES, Perm, Role, role_has
 from accounts.useragent import parse_user_agent
@@ -109,6 +113,7 @@ def notify(
     *,
     kind: str,
     text: str,
+    params: dict[str, Any] | None = None,
     workspace: Workspace | None = None,
     user: User | None = None,
     link: str = "",
@@ -117,9 +122,23 @@ def notify(
 ) -> Notification:
     """Write an in-app notice and, after commit, e-mail it to the user or the workspace's
     owners and admins. The e-mail's subject says what happened (`subject`, else the notice's
-    first sentence), never a generic "Notice from iSend"."""
+    first sentence), never a generic "Notice from iSend".
+
+    With ``params``, ``text`` is the sentence's msgid (marked with ``gettext_noop``) and
+    ``params`` its values (names, numbers: JSON): every reader, on the page and in the e-mail,
+    reads it in their own language. Without, ``text`` is shown as it is."""
+    translatable = params is not None
+    values = {k: str(v) if isinstance(v, Promise) else v for k, v in (params or {}).items()}
+    with translation.override(settings.LANGUAGE_CODE):
+        stored = notice_render(text, values) if translatable else text
     notification = Notification.objects.create(
-        workspace=workspace, user=user, kind=kind, text=text, link=link
+        workspace=workspace,
+        user=user,
+        kind=kind,
+        text=stored,
+        message=text if translatable else "",
+        params=values,
+        link=link,
     )
     if email:
         if user is not None:
@@ -130,15 +149,28 @@ def notify(
                     workspace=workspace, role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
                 ).values_list("user__email", flat=True)
             )
-        if recipients:
+        groups = (
+            recipients_by_language(to=recipients, language=translation.get_language() or "")
+            if translatable and recipients
+            else {"": recipients}
+        )
+        for language, addresses in groups.items():
+            if not addresses:
+                continue
+            if language:
+                with translation.override(language):
+                    body = notice_render(text, values)
+            else:
+                body = text
             email_send_on_commit(
-                to=recipients,
+                to=addresses,
                 template="notification",
                 context={
-                    "text": text,
-                    "subject": subject or notice_subject(text),
+                    "text": body,
+                    "subject": subject or notice_subject(body),
                     "link": absolute_url(link) if link else "",
                 },
+                language=language or None,
             )
     return notification
 
@@ -377,8 +409,8 @@ def workspace_suspend(*, workspace: Workspace, actor: User | None, reason: str) 
     notify(
         workspace=locked,
         kind="workspace.suspended",
-        text=_("Your workspace %(name)s was suspended: %(reason)s")
-        % {"name": locked.name, "reason": reason},
+        text=gettext_noop("Your workspace %(name)s was suspended: %(reason)s"),
+        params={"name": locked.name, "reason": reason},
     )
     return locked
 
@@ -403,7 +435,8 @@ def workspace_restore(*, workspace: Workspace, actor: User | None, reason: str =
     notify(
         workspace=locked,
         kind="workspace.restored",
-        text=_("Your workspace %(name)s is active again.") % {"name": locked.name},
+        text=gettext_noop("Your workspace %(name)s is active again."),
+        params={"name": locked.name},
     )
     return locked
 
@@ -633,12 +666,12 @@ def _member_keys_revoke(
     notify(
         workspace=workspace,
         kind="api_key.revoked_creator_left",
-        text=_(
+        text=gettext_noop(
             "API keys created by %(email)s were revoked because they no longer manage this "
             "workspace's keys: %(names)s. Programs using them stop working; create new keys "
             "if you still need them."
-        )
-        % {"email": member.email, "names": ", ".join(k.name for k in keys)},
+        ),
+        params={"email": member.email, "names": ", ".join(k.name for k in keys)},
         link=reverse("accounts:developers", args=[workspace.slug]),
     )
     return len(keys)

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.services import audit_record, notify
 from billing import services as billing
@@ -153,11 +154,11 @@ def _apply_counters(campaigns: list[Campaign], counters: dict[int, dict[str, int
             notify(
                 workspace=campaign.workspace,
                 kind="campaign.paused",
-                text=_(
+                text=gettext_noop(
                     "Campaign “%(name)s” was paused: %(n)d messages failed. Check the failures, "
                     "then resume it."
-                )
-                % {"name": campaign.name, "n": campaign.count_failed},
+                ),
+                params={"name": campaign.name, "n": campaign.count_failed},
                 link=reverse(
                     "messaging_campaigns:detail", args=[campaign.workspace.slug, campaign.public_id]
                 ),

@@ -182,3 +182,39 @@ def test_the_workspace_settings_choose_the_contacts_language_and_opt_out_confirm
     member_client.post(url, {k: v for k, v in form.items() if k != "opt_out_confirmation"})
     workspace.refresh_from_db()
     assert workspace.opt_out_confirmation is False
+
+
+def test_a_notice_is_read_in_each_reader_s_language_on_the_page_and_by_e_mail(
+    workspace: Workspace,
+    make_member: Callable[..., Membership],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given readers of three languages (Django's own catalogues translate this sentence, so
+    # the test sees real translations while ours are being written)
+    az_owner = make_member(workspace, Role.OWNER, language="az").user
+    ru_admin = make_member(workspace, Role.ADMIN, language="ru").user
+    en_admin = make_member(workspace, Role.ADMIN).user
+
+    # when a notice is written by a process speaking English
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        notice = services.notify(
+            workspace=workspace, kind="test", text="Enter a valid URL.", params={}
+        )
+
+    # then it is stored in English, and each reader reads it in their language
+    assert notice.text == "Enter a valid URL."
+    pages = {}
+    for reader in (az_owner, ru_admin, en_admin):
+        client = Client()
+        client.force_login(reader)
+        pages[reader.language or "en"] = client.get(
+            reverse("accounts:notifications", args=[workspace.slug])
+        ).content.decode()
+    assert "Keçərli URL daxil edin." in pages["az"]
+    assert "Введите правильный URL." in pages["ru"]
+    assert "Enter a valid URL." in pages["en"]
+    bodies = {m.extra_headers["Content-Language"]: (m.to, m.body) for m in mail.outbox}
+    assert bodies["az"][0] == [az_owner.email]
+    assert "Keçərli URL daxil edin." in bodies["az"][1]
+    assert "Введите правильный URL." in bodies["ru"][1]
+    assert "Enter a valid URL." in bodies["en"][1]
