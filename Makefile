@@ -11,7 +11,7 @@ SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
 export SITE_URL
 
 # mypy checks every app package (strict for billing and the engine: see pyproject.toml).
-MYPY_PACKAGES := accounts automation billing core integrations isend messaging privacy
+MYPY_PACKAGES := accounts automation billing core integrations isend messaging privacy support
 
 .PHONY: run test setup install services migrate lint fmt typecheck check browsers clean messages messages-compile
 

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "privacy",
     "automation",
     "integrations",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "iSend <no-reply@isend.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@isend.local")
+# The support desk (support/): attachments' size cap, and how long a closed ticket (its
+# messages and attachments) is kept before the retention job purges it.
+SUPPORT_ATTACHMENT_MAX_BYTES = env_int("SUPPORT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+SUPPORT_TICKET_RETENTION_DAYS = env_int("SUPPORT_TICKET_RETENTION_DAYS", 365)
 
 # --- Security -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -429,6 +434,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.message_bodies_purge_task",
         "schedule": crontab(minute=43, hour=2),
     },
+    # Closed support tickets after SUPPORT_TICKET_RETENTION_DAYS (support/services.py).
+    "support-purge-closed-tickets": {
+        "task": "support.tasks.tickets_purge_expired_task",
+        "schedule": crontab(minute=53, hour=2),
+    },
 }
 
 # --- Product settings ---------------------------------------------------------------------
@@ -488,6 +498,11 @@ WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
 # WEBHOOK_EVENT_MAX_ATTEMPTS attempts it is marked failed with its last error and left alone.
 WEBHOOK_EVENT_RETRY_SECONDS = env_int("WEBHOOK_EVENT_RETRY_SECONDS", 60)
 WEBHOOK_EVENT_MAX_ATTEMPTS = env_int("WEBHOOK_EVENT_MAX_ATTEMPTS", 10)
+# Stored events are applied in batches (one transaction, one UPDATE per number for all their
+# statuses) by at most WEBHOOK_DRAINERS drain tasks at a time, each taking up to
+# WEBHOOK_DRAIN_BATCH events per transaction.
+WEBHOOK_DRAIN_BATCH = env_int("WEBHOOK_DRAIN_BATCH", 200)
+WEBHOOK_DRAINERS = env_int("WEBHOOK_DRAINERS", 2)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {

@@ -33,4 +33,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
     path("", include("automation.urls")),
+    path("", include("support.urls")),
 ]

@@ -233,6 +233,7 @@ def centre(request: HttpRequest) -> HttpResponse:
         "contacts": _("Contacts in your workspaces"),
         "templates": _("Templates in your workspaces"),
         "messages": _("Messages in your workspaces"),
+        "support_tickets": _("Support tickets in your workspaces"),
         "orders": _("Orders and invoices"),
     }
     summary = [

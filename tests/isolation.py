@@ -196,6 +196,25 @@ def _webhook_delivery(t: Tenant) -> Any:
     return integration_services.webhook_endpoint_send_test(workspace=t.workspace, endpoint=endpoint)
 
 
+def _ticket(t: Tenant) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from support import services as support_services
+
+    return support_services.ticket_open(
+        workspace=t.workspace,
+        user=t.owner,
+        subject="Iso ticket",
+        category="technical",
+        body="Alpha secret question",
+        files=[SimpleUploadedFile("iso.txt", b"Alpha secret file")],
+    )
+
+
+def _ticket_attachment(t: Tenant) -> Any:
+    return t.once("ticket", lambda: _ticket(t)).attachments.get()
+
+
 KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "workspace_slug": lambda t: t.workspace.slug,
     "membership_id": lambda t: t.member.pk,
@@ -218,6 +237,8 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
         t.once("whatsapp_template", lambda: _whatsapp_template(t)).public_id
     ),
     "number_id": lambda t: t.once("sender", lambda: _sender(t)).public_id,
+    "ticket_id": lambda t: t.once("ticket", lambda: _ticket(t)).public_id,
+    "attachment_id": lambda t: t.once("ticket_attachment", lambda: _ticket_attachment(t)).public_id,
 }
 
 # Router basename -> the lookup value of one of the tenant's objects.

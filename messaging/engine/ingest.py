@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -108,20 +107,38 @@ class _Changed(NamedTuple):
 
 def apply_statuses(*, workspace_id: int, events: Sequence[StatusEvent]) -> set[int]:
     """Apply a batch of status events; returns the campaigns whose messages changed."""
-    rows = _status_rows(events)
-    if not rows:
-        return set()
+    return apply_status_batches(batches={workspace_id: events})
+
+
+def apply_status_batches(*, batches: Mapping[int, Sequence[StatusEvent]]) -> set[int]:
+    """Statuses by workspace (many webhooks' worth), applied together; returns the campaigns
+    whose messages changed.
+
+    Every message they name is resolved and locked first, all in one id order (as the
+    drainer's record locks): the updates then see each message's status as it is, and so
+    does the credit decision made from it, and two batches running at once never deadlock.
+    Workspaces are then taken in id order (their credit rows lock in that order too)."""
     with transaction.atomic():
-        # Lock first (in id order, as the drainer's record does): the update then sees each
-        # message's status as it is, and so does the credit decision made from it.
-        _rows_lock(workspace_id=workspace_id, rows=rows)
-        changed = _statuses_update(workspace_id=workspace_id, rows=rows)
-        _status_events_publish(workspace_id=workspace_id, changed=changed)
-        _credits_settle(workspace_id=workspace_id, changed=changed)
-    campaigns = {row.campaign_id for row in changed if row.campaign_id}
+        resolved = {}
+        for workspace_id in sorted(batches):
+            rows = _status_rows(batches[workspace_id])
+            if rows:
+                resolved[workspace_id] = _rows_resolve(workspace_id=workspace_id, rows=rows)
+        charges.rows_lock(mid for targets in resolved.values() for mid, _ in targets)
+        campaigns: set[int] = set()
+        for workspace_id, targets in resolved.items():
+            if targets:
+                campaigns |= _statuses_apply(workspace_id=workspace_id, targets=targets)
+    return campaigns
+
+
+def _statuses_apply(*, workspace_id: int, targets: list[tuple[int, _StatusRow]]) -> set[int]:
+    changed = _statuses_update(workspace_id=workspace_id, targets=targets)
+    _status_events_publish(workspace_id=workspace_id, changed=changed)
+    _credits_settle(workspace_id=workspace_id, changed=changed)
     reactions.contacts_mark(workspace_id=workspace_id, effects=_contact_effects(changed))
     _template_pauses(changed)
-    return campaigns
+    return {row.campaign_id for row in changed if row.campaign_id}
 
 
 def _template_pauses(changed: list[_Changed]) -> None:
@@ -165,21 +182,34 @@ def _status_rows(events: Sequence[StatusEvent]) -> list[_StatusRow]:
     return rows
 
 
-def _statuses_update(*, workspace_id: int, rows: list[_StatusRow]) -> list[_Changed]:
-    """One UPDATE for the batch that only lets a status move forward; returns what moved."""
-    values = ", ".join(
-        ["(%s, %s::uuid, %s, %s::numeric, %s::timestamptz, %s::int, %s, %s)"] * len(rows)
-    )
+def _statuses_update(*, workspace_id: int, targets: list[tuple[int, _StatusRow]]) -> list[_Changed]:
+    """One UPDATE for the batch that only lets a status move forward; returns what moved.
+
+    The rows come resolved to message ids, so the update joins on the primary key: its cost
+    grows with the batch, never with the workspace's message count."""
+    # Eight arrays, not a VALUES list of 8 x N parameters: planning a statement with tens of
+    # thousands of parameters costs more than running it.
+    columns = [
+        list(column)
+        for column in zip(
+            *(
+                (mid, r.provider_message_id, r.status, float(r.rank), r.timestamp, r.error_code)
+                + (r.error_title, r.error_kind)
+                for mid, r in targets
+            ),
+            strict=True,
+        )
+    ]
     table = Message._meta.db_table
     with connection.cursor() as cursor:
         # Within one batch, the highest status per message wins (duplicates and disorder).
         cursor.execute(
             f"""
-            WITH v(pid, public_id, status, rank, ts, code, title, kind) AS (VALUES {values}),
-            best AS (
-                SELECT DISTINCT ON (COALESCE(public_id::text, pid)) * FROM v
-                ORDER BY COALESCE(public_id::text, pid), rank DESC
-            )
+            WITH v(mid, pid, status, rank, ts, code, title, kind) AS (
+                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[],
+                                     %s::timestamptz[], %s::int[], %s::text[], %s::text[])
+            ),
+            best AS (SELECT DISTINCT ON (mid) * FROM v ORDER BY mid, rank DESC)
             UPDATE {table} m SET
                 status = best.status,
                 provider_message_id = CASE WHEN best.pid <> '' THEN best.pid
@@ -195,10 +225,7 @@ def _statuses_update(*, workspace_id: int, rows: list[_StatusRow]) -> list[_Chan
                 error_kind = CASE WHEN best.status = 'failed' THEN best.kind ELSE m.error_kind END,
                 lease_until = NULL, status_changed_at = now()
             FROM best, {table} prev
-            WHERE prev.id = m.id AND m.workspace_id = %s
-              AND ((best.public_id IS NOT NULL AND m.public_id = best.public_id)
-                   OR (best.public_id IS NULL AND best.pid <> ''
-                       AND m.provider_message_id = best.pid))
+            WHERE m.id = best.mid AND prev.id = m.id AND m.workspace_id = %s
               AND {RANK_SQL} < best.rank
             RETURNING m.campaign_id, m.contact_id, best.code, best.kind,
                       m.public_id, m.status, m.phone, best.title,
@@ -206,7 +233,7 @@ def _statuses_update(*, workspace_id: int, rows: list[_StatusRow]) -> list[_Chan
                         WHERE c.id = m.campaign_id),
                       prev.status
             """,  # noqa: S608 - placeholders only  # nosec B608 # own table names, values are parameters
-            [*[v for row in rows for v in row], workspace_id],
+            [*columns, workspace_id],
         )
         return [_Changed._make(row) for row in cursor.fetchall()]
 
@@ -229,15 +256,40 @@ def _status_events_publish(*, workspace_id: int, changed: list[_Changed]) -> Non
     )
 
 
-def _rows_lock(*, workspace_id: int, rows: list[_StatusRow]) -> None:
-    """Lock the messages these statuses name (by our id when the event echoes it, else by the
-    provider's id, as the update matches them)."""
+def _rows_resolve(*, workspace_id: int, rows: list[_StatusRow]) -> list[tuple[int, _StatusRow]]:
+    """The message each status names (by our id when the event echoes it, else by the
+    provider's id); statuses of messages we do not know are dropped."""
     public_ids = sorted({row.public_id for row in rows if row.public_id})
     provider_ids = sorted({row.provider_message_id for row in rows if not row.public_id} - {""})
-    ids = Message.objects.filter(workspace_id=workspace_id).filter(
-        Q(public_id__in=public_ids) | Q(provider_message_id__in=provider_ids)
-    )
-    charges.rows_lock(ids.values_list("id", flat=True))
+    by_public: dict[str, int] = {}
+    by_provider: dict[str, int] = {}
+    if public_ids:
+        by_public = {
+            str(public_id): pk
+            for pk, public_id in Message.objects.filter(
+                workspace_id=workspace_id, public_id__in=public_ids
+            ).values_list("pk", "public_id")
+        }
+    if provider_ids:
+        # The literal `<> ''` lets Postgres use the partial index on provider ids.
+        by_provider = {
+            provider_id: pk
+            for pk, provider_id in Message.objects.filter(
+                workspace_id=workspace_id, provider_message_id__in=provider_ids
+            )
+            .exclude(provider_message_id="")
+            .values_list("pk", "provider_message_id")
+        }
+    targets = []
+    for row in rows:
+        message_id = (
+            by_public.get(row.public_id)
+            if row.public_id
+            else by_provider.get(row.provider_message_id)
+        )
+        if message_id is not None:
+            targets.append((message_id, row))
+    return targets
 
 
 def _credits_settle(*, workspace_id: int, changed: list[_Changed]) -> None:
@@ -496,12 +548,26 @@ def apply_events(*, sender: Sender, events: Sequence[Any], refresh: bool = True)
     """Apply a webhook's statuses and replies; returns the campaigns they touched. With
     `refresh=False` the caller refreshes their counters itself (after its own transaction:
     counters are recomputed from the statistics, and the tick refreshes running campaigns)."""
-    statuses = [e for e in events if isinstance(e, StatusEvent)]
-    inbound = [e for e in events if isinstance(e, InboundMessageEvent)]
-    touched = apply_statuses(workspace_id=sender.workspace_id, events=statuses)
-    touched |= apply_inbound(sender=sender, events=inbound)
+    touched = apply_events_of_senders(groups=[(sender, events)])
     if refresh:
         campaigns_refresh_touched(touched)
+    return touched
+
+
+def apply_events_of_senders(*, groups: Sequence[tuple[Sender, Sequence[Any]]]) -> set[int]:
+    """Many webhooks' events at once (a drain's batch): all statuses together (one UPDATE per
+    workspace), then each number's replies. The caller refreshes the campaigns returned."""
+    statuses: dict[int, list[StatusEvent]] = {}
+    for sender, events in groups:
+        statuses.setdefault(sender.workspace_id, []).extend(
+            e for e in events if isinstance(e, StatusEvent)
+        )
+    with transaction.atomic():
+        touched = apply_status_batches(batches=statuses)
+        for sender, events in sorted(groups, key=lambda group: group[0].pk):
+            inbound = [e for e in events if isinstance(e, InboundMessageEvent)]
+            if inbound:
+                touched |= apply_inbound(sender=sender, events=inbound)
     return touched
 
 

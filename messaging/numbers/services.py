@@ -32,7 +32,12 @@ from messaging.engine.adapters import (
     sender_credentials,
     web_adapter,
 )
-from messaging.engine.ingest import apply_events, campaigns_refresh_touched
+from messaging.engine.ingest import (
+    apply_events,
+    apply_events_of_senders,
+    campaigns_refresh_touched,
+)
+from messaging.engine.runtime import redis_client
 from messaging.gateways import cloud_api, web_gateway
 from messaging.gateways.base import (
     AccountEffect,
@@ -442,8 +447,6 @@ def sender_remove(
 
 def webhook_event_store(*, sender: Sender, source: str, body: bytes) -> WebhookEvent:
     """Store a verified webhook body durably, then queue its parsing after commit."""
-    from messaging.numbers.tasks import webhook_event_process_task
-
     with transaction.atomic():
         event = WebhookEvent.objects.create(
             workspace_id=sender.workspace_id, sender=sender, source=source, body=body
@@ -451,10 +454,143 @@ def webhook_event_store(*, sender: Sender, source: str, body: bytes) -> WebhookE
         # robust: if the broker is down the event stays "received", the receiver still answers
         # 200 (Meta would otherwise retry and store it twice) and the stale-event sweep queues
         # it once the broker is back.
-        transaction.on_commit(
-            lambda: webhook_event_process_task.delay(event_id=event.pk), robust=True
-        )
+        transaction.on_commit(webhook_events_drain_kick, robust=True)
     return event
+
+
+_DRAIN_FLAG = "webhook-drain:{slot}"
+_DRAIN_FLAG_TTL_SECONDS = 60
+
+
+def webhook_events_drain_kick() -> None:
+    """Make sure a drain task will see the events stored so far: start one unless
+    WEBHOOK_DRAINERS are already running. A running drainer clears its flag before its last
+    look for work, so an event committed before this call is always taken by someone."""
+    from messaging.numbers.tasks import webhook_events_drain_task
+
+    client = redis_client()
+    for slot in range(max(1, settings.WEBHOOK_DRAINERS)):
+        flag = _DRAIN_FLAG.format(slot=slot)
+        if client.set(flag, "1", nx=True, ex=_DRAIN_FLAG_TTL_SECONDS):
+            try:
+                webhook_events_drain_task.delay(slot=slot)
+            except Exception:
+                client.delete(flag)  # nobody runs for this slot: let the next kick try
+                raise
+            return
+
+
+def webhook_events_drain(*, slot: int = 0, budget_seconds: float = 10.0) -> int:
+    """A drain task's loop: apply batches of stored events until none is left or the budget
+    is spent (then hand over to a fresh task, keeping the slot). Returns events applied."""
+    from messaging.numbers.tasks import webhook_events_drain_task
+
+    client = redis_client()
+    flag = _DRAIN_FLAG.format(slot=slot)
+    deadline = timezone.now() + timedelta(seconds=budget_seconds)
+    applied = 0
+    while True:
+        client.expire(flag, _DRAIN_FLAG_TTL_SECONDS)
+        try:
+            taken = webhook_events_apply_batch(limit=settings.WEBHOOK_DRAIN_BATCH)
+        except BaseException:
+            client.delete(flag)  # the next kick (or the sweep) starts a fresh drainer
+            raise
+        applied += taken
+        if taken:
+            if timezone.now() >= deadline:
+                webhook_events_drain_task.delay(slot=slot)
+                return applied
+            continue
+        # Clear the flag, then look once more: an event stored before a kick that found the
+        # flag set is committed by now and seen here.
+        client.delete(flag)
+        if not _webhook_events_waiting().exists():
+            return applied
+        if not client.set(flag, "1", nx=True, ex=_DRAIN_FLAG_TTL_SECONDS):
+            return applied  # a new drainer took the slot: it will take them
+
+
+def _webhook_events_waiting() -> Any:
+    # Events a drain may take: never attempted. Attempted ones belong to the per-event path
+    # (the sweep), which counts attempts and gives up on an event that keeps failing.
+    return WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, attempts=0)
+
+
+def webhook_events_apply_batch(*, limit: int) -> int:
+    """Apply up to `limit` stored events in one transaction: every status of a number in one
+    UPDATE, whatever body it came in. Returns how many events were taken.
+
+    The batch is claimed first in its own short transaction (attempts 0 -> 1, SKIP LOCKED so
+    concurrent drainers take different events): a worker killed while applying leaves the
+    events "received" with one attempt, and the stale sweep applies them one by one, so an
+    event that kills its worker cannot take the batch down with it twice. If the batch's
+    apply raises, nothing of it is kept and each event is applied on its own at once."""
+    table = WebhookEvent._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = 1 WHERE id IN ("  # noqa: S608 # nosec B608 - our table
+            f"SELECT id FROM {table} WHERE state = %s AND attempts = 0 ORDER BY id LIMIT %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING id",
+            [WebhookEvent.State.RECEIVED, limit],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    if not ids:
+        return 0
+    try:
+        touched = _webhook_events_apply(ids)
+    except Exception:
+        log.exception("a batch of %s webhook events failed; applying them one by one", len(ids))
+        touched = set()
+        for event_id in ids:
+            # The batch's claim counted one attempt: this is that attempt, made alone.
+            WebhookEvent.objects.filter(pk=event_id, state=WebhookEvent.State.RECEIVED).update(
+                attempts=0
+            )
+            with contextlib.suppress(Exception):
+                webhook_event_parse(event_id=event_id)
+    try:
+        campaigns_refresh_touched(touched)
+    except Exception:
+        # The statuses are applied and marked; the counters catch up at the next refresh
+        # (the tick refreshes running campaigns), so a failing refresh must not stop the drain.
+        log.exception("refreshing campaigns %s after a webhook batch failed", sorted(touched))
+    return len(ids)
+
+
+def _webhook_events_apply(ids: list[int]) -> set[int]:
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(of=("self",))
+            .select_related("sender")
+            .filter(pk__in=ids, state=WebhookEvent.State.RECEIVED)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        by_sender: dict[int, tuple[Sender, list[Any]]] = {}
+        for event in events:
+            try:
+                parsed = _webhook_body_parse(event)
+            except (ValueError, TypeError, KeyError) as exc:
+                event.state, event.error = WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}"
+                event.processed_at = now
+                continue
+            if event.sender is not None:
+                sender_events = by_sender.setdefault(event.sender.pk, (event.sender, []))[1]
+                for item in parsed:
+                    if isinstance(item, AccountEvent):
+                        _apply_account_event(event.sender, item)
+                    elif isinstance(item, TemplateEvent):
+                        whatsapp_template_apply_event(sender=event.sender, event=item)
+                    elif isinstance(item, NumberHealthEvent):
+                        number_health_apply_event(sender=event.sender, event=item)
+                sender_events += parsed
+            event.events = _plain(parsed)
+            event.state, event.error, event.processed_at = WebhookEvent.State.PARSED, "", now
+        touched = apply_events_of_senders(groups=list(by_sender.values()))
+        # The marks follow the apply, in the same transaction.
+        WebhookEvent.objects.bulk_update(events, ["events", "state", "error", "processed_at"])
+    return touched
 
 
 def _plain(value: Any) -> Any:
@@ -678,17 +814,21 @@ def webhook_events_retry(*, ids: list[int]) -> int:
 def webhook_events_requeue_stale(*, older_than_seconds: int | None = None) -> int:
     """Re-queue every event not applied yet: its task was lost (worker killed, broker
     restarted) or failed (the transaction rolled back, so the event is still "received").
-    Events out of attempts are "failed" and not requeued."""
+    Never-attempted events go to a drain task; attempted ones are applied one by one, each
+    attempt counted. Events out of attempts are "failed" and not requeued. Returns how many
+    events were queued."""
     from messaging.numbers.tasks import webhook_event_process_task
 
     if older_than_seconds is None:
         older_than_seconds = settings.WEBHOOK_EVENT_RETRY_SECONDS
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:1000]
+    stale = WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=cutoff)
+    retry_ids = list(
+        stale.filter(attempts__gt=0).order_by("received_at").values_list("pk", flat=True)[:1000]
     )
-    for event_id in ids:
+    waiting = stale.filter(attempts=0)[:1000].count()
+    for event_id in retry_ids:
         webhook_event_process_task.delay(event_id=event_id)
-    return len(ids)
+    if waiting:
+        webhook_events_drain_kick()
+    return len(retry_ids) + waiting

@@ -10,6 +10,13 @@ def webhook_event_process_task(*, event_id: int) -> None:
     webhook_event_parse(event_id=event_id)
 
 
+@shared_task(name="messaging.tasks.webhook_events_drain_task", acks_late=True)
+def webhook_events_drain_task(*, slot: int = 0) -> int:
+    from messaging.numbers.services import webhook_events_drain
+
+    return webhook_events_drain(slot=slot)
+
+
 @shared_task(name="messaging.tasks.webhook_events_requeue_stale_task")
 def webhook_events_requeue_stale_task() -> int:
     from messaging.numbers.services import webhook_events_requeue_stale

@@ -29,7 +29,7 @@ from privacy.services.erasure import OWN_WORKSPACE_MODELS
 from privacy.services.export_sections import export_sections
 from tests.factories import UserFactory
 
-DOOR_APPS = ["messaging", "billing", "automation", "integrations"]
+DOOR_APPS = ["messaging", "billing", "automation", "integrations", "support"]
 ROOT = Path(settings.BASE_DIR)
 
 
@@ -143,6 +143,9 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "templates",
         "orders",
         "invoices",
+        "support_tickets",
+        "support_messages",
+        "support_attachments",
     ]
     assert categories == [
         "account",
@@ -156,6 +159,7 @@ def test_export_sections_and_summary_keep_their_order() -> None:
         "templates",
         "messages",
         "orders",
+        "support_tickets",
     ]
 
 

@@ -38,6 +38,9 @@ CATEGORIES = {
     "templates",
     "orders",
     "invoices",
+    "support_tickets",
+    "support_messages",
+    "support_attachments",
 }
 
 

@@ -152,7 +152,7 @@ def test_a_worker_dying_between_parse_and_apply_loses_no_status(
     message = Message.objects.get(campaign=campaign)
     now = int(time.time())
     event = _webhook(number, message, ("delivered", now - 2), ("read", now - 1))
-    real_apply = ingest.apply_statuses
+    real_apply = ingest.apply_status_batches
     calls = []
 
     def dies_first_time(**kwargs):
@@ -161,7 +161,7 @@ def test_a_worker_dying_between_parse_and_apply_loses_no_status(
             raise SystemExit("worker killed")  # what a SIGKILL looks like from the database
         return real_apply(**kwargs)
 
-    monkeypatch.setattr(ingest, "apply_statuses", dies_first_time)
+    monkeypatch.setattr(ingest, "apply_status_batches", dies_first_time)
 
     with pytest.raises(SystemExit):
         number_services.webhook_event_parse(event_id=event.pk)

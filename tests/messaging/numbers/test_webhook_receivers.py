@@ -233,7 +233,7 @@ def test_a_broker_outage_still_stores_and_answers_200_and_the_sweep_queues_it_la
     def broker_down(**_kwargs: object) -> None:
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(number_tasks.webhook_event_process_task, "delay", broker_down)
+    monkeypatch.setattr(number_tasks.webhook_events_drain_task, "delay", broker_down)
     body = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
 
     with django_capture_on_commit_callbacks(execute=True):
