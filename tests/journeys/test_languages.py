@@ -84,7 +84,14 @@ def _sign_up(journey, page, reader: Reader, *, first: str, company: str, email: 
 
 def _ready_to_send(sandbox, user: User) -> Sender:
     """Preconditions that are not this journey (its own journeys cover them): contacts, a
-    template, credits and a sandbox number whose webhooks reach the live server."""
+    template, credits and a sandbox number whose webhooks reach the live server. Made in the
+    person's language, as if they had clicked them (the number's default label is written in
+    the language of the page it was connected from)."""
+    with translation.override(user.language):
+        return _prepare(sandbox, user)
+
+
+def _prepare(sandbox, user: User) -> Sender:
     workspace = user.memberships.get().workspace
     Contact.objects.bulk_create(
         Contact(workspace=workspace, phone=f"+99450{4_000_201 + i:07d}", first_name=f"Müştəri{i}")

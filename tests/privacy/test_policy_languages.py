@@ -26,12 +26,27 @@ AZ_TERMS = (
 @pytest.fixture
 def policy_files(tmp_path: Path) -> Path:
     """A copy of the policy files as the translators will leave them: the English originals of
-    the versions in force, and an Azerbaijani version of the terms only."""
+    the versions in force, and an Azerbaijani version of the terms only (none published yet:
+    the migration published the repository's own files)."""
+    PolicyTranslation.objects.all().delete()
     for kind in ("terms", "privacy", "cookies"):
         document = PolicyDocument.objects.get(kind=kind, version="1.0")
         (tmp_path / f"{kind}.md").write_text(document.body, encoding="utf-8")
     (tmp_path / "terms.az.md").write_text(AZ_TERMS, encoding="utf-8")
     return tmp_path
+
+
+def test_the_repository_s_language_versions_are_published_by_the_migration() -> None:
+    published = {
+        (t.document.kind, t.document.version, t.language)
+        for t in PolicyTranslation.objects.select_related("document")
+    }
+
+    assert published == {
+        (kind, "1.0", language)
+        for kind in ("terms", "privacy", "cookies")
+        for language in ("az", "ru")
+    }
 
 
 def test_language_files_become_versions_of_the_same_document_once(policy_files: Path) -> None:
