@@ -261,12 +261,13 @@ def _sender_blocked_announce(
     notify(
         workspace=sender.workspace,
         kind="number.blocked",
-        text=_(
-            "WhatsApp blocked your number %(number)s (%(reason)s). %(moved)d campaign(s) "
-            "continue on your other numbers; %(paused)d paused. Your credits stay in the "
+        # "Label: count" needs no plural forms (a sentence per count would need two).
+        text=gettext_noop(
+            "WhatsApp blocked your number %(number)s (%(reason)s). Campaigns continuing on "
+            "your other numbers: %(moved)d; paused: %(paused)d. Your credits stay in the "
             "workspace: connect a replacement number to continue."
-        )
-        % {
+        ),
+        params={
             "number": sender.phone_number,
             "reason": reason,
             "moved": len(moved_to),
