@@ -13,7 +13,7 @@ export SITE_URL
 # mypy checks every app package (strict for billing and the engine: see pyproject.toml).
 MYPY_PACKAGES := accounts automation billing core integrations isend messaging privacy support
 
-.PHONY: run test setup install services migrate lint fmt typecheck check browsers clean messages
+.PHONY: run test setup install services migrate lint fmt typecheck check browsers clean messages messages-compile
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -22,13 +22,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) messages-compile
+
+# The compiled catalogues (.mo) are built, never committed (.gitignore): from the .po files.
+messages-compile: $(STAMP)
+	$(PY) manage.py compilemessages --ignore='.venv/*' --ignore='static/vendor/*' >/dev/null
 
 services: install
 	@PY=$(PY) bash scripts/ensure_services.sh
 
-migrate: services
+migrate: services messages-compile
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py policies_publish_translations
 	$(PY) manage.py seed_demo
 
 setup: migrate

@@ -7,9 +7,11 @@ from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import ngettext
 
 from accounts import login_throttle
+from accounts.emails import recipients_by_language
 from accounts.services import client_ip
 
 
@@ -46,3 +48,11 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         login_throttle.failure_record(email=_login_email(credentials), ip=client_ip(request))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """allauth's e-mails (address confirmation, password reset, security notices) in the
+        recipient's language: the account's when the address has one, else the page's."""
+        groups = recipients_by_language(to=[email], language=translation.get_language() or "")
+        (language,) = groups
+        with translation.override(language):
+            super().send_mail(template_prefix, email, context)

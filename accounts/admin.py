@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.forms import SuspendForm
@@ -126,12 +127,13 @@ class WorkspaceAdmin(admin.ModelAdmin):
                         actor=request.user,
                         reason=form.cleaned_data["reason"],
                     )
-            verb = _("suspended") if suspend else _("restored")
-            self.message_user(
-                request,
-                _("%(n)d workspace(s) %(verb)s.") % {"n": queryset.count(), "verb": verb},
-                messages.SUCCESS,
+            n = queryset.count()
+            done = (
+                ngettext("%(n)d workspace suspended.", "%(n)d workspaces suspended.", n)
+                if suspend
+                else ngettext("%(n)d workspace restored.", "%(n)d workspaces restored.", n)
             )
+            self.message_user(request, done % {"n": n}, messages.SUCCESS)
             return None
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),

@@ -5,9 +5,11 @@ from typing import Any
 
 import phonenumbers
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +86,7 @@ class SignupExtraForm(forms.Form):
             phone=self.cleaned_data["phone"],
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            language=translation.get_language() or "",
         )
 
 
@@ -92,6 +95,12 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150)
     company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("My browser's language")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("Pages and the e-mails we send you are written in this language."),
+    )
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data["phone"]
@@ -114,6 +123,23 @@ class WorkspaceSettingsForm(forms.Form):
         label=_("Default country for phone numbers"),
         choices=_COUNTRIES,
         help_text=_("Numbers written without a country code are read as this country's."),
+    )
+    contact_language = forms.ChoiceField(
+        label=_("Language for contacts"),
+        choices=settings.LANGUAGES,
+        required=False,  # left out: stays as it is
+        help_text=_(
+            "The language of opt-out confirmations and automation replies for contacts who have "
+            "no language of their own."
+        ),
+    )
+    opt_out_confirmation = forms.BooleanField(
+        label=_("Confirm opt-outs"),
+        required=False,
+        help_text=_(
+            "Answer a contact who replies STOP with one message, in their language: they will "
+            "receive nothing more, and how to subscribe again. Each confirmation uses one credit."
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Role
@@ -50,6 +51,11 @@ class User(AbstractUser):
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
     confirmed_adult_at = models.DateTimeField(_("confirmed 18 or older at"), null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # The interface and e-mail language the user chose ("" until they choose: the browser's
+    # Accept-Language decides until then, and e-mails go out in the site's default).
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -85,6 +91,13 @@ class Workspace(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Baku")
     default_country = models.CharField(_("default country"), max_length=2, default="AZ")
+    # The language of what the product itself writes to this workspace's contacts (opt-out
+    # confirmations, automation replies) when a contact has no language of their own.
+    contact_language = models.CharField(
+        _("contacts' language"), max_length=8, default="az", choices=settings.LANGUAGES
+    )
+    # Answer a contact's STOP with one message confirming it (costs one credit).
+    opt_out_confirmation = models.BooleanField(_("confirm opt-outs"), default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.TextField(blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
@@ -287,7 +300,11 @@ class Notification(models.Model):
         User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(max_length=40)
+    # The notice in the site's default language (admin, exports). With `message` set, every
+    # reader sees `message` (a msgid) translated into their own language with `params`.
     text = models.TextField()
+    message = models.TextField(blank=True, default="")
+    params = models.JSONField(blank=True, default=dict)
     link = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # A personal notice's read time. Workspace-wide notices are read per user: NotificationRead.
@@ -304,6 +321,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.text[:40]}"
+
+    @property
+    def display_text(self) -> str:
+        """The notice in the active language (the reader's)."""
+        return notice_render(self.message, self.params) if self.message else self.text
+
+
+def notice_render(message: str, params: dict[str, object]) -> str:
+    """A notice's msgid translated into the active language, with its parameters. A
+    translation that does not fit its parameters falls back to the English sentence."""
+    try:
+        return gettext(message) % params
+    except (KeyError, ValueError, TypeError):
+        return message % params
 
 
 class NotificationRead(models.Model):

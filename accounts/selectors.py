@@ -30,6 +30,7 @@ from accounts.models import (
     Workspace,
     WorkspaceSlugRedirect,
 )
+from core.queries import by_name
 
 
 def membership_for_user(*, user: User, workspace_slug: str) -> Membership | None:
@@ -53,7 +54,9 @@ def workspace_moved_for_member(*, user: User, old_slug: str) -> Workspace | None
 
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:
     return (
-        Membership.objects.select_related("workspace").filter(user=user).order_by("workspace__name")
+        Membership.objects.select_related("workspace")
+        .filter(user=user)
+        .order_by(by_name("workspace__name"))
     )
 
 

@@ -15,10 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from accounts.emails import recipients_by_language
 from accounts.hooks import signup_completed, workspace_restored, workspace_suspended
 from accounts.models import (
     MESSAGE_RETENTION_MAX_DAYS,
@@ -33,6 +36,7 @@ from accounts.models import (
     User,
     Workspace,
     WorkspaceSlugRedirect,
+    notice_render,
 )
 from accounts.permissions import API_SCOPES, Perm, Role, role_has
 from accounts.useragent import parse_user_agent
@@ -111,6 +115,7 @@ def notify(
     *,
     kind: str,
     text: str,
+    params: dict[str, Any] | None = None,
     workspace: Workspace | None = None,
     user: User | None = None,
     link: str = "",
@@ -119,9 +124,23 @@ def notify(
 ) -> Notification:
     """Write an in-app notice and, after commit, e-mail it to the user or the workspace's
     owners and admins. The e-mail's subject says what happened (`subject`, else the notice's
-    first sentence), never a generic "Notice from iSend"."""
+    first sentence), never a generic "Notice from iSend".
+
+    With ``params``, ``text`` is the sentence's msgid (marked with ``gettext_noop``) and
+    ``params`` its values (names, numbers: JSON): every reader, on the page and in the e-mail,
+    reads it in their own language. Without, ``text`` is shown as it is."""
+    translatable = params is not None
+    values = {k: str(v) if isinstance(v, Promise) else v for k, v in (params or {}).items()}
+    with translation.override(settings.LANGUAGE_CODE):
+        stored = notice_render(text, values) if translatable else text
     notification = Notification.objects.create(
-        workspace=workspace, user=user, kind=kind, text=text, link=link
+        workspace=workspace,
+        user=user,
+        kind=kind,
+        text=stored,
+        message=text if translatable else "",
+        params=values,
+        link=link,
     )
     if email:
         if user is not None:
@@ -132,15 +151,28 @@ def notify(
                     workspace=workspace, role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
                 ).values_list("user__email", flat=True)
             )
-        if recipients:
+        groups = (
+            recipients_by_language(to=recipients, language=translation.get_language() or "")
+            if translatable and recipients
+            else {"": recipients}
+        )
+        for language, addresses in groups.items():
+            if not addresses:
+                continue
+            if language:
+                with translation.override(language):
+                    body = notice_render(text, values)
+            else:
+                body = text
             email_send_on_commit(
-                to=recipients,
+                to=addresses,
                 template="notification",
                 context={
-                    "text": text,
-                    "subject": subject or notice_subject(text),
+                    "text": body,
+                    "subject": subject or notice_subject(body),
                     "link": absolute_url(link) if link else "",
                 },
+                language=language or None,
             )
     return notification
 
@@ -150,13 +182,15 @@ def absolute_url(path: str) -> str:
 
 
 def email_send_on_commit(
-    *, to: list[str], template: str, context: dict[str, Any], language: str = ""
+    *, to: list[str], template: str, context: dict[str, Any], language: str | None = None
 ) -> None:
-    """E-mail after commit, rendered in `language` (the recipient's, when known)."""
+    """Send after commit. Users get the e-mail in their own language; other addresses in
+    ``language``, by default the one active now (the page the sender was on)."""
     from accounts.tasks import email_send_task
 
+    lang = (translation.get_language() or "") if language is None else language
     transaction.on_commit(
-        lambda: email_send_task.delay(to=to, template=template, context=context, language=language)
+        lambda: email_send_task.delay(to=to, template=template, context=context, language=lang)
     )
 
 
@@ -267,16 +301,26 @@ def user_complete_signup(
     phone: str,
     ip: str | None,
     user_agent: str = "",
+    language: str = "",
 ) -> Workspace:
     """Finish a sign-up: profile, the 18+ and policy acceptances (with versions and IP) and
-    the user's first workspace, which they own."""
+    the user's first workspace, which they own. ``language`` is the one the sign-up page was
+    read in: it becomes the user's language, so their e-mails are written in it too."""
+    user.language = language if language in dict(settings.LANGUAGES) else ""
     user.first_name = first_name
     user.last_name = last_name
     user.company_name = company_name
     user.phone = phone
     user.confirmed_adult_at = timezone.now()
     user.save(
-        update_fields=["first_name", "last_name", "company_name", "phone", "confirmed_adult_at"]
+        update_fields=[
+            "first_name",
+            "last_name",
+            "company_name",
+            "phone",
+            "confirmed_adult_at",
+            "language",
+        ]
     )
     signup_completed.send(sender=User, user=user, ip=ip, user_agent=user_agent)
     workspace = workspace_create(name=company_name or user.get_full_name(), owner=user, ip=ip)
@@ -296,6 +340,17 @@ def user_update_profile(
 
 
 @transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """Save the language the user reads pages and e-mails in ("" returns to the browser's)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the offered languages.")})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
+@transaction.atomic
 def workspace_update_settings(
     *,
     workspace: Workspace,
@@ -303,21 +358,24 @@ def workspace_update_settings(
     name: str,
     time_zone: str,
     default_country: str,
+    contact_language: str | None = None,
+    opt_out_confirmation: bool | None = None,
     ip: str | None = None,
 ) -> Workspace:
-    before = {
-        "name": workspace.name,
-        "time_zone": workspace.time_zone,
-        "default_country": workspace.default_country,
-    }
+    fields = ["name", "time_zone", "default_country", "contact_language", "opt_out_confirmation"]
+    before = {k: getattr(workspace, k) for k in fields}
     workspace.name, workspace.time_zone, workspace.default_country = (
         name,
         time_zone,
         default_country,
     )
+    if contact_language is not None:
+        workspace.contact_language = contact_language
+    if opt_out_confirmation is not None:
+        workspace.opt_out_confirmation = opt_out_confirmation
     workspace.full_clean()
-    workspace.save(update_fields=["name", "time_zone", "default_country"])
-    after = {"name": name, "time_zone": time_zone, "default_country": default_country}
+    workspace.save(update_fields=fields)
+    after = {k: getattr(workspace, k) for k in fields}
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     audit_record(
         workspace=workspace,
@@ -392,8 +450,8 @@ def workspace_suspend(*, workspace: Workspace, actor: User | None, reason: str) 
     notify(
         workspace=locked,
         kind="workspace.suspended",
-        text=_("Your workspace %(name)s was suspended: %(reason)s")
-        % {"name": locked.name, "reason": reason},
+        text=gettext_noop("Your workspace %(name)s was suspended: %(reason)s"),
+        params={"name": locked.name, "reason": reason},
     )
     return locked
 
@@ -418,7 +476,8 @@ def workspace_restore(*, workspace: Workspace, actor: User | None, reason: str =
     notify(
         workspace=locked,
         kind="workspace.restored",
-        text=_("Your workspace %(name)s is active again.") % {"name": locked.name},
+        text=gettext_noop("Your workspace %(name)s is active again."),
+        params={"name": locked.name},
     )
     return locked
 
@@ -648,12 +707,12 @@ def _member_keys_revoke(
     notify(
         workspace=workspace,
         kind="api_key.revoked_creator_left",
-        text=_(
+        text=gettext_noop(
             "API keys created by %(email)s were revoked because they no longer manage this "
             "workspace's keys: %(names)s. Programs using them stop working; create new keys "
             "if you still need them."
-        )
-        % {"email": member.email, "names": ", ".join(k.name for k in keys)},
+        ),
+        params={"email": member.email, "names": ", ".join(k.name for k in keys)},
         link=reverse("accounts:developers", args=[workspace.slug]),
     )
     return len(keys)

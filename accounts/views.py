@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -33,6 +36,18 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc) or _("You cannot do that.")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switcher (header and footer): Django's ``set_language`` sets the cookie
+    and redirects back; a signed-in user's choice is also saved on their profile, so it
+    follows them to other browsers and into their e-mails."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_set_language(user=request.user, language=language)
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -285,11 +300,14 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         "slug": workspace.slug,
         "time_zone": workspace.time_zone,
         "default_country": workspace.default_country,
+        "contact_language": workspace.contact_language,
+        "opt_out_confirmation": workspace.opt_out_confirmation,
     }
     form = WorkspaceSettingsForm(None if retention_posted else posted, initial=initial)
     if posted is not None and not retention_posted and form.is_valid():
         data = dict(form.cleaned_data)
         slug = data.pop("slug") or workspace.slug
+        data["contact_language"] = data["contact_language"] or None
         ip = services.client_ip(request)
         try:
             workspace = services.workspace_change_slug(
@@ -339,10 +357,16 @@ def profile(request: HttpRequest) -> HttpResponse:
             "last_name": user.last_name,  # type: ignore[union-attr]
             "company_name": user.company_name,  # type: ignore[union-attr]
             "phone": user.phone,  # type: ignore[union-attr]
+            "language": user.language,  # type: ignore[union-attr]
         },
     )
     if request.method == "POST" and form.is_valid():
-        services.user_update_profile(user=user, **form.cleaned_data)  # type: ignore[arg-type]
+        data = dict(form.cleaned_data)
+        language = data.pop("language")
+        services.user_update_profile(user=user, **data)  # type: ignore[arg-type]
+        services.user_set_language(user=user, language=language)  # type: ignore[arg-type]
+        if language:
+            translation.activate(language)
         messages.success(request, _("Profile saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})

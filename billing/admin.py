@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from billing import services
 from billing.models import (
@@ -159,7 +159,13 @@ class OrderAdmin(_OrderAdminBase):
                 except (services.BillingError, ValidationError) as exc:
                     self.message_user(request, f"{order}: {exc}", messages.ERROR)
             self.message_user(
-                request, _("%(n)d order(s) confirmed and credits activated.") % {"n": done}
+                request,
+                ngettext(
+                    "%(n)d order confirmed and its credits activated.",
+                    "%(n)d orders confirmed and their credits activated.",
+                    done,
+                )
+                % {"n": done},
             )
             return None
         return render(

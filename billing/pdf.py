@@ -3,9 +3,11 @@ built-in PDF fonts have no glyphs for Azerbaijani letters such as "ə"."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -16,6 +18,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from billing.models import Invoice
+from billing.money import format_money
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"
@@ -28,12 +31,18 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
 
 
+def _money(amount: Decimal | str, currency: str) -> str:
+    # DejaVu Sans has no glyph for "₼": the PDFs write the currency's code ("1 234,56 AZN").
+    return format_money(amount, currency, sign=False)
+
+
 def _text(value: str) -> str:
     return (value or "").replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br/>")
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    """Render one invoice to PDF bytes."""
+    """Render one invoice to PDF bytes, in the active language (the requesting user's): its
+    words, its date and its amounts ("1 234,56 ₼" in Azerbaijani and Russian)."""
     _register_fonts()
     body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=14)
     title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=16, leading=20)
@@ -68,17 +77,21 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     )
     rows = [[_("Description"), _("Qty"), _("Net")]]
     rows += [
-        [Paragraph(_text(line["description"]), body), str(line["quantity"]), f"{line['net']} {cur}"]
+        [
+            Paragraph(_text(line["description"]), body),
+            formats.number_format(line["quantity"], force_grouping=True),
+            _money(line["net"], cur),
+        ]
         for line in invoice.lines
     ]
     rows += [
-        ["", _("Net"), f"{invoice.net} {cur}"],
+        ["", _("Net"), _money(invoice.net, cur)],
         [
             "",
             _("VAT %(rate)s%%") % {"rate": f"{invoice.vat_rate * 100:.0f}"},
-            f"{invoice.vat} {cur}",
+            _money(invoice.vat, cur),
         ],
-        ["", _("Total"), f"{invoice.total} {cur}"],
+        ["", _("Total"), _money(invoice.total, cur)],
     ]
     lines = Table(rows, colWidths=[110 * mm, 25 * mm, 35 * mm])
     lines.setStyle(
@@ -99,7 +112,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         Paragraph(
             _("Issued %(date)s · order %(ref)s")
             % {
-                "date": invoice.issued_at.date().isoformat(),
+                "date": formats.date_format(invoice.issued_at.date(), "SHORT_DATE_FORMAT"),
                 "ref": invoice.order.payment_reference,
             },
             body,

@@ -124,7 +124,8 @@ def _order_email(request: WorkspaceRequest, order: Order) -> None:
         template="billing_order_bank_transfer",
         context={
             "reference": order.payment_reference,
-            "amount": f"{order.amount} {order.currency}",
+            "amount": str(order.amount),
+            "currency": order.currency,
             "package": order.package.name,
             "credits": order.credits,
             "validity_days": order.validity_days,

@@ -20,7 +20,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's switcher
+    # The language switcher (header and footer): Django's set_language, saved to the profile.
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
     path("api/v1/", include(api_patterns)),
     path("", include("privacy.urls")),
     path("", include("messaging.numbers.receiver_urls")),

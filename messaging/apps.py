@@ -12,6 +12,7 @@ class MessagingConfig(AppConfig):
         from messaging.content.signals import whatsapp_template_status_changed
         from messaging.engine.reconcile import credits_reconcile_mismatches
         from messaging.engine.recovery import oldest_due_age_check
+        from messaging.engine.signals import inbound_replies_stored
 
         register_check("oldest_due_message", oldest_due_age_check)
         # `billing_check_ledger` also compares credits spent with messages accepted.
@@ -23,6 +24,17 @@ class MessagingConfig(AppConfig):
         # Staff suspend or restore a workspace: its campaigns pause, or resume.
         workspace_suspended.connect(_workspace_suspended, dispatch_uid="campaigns-suspended")
         workspace_restored.connect(_workspace_restored, dispatch_uid="campaigns-restored")
+        # A STOP-like reply is confirmed to the contact, in their language (when asked for).
+        inbound_replies_stored.connect(_replies_stored, dispatch_uid="opt-out-confirmations")
+
+
+def _replies_stored(sender: object, **kwargs: object) -> None:
+    from messaging.campaigns.messages import opt_out_confirmations_enqueue
+
+    opt_out_confirmations_enqueue(
+        workspace_id=kwargs["workspace_id"],  # type: ignore[arg-type]
+        inbound_ids=kwargs["inbound_ids"],  # type: ignore[arg-type]
+    )
 
 
 def _workspace_suspended(sender: object, **kwargs: object) -> None:

@@ -37,6 +37,31 @@ class PolicyDocument(models.Model):
         return f"{self.get_kind_display()} v{self.version}"
 
 
+class PolicyTranslation(models.Model):
+    """One language version of a policy version: the same document (same version, same
+    effective date) in Azerbaijani or Russian. The English text is the document's own body;
+    a visitor whose language has no version here reads the English one."""
+
+    document = models.ForeignKey(
+        PolicyDocument, on_delete=models.CASCADE, related_name="translations"
+    )
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text=_("Markdown"))
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "language"], name="policy_translation_unique_language"
+            )
+        ]
+        ordering = ["document", "language"]
+
+    def __str__(self) -> str:
+        return f"{self.document} ({self.language})"
+
+
 class Consent(models.Model):
     """One grant or withdrawal by one user: of a policy version, or of a purpose."""
 
@@ -55,6 +80,8 @@ class Consent(models.Model):
         PolicyDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
     )
     granted = models.BooleanField(default=True)
+    # The language version of `document` the user was shown and accepted ("" before issue 19).
+    language = models.CharField(max_length=8, blank=True, default="")
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

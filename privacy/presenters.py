@@ -27,6 +27,9 @@ AUDIT_SENTENCES: dict[str, Any] = {
     "privacy.restriction_lifted": _l("%(actor)s lifted the restriction on their data"),
     "privacy.policy_accepted": _l("%(actor)s accepted the %(kind)s"),
     "privacy.policy_published": _l("A new version of the %(kind)s was published"),
+    "privacy.policy_translation_published": _l(
+        "A language version of the %(kind)s was published (%(language)s)"
+    ),
     "privacy.recipient_erased": _l("A recipient's number was erased"),
     "privacy.request_received": _l("A data request was received (%(kind)s)"),
     "privacy.request_verified": _l("A data request was confirmed by its requester"),

@@ -6,13 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
 from privacy import registry
-from privacy.models import Consent, DataExport, DataRequest, PolicyDocument, PrivacyProfile
+from privacy.models import (
+    Consent,
+    DataExport,
+    DataRequest,
+    PolicyDocument,
+    PolicyTranslation,
+    PrivacyProfile,
+)
 
 ACCEPTANCE_KINDS = (PolicyDocument.Kind.TERMS, PolicyDocument.Kind.PRIVACY)
 
@@ -24,6 +32,42 @@ def policy_current(*, kind: str) -> PolicyDocument | None:
         .order_by("-effective_at", "-id")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class PolicyText:
+    """What a reader is shown of one policy version: its text in their language when that
+    language version exists, else the English text (``language`` says which)."""
+
+    title: str
+    body: str
+    language: str
+
+
+def policy_text(*, document: PolicyDocument, language: str) -> PolicyText:
+    """The language version of ``document`` for a reader of ``language``, falling back to the
+    English original."""
+    language = language.split("-")[0]
+    if language != settings.LANGUAGE_CODE:
+        translated = (
+            PolicyTranslation.objects.filter(document=document, language=language)
+            .only("title", "body", "language")
+            .first()
+        )
+        if translated is not None:
+            return PolicyText(translated.title, translated.body, translated.language)
+    return PolicyText(document.title, document.body, settings.LANGUAGE_CODE)
+
+
+def policy_titles(*, documents: list[PolicyDocument], language: str) -> dict[int, str]:
+    """Each document's title in ``language`` where a language version exists (one query)."""
+    titles = {d.pk: d.title for d in documents}
+    titles.update(
+        PolicyTranslation.objects.filter(
+            document__in=documents, language=language.split("-")[0]
+        ).values_list("document_id", "title")
+    )
+    return titles
 
 
 def policy_history(*, kind: str) -> list[PolicyDocument]:

@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -54,15 +55,20 @@ def _ua(request: HttpRequest) -> str:
 
 
 def policy_page(request: HttpRequest, *, kind: str) -> HttpResponse:
+    """The version in force, in the reader's language when that language version exists,
+    else in English (with a note saying so)."""
     document = selectors.policy_current(kind=kind)
     if document is None:
         raise Http404
+    text = selectors.policy_text(document=document, language=get_language())
     return render(
         request,
         "privacy/policy.html",
         {
             "document": document,
-            "body_html": mark_safe(_render_markdown(document.body)),  # noqa: S308 - escaped above # nosec B308 B703
+            "text": text,
+            "fallback": text.language != get_language(),
+            "body_html": mark_safe(_render_markdown(text.body)),  # noqa: S308 - escaped above # nosec B308 B703
             "history": selectors.policy_history(kind=kind),
             "upcoming": selectors.policy_upcoming(kind=kind),
         },
@@ -70,9 +76,12 @@ def policy_page(request: HttpRequest, *, kind: str) -> HttpResponse:
 
 
 def subprocessors(request: HttpRequest) -> HttpResponse:
-    """The published sub-processor list, and beside it the register of cross-border
-    transfers (seed 004 §12) with its CSV for the authorised body."""
-    body = (POLICY_DIR / "subprocessors.md").read_text(encoding="utf-8")
+    """The published sub-processor list (in the reader's language when translated), and
+    beside it the register of cross-border transfers (seed 004 §12) with its CSV for the
+    authorised body."""
+    translated = POLICY_DIR / f"subprocessors.{get_language()}.md"
+    source = translated if translated.exists() else POLICY_DIR / "subprocessors.md"
+    body = source.read_text(encoding="utf-8")
     return render(
         request,
         "privacy/static_page.html",
@@ -99,8 +108,11 @@ def retention(request: HttpRequest) -> HttpResponse:
     document = selectors.policy_current(kind="privacy")
     if document is None:
         raise Http404
-    match = re.search(r"^## 7\..*?(?=^## )", document.body, flags=re.S | re.M)
-    section = match.group(0) if match else document.body
+    section_re = re.compile(r"^## 7\..*?(?=^## )", flags=re.S | re.M)
+    text = selectors.policy_text(document=document, language=get_language())
+    # The language versions keep the English numbering; one that does not shows the English.
+    match = section_re.search(text.body) or section_re.search(document.body)
+    section = match.group(0) if match else text.body
     return render(
         request,
         "privacy/static_page.html",
@@ -120,15 +132,20 @@ def policy_accept(request: HttpRequest) -> HttpResponse:
             user=request.user,  # type: ignore[arg-type]
             ip=client_ip(request),
             user_agent=_ua(request),
+            language=get_language(),
         )
         messages.success(request, _("Thank you. Your acceptance is recorded."))
         return redirect(_safe_next(request))
     if not pending:
         return redirect(_safe_next(request))
+    titles = selectors.policy_titles(documents=pending, language=get_language())
     return render(
         request,
         "privacy/accept.html",
-        {"pending": pending, "next": _safe_next(request)},
+        {
+            "pending": [(doc, titles[doc.pk]) for doc in pending],
+            "next": _safe_next(request),
+        },
     )
 
 

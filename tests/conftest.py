@@ -11,7 +11,13 @@ from accounts import services
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import API_SCOPES, Role
 
+from .catalogues import compile_stale_catalogues
 from .factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Pages, e-mails and PDFs are tested in az and ru: their catalogues must be compiled.
+    compile_stale_catalogues()
 
 
 @pytest.fixture(autouse=True)

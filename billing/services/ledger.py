@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
@@ -144,8 +144,10 @@ def low_balance_check(balance: CreditBalance) -> None:
         notify(
             kind="billing.low_balance",
             workspace=workspace,
-            text=_("Low balance: %(available)d credits left (your threshold is %(threshold)d).")
-            % {"available": balance.available, "threshold": prefs.low_balance_threshold},
+            text=gettext_noop(
+                "Low balance: %(available)d credits left (your threshold is %(threshold)d)."
+            ),
+            params={"available": balance.available, "threshold": prefs.low_balance_threshold},
             link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
         )
         events_publish(

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
@@ -201,8 +202,8 @@ def credits_purchase_activate(*, order: Order, payment: Payment) -> CreditLot:
     notify(
         kind="billing.paid",
         workspace=workspace,
-        text=_("Payment received: %(credits)d credits added (order %(ref)s).")
-        % {"credits": order.credits, "ref": order.payment_reference},
+        text=gettext_noop("Payment received: %(credits)d credits added (order %(ref)s)."),
+        params={"credits": order.credits, "ref": order.payment_reference},
         link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
     )
     if order.disputed_at is not None:  # the dispute arrived before the payment event
@@ -258,8 +259,8 @@ def order_reject(*, order: Order, actor: User, reason: str) -> Order:
     notify(
         kind="billing.rejected",
         workspace=order.workspace,
-        text=_("Order %(ref)s was rejected: %(reason)s")
-        % {"ref": order.payment_reference, "reason": order.status_reason},
+        text=gettext_noop("Order %(ref)s was rejected: %(reason)s"),
+        params={"ref": order.payment_reference, "reason": order.status_reason},
     )
     return order
 

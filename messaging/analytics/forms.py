@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
 from core.forms import LocalDateInput
+from core.queries import by_name
 from messaging.analytics.selectors import MAX_RANGE_DAYS
 from messaging.campaigns.models import Campaign
 from messaging.content.models import MessageTemplate
@@ -38,7 +39,7 @@ class AnalyticsFilterForm(forms.Form):
         choices: dict[str, QuerySet[Any]] = {
             "sender": Sender.objects.for_workspace(workspace).order_by("id"),
             "campaign": Campaign.objects.for_workspace(workspace).order_by("-created_at"),
-            "template": MessageTemplate.objects.for_workspace(workspace).order_by("name"),
+            "template": MessageTemplate.objects.for_workspace(workspace).order_by(by_name()),
         }
         for name, queryset in choices.items():
             field = self.fields[name]

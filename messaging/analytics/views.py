@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import Perm
 from accounts.tenancy import WorkspaceRequest, workspace_view
+from core.queries import by_name
 from messaging.analytics import selectors as stats
 from messaging.analytics.exports import FORMATS, table_download
 from messaging.analytics.forms import AnalyticsFilterForm
@@ -193,7 +194,7 @@ def _filter_choices(workspace: Any, form: AnalyticsFilterForm) -> dict[str, Any]
         "template": [
             (str(p), name)
             for p, name in MessageTemplate.objects.for_workspace(workspace)
-            .order_by("name")
+            .order_by(by_name())
             .values_list("public_id", "name")
         ],
     }

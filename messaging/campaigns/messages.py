@@ -7,18 +7,22 @@ is queued otherwise (`messaging.numbers.customer_window`)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts.language import contact_language
 from accounts.models import ApiKey, User, Workspace
-from accounts.services import audit_record, workspace_ensure_can_send
+from accounts.services import WorkspaceSuspended, audit_record, workspace_ensure_can_send
 from billing import services as billing
 from core.phones import PhoneError, normalize_phone
-from messaging.campaigns.models import Message
+from messaging.campaigns.models import InboundMessage, Message
 from messaging.contacts.models import Contact
 from messaging.content.template_send import TemplateContent
 from messaging.engine.kick import dispatch_kick
@@ -26,6 +30,8 @@ from messaging.engine.runtime import message_credit_reference
 from messaging.gateways import freeform
 from messaging.numbers.customer_window import senders_open_for, window_require_open
 from messaging.numbers.models import Sender
+
+logger = logging.getLogger(__name__)
 
 TRANSACTIONAL_PRIORITY = 10
 MAX_TEXT = 4096
@@ -42,6 +48,7 @@ def message_send(
     api_key: ApiKey | None = None,
     content: freeform.FreeFormContent | None = None,
     template: TemplateContent | None = None,
+    confirms_opt_out: bool = False,
 ) -> tuple[Message, bool]:
     """Queue one message ahead of campaign traffic. Returns (message, created): the same
     idempotency key returns the first message and sends nothing more, even when two requests
@@ -54,7 +61,10 @@ def message_send(
 
     `template` (a filled WhatsApp template, e.g. a campaign's test send) is sent as Meta's
     `type: template` message: allowed outside the 24-hour window, on a number that speaks
-    Meta's dialect (Cloud API or sandbox), with `text` as the log's readable copy."""
+    Meta's dialect (Cloud API or sandbox), with `text` as the log's readable copy.
+
+    Nothing is sent to a contact who opted out, except (`confirms_opt_out`) the one message
+    confirming that opt-out."""
     workspace_ensure_can_send(workspace=workspace)
     if idempotency_key:
         existing = Message.objects.filter(
@@ -91,7 +101,7 @@ def message_send(
         # (A template is what Meta allows outside the window.)
         window_require_open(workspace=workspace, sender=sender, phone=phone)
     contact = Contact.objects.for_workspace(workspace).filter(phone=phone).first()
-    if contact is not None and contact.opted_out_at is not None:
+    if contact is not None and contact.opted_out_at is not None and not confirms_opt_out:
         raise ValidationError({"to": _("This contact opted out; nothing is sent to them.")})
     public_id = uuid.uuid4()
     reference = message_credit_reference(public_id)
@@ -173,3 +183,65 @@ def _summary(content: freeform.FreeFormContent | None) -> str:
     if isinstance(content, (freeform.ReplyButtons, freeform.ListMessage)):
         return content.body
     return ""
+
+
+#: The reply that subscribes again, per language (messaging.engine.keywords.OPT_IN_KEYWORDS).
+OPT_IN_KEYWORD = {"az": "BASLA", "ru": "СТАРТ", "en": "START"}
+
+
+def opt_out_confirmations_enqueue(*, workspace_id: int, inbound_ids: Sequence[int]) -> None:
+    """Called by the engine's ingestion for newly stored replies: confirm the opt-outs among
+    them in a task once they are committed (one task per batch)."""
+    from messaging.contacts.tasks import opt_out_confirmations_send_task
+
+    ids = [int(pk) for pk in inbound_ids]
+    if ids:
+        transaction.on_commit(
+            lambda: opt_out_confirmations_send_task.delay(
+                workspace_id=workspace_id, inbound_ids=ids
+            )
+        )
+
+
+def opt_out_confirmations_send(
+    *, workspace: Workspace, inbound_ids: Sequence[int]
+) -> list[Message]:
+    """When the workspace asks for it, answer each STOP-like reply with one message, in the
+    contact's language (else the workspace's language for contacts): they will get nothing
+    more, and how to subscribe again. Idempotent per reply (a redelivered task sends nothing
+    twice); a reply that cannot be answered (no credits, a suspended workspace, a closed
+    window) is logged and left: the opt-out itself already happened."""
+    if not workspace.opt_out_confirmation:
+        return []
+    replies = list(
+        InboundMessage.objects.for_workspace(workspace)
+        .filter(pk__in=inbound_ids, is_opt_out=True)
+        .select_related("sender", "contact")
+        .order_by("pk")
+    )
+    sent: list[Message] = []
+    for reply in replies:  # opt-outs are rare: a batch holds a few at most
+        language = contact_language(
+            contact_language=reply.contact.language if reply.contact else "",
+            workspace_language=workspace.contact_language,
+        )
+        with translation.override(language):
+            text = _(
+                "You will not receive any more messages from %(name)s. To subscribe again, "
+                "reply %(keyword)s."
+            ) % {"name": workspace.name, "keyword": OPT_IN_KEYWORD.get(language, "START")}
+        try:
+            message, created = message_send(
+                workspace=workspace,
+                to=reply.phone,
+                text=text,
+                sender=reply.sender,
+                idempotency_key=f"opt-out-confirmation:{reply.pk}",
+                confirms_opt_out=True,
+            )
+        except (ValidationError, WorkspaceSuspended, billing.InsufficientCredits) as exc:
+            logger.warning("opt-out confirmation for reply %s not sent: %s", reply.pk, exc)
+            continue
+        if created:
+            sent.append(message)
+    return sent

@@ -30,7 +30,7 @@ from django.db.models import (
 from accounts.hashing import subject_hash
 from accounts.models import Workspace
 from core.phones import parse_phone
-from core.queries import get_or_404
+from core.queries import by_name, get_or_404
 from core.spreadsheets import formula_safe
 from messaging.contacts.models import (
     Contact,
@@ -63,12 +63,12 @@ def contact_lists_of_workspace(*, workspace: Workspace) -> QuerySet[ContactList]
     return (
         ContactList.objects.for_workspace(workspace)
         .annotate(size=Count("contactlistmembership"))
-        .order_by("name")
+        .order_by(by_name())
     )
 
 
 def segments_of_workspace(*, workspace: Workspace) -> QuerySet[Segment]:
-    return Segment.objects.for_workspace(workspace).order_by("name")
+    return Segment.objects.for_workspace(workspace).order_by(by_name())
 
 
 def _vocabulary(workspace: Workspace, kind: str, limit: int) -> list[str]:

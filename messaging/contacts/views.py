@@ -23,6 +23,7 @@ from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing.services import InsufficientCredits
 from core.forms import errors_to_form
 from core.pagination import CappedPaginator
+from core.queries import by_name
 from messaging.campaigns.messages import message_send
 from messaging.contacts import selectors, services
 from messaging.contacts.access import can_write_contacts, require_contacts_write
@@ -177,7 +178,7 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
         {
             "contact": contact,
             "form": form,
-            "lists": contact.lists.filter(workspace=workspace).order_by("name"),
+            "lists": contact.lists.filter(workspace=workspace).order_by(by_name()),
             "can_write": can_write_contacts(request),
             "windows": customer_window_rows(workspace=workspace, phone=contact.phone),
             "can_reply": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),

@@ -9,7 +9,7 @@ from django.db.models import (
 )
 
 from accounts.models import Workspace
-from core.queries import get_or_404
+from core.queries import by_name, get_or_404
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.numbers.models import Sender
 
@@ -21,7 +21,7 @@ def get_template_for_workspace(
 
 
 def templates_of_workspace(*, workspace: Workspace) -> QuerySet[MessageTemplate]:
-    return MessageTemplate.objects.for_workspace(workspace).order_by("name")
+    return MessageTemplate.objects.for_workspace(workspace).order_by(by_name())
 
 
 def whatsapp_templates_of_workspace(
@@ -33,7 +33,7 @@ def whatsapp_templates_of_workspace(
         templates = templates.filter(waba_id=waba_id)
     if not include_deleted:
         templates = templates.exclude(status=WhatsAppTemplate.Status.DELETED)
-    return templates.order_by("name", "language")
+    return templates.order_by(by_name(), "language")
 
 
 def get_whatsapp_template_for_workspace(

@@ -14,7 +14,7 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
@@ -714,14 +714,16 @@ def whatsapp_template_apply_event(*, sender: Sender, event: TemplateEvent) -> bo
 
 #: Meta's decisions a workspace hears about (in the app and by e-mail).
 _NOTIFIED_STATUSES = {
-    WhatsAppTemplate.Status.APPROVED: _lazy("Meta approved your WhatsApp template %(name)s."),
-    WhatsAppTemplate.Status.REJECTED: _lazy(
+    WhatsAppTemplate.Status.APPROVED: gettext_noop(
+        "Meta approved your WhatsApp template %(name)s."
+    ),
+    WhatsAppTemplate.Status.REJECTED: gettext_noop(
         "Meta rejected your WhatsApp template %(name)s (%(reason)s)."
     ),
-    WhatsAppTemplate.Status.PAUSED: _lazy(
+    WhatsAppTemplate.Status.PAUSED: gettext_noop(
         "Meta paused your WhatsApp template %(name)s for low quality; campaigns using it pause."
     ),
-    WhatsAppTemplate.Status.DISABLED: _lazy(
+    WhatsAppTemplate.Status.DISABLED: gettext_noop(
         "Meta disabled your WhatsApp template %(name)s; create a new one to keep sending."
     ),
 }
@@ -734,8 +736,8 @@ def _status_notify(template: WhatsAppTemplate, *, workspace: Workspace, reason: 
     notify(
         workspace=workspace,
         kind="whatsapp_template.status",
-        text=str(text)
-        % {"name": f"{template.name} ({template.language})", "reason": reason or "—"},
+        text=text,
+        params={"name": f"{template.name} ({template.language})", "reason": reason or "—"},
         link=reverse(
             "messaging:whatsapp_template_detail",
             args=[workspace.slug, template.public_id],

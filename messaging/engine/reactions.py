@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.services import audit_record, notify
 from billing import services as billing
@@ -153,11 +154,11 @@ def _apply_counters(campaigns: list[Campaign], counters: dict[int, dict[str, int
             notify(
                 workspace=campaign.workspace,
                 kind="campaign.paused",
-                text=_(
+                text=gettext_noop(
                     "Campaign “%(name)s” was paused: %(n)d messages failed. Check the failures, "
                     "then resume it."
-                )
-                % {"name": campaign.name, "n": campaign.count_failed},
+                ),
+                params={"name": campaign.name, "n": campaign.count_failed},
                 link=reverse(
                     "messaging_campaigns:detail", args=[campaign.workspace.slug, campaign.public_id]
                 ),
@@ -260,12 +261,13 @@ def _sender_blocked_announce(
     notify(
         workspace=sender.workspace,
         kind="number.blocked",
-        text=_(
-            "WhatsApp blocked your number %(number)s (%(reason)s). %(moved)d campaign(s) "
-            "continue on your other numbers; %(paused)d paused. Your credits stay in the "
+        # "Label: count" needs no plural forms (a sentence per count would need two).
+        text=gettext_noop(
+            "WhatsApp blocked your number %(number)s (%(reason)s). Campaigns continuing on "
+            "your other numbers: %(moved)d; paused: %(paused)d. Your credits stay in the "
             "workspace: connect a replacement number to continue."
-        )
-        % {
+        ),
+        params={
             "number": sender.phone_number,
             "reason": reason,
             "moved": len(moved_to),

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
@@ -515,11 +516,11 @@ def _finish(*, workspace: Workspace, import_id: int) -> None:
         kind="import_finished",
         workspace=workspace,
         user=contact_import.created_by,
-        text=_(
+        text=gettext_noop(
             "Import of %(file)s finished: %(created)d created, %(updated)d updated, "
             "%(invalid)d invalid rows."
-        )
-        % {
+        ),
+        params={
             "file": contact_import.original_name,
             "created": contact_import.created_count,
             "updated": contact_import.updated_count,

@@ -20,6 +20,7 @@ from privacy.services.consents import (
     policy_accept_pending,
     policy_notice_is_short,
     policy_publish,
+    policy_translations_publish_from_files,
 )
 from privacy.services.deactivation import (
     DEACTIVATION_GRACE,
@@ -125,6 +126,7 @@ __all__ = [
     "policy_accept_pending",
     "policy_notice_is_short",
     "policy_publish",
+    "policy_translations_publish_from_files",
     "privacy_profile_get",
     "processing_lift",
     "processing_restrict",

@@ -5,36 +5,60 @@ one-click marketing unsubscribe."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import absolute_url, audit_record, notify
-from privacy.models import Consent, PolicyDocument
-from privacy.selectors import policy_current, policy_pending_for_user
+from privacy.models import Consent, PolicyDocument, PolicyTranslation
+from privacy.selectors import policy_current, policy_pending_for_user, policy_text
 from privacy.services.profile import privacy_profile_get
 
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+# The policy files that are documents versioned in the database (subprocessors.md is a page).
+POLICY_FILES = {"terms": "terms", "privacy": "privacy", "cookies": "cookies"}
 MATERIAL_CHANGE_NOTICE = timedelta(days=30)
 UNSUBSCRIBE_SALT = "privacy.marketing_unsubscribe"
 COOKIE_NAME = "isend_cookie_consent"
 
 
+def _shown_language(document: PolicyDocument | None, language: str | None) -> str:
+    """The language version of ``document`` a reader of ``language`` (default: the active
+    language, the page's) was shown: theirs if it exists, else English."""
+    if document is None:
+        return ""
+    reader = language or translation.get_language() or settings.LANGUAGE_CODE
+    return policy_text(document=document, language=reader).language
+
+
 @transaction.atomic
-def consent_record_signup(*, user: User, ip: str | None, user_agent: str = "") -> list[Consent]:
+def consent_record_signup(
+    *, user: User, ip: str | None, user_agent: str = "", language: str | None = None
+) -> list[Consent]:
     """Record what a new user accepted at sign-up: the current terms and privacy policy
-    versions, and the 18+ confirmation, with time and IP."""
+    versions (and the language version they read), and the 18+ confirmation, with time and
+    IP."""
     consents: list[Consent] = []
     for kind in (PolicyDocument.Kind.TERMS, PolicyDocument.Kind.PRIVACY):
         document = policy_current(kind=kind)
         if document is None:
             raise ImproperlyConfigured(f"No {kind} document is in force; run migrations.")
         consents.append(
-            Consent(user=user, purpose=kind, document=document, ip=ip, user_agent=user_agent)
+            Consent(
+                user=user,
+                purpose=kind,
+                document=document,
+                language=_shown_language(document, language),
+                ip=ip,
+                user_agent=user_agent,
+            )
         )
     consents.append(
         Consent(user=user, purpose=Consent.Purpose.AGE_CONFIRMATION, ip=ip, user_agent=user_agent)
@@ -61,10 +85,12 @@ def consent_set(
         if purpose == Consent.Purpose.ANALYTICS_COOKIES
         else PolicyDocument.Kind.PRIVACY
     )
+    document = policy_current(kind=kind)
     consent = Consent.objects.create(
         user=user,
         purpose=purpose,
-        document=policy_current(kind=kind),
+        document=document,
+        language=_shown_language(document, None),
         granted=granted,
         ip=ip,
         user_agent=user_agent[:500],
@@ -84,16 +110,25 @@ def consent_set(
 
 
 @transaction.atomic
-def policy_accept_pending(*, user: User, ip: str | None, user_agent: str = "") -> list[Consent]:
+def policy_accept_pending(
+    *, user: User, ip: str | None, user_agent: str = "", language: str | None = None
+) -> list[Consent]:
     """Record acceptance of every terms/privacy version in force that the user has not
-    accepted yet (version, time, IP)."""
+    accepted yet (version, the language version they read, time, IP)."""
     pending = policy_pending_for_user(user=user)
-    consents = [
-        Consent.objects.create(
-            user=user, purpose=doc.kind, document=doc, ip=ip, user_agent=user_agent[:500]
-        )
-        for doc in pending
-    ]
+    consents = Consent.objects.bulk_create(
+        [
+            Consent(
+                user=user,
+                purpose=doc.kind,
+                document=doc,
+                language=_shown_language(doc, language),
+                ip=ip,
+                user_agent=user_agent[:500],
+            )
+            for doc in pending
+        ]
+    )
     for consent in consents:
         audit_record(
             workspace=None,
@@ -193,3 +228,49 @@ def marketing_unsubscribe(*, token: str, ip: str | None) -> User:
         source="unsubscribe_link",
     )
     return user
+
+
+def _policy_title(body: str) -> str:
+    return body.lstrip().splitlines()[0].lstrip("# ").strip()[:200] if body.strip() else ""
+
+
+@transaction.atomic
+def policy_translations_publish_from_files(
+    *, directory: Path = POLICY_DIR
+) -> list[PolicyTranslation]:
+    """Publish the language versions written beside each policy file: ``terms.az.md`` and
+    ``terms.ru.md`` are the Azerbaijani and Russian versions of the document version whose
+    English text is ``terms.md`` (the version that file published). A language version, once
+    published, is never rewritten (users may have accepted it); a fix is a new policy version.
+    Files whose English original matches no version are skipped. Returns what was created."""
+    created: list[PolicyTranslation] = []
+    for kind, stem in POLICY_FILES.items():
+        original = directory / f"{stem}.md"
+        if not original.exists():
+            continue
+        document = (
+            PolicyDocument.objects.filter(kind=kind, body=original.read_text(encoding="utf-8"))
+            .order_by("-effective_at", "-id")
+            .first()
+        )
+        if document is None:
+            continue
+        for code, _name in settings.LANGUAGES:
+            path = directory / f"{stem}.{code}.md"
+            if code == settings.LANGUAGE_CODE or not path.exists():
+                continue
+            body = path.read_text(encoding="utf-8")
+            translation_row, was_created = PolicyTranslation.objects.get_or_create(
+                document=document,
+                language=code,
+                defaults={"title": _policy_title(body), "body": body},
+            )
+            if was_created:
+                created.append(translation_row)
+                audit_record(
+                    workspace=None,
+                    action="privacy.policy_translation_published",
+                    target=document,
+                    details={"kind": kind, "version": document.version, "language": code},
+                )
+    return created

@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.services import audit_record, notify
@@ -137,7 +138,8 @@ def _export_finish(export: DataExport, *, names: list[str]) -> None:
     notify(
         user=export.user,
         kind="privacy.export_ready",
-        text=_("Your data export is ready. The link works for 7 days."),
+        text=gettext_noop("Your data export is ready. The link works for 7 days."),
+        params={},
         link=reverse("privacy:export_download", args=[export.public_id]),
     )
     if export.data_request is not None:

@@ -94,7 +94,7 @@ def test_owner_buys_by_bank_transfer_and_staff_confirm_in_admin(
     expect(admin.locator("#content")).to_contain_text(order.payment_reference)
     admin.click("input[type=submit][value=Confirm]")
     expect(admin.locator(".messagelist")).to_contain_text(
-        "1 order(s) confirmed and credits activated."
+        "1 order confirmed and its credits activated."
     )
     staff_context.close()
 

@@ -63,9 +63,10 @@ class Journey:
         self.pages: list[Any] = []
         self._step = 0
 
-    def new_page(self, who: str = "user") -> Any:
-        """A fresh browser (own cookies) for one person of the journey."""
-        context = self.browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
+    def new_page(self, who: str = "user", locale: str = "en-US") -> Any:
+        """A fresh browser (own cookies) for one person of the journey; ``locale`` is the
+        browser's language (its Accept-Language)."""
+        context = self.browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
         context.expose_binding(
             "__journeyProblem",
             lambda source, text: self.problems.append(f"[{who}] {source['page'].url}: {text}"),

@@ -92,7 +92,7 @@ def test_buy_credits_by_bank_transfer(journey, shop) -> None:
     expect(admin.get_by_text(order.payment_reference).first).to_be_visible()
     journey.shot(admin, "admin confirm")
     admin.get_by_role("button", name=words("Confirm")).click()
-    expect(admin.get_by_text("1 order(s) confirmed and credits activated.")).to_be_visible()
+    expect(admin.get_by_text("1 order confirmed and its credits activated.")).to_be_visible()
     journey.shot(admin, "admin confirmed")
 
     # The owner sees the credits.

@@ -115,7 +115,7 @@ def test_admin_suspends_workspace(journey) -> None:
     admin.get_by_label(words("Reason")).fill("Unpaid invoice 2026-0042")
     journey.shot(admin, "suspend with a reason")
     admin.get_by_role("button", name=words("Confirm")).click()
-    expect(admin.get_by_text("1 workspace(s) suspended.")).to_be_visible()
+    expect(admin.get_by_text("1 workspace suspended.")).to_be_visible()
     journey.shot(admin, "suspended")
 
     workspace.refresh_from_db()

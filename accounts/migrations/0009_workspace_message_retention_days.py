@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_notification_read_per_user'),
+        ('accounts', '0008_notification_message_params'),
     ]
 
     operations = [
