@@ -16,8 +16,10 @@ BEAT_HEARTBEAT_KEY = "beat:last_tick"
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def email_send_task(*, to: list[str], template: str, context: dict[str, Any]) -> None:
-    email_render_and_send(to=to, template=template, context=context)
+def email_send_task(
+    *, to: list[str], template: str, context: dict[str, Any], language: str | None = None
+) -> None:
+    email_render_and_send(to=to, template=template, context=context, language=language)
 
 
 @shared_task

@@ -138,11 +138,13 @@ def import_progress(request: WorkspaceRequest, import_id: str) -> HttpResponse:
         workspace=workspace, import_id=import_id
     )
     if contact_import.status == ContactImport.Status.UPLOADED:
-        # The worker has read the workbook: on to the mapping step (htmx follows HX-Redirect).
+        # The worker has read the workbook: on to the mapping step (htmx follows HX-Redirect;
+        # a plain visit is redirected).
+        detail = reverse("messaging:import_detail", args=[workspace.slug, contact_import.public_id])
+        if not request.headers.get("HX-Request"):
+            return redirect(detail)
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse(
-            "messaging:import_detail", args=[workspace.slug, contact_import.public_id]
-        )
+        response["HX-Redirect"] = detail
         return response
     return render(
         request,
