@@ -21,7 +21,9 @@ from accounts.models import (
     LoginEvent,
     Membership,
     Notification,
+    SecurityReport,
     User,
+    UserSession,
     Workspace,
 )
 from accounts.tenancy import AuthenticatedRequest
@@ -240,6 +242,89 @@ class ApiRequestLogAdmin(admin.ModelAdmin):
     search_fields = ("path", "workspace__name", "api_key__prefix")
     date_hierarchy = "created_at"
     raw_id_fields = ("workspace", "api_key")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SecurityReport)
+class SecurityReportAdmin(admin.ModelAdmin):
+    """ "This wasn't me" reports: staff see the sign-in it concerns and follow it up (the
+    user's sessions were already signed out and the password made unusable)."""
+
+    list_display = (
+        "created_at",
+        "user",
+        "status",
+        "source",
+        "login_ip",
+        "login_browser",
+        "sessions_ended",
+    )
+    list_filter = ("status", "source")
+    search_fields = ("user__email", "login_event__ip")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("user", "login_event", "resolved_by")
+    list_select_related = ("user", "login_event")
+    readonly_fields = (
+        "user",
+        "login_event",
+        "login_summary",
+        "source",
+        "reported_from_ip",
+        "sessions_ended",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    )
+    fields = (*readonly_fields, "status", "staff_notes")
+    actions = ("mark_resolved",)
+
+    @admin.display(description=_("sign-in IP"))
+    def login_ip(self, obj: SecurityReport) -> str:
+        return (obj.login_event.ip or "") if obj.login_event else ""
+
+    @admin.display(description=_("sign-in browser"))
+    def login_browser(self, obj: SecurityReport) -> str:
+        if obj.login_event is None:
+            return ""
+        return f"{obj.login_event.browser} / {obj.login_event.os}"
+
+    @admin.display(description=_("the sign-in reported"))
+    def login_summary(self, obj: SecurityReport) -> str:
+        event = obj.login_event
+        if event is None:
+            return "—"
+        return (
+            f"{event.created_at:%Y-%m-%d %H:%M:%S} UTC · {event.ip or '?'} · "
+            f"{event.browser or '?'} / {event.os or '?'} ({event.device_type or '?'}) · "
+            f"{event.user_agent}"
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Mark resolved"))
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[SecurityReport]) -> None:
+        from django.utils import timezone
+
+        done = queryset.filter(status=SecurityReport.Status.OPEN).update(
+            status=SecurityReport.Status.RESOLVED,
+            resolved_at=timezone.now(),
+            resolved_by=request.user,
+        )
+        messages.success(request, _("%(count)d reports resolved.") % {"count": done})
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    list_display = ("last_seen_at", "user", "ip", "browser", "os", "device_type", "created_at")
+    search_fields = ("user__email", "ip")
+    raw_id_fields = ("user", "device", "login_event")
+    exclude = ("session_key",)  # a live credential: never shown
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -376,3 +376,94 @@ class ApiRequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+class KnownDevice(models.Model):
+    """A browser the user has signed in from before, recognised by a long-lived signed cookie
+    holding a random device id (only its hash is stored). A cookie, not the user-agent: the
+    same browser and OS are shared by millions of people (an attacker on "Chrome on Windows"
+    would pass as known) and the string changes with every browser update (false alarms).
+    Clearing cookies or a private window counts as a new device, which errs on the side of
+    telling the user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    device_hash = models.CharField(max_length=64)
+    browser = models.CharField(max_length=80, blank=True)
+    os = models.CharField(max_length=80, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "device_hash"], name="known_device_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.browser} on {self.os}"
+
+
+class UserSession(models.Model):
+    """One signed-in session of a user, keyed by the session store's key, so "Sessions and
+    devices" is a query by user (never a scan of the session store). Created on sign-in,
+    "last seen" refreshed at most once a minute by `UserSessionMiddleware`, deleted on sign-out
+    and when the user signs it out from the page."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    device = models.ForeignKey(
+        KnownDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    login_event = models.ForeignKey(
+        LoginEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    browser = models.CharField(max_length=80, blank=True)
+    os = models.CharField(max_length=80, blank=True)
+    device_type = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "-last_seen_at"], name="accounts_usersession_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.browser} on {self.os} ({self.ip})"
+
+
+class SecurityReport(models.Model):
+    """ "This wasn't me": the user says a sign-in was not theirs. Every session was signed out
+    and the password was made unusable when it was opened; staff follow it up in admin."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Source(models.TextChoices):
+        EMAIL = "email", _("New-device e-mail")
+        PAGE = "page", _("Sessions and devices page")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_reports")
+    login_event = models.ForeignKey(
+        LoginEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    reported_from_ip = models.GenericIPAddressField(null=True, blank=True)
+    sessions_ended = models.PositiveIntegerField(default=0)
+    staff_notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("security report")
+        verbose_name_plural = _("security reports")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M} ({self.status})"

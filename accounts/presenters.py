@@ -130,6 +130,13 @@ def audit_sentences(
 # --- how the accounts app's own records read ----------------------------------------------
 
 AUDIT_SENTENCES: dict[str, Any] = {
+    "account.session_signed_out": _l("%(actor)s signed out a session (%(browser)s on %(os)s)"),
+    "account.sessions_signed_out_elsewhere": _l(
+        "%(actor)s signed out everywhere else (%(count)s sessions)"
+    ),
+    "account.security_report_opened": _l(
+        "%(actor)s reported a sign-in as not theirs: every session signed out, password reset"
+    ),
     "api_key.created": _l("API key “%(target)s” created"),
     "api_key.revoked": _l("API key “%(target)s” revoked"),
     "team.invited": _l("%(email)s invited to the team (%(role)s)"),

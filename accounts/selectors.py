@@ -27,6 +27,7 @@ from accounts.models import (
     Notification,
     NotificationRead,
     User,
+    UserSession,
     Workspace,
     WorkspaceSlugRedirect,
 )
@@ -167,3 +168,25 @@ def message_retention_cutoff(*, now: datetime, workspace_path: str = "workspace"
     )
     period = ExpressionWrapper(days * Value(timedelta(days=1)), output_field=DurationField())
     return ExpressionWrapper(Value(now) - period, output_field=DateTimeField())
+
+
+def user_sessions_active(*, user: User) -> QuerySet[UserSession]:
+    """The user's sessions that may still be signed in, most recently seen first: a session
+    unseen for longer than SESSION_COOKIE_AGE has expired in the store (its "last seen" write
+    also saves the session, which pushes its expiry on)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+    return UserSession.objects.filter(user=user, last_seen_at__gte=since).order_by(
+        "-last_seen_at", "-pk"
+    )
+
+
+def get_user_session_of_user(*, user: User, session_id: str) -> UserSession:
+    """One of the user's own sessions by its public id; another user's or none is a 404."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(UserSession, user=user, public_id=session_id)

@@ -29,11 +29,14 @@ from accounts.models import (
     ApiKey,
     AuditEvent,
     Invitation,
+    KnownDevice,
     LoginEvent,
     Membership,
     Notification,
     NotificationRead,
+    SecurityReport,
     User,
+    UserSession,
     Workspace,
     WorkspaceSlugRedirect,
     notice_render,
@@ -853,3 +856,296 @@ def notification_mark_read(*, user: User, workspace: Workspace | None) -> int:
             )
             count += len(unread_ids)
     return count
+
+
+# --- sessions, devices and "this wasn't me" ---------------------------------------------------
+#
+# Issue 17, item 3 (the terms ask users to report unauthorised use, seed 001 §3.3). A device
+# is a browser recognised by a long-lived signed cookie holding a random id (see KnownDevice
+# for why not the user-agent). The middleware (accounts/middleware.py) sets the cookie and
+# keeps "last seen" fresh at most once a minute.
+
+DEVICE_COOKIE = "isend_device"
+DEVICE_COOKIE_SALT = "accounts.device"
+DEVICE_COOKIE_AGE = 60 * 60 * 24 * 400  # about the longest browsers keep a cookie
+NOT_ME_SALT = "accounts.not-me"
+NOT_ME_MAX_AGE = 60 * 60 * 24 * 7  # the "This wasn't me" link in the e-mail works a week
+SESSION_SEEN_KEY = "_isend_seen"
+SESSION_SEEN_INTERVAL = 60  # seconds between two "last seen" writes of one session
+#: Set on the request when the sign-in gave the browser a new device id; the middleware
+#: writes the cookie on the response.
+NEW_DEVICE_ATTR = "_isend_new_device_id"
+
+
+def _device_hash(device_id: str) -> str:
+    return hashlib.sha256(f"device:{device_id}".encode()).hexdigest()
+
+
+def device_id_of_request(request: HttpRequest) -> str | None:
+    """The browser's device id from its signed cookie, or None (absent or tampered with)."""
+    value = request.get_signed_cookie(DEVICE_COOKIE, default=None, salt=DEVICE_COOKIE_SALT)
+    return value or None
+
+
+def _session_key_of(request: HttpRequest) -> str:
+    session = request.session
+    if not session.session_key:
+        session.save()
+    return str(session.session_key)
+
+
+def not_me_token_make(*, user: User, login_event: LoginEvent | None) -> str:
+    """A signed, expiring token for the "This wasn't me" link (holds no secret; the signature
+    is the credential)."""
+    from django.core import signing
+
+    return signing.dumps(
+        {"u": str(user.public_id), "e": login_event.pk if login_event else None}, salt=NOT_ME_SALT
+    )
+
+
+def not_me_token_read(token: str) -> tuple[User, LoginEvent | None] | None:
+    """The user and sign-in a "This wasn't me" token names, or None when it is forged,
+    expired or its user is gone."""
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=NOT_ME_SALT, max_age=NOT_ME_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), str):
+        return None
+    user = User.objects.filter(public_id=data["u"]).first()
+    if user is None:
+        return None
+    event_id = data.get("e")
+    event = (
+        LoginEvent.objects.filter(pk=event_id, user=user).first()
+        if isinstance(event_id, int)
+        else None
+    )
+    return user, event
+
+
+@transaction.atomic
+def user_session_start(
+    *, request: HttpRequest, user: User, login_event: LoginEvent | None
+) -> UserSession:
+    """Record a sign-in's session and device. A device the user never signed in from gets the
+    new-device e-mail (once: the device row is unique per user, so two concurrent sign-ins
+    from it send one), except on the very first sign-in of an account (its sign-up). The
+    e-mail is in the language of the sign-in page (users have no language setting)."""
+    from django.utils import translation
+
+    now = timezone.now()
+    device_id = device_id_of_request(request)
+    if device_id is None:
+        device_id = secrets.token_urlsafe(32)
+        setattr(request, NEW_DEVICE_ATTR, device_id)
+    ua = request.META.get("HTTP_USER_AGENT", "")
+    parsed = parse_user_agent(ua)
+    device, created = KnownDevice.objects.get_or_create(
+        user=user,
+        device_hash=_device_hash(device_id),
+        defaults={"browser": parsed.browser, "os": parsed.os, "first_seen_at": now},
+    )
+    if not created:
+        KnownDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+    session_key = _session_key_of(request)
+    session, _created = UserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={
+            "user": user,
+            "device": device,
+            "login_event": login_event,
+            "ip": client_ip(request),
+            "user_agent": ua[:1000],
+            "browser": parsed.browser,
+            "os": parsed.os,
+            "device_type": parsed.device_type,
+            "created_at": now,
+            "last_seen_at": now,
+        },
+    )
+    request.session[SESSION_SEEN_KEY] = now.timestamp()
+    earlier = LoginEvent.objects.filter(user=user, success=True)
+    if login_event is not None:
+        earlier = earlier.exclude(pk=login_event.pk)
+    earlier_sign_in = earlier.exists()
+    if created and earlier_sign_in:
+        _new_device_email(user=user, session=session, language=translation.get_language())
+    return session
+
+
+def _new_device_email(*, user: User, session: UserSession, language: str | None) -> None:
+    from django.utils import formats, translation
+
+    with translation.override(language):
+        when = formats.date_format(session.created_at, "DATETIME_FORMAT")
+    email_send_on_commit(
+        to=[user.email],
+        template="security_new_device",
+        language=language,
+        context={
+            "browser": session.browser or "?",
+            "os": session.os or "?",
+            "ip": session.ip or "?",
+            "when": f"{when} UTC",
+            "not_me_url": absolute_url(
+                reverse(
+                    "accounts:security_not_me",
+                    args=[not_me_token_make(user=user, login_event=session.login_event)],
+                )
+            ),
+            "sessions_url": absolute_url(reverse("accounts:sessions")),
+        },
+    )
+
+
+def user_session_touch(*, request: HttpRequest, user: User) -> None:
+    """Refresh the session's "last seen" (the middleware calls this at most once a minute per
+    session). A session from before sessions were recorded gets its row now."""
+    now = timezone.now()
+    session_key = _session_key_of(request)
+    updated = UserSession.objects.filter(session_key=session_key, user=user).update(
+        last_seen_at=now, ip=client_ip(request)
+    )
+    if not updated:
+        ua = request.META.get("HTTP_USER_AGENT", "")
+        parsed = parse_user_agent(ua)
+        UserSession.objects.get_or_create(
+            session_key=session_key,
+            defaults={
+                "user": user,
+                "ip": client_ip(request),
+                "user_agent": ua[:1000],
+                "browser": parsed.browser,
+                "os": parsed.os,
+                "device_type": parsed.device_type,
+                "last_seen_at": now,
+            },
+        )
+    request.session[SESSION_SEEN_KEY] = now.timestamp()
+
+
+def user_session_forget(*, session_key: str | None) -> None:
+    """On sign-out: the session's row goes with it."""
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+
+
+def _session_store_delete(session_keys: list[str]) -> None:
+    """End sessions for real: delete their keys from the session store, so the next request
+    with one of those cookies is anonymous. One statement for the database store."""
+    if not session_keys:
+        return
+    from importlib import import_module
+
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        from django.contrib.sessions.models import Session
+
+        Session.objects.filter(session_key__in=session_keys).delete()
+        return
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    for key in session_keys:  # cache stores: one round trip per key, no query
+        store_class().delete(key)
+
+
+@transaction.atomic
+def user_session_sign_out(*, user: User, session: UserSession, ip: str | None = None) -> None:
+    """Sign one of the user's sessions out (from "Sessions and devices")."""
+    if session.user_id != user.pk:
+        raise PermissionDenied
+    _session_store_delete([session.session_key])
+    UserSession.objects.filter(pk=session.pk).delete()
+    audit_record(
+        workspace=None,
+        action="account.session_signed_out",
+        actor=user,
+        ip=ip,
+        details={"browser": session.browser, "os": session.os, "session_ip": session.ip or ""},
+    )
+
+
+@transaction.atomic
+def user_sessions_sign_out_others(
+    *, user: User, current_session_key: str, ip: str | None = None
+) -> int:
+    """Sign out every session of the user but this one. Returns how many ended."""
+    others = (
+        UserSession.objects.select_for_update()
+        .filter(user=user)
+        .exclude(session_key=current_session_key)
+    )
+    keys = list(others.values_list("session_key", flat=True))
+    _session_store_delete(keys)
+    UserSession.objects.filter(session_key__in=keys).delete()
+    audit_record(
+        workspace=None,
+        action="account.sessions_signed_out_elsewhere",
+        actor=user,
+        ip=ip,
+        details={"count": len(keys)},
+    )
+    return len(keys)
+
+
+@transaction.atomic
+def security_report_open(
+    *,
+    user: User,
+    login_event: LoginEvent | None,
+    source: str,
+    ip: str | None = None,
+    request: HttpRequest | None = None,
+) -> SecurityReport:
+    """ "This wasn't me": sign out every session of the user (this one too), make the password
+    unusable (the old one no longer signs in; the user sets a new one from the reset e-mail,
+    sent after commit), forget the known devices (every browser is new again, so the next
+    sign-in anywhere is announced), and open a report staff follow up in admin. Serialised
+    per user by the user's row lock; a second click on the same link finds the open report
+    and changes nothing more."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    existing = SecurityReport.objects.filter(
+        user=locked, login_event=login_event, status=SecurityReport.Status.OPEN
+    ).first()
+    if existing is not None and login_event is not None:
+        return existing
+    keys = list(UserSession.objects.filter(user=locked).values_list("session_key", flat=True))
+    _session_store_delete(keys)
+    UserSession.objects.filter(user=locked).delete()
+    KnownDevice.objects.filter(user=locked).delete()
+    locked.set_unusable_password()
+    locked.save(update_fields=["password"])
+    report = SecurityReport.objects.create(
+        user=locked,
+        login_event=login_event,
+        source=source,
+        reported_from_ip=ip,
+        sessions_ended=len(keys),
+    )
+    audit_record(
+        workspace=None,
+        action="account.security_report_opened",
+        actor=locked,
+        target=report,
+        ip=ip,
+        details={
+            "sessions_ended": len(keys),
+            "source": source,
+            "login_ip": (login_event.ip or "") if login_event else "",
+        },
+    )
+    if request is not None:
+        transaction.on_commit(lambda: _password_reset_send(request=request, user=locked))
+    return report
+
+
+def _password_reset_send(*, request: HttpRequest, user: User) -> None:
+    """allauth's own password-reset e-mail (its token, its key URL), as if the user had asked
+    for it on the reset page."""
+    from allauth.account.internal.flows.password_reset import request_password_reset
+    from allauth.core import context
+
+    with context.request_context(request):
+        request_password_reset(request, user.email, [user], None)

@@ -7,6 +7,19 @@ app_name = "accounts"
 urlpatterns = [
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("account/profile/", views.profile, name="profile"),
+    path("account/sessions/", views.sessions, name="sessions"),
+    path(
+        "account/sessions/sign-out-others/",
+        views.sessions_sign_out_others,
+        name="sessions_sign_out_others",
+    ),
+    path(
+        "account/sessions/<uuid:session_id>/sign-out/",
+        views.session_sign_out,
+        name="session_sign_out",
+    ),
+    path("account/sessions/<uuid:session_id>/not-me/", views.session_not_me, name="session_not_me"),
+    path("account/security/not-me/<str:token>/", views.security_not_me, name="security_not_me"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("w/<slug:workspace_slug>/team/", views.team, name="team"),
     path("w/<slug:workspace_slug>/team/invite/", views.team_invite, name="team_invite"),

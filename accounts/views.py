@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -15,8 +16,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import i18n as i18n_views
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import (
@@ -27,6 +29,7 @@ from accounts.forms import (
     RoleForm,
     WorkspaceSettingsForm,
 )
+from accounts.models import SecurityReport, User
 from accounts.permissions import API_SCOPES, Perm, Role, role_has
 from accounts.presenters import audit_sentences
 from accounts.tenancy import AuthenticatedRequest, WorkspaceRequest, workspace_view
@@ -370,3 +373,102 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Profile saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+# --- sessions and devices, "this wasn't me" ----------------------------------------------
+
+
+@login_required
+@require_GET
+def sessions(request: AuthenticatedRequest) -> HttpResponse:
+    """The user's signed-in sessions: device, browser, IP, signed in at, last seen; the
+    current one marked. (No place: we run no geolocation database and call no outside
+    service for it.)"""
+    return render(
+        request,
+        "accounts/sessions.html",
+        {
+            "sessions": selectors.user_sessions_active(user=request.user),
+            "current_key": request.session.session_key,
+        },
+    )
+
+
+@login_required
+@require_POST
+def session_sign_out(request: AuthenticatedRequest, session_id: str) -> HttpResponse:
+    session = selectors.get_user_session_of_user(user=request.user, session_id=session_id)
+    if session.session_key == request.session.session_key:
+        logout(request)
+        return redirect("account_login")
+    services.user_session_sign_out(
+        user=request.user, session=session, ip=services.client_ip(request)
+    )
+    messages.success(
+        request,
+        _("Signed out %(browser)s on %(os)s.")
+        % {"browser": session.browser or _("unknown browser"), "os": session.os or "?"},
+    )
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+def sessions_sign_out_others(request: AuthenticatedRequest) -> HttpResponse:
+    count = services.user_sessions_sign_out_others(
+        user=request.user,
+        current_session_key=str(request.session.session_key),
+        ip=services.client_ip(request),
+    )
+    messages.success(
+        request,
+        ngettext(
+            "Signed out %(count)d other session.", "Signed out %(count)d other sessions.", count
+        )
+        % {"count": count},
+    )
+    return redirect("accounts:sessions")
+
+
+def _not_me_done(request: HttpRequest, user: User) -> HttpResponse:
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        logout(request)  # its session is already gone from the store; start a clean one
+    return render(request, "accounts/security_not_me.html", {"done": True, "email": user.email})
+
+
+@login_required
+@require_POST
+def session_not_me(request: AuthenticatedRequest, session_id: str) -> HttpResponse:
+    """ "This wasn't me" from the page, about one session's sign-in."""
+    session = selectors.get_user_session_of_user(user=request.user, session_id=session_id)
+    user = request.user
+    services.security_report_open(
+        user=user,
+        login_event=session.login_event,
+        source=SecurityReport.Source.PAGE,
+        ip=services.client_ip(request),
+        request=request,
+    )
+    return _not_me_done(request, user)
+
+
+@require_http_methods(["GET", "POST"])
+def security_not_me(request: HttpRequest, token: str) -> HttpResponse:
+    """ "This wasn't me" from the new-device e-mail: GET asks (mail scanners open links), POST
+    acts. The signed, expiring token is the credential; no sign-in needed."""
+    found = services.not_me_token_read(token)
+    if found is None:
+        return render(request, "accounts/security_not_me.html", {"invalid": True}, status=404)
+    user, login_event = found
+    if request.method == "POST":
+        services.security_report_open(
+            user=user,
+            login_event=login_event,
+            source=SecurityReport.Source.EMAIL,
+            ip=services.client_ip(request),
+            request=request,
+        )
+        return _not_me_done(request, user)
+    return render(
+        request, "accounts/security_not_me.html", {"login_event": login_event, "token": token}
+    )

@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.UserSessionMiddleware",
     "accounts.tenancy.WorkspaceMiddleware",
     "privacy.middleware.PolicyAcceptanceMiddleware",
     "isend.middleware.SecurityHeadersMiddleware",

@@ -281,6 +281,13 @@ PUBLIC_ROUTES: dict[str, str] = {
     "accounts:workspace_create": "creates a new workspace for the signed-in user",
     "accounts:profile": "the signed-in user's own profile",
     "accounts:invitation_accept": "capability URL: the secret token is the credential",
+    "accounts:sessions": "the signed-in user's own sessions",
+    "accounts:sessions_sign_out_others": "the signed-in user's own sessions",
+    "accounts:session_sign_out": "the signed-in user's own session (another user's id is a 404: "
+    "tests/accounts/test_sessions.py)",
+    "accounts:session_not_me": "the signed-in user's own session (another user's id is a 404: "
+    "tests/accounts/test_sessions.py)",
+    "accounts:security_not_me": "capability URL: the signed, expiring token is the credential",
     "api:schema": "OpenAPI schema, no tenant data",
     "api:docs": "API reference page, no tenant data",
     "api:workspace": "no kwargs: the API key fixes the workspace (checked below by content)",

@@ -19,6 +19,7 @@ ACCOUNT_PAGES = [
     "privacy:privacy",
     "privacy:cookies",
     "accounts:profile",
+    "accounts:sessions",
     "accounts:workspace_create",
     "home",
 ]

@@ -23,6 +23,8 @@ class ContactImport(WorkspaceOwned):
     transaction as the rows themselves, so a redelivered task resumes where it stopped."""
 
     class Status(models.TextChoices):
+        # A workbook is opened by the worker, never by the upload request (issue 17, F4).
+        INSPECTING = "inspecting", _("Reading the file")
         UPLOADED = "uploaded", _("Waiting for column mapping")
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Importing")
@@ -51,6 +53,10 @@ class ContactImport(WorkspaceOwned):
     preview_rows = models.JSONField(default=list, blank=True)
 
     mapping = models.JSONField(default=dict, blank=True)
+    # Options given before the worker finished reading the file (the API uploads and starts in
+    # one request): {"mapping": {...} or {}, "has_header": bool | None}. The inspection checks
+    # the mapping against the columns it found, then queues the run or fails the import.
+    pending_options = models.JSONField(null=True, blank=True)
     default_country = models.CharField(max_length=2, default="AZ")
     on_existing = models.CharField(
         max_length=8, choices=OnExisting.choices, default=OnExisting.UPDATE

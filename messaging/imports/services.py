@@ -28,7 +28,7 @@ from accounts.services import audit_record, notify
 from messaging.contacts.models import ContactList, CreatedVia, OptOutSource
 from messaging.contacts.selectors import phones_suppressed
 from messaging.contacts.services import attribute_key, clean_tags, contacts_upsert_encoded
-from messaging.imports.files import FileInfo, FileRejected, count_rows, sniff
+from messaging.imports.files import FileInfo, FileRejected, count_rows, sniff, sniff_format
 from messaging.imports.models import ContactImport
 from messaging.imports.parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 
@@ -82,18 +82,10 @@ def _guess_mapping(columns: Sequence[str], preview: Sequence[Sequence[str]]) -> 
     return mapping
 
 
-@transaction.atomic
-def contact_import_create(
-    *,
-    workspace: Workspace,
-    uploaded: UploadedFile,
-    actor: User | None = None,
-) -> ContactImport:
-    """Check an upload by content and size, store it, and read its columns and first rows.
-    Raises ValidationError({"file": [...]}) when it is too big or not a table."""
+def _file_refused(uploaded: UploadedFile) -> ValidationError | None:
     limit = import_max_bytes()
     if uploaded.size is not None and uploaded.size > limit:
-        raise ValidationError(
+        return ValidationError(
             {
                 "file": [
                     _("The file is %(size)s MB; the limit is %(limit)s MB.")
@@ -102,29 +94,125 @@ def contact_import_create(
             }
         )
     if uploaded.file is None:
-        raise ValidationError({"file": [_("Choose a file to import.")]})
+        return ValidationError({"file": [_("Choose a file to import.")]})
+    return None
+
+
+def _info_apply(contact_import: ContactImport, info: FileInfo) -> None:
+    contact_import.file_format = info.file_format
+    contact_import.encoding = info.encoding
+    contact_import.delimiter = info.delimiter
+    contact_import.has_header = info.has_header
+    contact_import.columns = info.columns
+    contact_import.preview_rows = info.preview
+    contact_import.mapping = _guess_mapping(info.columns, info.preview)
+
+
+@transaction.atomic
+def contact_import_create(
+    *,
+    workspace: Workspace,
+    uploaded: UploadedFile,
+    actor: User | None = None,
+) -> ContactImport:
+    """Check an upload by size and first bytes, and store it.
+
+    A CSV is read here (a 64 KB sample, streamed: cheap for any file) and the import waits
+    for its column mapping. A workbook is NOT opened here: the import is created "inspecting"
+    and the worker unpacks it under the caps on size, compression ratio, rows and columns
+    (`contact_import_inspect`), so a zip bomb costs the web process nothing (issue 17, F4).
+    Raises ValidationError({"file": [...]}) when it is too big or not a table."""
+    refused = _file_refused(uploaded)
+    if refused is not None:
+        raise refused
+    assert uploaded.file is not None
     try:
-        info = sniff(uploaded.file)
+        file_format = sniff_format(uploaded.file)
+        info = sniff(uploaded.file) if file_format == ContactImport.Format.CSV else None
     except FileRejected as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
     contact_import = ContactImport(
         workspace=workspace,
         original_name=(uploaded.name or "")[:255],
         size_bytes=uploaded.size or 0,
-        file_format=info.file_format,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        has_header=info.has_header,
-        columns=info.columns,
-        preview_rows=info.preview,
-        mapping=_guess_mapping(info.columns, info.preview),
+        file_format=file_format,
         default_country=workspace.default_country,
         created_by=actor,
     )
+    if info is None:
+        contact_import.status = ContactImport.Status.INSPECTING
+    else:
+        _info_apply(contact_import, info)
     uploaded.seek(0)
     contact_import.file.save("upload", uploaded, save=False)
     contact_import.save()
+    if info is None:
+        from messaging.imports.tasks import import_inspect_task
+
+        transaction.on_commit(
+            lambda: import_inspect_task.delay(
+                import_id=contact_import.pk, workspace_id=workspace.pk
+            )
+        )
     return contact_import
+
+
+def contact_import_inspect(*, workspace: Workspace, import_id: int) -> ContactImport | None:
+    """The worker's half of an upload: open the stored workbook under the caps, read its
+    columns and first rows, and make the import ready for mapping, or failed with the reason
+    (a translated sentence the import page shows). When options were given while it was
+    being read (the API), the mapping is checked against the columns found and the run is
+    queued. Idempotent: an import no longer "inspecting" is left alone. No transaction is
+    held while the file is read."""
+    contact_import = (
+        ContactImport.objects.for_workspace(workspace)
+        .filter(pk=import_id, status=ContactImport.Status.INSPECTING)
+        .first()
+    )
+    if contact_import is None:
+        return None
+    try:
+        with contact_import.file.open("rb") as handle:
+            info = sniff(handle)
+    except FileRejected as exc:
+        contact_import_fail(workspace=workspace, import_id=import_id, error=str(exc))
+        return None
+    return _inspected(workspace=workspace, import_id=import_id, info=info)
+
+
+@transaction.atomic
+def _inspected(*, workspace: Workspace, import_id: int, info: FileInfo) -> ContactImport | None:
+    locked = ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=import_id)
+    if locked.status != ContactImport.Status.INSPECTING:  # cancelled meanwhile
+        return None
+    _info_apply(locked, info)
+    pending = locked.pending_options
+    if pending is None:
+        locked.status = ContactImport.Status.UPLOADED
+        locked.save()
+        return locked
+    if pending.get("has_header") is not None:
+        locked.has_header = bool(pending["has_header"])
+    try:
+        locked.mapping = _clean_mapping(pending.get("mapping") or locked.mapping, len(info.columns))
+    except ValidationError as exc:
+        locked.status = ContactImport.Status.FAILED
+        locked.error = " ".join(exc.messages)[:2000]
+        locked.finished_at = timezone.now()
+        locked.save()
+        return locked
+    locked.status = ContactImport.Status.QUEUED
+    locked.save()
+    _run_queue_on_commit(workspace=workspace, contact_import=locked)
+    return locked
+
+
+def _run_queue_on_commit(*, workspace: Workspace, contact_import: ContactImport) -> None:
+    from messaging.imports.tasks import import_contacts_task
+
+    transaction.on_commit(
+        lambda: import_contacts_task.delay(import_id=contact_import.pk, workspace_id=workspace.pk)
+    )
 
 
 @dataclass
@@ -189,8 +277,11 @@ def contact_import_configure(
     locked = (
         ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=contact_import.pk)
     )
-    if locked.status != ContactImport.Status.UPLOADED:
+    if locked.status not in (ContactImport.Status.UPLOADED, ContactImport.Status.INSPECTING):
         raise ValidationError({"status": [_("This import has already started.")]})
+    # Still being read (the API uploads and starts in one request): the mapping is checked
+    # against the columns once the worker has found them (`contact_import_inspect`).
+    inspecting = locked.status == ContactImport.Status.INSPECTING
     errors: dict[str, list[str]] = {}
     if not options.consent_confirmed:
         errors["consent_confirmed"] = [
@@ -203,22 +294,31 @@ def contact_import_configure(
     country = (options.default_country or workspace.default_country).upper()
     if len(country) != 2 or not country.isalpha():
         errors["default_country"] = [_("Use a two-letter country code such as AZ.")]
-    try:
-        mapping = _clean_mapping(options.mapping, len(locked.columns))
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    mapping: dict[str, Any] = {}
+    if not inspecting:
+        try:
+            mapping = _clean_mapping(options.mapping, len(locked.columns))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    locked.mapping = mapping
-    if options.has_header is not None:
-        locked.has_header = options.has_header
+    if inspecting:
+        locked.pending_options = {
+            "mapping": dict(options.mapping or {}),
+            "has_header": options.has_header,
+        }
+    else:
+        locked.mapping = mapping
+        if options.has_header is not None:
+            locked.has_header = options.has_header
     locked.default_country = country
     locked.on_existing = options.on_existing
     locked.contact_list = options.contact_list
     locked.tags = clean_tags(options.tags)
     locked.consent_confirmed_at = timezone.now()
     locked.consent_source = (options.consent_source or _("Import")).strip()[:120]
-    locked.status = ContactImport.Status.QUEUED
+    if not inspecting:
+        locked.status = ContactImport.Status.QUEUED
     locked.save()
     audit_record(
         workspace=workspace,
@@ -228,11 +328,8 @@ def contact_import_configure(
         target=locked,
         details={"file": locked.original_name, "consent_source": locked.consent_source},
     )
-    from messaging.imports.tasks import import_contacts_task
-
-    transaction.on_commit(
-        lambda: import_contacts_task.delay(import_id=locked.pk, workspace_id=workspace.pk)
-    )
+    if not inspecting:
+        _run_queue_on_commit(workspace=workspace, contact_import=locked)
     return locked
 
 
@@ -545,6 +642,7 @@ def contact_import_cancel(
         ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=contact_import.pk)
     )
     if locked.status not in (
+        ContactImport.Status.INSPECTING,
         ContactImport.Status.UPLOADED,
         ContactImport.Status.QUEUED,
         ContactImport.Status.RUNNING,
@@ -575,7 +673,10 @@ def contact_import_files_purge(*, now: datetime | None = None) -> int:
     )
     due = ContactImport.objects.filter(file_deleted_at__isnull=True).filter(
         Q(status__in=ended, finished_at__lt=cutoff)
-        | Q(status=ContactImport.Status.UPLOADED, created_at__lt=cutoff)
+        | Q(
+            status__in=[ContactImport.Status.UPLOADED, ContactImport.Status.INSPECTING],
+            created_at__lt=cutoff,
+        )
     )
     purged = 0
     for contact_import in due.iterator(chunk_size=200):
@@ -591,7 +692,11 @@ def contact_import_fail(*, workspace: Workspace, import_id: int, error: str) -> 
     """Mark an import failed (the task's on_failure hook and unreadable files land here)."""
     ContactImport.objects.for_workspace(workspace).filter(
         pk=import_id,
-        status__in=[ContactImport.Status.QUEUED, ContactImport.Status.RUNNING],
+        status__in=[
+            ContactImport.Status.INSPECTING,
+            ContactImport.Status.QUEUED,
+            ContactImport.Status.RUNNING,
+        ],
     ).update(status=ContactImport.Status.FAILED, error=error[:2000], finished_at=timezone.now())
 
 

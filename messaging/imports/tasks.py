@@ -36,6 +36,16 @@ def import_contacts_task(*, import_id: int, workspace_id: int) -> None:
         import_contacts_task.delay(import_id=import_id, workspace_id=workspace_id)
 
 
+@shared_task(name="messaging.tasks.import_inspect_task", base=_ImportTask, acks_late=True)
+def import_inspect_task(*, import_id: int, workspace_id: int) -> None:
+    """Open an uploaded workbook under the caps and make the import ready for mapping (or
+    failed with the reason): the upload request never unpacks a workbook (issue 17, F4)."""
+    from messaging.imports.services import contact_import_inspect
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    contact_import_inspect(workspace=workspace, import_id=import_id)
+
+
 @shared_task(name="messaging.tasks.import_files_purge_task")
 def import_files_purge_task() -> int:
     """Daily: delete the uploaded files of imports that ended days ago (reports stay)."""

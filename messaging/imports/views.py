@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -57,7 +58,8 @@ def imports(request: WorkspaceRequest) -> HttpResponse:
 @workspace_view(Perm.VIEW)
 @require_http_methods(["GET", "POST"])
 def import_detail(request: WorkspaceRequest, import_id: str) -> HttpResponse:
-    """Step 2 (mapping and options) while uploaded; then progress and the report."""
+    """Step 2 (mapping and options) while uploaded; before that, while the worker reads a
+    workbook, its progress (polled); then progress and the report."""
     workspace = request.workspace
     contact_import = selectors.get_contact_import_for_workspace(
         workspace=workspace, import_id=import_id
@@ -135,6 +137,15 @@ def import_progress(request: WorkspaceRequest, import_id: str) -> HttpResponse:
     contact_import = selectors.get_contact_import_for_workspace(
         workspace=workspace, import_id=import_id
     )
+    if contact_import.status == ContactImport.Status.UPLOADED:
+        # The worker has read the workbook: on to the mapping step (htmx follows HX-Redirect;
+        # a plain visit is redirected).
+        detail = reverse("messaging:import_detail", args=[workspace.slug, contact_import.public_id])
+        if not request.headers.get("HX-Request"):
+            return redirect(detail)
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = detail
+        return response
     return render(
         request,
         "messaging/_import_progress.html",
