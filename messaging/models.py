@@ -16,10 +16,12 @@ from messaging.contacts.models import (
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
+from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 from messaging.numbers.models import CustomerWindow, NumberHealthChange, Sender, WebhookEvent
 
 __all__ = [
     "Campaign",
+    "CannedReply",
     "CampaignMedia",
     "Contact",
     "ContactImport",
@@ -27,6 +29,8 @@ __all__ = [
     "ContactList",
     "ContactListMembership",
     "ContactVocabulary",
+    "Conversation",
+    "ConversationNote",
     "CreatedVia",
     "CustomerWindow",
     "InboundMessage",

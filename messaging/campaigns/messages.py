@@ -8,6 +8,7 @@ is queued otherwise (`messaging.numbers.customer_window`)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from billing import services as billing
 from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.models import Message
 from messaging.contacts.models import Contact
+from messaging.engine.conversations import Touch, conversations_touch
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.runtime import message_credit_reference
 from messaging.gateways import freeform
@@ -40,6 +42,7 @@ def message_send(
     actor: User | None = None,
     api_key: ApiKey | None = None,
     content: freeform.FreeFormContent | None = None,
+    template: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Queue one message ahead of campaign traffic. Returns (message, created): the same
     idempotency key returns the first message and sends nothing more, even when two requests
@@ -48,7 +51,11 @@ def message_send(
     `content` (media or an interactive message) replaces the text (`text` is then kept as the
     log's summary). On a Cloud API number the contact's 24-hour window must be open (a
     ValidationError with code `window_closed` otherwise); with no number given, an active
-    number whose window is open is preferred."""
+    number whose window is open is preferred.
+
+    `template`: an approved WhatsApp template filled for this contact (the JSON the engine
+    reads, `messaging.engine.content.TEMPLATE_CONTENT`, with `text` its readable fill): the
+    one thing that may go out when the window is closed."""
     workspace_ensure_can_send(workspace=workspace)
     if idempotency_key:
         existing = Message.objects.filter(
@@ -77,7 +84,8 @@ def message_send(
             {"sender": _("WhatsApp-Web numbers send text only: choose a Cloud API number.")}
         )
     # Refused before anything is reserved or queued: Meta would fail it with 131047.
-    window_require_open(workspace=workspace, sender=sender, phone=phone)
+    if template is None:
+        window_require_open(workspace=workspace, sender=sender, phone=phone)
     contact = Contact.objects.for_workspace(workspace).filter(phone=phone).first()
     if contact is not None and contact.opted_out_at is not None:
         raise ValidationError({"to": _("This contact opted out; nothing is sent to them.")})
@@ -98,9 +106,22 @@ def message_send(
                 sender=sender,
                 phone=phone,
                 body=text or _summary(content),
-                content=freeform.to_json(content) if content is not None else None,
+                content=freeform.to_json(content) if content is not None else template,
                 priority=TRANSACTIONAL_PRIORITY,
                 idempotency_key=idempotency_key or None,
+            )
+            conversations_touch(
+                [
+                    Touch(
+                        workspace_id=workspace.pk,
+                        sender_id=sender.pk,
+                        phone=phone,
+                        contact_id=contact.pk if contact is not None else None,
+                        at=message.created_at,
+                        kind="out",
+                        preview=message.body,
+                    )
+                ]
             )
             audit_record(
                 workspace=workspace,
@@ -110,7 +131,9 @@ def message_send(
                 target=message,
                 details={
                     "to_sender": sender.pk,
-                    "type": freeform.to_json(content)["type"] if content else "text",
+                    "type": freeform.to_json(content)["type"]
+                    if content
+                    else ("template" if template else "text"),
                 },
             )
     except IntegrityError:

@@ -37,11 +37,13 @@ from messaging.content.template_send import (
 )
 from messaging.gateways import freeform
 from messaging.gateways.base import (
+    ButtonParameter,
     MediaAttachment,
     OutboundMessage,
     Outcome,
     OutcomeKind,
     ProviderError,
+    TemplateParameter,
 )
 from messaging.numbers.models import Sender
 
@@ -49,6 +51,10 @@ log = logging.getLogger(__name__)
 
 #: Meta keeps an uploaded file 30 days; upload again a day before.
 MEDIA_REUPLOAD_AFTER = timedelta(days=29)
+#: A single message's `content` type for a filled WhatsApp template (the team inbox's
+#: `conversation_template_send`): {"type": "template", "name", "language", "header": [...],
+#: "body": [{"text", "name"}], "buttons": [{"index", "text", "sub_type"}]}.
+TEMPLATE_CONTENT = "template"
 #: Send errors that say an uploaded media id is unknown or unusable (upload again, then retry):
 #: media download/upload errors, and an invalid parameter that names the media id (Meta answers
 #: "Param image['id'] is not a valid whatsapp business account media attachment ID").
@@ -278,7 +284,10 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
     for item in claimed:
         if item.campaign_id is None:
             plan.bodies[item.id] = item.body
-            if item.content:
+            if item.content and _is_template(item) and not _uses_templates(sender):
+                # WhatsApp-Web numbers have no Meta templates: the filled text goes.
+                plan.messages[item.id] = _text_message(item, item.body, None)
+            elif item.content:
                 plan.messages[item.id] = _content_message(item)
             else:
                 plan.messages[item.id] = _text_message(item, item.body, None)
@@ -306,10 +315,38 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
     return plan
 
 
+def _raw_content(item: Claim) -> Any:
+    return json.loads(item.content) if isinstance(item.content, str) else item.content
+
+
+def _is_template(item: Claim) -> bool:
+    raw = _raw_content(item)
+    return isinstance(raw, dict) and raw.get("type") == TEMPLATE_CONTENT
+
+
 def _content_message(item: Claim) -> OutboundMessage:
-    """A single send's media or interactive message (the column comes back as JSON text from
-    the claim's raw cursor)."""
-    raw = json.loads(item.content) if isinstance(item.content, str) else item.content
+    """A single send's media or interactive message, or an approved WhatsApp template filled
+    for one contact (the team inbox's answer outside the 24-hour window). The column comes
+    back as JSON text from the claim's raw cursor."""
+    raw = _raw_content(item)
+    if raw.get("type") == TEMPLATE_CONTENT:
+        return OutboundMessage(
+            public_id=str(item.public_id),
+            to=item.phone,
+            template_name=str(raw["name"]),
+            template_language=str(raw["language"]),
+            header_parameters=tuple(
+                TemplateParameter(text=p["text"], name=p.get("name")) for p in raw.get("header", [])
+            ),
+            body_parameters=tuple(
+                TemplateParameter(text=p["text"], name=p.get("name")) for p in raw.get("body", [])
+            ),
+            button_parameters=tuple(
+                ButtonParameter(index=p["index"], text=p["text"], sub_type=p["sub_type"])
+                for p in raw.get("buttons", [])
+            ),
+            attempt=item.attempts - 1,
+        )
     return OutboundMessage(
         public_id=str(item.public_id),
         to=item.phone,
