@@ -4,6 +4,8 @@ The API key fixes the workspace; another workspace's conversation is a 404."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -28,8 +30,12 @@ def _django_errors(exc: DjangoValidationError) -> ValidationError:
 class ConversationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     number = serializers.UUIDField(source="sender.public_id", read_only=True)
-    contact = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    contact: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="email", read_only=True
+    )
 
     class Meta:
         model = Conversation
@@ -71,7 +77,7 @@ class ConversationQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(choices=selectors.VIEWS, required=False)
     state = serializers.ChoiceField(choices=selectors.STATES, required=False)
     number = serializers.UUIDField(required=False)
-    label = serializers.CharField(required=False, max_length=40)
+    label = serializers.CharField(required=False, max_length=40)  # type: ignore[assignment]
     search = serializers.CharField(required=False, max_length=100)
 
 

@@ -63,15 +63,13 @@ def conversations_matching(
     if state in ("open", "pending", "closed"):
         qs = qs.filter(status=state)
     if number:
-        qs = qs.filter(sender__public_id=_uuid(number)) if _uuid(number) else qs.none()
+        qs = qs.filter(sender__public_id=parse_uuid(number))
     if campaign:
         campaign_id = (
             Campaign.objects.for_workspace(workspace)
-            .filter(public_id=_uuid(campaign))
+            .filter(public_id=parse_uuid(campaign))
             .values_list("id", flat=True)
             .first()
-            if _uuid(campaign)
-            else None
         )
         if campaign_id is None:
             qs = qs.none()
@@ -316,17 +314,21 @@ def past_campaigns(*, conversation: Conversation, limit: int = 10) -> list[dict[
     """The campaigns this contact got from this number, newest first (the side panel)."""
     if conversation.contact_id is None:
         return []
-    return list(
-        _messages(conversation)
+    return [
+        dict(row)
+        for row in _messages(conversation)
         .filter(campaign__isnull=False)
         .order_by("-id")
         .values("campaign__public_id", "campaign__name", "status", "created_at")[:limit]
-    )
+    ]
 
 
-def parse_uuid(value: str) -> uuid.UUID | None:
-    """A public id from user input, or None when malformed."""
-    return _uuid(value)
+NO_ID = uuid.UUID(int=0)  # what a malformed id looks up: it matches no row
+
+
+def parse_uuid(value: str) -> uuid.UUID:
+    """A public id from user input (a malformed one becomes `NO_ID`, which matches nothing)."""
+    return _uuid(value) or NO_ID
 
 
 def canned_replies_of_workspace(*, workspace: Workspace) -> QuerySet[CannedReply]:

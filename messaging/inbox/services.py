@@ -377,7 +377,7 @@ def _canned_clean(*, workspace: Workspace, name: str, text: str, exclude: int | 
     elif (
         CannedReply.objects.for_workspace(workspace)
         .filter(name=name.strip())
-        .exclude(pk=exclude)
+        .exclude(pk=exclude or 0)
         .exists()
     ):
         errors["name"] = _("A canned reply with this name exists.")

@@ -123,7 +123,9 @@ def _conversation_context(
         "conversation": conversation,
         "page": selectors.thread_page(conversation=conversation),
         "window": state,
-        "window_left": (state.closes_at - state.now) if state.applies and state.is_open else None,
+        "window_left": (state.closes_at - state.now)
+        if state.applies and state.is_open and state.closes_at is not None
+        else None,
         "contact": contact,
         "lists": contact.lists.filter(workspace=workspace).order_by("name") if contact else [],
         "campaigns": selectors.past_campaigns(conversation=conversation),
@@ -246,7 +248,7 @@ def conversation_template(request: WorkspaceRequest, conversation_id: str) -> Ht
         .first()
     )
     variables = {
-        key.removeprefix("var:"): value
+        key.removeprefix("var:"): str(value)
         for key, value in request.POST.items()
         if key.startswith("var:")
     }
@@ -272,10 +274,12 @@ def conversation_template(request: WorkspaceRequest, conversation_id: str) -> Ht
 def conversation_canned_text(request: WorkspaceRequest, conversation_id: str) -> HttpResponse:
     """The reply box filled with a canned reply for this contact (htmx swaps the box)."""
     item = _write_target(request, conversation_id)
-    canned = selectors.get_canned_reply_for_workspace(
-        workspace=request.workspace, canned_id=request.GET.get("canned", "")
-    )
-    text = services.canned_reply_render(canned=canned, conversation=item)
+    text = ""
+    if request.GET.get("canned"):  # "Insert a canned reply…" itself empties the box
+        canned = selectors.get_canned_reply_for_workspace(
+            workspace=request.workspace, canned_id=request.GET["canned"]
+        )
+        text = services.canned_reply_render(canned=canned, conversation=item)
     return render(request, "messaging/inbox/_reply_text.html", {"reply_text": text})
 
 
