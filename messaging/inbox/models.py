@@ -72,10 +72,13 @@ class Conversation(WorkspaceOwned):
             models.Index(
                 fields=["workspace", "status", "-last_message_at"], name="conversation_list"
             ),
+            # "Mine" and "unassigned" (the state is filtered on the way: most rows are open).
             models.Index(
-                fields=["workspace", "assignee", "status", "-last_message_at"],
+                fields=["workspace", "assignee", "-last_message_at"],
                 name="conversation_assignee",
             ),
+            # Any state, newest first.
+            models.Index(fields=["workspace", "-last_message_at"], name="conversation_recent"),
             models.Index(
                 fields=["workspace"],
                 condition=Q(unread_count__gt=0),

@@ -235,23 +235,20 @@ def thread_page(
         out = out.filter(created_at__lt=before)
         inbound = inbound.filter(received_at__lt=before)
         notes = notes.filter(created_at__lt=before)
-    items = [_out_item(r) for r in out.order_by("-id").values(*_OUT_FIELDS)[: limit + 1]]
-    items += [
+    sent = [_out_item(r) for r in out.order_by("-id").values(*_OUT_FIELDS)[: limit + 1]]
+    received = [
         _in_item(r) for r in inbound.order_by("-received_at").values(*_IN_FIELDS)[: limit + 1]
     ]
-    items += [_note_item(n) for n in notes.order_by("-created_at")[: limit + 1]]
-    items.sort(key=lambda item: (item.at, item.pk), reverse=True)
+    noted = [_note_item(n) for n in notes.order_by("-created_at")[: limit + 1]]
+    items = sorted(sent + received + noted, key=lambda item: (item.at, item.pk), reverse=True)
     more = len(items) > limit
     items = items[:limit]
     items.reverse()
+    # The newest page holds the newest row of each kind: the poller starts after them.
     cursor = Cursor(
-        message=_messages(conversation).order_by("-id").values_list("id", flat=True).first() or 0,
-        inbound=_inbound(conversation).order_by("-id").values_list("id", flat=True).first() or 0,
-        note=ConversationNote.objects.filter(conversation=conversation)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-        or 0,
+        message=max((i.pk for i in sent), default=0),
+        inbound=max((i.pk for i in received), default=0),
+        note=max((i.pk for i in noted), default=0),
         since=timezone.now(),
     )
     earlier = items[0].at.isoformat() if more and items else ""
@@ -311,15 +308,23 @@ def thread_since(*, conversation: Conversation, cursor: Cursor) -> Since:
 
 
 def past_campaigns(*, conversation: Conversation, limit: int = 10) -> list[dict[str, Any]]:
-    """The campaigns this contact got from this number, newest first (the side panel)."""
+    """The campaigns this contact got, newest first (the side panel): one probe of the
+    (campaign, contact) unique index per campaign of the workspace, never a scan of the
+    contact's messages (a long conversation has thousands)."""
     if conversation.contact_id is None:
         return []
     return [
         dict(row)
-        for row in _messages(conversation)
-        .filter(campaign__isnull=False)
-        .order_by("-id")
-        .values("campaign__public_id", "campaign__name", "status", "created_at")[:limit]
+        for row in Campaign.objects.filter(workspace_id=conversation.workspace_id)
+        .filter(
+            Exists(
+                Message.objects.filter(
+                    campaign_id=OuterRef("pk"), contact_id=conversation.contact_id
+                )
+            )
+        )
+        .order_by("-created_at")
+        .values("public_id", "name", "status", "created_at")[:limit]
     ]
 
 
