@@ -27,6 +27,7 @@ from messaging.contacts.services import contact_vocabulary_prune
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
+from messaging.inbox.models import Conversation
 from messaging.numbers.models import CustomerWindow, Sender
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,10 @@ def erase_recipient(
     counts["messaging.InboundMessage"] = InboundMessage._base_manager.filter(
         phone__in=variants, **ws_filter
     ).delete()[0]
+    # The inbox's conversations with the number (their notes go with them).
+    counts["messaging.Conversation"] = Conversation._base_manager.filter(
+        phone__in=variants, **ws_filter
+    ).delete()[0]
     counts["messaging.CustomerWindow"] = CustomerWindow._base_manager.filter(
         phone__in=variants, **ws_filter
     ).delete()[0]
@@ -202,6 +207,11 @@ def _suppress(
 def purge_message_bodies(*, before: datetime, batch: int) -> int:
     """Remove the text of messages created before `before`, a batch at a time (no statement
     locks the whole table); the delivery record stays."""
+    # The inbox list's previews are message text too (one statement: only conversations
+    # whose last message is that old still show one).
+    Conversation._base_manager.filter(last_message_at__lt=before).exclude(last_preview="").update(
+        last_preview=""
+    )
     due = Message._base_manager.filter(created_at__lt=before).exclude(body="")
     total = 0
     while True:

@@ -87,7 +87,9 @@ class Conversation(WorkspaceOwned):
         ]
 
     def __str__(self) -> str:
-        return self.phone
+        # Not the phone: this names the conversation in the audit log, which outlives an
+        # erasure of the number.
+        return f"#{str(self.public_id)[:8]}"
 
 
 class ConversationNote(WorkspaceOwned):

@@ -340,3 +340,32 @@ def test_api_lists_reads_assigns_and_closes_with_webhook_events(
     reader = api_client_with_scopes("inbox:read")
     assert reader.get(f"{base}/").status_code == 200
     assert reader.post(f"{base}/close/").status_code == 403
+
+
+def test_erasing_a_recipient_erases_their_conversations_and_notes(
+    workspace, owner, cloud_number, credits, django_capture_on_commit_callbacks
+) -> None:
+    from messaging.privacy import erase_recipient
+    from tests.privacy.conftest import find_everywhere
+
+    # given: the customer wrote, an agent noted something about them and answered
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="My address is Nizami 5")
+    conversation = Conversation.objects.get(workspace=workspace)
+    agent = _client(owner)
+    agent.post(_url("note", workspace, conversation), {"note": "Lives at Nizami 5"})
+    with django_capture_on_commit_callbacks(execute=True):
+        agent.post(_url("reply", workspace, conversation), {"text": "Noted, Nizami 5"})
+
+    # when: the number is erased
+    erase_recipient(workspace=workspace, phone_e164=CUSTOMER, reason="request", actor=owner)
+
+    # then: no conversation, no note, and the number is nowhere
+    assert not Conversation.objects.filter(workspace=workspace).exists()
+    mine = ("messaging_conversation", "messaging_conversationnote")
+    assert [hit for hit in find_everywhere(CUSTOMER[1:]) if hit[0] in mine] == []
+    assert [hit for hit in find_everywhere("Nizami 5") if hit[0] in mine] == []
+    # the inbox's audit rows never named the number
+    assert not AuditEvent.objects.filter(
+        action__startswith="conversation.", target_repr__contains=CUSTOMER[1:]
+    ).exists()
