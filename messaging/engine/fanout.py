@@ -85,9 +85,8 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
             # campaign's row lock, then starts after the cursor. No ON CONFLICT clause: its
             # speculative insertion doubled the cost of every row, and the unique
             # (campaign, contact) constraint still refuses any path that would queue twice.
-            # The same statement upserts the chunk's conversations (the team inbox), once
-            # per (number, phone), so the inbox costs one more statement per chunk, not a
-            # query per message.
+            # The same statement moves the recipients' existing conversations (the team
+            # inbox) forward: no statement of its own, no query per message.
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(
                 f"""

@@ -1,5 +1,6 @@
-"""Backfill the team inbox: one conversation per (number, phone) that already exchanged
-messages, with its last message as the preview. One statement per number (batched: a large
+"""Backfill the team inbox: one conversation per (number, phone) where the contact wrote or
+was written to alone (a campaign alone starts no conversation, as after this migration), with
+its last message, campaigns included, as the preview. One statement per number (batched: a large
 workspace's numbers are done one at a time, each in its own statement). Existing replies count
 as read: the inbox starts with no unread backlog."""
 
@@ -24,6 +25,10 @@ incoming AS (
     WHERE i.sender_id = %(sender)s
     ORDER BY i.phone, i.received_at DESC
 ),
+single AS (
+    SELECT DISTINCT m.phone FROM messaging_message m
+    WHERE m.sender_id = %(sender)s AND m.campaign_id IS NULL
+),
 latest AS (
     SELECT DISTINCT ON (phone) * FROM (SELECT * FROM outgoing UNION ALL SELECT * FROM incoming) b
     ORDER BY phone, at DESC
@@ -36,6 +41,7 @@ SELECT gen_random_uuid(), l.workspace_id, %(sender)s, l.phone,
        'open', '{}', l.at, l.kind, left(regexp_replace(l.preview, '\\s+', ' ', 'g'), 160),
        (SELECT i.at FROM incoming i WHERE i.phone = l.phone), 0, now(), now()
 FROM latest l
+WHERE l.phone IN (SELECT phone FROM incoming) OR l.phone IN (SELECT phone FROM single)
 ON CONFLICT (sender_id, phone) DO NOTHING
 """
 

@@ -1,36 +1,47 @@
 """The team inbox's conversations are kept by the message writes themselves: a campaign's
-fan-out upserts one conversation per recipient inside its insert statement (no query per
-message, none per chunk besides it), a reply moves it forward, and the migration's backfill
+fan-out moves the recipients' existing conversations forward inside its insert statement (no
+query per message, none per chunk besides it) and opens none, and the migration's backfill
 builds them for messages written before the inbox existed."""
 
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.engine import fanout
+from messaging.engine.conversations import Touch, conversations_touch
 from messaging.inbox.models import Conversation
 
 pytestmark = pytest.mark.django_db
 
 
-def test_fanout_keeps_one_conversation_per_recipient_in_its_own_statement(
+def test_fanout_moves_existing_conversations_forward_inside_its_own_statement(
     workspace, owner, template, sandbox_number, contacts, credits
 ) -> None:
-    # given: 1,000 contacts, two numbers, one of the contacts already in a conversation
+    # given: 1,000 contacts, one number; two of them already wrote (their conversations exist)
     people = contacts(1000)
     credits(2000)
-    numbers = [sandbox_number(), sandbox_number()]
+    number = sandbox_number()
+    writers = people[:2]
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    conversations_touch(
+        [
+            Touch(workspace.pk, number.pk, p.phone, p.pk, an_hour_ago, "in", "Price?")
+            for p in writers
+        ]
+    )
     campaign = campaigns.campaign_create(
         workspace=workspace, actor=owner, name="Spring sale", template=template,
-        senders=numbers, audience={},
+        senders=[number], audience={},
     )  # fmt: skip
     campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
 
@@ -43,19 +54,17 @@ def test_fanout_keeps_one_conversation_per_recipient_in_its_own_statement(
         if not more:
             break
 
-    # then: one conversation per recipient on the number that sends to them, the campaign as
-    # its preview, nothing unread; the conversations cost no statement of their own
+    # then: the two conversations show the campaign as their last line (still unread: the
+    # replies were not answered); a broadcast opens no conversation with the other 998; the
+    # conversations cost no statement of their own
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
+    assert Message.objects.filter(campaign=campaign).count() == 1000
     rows = Conversation.objects.filter(workspace=workspace)
-    assert rows.count() == 1000
-    assert set(rows.values_list("last_kind", "last_preview", "unread_count")) == {
-        ("campaign", "Spring sale", 0)
+    assert set(rows.values_list("phone", "last_kind", "last_preview", "unread_count")) == {
+        (p.phone, "campaign", "Spring sale", 1) for p in writers
     }
-    pairs = set(Message.objects.filter(campaign=campaign).values_list("sender_id", "phone"))
-    assert set(rows.values_list("sender_id", "phone")) == pairs
-    assert set(rows.values_list("contact_id", flat=True)) == {p.pk for p in people}
-    assert all(count <= 1 for count in statements), statements
+    assert statements == [1, 1, 1, 0], statements  # three chunks, then the finishing call
 
 
 def test_backfill_builds_conversations_for_existing_messages(
