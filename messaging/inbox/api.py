@@ -31,10 +31,16 @@ class ConversationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     number = serializers.UUIDField(source="sender.public_id", read_only=True)
     contact: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True
+        slug_field="public_id", read_only=True, allow_null=True
     )
     assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="email", read_only=True
+        slug_field="email", read_only=True, allow_null=True, help_text="null: unassigned"
+    )
+    last_kind = serializers.ChoiceField(
+        choices=Conversation.LastKind.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="What the last line was; empty before any message",
     )
 
     class Meta:
