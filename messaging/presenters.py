@@ -53,6 +53,7 @@ AUDIT_SENTENCES: dict[str, Any] = {
     "conversation.status": _l("Conversation %(target)s marked %(status)s"),
     "conversation.note": _l("Internal note added to conversation %(target)s"),
     "conversation.labels": _l("Labels of conversation %(target)s changed"),
+    "membership.inbox_numbers": _l("Inbox numbers of %(target)s changed"),
     "canned_reply.create": _l("Canned reply “%(target)s” created"),
     "canned_reply.update": _l("Canned reply “%(target)s” changed"),
     "canned_reply.delete": _l("Canned reply “%(target)s” deleted"),

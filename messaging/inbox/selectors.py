@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import User, Workspace
+from accounts.models import Membership, User, Workspace
+from accounts.permissions import Role
 from core.queries import get_or_404
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact
@@ -26,13 +27,29 @@ VIEWS = ("all", "mine", "unassigned")
 STATES = ("open", "pending", "closed", "all")
 
 
+def numbers_visible_to(membership: Membership | None) -> list[int] | None:
+    """The numbers whose conversations a member sees: None for all (owners, admins, a member
+    without a restriction, the API), else the ids the membership names."""
+    if (
+        membership is None
+        or membership.role in (Role.OWNER, Role.ADMIN)
+        or not membership.inbox_sender_ids
+    ):
+        return None
+    return list(membership.inbox_sender_ids)
+
+
 def get_conversation_for_workspace(
-    *, workspace: Workspace, conversation_id: uuid.UUID | str
+    *,
+    workspace: Workspace,
+    conversation_id: uuid.UUID | str,
+    senders: list[int] | None = None,
 ) -> Conversation:
-    return get_or_404(
-        Conversation.objects.for_workspace(workspace).select_related("sender", "contact"),
-        public_id=conversation_id,
-    )
+    """One conversation, or a 404 (another workspace's, or a number the member may not see)."""
+    qs = Conversation.objects.for_workspace(workspace).select_related("sender", "contact")
+    if senders is not None:
+        qs = qs.filter(sender_id__in=senders)
+    return get_or_404(qs, public_id=conversation_id)
 
 
 def get_canned_reply_for_workspace(
@@ -51,11 +68,14 @@ def conversations_matching(
     campaign: str = "",
     label: str = "",
     search: str = "",
+    senders: list[int] | None = None,
 ) -> QuerySet[Conversation]:
     """The list, newest activity first. `view`: all, mine (assigned to `user`), unassigned;
     `state`: open, pending, closed or all; `number`/`campaign`: public ids (a foreign or
     malformed id matches nothing); `search`: the contact's name or phone, or the last text."""
     qs = Conversation.objects.for_workspace(workspace)
+    if senders is not None:
+        qs = qs.filter(sender_id__in=senders)
     if view == "mine":
         qs = qs.filter(assignee=user) if user is not None else qs.none()
     elif view == "unassigned":
@@ -106,9 +126,12 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def unread_total(*, workspace: Workspace) -> int:
+def unread_total(*, workspace: Workspace, senders: list[int] | None = None) -> int:
     """Conversations with unread replies (the sidebar's badge; a partial index answers it)."""
-    return Conversation.objects.for_workspace(workspace).filter(unread_count__gt=0).count()
+    qs = Conversation.objects.for_workspace(workspace).filter(unread_count__gt=0)
+    if senders is not None:
+        qs = qs.filter(sender_id__in=senders)
+    return qs.count()
 
 
 def labels_of_workspace(*, workspace: Workspace) -> list[str]:
@@ -340,11 +363,13 @@ def canned_replies_of_workspace(*, workspace: Workspace) -> QuerySet[CannedReply
     return CannedReply.objects.for_workspace(workspace).order_by("name")
 
 
-def conversations_of_contact(*, workspace: Workspace, contact: Contact) -> QuerySet[Conversation]:
+def conversations_of_contact(
+    *, workspace: Workspace, contact: Contact, senders: list[int] | None = None
+) -> QuerySet[Conversation]:
     """The contact page's links: the contact's conversations, one per number."""
-    return (
-        Conversation.objects.for_workspace(workspace)
-        .filter(Q(contact=contact) | Q(phone=contact.phone))
-        .select_related("sender")
-        .order_by("-last_message_at")
+    qs = Conversation.objects.for_workspace(workspace).filter(
+        Q(contact=contact) | Q(phone=contact.phone)
     )
+    if senders is not None:
+        qs = qs.filter(sender_id__in=senders)
+    return qs.select_related("sender").order_by("-last_message_at")

@@ -431,3 +431,34 @@ def canned_reply_render(*, canned: CannedReply, conversation: Conversation) -> s
         ).text
     except TemplateError:
         return canned.text
+
+
+def membership_inbox_numbers_set(
+    *,
+    workspace: Workspace,
+    membership: Membership,
+    sender_ids: Sequence[int],
+    actor: User | None = None,
+) -> Membership:
+    """Restrict a member's inbox to some numbers (empty: all). Ids of another workspace's
+    numbers are refused; owners and admins always see every number."""
+    from messaging.numbers.models import Sender
+
+    assert membership.workspace_id == workspace.pk
+    wanted = sorted(set(sender_ids))
+    known = set(
+        Sender.objects.for_workspace(workspace).filter(pk__in=wanted).values_list("pk", flat=True)
+    )
+    if known != set(wanted):
+        raise ValidationError({"numbers": _("Choose numbers of this workspace.")})
+    with transaction.atomic():
+        membership.inbox_sender_ids = wanted
+        membership.save(update_fields=["inbox_sender_ids"])
+        audit_record(
+            workspace=workspace,
+            action="membership.inbox_numbers",
+            actor=actor,
+            target=membership.user,
+            details={"numbers": len(wanted)},
+        )
+    return membership

@@ -11,6 +11,7 @@ _C = _I + "<uuid:conversation_id>/"
 urlpatterns = [
     path(_I, views.inbox, name="list"),
     path(_I + "unread/", views.unread, name="unread"),
+    path(_I + "access/", views.inbox_access, name="access"),
     path(_I + "canned/", views.canned_replies, name="canned"),
     path(_I + "canned/<uuid:canned_id>/", views.canned_reply_edit, name="canned_edit"),
     path(_I + "canned/<uuid:canned_id>/delete/", views.canned_reply_delete, name="canned_delete"),

@@ -61,6 +61,7 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
         campaign=params.get("campaign", ""),
         label=params.get("label", ""),
         search=params.get("q", "")[:100],
+        senders=selectors.numbers_visible_to(request.membership),
     )
     before = params.get("before", "")
     if before:
@@ -95,6 +96,7 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
             .order_by("id"),
             "labels": selectors.labels_of_workspace(workspace=workspace),
             "filters": params,
+            "can_manage_team": role_has(request.membership.role, Perm.TEAM_MANAGE),
         },
     )
 
@@ -103,7 +105,9 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
 @require_GET
 def unread(request: WorkspaceRequest) -> HttpResponse:
     """The sidebar's badge: the number of conversations with unread replies (a fragment)."""
-    count = selectors.unread_total(workspace=request.workspace)
+    count = selectors.unread_total(
+        workspace=request.workspace, senders=selectors.numbers_visible_to(request.membership)
+    )
     return render(request, "messaging/inbox/_unread.html", {"unread": count})
 
 
@@ -153,9 +157,7 @@ def conversation(request: WorkspaceRequest, conversation_id: str) -> HttpRespons
     template picker (outside the 24-hour window), and the contact's side panel. Opening it
     marks its replies read."""
     workspace = request.workspace
-    item = selectors.get_conversation_for_workspace(
-        workspace=workspace, conversation_id=conversation_id
-    )
+    item = _visible(request, conversation_id)
     if item.unread_count:
         services.conversation_mark_read(workspace=workspace, conversation=item)
     template = None
@@ -178,9 +180,7 @@ def conversation_since(request: WorkspaceRequest, conversation_id: str) -> HttpR
     """The live endpoint the open conversation polls: new lines (appended) and messages whose
     ticks moved (replaced), and the poller itself with the next cursor."""
     workspace = request.workspace
-    item = selectors.get_conversation_for_workspace(
-        workspace=workspace, conversation_id=conversation_id
-    )
+    item = _visible(request, conversation_id)
     since = selectors.thread_since(conversation=item, cursor=selectors.Cursor.parse(request.GET))
     if since.items and item.unread_count:
         services.conversation_mark_read(workspace=workspace, conversation=item)
@@ -191,9 +191,7 @@ def conversation_since(request: WorkspaceRequest, conversation_id: str) -> HttpR
 @require_GET
 def conversation_earlier(request: WorkspaceRequest, conversation_id: str) -> HttpResponse:
     """ "Load earlier": the page of lines before the oldest one shown."""
-    item = selectors.get_conversation_for_workspace(
-        workspace=request.workspace, conversation_id=conversation_id
-    )
+    item = _visible(request, conversation_id)
     try:
         before = datetime.fromisoformat(request.GET.get("before", "").replace(" ", "+"))
     except ValueError:
@@ -202,12 +200,19 @@ def conversation_earlier(request: WorkspaceRequest, conversation_id: str) -> Htt
     return render(request, "messaging/inbox/_earlier.html", {"conversation": item, "page": page})
 
 
+def _visible(request: WorkspaceRequest, conversation_id: str) -> Conversation:
+    """The conversation, or a 404 (another workspace's, or a number hidden from the member)."""
+    return selectors.get_conversation_for_workspace(
+        workspace=request.workspace,
+        conversation_id=conversation_id,
+        senders=selectors.numbers_visible_to(request.membership),
+    )
+
+
 def _write_target(request: WorkspaceRequest, conversation_id: str) -> Conversation:
     if not _can_answer(request):
         raise PermissionDenied
-    return selectors.get_conversation_for_workspace(
-        workspace=request.workspace, conversation_id=conversation_id
-    )
+    return _visible(request, conversation_id)
 
 
 def _back(request: WorkspaceRequest, item: Conversation) -> HttpResponse:
@@ -471,3 +476,39 @@ def canned_reply_delete(request: WorkspaceRequest, canned_id: str) -> HttpRespon
     services.canned_reply_delete(workspace=workspace, canned=canned, actor=request.user)
     messages.success(request, _("Canned reply deleted."))
     return redirect("messaging_inbox:canned", workspace.slug)
+
+
+@workspace_view(Perm.TEAM_MANAGE)
+@require_http_methods(["GET", "POST"])
+def inbox_access(request: WorkspaceRequest) -> HttpResponse:
+    """Which numbers' conversations each member and viewer sees (none ticked: all). Owners
+    and admins always see every number."""
+    workspace = request.workspace
+    numbers = list(
+        Sender.objects.for_workspace(workspace).filter(removed_at__isnull=True).order_by("id")
+    )
+    memberships = list(
+        Membership.objects.filter(workspace=workspace, role__in=[Role.MEMBER, Role.VIEWER])
+        .select_related("user")
+        .order_by("user__email")
+    )
+    if request.method == "POST":
+        try:
+            for membership in memberships:
+                chosen = request.POST.getlist(f"numbers-{membership.pk}")
+                services.membership_inbox_numbers_set(
+                    workspace=workspace,
+                    membership=membership,
+                    sender_ids=[int(v) for v in chosen if v.isdigit()],
+                    actor=request.user,
+                )
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        else:
+            messages.success(request, _("Inbox access saved."))
+        return redirect("messaging_inbox:access", workspace.slug)
+    return render(
+        request,
+        "messaging/inbox/access.html",
+        {"numbers": numbers, "memberships": memberships},
+    )

@@ -369,3 +369,54 @@ def test_erasing_a_recipient_erases_their_conversations_and_notes(
     assert not AuditEvent.objects.filter(
         action__startswith="conversation.", target_repr__contains=CUSTOMER[1:]
     ).exists()
+
+
+def test_a_member_restricted_to_one_number_sees_only_its_conversations(
+    workspace, owner, make_member, other_workspace
+) -> None:
+    from messaging.numbers.models import Sender
+
+    def number(ws, pid: str) -> Sender:
+        return Sender.objects.create(
+            workspace=ws,
+            provider=Sender.Provider.SANDBOX,
+            phone_number=f"+99455{pid}",
+            phone_number_id=pid,
+            status=Sender.Status.ACTIVE,
+        )
+
+    # given: two numbers, a reply on each, and a member the owner limits to the first
+    shop, support = number(workspace, "0000101"), number(workspace, "0000102")
+    foreign = number(other_workspace, "0000103")
+    now = timezone.now()
+    conversations_touch(
+        [
+            Touch(workspace.pk, shop.pk, "+994501000001", None, now, "in", "Shop question"),
+            Touch(workspace.pk, support.pk, "+994501000002", None, now, "in", "Support question"),
+        ]
+    )
+    hidden = Conversation.objects.get(sender=support)
+    membership = make_member(workspace, Role.MEMBER)
+    admin = _client(owner)
+    refused = admin.post(_url("access", workspace), {f"numbers-{membership.pk}": [str(foreign.pk)]})
+    assert refused.status_code == 302
+    membership.refresh_from_db()
+    assert membership.inbox_sender_ids == []  # another workspace's number: nothing saved
+    admin.post(_url("access", workspace), {f"numbers-{membership.pk}": [str(shop.pk)]})
+    membership.refresh_from_db()
+    assert membership.inbox_sender_ids == [shop.pk]
+
+    # when: the member looks at the inbox
+    agent = _client(membership.user)
+    listing = agent.get(_url("list", workspace)).content.decode()
+
+    # then: only the shop's conversation, its unread only, and the other is a 404
+    assert "Shop question" in listing
+    assert "Support question" not in listing
+    assert 'data-unread="1"' in agent.get(_url("unread", workspace)).content.decode()
+    assert agent.get(_url("conversation", workspace, hidden)).status_code == 404
+    assert agent.get(_url("since", workspace, hidden)).status_code == 404
+    assert agent.post(_url("reply", workspace, hidden), {"text": "x"}).status_code == 404
+    # the owner still sees both; members cannot open the access page
+    assert "Support question" in admin.get(_url("list", workspace)).content.decode()
+    assert agent.get(_url("access", workspace)).status_code == 403
