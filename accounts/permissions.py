@@ -66,6 +66,8 @@ API_SCOPES: dict[str, str | Promise] = {
     "workspace:read": _("Read the workspace's profile"),
     "automation:read": _("Read keyword automation rules and their runs"),
     "automation:write": _("Create, change and delete keyword automation rules"),
+    "inbox:read": _("Read team-inbox conversations and their messages"),
+    "inbox:write": _("Reply to, assign and close team-inbox conversations"),
 }
 
 

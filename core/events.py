@@ -20,6 +20,8 @@ CAMPAIGN_PAUSED = "campaign.paused"
 CONTACT_OPTED_OUT = "contact.opted_out"
 NUMBER_STATUS_CHANGED = "number.status_changed"
 CREDITS_LOW = "credits.low"
+CONVERSATION_ASSIGNED = "conversation.assigned"
+CONVERSATION_CLOSED = "conversation.closed"
 
 # kwargs: workspace_id, events (a list of `Event`).
 events_published = Signal()
@@ -144,3 +146,47 @@ def number_status_event(
 
 def credits_low_event(*, available: int, threshold: int) -> Event:
     return CREDITS_LOW, {"available": available, "threshold": threshold}
+
+
+def _conversation(
+    *,
+    conversation_id: uuid.UUID | str,
+    number_id: uuid.UUID | str,
+    phone: str,
+    contact_id: uuid.UUID | str | None,
+) -> dict[str, Any]:
+    return {
+        "conversation_id": _id(conversation_id),
+        "number_id": _id(number_id),
+        "phone": phone,
+        "contact_id": _id(contact_id),
+    }
+
+
+def conversation_assigned_event(
+    *,
+    conversation_id: uuid.UUID | str,
+    number_id: uuid.UUID | str,
+    phone: str,
+    contact_id: uuid.UUID | str | None,
+    assignee_email: str | None,
+) -> Event:
+    """A team-inbox conversation was handed to a member (`assignee` null: unassigned)."""
+    data = _conversation(
+        conversation_id=conversation_id, number_id=number_id, phone=phone, contact_id=contact_id
+    )
+    return CONVERSATION_ASSIGNED, {**data, "assignee": assignee_email}
+
+
+def conversation_closed_event(
+    *,
+    conversation_id: uuid.UUID | str,
+    number_id: uuid.UUID | str,
+    phone: str,
+    contact_id: uuid.UUID | str | None,
+    closed_by: str | None,
+) -> Event:
+    data = _conversation(
+        conversation_id=conversation_id, number_id=number_id, phone=phone, contact_id=contact_id
+    )
+    return CONVERSATION_CLOSED, {**data, "closed_by": closed_by}

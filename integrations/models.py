@@ -27,6 +27,8 @@ class EventType(models.TextChoices):
     CONTACT_OPTED_OUT = events.CONTACT_OPTED_OUT, _("Contact opted out")
     NUMBER_STATUS_CHANGED = events.NUMBER_STATUS_CHANGED, _("Number status changed")
     CREDITS_LOW = events.CREDITS_LOW, _("Credits low")
+    CONVERSATION_ASSIGNED = events.CONVERSATION_ASSIGNED, _("Conversation assigned")
+    CONVERSATION_CLOSED = events.CONVERSATION_CLOSED, _("Conversation closed")
 
 
 #: Sent only by the "send test event" button, whatever the endpoint subscribes to.

@@ -16,6 +16,7 @@ from messaging.content.api import (
     WhatsAppTemplateViewSet,
 )
 from messaging.imports.api import ContactImportViewSet
+from messaging.inbox.api import ConversationViewSet
 from messaging.numbers.api import NumberViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -38,6 +39,7 @@ router.register("numbers", NumberViewSet, basename="number")
 router.register("webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("automation-rules", AutomationRuleViewSet, basename="automation-rule")
+router.register("conversations", ConversationViewSet, basename="conversation")
 
 urlpatterns = [
     path("workspace/", WorkspaceDetailView.as_view(), name="workspace"),

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("messaging.numbers.urls")),
     path("", include("messaging.campaigns.urls")),
     path("", include("messaging.analytics.urls")),
+    path("", include("messaging.inbox.urls")),
     path("", include("billing.urls")),
     path("", include("integrations.urls")),
     path("", include("accounts.urls")),

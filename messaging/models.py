@@ -22,6 +22,7 @@ from messaging.contacts.models import (
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
+from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 from messaging.numbers.models import (
     CustomerWindow,
     NumberHealthChange,
@@ -32,6 +33,7 @@ from messaging.numbers.models import (
 
 __all__ = [
     "Campaign",
+    "CannedReply",
     "CampaignMedia",
     "Contact",
     "ContactImport",
@@ -39,6 +41,8 @@ __all__ = [
     "ContactList",
     "ContactListMembership",
     "ContactVocabulary",
+    "Conversation",
+    "ConversationNote",
     "CreatedVia",
     "CustomerWindow",
     "InboundMessage",

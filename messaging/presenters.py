@@ -48,6 +48,15 @@ def _messages_named(workspace: Workspace | None, keys: list[str]) -> dict[str, s
 REFERENCES = {"campaign": _campaigns_named, "message": _messages_named}
 
 AUDIT_SENTENCES: dict[str, Any] = {
+    "conversation.assign": _l("Conversation %(target)s assigned to %(assignee)s"),
+    "conversation.unassign": _l("Conversation %(target)s unassigned"),
+    "conversation.status": _l("Conversation %(target)s marked %(status)s"),
+    "conversation.note": _l("Internal note added to conversation %(target)s"),
+    "conversation.labels": _l("Labels of conversation %(target)s changed"),
+    "membership.inbox_numbers": _l("Inbox numbers of %(target)s changed"),
+    "canned_reply.create": _l("Canned reply “%(target)s” created"),
+    "canned_reply.update": _l("Canned reply “%(target)s” changed"),
+    "canned_reply.delete": _l("Canned reply “%(target)s” deleted"),
     "campaign.created": _l("Campaign “%(target)s” created"),
     "campaign.launched": _n(
         "Campaign “%(target)s” launched to %(recipients)s recipient",

@@ -29,6 +29,7 @@ from messaging.contacts.services import contact_vocabulary_prune
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
+from messaging.inbox.models import Conversation
 from messaging.numbers.models import CustomerWindow, Sender
 
 logger = logging.getLogger(__name__)
@@ -325,6 +326,10 @@ def erase_recipient(
     counts["messaging.InboundMessage"] = InboundMessage._base_manager.filter(
         phone__in=variants, **ws_filter
     ).delete()[0]
+    # The inbox's conversations with the number (their notes go with them).
+    counts["messaging.Conversation"] = Conversation._base_manager.filter(
+        phone__in=variants, **ws_filter
+    ).delete()[0]
     counts["messaging.CustomerWindow"] = CustomerWindow._base_manager.filter(
         phone__in=variants, **ws_filter
     ).delete()[0]
@@ -356,6 +361,11 @@ def purge_message_bodies(*, now: datetime, batch: int) -> int:
     batch at a time (no statement locks the whole table); the delivery records stay. Each
     batch is one SELECT and one UPDATE over every workspace at once: the cutoff is computed in
     SQL from the workspace's own period."""
+    # The inbox list's previews are message text too (one statement: only conversations
+    # whose last message is that old still show one).
+    Conversation._base_manager.filter(
+        last_message_at__lt=message_retention_cutoff(now=now)
+    ).exclude(last_preview="").update(last_preview="")
     total = 0
     sent_due = Message._base_manager.filter(
         created_at__lt=message_retention_cutoff(now=now)

@@ -215,6 +215,28 @@ def _ticket_attachment(t: Tenant) -> Any:
     return t.once("ticket", lambda: _ticket(t)).attachments.get()
 
 
+def _conversation(t: Tenant) -> Any:
+    from messaging.inbox.models import Conversation
+
+    sender = t.once("sender", lambda: _sender(t))
+    contact = t.once("contact", lambda: _contact(t))
+    return Conversation.objects.create(
+        workspace=t.workspace,
+        sender=sender,
+        phone=contact.phone,
+        contact=contact,
+        last_preview="Alpha secret reply",
+    )
+
+
+def _canned_reply(t: Tenant) -> Any:
+    from messaging.inbox import services as inbox_services
+
+    return inbox_services.canned_reply_create(
+        workspace=t.workspace, name="Iso canned", text="Hello {{first_name}}"
+    )
+
+
 KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "workspace_slug": lambda t: t.workspace.slug,
     "membership_id": lambda t: t.member.pk,
@@ -239,6 +261,8 @@ KWARG_FACTORIES: dict[str, Callable[[Tenant], Any]] = {
     "number_id": lambda t: t.once("sender", lambda: _sender(t)).public_id,
     "ticket_id": lambda t: t.once("ticket", lambda: _ticket(t)).public_id,
     "attachment_id": lambda t: t.once("ticket_attachment", lambda: _ticket_attachment(t)).public_id,
+    "conversation_id": lambda t: t.once("conversation", lambda: _conversation(t)).public_id,
+    "canned_id": lambda t: t.once("canned_reply", lambda: _canned_reply(t)).public_id,
 }
 
 # Router basename -> the lookup value of one of the tenant's objects.
@@ -266,6 +290,7 @@ API_OBJECTS: dict[str, Callable[[Tenant], Any]] = {
     "whatsapp-template": lambda t: (
         t.once("whatsapp_template", lambda: _whatsapp_template(t)).public_id
     ),
+    "conversation": lambda t: t.once("conversation", lambda: _conversation(t)).public_id,
 }
 
 PUBLIC_NAMESPACES: dict[str, str] = {

@@ -25,6 +25,7 @@ from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.models import InboundMessage, Message
 from messaging.contacts.models import Contact
 from messaging.content.template_send import TemplateContent
+from messaging.engine.conversations import Touch, conversations_touch
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.runtime import message_credit_reference
 from messaging.gateways import freeform
@@ -129,6 +130,19 @@ def message_send(
                 ),
                 priority=TRANSACTIONAL_PRIORITY,
                 idempotency_key=idempotency_key or None,
+            )
+            conversations_touch(
+                [
+                    Touch(
+                        workspace_id=workspace.pk,
+                        sender_id=sender.pk,
+                        phone=phone,
+                        contact_id=contact.pk if contact is not None else None,
+                        at=message.created_at,
+                        kind="out",
+                        preview=message.body,
+                    )
+                ]
             )
             audit_record(
                 workspace=workspace,

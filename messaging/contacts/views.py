@@ -35,6 +35,7 @@ from messaging.contacts.forms import (
     SegmentForm,
 )
 from messaging.contacts.models import Contact
+from messaging.inbox.selectors import conversations_of_contact, numbers_visible_to
 from messaging.numbers.customer_window import customer_window_rows
 from messaging.numbers.models import Sender
 
@@ -182,6 +183,11 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
             "can_write": can_write_contacts(request),
             "windows": customer_window_rows(workspace=workspace, phone=contact.phone),
             "can_reply": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
+            "conversations": conversations_of_contact(
+                workspace=workspace,
+                contact=contact,
+                senders=numbers_visible_to(request.membership),
+            ),
         },
     )
 

@@ -21,7 +21,7 @@ from messaging.contacts.audience import (
     audience_counts,
     audience_recipients,
 )
-from messaging.engine import pacing, windows
+from messaging.engine import conversations, pacing, windows
 from messaging.engine.frequency import within_frequency_cap
 from messaging.engine.kick import dispatch_kick
 from messaging.numbers.models import Sender
@@ -90,6 +90,8 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
             # campaign's row lock, then starts after the cursor. No ON CONFLICT clause: its
             # speculative insertion doubled the cost of every row, and the unique
             # (campaign, contact) constraint still refuses any path that would queue twice.
+            # The same statement moves the recipients' existing conversations (the team
+            # inbox) forward: no statement of its own, no query per message.
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(
                 f"""
@@ -103,12 +105,21 @@ def fanout_chunk(*, campaign_id: int, chunk: int = FANOUT_CHUNK) -> bool:
                            (%s::bigint[])[1 + (p.id %% %s)], p.phone, '',
                            'queued', 0, 0, {due_sql}, '', '', '', now(), now()
                     FROM picked p
-                    RETURNING 1
-                )
+                    RETURNING workspace_id, sender_id, phone, contact_id, created_at
+                ),
+                {conversations.fanout_cte(inserted="inserted")}
                 SELECT (SELECT max(id) FROM picked), (SELECT count(*) FROM picked),
                        (SELECT count(*) FROM inserted)
                 """,  # noqa: S608 - the inner SELECT is Django's own parametrised SQL  # nosec B608 # own table names, values are parameters
-                [*params, campaign.workspace_id, campaign.pk, senders, len(senders), *due_params],
+                [
+                    *params,
+                    campaign.workspace_id,
+                    campaign.pk,
+                    senders,
+                    len(senders),
+                    *due_params,
+                    conversations.preview_of(campaign.name),
+                ],
             )
             last_id, picked, inserted = cursor.fetchone()
         if picked:

@@ -27,7 +27,7 @@ from core.events import (
 )
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, OptOutSource
-from messaging.engine import charges, keywords, reactions, signals
+from messaging.engine import charges, conversations, keywords, reactions, signals
 from messaging.engine.content import TEMPLATE_PAUSE_CODES
 from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
 from messaging.gateways.base import (
@@ -379,6 +379,19 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
             if inbound is None:
                 continue  # a duplicate webhook
             new_inbound.append(inbound.pk)
+            conversations.conversations_touch(
+                [
+                    conversations.Touch(
+                        workspace_id=sender.workspace_id,
+                        sender_id=sender.pk,
+                        phone=reply.phone,
+                        contact_id=contact.pk if contact is not None else None,
+                        at=received_at,
+                        kind="in",
+                        preview=reply.text or reply.button or str(event.kind),
+                    )
+                ]
+            )
             if answered_id:
                 _answered_mark(
                     message_id=answered_id, opt_out=reply.opt_out, received_at=received_at

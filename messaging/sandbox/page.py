@@ -1,5 +1,6 @@
-"""The sandbox's one HTML page: numbers (quality, tier, "reply as this customer"), templates
-(approve, reject, pause, disable, reinstate, category, quality) and WhatsApp-Web sessions.
+"""The sandbox's one HTML page: numbers (quality, tier, "reply as this customer"), the latest
+messages the numbers sent to customers (what their phones show), templates (approve, reject,
+pause, disable, reinstate, category, quality) and WhatsApp-Web sessions.
 
 Plain forms posting to the control endpoints, which answer a form post with a redirect back
 here; no JavaScript at all (the product's CSP rule, and nothing here needs it).
@@ -8,7 +9,8 @@ here; no JavaScript at all (the product's CSP rule, and nothing here needs it).
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 from messaging.sandbox.state import QUALITY_RATINGS, THROUGHPUT_LEVELS, TIERS, Number
 from messaging.sandbox.templates import CATEGORIES, QUALITY_SCORES, REJECTION_REASONS, Template
@@ -68,6 +70,39 @@ def _number_row(number: Number) -> str:
         f"<td>{number.throughput_per_second}/s</td><td>{number.stats.accepted}</td>"
         f"<td>{state}<br>rules: {escape(number.rules)}</td>"
         f"<td>{health}</td><td>{reply}</td></tr>"
+    )
+
+
+def _message_summary(entry: dict[str, Any]) -> str:
+    """What the customer's phone would show for one accepted request."""
+    kind = str(entry.get("type", ""))
+    body = entry.get(kind)
+    if not isinstance(body, dict):
+        return kind
+    if kind == "text":
+        return str(body.get("body", ""))
+    if kind == "template":
+        return f"template {body.get('name', '')}"
+    if kind == "interactive":
+        return str((body.get("body") or {}).get("text", ""))
+    return str(body.get("caption") or body.get("filename") or body.get("link") or kind)
+
+
+def _message_rows(numbers: list[Number], *, latest: int = 20) -> str:
+    """The newest requests the numbers accepted, newest first: the customers' side."""
+    entries = [
+        (number, entry) for number in numbers for entry in islice(reversed(number.log), latest)
+    ]
+    entries.sort(key=lambda pair: float(pair[1].get("at") or 0), reverse=True)
+    return (
+        "".join(
+            f"<tr><td>{escape(number.phone_number_id)}</td>"
+            f"<td>{escape(str(entry.get('to', '')))}</td>"
+            f"<td>{escape(str(entry.get('type', '')))}</td>"
+            f"<td>{escape(_message_summary(entry))}</td></tr>"
+            for number, entry in entries[:latest]
+        )
+        or '<tr><td colspan="4">Nothing sent yet.</td></tr>'
     )
 
 
@@ -154,6 +189,9 @@ Nothing here reaches WhatsApp. Figures: <a href="/_sandbox/stats">stats</a>,
 <table><tr><th>phone number id</th><th>display number</th><th>webhook URL</th>
 <th>throughput</th><th>accepted</th><th>state</th><th>quality and tier</th>
 <th>reply as this customer (opens the 24-hour window)</th></tr>{number_rows}</table>
+<h2>Latest messages to customers</h2>
+<table><tr><th>from (phone number id)</th><th>to</th><th>type</th><th>text</th></tr>
+{_message_rows(list(sandbox.state.numbers.values()))}</table>
 <h2>Message templates</h2>
 <table><tr><th>name</th><th>language</th><th>WABA</th><th>status</th><th>header</th>
 <th>body</th><th>sent</th><th>review</th></tr>{template_rows}</table>
