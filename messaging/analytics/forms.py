@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Workspace
 from core.forms import LocalDateInput
@@ -21,8 +22,8 @@ class AnalyticsFilterForm(forms.Form):
     """The analytics scope: a date range in the workspace's time zone and optional filters.
     Choices are limited to the workspace, so another tenant's id is a form error."""
 
-    date_from = forms.DateField(label=_("From"), widget=LocalDateInput())
-    date_to = forms.DateField(label=_("To"), widget=LocalDateInput())
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), widget=LocalDateInput())
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), widget=LocalDateInput())
     sender: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Number"), queryset=None, required=False, to_field_name="public_id"
     )
