@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Role
@@ -442,7 +442,7 @@ class SecurityReport(models.Model):
     and the password was made unusable when it was opened; staff follow it up in admin."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         RESOLVED = "resolved", _("Resolved")
 
     class Source(models.TextChoices):

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.tenancy import WorkspaceOwned
 
@@ -28,7 +29,7 @@ class Ticket(WorkspaceOwned):
         PRIVACY = "privacy", _("Privacy")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         WAITING_ON_CUSTOMER = "waiting_customer", _("Waiting on customer")
         WAITING_ON_STAFF = "waiting_staff", _("Waiting on staff")
         CLOSED = "closed", _("Closed")

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.tenancy import WorkspaceOwned
 from messaging.numbers.models import Sender
@@ -24,7 +25,7 @@ class Conversation(WorkspaceOwned):
     """Everything exchanged between one of the workspace's numbers and one phone."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         PENDING = "pending", _("Pending")
         CLOSED = "closed", _("Closed")
 
