@@ -8,6 +8,7 @@ conversation polls `since/` (new lines and moved ticks only) and the sidebar pol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -319,52 +320,47 @@ def conversation_assign(request: WorkspaceRequest, conversation_id: str) -> Http
     return _back(request, item)
 
 
-@workspace_view(Perm.CAMPAIGNS_RUN)
-@require_POST
-def conversation_status(request: WorkspaceRequest, conversation_id: str) -> HttpResponse:
+def _act(
+    request: WorkspaceRequest, conversation_id: str, action: Callable[..., object], **fields: Any
+) -> HttpResponse:
+    """A small change to one conversation (state, note, labels): the service's refusal is
+    shown as a message, and the agent goes back to the conversation either way."""
     item = _write_target(request, conversation_id)
     try:
-        services.conversation_status_set(
-            workspace=request.workspace,
-            conversation=item,
-            status=request.POST.get("status", ""),
-            actor=request.user,
-        )
+        action(workspace=request.workspace, conversation=item, actor=request.user, **fields)
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     return _back(request, item)
+
+
+@workspace_view(Perm.CAMPAIGNS_RUN)
+@require_POST
+def conversation_status(request: WorkspaceRequest, conversation_id: str) -> HttpResponse:
+    return _act(
+        request,
+        conversation_id,
+        services.conversation_status_set,
+        status=request.POST.get("status", ""),
+    )
 
 
 @workspace_view(Perm.CAMPAIGNS_RUN)
 @require_POST
 def conversation_note(request: WorkspaceRequest, conversation_id: str) -> HttpResponse:
-    item = _write_target(request, conversation_id)
-    try:
-        services.conversation_note_add(
-            workspace=request.workspace,
-            conversation=item,
-            text=request.POST.get("note", ""),
-            actor=request.user,
-        )
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    return _back(request, item)
+    return _act(
+        request, conversation_id, services.conversation_note_add, text=request.POST.get("note", "")
+    )
 
 
 @workspace_view(Perm.CAMPAIGNS_RUN)
 @require_POST
 def conversation_labels(request: WorkspaceRequest, conversation_id: str) -> HttpResponse:
-    item = _write_target(request, conversation_id)
-    try:
-        services.conversation_labels_set(
-            workspace=request.workspace,
-            conversation=item,
-            labels=request.POST.get("labels", "").split(","),
-            actor=request.user,
-        )
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    return _back(request, item)
+    return _act(
+        request,
+        conversation_id,
+        services.conversation_labels_set,
+        labels=request.POST.get("labels", "").split(","),
+    )
 
 
 @workspace_view(Perm.CONTACTS_WRITE)
