@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -140,21 +141,52 @@ def unclaim(ids: list[int]) -> None:
 
 
 async def _send_at_slots(
-    adapter: Any, messages: list[OutboundMessage], slots: list[float], spacing: float = 0.0
+    adapter: Any,
+    messages: list[OutboundMessage],
+    slots: list[float],
+    spacing: float = 0.0,
+    chain: _ReleaseChain | None = None,
 ) -> list[Outcome]:
     """Each send leaves at its own slot (no burst at the gateway) and runs concurrently with
     the others. A late loop (a busy CPU) never releases a backlog at once: each release also
     waits `spacing` after the previous one, so the gateway's one-second window never sees
-    more than the rate (a burst there is answered 130429, and then the number slows down)."""
+    more than the rate (a burst there is answered 130429, and then the number slows down).
+
+    With a `chain` (the drainer's pipeline: the next batch is handed to the loop while this one
+    still sends), a batch releases nothing before the previous batch has released everything,
+    and its spacing counts from the previous batch's last release."""
     tasks = []
-    last = 0.0
-    for message, slot in zip(messages, slots, strict=True):
-        delay = max(slot, last + spacing) - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        last = time.time()
-        tasks.append(asyncio.ensure_future(adapter.send(message)))
+    turn = chain.take_turn() if chain is not None else None
+    try:
+        if turn is not None and turn[0] is not None:
+            await turn[0]
+        last = chain.last_release if chain is not None else 0.0
+        for message, slot in zip(messages, slots, strict=True):
+            delay = max(slot, last + spacing) - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            last = time.time()
+            tasks.append(asyncio.ensure_future(adapter.send(message)))
+        if chain is not None:
+            chain.last_release = last
+    finally:
+        if turn is not None and not turn[1].done():
+            turn[1].set_result(None)
     return list(await asyncio.gather(*tasks))
+
+
+class _ReleaseChain:
+    """The order in which a slice's batches release their sends (lives on the loop's thread)."""
+
+    def __init__(self) -> None:
+        self.last_release = 0.0
+        self._previous: asyncio.Future[None] | None = None
+
+    def take_turn(self) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
+        """(what to wait for, what to complete once every send of this batch has left)."""
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        previous, self._previous = self._previous, mine
+        return previous, mine
 
 
 async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
@@ -164,23 +196,58 @@ async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
 
 THREAD_MAX_CONNECTIONS = 64
 _thread = threading.local()
-_runtimes: list[tuple[asyncio.AbstractEventLoop, HttpTransport]] = []
+_runtimes: list[_LoopRuntime] = []
 _runtimes_lock = threading.Lock()
+
+
+class _LoopRuntime:
+    """A drainer thread's event loop, running in a daemon thread of its own, and its HTTP
+    connection pool. The drainer thread hands coroutines to it (`submit`), so the database
+    work of one batch (record, claim, render) overlaps the sends of the next: the number keeps
+    sending while its outcomes are written (DESIGN: pipelined drain)."""
+
+    def __init__(self, *, timeouts: Any, policy: Any) -> None:
+        self.key = (timeouts, policy)
+        self.loop = asyncio.new_event_loop()
+        self.transport = HttpTransport(
+            timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS, address_policy=policy
+        )
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="drainer event loop", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, coroutine: Any) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def run(self, coroutine: Any) -> Any:
+        return self.submit(coroutine).result()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self.loop.is_closed()
+
+    def close(self) -> None:
+        if not self.alive:
+            return
+        with contextlib.suppress(Exception):
+            self.submit(self.transport.aclose()).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        if not self.loop.is_running():
+            self.loop.close()
 
 
 @atexit.register
 def _close_runtimes() -> None:
     """Close every thread's pool and loop at exit (no "unclosed session" noise)."""
     with _runtimes_lock:
-        for loop, transport in _runtimes:
-            if not loop.is_closed() and not loop.is_running():
-                with contextlib.suppress(Exception):
-                    loop.run_until_complete(transport.aclose())
-                loop.close()
+        for runtime in _runtimes:
+            runtime.close()
         _runtimes.clear()
 
 
-def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
+def _thread_runtime() -> _LoopRuntime:
     """One event loop and one HTTP connection pool per worker thread, kept from one slice to
     the next (DESIGN: one reused session per worker). A pool per slice reconnected to the
     gateway every few seconds: profiled, ~10% of the drainer's CPU went to opening sockets.
@@ -188,63 +255,90 @@ def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
     time). Every connection is checked against the policy (issue 17, F3)."""
     timeouts = send_timeouts()
     policy = outgoing_policy()
-    runtime = getattr(_thread, "runtime", None)
-    if runtime is not None and (runtime[0].is_closed() or runtime[2] != (timeouts, policy)):
-        if not runtime[0].is_closed():
-            runtime[0].run_until_complete(runtime[1].aclose())
-            runtime[0].close()
+    runtime: _LoopRuntime | None = getattr(_thread, "runtime", None)
+    if runtime is not None and (not runtime.alive or runtime.key != (timeouts, policy)):
+        runtime.close()
+        with _runtimes_lock:
+            if runtime in _runtimes:
+                _runtimes.remove(runtime)
         runtime = None
     if runtime is None:
-        loop = asyncio.new_event_loop()
-        transport = HttpTransport(
-            timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS, address_policy=policy
-        )
-        runtime = (loop, transport, (timeouts, policy))
+        runtime = _LoopRuntime(timeouts=timeouts, policy=policy)
         _thread.runtime = runtime
         with _runtimes_lock:
-            _runtimes.append((loop, transport))
-    return runtime[0], runtime[1]
+            _runtimes.append(runtime)
+    return runtime
 
 
 class _SendPath:
     """The slice's way to the gateway: the thread's event loop and connection pool, and the
     number's adapter, opened at the slice's first send and closed at its end."""
 
-    def __init__(
-        self, sender: Sender, loop: asyncio.AbstractEventLoop, transport: HttpTransport
-    ) -> None:
+    def __init__(self, sender: Sender, runtime: _LoopRuntime) -> None:
         self.sender = sender
-        self.loop = loop
-        self.transport = transport
+        self.runtime = runtime
         self.adapter: Any = None
+        self.chain = _ReleaseChain()
+
+    def _adapter(self) -> Any:
+        if self.adapter is None:
+            self.adapter = self.runtime.run(_open_adapter(self.sender, self.runtime.transport))
+        return self.adapter
+
+    def start(
+        self, messages: list[OutboundMessage], slots: list[float], *, rate: float
+    ) -> concurrent.futures.Future[list[Outcome]]:
+        """Hand the sends to the loop (each leaves at its slot, after the previous batch's)
+        and return at once: the outcomes come with the future."""
+        if not messages:
+            done: concurrent.futures.Future[list[Outcome]] = concurrent.futures.Future()
+            done.set_result([])
+            return done
+        return self.runtime.submit(
+            _send_at_slots(
+                self._adapter(),
+                messages,
+                slots,
+                spacing=1.0 / max(rate, 1e-6),
+                chain=self.chain,
+            )
+        )
 
     def send(
         self, messages: list[OutboundMessage], slots: list[float], *, rate: float
     ) -> list[Outcome]:
         """Send each message at its slot (nothing to send: no adapter is opened)."""
-        if not messages:
-            return []
-        if self.adapter is None:
-            self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
-        return self.loop.run_until_complete(
-            _send_at_slots(self.adapter, messages, slots, spacing=1.0 / max(rate, 1e-6))
-        )
+        return self.start(messages, slots, rate=rate).result()
 
     def upload(self, data: bytes, mime_type: str, filename: str) -> Any:
         """Upload a file to the number (`/{phone_number_id}/media`): a `MediaUpload`."""
-        if self.adapter is None:
-            self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
-        return self.loop.run_until_complete(
-            self.adapter.upload_media(data=data, mime_type=mime_type, filename=filename)
+        return self.runtime.run(
+            self._adapter().upload_media(data=data, mime_type=mime_type, filename=filename)
         )
 
     def close(self) -> None:
         if self.adapter is not None:
-            self.loop.run_until_complete(self.adapter.aclose())  # the thread's pool stays open
+            self.runtime.run(self.adapter.aclose())  # the thread's pool stays open
+
+
+@dataclass
+class _InFlight:
+    """A granted batch handed to the loop: what it sends, and its outcomes to come."""
+
+    granted: list[Claimed]
+    to_send: list[Claimed]
+    plan: Prepared
+    outcomes: concurrent.futures.Future[list[Outcome]]
 
 
 def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:
-    """One slice of sending for one number. Returns what it did and whether work remains."""
+    """One slice of sending for one number. Returns what it did and whether work remains.
+
+    Pipelined: while one batch sends (on the thread's loop), the next is claimed, granted its
+    slots (which start where the sending batch's end) and rendered, and the previous batch's
+    outcomes are written. Each batch holds one second of slots, so at most two seconds'
+    worth (`BATCH_SECONDS`) is claimed at any moment, as before; the number no longer stops
+    sending while the database works (the 10x80/s bench went from 0.60 utilisation)."""
     result = DrainResult()
     client = redis_client()
     lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
@@ -254,6 +348,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     # While this drainer lives, its lock and its messages' leases are renewed; if it dies,
     # both expire within seconds and another drainer takes over.
     pulse = heartbeat.Heartbeat(client=client, lock_key=lease_key, token=token).start()
+    outstanding: list[_InFlight] = []  # handed to the loop, not yet recorded (oldest first)
     try:
         sender = Sender.objects.filter(pk=sender_id).select_related("workspace").first()
         if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
@@ -261,11 +356,11 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         pace, gate = pace_of(sender), limiter()
         today = caps.cap_day(sender)
         deadline = time.monotonic() + slice_seconds
-        path = _SendPath(sender, *_thread_runtime())
+        path = _SendPath(sender, _thread_runtime())
+        # Half of the in-flight budget per batch: one sending, the next one waiting its turn.
+        want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * BATCH_SECONDS / 2) or 1))
+        stop = False
         while time.monotonic() < deadline:
-            # Two seconds of slots per claim: the claim and the outcome write between
-            # batches are time the number does not send, so fewer, longer batches waste less.
-            want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * BATCH_SECONDS) or 1))
             claimed = claim(sender_id=sender_id, limit=want)
             if not claimed:
                 break
@@ -273,6 +368,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 f"sender:{sender_id}",
                 len(claimed),
                 pace,
+                # slots up to the slice's end, counted from where the sending batch's end
                 horizon_seconds=max(deadline - time.monotonic(), 0.5),
                 day=today.key,
                 # No day counter in Redis (the day's first grant, or Redis lost it): count
@@ -292,15 +388,13 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 break
             result.claimed += len(granted)
             pulse.hold(c.id for c in granted)
-            stop = _send_and_record(
-                sender=sender,
-                path=path,
-                granted=granted,
-                slots=grant.slots,
-                pace=pace,
-                result=result,
+            outstanding.append(
+                _start_batch(path=path, granted=granted, slots=grant.slots, rate=pace.rate)
             )
-            pulse.release(c.id for c in granted)
+            if len(outstanding) > 1:
+                stop = _finish_batch(
+                    sender=sender, batch=outstanding.pop(0), pulse=pulse, result=result
+                )
             if stop:
                 break
             if returned:
@@ -308,9 +402,17 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 break
         else:
             result.more = True
+        while outstanding:
+            batch = outstanding.pop(0)
+            stop = _finish_batch(sender=sender, batch=batch, pulse=pulse, result=result) or stop
         if not result.more and not result.capped:
             result.more = _work_due(sender_id)
     finally:
+        for batch in outstanding:
+            # An error mid-slice: the sends handed to the loop still finish and are recorded
+            # (or their leases expire and recovery settles them), never sent twice.
+            with contextlib.suppress(Exception):
+                _finish_batch(sender=sender, batch=batch, pulse=pulse, result=result)
         pulse.stop()
         if path is not None:
             path.close()
@@ -318,32 +420,36 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     return result
 
 
-def _send_and_record(
-    *,
-    sender: Sender,
-    path: _SendPath,
-    granted: list[Claimed],
-    slots: list[float],
-    pace: Pace,
-    result: DrainResult,
-) -> bool:
-    """Render the granted messages, send each at its slot, record every outcome. Returns True
-    when the drainer must stop (the number is blocked)."""
-    plan = prepare(sender=sender, claimed=granted, upload=path.upload)
+def _start_batch(
+    *, path: _SendPath, granted: list[Claimed], slots: list[float], rate: float
+) -> _InFlight:
+    """Render the granted messages and hand their sends to the loop, each at its slot."""
+    plan = prepare(sender=path.sender, claimed=granted, upload=path.upload)
     to_send = [c for c in granted if c.id in plan.messages]
-    outcomes = path.send(
-        [plan.messages[c.id] for c in to_send], slots[: len(to_send)], rate=pace.rate
-    )
+    outcomes = path.start([plan.messages[c.id] for c in to_send], slots[: len(to_send)], rate=rate)
+    return _InFlight(granted=granted, to_send=to_send, plan=plan, outcomes=outcomes)
+
+
+def _finish_batch(
+    *, sender: Sender, batch: _InFlight, pulse: heartbeat.Heartbeat, result: DrainResult
+) -> bool:
+    """Wait for a batch's outcomes and record them. Returns True when the drainer must stop
+    (the number is blocked)."""
+    outcomes = batch.outcomes.result()
+    plan, granted = batch.plan, batch.granted
     not_sent = [c for c in granted if c.id in plan.local]
-    return record(
-        sender=sender,
-        sent=[*to_send, *not_sent],
-        outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
-        bodies=plan.bodies,
-        skipped=[c for c in granted if c.id in plan.skip],
-        result=result,
-        plan=plan,
-    )
+    try:
+        return record(
+            sender=sender,
+            sent=[*batch.to_send, *not_sent],
+            outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
+            bodies=plan.bodies,
+            skipped=[c for c in granted if c.id in plan.skip],
+            result=result,
+            plan=plan,
+        )
+    finally:
+        pulse.release(c.id for c in granted)
 
 
 def _work_due(sender_id: int) -> bool:
