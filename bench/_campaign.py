@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -9,6 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from _setup import seed_contacts
+
+# a dispatch task drains one number for SLICE_SECONDS (5 s) per task, as here by default
+SLICE = float(os.environ.get("BENCH_SLICE_SECONDS", "5"))
 
 
 def run_campaign(
@@ -110,7 +114,7 @@ def run_campaign(
                     # As a dispatch worker thread does: its connection is kept from one slice to
                     # the next, and the check is made outside the lock (the other threads keep
                     # sending meanwhile).
-                    result = dispatch.drain(sender_id=sender_id, slice_seconds=3.0)
+                    result = dispatch.drain(sender_id=sender_id, slice_seconds=SLICE)
                     still_open = (
                         result.more
                         or Message.objects.filter(
