@@ -428,11 +428,12 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         if not result.more and not result.capped:
             result.more = _work_due(sender_id)
     finally:
-        for batch in outstanding:
-            # An error mid-slice: the sends handed to the loop still finish and are recorded
-            # (or their leases expire and recovery settles them), never sent twice.
-            with contextlib.suppress(Exception):
-                _finish_batch(sender=sender, batch=batch, pulse=pulse, result=result)
+        if path is not None:
+            for batch in outstanding:
+                # An error mid-slice: the sends handed to the loop still finish and are
+                # recorded (or their leases expire and recovery settles them), never sent twice.
+                with contextlib.suppress(Exception):
+                    _finish_batch(sender=path.sender, batch=batch, pulse=pulse, result=result)
         pulse.stop()
         if path is not None:
             path.close()
