@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import contextlib
 import logging
 import math
@@ -147,66 +146,36 @@ WINDOW_MARGIN_SECONDS = 0.015
 
 
 async def _send_at_slots(
-    adapter: Any,
-    messages: list[OutboundMessage],
-    slots: list[float],
-    spacing: float = 0.0,
-    chain: _ReleaseChain | None = None,
+    adapter: Any, messages: list[OutboundMessage], slots: list[float], spacing: float = 0.0
 ) -> list[Outcome]:
     """Each send leaves at its own slot (no burst at the gateway) and runs concurrently with
     the others.
 
     The rate is kept on the real release times: a send never leaves while the sends of the
     last second (plus a margin) already number the rate, nor sooner than half a slot after the
-    previous one. A wake-up a little late (a busy CPU) therefore does not push every later send
-    back (the pacing used to lose that time on every send: 10 numbers at 80/s reached 0.60 of
-    the rate), and a loop late by much never releases a backlog at once: the one-second window
+    previous one. A wake-up a little late (a busy CPU) therefore no longer pushes every later
+    send back: each release used to wait a full slot after the previous *actual* release, so
+    every late wake-up was lost for good (10 numbers at 80/s saw at most 74-79 sends in any
+    second). A loop late by much still never releases a backlog at once: the one-second window
     the gateway counts never sees more than the rate (a burst there is answered 130429, and
-    then the number slows down).
-
-    With a `chain` (the drainer's pipeline: the next batch is handed to the loop while this one
-    still sends), a batch releases nothing before the previous batch has released everything,
-    and the window counts the previous batch's releases."""
+    then the number slows down)."""
     tasks = []
-    own = chain if chain is not None else _ReleaseChain()
-    turn = own.take_turn()
     per_window = max(1, math.floor(1.0 / spacing + 1e-6)) if spacing > 0 else 0
-    released = own.released
-    try:
-        if turn[0] is not None:
-            await turn[0]
-        for message, slot in zip(messages, slots, strict=True):
-            earliest = slot
-            if released:
-                earliest = max(earliest, released[-1] + spacing / 2)
-            if per_window and len(released) >= per_window:
-                earliest = max(earliest, released[-per_window] + 1.0 + WINDOW_MARGIN_SECONDS)
-            delay = earliest - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            released.append(time.time())
-            if len(released) > max(per_window, 1):
-                released.popleft()
-            tasks.append(asyncio.ensure_future(adapter.send(message)))
-    finally:
-        if not turn[1].done():
-            turn[1].set_result(None)
+    released: deque[float] = deque()
+    for message, slot in zip(messages, slots, strict=True):
+        earliest = slot
+        if released:
+            earliest = max(earliest, released[-1] + spacing / 2)
+        if per_window and len(released) >= per_window:
+            earliest = max(earliest, released[-per_window] + 1.0 + WINDOW_MARGIN_SECONDS)
+        delay = earliest - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        released.append(time.time())
+        if len(released) > per_window:
+            released.popleft()
+        tasks.append(asyncio.ensure_future(adapter.send(message)))
     return list(await asyncio.gather(*tasks))
-
-
-class _ReleaseChain:
-    """The order in which a slice's batches release their sends, and the release times of the
-    last second (lives on the loop's thread)."""
-
-    def __init__(self) -> None:
-        self.released: deque[float] = deque()
-        self._previous: asyncio.Future[None] | None = None
-
-    def take_turn(self) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
-        """(what to wait for, what to complete once every send of this batch has left)."""
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        previous, self._previous = self._previous, mine
-        return previous, mine
 
 
 async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
@@ -216,58 +185,23 @@ async def _open_adapter(sender: Sender, transport: HttpTransport) -> Any:
 
 THREAD_MAX_CONNECTIONS = 64
 _thread = threading.local()
-_runtimes: list[_LoopRuntime] = []
+_runtimes: list[tuple[asyncio.AbstractEventLoop, HttpTransport]] = []
 _runtimes_lock = threading.Lock()
-
-
-class _LoopRuntime:
-    """A drainer thread's event loop, running in a daemon thread of its own, and its HTTP
-    connection pool. The drainer thread hands coroutines to it (`submit`), so the database
-    work of one batch (record, claim, render) overlaps the sends of the next: the number keeps
-    sending while its outcomes are written (DESIGN: pipelined drain)."""
-
-    def __init__(self, *, timeouts: Any, policy: Any) -> None:
-        self.key = (timeouts, policy)
-        self.loop = asyncio.new_event_loop()
-        self.transport = HttpTransport(
-            timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS, address_policy=policy
-        )
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="drainer event loop", daemon=True
-        )
-        self._thread.start()
-
-    def submit(self, coroutine: Any) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def run(self, coroutine: Any) -> Any:
-        return self.submit(coroutine).result()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive() and not self.loop.is_closed()
-
-    def close(self) -> None:
-        if not self.alive:
-            return
-        with contextlib.suppress(Exception):
-            self.submit(self.transport.aclose()).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        if not self.loop.is_running():
-            self.loop.close()
 
 
 @atexit.register
 def _close_runtimes() -> None:
     """Close every thread's pool and loop at exit (no "unclosed session" noise)."""
     with _runtimes_lock:
-        for runtime in _runtimes:
-            runtime.close()
+        for loop, transport in _runtimes:
+            if not loop.is_closed() and not loop.is_running():
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(transport.aclose())
+                loop.close()
         _runtimes.clear()
 
 
-def _thread_runtime() -> _LoopRuntime:
+def _thread_runtime() -> tuple[asyncio.AbstractEventLoop, HttpTransport]:
     """One event loop and one HTTP connection pool per worker thread, kept from one slice to
     the next (DESIGN: one reused session per worker). A pool per slice reconnected to the
     gateway every few seconds: profiled, ~10% of the drainer's CPU went to opening sockets.
@@ -275,90 +209,63 @@ def _thread_runtime() -> _LoopRuntime:
     time). Every connection is checked against the policy (issue 17, F3)."""
     timeouts = send_timeouts()
     policy = outgoing_policy()
-    runtime: _LoopRuntime | None = getattr(_thread, "runtime", None)
-    if runtime is not None and (not runtime.alive or runtime.key != (timeouts, policy)):
-        runtime.close()
-        with _runtimes_lock:
-            if runtime in _runtimes:
-                _runtimes.remove(runtime)
+    runtime = getattr(_thread, "runtime", None)
+    if runtime is not None and (runtime[0].is_closed() or runtime[2] != (timeouts, policy)):
+        if not runtime[0].is_closed():
+            runtime[0].run_until_complete(runtime[1].aclose())
+            runtime[0].close()
         runtime = None
     if runtime is None:
-        runtime = _LoopRuntime(timeouts=timeouts, policy=policy)
+        loop = asyncio.new_event_loop()
+        transport = HttpTransport(
+            timeouts=timeouts, max_connections=THREAD_MAX_CONNECTIONS, address_policy=policy
+        )
+        runtime = (loop, transport, (timeouts, policy))
         _thread.runtime = runtime
         with _runtimes_lock:
-            _runtimes.append(runtime)
-    return runtime
+            _runtimes.append((loop, transport))
+    return runtime[0], runtime[1]
 
 
 class _SendPath:
     """The slice's way to the gateway: the thread's event loop and connection pool, and the
     number's adapter, opened at the slice's first send and closed at its end."""
 
-    def __init__(self, sender: Sender, runtime: _LoopRuntime) -> None:
+    def __init__(
+        self, sender: Sender, loop: asyncio.AbstractEventLoop, transport: HttpTransport
+    ) -> None:
         self.sender = sender
-        self.runtime = runtime
+        self.loop = loop
+        self.transport = transport
         self.adapter: Any = None
-        self.chain = _ReleaseChain()
-
-    def _adapter(self) -> Any:
-        if self.adapter is None:
-            self.adapter = self.runtime.run(_open_adapter(self.sender, self.runtime.transport))
-        return self.adapter
-
-    def start(
-        self, messages: list[OutboundMessage], slots: list[float], *, rate: float
-    ) -> concurrent.futures.Future[list[Outcome]]:
-        """Hand the sends to the loop (each leaves at its slot, after the previous batch's)
-        and return at once: the outcomes come with the future."""
-        if not messages:
-            done: concurrent.futures.Future[list[Outcome]] = concurrent.futures.Future()
-            done.set_result([])
-            return done
-        return self.runtime.submit(
-            _send_at_slots(
-                self._adapter(),
-                messages,
-                slots,
-                spacing=1.0 / max(rate, 1e-6),
-                chain=self.chain,
-            )
-        )
 
     def send(
         self, messages: list[OutboundMessage], slots: list[float], *, rate: float
     ) -> list[Outcome]:
         """Send each message at its slot (nothing to send: no adapter is opened)."""
-        return self.start(messages, slots, rate=rate).result()
+        if not messages:
+            return []
+        if self.adapter is None:
+            self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
+        return self.loop.run_until_complete(
+            _send_at_slots(self.adapter, messages, slots, spacing=1.0 / max(rate, 1e-6))
+        )
 
     def upload(self, data: bytes, mime_type: str, filename: str) -> Any:
         """Upload a file to the number (`/{phone_number_id}/media`): a `MediaUpload`."""
-        return self.runtime.run(
-            self._adapter().upload_media(data=data, mime_type=mime_type, filename=filename)
+        if self.adapter is None:
+            self.adapter = self.loop.run_until_complete(_open_adapter(self.sender, self.transport))
+        return self.loop.run_until_complete(
+            self.adapter.upload_media(data=data, mime_type=mime_type, filename=filename)
         )
 
     def close(self) -> None:
         if self.adapter is not None:
-            self.runtime.run(self.adapter.aclose())  # the thread's pool stays open
-
-
-@dataclass
-class _InFlight:
-    """A granted batch handed to the loop: what it sends, and its outcomes to come."""
-
-    granted: list[Claimed]
-    to_send: list[Claimed]
-    plan: Prepared
-    outcomes: concurrent.futures.Future[list[Outcome]]
+            self.loop.run_until_complete(self.adapter.aclose())  # the thread's pool stays open
 
 
 def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:
-    """One slice of sending for one number. Returns what it did and whether work remains.
-
-    Pipelined: while one batch sends (on the thread's loop), the next is claimed, granted its
-    slots (which start where the sending batch's end) and rendered, and the previous batch's
-    outcomes are written. Each batch holds one second of slots, so at most two seconds'
-    worth (`BATCH_SECONDS`) is claimed at any moment, as before; the number no longer stops
-    sending while the database works (the 10x80/s bench went from 0.60 utilisation)."""
+    """One slice of sending for one number. Returns what it did and whether work remains."""
     result = DrainResult()
     client = redis_client()
     lease_key, token = f"isend:drain:{sender_id}", uuid.uuid4().hex
@@ -368,7 +275,6 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     # While this drainer lives, its lock and its messages' leases are renewed; if it dies,
     # both expire within seconds and another drainer takes over.
     pulse = heartbeat.Heartbeat(client=client, lock_key=lease_key, token=token).start()
-    outstanding: list[_InFlight] = []  # handed to the loop, not yet recorded (oldest first)
     try:
         sender = Sender.objects.filter(pk=sender_id).select_related("workspace").first()
         if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
@@ -376,11 +282,11 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         pace, gate = pace_of(sender), limiter()
         today = caps.cap_day(sender)
         deadline = time.monotonic() + slice_seconds
-        path = _SendPath(sender, _thread_runtime())
-        # Half of the in-flight budget per batch: one sending, the next one waiting its turn.
-        want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * BATCH_SECONDS / 2) or 1))
-        stop = False
+        path = _SendPath(sender, *_thread_runtime())
         while time.monotonic() < deadline:
+            # Two seconds of slots per claim: the claim and the outcome write between
+            # batches are time the number does not send, so fewer, longer batches waste less.
+            want = max(1, min(MAX_BATCH, int(sender.throughput_per_second * BATCH_SECONDS) or 1))
             claimed = claim(sender_id=sender_id, limit=want)
             if not claimed:
                 break
@@ -388,7 +294,6 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 f"sender:{sender_id}",
                 len(claimed),
                 pace,
-                # slots up to the slice's end, counted from where the sending batch's end
                 horizon_seconds=max(deadline - time.monotonic(), 0.5),
                 day=today.key,
                 # No day counter in Redis (the day's first grant, or Redis lost it): count
@@ -408,13 +313,15 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 break
             result.claimed += len(granted)
             pulse.hold(c.id for c in granted)
-            outstanding.append(
-                _start_batch(path=path, granted=granted, slots=grant.slots, rate=pace.rate)
+            stop = _send_and_record(
+                sender=sender,
+                path=path,
+                granted=granted,
+                slots=grant.slots,
+                pace=pace,
+                result=result,
             )
-            if len(outstanding) > 1:
-                stop = _finish_batch(
-                    sender=sender, batch=outstanding.pop(0), pulse=pulse, result=result
-                )
+            pulse.release(c.id for c in granted)
             if stop:
                 break
             if returned:
@@ -422,18 +329,9 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 break
         else:
             result.more = True
-        while outstanding:
-            batch = outstanding.pop(0)
-            stop = _finish_batch(sender=sender, batch=batch, pulse=pulse, result=result) or stop
         if not result.more and not result.capped:
             result.more = _work_due(sender_id)
     finally:
-        if path is not None:
-            for batch in outstanding:
-                # An error mid-slice: the sends handed to the loop still finish and are
-                # recorded (or their leases expire and recovery settles them), never sent twice.
-                with contextlib.suppress(Exception):
-                    _finish_batch(sender=path.sender, batch=batch, pulse=pulse, result=result)
         pulse.stop()
         if path is not None:
             path.close()
@@ -441,36 +339,32 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
     return result
 
 
-def _start_batch(
-    *, path: _SendPath, granted: list[Claimed], slots: list[float], rate: float
-) -> _InFlight:
-    """Render the granted messages and hand their sends to the loop, each at its slot."""
-    plan = prepare(sender=path.sender, claimed=granted, upload=path.upload)
-    to_send = [c for c in granted if c.id in plan.messages]
-    outcomes = path.start([plan.messages[c.id] for c in to_send], slots[: len(to_send)], rate=rate)
-    return _InFlight(granted=granted, to_send=to_send, plan=plan, outcomes=outcomes)
-
-
-def _finish_batch(
-    *, sender: Sender, batch: _InFlight, pulse: heartbeat.Heartbeat, result: DrainResult
+def _send_and_record(
+    *,
+    sender: Sender,
+    path: _SendPath,
+    granted: list[Claimed],
+    slots: list[float],
+    pace: Pace,
+    result: DrainResult,
 ) -> bool:
-    """Wait for a batch's outcomes and record them. Returns True when the drainer must stop
-    (the number is blocked)."""
-    outcomes = batch.outcomes.result()
-    plan, granted = batch.plan, batch.granted
+    """Render the granted messages, send each at its slot, record every outcome. Returns True
+    when the drainer must stop (the number is blocked)."""
+    plan = prepare(sender=sender, claimed=granted, upload=path.upload)
+    to_send = [c for c in granted if c.id in plan.messages]
+    outcomes = path.send(
+        [plan.messages[c.id] for c in to_send], slots[: len(to_send)], rate=pace.rate
+    )
     not_sent = [c for c in granted if c.id in plan.local]
-    try:
-        return record(
-            sender=sender,
-            sent=[*batch.to_send, *not_sent],
-            outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
-            bodies=plan.bodies,
-            skipped=[c for c in granted if c.id in plan.skip],
-            result=result,
-            plan=plan,
-        )
-    finally:
-        pulse.release(c.id for c in granted)
+    return record(
+        sender=sender,
+        sent=[*to_send, *not_sent],
+        outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
+        bodies=plan.bodies,
+        skipped=[c for c in granted if c.id in plan.skip],
+        result=result,
+        plan=plan,
+    )
 
 
 def _work_due(sender_id: int) -> bool:
