@@ -79,6 +79,7 @@ class DrainResult:
     skipped: int = 0
     more: bool = False
     capped: bool = False  # the number's daily cap is used up
+    workspace_numbers: int = 1  # the workspace's active numbers (its share of the dispatch queue)
 
 
 def pace_of(sender: Sender) -> Pace:
@@ -281,6 +282,9 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
             return result
         pace, gate = pace_of(sender), limiter()
         today = caps.cap_day(sender)
+        result.workspace_numbers = Sender.objects.filter(
+            workspace_id=sender.workspace_id, status=Sender.Status.ACTIVE, removed_at__isnull=True
+        ).count()
         deadline = time.monotonic() + slice_seconds
         path = _SendPath(sender, *_thread_runtime())
         while time.monotonic() < deadline:

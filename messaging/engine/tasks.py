@@ -16,7 +16,8 @@ def dispatch_sender_task(*, sender_id: int) -> dict[str, int]:
 
     result = drain(sender_id=sender_id)
     if result.more:
-        dispatch_continue(sender_id=sender_id)  # behind new work of other numbers
+        # behind new work of other numbers (and, for a large workspace, of small workspaces)
+        dispatch_continue(sender_id=sender_id, workspace_numbers=result.workspace_numbers)
     return {"claimed": result.claimed, "accepted": result.accepted, "failed": result.failed}
 
 

@@ -60,12 +60,26 @@ def test_a_new_campaigns_kick_is_taken_before_the_slices_already_waiting(
     settings.ENGINE_KICK_DRAINERS = True
     # given: a large workspace's 20 numbers each have their next slice waiting in the queue
     for sender_id in range(1, 21):
-        kick.dispatch_continue(sender_id=sender_id)
+        kick.dispatch_continue(sender_id=sender_id, workspace_numbers=20)
 
     # when: a small workspace launches a campaign on its own number
     kick.dispatch_kick(sender_ids=[99])
-    kick.dispatch_continue(sender_id=21)  # a slice re-queued after the launch
+    kick.dispatch_continue(sender_id=21, workspace_numbers=20)  # re-queued after the launch
 
     # then: the next free dispatch thread takes the new number's work first; the waiting
     # slices keep their own order among themselves (no number starves another)
     assert _taken_in_order(broker) == [99, *range(1, 22)]
+
+
+def test_a_small_workspaces_next_slice_goes_before_a_large_workspaces_slices(
+    broker: Connection,
+) -> None:
+    # given: a large workspace's 20 numbers each have their next slice waiting
+    for sender_id in range(1, 21):
+        kick.dispatch_continue(sender_id=sender_id, workspace_numbers=20)
+
+    # when: the small workspace's number finishes its first slice with work left
+    kick.dispatch_continue(sender_id=99, workspace_numbers=1)
+
+    # then: its campaign goes on at the next free thread instead of after 20 slices
+    assert _taken_in_order(broker) == [99, *range(1, 21)]
