@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -9,6 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from _setup import seed_contacts
+
+# a dispatch task drains one number for SLICE_SECONDS (5 s) per task, as here by default
+SLICE = float(os.environ.get("BENCH_SLICE_SECONDS", "5"))
 
 
 def run_campaign(
@@ -21,10 +25,12 @@ def run_campaign(
     budget_seconds: float,
     processes: int = 1,
     whatsapp_template: bool = False,
+    on_start: Any = None,
 ) -> dict[str, Any]:
     """With `whatsapp_template`, the campaign sends an approved Meta template (image header
     uploaded once per number, two body variables and a URL button filled per contact) instead
-    of free text."""
+    of free text. `on_start()` is called when seeding and fan-out are done, just before the
+    draining starts (e.g. to start a CPU meter)."""
     from django.db import connection
     from django.test import override_settings
 
@@ -82,6 +88,8 @@ def run_campaign(
         campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
         while fanout_chunk(campaign_id=campaign.pk):
             pass
+        if on_start is not None:
+            on_start()
 
         if processes > 1:
             return _run_in_processes(
@@ -97,25 +105,27 @@ def run_campaign(
         lock = threading.Lock()
 
         def worker() -> None:
-            while not stop.is_set():
-                with lock:
-                    if not pending:
-                        return
-                    sender_id = pending.pop()
-                try:
-                    result = dispatch.drain(sender_id=sender_id, slice_seconds=3.0)
-                finally:
-                    connection.close()
-                with lock:
-                    if (
+            try:
+                while not stop.is_set():
+                    with lock:
+                        if not pending:
+                            return
+                        sender_id = pending.pop()
+                    # As a dispatch worker thread does: its connection is kept from one slice to
+                    # the next, and the check is made outside the lock (the other threads keep
+                    # sending meanwhile).
+                    result = dispatch.drain(sender_id=sender_id, slice_seconds=SLICE)
+                    still_open = (
                         result.more
                         or Message.objects.filter(
                             sender_id=sender_id, status__in=["queued", "sending"]
                         ).exists()
-                    ):
-                        pending.add(sender_id)
-                    connection.close()
-                time.sleep(0.001)
+                    )
+                    with lock:
+                        if still_open:
+                            pending.add(sender_id)
+            finally:
+                connection.close()
 
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=threads) as pool:

@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from _campaign import SLICE
 from _setup import django_setup
 
 
@@ -28,7 +29,7 @@ def main(sender_ids: list[int], threads: int, budget_seconds: float) -> None:
                 if not pending:
                     return
                 sender_id = pending.pop()
-            result = dispatch.drain(sender_id=sender_id, slice_seconds=3.0)
+            result = dispatch.drain(sender_id=sender_id, slice_seconds=SLICE)
             still_open = (
                 result.more
                 or Message.objects.filter(

@@ -145,7 +145,10 @@ def start_web(port: int, env: dict[str, str], workers: int = 2, threads: int = 4
     raise RuntimeError("gunicorn did not start")
 
 
-def start_worker(env: dict[str, str], queues: str, concurrency: int, name: str) -> ProductProcess:
+def start_worker(
+    env: dict[str, str], queues: str, concurrency: int, name: str, pool: str = ""
+) -> ProductProcess:
+    """A Celery worker; `pool="threads"` as the Procfile's dispatch process runs."""
     return ProductProcess(
         name,
         [
@@ -161,6 +164,7 @@ def start_worker(env: dict[str, str], queues: str, concurrency: int, name: str) 
             f"{name}-bench@%h",
             "-l",
             "warning",
+            *(["--pool", pool] if pool else []),
         ],
         env,
     )

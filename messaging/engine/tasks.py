@@ -12,10 +12,12 @@ from celery import shared_task
 @shared_task(name="messaging.tasks.dispatch_sender_task", acks_late=True)  # type: ignore[untyped-decorator]
 def dispatch_sender_task(*, sender_id: int) -> dict[str, int]:
     from messaging.engine.dispatch import drain
+    from messaging.engine.kick import dispatch_continue
 
     result = drain(sender_id=sender_id)
     if result.more:
-        dispatch_sender_task.apply_async(kwargs={"sender_id": sender_id}, queue="dispatch")
+        # behind new work of other numbers (and, for a large workspace, of small workspaces)
+        dispatch_continue(sender_id=sender_id, workspace_numbers=result.workspace_numbers)
     return {"claimed": result.claimed, "accepted": result.accepted, "failed": result.failed}
 
 

@@ -64,6 +64,9 @@ class SandboxConfig:
     webhook_max_attempts: int = 5
     webhook_retry_base_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
+    #: Benchmarks: remember when each status webhook was first posted (``wamid:status`` ->
+    #: epoch seconds, read at ``GET /_sandbox/webhook-times``), for at most this many statuses.
+    record_webhook_times: int = 0
     #: Templates created through ``POST /{waba_id}/message_templates`` stay PENDING this long,
     #: then the automatic review approves or rejects them (0: manual only, from the page or
     #: ``POST /_sandbox/templates/{id}/status``). Meta: "Review can take up to 24 hours".

@@ -737,6 +737,10 @@ class Sandbox:
             return _bad_request(str(exc))
         return web.json_response(self.config.as_dict())
 
+    async def webhook_times(self, request: web.Request) -> web.Response:
+        """When each status webhook was first posted (``--record-webhook-times``)."""
+        return web.json_response(self.webhooks.posted_at)
+
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -1078,6 +1082,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     add.add_get("/_sandbox/", sandbox.index_page)
     add.add_get("/_sandbox", sandbox.to_index_page)
     add.add_get("/_sandbox/health", sandbox.health)
+    add.add_get("/_sandbox/webhook-times", sandbox.webhook_times)
     add.add_get("/_sandbox/config", sandbox.get_config)
     add.add_post("/_sandbox/config", sandbox.post_config)
     add.add_get("/_sandbox/stats", sandbox.stats)

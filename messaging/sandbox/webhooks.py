@@ -78,6 +78,8 @@ class WebhookDispatcher:
         self._flusher: asyncio.Task[None] | None = None
         self.totals: dict[str, int] = {"posts_ok": 0, "posts_failed": 0, "gave_up": 0}
         self.duplicate_posts = 0
+        #: ``wamid:status`` -> when its webhook was first posted (``record_webhook_times``)
+        self.posted_at: dict[str, float] = {}
 
     # Lifecycle -------------------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class WebhookDispatcher:
         self._inflight.clear()
         self.totals = {"posts_ok": 0, "posts_failed": 0, "gave_up": 0}
         self.duplicate_posts = 0
+        self.posted_at = {}
 
     @property
     def pending(self) -> int:
@@ -231,6 +234,11 @@ class WebhookDispatcher:
         body = encode(meta_envelope(number.waba_id, "messages", value))
         headers = {META_SIGNATURE_HEADER: meta_signature(body, number.app_secret)}
         names = [str(status["status"]) for status in statuses]
+        keep = self._config().record_webhook_times
+        if keep and len(self.posted_at) < keep:
+            now = time.time()
+            for status in statuses:
+                self.posted_at.setdefault(f"{status['id']}:{status['status']}", now)
         self._deliver_soon(number.callback_url, body, headers, number.stats, statuses=names)
 
     # Delivery --------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Fairness between tenants on the dispatch queue: a number's new work (a kick) is taken before
+the re-queued slices of numbers that are already draining, through the real Redis broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from celery import current_app
+from django.conf import settings
+from kombu import Connection
+
+from messaging.engine import kick
+from messaging.engine.runtime import redis_client
+
+
+@pytest.fixture
+def broker() -> Iterator[Connection]:
+    """The Celery app publishing to the test Redis for real (not eagerly), with the dispatch
+    queue empty before and after."""
+    client = redis_client()
+
+    def empty() -> None:
+        for key in client.scan_iter("dispatch*"):
+            client.delete(key)
+
+    empty()
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = False
+    try:
+        with Connection(settings.CELERY_BROKER_URL) as connection:
+            yield connection
+    finally:
+        current_app.conf.task_always_eager = eager
+        empty()
+
+
+def _taken_in_order(connection: Connection) -> list[int]:
+    """Pop the dispatch queue as a worker does (lowest priority step first)."""
+    queue = connection.SimpleQueue("dispatch")
+    taken = []
+    try:
+        while True:
+            try:
+                message = queue.get(block=False)
+            except queue.Empty:
+                return taken
+            body = message.body if isinstance(message.body, bytes | str) else message.payload
+            _args, kwargs, _embed = json.loads(body) if not isinstance(body, list) else body
+            taken.append(kwargs["sender_id"])
+            message.ack()
+    finally:
+        queue.close()
+
+
+def test_a_new_campaigns_kick_is_taken_before_the_slices_already_waiting(
+    broker: Connection, settings
+) -> None:
+    settings.ENGINE_KICK_DRAINERS = True
+    # given: a large workspace's 20 numbers each have their next slice waiting in the queue
+    for sender_id in range(1, 21):
+        kick.dispatch_continue(sender_id=sender_id, workspace_numbers=20)
+
+    # when: a small workspace launches a campaign on its own number
+    kick.dispatch_kick(sender_ids=[99])
+    kick.dispatch_continue(sender_id=21, workspace_numbers=20)  # re-queued after the launch
+
+    # then: the next free dispatch thread takes the new number's work first; the waiting
+    # slices keep their own order among themselves (no number starves another)
+    assert _taken_in_order(broker) == [99, *range(1, 22)]
+
+
+def test_a_small_workspaces_next_slice_goes_before_a_large_workspaces_slices(
+    broker: Connection,
+) -> None:
+    # given: a large workspace's 20 numbers each have their next slice waiting
+    for sender_id in range(1, 21):
+        kick.dispatch_continue(sender_id=sender_id, workspace_numbers=20)
+
+    # when: the small workspace's number finishes its first slice with work left
+    kick.dispatch_continue(sender_id=99, workspace_numbers=1)
+
+    # then: its campaign goes on at the next free thread instead of after 20 slices
+    assert _taken_in_order(broker) == [99, *range(1, 21)]
