@@ -435,6 +435,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.login_events_purge_task",
         "schedule": crontab(minute=23, hour=2),
     },
+    "privacy-purge-sessions": {
+        "task": "privacy.tasks.sessions_purge_task",
+        "schedule": crontab(minute=26, hour=2),
+    },
     "privacy-purge-audit-events": {
         "task": "privacy.tasks.audit_events_purge_task",
         "schedule": crontab(minute=29, hour=2),
