@@ -435,6 +435,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.login_events_purge_task",
         "schedule": crontab(minute=23, hour=2),
     },
+    "privacy-purge-sessions": {
+        "task": "privacy.tasks.sessions_purge_task",
+        "schedule": crontab(minute=26, hour=2),
+    },
     "privacy-purge-audit-events": {
         "task": "privacy.tasks.audit_events_purge_task",
         "schedule": crontab(minute=29, hour=2),
@@ -486,6 +490,12 @@ RISK_CONFIRM_SCORE = env_int("RISK_CONFIRM_SCORE", 60)
 WARMUP_STEPS = [int(n) for n in env_list("WARMUP_STEPS", "50,100,200,400,800,1600")]
 PROTECTION_SLOW_RATE = env_float("PROTECTION_SLOW_RATE", 0.01)
 PROTECTION_PAUSE_RATE = env_float("PROTECTION_PAUSE_RATE", 0.03)
+# Restoring a slowed number's pace: once it is healthy (quality not lowered, its block and
+# opt-out rates under PROTECTION_RESTORE_RATE) and nothing tripped for PROTECTION_RESTORE_HOURS,
+# one step up every PROTECTION_RESTORE_HOURS, at most PROTECTION_RESTORE_STEPS steps.
+PROTECTION_RESTORE_RATE = env_float("PROTECTION_RESTORE_RATE", 0.005)
+PROTECTION_RESTORE_HOURS = env_int("PROTECTION_RESTORE_HOURS", 24)
+PROTECTION_RESTORE_STEPS = env_int("PROTECTION_RESTORE_STEPS", 4)
 # A killed drainer's in-flight messages (lease expired) may have reached the gateway: they wait
 # this long, and until every webhook already received for their number has been applied,
 # before they are sent again (a status arriving meanwhile settles them without a resend).

@@ -26,6 +26,7 @@ from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 from messaging.numbers.models import (
     CustomerWindow,
     NumberHealthChange,
+    NumberPaceChange,
     Sender,
     WarmupPlan,
     WebhookEvent,
@@ -50,6 +51,7 @@ __all__ = [
     "MessageStat",
     "MessageTemplate",
     "NumberHealthChange",
+    "NumberPaceChange",
     "OptOutSource",
     "Segment",
     "SendingPolicy",

@@ -112,6 +112,13 @@ AUDIT_SENTENCES: dict[str, Any] = {
         "%(campaigns)s campaign(s) of number “%(target)s” paused to protect it: %(reason)s"
     ),
     "number.protection_cleared": _l("Number “%(target)s” is no longer under protection"),
+    "number.pace_raised": _l(
+        "Number “%(target)s” is healthy again: its pace went up from %(from)s to "
+        "%(per_second)s messages a second"
+    ),
+    "number.pace_restored": _l(
+        "Number “%(target)s” is healthy again: its pace is back to %(per_second)s messages a second"
+    ),
     "number.appeal_pack_exported": _l("Appeal pack of number “%(target)s” downloaded"),
     "number.replaced": _l(
         "Number “%(target)s” replaced “%(old)s” (%(campaigns)s campaign(s) moved to it)"

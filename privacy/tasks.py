@@ -51,3 +51,8 @@ def audit_events_purge_task() -> int:
 @shared_task
 def message_bodies_purge_task() -> int:
     return services.message_bodies_purge()
+
+
+@shared_task
+def sessions_purge_task() -> int:
+    return services.sessions_and_devices_purge()

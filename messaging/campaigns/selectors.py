@@ -12,12 +12,16 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import Workspace
 from messaging.analytics.models import MessageStat
-from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.models import Campaign, Message, SendingPolicy
 from messaging.campaigns.risk import Risk, RiskSignals, risk_score
+from messaging.contacts.audience import Audience, audience_recipients
 from messaging.contacts.models import Contact
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.content.rendering import Alt, TemplateError, parse, variables_of
 from messaging.engine.caps import effective_daily_cap
+from messaging.engine.frequency import within_frequency_cap
 from messaging.numbers.models import Sender, WarmupPlan
 
 BLOCK_CODES = (131048, 131049)
@@ -63,20 +67,14 @@ def campaign_risk_signals(
     """The recorded figures for `campaign` about to go to `recipients` from `senders`."""
     now = timezone.now()
     ids = [s.pk for s in senders]
+    earlier = Message.objects.filter(workspace_id=campaign.workspace_id, contact_id__isnull=False)
+    if campaign.pk is not None:  # a draft not saved yet (the builder) has no messages of its own
+        earlier = earlier.exclude(campaign_id=campaign.pk)
     shares = recipients.aggregate(
         total=Count("id"),
         # NOT IN over one uncorrelated sub-query: PostgreSQL hashes it once (a correlated
         # EXISTS inside FILTER would run once per contact).
-        never=Count(
-            "id",
-            filter=~Q(
-                id__in=Message.objects.filter(
-                    workspace_id=campaign.workspace_id, contact_id__isnull=False
-                )
-                .exclude(campaign_id=campaign.pk)
-                .values("contact_id")
-            ),
-        ),
+        never=Count("id", filter=~Q(id__in=earlier.values("contact_id"))),
         no_consent=Count("id", filter=Q(consent_source="")),
     )
     total = shares["total"] or 0
@@ -137,6 +135,42 @@ def campaign_risk(
     """The campaign's ban-risk score with its reasons (`messaging.campaigns.risk`)."""
     signals = campaign_risk_signals(campaign=campaign, senders=senders, recipients=recipients)
     return risk_score(signals, confirm_at=settings.RISK_CONFIRM_SCORE)
+
+
+def workspace_risk_max(*, workspace_id: int) -> int | None:
+    """The highest ban-risk score the workspace lets a launch have, or None (no limit)."""
+    policy = SendingPolicy.objects.filter(workspace_id=workspace_id).first()
+    return policy.max_risk_score if policy is not None else None
+
+
+def campaign_draft_risk(
+    *,
+    workspace: Workspace,
+    senders: list[Sender],
+    audience: Audience,
+    template: MessageTemplate | None = None,
+    whatsapp_template: WhatsAppTemplate | None = None,
+    template_variables: dict[str, Any] | None = None,
+    pacing: dict[str, Any] | None = None,
+) -> Risk:
+    """The ban-risk score of a campaign still being written in the builder (nothing saved),
+    from the same signals and the same recipients (frequency cap applied) as the pre-flight,
+    so the score the builder shows is the one the launch will check. The caller passes a
+    cleaned audience and resolved pacing (`audience_clean`, `pacing_clean`) and the
+    workspace's own objects."""
+    if any(s.workspace_id != workspace.pk for s in senders):
+        raise ValueError("sender of another workspace")
+    draft = Campaign(
+        workspace=workspace,
+        template=template,
+        whatsapp_template=whatsapp_template,
+        template_variables=template_variables or {},
+        pacing=pacing or {},
+    )
+    recipients = within_frequency_cap(
+        draft, audience_recipients(workspace=workspace, audience=audience)
+    )
+    return campaign_risk(campaign=draft, senders=senders, recipients=recipients)
 
 
 def warmup_calendar(

@@ -23,7 +23,7 @@ from core.events import campaign_event, events_publish
 from core.phones import PhoneError, normalize_phone
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message, SendingPolicy
-from messaging.campaigns.selectors import campaign_risk, warmup_calendar
+from messaging.campaigns.selectors import campaign_risk, warmup_calendar, workspace_risk_max
 from messaging.campaigns.whatsapp import (
     cloud_numbers,
     launch_blockers,
@@ -343,8 +343,7 @@ def campaign_preflight(*, campaign: Campaign) -> dict[str, Any]:
 
 
 def _risk_max(workspace_id: int) -> int | None:
-    policy = SendingPolicy.objects.filter(workspace_id=workspace_id).first()
-    return policy.max_risk_score if policy is not None else None
+    return workspace_risk_max(workspace_id=workspace_id)
 
 
 def _risk_blocker(score: int, limit: int) -> str:

@@ -12,6 +12,7 @@ urlpatterns = [
     path(_C + "new/", views.campaign_new, name="new"),
     path(_C + "safety/", views.sending_safety, name="safety"),
     path(_C + "audience/", views.campaign_audience_preview, name="audience_preview"),
+    path(_C + "risk/", views.campaign_risk_preview, name="risk_preview"),
     path(_C + "template-part/", views.campaign_template_part, name="template_part"),
     path(_C + "messages/", views.message_log, name="messages"),
     path(_C + "inbox/", views.inbox, name="inbox"),

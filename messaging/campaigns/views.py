@@ -31,7 +31,11 @@ from messaging.analytics.selectors import (
 )
 from messaging.campaigns import services
 from messaging.campaigns.models import Campaign, InboundMessage, Message, SendingPolicy
-from messaging.campaigns.selectors import warmup_calendar
+from messaging.campaigns.selectors import (
+    campaign_draft_risk,
+    warmup_calendar,
+    workspace_risk_max,
+)
 from messaging.campaigns.whatsapp import translations_of
 from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
 from messaging.contacts.models import ContactList, Segment
@@ -39,7 +43,7 @@ from messaging.contacts.selectors import contact_attribute_keys
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.content.whatsapp import TemplateSlot, header_format, template_slots
 from messaging.engine.dispatch import send_rate_series
-from messaging.engine.pacing import PRESET_LABELS
+from messaging.engine.pacing import PRESET_LABELS, pacing_clean
 from messaging.numbers.models import Sender
 
 
@@ -203,10 +207,16 @@ class CampaignForm(forms.Form):
         if data.get("template") and data.get("whatsapp_template"):
             self.add_error(
                 "whatsapp_template",
-                _("Choose a message template or a WhatsApp template, not both."),
+                ValidationError(
+                    _("Choose a message template or a WhatsApp template, not both."),
+                    code=self.CONTENT_CHOICE,
+                ),
             )
         elif not data.get("template") and not data.get("whatsapp_template"):
-            self.add_error("template", _("Choose what the campaign sends."))
+            self.add_error(
+                "template",
+                ValidationError(_("Choose what the campaign sends."), code=self.CONTENT_CHOICE),
+            )
         for name in ("scheduled_at", "expires_at"):
             if data.get(name):  # typed in the workspace's time zone
                 data[name] = data[name].replace(tzinfo=None).replace(tzinfo=self.workspace_zone)
@@ -236,7 +246,21 @@ class CampaignForm(forms.Form):
         days = sorted(int(d) for d in data.get("window_days") or [])
         return {"start": data["window_start"], "end": data["window_end"], "days": days}
 
+    #: The code of `clean`'s "choose what the campaign sends" errors: a draft still being
+    #: written has a ban-risk score before its content is chosen.
+    CONTENT_CHOICE = "content_choice"
     AUDIENCE_FIELDS = ("contact_list", "segment", "tags_any", "tags_none")
+    #: The other fields the live ban-risk score reads (the audience's are above).
+    RISK_FIELDS = (
+        "senders",
+        "template",
+        "whatsapp_template",
+        "pacing_preset",
+        "pace_per_second",
+        "pace_batch_size",
+        "pace_batch_pause_seconds",
+        "pace_jitter_ms",
+    )
     #: Rendered by the builder's WhatsApp template part (reloaded when the template changes).
     TEMPLATE_PART_FIELDS = ("template_language", "header_media_file", "header_media_url")
 
@@ -463,6 +487,58 @@ def campaign_audience_preview(request: WorkspaceRequest) -> HttpResponse:
         request,
         "messaging/_audience.html",
         {"counts": counts, "sample": sample, "error": error},
+    )
+
+
+@workspace_view(Perm.VIEW)
+def campaign_risk_preview(request: WorkspaceRequest) -> HttpResponse:
+    """htmx: the ban-risk score of the builder's current choices (numbers, audience, what is
+    sent, pacing), computed by the same selector as the pre-flight; a choice that is not
+    valid yet gets a message saying what to fix instead of a score."""
+    workspace = request.workspace
+    form = CampaignForm(request.GET, workspace=workspace)
+    form.is_valid()  # only the fields the score reads matter here
+    # A value that is not valid (another workspace's id, a negative pace) is named; a choice
+    # not made yet is not an error here (no number gets its own message below).
+    errors = [
+        f"{form.fields[name].label}: {' '.join(e.messages)}"
+        for name in (*CampaignForm.RISK_FIELDS, *CampaignForm.AUDIENCE_FIELDS)
+        for e in form.errors.as_data().get(name, [])
+        if e.code not in ("required", CampaignForm.CONTENT_CHOICE)
+    ]
+    risk, error = None, ""
+    senders = list(form.cleaned_data.get("senders") or [])
+    if errors:
+        error = " ".join(errors)
+    elif not senders:
+        error = _("Choose at least one number to see the ban-risk score.")
+    else:
+        try:
+            audience = audience_clean(
+                workspace=workspace, data=audience_from_choices(form.cleaned_data)
+            )
+            pacing = pacing_clean(form.pacing())
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            whatsapp_template = form.cleaned_data.get("whatsapp_template")
+            risk = campaign_draft_risk(
+                workspace=workspace,
+                senders=senders,
+                audience=audience,
+                template=form.cleaned_data.get("template"),
+                whatsapp_template=whatsapp_template,
+                template_variables=form.template_variables() if whatsapp_template else None,
+                pacing=pacing,
+            ).as_dict()
+    return render(
+        request,
+        "messaging/campaigns/_risk_live.html",
+        {
+            "risk": risk,
+            "error": error,
+            "preflight": {"risk_max": workspace_risk_max(workspace_id=workspace.pk)},
+        },
     )
 
 

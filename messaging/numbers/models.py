@@ -71,10 +71,17 @@ class Sender(WorkspaceOwned):
     throughput_level = models.CharField(max_length=24, blank=True)
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # Automatic protection (issue #21, `messaging.numbers.protection`): "slowed" (its pace was
-    # lowered) or "paused" (its campaigns were paused), and why; cleared by the user.
-    protection = models.CharField(max_length=8, blank=True)
+    # lowered), "paused" (its campaigns were paused) or "restoring" (healthy again, its pace
+    # climbing back), and why; `protection_at` is the last time protection tripped.
+    protection = models.CharField(max_length=12, blank=True)
     protection_reason = models.CharField(max_length=255, blank=True)
     protection_at = models.DateTimeField(null=True, blank=True)
+    # The pace the user had set before protection first lowered it: the ceiling the gradual
+    # restoration climbs back to (never above). Null when the pace is the user's own.
+    pace_restore_per_second = models.PositiveIntegerField(null=True, blank=True)
+    pace_restore_min_interval_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The last restoration step (the next waits a healthy period after it).
+    pace_restored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -220,6 +227,33 @@ class NumberHealthChange(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.sender_id} {self.field}: {self.old_value} -> {self.new_value}"
+
+
+class NumberPaceChange(WorkspaceOwned):
+    """One change of a number's pace made by protection (lowered, a restoration step, fully
+    restored) or a restoration the user ended by setting the pace: the number page's log."""
+
+    class Kind(models.TextChoices):
+        LOWERED = "lowered", _("Lowered to protect the number")
+        RAISED = "raised", _("Raised one step (healthy again)")
+        RESTORED = "restored", _("Restored to your pace")
+        SET_BY_USER = "set_by_user", _("You set the pace yourself")
+
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="pace_changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    per_second_from = models.PositiveIntegerField()
+    per_second_to = models.PositiveIntegerField()
+    min_interval_ms_from = models.PositiveIntegerField(default=0)
+    min_interval_ms_to = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=255, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["sender", "-changed_at"], name="number_pace_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} {self.kind}: {self.per_second_from} -> {self.per_second_to}"
 
 
 class CustomerWindow(WorkspaceOwned):

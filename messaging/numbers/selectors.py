@@ -11,7 +11,7 @@ from accounts.models import Workspace
 from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Message
 from messaging.engine.caps import cap_day
-from messaging.numbers.models import NumberHealthChange, Sender
+from messaging.numbers.models import NumberHealthChange, NumberPaceChange, Sender
 
 
 def sender_webhook_url(sender: Sender) -> str:
@@ -61,6 +61,14 @@ def number_health_history(
 ) -> list[NumberHealthChange]:
     """The number's quality, tier and throughput changes, newest first."""
     return list(NumberHealthChange.objects.for_workspace(workspace).filter(sender=sender)[:limit])
+
+
+def number_pace_history(
+    *, workspace: Workspace, sender: Sender, limit: int = 30
+) -> list[NumberPaceChange]:
+    """The pace changes protection made to the number (lowered, raised, restored), newest
+    first."""
+    return list(NumberPaceChange.objects.for_workspace(workspace).filter(sender=sender)[:limit])
 
 
 def numbers_last_health_change(

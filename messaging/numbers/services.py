@@ -54,6 +54,7 @@ from messaging.numbers.health import (
     number_health_refresh,
 )
 from messaging.numbers.models import NumberHealthChange, Sender, WebhookEvent
+from messaging.numbers.protection import number_pace_set_by_user
 from messaging.numbers.selectors import sender_webhook_url
 
 log = logging.getLogger(__name__)
@@ -403,6 +404,9 @@ def sender_update_pacing(
     sender.throughput_per_second, sender.min_interval_ms = throughput_per_second, min_interval_ms
     sender.jitter_ms, sender.daily_cap, sender.label = jitter_ms, daily_cap, label
     sender.save(update_fields=[*before])
+    pace_before = (before["throughput_per_second"], before["min_interval_ms"])
+    if pace_before != (throughput_per_second, min_interval_ms):
+        number_pace_set_by_user(sender=sender, before=pace_before)
     audit_record(
         workspace=workspace,
         action="number.settings_changed",

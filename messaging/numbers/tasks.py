@@ -49,9 +49,13 @@ def number_health_refresh_task(*, sender_id: int, event: str = "hourly") -> bool
 
 @shared_task(name="messaging.tasks.numbers_keep_alive_task")
 def numbers_keep_alive_task() -> dict[str, int]:
-    """Beat: judge the warm-up plans' previous day, and protect numbers whose block or
-    opt-out rate rose (issue #21)."""
-    from messaging.numbers.protection import numbers_protect_due
+    """Beat: judge the warm-up plans' previous day, protect numbers whose block or opt-out
+    rate rose, and raise the pace of protected numbers that are healthy again (issue #21)."""
+    from messaging.numbers.protection import numbers_protect_due, numbers_restore_due
     from messaging.numbers.warmup import warmups_evaluate
 
-    return {"warmups": len(warmups_evaluate()), "protected": len(numbers_protect_due())}
+    return {
+        "warmups": len(warmups_evaluate()),
+        "protected": len(numbers_protect_due()),
+        "restored": len(numbers_restore_due()),
+    }

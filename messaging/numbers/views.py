@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -216,6 +217,10 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             "webhook_url": webhook_url,
             "test_form": TestMessageForm(initial={"to": request.user.phone}),
             "history": selectors.number_health_history(workspace=request.workspace, sender=sender),
+            "pace_history": selectors.number_pace_history(
+                workspace=request.workspace, sender=sender
+            ),
+            "restore_hours": settings.PROTECTION_RESTORE_HOURS,
             "warmup": warmup,
             "warmup_history": warmup_history(warmup) if warmup else [],
             "replacements": Sender.objects.for_workspace(request.workspace)

@@ -70,10 +70,15 @@ from privacy.services.requests import (
 )
 from privacy.services.retention import (
     AUDIT_EVENT_RETENTION,
+    ENDED_SESSION_GRACE,
+    KNOWN_DEVICE_RETENTION,
     LOGIN_EVENT_RETENTION,
     audit_events_purge,
+    known_devices_purge,
     login_events_purge,
     message_bodies_purge,
+    sessions_and_devices_purge,
+    user_sessions_purge,
 )
 
 __all__ = [
@@ -83,7 +88,9 @@ __all__ = [
     "CONFIRMATION_TTL",
     "COOKIE_NAME",
     "DEACTIVATION_GRACE",
+    "ENDED_SESSION_GRACE",
     "EXPORT_TTL",
+    "KNOWN_DEVICE_RETENTION",
     "LOGIN_EVENT_RETENTION",
     "MATERIAL_CHANGE_NOTICE",
     "REACTIVATION_SALT",
@@ -118,6 +125,7 @@ __all__ = [
     "export_file_for_download",
     "export_request",
     "exports_purge_expired",
+    "known_devices_purge",
     "login_events_purge",
     "marketing_unsubscribe",
     "marketing_unsubscribe_headers",
@@ -133,5 +141,7 @@ __all__ = [
     "reactivation_token",
     "recipient_erase",
     "recipient_phone",
+    "sessions_and_devices_purge",
     "subject_hash",
+    "user_sessions_purge",
 ]
