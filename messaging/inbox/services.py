@@ -360,9 +360,15 @@ def conversation_template_send(
 
 
 def _canned_clean(*, workspace: Workspace, name: str, text: str, exclude: int | None) -> None:
+    """The form's limits are the columns' (a posted name over 60 characters would otherwise
+    reach the database and fail there)."""
     errors: dict[str, str] = {}
+    name_limit = CannedReply._meta.get_field("name").max_length or 60
+    text_limit = CannedReply._meta.get_field("text").max_length or 4096
     if not name.strip():
         errors["name"] = _("Give it a short name.")
+    elif len(name.strip()) > name_limit:
+        errors["name"] = _("At most %(n)d characters.") % {"n": name_limit}
     elif (
         CannedReply.objects.for_workspace(workspace)
         .filter(name=name.strip())
@@ -372,6 +378,8 @@ def _canned_clean(*, workspace: Workspace, name: str, text: str, exclude: int | 
         errors["name"] = _("A canned reply with this name exists.")
     if not text.strip():
         errors["text"] = _("Write the reply.")
+    elif len(text) > text_limit:
+        errors["text"] = _("At most %(n)d characters.") % {"n": text_limit}
     else:
         try:
             render(text, values={}, seed="check")
