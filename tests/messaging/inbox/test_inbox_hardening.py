@@ -10,9 +10,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.permissions import Role
 from core.crypto import encrypt_json
+from messaging.campaigns.models import InboundMessage, Message
 from messaging.inbox import services as inbox_services
-from messaging.inbox.models import CannedReply
+from messaging.inbox.models import CannedReply, Conversation
 from messaging.numbers.models import Sender
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +64,63 @@ def test_an_over_long_canned_reply_is_refused_with_the_fields_message(
     assert list(CannedReply.objects.filter(workspace=workspace).values_list("name", "text")) == [
         ("Kept", "Hi")
     ]
+
+
+def _conversation_with_traffic(workspace, sender: Sender, phone: str, marker: str) -> None:
+    """A conversation of `sender` holding a reply, an agent's answer and a label, each
+    carrying `marker`."""
+    Conversation.objects.create(
+        workspace=workspace,
+        sender=sender,
+        phone=phone,
+        last_preview=f"{marker} reply",
+        unread_count=1,
+        labels=[f"{marker}-label"],
+    )
+    InboundMessage.objects.create(
+        workspace=workspace,
+        sender=sender,
+        phone=phone,
+        provider_message_id=f"wamid.{marker}",
+        kind="text",
+        text=f"{marker} reply",
+    )
+    Message.objects.create(workspace=workspace, sender=sender, phone=phone, body=f"{marker} answer")
+
+
+def test_a_member_restricted_to_one_number_sees_no_reply_of_the_others_anywhere(
+    workspace, owner, make_member
+) -> None:
+    # given: two numbers with a conversation each; the member sees only the first number's
+    shown = _number(workspace, "+994550000001", "71001")
+    hidden = _number(workspace, "+994550000002", "71002")
+    _conversation_with_traffic(workspace, shown, "+994501000001", "Shownzeta")
+    _conversation_with_traffic(workspace, hidden, "+994501000002", "Hiddenzeta")
+    member = make_member(workspace, Role.MEMBER)
+    inbox_services.membership_inbox_numbers_set(
+        workspace=workspace, membership=member, sender_ids=[shown.pk], actor=owner
+    )
+    pages = {
+        "inbox": reverse("messaging_inbox:list", args=[workspace.slug]),
+        "replies": reverse("messaging_campaigns:inbox", args=[workspace.slug]),
+        "home": reverse("messaging_analytics:home", args=[workspace.slug]),
+        "messages log": reverse("messaging_campaigns:messages", args=[workspace.slug]),
+    }
+
+    # when: the member and the owner open every page that shows replies or answers
+    seen_by_member = {name: _client(member.user).get(url) for name, url in pages.items()}
+    seen_by_owner = {name: _client(owner).get(url) for name, url in pages.items()}
+
+    # then: the member reads the first number's lines only; the owner reads both
+    assert {name: r.status_code for name, r in seen_by_member.items()} == dict.fromkeys(pages, 200)
+    bodies = {name: r.content.decode() for name, r in seen_by_member.items()}
+    assert [name for name, body in bodies.items() if "Shownzeta" not in body] == []
+    leaks = [name for name, body in bodies.items() if "Hiddenzeta" in body]
+    assert leaks == [], "pages showing a number hidden from the member"
+    # the inbox's number filter does not offer the hidden number (the numbers page, for
+    # sending, still lists it)
+    assert "+994550000002" not in bodies["inbox"]
+    for name, response in seen_by_owner.items():
+        body = response.content.decode()
+        assert "Shownzeta" in body, name
+        assert "Hiddenzeta" in body, name
