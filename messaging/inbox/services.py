@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,7 @@ from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 
 MEDIA_LIMITS = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 MEDIA_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "document"}
+MEDIA_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 MAX_LABELS = 20
 
 
@@ -195,17 +197,21 @@ def conversation_mark_read(*, workspace: Workspace, conversation: Conversation) 
 
 def _media_store(upload: UploadedFile, caption: str) -> freeform.Media:
     """Keep an uploaded image or PDF (checked by its bytes, not its name) and return it as a
-    media message by link (MEDIA_URL is served publicly, see README)."""
+    media message by link (MEDIA_URL is served publicly, see README). The stored name ends
+    in the suffix of the type the bytes have: a PNG posted as "page.html" must not be served
+    from our origin as HTML."""
     head = upload.read(16)
     upload.seek(0)
-    kind = MEDIA_KINDS.get(sniff_mime(head))
+    mime = sniff_mime(head)
+    kind = MEDIA_KINDS.get(mime)
     if kind is None:
         raise ValidationError({"media": _("Send a JPEG or PNG image or a PDF document.")})
     if (upload.size or 0) > MEDIA_LIMITS[kind]:
         raise ValidationError(
             {"media": _("The file is too large for WhatsApp (images 5 MB, documents 100 MB).")}
         )
-    name = (upload.name or "file").rsplit("/", 1)[-1][-80:]
+    stem = PurePath((upload.name or "file").replace("\\", "/")).stem.strip(". ") or "file"
+    name = f"{stem[-76:]}{MEDIA_SUFFIXES[mime]}"
     path = default_storage.save(f"inbox-media/{uuid.uuid4()}/{name}", upload)
     link = f"{settings.SITE_URL}{settings.MEDIA_URL}{path}"
     return freeform.Media(

@@ -6,7 +6,11 @@ bytes have, never the name's; nobody is assigned a conversation they may not see
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -18,6 +22,8 @@ from messaging.inbox.models import CannedReply, Conversation
 from messaging.numbers.models import Sender
 
 pytestmark = pytest.mark.django_db
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 
 
 def _client(user) -> Client:
@@ -124,3 +130,34 @@ def test_a_member_restricted_to_one_number_sees_no_reply_of_the_others_anywhere(
         body = response.content.decode()
         assert "Shownzeta" in body, name
         assert "Hiddenzeta" in body, name
+
+
+def test_an_upload_named_html_is_stored_and_linked_as_the_image_its_bytes_are(
+    workspace, owner, credits, settings, tmp_path
+) -> None:
+    # given: a conversation on a sandbox number; an agent's file is a PNG by its bytes, with
+    # markup after the header and an .html name (the public /media/ link would serve it as a
+    # page of our origin)
+    settings.MEDIA_ROOT = str(tmp_path)
+    number = _number(workspace, "+994550000001", "71001")
+    conversation = Conversation.objects.create(
+        workspace=workspace, sender=number, phone="+994501000001"
+    )
+    upload = SimpleUploadedFile(
+        "../invoice.html", PNG_HEADER + b"<script>alert(document.cookie)</script>", "text/html"
+    )
+
+    # when: the agent replies with it
+    answer = _client(owner).post(
+        reverse("messaging_inbox:reply", args=[workspace.slug, conversation.public_id]),
+        {"text": "Your invoice", "media": upload},
+    )
+
+    # then: it goes out as an image whose link and stored file end in .png, nothing in .html
+    assert answer.status_code == 302
+    message = Message.objects.get(workspace=workspace, sender=number)
+    link = json.dumps(message.content)
+    assert re.search(r"/media/inbox-media/[0-9a-f-]{36}/invoice\.png", link), link
+    assert ".html" not in link
+    stored = [p.name for p in (tmp_path / "inbox-media").rglob("*") if p.is_file()]
+    assert stored == ["invoice.png"]
