@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,7 @@ from accounts.services import audit_record
 from core.events import conversation_assigned_event, conversation_closed_event, events_publish
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Message
-from messaging.campaigns.whatsapp import sniff_mime
+from messaging.campaigns.whatsapp import media_file_name, sniff_mime
 from messaging.content.models import WhatsAppTemplate
 from messaging.content.rendering import TemplateError, contact_values, contact_values_of, render
 from messaging.content.template_send import TemplateContent, template_render
@@ -37,7 +36,6 @@ from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 
 MEDIA_LIMITS = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 MEDIA_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "document"}
-MEDIA_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 MAX_LABELS = 20
 
 
@@ -197,9 +195,8 @@ def conversation_mark_read(*, workspace: Workspace, conversation: Conversation) 
 
 def _media_store(upload: UploadedFile, caption: str) -> freeform.Media:
     """Keep an uploaded image or PDF (checked by its bytes, not its name) and return it as a
-    media message by link (MEDIA_URL is served publicly, see README). The stored name ends
-    in the suffix of the type the bytes have: a PNG posted as "page.html" must not be served
-    from our origin as HTML."""
+    media message by link (MEDIA_URL is served publicly, see README), stored under the
+    suffix of the type its bytes have (`media_file_name`)."""
     head = upload.read(16)
     upload.seek(0)
     mime = sniff_mime(head)
@@ -210,8 +207,7 @@ def _media_store(upload: UploadedFile, caption: str) -> freeform.Media:
         raise ValidationError(
             {"media": _("The file is too large for WhatsApp (images 5 MB, documents 100 MB).")}
         )
-    stem = PurePath((upload.name or "file").replace("\\", "/")).stem.strip(". ") or "file"
-    name = f"{stem[-76:]}{MEDIA_SUFFIXES[mime]}"
+    name = media_file_name(upload.name, mime)
     path = default_storage.save(f"inbox-media/{uuid.uuid4()}/{name}", upload)
     link = f"{settings.SITE_URL}{settings.MEDIA_URL}{path}"
     return freeform.Media(
