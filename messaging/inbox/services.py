@@ -33,6 +33,7 @@ from messaging.content.rendering import TemplateError, contact_values, contact_v
 from messaging.content.template_send import TemplateContent, template_render
 from messaging.gateways import freeform
 from messaging.inbox.models import CannedReply, Conversation, ConversationNote
+from messaging.inbox.selectors import numbers_visible_to
 
 MEDIA_LIMITS = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 MEDIA_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "document"}
@@ -44,11 +45,23 @@ def _locked(conversation: Conversation) -> Conversation:
     return Conversation.objects.select_for_update().get(pk=conversation.pk)
 
 
-def _agent_of(*, workspace: Workspace, user: User) -> Membership:
+def _agent_of(*, workspace: Workspace, user: User, conversation: Conversation) -> Membership:
+    """The assignee's membership: one who may answer, and who sees the conversation's number
+    (a member restricted to other numbers would be handed a conversation they cannot open)."""
     membership = Membership.objects.filter(workspace=workspace, user=user).first()
     if membership is None or not role_has(membership.role, Perm.CAMPAIGNS_RUN):
         raise ValidationError(
             {"assignee": _("Only a member who may answer (not a viewer) can be assigned.")}
+        )
+    visible = numbers_visible_to(membership)
+    if visible is not None and conversation.sender_id not in visible:
+        raise ValidationError(
+            {
+                "assignee": _(
+                    "%(who)s does not see this number's conversations (see Inbox access)."
+                )
+                % {"who": user.email}
+            }
         )
     return membership
 
@@ -74,7 +87,7 @@ def conversation_assign(
     current assignee changes, audits and publishes nothing."""
     assert conversation.workspace_id == workspace.pk
     if assignee is not None:
-        _agent_of(workspace=workspace, user=assignee)
+        _agent_of(workspace=workspace, user=assignee, conversation=conversation)
     with transaction.atomic():
         row = _locked(conversation)
         if row.assignee_id == (assignee.pk if assignee else None):

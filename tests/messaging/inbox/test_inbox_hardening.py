@@ -6,6 +6,7 @@ bytes have, never the name's; nobody is assigned a conversation they may not see
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -161,3 +162,38 @@ def test_an_upload_named_html_is_stored_and_linked_as_the_image_its_bytes_are(
     assert ".html" not in link
     stored = [p.name for p in (tmp_path / "inbox-media").rglob("*") if p.is_file()]
     assert stored == ["invoice.png"]
+
+
+def test_nobody_is_assigned_a_conversation_of_a_number_hidden_from_them(
+    workspace, owner, make_member, api_client_with_scopes
+) -> None:
+    # given: a conversation on the second number; an agent restricted to the first
+    first = _number(workspace, "+994550000001", "71001")
+    second = _number(workspace, "+994550000002", "71002")
+    conversation = Conversation.objects.create(
+        workspace=workspace, sender=second, phone="+994501000002"
+    )
+    agent = make_member(workspace, Role.MEMBER)
+    inbox_services.membership_inbox_numbers_set(
+        workspace=workspace, membership=agent, sender_ids=[first.pk], actor=owner
+    )
+
+    # when: the owner assigns it to the agent on the page, and an integration over the API
+    page = _client(owner).post(
+        reverse("messaging_inbox:assign", args=[workspace.slug, conversation.public_id]),
+        {"assignee": str(agent.user.pk)},
+        follow=True,
+    )
+    api = api_client_with_scopes("inbox:write").post(
+        f"/api/v1/conversations/{conversation.public_id}/assign/",
+        {"assignee": agent.user.email},
+        format="json",
+    )
+
+    # then: both are refused with the reason, and the conversation stays unassigned
+    reason = f"{agent.user.email} does not see this number's conversations"
+    assert reason in html.unescape(page.content.decode())
+    assert api.status_code == 400
+    assert reason in api.json()["assignee"][0]
+    conversation.refresh_from_db()
+    assert conversation.assignee_id is None
