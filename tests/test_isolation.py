@@ -201,3 +201,70 @@ def test_api_lists_only_the_keys_workspace() -> None:
 def test_public_routes_have_reasons() -> None:
     for name, reason in {**PUBLIC_ROUTES, **PUBLIC_NAMESPACES}.items():
         assert reason.strip(), name
+
+
+@pytest.mark.django_db
+def test_b_writes_carrying_as_ids_in_their_bodies_change_nothing() -> None:
+    """Probe 3 for the fields that name another object in a form, a query or a JSON body
+    (the route walk above sends empty bodies): the team inbox, inbox access, number
+    replacement. Each is refused (4xx or the form's message) and A's rows stay as they were."""
+    from messaging.inbox.models import Conversation
+
+    a = make_tenant(MARKER_A, "alpha")
+    b = make_tenant("Beta Tenant", "beta")
+    a_ids = {k: KWARG_FACTORIES[k](a) for k in ("conversation_id", "canned_id", "number_id")}
+    a_template = API_OBJECTS["whatsapp-template"](a)
+    a_campaign = KWARG_FACTORIES["campaign_id"](a)
+    b_conversation = Conversation.objects.get(public_id=KWARG_FACTORIES["conversation_id"](b))
+    b_number = KWARG_FACTORIES["number_id"](b)
+    before = _snapshot(a.workspace.pk)
+    browser = Client()
+    browser.force_login(b.owner)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {b.api_secret}")
+
+    def inbox(name: str) -> str:
+        return reverse(f"messaging_inbox:{name}", args=["beta", b_conversation.public_id])
+
+    # B's own conversation, with A's owner, canned reply and WhatsApp template in the body
+    assign = browser.post(inbox("assign"), {"assignee": str(a.owner.pk)}, follow=True)
+    assert "Choose a member of this workspace." in assign.content.decode()
+    canned = browser.get(inbox("canned_text") + f"?canned={a_ids['canned_id']}")
+    assert canned.status_code == 404
+    template = browser.post(inbox("template"), {"template": str(a_template)})
+    assert template.status_code == 400
+    page = browser.get(inbox("conversation") + f"?template={a_template}")
+    assert "iso_template" not in page.content.decode()
+    api_assign = api.post(
+        f"/api/v1/conversations/{b_conversation.public_id}/assign/",
+        {"assignee": a.owner.email},
+        format="json",
+    )
+    assert api_assign.status_code == 400
+    b_conversation.refresh_from_db()
+    assert b_conversation.assignee_id is None
+    # A's number as a member's inbox access, and as B's number's replacement
+    access = browser.post(
+        reverse("messaging_inbox:access", args=["beta"]),
+        {f"numbers-{b.member.pk}": [str(a.cache["sender"].pk)]},
+        follow=True,
+    )
+    assert "Choose numbers of this workspace." in access.content.decode()
+    b.member.refresh_from_db()
+    assert b.member.inbox_sender_ids == []
+    replace = browser.post(
+        reverse("messaging_numbers:replace", args=["beta", b_number]),
+        {"replacement": str(a_ids["number_id"])},
+        follow=True,
+    )
+    assert "Choose the number that replaces this one." in replace.content.decode()
+    # A's number and campaign as list filters show nothing of A's
+    listing_url = reverse("messaging_inbox:list", args=["beta"]) + "?state=all&"
+    for query in (f"number={a_ids['number_id']}", f"campaign={a_campaign}"):
+        listing = browser.get(listing_url + query)
+        assert listing.status_code == 200
+        assert str(a_ids["conversation_id"]) not in listing.content.decode()
+        assert MARKER_A not in listing.content.decode()
+
+    # then: nothing of A's changed
+    assert _snapshot(a.workspace.pk) == before
