@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.permissions import Role
+from billing import services as billing
 from core.crypto import encrypt_json
 from messaging.campaigns.models import InboundMessage, Message
 from messaging.inbox import services as inbox_services
@@ -197,3 +198,36 @@ def test_nobody_is_assigned_a_conversation_of_a_number_hidden_from_them(
     assert reason in api.json()["assignee"][0]
     conversation.refresh_from_db()
     assert conversation.assignee_id is None
+
+
+@pytest.mark.parametrize("path", ["reply", "messages"])
+def test_an_over_long_idempotency_key_is_a_400_and_sends_nothing(
+    workspace, credits, api_client_with_scopes, path
+) -> None:
+    # given: a conversation on a sandbox number (no 24-hour window), credits, a key
+    number = _number(workspace, "+994550000001", "71001")
+    conversation = Conversation.objects.create(
+        workspace=workspace, sender=number, phone="+994501000001"
+    )
+    client = api_client_with_scopes("inbox:write", "campaigns:write")
+    url, body = {
+        "reply": (f"/api/v1/conversations/{conversation.public_id}/reply/", {"text": "Salam"}),
+        "messages": ("/api/v1/messages/", {"to": "+994501000001", "text": "Salam"}),
+    }[path]
+    balance = billing.credits_balance(workspace=workspace)
+
+    # when: an integration sends with a 129-character Idempotency-Key, then a 128-character one
+    refused = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 129)
+    after_refusal = (
+        Message.objects.filter(workspace=workspace).count(),
+        billing.credits_balance(workspace=workspace),
+    )
+    accepted = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 128)
+
+    # then: the long key is a 400 naming the limit, with nothing queued or reserved; the
+    # longest allowed key sends
+    assert refused.status_code == 400
+    assert refused.json() == {"idempotency_key": ["An Idempotency-Key has at most 128 characters."]}
+    assert after_refusal == (0, balance)
+    assert accepted.status_code == 201
+    assert Message.objects.get(workspace=workspace).idempotency_key == "k" * 128
