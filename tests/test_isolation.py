@@ -3,7 +3,9 @@
 Three probes, with every method: B's member on A's slug (404); A's object ids under B's slug
 (404); B's API key with A's object ids (404, or 405 for a method the route does not accept). A
 signed-in member never gets a sign-in redirect, and A's rows are unchanged at the end. New routes
-join automatically; one the harness cannot fill fails until registered in tests/isolation.py."""
+join automatically; one the harness cannot fill fails until registered in tests/isolation.py.
+Within a workspace, the same walk proves per-number inbox access: a member restricted to other
+numbers reads nothing of a hidden number's conversations on any page."""
 
 from __future__ import annotations
 
@@ -268,3 +270,87 @@ def test_b_writes_carrying_as_ids_in_their_bodies_change_nothing() -> None:
 
     # then: nothing of A's changed
     assert _snapshot(a.workspace.pk) == before
+
+
+@pytest.mark.django_db
+def test_a_member_restricted_to_other_numbers_reads_nothing_of_a_numbers_conversations() -> None:
+    """Per-number inbox access, over every dashboard route: a member who sees only another
+    number opens each page (GET, the registry's ids) and finds no line of the hidden number's
+    conversation: its reply, its agent's answer, its preview, its label, an automation run
+    quoting it. The owner, who sees every number, finds them (so the walk can see a leak)."""
+    from automation.models import AutomationRun, RunOutcome
+    from core.crypto import encrypt_json
+    from messaging.campaigns.models import InboundMessage, Message
+    from messaging.inbox import services as inbox_services
+    from messaging.inbox.models import Conversation
+    from messaging.numbers.models import Sender
+
+    hidden_marker = "Quokka hidden line"
+    a = make_tenant(MARKER_A, "alpha")
+    routes = [r for r in all_routes() if not _is_public(r) and r.namespace != "api"]
+    for route in routes:
+        _fill(route, a)
+    hidden, conversation = a.cache["sender"], a.cache["conversation"]
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_preview=f"{hidden_marker} preview", labels=[f"{hidden_marker} label"]
+    )
+    inbound = InboundMessage.objects.create(
+        workspace=a.workspace,
+        sender=hidden,
+        phone=conversation.phone,
+        contact=conversation.contact,
+        provider_message_id="wamid.hidden",
+        kind="text",
+        text=f"{hidden_marker} reply",
+    )
+    Message.objects.create(
+        workspace=a.workspace,
+        sender=hidden,
+        phone=conversation.phone,
+        contact=conversation.contact,
+        body=f"{hidden_marker} answer",
+    )
+    AutomationRun.objects.create(
+        workspace=a.workspace,
+        rule=a.cache["automation_rule"],
+        inbound=inbound,
+        outcome=RunOutcome.FIRED,
+    )
+    shown = Sender.objects.create(
+        workspace=a.workspace,
+        provider=Sender.Provider.SANDBOX,
+        phone_number="+994550000077",
+        phone_number_id=f"7{a.workspace.pk:014d}",
+        credentials_encrypted=encrypt_json({"access_token": "t"}),
+        status=Sender.Status.ACTIVE,
+    )
+    inbox_services.membership_inbox_numbers_set(
+        workspace=a.workspace, membership=a.member, sender_ids=[shown.pk], actor=a.owner
+    )
+
+    def pages_showing_the_hidden_number(user: Any) -> set[str]:
+        browser = Client()
+        browser.force_login(user)
+        found = set()
+        for route in routes:
+            response = browser.get(reverse(route.name, kwargs=_fill(route, a)))
+            chunks = response.streaming_content if response.streaming else [response.content]
+            if hidden_marker.encode() in b"".join(chunks):
+                found.add(route.name)
+        return found
+
+    # when: the restricted member, then the owner, open every page
+    member_sees = pages_showing_the_hidden_number(a.member.user)
+    owner_sees = pages_showing_the_hidden_number(a.owner)
+
+    # then: the owner reads the hidden number's lines on the pages that show them; the
+    # member on none
+    assert {
+        "messaging_inbox:list",
+        "messaging_inbox:conversation",
+        "messaging_campaigns:inbox",
+        "messaging_campaigns:messages",
+        "messaging_analytics:home",
+        "automation:rule_edit",
+    } <= owner_sees
+    assert member_sees == set()
