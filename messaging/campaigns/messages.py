@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import translation
@@ -68,6 +69,8 @@ def message_send(
     Nothing is sent to a contact who opted out, except (`confirms_opt_out`) the one message
     confirming that opt-out."""
     workspace_ensure_can_send(workspace=workspace)
+    if idempotency_key and "\x00" in idempotency_key:
+        raise ValidationError({"idempotency_key": ProhibitNullCharactersValidator.message})
     if idempotency_key and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         # The column holds 128 characters: a longer key would fail the insert (a 500 and
         # nothing sent) instead of getting this answer.

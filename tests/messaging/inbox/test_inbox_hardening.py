@@ -216,18 +216,22 @@ def test_an_over_long_idempotency_key_is_a_400_and_sends_nothing(
     }[path]
     balance = billing.credits_balance(workspace=workspace)
 
-    # when: an integration sends with a 129-character Idempotency-Key, then a 128-character one
+    # when: an integration sends with a 129-character Idempotency-Key, one holding a NUL
+    # character, then a 128-character one
     refused = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 129)
+    nul = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k\x00k")
     after_refusal = (
         Message.objects.filter(workspace=workspace).count(),
         billing.credits_balance(workspace=workspace),
     )
     accepted = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 128)
 
-    # then: the long key is a 400 naming the limit, with nothing queued or reserved; the
-    # longest allowed key sends
+    # then: the long key is a 400 naming the limit, the NUL one a 400 too, with nothing
+    # queued or reserved; the longest allowed key sends
     assert refused.status_code == 400
     assert refused.json() == {"idempotency_key": ["An Idempotency-Key has at most 128 characters."]}
+    assert nul.status_code == 400
+    assert nul.json() == {"idempotency_key": ["Null characters are not allowed."]}
     assert after_refusal == (0, balance)
     assert accepted.status_code == 201
     assert Message.objects.get(workspace=workspace).idempotency_key == "k" * 128
