@@ -79,14 +79,16 @@ def rule_test_text(
     return RuleTestResult(text=text, is_opt_out=opt_out, rules=matched)
 
 
-def runs_of_rule(*, workspace: Workspace, rule: AutomationRule) -> QuerySet[AutomationRun]:
+def runs_of_rule(
+    *, workspace: Workspace, rule: AutomationRule, senders: list[int] | None = None
+) -> QuerySet[AutomationRun]:
+    """The rule's runs, newest first; `senders`: only those on these numbers (the reply each
+    run quotes is a conversation's line, hidden from a member restricted to other numbers)."""
     assert rule.workspace_id == workspace.pk
-    return (
-        AutomationRun.objects.for_workspace(workspace)
-        .filter(rule=rule)
-        .select_related("inbound", "contact", "reply_message")
-        .order_by("-created_at", "-id")
-    )
+    qs = AutomationRun.objects.for_workspace(workspace).filter(rule=rule)
+    if senders is not None:
+        qs = qs.filter(inbound__sender_id__in=senders)
+    return qs.select_related("inbound", "contact", "reply_message").order_by("-created_at", "-id")
 
 
 def live_senders_of_workspace(*, workspace: Workspace) -> QuerySet[Sender]:

@@ -17,6 +17,7 @@ from accounts.tenancy import WorkspaceRequest, workspace_view
 from automation import selectors, services
 from automation.forms import RuleForm, RuleTestForm
 from automation.models import AutomationRule
+from messaging.inbox.selectors import numbers_visible_to
 
 RECENT_RUNS = 50
 
@@ -119,7 +120,9 @@ def _form_context(
 ) -> dict[str, Any]:
     workspace = request.workspace
     runs = (
-        selectors.runs_of_rule(workspace=workspace, rule=rule)[:RECENT_RUNS]
+        selectors.runs_of_rule(
+            workspace=workspace, rule=rule, senders=numbers_visible_to(request.membership)
+        )[:RECENT_RUNS]
         if rule is not None
         else []
     )

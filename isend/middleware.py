@@ -1,10 +1,12 @@
-"""Headers that Django's SecurityMiddleware does not set."""
+"""Headers that Django's SecurityMiddleware does not set, the API request log, and the refusal
+of NUL characters in dashboard input."""
 
 import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from accounts.models import ApiRequestLog
 
@@ -52,3 +54,34 @@ class ApiRequestLogMiddleware:
                 ip=request.META.get("REMOTE_ADDR") or None,
             )
         return response
+
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _holds_null(values: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in vs) for key, vs in values.lists())
+
+
+class RejectNullCharactersMiddleware:
+    """A NUL character in a dashboard request's query or form values is a 400 before any view
+    runs. PostgreSQL can neither store nor compare text holding one, so a view that passed it
+    on to a query answered 500 (the inbox's search, notes, labels and canned replies, opt-in,
+    the activity filter...). No real input has one; Django's form fields refuse it as well.
+    The API is left to DRF: its fields refuse NUL with field errors, and its JSON bodies go
+    through `core.api.JSONParser`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/") and (
+            _holds_null(request.GET)
+            or (
+                request.method == "POST"
+                and request.content_type in FORM_CONTENT_TYPES
+                and _holds_null(request.POST)
+            )
+        ):
+            raise BadRequest("A NUL character in the request's parameters.")
+        return self.get_response(request)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
@@ -136,9 +135,22 @@ class TicketMessage(WorkspaceOwned):
         return f"message {self.pk} on ticket {self.ticket_id}"
 
 
+#: The stored file's suffix, from the type sniffed from its bytes (`content_type`).
+ATTACHMENT_SUFFIXES = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+}
+
+
 def _attachment_upload_to(instance: TicketAttachment, filename: str) -> str:
     # The stored name is random: the original name is kept in a column, never in the path.
-    suffix = PurePath(filename).suffix.lower()[:10]
+    # Its suffix is the sniffed type's, never the posted name's: MEDIA_ROOT is served
+    # publicly (README), where a PNG posted as "x.html" would be a page of our origin.
+    suffix = ATTACHMENT_SUFFIXES.get(instance.content_type, ".bin")
     return f"support/{uuid.uuid4().hex}{suffix}"
 
 

@@ -66,6 +66,7 @@ PATH_OBJECTS = {
     "webhooks/endpoints": "webhook-endpoint",
     "webhooks/deliveries": "webhook-delivery",
     "automation-rules": "automation-rule",
+    "conversations": "conversation",
 }
 JSON = "application/json"
 PARAM = re.compile(r"\{([^}]+)\}")

@@ -129,11 +129,16 @@ def home_numbers(*, workspace: Workspace, kpis: dict[str, Any]) -> list[dict[str
     return [row for row in rows if row["sender"].is_live]
 
 
-def home_replies(*, workspace: Workspace) -> list[InboundMessage]:
+def home_replies(*, workspace: Workspace, senders: list[int] | None = None) -> list[InboundMessage]:
+    """The newest replies; `senders`: only these numbers' (a member restricted to some
+    numbers in the inbox sees no reply of the others here either)."""
+    qs = InboundMessage.objects.for_workspace(workspace)
+    if senders is not None:
+        qs = qs.filter(sender_id__in=senders)
     return list(
-        InboundMessage.objects.for_workspace(workspace)
-        .select_related("contact", "campaign")
-        .order_by("-received_at", "-id")[:RECENT_REPLIES_SHOWN]
+        qs.select_related("contact", "campaign").order_by("-received_at", "-id")[
+            :RECENT_REPLIES_SHOWN
+        ]
     )
 
 
@@ -159,8 +164,9 @@ def home_checklist(*, workspace: Workspace) -> dict[str, bool]:
     return {**steps, "all_done": all(steps.values())}
 
 
-def dashboard_home(*, workspace: Workspace) -> dict[str, Any]:
-    """Everything the dashboard home shows, in a constant number of queries."""
+def dashboard_home(*, workspace: Workspace, senders: list[int] | None = None) -> dict[str, Any]:
+    """Everything the dashboard home shows, in a constant number of queries; `senders`
+    limits the replies to the numbers whose conversations the reader sees (None: all)."""
     kpis = home_kpis(workspace=workspace)
     numbers = home_numbers(workspace=workspace, kpis=kpis)
     return {
@@ -172,6 +178,6 @@ def dashboard_home(*, workspace: Workspace) -> dict[str, Any]:
             (row["sender"] for row in numbers if row["sender"].status == Sender.Status.ACTIVE),
             None,
         ),
-        "replies": home_replies(workspace=workspace),
+        "replies": home_replies(workspace=workspace, senders=senders),
         "checklist": home_checklist(workspace=workspace),
     }

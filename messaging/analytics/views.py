@@ -23,6 +23,7 @@ from messaging.analytics.forms import AnalyticsFilterForm
 from messaging.analytics.home import dashboard_home, home_active_campaigns
 from messaging.campaigns.models import Campaign
 from messaging.content.models import MessageTemplate
+from messaging.inbox.selectors import numbers_visible_to
 from messaging.numbers.models import Sender
 
 PAGE = 50
@@ -372,7 +373,7 @@ def home(request: WorkspaceRequest) -> HttpResponse:
     return render(
         request,
         "messaging/analytics/home.html",
-        dashboard_home(workspace=request.workspace),
+        dashboard_home(workspace=request.workspace, senders=numbers_visible_to(request.membership)),
     )
 
 

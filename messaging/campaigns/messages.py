@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import translation
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 TRANSACTIONAL_PRIORITY = 10
 MAX_TEXT = 4096
+IDEMPOTENCY_KEY_MAX = 128  # Message.idempotency_key
 
 
 def message_send(
@@ -67,6 +69,17 @@ def message_send(
     Nothing is sent to a contact who opted out, except (`confirms_opt_out`) the one message
     confirming that opt-out."""
     workspace_ensure_can_send(workspace=workspace)
+    if idempotency_key and "\x00" in idempotency_key:
+        raise ValidationError({"idempotency_key": ProhibitNullCharactersValidator.message})
+    if idempotency_key and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        # The column holds 128 characters: a longer key would fail the insert (a 500 and
+        # nothing sent) instead of getting this answer.
+        raise ValidationError(
+            {
+                "idempotency_key": _("An Idempotency-Key has at most %(n)d characters.")
+                % {"n": IDEMPOTENCY_KEY_MAX}
+            }
+        )
     if idempotency_key:
         existing = Message.objects.filter(
             workspace=workspace, idempotency_key=idempotency_key

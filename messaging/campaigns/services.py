@@ -27,6 +27,7 @@ from messaging.campaigns.selectors import campaign_risk, warmup_calendar, worksp
 from messaging.campaigns.whatsapp import (
     cloud_numbers,
     launch_blockers,
+    media_file_name,
     template_test_fill,
     waba_warnings,
     whatsapp_content_clean,
@@ -159,7 +160,9 @@ def campaign_create(
             # Kept by the product: uploaded to each Cloud API number once, sent inline to
             # WhatsApp-Web numbers, shown in the messages log.
             campaign.header_media_file.save(
-                content.media_file.name or "header", content.media_file, save=False
+                media_file_name(content.media_file.name or "header", content.media_type),
+                content.media_file,
+                save=False,
             )
         campaign.save()
     campaign.senders.set(senders)

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -44,6 +44,7 @@ from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.content.whatsapp import TemplateSlot, header_format, template_slots
 from messaging.engine.dispatch import send_rate_series
 from messaging.engine.pacing import PRESET_LABELS, pacing_clean
+from messaging.inbox.selectors import numbers_visible_to
 from messaging.numbers.models import Sender
 
 
@@ -769,6 +770,11 @@ def message_log(request: WorkspaceRequest) -> HttpResponse:
     qs = Message.objects.filter(workspace=workspace).select_related(
         "campaign", "campaign__template", "sender"
     )
+    senders = numbers_visible_to(request.membership)
+    if senders is not None:
+        # A member restricted to some numbers' conversations: the single messages of the
+        # other numbers are their conversations' replies. Campaigns stay workspace-wide.
+        qs = qs.filter(Q(campaign__isnull=False) | Q(sender_id__in=senders))
     campaign_id = request.GET.get("campaign", "")
     status = request.GET.get("status", "")
     phone = request.GET.get("phone", "").strip()
@@ -803,6 +809,9 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
 
     workspace = request.workspace
     qs = InboundMessage.objects.for_workspace(workspace).select_related("campaign", "sender")
+    senders = numbers_visible_to(request.membership)
+    if senders is not None:  # a member restricted to some numbers' conversations
+        qs = qs.filter(sender_id__in=senders)
     before = request.GET.get("before", "")
     if before.isdigit():
         qs = qs.filter(id__lt=int(before))

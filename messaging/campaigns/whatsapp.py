@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -44,6 +45,25 @@ MEDIA_RULES: Mapping[str, tuple[tuple[str, ...], int]] = {
     "video": (("video/mp4", "video/3gpp"), 16 * 1024 * 1024),
     "document": (("application/pdf",), 100 * 1024 * 1024),
 }
+
+
+#: The suffix of a stored upload, from the type its bytes have (see `media_file_name`).
+MEDIA_SUFFIXES: Mapping[str, str] = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "application/pdf": ".pdf",
+    "video/mp4": ".mp4",
+    "video/3gpp": ".3gp",
+}
+
+
+def media_file_name(name: str | None, mime: str, *, limit: int = 80) -> str:
+    """The name to store an upload under: the posted name's stem (no folders) and the suffix
+    of `mime`, the type sniffed from its bytes. Never the posted suffix: MEDIA_URL is served
+    publicly from our origin, where a PNG posted as "page.html" would be served as a page."""
+    suffix = MEDIA_SUFFIXES.get(mime, ".bin")
+    stem = PurePath((name or "").replace("\\", "/")).stem.strip(". ") or "file"
+    return f"{stem[-(limit - len(suffix)) :]}{suffix}"
 
 
 def sniff_mime(head: bytes) -> str:

@@ -134,13 +134,13 @@ def unread_total(*, workspace: Workspace, senders: list[int] | None = None) -> i
     return qs.count()
 
 
-def labels_of_workspace(*, workspace: Workspace) -> list[str]:
-    """The labels in use, for the filter (at most 100)."""
-    rows = (
-        Conversation.objects.for_workspace(workspace)
-        .exclude(labels=[])
-        .values_list("labels", flat=True)[:2000]
-    )
+def labels_of_workspace(*, workspace: Workspace, senders: list[int] | None = None) -> list[str]:
+    """The labels in use, for the filter (at most 100); `senders`: on these numbers'
+    conversations only (a restricted member does not read the others' labels)."""
+    qs = Conversation.objects.for_workspace(workspace).exclude(labels=[])
+    if senders is not None:
+        qs = qs.filter(sender_id__in=senders)
+    rows = qs.values_list("labels", flat=True)[:2000]
     return sorted({label for labels in rows for label in labels})[:100]
 
 

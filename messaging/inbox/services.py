@@ -27,12 +27,13 @@ from accounts.services import audit_record
 from core.events import conversation_assigned_event, conversation_closed_event, events_publish
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Message
-from messaging.campaigns.whatsapp import sniff_mime
+from messaging.campaigns.whatsapp import media_file_name, sniff_mime
 from messaging.content.models import WhatsAppTemplate
 from messaging.content.rendering import TemplateError, contact_values, contact_values_of, render
 from messaging.content.template_send import TemplateContent, template_render
 from messaging.gateways import freeform
 from messaging.inbox.models import CannedReply, Conversation, ConversationNote
+from messaging.inbox.selectors import numbers_visible_to
 
 MEDIA_LIMITS = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 MEDIA_KINDS = {"image/jpeg": "image", "image/png": "image", "application/pdf": "document"}
@@ -44,11 +45,23 @@ def _locked(conversation: Conversation) -> Conversation:
     return Conversation.objects.select_for_update().get(pk=conversation.pk)
 
 
-def _agent_of(*, workspace: Workspace, user: User) -> Membership:
+def _agent_of(*, workspace: Workspace, user: User, conversation: Conversation) -> Membership:
+    """The assignee's membership: one who may answer, and who sees the conversation's number
+    (a member restricted to other numbers would be handed a conversation they cannot open)."""
     membership = Membership.objects.filter(workspace=workspace, user=user).first()
     if membership is None or not role_has(membership.role, Perm.CAMPAIGNS_RUN):
         raise ValidationError(
             {"assignee": _("Only a member who may answer (not a viewer) can be assigned.")}
+        )
+    visible = numbers_visible_to(membership)
+    if visible is not None and conversation.sender_id not in visible:
+        raise ValidationError(
+            {
+                "assignee": _(
+                    "%(who)s does not see this number's conversations (see Inbox access)."
+                )
+                % {"who": user.email}
+            }
         )
     return membership
 
@@ -74,7 +87,7 @@ def conversation_assign(
     current assignee changes, audits and publishes nothing."""
     assert conversation.workspace_id == workspace.pk
     if assignee is not None:
-        _agent_of(workspace=workspace, user=assignee)
+        _agent_of(workspace=workspace, user=assignee, conversation=conversation)
     with transaction.atomic():
         row = _locked(conversation)
         if row.assignee_id == (assignee.pk if assignee else None):
@@ -195,17 +208,19 @@ def conversation_mark_read(*, workspace: Workspace, conversation: Conversation) 
 
 def _media_store(upload: UploadedFile, caption: str) -> freeform.Media:
     """Keep an uploaded image or PDF (checked by its bytes, not its name) and return it as a
-    media message by link (MEDIA_URL is served publicly, see README)."""
+    media message by link (MEDIA_URL is served publicly, see README), stored under the
+    suffix of the type its bytes have (`media_file_name`)."""
     head = upload.read(16)
     upload.seek(0)
-    kind = MEDIA_KINDS.get(sniff_mime(head))
+    mime = sniff_mime(head)
+    kind = MEDIA_KINDS.get(mime)
     if kind is None:
         raise ValidationError({"media": _("Send a JPEG or PNG image or a PDF document.")})
     if (upload.size or 0) > MEDIA_LIMITS[kind]:
         raise ValidationError(
             {"media": _("The file is too large for WhatsApp (images 5 MB, documents 100 MB).")}
         )
-    name = (upload.name or "file").rsplit("/", 1)[-1][-80:]
+    name = media_file_name(upload.name, mime)
     path = default_storage.save(f"inbox-media/{uuid.uuid4()}/{name}", upload)
     link = f"{settings.SITE_URL}{settings.MEDIA_URL}{path}"
     return freeform.Media(
@@ -360,9 +375,15 @@ def conversation_template_send(
 
 
 def _canned_clean(*, workspace: Workspace, name: str, text: str, exclude: int | None) -> None:
+    """The form's limits are the columns' (a posted name over 60 characters would otherwise
+    reach the database and fail there)."""
     errors: dict[str, str] = {}
+    name_limit = CannedReply._meta.get_field("name").max_length or 60
+    text_limit = CannedReply._meta.get_field("text").max_length or 4096
     if not name.strip():
         errors["name"] = _("Give it a short name.")
+    elif len(name.strip()) > name_limit:
+        errors["name"] = _("At most %(n)d characters.") % {"n": name_limit}
     elif (
         CannedReply.objects.for_workspace(workspace)
         .filter(name=name.strip())
@@ -372,6 +393,8 @@ def _canned_clean(*, workspace: Workspace, name: str, text: str, exclude: int | 
         errors["name"] = _("A canned reply with this name exists.")
     if not text.strip():
         errors["text"] = _("Write the reply.")
+    elif len(text) > text_limit:
+        errors["text"] = _("At most %(n)d characters.") % {"n": text_limit}
     else:
         try:
             render(text, values={}, seed="check")

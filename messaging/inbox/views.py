@@ -51,6 +51,7 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
     newest activity first, paged by a keyset cursor (no count over the whole table)."""
     workspace = request.workspace
     params = request.GET
+    senders = selectors.numbers_visible_to(request.membership)
     view = params.get("view", "all") if params.get("view") in selectors.VIEWS else "all"
     state = params.get("state", "open") if params.get("state") in selectors.STATES else "open"
     qs = selectors.conversations_matching(
@@ -62,7 +63,7 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
         campaign=params.get("campaign", ""),
         label=params.get("label", ""),
         search=params.get("q", "")[:100],
-        senders=selectors.numbers_visible_to(request.membership),
+        senders=senders,
     )
     before = params.get("before", "")
     if before:
@@ -79,6 +80,9 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
     rows = rows[:LIST_PAGE]
     query = params.copy()
     query.pop("before", None)
+    numbers = Sender.objects.for_workspace(workspace).filter(removed_at__isnull=True)
+    if senders is not None:
+        numbers = numbers.filter(pk__in=senders)
     next_query = ""
     if more:
         last = rows[-1]
@@ -92,10 +96,8 @@ def inbox(request: WorkspaceRequest) -> HttpResponse:
             "next_query": next_query,
             "view": view,
             "state": state,
-            "numbers": Sender.objects.for_workspace(workspace)
-            .filter(removed_at__isnull=True)
-            .order_by("id"),
-            "labels": selectors.labels_of_workspace(workspace=workspace),
+            "numbers": numbers.order_by("id"),
+            "labels": selectors.labels_of_workspace(workspace=workspace, senders=senders),
             "filters": params,
             "can_manage_team": role_has(request.membership.role, Perm.TEAM_MANAGE),
         },

@@ -9,7 +9,8 @@ bundled DejaVu font, so Azerbaijani letters print) and CSVs, to support an appea
 - `message_samples.csv`: a few texts as recipients received them (phones masked).
 
 Only the number's own workspace's rows are read (every query filters by the workspace and the
-number); building it is audited as an export."""
+number); building it is audited as an export. Text cells go through core's formula rule (names,
+campaign names and texts are the workspace's or its contacts' input)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 from accounts.models import User, Workspace
 from accounts.services import audit_record
 from billing.pdf import FONT, FONT_BOLD, FONT_DIR
+from core.spreadsheets import formula_safe
 from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
@@ -135,11 +137,14 @@ def appeal_pack_build(*, workspace: Workspace, sender: Sender, actor: User | Non
     files = {
         "consent_sources.csv": _csv(
             ["phone", "first_name", "last_name", "consent_source", "consent_at", "created_via"],
-            ((p, f, last, s, _iso(at), via) for p, f, last, s, at, via in consent),
+            (
+                (p, formula_safe(f), formula_safe(last), formula_safe(s), _iso(at), via)
+                for p, f, last, s, at, via in consent
+            ),
         ),
         "opt_outs.csv": _csv(
             ["phone", "opted_out_at", "source", "messages_from_this_number_after_opt_out"],
-            opt_rows,
+            ((p, at, formula_safe(source), n) for p, at, source, n in opt_rows),
         ),
         "pacing_log.csv": _csv(
             ["day", "accepted", "delivered", "read", "failed", "opted_out"],
@@ -156,10 +161,15 @@ def appeal_pack_build(*, workspace: Workspace, sender: Sender, actor: User | Non
             ),
         ),
         "text_diversity.csv": _csv(
-            ["campaign", "content", "variants", "distinct_texts_sent", "messages"], diversity
+            ["campaign", "content", "variants", "distinct_texts_sent", "messages"],
+            (
+                (formula_safe(name), formula_safe(content), *counts)
+                for name, content, *counts in diversity
+            ),
         ),
         "message_samples.csv": _csv(
-            ["phone", "text", "sent_at"], ((_mask(p), b, _iso(at)) for p, b, at in samples)
+            ["phone", "text", "sent_at"],
+            ((_mask(p), formula_safe(b), _iso(at)) for p, b, at in samples),
         ),
     }
     files["appeal_summary.pdf"] = _pdf(

