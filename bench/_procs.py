@@ -97,6 +97,7 @@ class ProductProcess:
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.name = name
+        (ROOT / "var").mkdir(exist_ok=True)  # a fresh clone has no var/ yet
         self.log = open(ROOT / "var" / f"bench-{name}.log", "w")  # noqa: SIM115 - closed in stop
         self.process = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
