@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from core.events import events_publish, message_status_event
 from messaging.campaigns.models import Campaign, Message
-from messaging.engine import caps, charges, heartbeat, reactions
+from messaging.engine import caps, charges, heartbeat, kick, reactions
 from messaging.engine.adapters import outgoing_policy, send_timeouts, sender_adapter
 from messaging.engine.content import (
     TEMPLATE_PAUSE_CODES,
@@ -356,6 +356,12 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 )
                 if returned:
                     result.more = True
+                    break
+                if (
+                    result.workspace_numbers > kick.LARGE_WORKSPACE_NUMBERS
+                    and kick.work_waiting_ahead_of_large()
+                ):
+                    result.more = True  # give the thread way; the slice re-queues behind it
                     break
             else:
                 result.more = True

@@ -18,6 +18,17 @@ def redis_client() -> redis.Redis:
     return _redis
 
 
+_broker: redis.Redis | None = None
+
+
+def broker_client() -> redis.Redis:
+    """The Celery broker's Redis (it may be another instance than `REDIS_URL`'s)."""
+    global _broker  # noqa: PLW0603 - one connection pool per process
+    if _broker is None:
+        _broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return _broker
+
+
 def message_credit_reference(public_id: uuid.UUID | str) -> str:
     """Credits of a single (API) message are reserved under their own reference."""
     return f"message:{public_id}"

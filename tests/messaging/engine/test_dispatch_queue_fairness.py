@@ -11,7 +11,8 @@ from celery import current_app
 from django.conf import settings
 from kombu import Connection
 
-from messaging.engine import kick
+from messaging.campaigns.models import Message
+from messaging.engine import dispatch, kick
 from messaging.engine.runtime import redis_client
 
 
@@ -83,3 +84,44 @@ def test_a_small_workspaces_next_slice_goes_before_a_large_workspaces_slices(
 
     # then: its campaign goes on at the next free thread instead of after 20 slices
     assert _taken_in_order(broker) == [99, *range(1, 21)]
+
+
+@pytest.fixture
+def four_numbers_with_work(sandbox_number, contacts, credits, launch):
+    """A large workspace (more than LARGE_WORKSPACE_NUMBERS numbers) with a campaign that keeps
+    each of its numbers busy for several batches."""
+    contacts(200)
+    credits(200)
+    numbers = [sandbox_number(rate=20) for _ in range(kick.LARGE_WORKSPACE_NUMBERS + 1)]
+    launch(numbers)
+    return numbers
+
+
+@pytest.mark.django_db
+def test_a_large_workspaces_slice_gives_way_when_new_work_waits(
+    broker: Connection, settings, four_numbers_with_work
+) -> None:
+    settings.ENGINE_KICK_DRAINERS = True
+    number = four_numbers_with_work[0]
+    # given: every dispatch thread is busy and a small workspace's launch waits for one
+    kick.dispatch_kick(sender_ids=[99])
+
+    result = dispatch.drain(sender_id=number.pk, slice_seconds=30)
+
+    # then: the slice ends after its first batch (two seconds at 20/s), not after 30 s, and
+    # says its number has work left
+    assert result.more
+    assert result.claimed == 40
+    assert Message.objects.filter(sender=number, status="queued").count() == 50 - 40
+
+
+@pytest.mark.django_db
+def test_a_large_workspaces_slice_goes_on_when_nothing_waits(
+    broker: Connection, settings, four_numbers_with_work
+) -> None:
+    settings.ENGINE_KICK_DRAINERS = True
+    number = four_numbers_with_work[0]
+
+    result = dispatch.drain(sender_id=number.pk, slice_seconds=3)
+
+    assert result.claimed == 50  # all its messages (2.5 s at 20/s) in one slice
