@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import logging
 import math
 import threading
@@ -247,8 +248,17 @@ class _SendPath:
         self.loop = loop
         self.transport = transport
         self.adapter: Any = None
-        # the slice's recent release times, so one batch's catch-up counts the last one's sends
-        self.released: deque[float] = deque()
+        # the recent release times (this slice's, and the previous slice's last second), so a
+        # batch's catch-up counts the sends before it
+        self.released: deque[float] = _releases_load(sender.pk)
+
+    def catch_up_seconds(self, pace: Pace) -> float:
+        """How far back unused slots may still be granted: as far as the record of releases
+        reaches, which the window check needs. None for numbers paced like a person (a minimum
+        interval or jitter between sends: catching up would bunch them)."""
+        if not self.released or pace.min_interval_ms or pace.jitter_ms:
+            return 0.0
+        return CATCH_UP_SECONDS
 
     def send(
         self, messages: list[OutboundMessage], slots: list[float], *, rate: float
@@ -279,6 +289,43 @@ class _SendPath:
     def close(self) -> None:
         if self.adapter is not None:
             self.loop.run_until_complete(self.adapter.aclose())  # the thread's pool stays open
+        _releases_store(self.sender.pk, self.released)
+
+
+#: A number's next slice may use the slots its previous slice left unused in this much of the
+#: past (the gap while the last batch was recorded and the next slice started): about a
+#: twentieth of a five-second slice, lost at every slice before.
+CATCH_UP_SECONDS = 1.0
+RELEASES_TTL_MS = 1500
+
+
+def _releases_key(sender_id: int) -> str:
+    return f"isend:released:{sender_id}"
+
+
+def _releases_load(sender_id: int) -> deque[float]:
+    """The previous slice's releases of the last second (none when it ended long ago: then the
+    slice starts from now, without catching up). Redis only: lost, pacing starts from now."""
+    try:
+        raw = redis_client().get(_releases_key(sender_id))
+    except redis.RedisError:
+        return deque()
+    if not raw:
+        return deque()
+    try:
+        horizon = time.time() - 1.0 - WINDOW_MARGIN_SECONDS
+        return deque(t for t in json.loads(raw) if isinstance(t, int | float) and t > horizon)
+    except ValueError:
+        return deque()
+
+
+def _releases_store(sender_id: int, released: deque[float]) -> None:
+    if not released:
+        return
+    try:
+        redis_client().set(_releases_key(sender_id), json.dumps(list(released)), px=RELEASES_TTL_MS)
+    except redis.RedisError:
+        log.warning("release times not kept", exc_info=True)
 
 
 def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResult:
@@ -329,6 +376,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                     seed=caps.cap_seed(
                         sender=sender, day=today.day, claimed=[c.id for c in claimed]
                     ),
+                    catch_up_seconds=path.catch_up_seconds(pace),
                 )
                 granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
                 unclaim([c.id for c in returned])

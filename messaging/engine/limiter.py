@@ -48,15 +48,16 @@ if not stored then
 end
 local used = tonumber(stored)
 
+local catch_up = tonumber(ARGV[9])
 local tat = tonumber(redis.call('GET', tat_key) or '0')
-if tat < now then tat = now end
+if tat < now - catch_up then tat = now - catch_up end
 local k = math.min(n, cap - used)
 
 local slots = {}
 for i = 1, k do
   if tat > now + horizon then break end
   slots[#slots + 1] = tat
-  local gap = min_interval + tonumber(ARGV[8 + i])
+  local gap = min_interval + tonumber(ARGV[9 + i])
   if gap < interval then gap = interval end
   tat = tat + gap
 end
@@ -130,8 +131,13 @@ class SendLimiter:
         rng: random.Random | None = None,
         day: str | None = None,
         seed: Callable[[], int] | None = None,
+        catch_up_seconds: float = 0.0,
     ) -> Grant:
         """Up to `n` slots within the horizon (fewer when the daily cap or horizon binds).
+
+        `catch_up_seconds`: slots the number left unused in that much of the recent past are
+        granted still (in the past: the caller sends them at once, as fast as its own record
+        of the last second's releases allows). Only a caller that holds that record may ask.
 
         `day` names the cap's day (e.g. the workspace's local date); `seed` counts the day's
         use so far from the database, called only when Redis has no counter for the day (a
@@ -157,6 +163,7 @@ class SendLimiter:
                     pace.daily_cap,
                     2 * 86_400,
                     used,
+                    int(max(catch_up_seconds, 0.0) * MICROS),
                     *jitters,
                 ],
             )

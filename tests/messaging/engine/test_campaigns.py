@@ -202,3 +202,27 @@ def test_daily_cap_stops_the_number_for_the_day(sandbox_number, contacts, credit
     assert second.capped is True
     assert second.more is False  # no busy re-queue; the tick looks again later
     assert Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count() == 10
+
+
+def test_slices_catching_up_never_exceed_the_number_rate(
+    workspace, sandbox_number, contacts, credits, launch, engine_sandbox
+):
+    """Each new slice sends the slots its predecessor left unused while it recorded its last
+    batch, counting the predecessor's sends of the last second: the gateway still never sees
+    more than the rate in any second."""
+    contacts(150)
+    credits(150)
+    number = sandbox_number(rate=40)
+    launch([number])
+
+    slices = 0
+    while Message.objects.filter(sender=number, status__in=["queued", "sending"]).exists():
+        result = dispatch.drain(sender_id=number.pk, slice_seconds=0.4)  # many boundaries
+        if result.claimed:  # the slice handed its last second's releases on to the next one
+            assert dispatch._releases_load(number.pk)
+        slices += 1
+        assert slices < 100
+
+    stats = engine_sandbox.number_stats(number.phone_number_id)
+    assert stats["accepted"] == 150
+    assert stats["max_per_second"] <= 40

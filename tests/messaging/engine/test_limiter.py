@@ -115,3 +115,26 @@ def test_numbers_are_independent(limiter) -> None:
     b = limiter.acquire("b", 5, Pace(rate=1), now=6000.0, horizon_seconds=10)
 
     assert a.slots == b.slots
+
+
+def test_catch_up_grants_the_slots_left_unused_in_the_recent_past(limiter) -> None:
+    first = limiter.acquire("gap", 5, Pace(rate=10), now=7000.0, horizon_seconds=10)
+    assert first.slots[-1] == pytest.approx(7000.4)  # the next free slot is 7000.5
+
+    # the number was silent for 0.3 s after its last slot was due (a record, a new slice)
+    caught_up = limiter.acquire(
+        "gap", 3, Pace(rate=10), now=7000.8, horizon_seconds=10, catch_up_seconds=1.0
+    )
+    assert caught_up.slots == pytest.approx([7000.5, 7000.6, 7000.7])
+
+
+def test_catch_up_reaches_back_no_further_than_asked(limiter) -> None:
+    limiter.acquire("long-gap", 1, Pace(rate=10), now=8000.0, horizon_seconds=10)
+
+    late = limiter.acquire(
+        "long-gap", 2, Pace(rate=10), now=8005.0, horizon_seconds=10, catch_up_seconds=1.0
+    )
+    without = limiter.acquire("other", 2, Pace(rate=10), now=8005.0, horizon_seconds=10)
+
+    assert late.slots == pytest.approx([8004.0, 8004.1])
+    assert without.slots == pytest.approx([8005.0, 8005.1])
