@@ -365,19 +365,26 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 claimed = claim(sender_id=sender_id, limit=want)
                 if not claimed:
                     break
-                grant = gate.acquire(
-                    f"sender:{sender_id}",
-                    len(claimed),
-                    pace,
-                    horizon_seconds=max(deadline - time.monotonic(), 0.5),
-                    day=today.key,
-                    # No day counter in Redis (the day's first grant, or Redis lost it): count
-                    # the day's use in the database before granting anything.
-                    seed=caps.cap_seed(
-                        sender=sender, day=today.day, claimed=[c.id for c in claimed]
-                    ),
-                    catch_up_seconds=path.catch_up_seconds(pace),
-                )
+                try:
+                    grant = gate.acquire(
+                        f"sender:{sender_id}",
+                        len(claimed),
+                        pace,
+                        horizon_seconds=max(deadline - time.monotonic(), 0.5),
+                        day=today.key,
+                        # No day counter in Redis (the day's first grant, or Redis lost it): count
+                        # the day's use in the database before granting anything.
+                        seed=caps.cap_seed(
+                            sender=sender, day=today.day, claimed=[c.id for c in claimed]
+                        ),
+                        catch_up_seconds=path.catch_up_seconds(pace),
+                    )
+                except Exception:
+                    # Nothing of this claim has left: it goes back to the queue now, instead
+                    # of waiting in `sending` for its lease to run out (and being counted as
+                    # in flight against the daily cap meanwhile), e.g. while Redis restarts.
+                    unclaim([c.id for c in claimed])
+                    raise
                 granted, returned = claimed[: len(grant.slots)], claimed[len(grant.slots) :]
                 unclaim([c.id for c in returned])
                 if grant.remaining_today == 0 and (returned or not granted):
@@ -392,7 +399,12 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 pulse.hold(c.id for c in granted)
                 if unrecorded is not None:
                     previous, unrecorded = unrecorded, None  # recorded once, even if it raises
-                    if _record_sent(previous, pulse=pulse, result=result):
+                    try:
+                        stop = _record_sent(previous, pulse=pulse, result=result)
+                    except Exception:
+                        unclaim([c.id for c in granted])  # not sent: back to the queue
+                        raise
+                    if stop:
                         # The number is blocked: the new batch goes back, for another number
                         # (its slots stay counted in the day's use: at most one batch).
                         pulse.release(c.id for c in granted)

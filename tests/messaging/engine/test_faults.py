@@ -357,3 +357,35 @@ def test_a_dead_drainers_message_settled_by_its_webhook_is_charged_and_never_res
     assert _spent(campaign) == 1
     campaign.refresh_from_db()
     assert campaign.status == "completed"
+
+
+def test_a_redis_failure_between_claim_and_grant_puts_the_claim_back(
+    sandbox_number, contacts, credits, launch, monkeypatch
+) -> None:
+    """Redis down while the next batch waits for its slots: that batch has not left, so it is
+    queued again at once, not left `sending` until its lease runs out (when it would be held
+    as unconfirmed, and counted against the daily cap as in flight meanwhile)."""
+    import redis
+
+    contacts(80)
+    credits(80)
+    number = sandbox_number(rate=20)
+    campaign = launch([number])
+    real_acquire = dispatch.SendLimiter.acquire
+    calls = []
+
+    def acquire(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise redis.ConnectionError("Redis restarts")
+        return real_acquire(self, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch.SendLimiter, "acquire", acquire)
+
+    with pytest.raises(redis.ConnectionError):
+        dispatch.drain(sender_id=number.pk, slice_seconds=30)
+
+    messages = Message.objects.filter(campaign=campaign)
+    assert messages.filter(status="sending").count() == 0
+    assert messages.filter(status="accepted").count() == 40  # the first batch, recorded
+    assert messages.filter(status="queued", attempts=0).count() == 40
