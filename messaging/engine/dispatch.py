@@ -399,16 +399,20 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 pulse.hold(c.id for c in granted)
                 if unrecorded is not None:
                     previous, unrecorded = unrecorded, None  # recorded once, even if it raises
+                    granted_ids = [c.id for c in granted]
                     try:
-                        stop = _record_sent(previous, pulse=pulse, result=result)
+                        stop = _record_sent(
+                            previous, pulse=pulse, result=result, not_sent=granted_ids
+                        )
                     except Exception:
-                        unclaim([c.id for c in granted])  # not sent: back to the queue
+                        unclaim(granted_ids)  # not sent: back to the queue
+                        gate.give_back(f"sender:{sender_id}", len(granted_ids), day=today.key)
                         raise
                     if stop:
-                        # The number is blocked: the new batch goes back, for another number
-                        # (its slots stay counted in the day's use: at most one batch).
-                        pulse.release(c.id for c in granted)
-                        unclaim([c.id for c in granted])
+                        # The number is blocked: the new batch went back to the queue and on
+                        # to another number with the rest.
+                        pulse.release(granted_ids)
+                        gate.give_back(f"sender:{sender_id}", len(granted_ids), day=today.key)
                         break
                 result.claimed += len(granted)
                 unrecorded = _send(
@@ -468,9 +472,15 @@ def _send(
     )
 
 
-def _record_sent(batch: _SentBatch, *, pulse: heartbeat.Heartbeat, result: DrainResult) -> bool:
+def _record_sent(
+    batch: _SentBatch,
+    *,
+    pulse: heartbeat.Heartbeat,
+    result: DrainResult,
+    not_sent: list[int] | None = None,
+) -> bool:
     """Record a sent batch, then stop renewing its messages' leases. Returns True when the
-    drainer must stop (the number is blocked)."""
+    drainer must stop (the number is blocked; `not_sent` is then back in the queue)."""
     plan = batch.plan
     stop = record(
         sender=batch.sender,
@@ -480,6 +490,7 @@ def _record_sent(batch: _SentBatch, *, pulse: heartbeat.Heartbeat, result: Drain
         skipped=[c for c in batch.granted if c.id in plan.skip],
         result=result,
         plan=plan,
+        not_sent=not_sent,
     )
     pulse.release(c.id for c in batch.granted)
     return stop
@@ -663,9 +674,14 @@ def record(
     skipped: list[Claimed],
     result: DrainResult,
     plan: Prepared | None = None,
+    not_sent: list[int] | None = None,
 ) -> bool:
     """Write every outcome of a batch in bulk, move credits, react to the number's health.
     Returns True when the drainer must stop (the number is blocked).
+
+    `not_sent`: the drainer's next batch, claimed and not sent yet. If this batch finds the
+    number blocked, they go back to the queue before its queued messages move to another
+    number, so they move too.
 
     A 132015/132016 (template paused or disabled) re-queues the message and pauses its
     campaign; an unknown media id re-queues it and has the file uploaded again.
@@ -709,6 +725,7 @@ def record(
         sender=sender, rate_limited=batch.rate_limited, sent=len(sent), accepted=result.accepted
     )
     if batch.blocked is not None:
+        unclaim(not_sent or [])
         reactions.sender_blocked(sender=sender, outcome=batch.blocked)
         return True
     return False

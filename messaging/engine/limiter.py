@@ -81,6 +81,14 @@ redis.call('SET', KEYS[1], tostring(factor), 'EX', tonumber(ARGV[3]))
 return tostring(factor)
 """
 
+_GIVE_BACK = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if used < 0 then return 0 end
+local n = math.min(tonumber(ARGV[1]), used)
+redis.call('DECRBY', KEYS[1], n)
+return n
+"""
+
 MICROS = 1_000_000
 _RNG = random.Random()  # jitter only: not security-sensitive  # noqa: S311
 
@@ -114,6 +122,7 @@ class SendLimiter:
         self.prefix = prefix
         self._grant = client.register_script(_GRANT)
         self._adjust = client.register_script(_ADJUST)
+        self._give_back = client.register_script(_GIVE_BACK)
 
     def _keys(self, number_key: str, now: float, day: str | None = None) -> list[str]:
         day = day or time.strftime("%Y%m%d", time.gmtime(now))
@@ -175,6 +184,18 @@ class SendLimiter:
             # process stored one meanwhile, the script keeps theirs.
             slots, remaining, factor = call(max(int(seed()), 0))
         return Grant([s / MICROS for s in slots], max(remaining, 0), factor)
+
+    def give_back(self, number_key: str, n: int, *, day: str | None = None) -> None:
+        """Slots granted and not used (the batch went back to the queue): they no longer count
+        in the day's use. Best effort: without Redis the day is counted again from the
+        database anyway."""
+        if n <= 0:
+            return
+        key = self._keys(number_key, time.time(), day)[1]
+        try:
+            self._give_back(keys=[key], args=[n])
+        except redis.RedisError:
+            return
 
     def slow_down(
         self, number_key: str, *, factor: float = 0.5, floor: float = 0.05, ttl_seconds: int = 600

@@ -389,3 +389,28 @@ def test_a_redis_failure_between_claim_and_grant_puts_the_claim_back(
     assert messages.filter(status="sending").count() == 0
     assert messages.filter(status="accepted").count() == 40  # the first batch, recorded
     assert messages.filter(status="queued", attempts=0).count() == 40
+
+
+def test_a_ban_found_while_the_next_batch_waits_moves_that_batch_too(
+    sandbox_number, contacts, credits, launch, engine_sandbox
+) -> None:
+    """The drainer claims its next batch before it records the last one. When that record
+    finds the number banned, the claimed batch goes back to the queue before the queued
+    messages move to the campaign's other number, so it moves with them: nothing is left
+    behind on a number that will never send again."""
+    contacts(120)
+    credits(120)
+    banned, healthy = sandbox_number(rate=20), sandbox_number(rate=20)
+    campaign = launch([banned, healthy])
+    answer = engine_sandbox.call("POST", f"/_sandbox/numbers/{banned.phone_number_id}/ban")
+    assert answer.status == 200, answer.raw
+
+    dispatch.drain(sender_id=banned.pk, slice_seconds=30)
+
+    banned.refresh_from_db()
+    assert banned.status == Sender.Status.BANNED
+    left_behind = Message.objects.filter(campaign=campaign, sender=banned).exclude(
+        status__in=["failed", "accepted", "sent", "delivered", "read"]
+    )
+    assert list(left_behind.values_list("status", flat=True)) == []
+    assert Message.objects.filter(campaign=campaign, sender=healthy, status="queued").count() == 120

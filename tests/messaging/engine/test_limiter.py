@@ -138,3 +138,14 @@ def test_catch_up_reaches_back_no_further_than_asked(limiter) -> None:
 
     assert late.slots == pytest.approx([8004.0, 8004.1])
     assert without.slots == pytest.approx([8005.0, 8005.1])
+
+
+def test_slots_given_back_no_longer_count_in_the_days_use(limiter) -> None:
+    pace = Pace(rate=100, daily_cap=10)
+    first = limiter.acquire("cap", 8, pace, now=9000.0, horizon_seconds=10, day="20261204")
+    assert first.remaining_today == 2
+
+    limiter.give_back("cap", 5, day="20261204")  # five of them went back to the queue
+
+    again = limiter.acquire("cap", 8, pace, now=9001.0, horizon_seconds=10, day="20261204")
+    assert (len(again.slots), again.remaining_today) == (7, 0)
