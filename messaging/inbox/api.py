@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -191,7 +192,7 @@ class ConversationViewSet(WorkspaceReadOnlyViewSet):
                 memberships__workspace=self.workspace, email__iexact=email
             ).first()
             if assignee is None:
-                raise ValidationError({"assignee": ["Not a member of this workspace."]})
+                raise ValidationError({"assignee": [_("Not a member of this workspace.")]})
         try:
             conversation = services.conversation_assign(
                 workspace=self.workspace,

@@ -39,6 +39,23 @@ def numbers_visible_to(membership: Membership | None) -> list[int] | None:
     return list(membership.inbox_sender_ids)
 
 
+def members_who_answer(*, workspace: Workspace, sender_id: int) -> list[Membership]:
+    """The members a conversation on this number can be assigned to: those who may answer
+    (not viewers) and see its number. A workspace has a few members, so the number rule is
+    applied here rather than in SQL over an array."""
+    members = (
+        Membership.objects.filter(workspace=workspace)
+        .exclude(role=Role.VIEWER)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    return [
+        member
+        for member in members
+        if (visible := numbers_visible_to(member)) is None or sender_id in visible
+    ]
+
+
 def get_conversation_for_workspace(
     *,
     workspace: Workspace,

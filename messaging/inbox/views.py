@@ -136,10 +136,9 @@ def _conversation_context(
         "contact": contact,
         "lists": contact.lists.filter(workspace=workspace).order_by("name") if contact else [],
         "campaigns": selectors.past_campaigns(conversation=conversation),
-        "members": Membership.objects.filter(workspace=workspace)
-        .exclude(role=Role.VIEWER)
-        .select_related("user")
-        .order_by("user__email"),
+        "members": selectors.members_who_answer(
+            workspace=workspace, sender_id=conversation.sender_id
+        ),
         "canned": selectors.canned_replies_of_workspace(workspace=workspace),
         "templates": templates.order_by("name", "language")[:100],
         "template": chosen,

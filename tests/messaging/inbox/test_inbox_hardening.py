@@ -235,3 +235,33 @@ def test_an_over_long_idempotency_key_is_a_400_and_sends_nothing(
     assert after_refusal == (0, balance)
     assert accepted.status_code == 201
     assert Message.objects.get(workspace=workspace).idempotency_key == "k" * 128
+
+
+def test_the_assign_menu_offers_only_members_who_see_the_number(
+    workspace, owner, make_member
+) -> None:
+    # given: a conversation on the second number; one agent restricted to the first, one to
+    # the second, a viewer
+    first = _number(workspace, "+994550000001", "71001")
+    second = _number(workspace, "+994550000002", "71002")
+    conversation = Conversation.objects.create(
+        workspace=workspace, sender=second, phone="+994501000002"
+    )
+    elsewhere, here = make_member(workspace, Role.MEMBER), make_member(workspace, Role.MEMBER)
+    viewer = make_member(workspace, Role.VIEWER)
+    for agent, number in ((elsewhere, first), (here, second)):
+        inbox_services.membership_inbox_numbers_set(
+            workspace=workspace, membership=agent, sender_ids=[number.pk], actor=owner
+        )
+
+    # when: the owner opens the conversation
+    page = _client(owner).get(
+        reverse("messaging_inbox:conversation", args=[workspace.slug, conversation.public_id])
+    )
+
+    # then: the menu names the owner and the agent who sees the number, not the others
+    menu = page.content.decode().split('name="assignee"', 1)[1].split("</select>", 1)[0]
+    offered = re.findall(r'<option value="(\d+)"', menu)
+    assert str(here.user.pk) in offered and str(owner.pk) in offered
+    assert str(elsewhere.user.pk) not in offered
+    assert str(viewer.user.pk) not in offered
