@@ -76,3 +76,12 @@ def test_customer_reply_answered_from_the_inbox(journey, worker, journey_sandbox
     expect(answer.first).to_be_visible()
     expect(answer.first).to_contain_text(contact.phone.lstrip("+"))
     journey.shot(phone, "customer sees the answer")
+
+    # The agent takes the conversation: the menu offers the members who see this number.
+    menu = page.get_by_test_id("assignee")
+    expect(menu.locator("option", has_text=owner.email)).to_have_count(1)
+    menu.select_option(label=owner.email)
+    page.get_by_role("button", name="Assign").click()
+    expect(page.get_by_role("alert").filter(has_text=f"Assigned to {owner.email}.")).to_be_visible()
+    expect(page.get_by_test_id("assignee")).to_have_value(str(owner.pk))
+    journey.shot(page, "assigned")
