@@ -18,6 +18,33 @@ from .factories import MembershipFactory, UserFactory, WorkspaceFactory
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Pages, e-mails and PDFs are tested in az and ru: their catalogues must be compiled.
     compile_stale_catalogues()
+    _retry_flush_on_deadlock()
+
+
+def _retry_flush_on_deadlock() -> None:
+    """A transactional test ends with one TRUNCATE of every table. A request the live server is
+    still finishing (a late webhook, a browser's poll) can lock two tables in the other order;
+    Postgres then aborts the TRUNCATE as a deadlock. It is the harness's race, not the
+    product's: retry the flush once the other transaction has gone."""
+    import time
+
+    from django.db.backends.postgresql.operations import DatabaseOperations
+    from psycopg.errors import DeadlockDetected
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: DatabaseOperations, sql_list: list[str]) -> None:
+        for attempt in range(1, 6):
+            try:
+                flush(self, sql_list)
+            except Exception as error:
+                if attempt == 5 or not isinstance(error.__cause__, DeadlockDetected):
+                    raise
+                time.sleep(0.2 * attempt)
+            else:
+                return
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)

@@ -54,3 +54,4 @@ def test_connect_sandbox_and_pair_by_qr(page, live_server, sandbox) -> None:  # 
         sender = Sender.objects.get(provider="web_gateway")
         assert sender.status == Sender.Status.ACTIVE
         assert Sender.objects.filter(workspace=workspace, status="active").count() == 2
+        sandbox.wait_idle()  # no late webhook reaches the live server during the flush

@@ -89,6 +89,7 @@ def test_create_template_and_approve_it_on_the_sandbox_page(page, live_server, s
         assert page.locator("[data-testid=wa-status]").inner_text() == "Approved"
         template.refresh_from_db()
         assert template.status == WhatsAppTemplate.Status.APPROVED
+        sandbox.wait_idle()  # no late webhook reaches the live server during the flush
 
 
 def test_an_image_header_sample_is_uploaded_from_the_editor(
@@ -140,3 +141,4 @@ def test_an_image_header_sample_is_uploaded_from_the_editor(
         assert upload["handle"] == handle
         (at_meta,) = sandbox.call("GET", "/_sandbox/templates?name=spring_picture").body
         assert at_meta["components"][0]["example"] == {"header_handle": [handle]}
+        sandbox.wait_idle()  # no late webhook reaches the live server during the flush

@@ -116,6 +116,7 @@ def test_submitted_template_is_approved_or_rejected_by_webhook(
             ("APPROVED", "PAUSED"),
             ("PAUSED", "APPROVED"),
         ]
+        sandbox.wait_idle()  # no late webhook reaches the live server during the flush
 
 
 def test_two_syncs_at_once_store_each_template_once(sandbox) -> None:
