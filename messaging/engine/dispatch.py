@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -145,6 +146,10 @@ def unclaim(ids: list[int]) -> None:
 #: Margin added to the one-second window the releases are checked against, so that network
 #: jitter between two releases one second apart never puts rate + 1 sends in the gateway's window.
 WINDOW_MARGIN_SECONDS = 0.015
+#: How often a large workspace's batch looks whether new work waits for a dispatch thread
+#: (a batch of 500 on a saturated machine lasts seconds: checking between batches only kept
+#: a small tenant's first send waiting up to a whole batch).
+GIVE_WAY_CHECK_SECONDS = 0.2
 
 
 async def _send_at_slots(
@@ -153,6 +158,7 @@ async def _send_at_slots(
     slots: list[float],
     spacing: float = 0.0,
     released: deque[float] | None = None,
+    give_way: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
     """Each send leaves at its own slot (no burst at the gateway) and runs concurrently with
     the others.
@@ -168,11 +174,19 @@ async def _send_at_slots(
 
     `released` is the release history of the slice's earlier batches (kept by the caller): a
     batch granted while the previous one was still being recorded starts a little late and
-    catches up, and the window it catches up in includes the previous batch's sends."""
+    catches up, and the window it catches up in includes the previous batch's sends.
+
+    `give_way` is asked every GIVE_WAY_CHECK_SECONDS: when it answers yes, no further send
+    leaves and the outcomes cover only the sends that left (the caller returns the rest)."""
     tasks = []
     per_window = max(1, math.floor(1.0 / spacing + 1e-6)) if spacing > 0 else 0
     released = deque() if released is None else released
+    next_check = time.monotonic() + GIVE_WAY_CHECK_SECONDS
     for message, slot in zip(messages, slots, strict=True):
+        if give_way is not None and time.monotonic() >= next_check:
+            if give_way():
+                break
+            next_check = time.monotonic() + GIVE_WAY_CHECK_SECONDS
         earliest = slot
         if released:
             earliest = max(earliest, released[-1] + spacing / 2)
@@ -261,9 +275,15 @@ class _SendPath:
         return CATCH_UP_SECONDS
 
     def send(
-        self, messages: list[OutboundMessage], slots: list[float], *, rate: float
+        self,
+        messages: list[OutboundMessage],
+        slots: list[float],
+        *,
+        rate: float,
+        give_way: Callable[[], bool] | None = None,
     ) -> list[Outcome]:
-        """Send each message at its slot (nothing to send: no adapter is opened)."""
+        """Send each message at its slot (nothing to send: no adapter is opened). Fewer
+        outcomes than messages: `give_way` stopped the batch, the rest did not leave."""
         if not messages:
             return []
         if self.adapter is None:
@@ -275,6 +295,7 @@ class _SendPath:
                 slots,
                 spacing=1.0 / max(rate, 1e-6),
                 released=self.released,
+                give_way=give_way,
             )
         )
 
@@ -350,6 +371,12 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         ).count()
         deadline = time.monotonic() + slice_seconds
         path = _SendPath(sender, *_thread_runtime())
+        # A large workspace's slice ends as soon as new work of others waits for a thread.
+        give_way = (
+            kick.work_waiting_ahead_of_large
+            if result.workspace_numbers > kick.LARGE_WORKSPACE_NUMBERS
+            else None
+        )
         # The batch sent and not yet recorded. The next batch is claimed and granted first:
         # its slots follow straight on from this one's, and the sends that fall due while
         # this one is recorded go out at once (caught up under the one-second window). Recording
@@ -414,17 +441,28 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                         pulse.release(granted_ids)
                         gate.give_back(f"sender:{sender_id}", len(granted_ids), day=today.key)
                         break
-                result.claimed += len(granted)
                 unrecorded = _send(
-                    sender=sender, path=path, granted=granted, slots=grant.slots, pace=pace
+                    sender=sender,
+                    path=path,
+                    granted=granted,
+                    slots=grant.slots,
+                    pace=pace,
+                    give_way=give_way,
                 )
+                result.claimed += len(unrecorded.granted)
+                if unrecorded.held_back:
+                    # New work waits for a thread: what did not leave goes back to the queue
+                    # (its slots no longer count today) and the slice re-queues behind it.
+                    held_ids = [c.id for c in unrecorded.held_back]
+                    unclaim(held_ids)
+                    pulse.release(held_ids)
+                    gate.give_back(f"sender:{sender_id}", len(held_ids), day=today.key)
+                    result.more = True
+                    break
                 if returned:
                     result.more = True
                     break
-                if (
-                    result.workspace_numbers > kick.LARGE_WORKSPACE_NUMBERS
-                    and kick.work_waiting_ahead_of_large()
-                ):
+                if give_way is not None and give_way():
                     result.more = True  # give the thread way; the slice re-queues behind it
                     break
             else:
@@ -451,24 +489,39 @@ class _SentBatch:
     plan: Prepared
     sent: list[Claimed]
     outcomes: list[Outcome]
+    #: granted, rendered and not sent: the batch gave its thread way (back to the queue)
+    held_back: list[Claimed]
 
 
 def _send(
-    *, sender: Sender, path: _SendPath, granted: list[Claimed], slots: list[float], pace: Pace
+    *,
+    sender: Sender,
+    path: _SendPath,
+    granted: list[Claimed],
+    slots: list[float],
+    pace: Pace,
+    give_way: Callable[[], bool] | None = None,
 ) -> _SentBatch:
     """Render the granted messages and send each at its slot."""
     plan = prepare(sender=sender, claimed=granted, upload=path.upload)
     to_send = [c for c in granted if c.id in plan.messages]
     outcomes = path.send(
-        [plan.messages[c.id] for c in to_send], slots[: len(to_send)], rate=pace.rate
+        [plan.messages[c.id] for c in to_send],
+        slots[: len(to_send)],
+        rate=pace.rate,
+        give_way=give_way,
     )
+    held_back = to_send[len(outcomes) :]
+    to_send = to_send[: len(outcomes)]
     not_sent = [c for c in granted if c.id in plan.local]
+    held = {c.id for c in held_back}
     return _SentBatch(
         sender=sender,
-        granted=granted,
+        granted=[c for c in granted if c.id not in held],
         plan=plan,
         sent=[*to_send, *not_sent],
         outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
+        held_back=held_back,
     )
 
 

@@ -34,13 +34,11 @@ DISPATCH_QUEUE = "dispatch"
 #: Kombu's Redis transport keeps a list per priority step: the queue's name for step 0, the
 #: name, "\x06\x16" and the step for the others.
 _KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
+#: The lists served before a large workspace's slices: no priority (kicks), step 3 (unused
+#: today) and a small workspace's slices.
 _AHEAD_OF_LARGE = [
     DISPATCH_QUEUE,
-    *(
-        f"{DISPATCH_QUEUE}{_KOMBU_PRIORITY_SEPARATOR}{step}"
-        for step in (3, CONTINUE_PRIORITY)
-        if step < CONTINUE_PRIORITY_LARGE
-    ),
+    *(f"{DISPATCH_QUEUE}{_KOMBU_PRIORITY_SEPARATOR}{step}" for step in (3, CONTINUE_PRIORITY)),
 ]
 
 

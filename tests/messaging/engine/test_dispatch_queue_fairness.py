@@ -4,6 +4,7 @@ the re-queued slices of numbers that are already draining, through the real Redi
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,8 @@ from kombu import Connection
 from messaging.campaigns.models import Message
 from messaging.engine import dispatch, kick
 from messaging.engine.runtime import redis_client
+
+from .conftest import drain_all
 
 
 @pytest.fixture
@@ -89,17 +92,26 @@ def test_a_small_workspaces_next_slice_goes_before_a_large_workspaces_slices(
 @pytest.fixture
 def four_numbers_with_work(sandbox_number, contacts, credits, launch):
     """A large workspace (more than LARGE_WORKSPACE_NUMBERS numbers) with a campaign that keeps
-    each of its numbers busy for several batches."""
+    each of its numbers busy for several batches; each number may send 50 a day, its share."""
     contacts(200)
     credits(200)
-    numbers = [sandbox_number(rate=20) for _ in range(kick.LARGE_WORKSPACE_NUMBERS + 1)]
+    numbers = [
+        sandbox_number(rate=20, daily_cap=50) for _ in range(kick.LARGE_WORKSPACE_NUMBERS + 1)
+    ]
     launch(numbers)
     return numbers
 
 
+def _kick_later(seconds: float) -> threading.Timer:
+    """A small workspace's launch, published while the large drain is mid-batch."""
+    timer = threading.Timer(seconds, kick.dispatch_kick, kwargs={"sender_ids": [99]})
+    timer.start()
+    return timer
+
+
 @pytest.mark.django_db
 def test_a_large_workspaces_slice_gives_way_when_new_work_waits(
-    broker: Connection, settings, four_numbers_with_work
+    broker: Connection, settings, four_numbers_with_work, engine_sandbox
 ) -> None:
     settings.ENGINE_KICK_DRAINERS = True
     number = four_numbers_with_work[0]
@@ -108,11 +120,40 @@ def test_a_large_workspaces_slice_gives_way_when_new_work_waits(
 
     result = dispatch.drain(sender_id=number.pk, slice_seconds=30)
 
-    # then: the slice ends after its first batch (two seconds at 20/s), not after 30 s, and
-    # says its number has work left
+    # then: the slice ends within its first batch (two seconds at 20/s), not after 30 s, and
+    # says its number has work left; what did not leave is queued again, untouched
     assert result.more
-    assert result.claimed == 40
-    assert Message.objects.filter(sender=number, status="queued").count() == 50 - 40
+    assert 0 < result.claimed < 40
+    sent = engine_sandbox.number_stats(number.phone_number_id)["accepted"]
+    assert sent == result.claimed
+    assert Message.objects.filter(sender=number, status="queued").count() == 50 - sent
+    assert not Message.objects.filter(sender=number, status="sending").exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_in_flight_stops_when_new_work_arrives_and_its_rest_goes_out_later(
+    broker: Connection, settings, four_numbers_with_work, engine_sandbox
+) -> None:
+    settings.ENGINE_KICK_DRAINERS = True
+    number = four_numbers_with_work[0]
+    # given: the large drain's first batch (40 sends over two seconds) is under way
+    timer = _kick_later(0.6)  # when: a small workspace's launch waits for a thread
+
+    result = dispatch.drain(sender_id=number.pk, slice_seconds=30)
+    timer.join()
+
+    # then: the batch stopped within a check of the kick (not at its end, 2 s in)
+    assert result.more
+    assert 0 < result.claimed < 30
+    assert Message.objects.filter(sender=number, status="queued").count() == 50 - result.claimed
+
+    # and once the small campaign has its thread, the rest goes out: each message exactly once,
+    # and the slots the stopped batch did not use no longer count against the day's cap of 50
+    _taken_in_order(broker)  # the kick was taken
+    drain_all([number])
+    stats = engine_sandbox.number_stats(number.phone_number_id)
+    assert (stats["accepted"], stats["distinct"], stats["duplicates"]) == (50, 50, 0)
+    assert Message.objects.filter(sender=number, status="accepted").count() == 50
 
 
 @pytest.mark.django_db
