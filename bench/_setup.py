@@ -138,6 +138,12 @@ class Sandbox:
         with urllib.request.urlopen(self.url + "/_sandbox/stats", timeout=10) as r:  # noqa: S310
             return json.loads(r.read())
 
+    def accept_times(self, phone_number_id: str) -> list[float]:
+        """When the gateway accepted each request of this number (epoch seconds, sorted)."""
+        url = f"{self.url}/_sandbox/numbers/{phone_number_id}/messages"
+        with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310
+            return sorted(entry["at"] for entry in json.loads(r.read())["data"])
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)

@@ -149,7 +149,7 @@ WINDOW_MARGIN_SECONDS = 0.015
 #: How often a large workspace's batch looks whether new work waits for a dispatch thread
 #: (a batch of 500 on a saturated machine lasts seconds: checking between batches only kept
 #: a small tenant's first send waiting up to a whole batch).
-GIVE_WAY_CHECK_SECONDS = 0.2
+GIVE_WAY_CHECK_SECONDS = 0.1
 
 
 async def _send_at_slots(
