@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapForm
 from privacy.models import DataRequest
-from support.models import Ticket
+from support.models import MAX_MESSAGE_CHARS, Ticket
 from support.services import ACCEPTED_TYPES_TEXT, MAX_ATTACHMENTS_PER_MESSAGE
 
 
@@ -44,17 +44,29 @@ def _attachments_field() -> MultipleFileField:
 class TicketForm(BootstrapForm):
     subject = forms.CharField(label=_("Subject"), max_length=200)
     category = forms.ChoiceField(label=_("Category"), choices=Ticket.Category.choices)
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=MAX_MESSAGE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
     attachments = _attachments_field()
 
 
 class ReplyForm(BootstrapForm):
-    body = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(
+        label=_("Your reply"),
+        max_length=MAX_MESSAGE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
     attachments = _attachments_field()
 
 
 class StaffReplyForm(BootstrapForm):
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=MAX_MESSAGE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
     internal = forms.BooleanField(
         label=_("Internal note (staff only; the customer is not told)"), required=False
     )

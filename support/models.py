@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -108,6 +109,11 @@ class Ticket(WorkspaceOwned):
         )
 
 
+#: A ticket message's longest body: a long letter fits; a pasted log or a megabyte does not
+#: (a file goes as an attachment).
+MAX_MESSAGE_CHARS = 10_000
+
+
 class TicketMessage(WorkspaceOwned):
     """One message of a ticket's thread: the customer's, staff's, or staff's internal note."""
 
@@ -119,7 +125,11 @@ class TicketMessage(WorkspaceOwned):
     internal = models.BooleanField(
         _("internal note"), default=False, help_text=_("Seen by staff only.")
     )
-    body = models.TextField(_("message"))
+    body = models.TextField(
+        _("message"),
+        max_length=MAX_MESSAGE_CHARS,
+        validators=[MaxLengthValidator(MAX_MESSAGE_CHARS)],
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

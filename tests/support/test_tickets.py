@@ -18,7 +18,7 @@ from django.utils import translation
 
 from accounts.models import AuditEvent, Notification, User, Workspace
 from accounts.permissions import Role
-from support.models import Ticket, TicketAttachment, TicketMessage
+from support.models import MAX_MESSAGE_CHARS, Ticket, TicketAttachment, TicketMessage
 
 from .conftest import PNG, client_for
 
@@ -346,3 +346,37 @@ def test_an_attachment_posted_as_html_is_stored_under_the_type_its_bytes_have(
     assert (attachment.content_type, attachment.original_name) == ("image/png", "page.html")
     assert attachment.file.name.endswith(".png"), attachment.file.name
     assert ".htm" not in attachment.file.name
+
+
+def test_a_message_longer_than_the_limit_is_refused_and_kept_in_the_form(
+    workspace: Workspace, member_client: Client
+) -> None:
+    # given: a member pastes a whole log into a new ticket, one character over the limit
+    pasted = "log line\n" * (MAX_MESSAGE_CHARS // 9) + "x" * (MAX_MESSAGE_CHARS % 9 + 1)
+    assert len(pasted) == MAX_MESSAGE_CHARS + 1
+
+    response = member_client.post(
+        _help(workspace, "ticket_new"),
+        {"subject": "Logs", "category": "technical", "body": pasted},
+    )
+
+    # then: the page says why, keeps what they wrote, and nothing is stored
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Ensure this value has at most 10000 characters (it has 10001)." in page
+    assert "log line" in page
+    assert not Ticket.objects.exists()
+
+    # and a reply over the limit is refused the same way; a message at the limit goes in
+    opened = member_client.post(
+        _help(workspace, "ticket_new"),
+        {"subject": "Logs", "category": "technical", "body": pasted[:MAX_MESSAGE_CHARS]},
+    )
+    assert opened.status_code == 302
+    ticket = Ticket.objects.get()
+    refused = member_client.post(
+        _help(workspace, "ticket_reply", ticket.public_id), {"body": "y" * (MAX_MESSAGE_CHARS + 1)}
+    )
+    assert refused.status_code == 200
+    assert "at most 10000 characters" in refused.content.decode()
+    assert [len(m.body) for m in TicketMessage.objects.filter(ticket=ticket)] == [MAX_MESSAGE_CHARS]
