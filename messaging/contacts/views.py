@@ -173,6 +173,7 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
                     request, _("Contact “%(name)s” saved.") % {"name": contact_name(contact)}
                 )
                 return redirect("messaging:contact_detail", workspace.slug, contact.public_id)
+    visible = numbers_visible_to(request.membership)
     return render(
         request,
         "messaging/contact_detail.html",
@@ -181,12 +182,12 @@ def contact_detail(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
             "form": form,
             "lists": contact.lists.filter(workspace=workspace).order_by(by_name()),
             "can_write": can_write_contacts(request),
-            "windows": customer_window_rows(workspace=workspace, phone=contact.phone),
+            "windows": customer_window_rows(
+                workspace=workspace, phone=contact.phone, senders=visible
+            ),
             "can_reply": role_has(request.membership.role, Perm.CAMPAIGNS_RUN),
             "conversations": conversations_of_contact(
-                workspace=workspace,
-                contact=contact,
-                senders=numbers_visible_to(request.membership),
+                workspace=workspace, contact=contact, senders=visible
             ),
         },
     )
@@ -216,13 +217,11 @@ def contact_reply(request: WorkspaceRequest, contact_id: str) -> HttpResponse:
     workspace = request.workspace
     contact = selectors.get_contact_for_workspace(workspace=workspace, contact_id=contact_id)
     chosen = request.POST.get("number", "")
-    number = (
-        Sender.objects.for_workspace(workspace)
-        .filter(public_id=chosen, removed_at__isnull=True)
-        .first()
-        if _is_uuid(chosen)
-        else None
-    )
+    numbers = Sender.objects.for_workspace(workspace).filter(removed_at__isnull=True)
+    visible = numbers_visible_to(request.membership)
+    if visible is not None:  # a member who answers on some numbers only replies from those
+        numbers = numbers.filter(pk__in=visible)
+    number = numbers.filter(public_id=chosen).first() if _is_uuid(chosen) else None
     try:
         if number is None:
             raise ValidationError(_("Choose one of the workspace's numbers."))

@@ -89,14 +89,20 @@ def senders_open_for(*, senders: list[Sender], phone: str, now: datetime | None 
 
 
 def windows_for_phone(
-    *, workspace: Workspace, phone: str, now: datetime | None = None
+    *,
+    workspace: Workspace,
+    phone: str,
+    senders: list[int] | None = None,
+    now: datetime | None = None,
 ) -> list[WindowState]:
     """The window on each live number of the workspace for one phone (the contact page): one
-    query for the numbers, one for the windows."""
+    query for the numbers, one for the windows. `senders`: only these numbers (a member who
+    sees some numbers' conversations does not learn when the contact wrote to the others)."""
     now = now or timezone.now()
-    numbers = list(
-        Sender.objects.for_workspace(workspace).filter(removed_at__isnull=True).order_by("id")
-    )
+    live = Sender.objects.for_workspace(workspace).filter(removed_at__isnull=True)
+    if senders is not None:
+        live = live.filter(pk__in=senders)
+    numbers = list(live.order_by("id"))
     last = dict(
         CustomerWindow.objects.for_workspace(workspace)
         .filter(phone=phone, sender_id__in=[n.pk for n in numbers])
@@ -161,9 +167,11 @@ class WindowRow:
     zone: str
 
 
-def customer_window_rows(*, workspace: Workspace, phone: str) -> list[WindowRow]:
-    """The contact page's "24-hour window" box: per live number, open or not and until when,
-    in the workspace's time zone."""
+def customer_window_rows(
+    *, workspace: Workspace, phone: str, senders: list[int] | None = None
+) -> list[WindowRow]:
+    """The contact page's "24-hour window" box: per live number (of `senders`, when given),
+    open or not and until when, in the workspace's time zone."""
     zone = _zone(workspace)
     return [
         WindowRow(
@@ -178,5 +186,5 @@ def customer_window_rows(*, workspace: Workspace, phone: str) -> list[WindowRow]
             ),
             zone=str(zone),
         )
-        for state in windows_for_phone(workspace=workspace, phone=phone)
+        for state in windows_for_phone(workspace=workspace, phone=phone, senders=senders)
     ]

@@ -487,3 +487,45 @@ def test_dashboard_reply_from_the_contact_page_respects_the_window(
     assert "Reply queued" in queued
     assert Message.objects.get().body == "Your order is ready"
     assert _accepted(graph) == 1
+
+
+def test_a_member_who_answers_on_one_number_sees_and_replies_from_that_number_only(
+    workspace, owner, make_member, cloud_number, graph, django_capture_on_commit_callbacks
+) -> None:
+    from accounts.permissions import Role
+    from messaging.inbox import services as inbox_services
+
+    # given: the contact wrote to the Cloud API number; a member answers on the sandbox
+    # number only (Inbox access)
+    contact = Contact.objects.create(workspace=workspace, phone=CUSTOMER, first_name="Aysel")
+    shown = number_services.sender_connect_sandbox(workspace=workspace, actor=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Is my order ready?")
+    member = make_member(workspace, Role.MEMBER)
+    inbox_services.membership_inbox_numbers_set(
+        workspace=workspace, membership=member, sender_ids=[shown.pk], actor=owner
+    )
+    browser = Client()
+    browser.force_login(member.user)
+
+    # when: the member opens the contact
+    page = browser.get(
+        reverse("messaging:contact_detail", args=[workspace.slug, contact.public_id])
+    )
+
+    # then: the window box and the "Reply from" list name the sandbox number only: not when
+    # the contact last wrote to the hidden number
+    html = page.content.decode()
+    assert html.count('data-testid="customer-window"') == 1
+    assert str(shown.public_id) in html
+    assert str(cloud_number.public_id) not in html
+    assert cloud_number.phone_number not in html
+
+    # and a reply posted from the hidden number is refused, nothing queued
+    refused = browser.post(
+        reverse("messaging:contact_reply", args=[workspace.slug, contact.public_id]),
+        {"number": str(cloud_number.public_id), "text": "Ready"},
+        follow=True,
+    )
+    assert "Choose one of the workspace&#x27;s numbers." in refused.content.decode()
+    assert not Message.objects.exists()
