@@ -39,6 +39,20 @@ class NumberSerializer(serializers.ModelSerializer):
     webhook_url = serializers.SerializerMethodField(
         help_text="The callback URL to set in Meta's app for this number."
     )
+    protection = serializers.CharField(
+        read_only=True,
+        help_text="Automatic protection: empty (none), slowed (its pace was lowered), paused "
+        "(its campaigns were paused) or restoring (healthy again, its pace climbing back).",
+    )
+    protection_reason = serializers.CharField(
+        read_only=True, help_text="Why protection last tripped (empty when it never did)."
+    )
+    pace_restore_per_second = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The pace you had set before protection lowered it: restoration climbs back "
+        "to it, never above. Null when throughput_per_second is your own.",
+    )
 
     class Meta:
         model = Sender
@@ -59,6 +73,11 @@ class NumberSerializer(serializers.ModelSerializer):
             "today_used",
             "capped_until",
             "health_checked_at",
+            "protection",
+            "protection_reason",
+            "protection_at",
+            "pace_restore_per_second",
+            "pace_restored_at",
             "webhook_url",
             "created_at",
         ]

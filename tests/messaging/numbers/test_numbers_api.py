@@ -158,3 +158,30 @@ def test_connecting_an_id_already_connected_elsewhere_is_refused(
     assert response.status_code == 400
     assert Sender.objects.filter(workspace=other_workspace).count() == 0
     assert Sender.objects.filter(workspace=workspace).count() == 1
+
+
+def test_a_protected_number_shows_its_protection_and_the_pace_it_returns_to(
+    api_client_with_scopes, workspace, owner, graph
+) -> None:
+    from messaging.numbers.protection import number_protect
+
+    # given: a number whose quality fell, so protection lowered its pace
+    sender = number_services.sender_connect_cloud_api(
+        workspace=workspace,
+        actor=owner,
+        **{k: v for k, v in CONNECT.items() if k != "provider"},
+    )
+    your_pace = sender.throughput_per_second
+    number_protect(sender=sender, reason="Quality fell to yellow")
+    client = api_client_with_scopes("numbers:read")
+
+    # when: an integration reads it
+    number = client.get(f"/api/v1/numbers/{sender.public_id}/").json()
+
+    # then: it says the number is slowed, why, since when, and the pace it climbs back to
+    assert number["protection"] == "slowed"
+    assert number["protection_reason"] == "Quality fell to yellow"
+    assert number["protection_at"]
+    assert number["throughput_per_second"] < your_pace
+    assert number["pace_restore_per_second"] == your_pace
+    assert number["pace_restored_at"] is None
