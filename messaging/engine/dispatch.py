@@ -456,7 +456,12 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                     held_ids = [c.id for c in unrecorded.held_back]
                     unclaim(held_ids)
                     pulse.release(held_ids)
-                    gate.give_back(f"sender:{sender_id}", len(held_ids), day=today.key)
+                    gate.give_back(
+                        f"sender:{sender_id}",
+                        len(held_ids),
+                        day=today.key,
+                        from_slot=unrecorded.held_back_from,
+                    )
                     result.more = True
                     break
                 if returned:
@@ -491,6 +496,8 @@ class _SentBatch:
     outcomes: list[Outcome]
     #: granted, rendered and not sent: the batch gave its thread way (back to the queue)
     held_back: list[Claimed]
+    #: the first of the held-back sends' slots
+    held_back_from: float | None = None
 
 
 def _send(
@@ -522,6 +529,7 @@ def _send(
         sent=[*to_send, *not_sent],
         outcomes=[*outcomes, *(plan.local[c.id] for c in not_sent)],
         held_back=held_back,
+        held_back_from=slots[len(outcomes)] if held_back else None,
     )
 
 

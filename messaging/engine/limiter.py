@@ -83,9 +83,16 @@ return tostring(factor)
 
 _GIVE_BACK = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if used < 0 then return 0 end
-local n = math.min(tonumber(ARGV[1]), used)
-redis.call('DECRBY', KEYS[1], n)
+local n = 0
+if used >= 0 then
+  n = math.min(tonumber(ARGV[1]), used)
+  redis.call('DECRBY', KEYS[1], n)
+end
+local rewind = tonumber(ARGV[2])
+if rewind >= 0 then
+  local tat = tonumber(redis.call('GET', KEYS[2]) or '-1')
+  if tat > rewind then redis.call('SET', KEYS[2], rewind, 'KEEPTTL') end
+end
 return n
 """
 
@@ -185,15 +192,21 @@ class SendLimiter:
             slots, remaining, factor = call(max(int(seed()), 0))
         return Grant([s / MICROS for s in slots], max(remaining, 0), factor)
 
-    def give_back(self, number_key: str, n: int, *, day: str | None = None) -> None:
+    def give_back(
+        self, number_key: str, n: int, *, day: str | None = None, from_slot: float | None = None
+    ) -> None:
         """Slots granted and not used (the batch went back to the queue): they no longer count
-        in the day's use. Best effort: without Redis the day is counted again from the
+        in the day's use. `from_slot`, the first unused slot (epoch seconds): the number's
+        next grant starts there again instead of after the unused ones, so a batch that gave
+        way leaves no silence behind it. Only the number's one drainer (it holds the number's
+        lease) may rewind. Best effort: without Redis the day is counted again from the
         database anyway."""
         if n <= 0:
             return
-        key = self._keys(number_key, time.time(), day)[1]
+        tat_key, day_key, _factor = self._keys(number_key, time.time(), day)
+        rewind = -1 if from_slot is None else int(from_slot * MICROS)
         try:
-            self._give_back(keys=[key], args=[n])
+            self._give_back(keys=[day_key, tat_key], args=[n, rewind])
         except redis.RedisError:
             return
 

@@ -149,3 +149,18 @@ def test_slots_given_back_no_longer_count_in_the_days_use(limiter) -> None:
 
     again = limiter.acquire("cap", 8, pace, now=9001.0, horizon_seconds=10, day="20261204")
     assert (len(again.slots), again.remaining_today) == (7, 0)
+
+
+def test_a_batch_that_gave_way_hands_its_unused_slots_back_to_the_next_grant(limiter) -> None:
+    # given: a batch granted two seconds of slots (20 at 10/s) sent its first 3 and gave way
+    pace = Pace(rate=10, daily_cap=100)
+    first = limiter.acquire("gave-way", 20, pace, now=9500.0, horizon_seconds=10, day="d")
+    assert first.slots[-1] == pytest.approx(9501.9)
+
+    limiter.give_back("gave-way", 17, day="d", from_slot=first.slots[3])
+
+    # then: the number's next grant starts now (the first unused slot is past), not after the
+    # two seconds the batch had reserved, and the unused slots no longer count in the day
+    again = limiter.acquire("gave-way", 2, pace, now=9500.35, horizon_seconds=10, day="d")
+    assert again.slots == pytest.approx([9500.35, 9500.45])
+    assert again.remaining_today == 100 - 3 - 2
