@@ -275,6 +275,14 @@ class Message(models.Model):
                 condition=Q(status="queued"),
                 name="message_due",
             ),
+            # /healthz's oldest due message: walked in order from the oldest, it stops at the
+            # first one a drainer would send (message_due orders by number first, so the
+            # check sorted every queued message: 18 s with 3.6 million queued).
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="message_due_oldest",
+            ),
             models.Index(
                 fields=["lease_until"], condition=Q(status="sending"), name="message_leased"
             ),

@@ -5,11 +5,13 @@ number with due work has a drainer. A killed worker loses nothing: its leases ex
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
+from psycopg.errors import QueryCanceled
 
 from billing import services as billing
 from messaging.campaigns.models import Campaign, Message
@@ -17,6 +19,8 @@ from messaging.engine import reactions
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.windows import WINDOW_OPENS_SQL
 from messaging.numbers.models import Sender, WebhookEvent
+
+log = logging.getLogger(__name__)
 
 
 def tick() -> dict[str, int]:
@@ -90,33 +94,51 @@ def oldest_due_age_check() -> dict[str, object]:
     Only messages a drainer would send now count: queued and due, of a running campaign (or a
     single message), on a number not waiting for its daily cap (`Sender.capped_until`, a
     database field), and inside the campaign's send window now. A message that waits for a
-    cap, a window or a paused campaign is not overdue."""
+    cap, a window or a paused campaign is not overdue.
+
+    The walk goes from the oldest queued message (index `message_due_oldest`) and stops at the
+    first one that counts. Millions queued behind a paused campaign could still make it long:
+    a health check must answer in time, so the query gives up after
+    HEALTHZ_QUERY_TIMEOUT_MS and the check says it could not tell (not a failure: the
+    orchestrator must not restart a busy but working product)."""
     table, campaigns, senders = (
         Message._meta.db_table,
         Campaign._meta.db_table,
         Sender._meta.db_table,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT m.next_attempt_at FROM {table} m
-            JOIN {senders} s ON s.id = m.sender_id
-            LEFT JOIN {campaigns} c ON c.id = m.campaign_id
-            LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
-            JOIN accounts_workspace w ON w.id = m.workspace_id
-            WHERE m.status = 'queued' AND m.next_attempt_at <= clock_timestamp()
-              AND (m.campaign_id IS NULL OR c.status = 'running')
-              AND (s.capped_until IS NULL OR s.capped_until <= clock_timestamp())
-              AND COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()
-            ORDER BY m.next_attempt_at
-            LIMIT 1
-            """  # noqa: S608 - table names are our own  # nosec B608 # own table names, values are parameters
-        )
-        row = cursor.fetchone()
+    now = timezone.now()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                [str(settings.HEALTHZ_QUERY_TIMEOUT_MS)],
+            )
+            cursor.execute(
+                f"""
+                SELECT m.next_attempt_at FROM {table} m
+                JOIN {senders} s ON s.id = m.sender_id
+                LEFT JOIN {campaigns} c ON c.id = m.campaign_id
+                LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
+                JOIN accounts_workspace w ON w.id = m.workspace_id
+                WHERE m.status = 'queued' AND m.next_attempt_at <= %s
+                  AND (m.campaign_id IS NULL OR c.status = 'running')
+                  AND (s.capped_until IS NULL OR s.capped_until <= %s)
+                  AND COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()
+                ORDER BY m.next_attempt_at
+                LIMIT 1
+                """,  # noqa: S608 - table names are our own  # nosec B608 # own table names, values are parameters
+                [now, now],
+            )
+            row = cursor.fetchone()
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):
+            raise
+        log.warning("oldest due message: no answer within %s ms", settings.HEALTHZ_QUERY_TIMEOUT_MS)
+        return {"ok": True, "oldest_due_seconds": None, "timed_out": True}
     if row is None:
         return {"ok": True, "oldest_due_seconds": 0}
     oldest: datetime = row[0]
-    age = (timezone.now() - oldest).total_seconds()
+    age = (now - oldest).total_seconds()
     return {"ok": age < settings.HEALTHZ_MAX_DUE_AGE_SECONDS, "oldest_due_seconds": round(age, 1)}
 
 
