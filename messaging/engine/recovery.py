@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from psycopg.errors import QueryCanceled
 
@@ -70,11 +71,17 @@ def tick() -> dict[str, int]:
             status=Campaign.Status.RUNNING, status_changed_at=now
         )
         started += 1
+    # Per number, one probe of its due index (`message_due`) that stops at the first due
+    # message: a DISTINCT over every queued message read them all at each tick (0.47 s every
+    # 10 s with 3.6 million queued; this: 0.03 s).
     senders = list(
-        Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
-        .order_by()
-        .values_list("sender_id", flat=True)
-        .distinct()
+        Sender.objects.filter(
+            Exists(
+                Message.objects.filter(
+                    sender=OuterRef("pk"), status=Message.Status.QUEUED, next_attempt_at__lte=now
+                )
+            )
+        ).values_list("pk", flat=True)
     )
     if senders:
         dispatch_kick(sender_ids=senders)
