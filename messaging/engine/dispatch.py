@@ -577,7 +577,7 @@ def _lease_release(client: redis.Redis, lease_key: str, token: str) -> None:
 
 
 class _OutcomeRow(NamedTuple):
-    """A message's new state, in the column order of `_write_outcomes`' VALUES list."""
+    """A message's new state, in the column order of `_write_outcomes`' arrays."""
 
     id: int
     status: str
@@ -920,8 +920,10 @@ def _write_outcomes(rows: list[_OutcomeRow]) -> None:
     if not rows:
         return
     table = Message._meta.db_table
-    values = ", ".join(["(%s::bigint, %s, %s, %s, %s::int, %s, %s::timestamptz, %s)"] * len(rows))
-    params = [value for row in rows for value in row]
+    # One array per column: the statement's text is the same for every batch, so psycopg
+    # parses it once. A VALUES list of 8 placeholders a row was parsed again at every batch
+    # (py-spy: about a tenth of the drainer's CPU, in psycopg's query splitting).
+    params = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -946,7 +948,9 @@ def _write_outcomes(rows: list[_OutcomeRow]) -> None:
                                    ELSE m.accepted_at END,
                 status_changed_at = CASE WHEN m.status = 'sending' THEN now()
                                          ELSE m.status_changed_at END
-            FROM (VALUES {values}) AS v(id, status, pid, kind, code, title, next_at, body)
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[],
+                        %s::text[], %s::timestamptz[], %s::text[])
+                 AS v(id, status, pid, kind, code, title, next_at, body)
             WHERE m.id = v.id AND m.status IN ('sending', 'sent', 'delivered', 'read')
             """,  # noqa: S608 - placeholders only  # nosec B608 # own table names, values are parameters
             params,

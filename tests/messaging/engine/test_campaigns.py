@@ -226,3 +226,33 @@ def test_slices_catching_up_never_exceed_the_number_rate(
     stats = engine_sandbox.number_stats(number.phone_number_id)
     assert stats["accepted"] == 150
     assert stats["max_per_second"] <= 40
+
+
+def test_bodies_with_quotes_braces_and_backslashes_are_recorded_as_sent(
+    workspace, sandbox_number, contacts, credits, launch, engine_sandbox
+) -> None:
+    # given: contacts whose names are everything an array literal must escape
+    names = ['O"Brien', "Ay{sel}", "back\\slash", "comma, and 'quote'", "NULL", "Gülər\nnew"]
+    people = contacts(len(names))
+    for person, name in zip(people, names, strict=True):
+        person.first_name = name
+    Contact.objects.bulk_update(people, ["first_name"])
+    credits(len(names))
+    number = sandbox_number(rate=50)
+    campaign = launch([number])
+
+    # when: the campaign goes out and each outcome is written back
+    drain_all([number])
+
+    # then: each stored body is the text the contact received, exactly
+    recorded = {m.contact.first_name: m.body for m in Message.objects.filter(campaign=campaign)}
+    at_gateway = {
+        entry["text"]["body"]
+        for entry in engine_sandbox.call(
+            "GET", f"/_sandbox/numbers/{number.phone_number_id}/messages"
+        ).body["data"]
+    }
+    assert set(recorded.values()) == at_gateway
+    for name, body in recorded.items():
+        assert name in body
+    assert Message.objects.filter(campaign=campaign, status="accepted").count() == len(names)
