@@ -364,7 +364,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
         sender = Sender.objects.filter(pk=sender_id).select_related("workspace").first()
         if sender is None or sender.status != Sender.Status.ACTIVE or sender.removed_at:
             return result
-        pace, gate = pace_of(sender), limiter()
+        pace, gate, number_key = pace_of(sender), limiter(), f"sender:{sender_id}"
         today = caps.cap_day(sender)
         result.workspace_numbers = Sender.objects.filter(
             workspace_id=sender.workspace_id, status=Sender.Status.ACTIVE, removed_at__isnull=True
@@ -394,7 +394,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                     break
                 try:
                     grant = gate.acquire(
-                        f"sender:{sender_id}",
+                        number_key,
                         len(claimed),
                         pace,
                         horizon_seconds=max(deadline - time.monotonic(), 0.5),
@@ -433,13 +433,13 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                         )
                     except Exception:
                         unclaim(granted_ids)  # not sent: back to the queue
-                        gate.give_back(f"sender:{sender_id}", len(granted_ids), day=today.key)
+                        gate.give_back(number_key, len(granted_ids), day=today.key)
                         raise
                     if stop:
                         # The number is blocked: the new batch went back to the queue and on
                         # to another number with the rest.
                         pulse.release(granted_ids)
-                        gate.give_back(f"sender:{sender_id}", len(granted_ids), day=today.key)
+                        gate.give_back(number_key, len(granted_ids), day=today.key)
                         break
                 unrecorded = _send(
                     sender=sender,
@@ -457,7 +457,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                     unclaim(held_ids)
                     pulse.release(held_ids)
                     gate.give_back(
-                        f"sender:{sender_id}",
+                        number_key,
                         len(held_ids),
                         day=today.key,
                         from_slot=unrecorded.held_back_from,
