@@ -8,7 +8,10 @@ process kind, and the checks: 0 lost (every message ends read with its times), 0
 (each webhook body parsed exactly once, campaign counters equal the sent set).
 
 Targets (issue #20): ack p50 <= 20 ms, p99 <= 200 ms; >= 3,000 status events/s applied.
-Usage: .venv/bin/python bench/ingest.py [messages] [statuses_per_body] [concurrency]"""
+Usage: .venv/bin/python bench/ingest.py [messages] [statuses_per_body] [concurrency] [--rate=N]
+(closed loop by default: `concurrency` posters as fast as the receiver answers; `--rate=N`
+offers N status events a second, as Meta sends them, and times each ack from when it was
+due)."""
 
 from __future__ import annotations
 
@@ -171,47 +174,72 @@ def bodies(data: dict[str, Any], per_body: int) -> list[tuple[str, list[str], by
 
 
 async def post_all(
-    url: str, secret: str, items: list[tuple[str, list[str], bytes]], concurrency: int
+    url: str,
+    secret: str,
+    items: list[tuple[str, list[str], bytes]],
+    concurrency: int,
+    rate: float = 0.0,
 ) -> tuple[list[float], dict[str, float], int]:
     """Post every body; returns ack latencies (s), each read status's post time by message
-    public id (monotonic-free wall clock), and how many answers were not 200."""
+    public id (wall clock), and how many answers were not 200.
+
+    `rate` 0: closed loop, `concurrency` posters each posting its next body as soon as the last
+    is answered (the receiver's capacity; the ack time is then mostly the queue in front of
+    it). `rate` > 0: open loop, status events offered at that rate as Meta sends them (bodies
+    at `rate / statuses per body` a second, however slowly they are answered), each ack timed
+    from when it was due, so a slow answer also delays nothing else's clock."""
     latencies: list[float] = []
     read_posted: dict[str, float] = {}
     errors = 0
-    queue: asyncio.Queue[tuple[str, list[str], bytes]] = asyncio.Queue()
-    for item in items:
-        queue.put_nowait(item)
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector = aiohttp.TCPConnector(limit=0 if rate else concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def worker() -> None:
+        async def post(item: tuple[str, list[str], bytes], due: float | None = None) -> None:
             nonlocal errors
+            status, public_ids, body = item
+            signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            started = time.perf_counter() if due is None else due
+            posted_at = time.time()
+            async with session.post(
+                url,
+                data=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            ) as reply:
+                await reply.read()
+                if reply.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+            if status == "read":
+                for public_id in public_ids:
+                    read_posted[public_id] = posted_at
+
+        if rate:
+            per_body = max(1, len(items[0][1])) if items else 1
+            interval = per_body / rate
+            begin = time.perf_counter()
+            tasks = []
+            for index, item in enumerate(items):
+                due = begin + index * interval
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(post(item, due)))
+            await asyncio.gather(*tasks)
+            return latencies, read_posted, errors
+
+        queue: asyncio.Queue[tuple[str, list[str], bytes]] = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+
+        async def worker() -> None:
             while not queue.empty():
-                status, public_ids, body = queue.get_nowait()
-                signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-                started = time.perf_counter()
-                posted_at = time.time()
-                async with session.post(
-                    url,
-                    data=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Hub-Signature-256": signature,
-                    },
-                ) as reply:
-                    await reply.read()
-                    if reply.status != 200:
-                        errors += 1
-                latencies.append(time.perf_counter() - started)
-                if status == "read":
-                    for public_id in public_ids:
-                        read_posted[public_id] = posted_at
+                await post(queue.get_nowait())
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, read_posted, errors
 
 
-def main(messages: int, per_body: int, concurrency: int) -> None:
+def main(messages: int, per_body: int, concurrency: int, rate: float = 0.0) -> None:
     port = free_port()
     os.environ["BENCH_WEBHOOK_RECEIVER"] = f"http://127.0.0.1:{port}"
     django_setup()
@@ -236,7 +264,7 @@ def main(messages: int, per_body: int, concurrency: int) -> None:
         meter.start()
         started = time.time()
         latencies, read_posted, errors = asyncio.run(
-            post_all(url, data["app_secret"], items, concurrency)
+            post_all(url, data["app_secret"], items, concurrency, rate)
         )
         posted = time.time() - started
         deadline = time.time() + max(120, messages / 200)
@@ -278,7 +306,8 @@ def main(messages: int, per_body: int, concurrency: int) -> None:
             "status_events": status_events,
             "statuses_per_body": per_body,
             "bodies": len(items),
-            "concurrency": concurrency,
+            "concurrency": None if rate else concurrency,
+            "offered_events_per_second": rate or None,
             "non_200_answers": errors,
             "ack_ms": {
                 "p50": round(percentile(latencies, 0.5) * 1000, 1),
@@ -311,5 +340,7 @@ def main(messages: int, per_body: int, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    main(*(args + [20_000, 50, 32][len(args) :]))
+    rate_args = [a for a in sys.argv[1:] if a.startswith("--rate=")]
+    args = [int(a) for a in sys.argv[1:] if a not in rate_args]
+    offered = float(rate_args[-1].split("=", 1)[1]) if rate_args else 0.0
+    main(*(args + [20_000, 50, 32][len(args) :]), rate=offered)

@@ -541,6 +541,9 @@ WEBHOOK_EVENT_MAX_ATTEMPTS = env_int("WEBHOOK_EVENT_MAX_ATTEMPTS", 10)
 # WEBHOOK_DRAIN_BATCH events per transaction.
 WEBHOOK_DRAIN_BATCH = env_int("WEBHOOK_DRAIN_BATCH", 200)
 WEBHOOK_DRAINERS = env_int("WEBHOOK_DRAINERS", 2)
+# A webhook receiver remembers a number's routing and secret for this long per process (the
+# lookup was most of a receipt's cost); a number removed meanwhile is refused after it. 0: off.
+WEBHOOK_SENDER_CACHE_SECONDS = env_float("WEBHOOK_SENDER_CACHE_SECONDS", 5.0)
 SANDBOX_GATEWAY_URL = env("SANDBOX_GATEWAY_URL", "http://127.0.0.1:9100").rstrip("/")
 
 LOGGING = {

@@ -3,6 +3,8 @@ A forged or unsigned POST is 403 and stores nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -10,33 +12,55 @@ from django.views.decorators.http import require_http_methods
 from messaging.gateways import cloud_api
 from messaging.gateways.signatures import verify_waha_hmac
 from messaging.numbers.models import Sender, WebhookEvent
-from messaging.numbers.services import sender_credentials, webhook_event_store
+from messaging.numbers.services import (
+    ReceiverSender,
+    webhook_event_store,
+    webhook_receiver_sender,
+)
+
+_CLOUD_PROVIDERS = frozenset({Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX})
+_WEB_GATEWAY_PROVIDERS = frozenset({Sender.Provider.WEB_GATEWAY})
 
 
-def _live_sender(public_id: str, providers: set[str]) -> Sender:
+def _live_sender(
+    public_id: str, providers: frozenset[str], *, fresh: bool = False
+) -> ReceiverSender:
     # Public URL, no workspace in the request: the sender's unguessable public id routes it.
-    sender = (
-        Sender.objects.filter(public_id=public_id, provider__in=providers, removed_at__isnull=True)
-        .only("pk", "workspace_id", "provider", "verify_token", "credentials_encrypted")
-        .first()
-    )
+    sender = webhook_receiver_sender(public_id=public_id, providers=providers, fresh=fresh)
     if sender is None:
         raise Http404
     return sender
 
 
+def _verified_sender(
+    public_id: str, providers: frozenset[str], verify: Callable[[ReceiverSender], bool]
+) -> ReceiverSender | None:
+    """The number, if the body's signature holds against its secret. A remembered secret
+    that fails is read again: the user may have just rotated it."""
+    sender = _live_sender(public_id, providers)
+    if verify(sender):
+        return sender
+    sender = _live_sender(public_id, providers, fresh=True)
+    return sender if verify(sender) else None
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def whatsapp_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
-    sender = _live_sender(sender_id, {Sender.Provider.CLOUD_API, Sender.Provider.SANDBOX})
     if request.method == "GET":
+        sender = _live_sender(sender_id, _CLOUD_PROVIDERS, fresh=True)
         challenge = cloud_api.verify_webhook_handshake(request.GET.dict(), sender.verify_token)
         if challenge is None:
             return HttpResponseForbidden("verification failed")
         return HttpResponse(challenge, content_type="text/plain")
     body = request.body
-    secret = sender_credentials(sender).get("app_secret", "")
-    if not cloud_api.verify_signature(body, request.headers.get("X-Hub-Signature-256"), secret):
+    signature = request.headers.get("X-Hub-Signature-256")
+    sender = _verified_sender(
+        sender_id,
+        _CLOUD_PROVIDERS,
+        lambda s: cloud_api.verify_signature(body, signature, s.credentials.get("app_secret", "")),
+    )
+    if sender is None:
         return HttpResponseForbidden("bad signature")
     webhook_event_store(sender=sender, source=WebhookEvent.Source.CLOUD_API, body=body)
     return HttpResponse("ok", content_type="text/plain")
@@ -45,10 +69,14 @@ def whatsapp_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["POST"])
 def web_gateway_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
-    sender = _live_sender(sender_id, {Sender.Provider.WEB_GATEWAY})
     body = request.body
-    key = sender_credentials(sender).get("hmac_key", "")
-    if not verify_waha_hmac(body, request.headers.get("X-Webhook-Hmac"), key):
+    signature = request.headers.get("X-Webhook-Hmac")
+    sender = _verified_sender(
+        sender_id,
+        _WEB_GATEWAY_PROVIDERS,
+        lambda s: verify_waha_hmac(body, signature, s.credentials.get("hmac_key", "")),
+    )
+    if sender is None:
         return HttpResponseForbidden("bad signature")
     webhook_event_store(sender=sender, source=WebhookEvent.Source.WEB_GATEWAY, body=body)
     return HttpResponse("ok", content_type="text/plain")

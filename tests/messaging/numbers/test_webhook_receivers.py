@@ -169,6 +169,55 @@ def test_unknown_or_removed_number_is_404(sender) -> None:
     assert not WebhookEvent.objects.exists()
 
 
+def _post_empty_batch(sender: Sender, secret: str = APP_SECRET):
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    return Client().post(
+        _url(sender), body, content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=_sign(body, secret),
+    )  # fmt: skip
+
+
+def test_a_numbers_next_bodies_are_stored_without_looking_it_up_again(
+    sender, django_assert_num_queries
+) -> None:
+    """The receiver remembers a number briefly: each further body costs its INSERT alone."""
+    assert _post_empty_batch(sender).status_code == 200
+
+    with django_assert_num_queries(1):
+        assert _post_empty_batch(sender).status_code == 200
+
+    assert WebhookEvent.objects.filter(sender=sender).count() == 2
+
+
+def test_a_rotated_app_secret_is_honoured_at_once_and_the_old_one_refused(sender) -> None:
+    assert _post_empty_batch(sender).status_code == 200  # the old secret is now remembered
+    sender.credentials_encrypted = encrypt_json({"access_token": "t", "app_secret": "rotated"})
+    sender.save(update_fields=["credentials_encrypted"])
+
+    assert _post_empty_batch(sender, "rotated").status_code == 200
+    assert _post_empty_batch(sender, APP_SECRET).status_code == 403
+    assert WebhookEvent.objects.filter(sender=sender).count() == 2
+
+
+def test_a_removed_number_is_refused_once_its_remembered_entry_is_older_than_the_setting(
+    sender, monkeypatch, settings
+) -> None:
+    from django.utils import timezone
+
+    from messaging.numbers import services as number_services
+
+    settings.WEBHOOK_SENDER_CACHE_SECONDS = 5.0
+    clock = [1000.0]
+    monkeypatch.setattr(number_services, "_receiver_clock", lambda: clock[0])
+    assert _post_empty_batch(sender).status_code == 200
+    Sender.objects.filter(pk=sender.pk).update(removed_at=timezone.now())
+
+    clock[0] += 5.1
+
+    assert _post_empty_batch(sender).status_code == 404
+    assert WebhookEvent.objects.filter(sender=sender).count() == 1
+
+
 def test_account_ban_marks_every_number_of_the_account_and_tells_the_user(
     sender, workspace, django_capture_on_commit_callbacks
 ) -> None:
