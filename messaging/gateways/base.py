@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import aiohttp
+import orjson
 
 from core.outgoing import AddressPolicy, checked_connector, is_redirect, refused_cause
 from messaging.gateways.freeform import FreeFormContent
@@ -706,12 +706,17 @@ async def exchange(
     Redirects are not followed: a 3xx comes back as a reply with its ``location``."""
     progress = RequestProgress()
     marker = _request_progress.set(progress)
+    request_headers = dict(headers)
+    body_bytes = None
+    if payload is not None:
+        body_bytes = json_dumps(payload)
+        request_headers.setdefault("Content-Type", "application/json")
     try:
         async with transport.session.request(
             method,
             url,
-            json=payload,
-            headers=dict(headers),
+            data=body_bytes,
+            headers=request_headers,
             allow_redirects=False,
         ) as response:
             raw = await response.read()
@@ -736,5 +741,12 @@ async def exchange(
 
 
 def json_loads(raw: bytes) -> Any:
-    """Decode JSON bytes (one place, so a faster decoder can be swapped in)."""
-    return json.loads(raw)
+    """Decode JSON bytes (orjson: the drainer decodes every gateway answer)."""
+    return orjson.loads(raw)
+
+
+def json_dumps(payload: Any) -> bytes:
+    """Encode a request body as compact UTF-8 JSON bytes (orjson, several times faster than
+    the standard library; the drainer encodes one body per message). Keys that are not
+    strings become strings, as `json.dumps` does."""
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)

@@ -47,6 +47,7 @@ from messaging.gateways.base import (
     OutboundMessage,
     Outcome,
     TemplateEvent,
+    json_loads,
 )
 from messaging.numbers.customer_window import window_require_open
 from messaging.numbers.health import (
@@ -869,7 +870,7 @@ def _webhook_event_give_up(event: WebhookEvent, error: str) -> None:
 
 
 def _webhook_body_parse(event: WebhookEvent) -> list[Any]:
-    payload = json.loads(bytes(event.body))
+    payload = json_loads(bytes(event.body))
     parser = (
         web_gateway.parse_webhook
         if event.source == WebhookEvent.Source.WEB_GATEWAY
