@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -44,6 +45,19 @@ def _verified_sender(
     return sender if verify(sender) else None
 
 
+def _store(
+    public_id: str, providers: frozenset[str], sender: ReceiverSender, source: str, body: bytes
+) -> None:
+    try:
+        webhook_event_store(sender=sender, source=source, body=body)
+    except IntegrityError:
+        # A remembered number deleted since (its workspace erased): 404 as for any unknown
+        # number, not a 500 that Meta would retry.
+        if webhook_receiver_sender(public_id=public_id, providers=providers, fresh=True) is None:
+            raise Http404 from None
+        raise
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def whatsapp_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
@@ -62,7 +76,7 @@ def whatsapp_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
     )
     if sender is None:
         return HttpResponseForbidden("bad signature")
-    webhook_event_store(sender=sender, source=WebhookEvent.Source.CLOUD_API, body=body)
+    _store(sender_id, _CLOUD_PROVIDERS, sender, WebhookEvent.Source.CLOUD_API, body)
     return HttpResponse("ok", content_type="text/plain")
 
 
@@ -78,5 +92,5 @@ def web_gateway_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
     )
     if sender is None:
         return HttpResponseForbidden("bad signature")
-    webhook_event_store(sender=sender, source=WebhookEvent.Source.WEB_GATEWAY, body=body)
+    _store(sender_id, _WEB_GATEWAY_PROVIDERS, sender, WebhookEvent.Source.WEB_GATEWAY, body)
     return HttpResponse("ok", content_type="text/plain")

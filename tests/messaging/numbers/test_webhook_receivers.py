@@ -218,6 +218,16 @@ def test_a_removed_number_is_refused_once_its_remembered_entry_is_older_than_the
     assert WebhookEvent.objects.filter(sender=sender).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_remembered_number_deleted_since_is_a_404_not_a_500(sender) -> None:
+    assert _post_empty_batch(sender).status_code == 200  # remembered
+    WebhookEvent.objects.all().delete()
+    Sender.objects.filter(pk=sender.pk).delete()
+
+    assert _post_empty_batch(sender).status_code == 404
+    assert not WebhookEvent.objects.exists()
+
+
 def test_account_ban_marks_every_number_of_the_account_and_tells_the_user(
     sender, workspace, django_capture_on_commit_callbacks
 ) -> None:
