@@ -62,8 +62,8 @@ def _store(
 @require_http_methods(["GET", "POST"])
 def whatsapp_webhook(request: HttpRequest, sender_id: str) -> HttpResponse:
     if request.method == "GET":
-        sender = _live_sender(sender_id, _CLOUD_PROVIDERS, fresh=True)
-        challenge = cloud_api.verify_webhook_handshake(request.GET.dict(), sender.verify_token)
+        number = _live_sender(sender_id, _CLOUD_PROVIDERS, fresh=True)
+        challenge = cloud_api.verify_webhook_handshake(request.GET.dict(), number.verify_token)
         if challenge is None:
             return HttpResponseForbidden("verification failed")
         return HttpResponse(challenge, content_type="text/plain")
