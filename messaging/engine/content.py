@@ -11,13 +11,14 @@ unknown (the drainer then drops the row)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import mimetypes
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -267,19 +268,24 @@ def _media_for(
     )
 
 
-#: The contact fields a message is rendered from (`contact_values_of`, the variant's seed,
-#: the template's language) and the opt-out checked at send time.
-_RENDERED_FIELDS = (
-    "id",
-    "public_id",
-    "phone",
-    "first_name",
-    "last_name",
-    "language",
-    "country",
-    "attributes",
-    "opted_out_at",
-)
+@dataclass(slots=True)
+class _RenderedContact:
+    """The contact fields a message is rendered from (`contact_values_of`, the variant's seed,
+    the template's language) and the opt-out checked at send time, as plain values: building
+    model instances (their init signals included) was a tenth of the drainer's CPU."""
+
+    id: int
+    public_id: uuid.UUID
+    phone: str
+    first_name: str
+    last_name: str
+    language: str
+    country: str
+    attributes: Any
+    opted_out_at: datetime | None
+
+
+_RENDERED_FIELDS = tuple(item.name for item in dataclasses.fields(_RenderedContact))
 
 
 def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepared:
@@ -289,7 +295,10 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
     contact_ids = {c.contact_id for c in claimed if c.contact_id}
     # Only what rendering reads (py-spy: building whole contacts, consent proof and search
     # text included, was a tenth of the drainer's CPU). A new field read here belongs here.
-    contacts = {c.pk: c for c in Contact.objects.filter(pk__in=contact_ids).only(*_RENDERED_FIELDS)}
+    contacts = {
+        row[0]: _RenderedContact(*row)
+        for row in Contact.objects.filter(pk__in=contact_ids).values_list(*_RENDERED_FIELDS)
+    }
     # Single sends that are a filled WhatsApp template (a campaign's test send) carry the
     # campaign's header media: their campaigns are loaded with the batch's.
     filled = {
@@ -410,7 +419,7 @@ def _prepare_text(
     plan: Prepared,
     item: Claim,
     content: _CampaignContent,
-    contact: Contact,
+    contact: _RenderedContact,
     values: dict[str, str],
     attachment: MediaAttachment | None,
 ) -> None:
@@ -438,7 +447,7 @@ def _prepare_whatsapp(
     sender: Sender,
     item: Claim,
     content: _CampaignContent,
-    contact: Contact,
+    contact: _RenderedContact,
     values: dict[str, str],
     attachment: MediaAttachment | None,
 ) -> None:
