@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from messaging.numbers.models import Sender, WebhookEvent
-from messaging.numbers.services import webhook_events_retry
+from messaging.numbers.services import webhook_event_parsed, webhook_events_retry
 
 
 @admin.register(Sender)
@@ -56,7 +58,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "received_at",
         "state",
         "attempts",
-        "events",
+        "parsed_events",
         "error",
         "processed_at",
         "body_text",
@@ -64,6 +66,13 @@ class WebhookEventAdmin(admin.ModelAdmin):
     actions = ("retry",)
     exclude = ("body",)
     date_hierarchy = "received_at"
+
+    @admin.display(description=_("Events"))
+    def parsed_events(self, obj: WebhookEvent) -> str:
+        """Parsed from the stored body when shown (ingestion keeps no copy)."""
+        return format_html(
+            "<pre>{}</pre>", json.dumps(webhook_event_parsed(obj), indent=2, ensure_ascii=False)
+        )
 
     @admin.display(description="body")
     def body_text(self, obj: WebhookEvent) -> str:

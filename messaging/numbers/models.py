@@ -300,7 +300,6 @@ class WebhookEvent(models.Model):
     body = models.BinaryField()
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
-    events = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     #: How many times a worker began applying it (a killed worker's attempt counts too).

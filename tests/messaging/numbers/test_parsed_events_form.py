@@ -1,6 +1,6 @@
-"""The parsed events stored with each webhook body keep one form: each event a dict of its
-fields (as `dataclasses.asdict` gives them) with its class name under "type", enums as their
-values, times in ISO form. Staff read it in admin; the ingest path writes it for every body."""
+"""The events of a stored webhook body, as staff read them in admin, keep one form: each event
+a dict of its fields (as `dataclasses.asdict` gives them) with its class name under "type",
+enums as their values, times in ISO form."""
 
 from __future__ import annotations
 

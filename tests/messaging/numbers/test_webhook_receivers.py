@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.models import Notification
 from core.crypto import encrypt_json
+from messaging.numbers import services as number_services
 from messaging.numbers.models import Sender, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -112,10 +113,35 @@ def test_signed_batch_is_stored_and_parsed(sender, django_capture_on_commit_call
     event = WebhookEvent.objects.get()
     assert bytes(event.body) == body
     assert event.state == WebhookEvent.State.PARSED
-    assert [(e["provider_message_id"], e["status"], e["public_id"]) for e in event.events] == [
+    parsed = number_services.webhook_event_parsed(event)
+    assert [(e["provider_message_id"], e["status"], e["public_id"]) for e in parsed] == [
         ("wamid.A", "delivered", "msg-1"),
         ("wamid.B", "read", "msg-2"),
     ]
+
+
+def test_staff_see_a_stored_bodys_events_in_admin(sender, admin_client) -> None:
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": sender.waba_id, "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "994501112233",
+                             "phone_number_id": sender.phone_number_id},
+                "statuses": [{"id": "wamid.SEEN", "status": "read", "timestamp": "1700000001",
+                              "recipient_id": "994507654322"}],
+            }}]}],
+        }
+    ).encode()  # fmt: skip
+    assert _post_raw(sender, body).status_code == 200
+    event = WebhookEvent.objects.get()
+
+    page = admin_client.get(reverse("admin:messaging_webhookevent_change", args=[event.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "wamid.SEEN" in text
+    assert "StatusEvent" in text  # the parsed form, not only the raw body
 
 
 @pytest.mark.parametrize(
@@ -169,12 +195,15 @@ def test_unknown_or_removed_number_is_404(sender) -> None:
     assert not WebhookEvent.objects.exists()
 
 
-def _post_empty_batch(sender: Sender, secret: str = APP_SECRET):
-    body = b'{"object":"whatsapp_business_account","entry":[]}'
+def _post_raw(sender: Sender, body: bytes, secret: str = APP_SECRET):
     return Client().post(
         _url(sender), body, content_type="application/json",
         HTTP_X_HUB_SIGNATURE_256=_sign(body, secret),
     )  # fmt: skip
+
+
+def _post_empty_batch(sender: Sender, secret: str = APP_SECRET):
+    return _post_raw(sender, b'{"object":"whatsapp_business_account","entry":[]}', secret)
 
 
 def test_a_numbers_next_bodies_are_stored_without_looking_it_up_again(
