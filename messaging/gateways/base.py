@@ -704,13 +704,13 @@ async def exchange(
 ) -> HttpReply:
     """Make one HTTP request; raise :class:`TransportFailure` when no answer came back.
     Redirects are not followed: a 3xx comes back as a reply with its ``location``."""
-    progress = RequestProgress()
-    marker = _request_progress.set(progress)
     request_headers = dict(headers)
     body_bytes = None
     if payload is not None:
         body_bytes = json_dumps(payload)
         request_headers.setdefault("Content-Type", "application/json")
+    progress = RequestProgress()
+    marker = _request_progress.set(progress)
     try:
         async with transport.session.request(
             method,

@@ -3,10 +3,12 @@ credits, suppression at send time, bans, cancel. Real Postgres and Redis."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from billing import services as billing
 from billing.services import InsufficientCredits
@@ -215,13 +217,18 @@ def test_slices_catching_up_never_exceed_the_number_rate(
     number = sandbox_number(rate=40)
     launch([number])
 
-    slices = 0
+    deadline = time.monotonic() + 60
     while Message.objects.filter(sender=number, status__in=["queued", "sending"]).exists():
         result = dispatch.drain(sender_id=number.pk, slice_seconds=0.4)  # many boundaries
         if result.claimed:  # the slice handed its last second's releases on to the next one
             assert dispatch._releases_load(number.pk)
-        slices += 1
-        assert slices < 100
+        elif not Message.objects.filter(
+            sender=number, status="queued", next_attempt_at__lte=timezone.now()
+        ).exists():
+            # Nothing due: a send the gateway answered 130429 waits a second (as `drain_all`
+            # waits out retry delays; spinning here once ran 100 empty slices on a busy CI).
+            time.sleep(0.1)
+        assert time.monotonic() < deadline, "the slices did not finish in time"
 
     stats = engine_sandbox.number_stats(number.phone_number_id)
     assert stats["accepted"] == 150
