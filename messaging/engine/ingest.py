@@ -186,7 +186,8 @@ def _statuses_update(*, workspace_id: int, targets: list[tuple[int, _StatusRow]]
     """One UPDATE for the batch that only lets a status move forward; returns what moved.
 
     The rows come resolved to message ids, so the update joins on the primary key: its cost
-    grows with the batch, never with the workspace's message count."""
+    grows with the batch, never with the workspace's message count (the workspace is a
+    guard on each row, written so that the planner cannot walk the workspace's index)."""
     # Eight arrays, not a VALUES list of 8 x N parameters: planning a statement with tens of
     # thousands of parameters costs more than running it.
     columns = [
@@ -225,7 +226,10 @@ def _statuses_update(*, workspace_id: int, targets: list[tuple[int, _StatusRow]]
                 error_kind = CASE WHEN best.status = 'failed' THEN best.kind ELSE m.error_kind END,
                 lease_until = NULL, status_changed_at = now()
             FROM best, {table} prev
-            WHERE m.id = best.mid AND prev.id = m.id AND m.workspace_id = %s
+            WHERE m.id = best.mid AND prev.id = m.id
+              -- IS NOT DISTINCT FROM, not =: a guard checked on each row, never an index to
+              -- walk (see _rows_resolve: the workspace's index read all its messages)
+              AND m.workspace_id IS NOT DISTINCT FROM %s
               AND {RANK_SQL} < best.rank
             RETURNING m.campaign_id, m.contact_id, best.code, best.kind,
                       m.public_id, m.status, m.phone, best.title,
@@ -258,7 +262,14 @@ def _status_events_publish(*, workspace_id: int, changed: list[_Changed]) -> Non
 
 def _rows_resolve(*, workspace_id: int, rows: list[_StatusRow]) -> list[tuple[int, _StatusRow]]:
     """The message each status names (by our id when the event echoes it, else by the
-    provider's id); statuses of messages we do not know are dropped."""
+    provider's id); statuses of messages we do not know, or of another workspace's, are
+    dropped.
+
+    The ids' own indexes drive the lookups and the workspace is checked on the rows found: a
+    `workspace_id = ...` condition in the query let Postgres walk the workspace's index
+    whenever its statistics had not yet seen the workspace (a new customer's first large
+    campaign), filtering every message of the workspace for each batch (0.6-2 s for 500
+    statuses among 120,000 messages, growing with the workspace)."""
     public_ids = sorted({row.public_id for row in rows if row.public_id})
     provider_ids = sorted({row.provider_message_id for row in rows if not row.public_id} - {""})
     by_public: dict[str, int] = {}
@@ -266,19 +277,21 @@ def _rows_resolve(*, workspace_id: int, rows: list[_StatusRow]) -> list[tuple[in
     if public_ids:
         by_public = {
             str(public_id): pk
-            for pk, public_id in Message.objects.filter(
-                workspace_id=workspace_id, public_id__in=public_ids
-            ).values_list("pk", "public_id")
+            for pk, public_id, owner in Message.objects.filter(
+                public_id__in=public_ids
+            ).values_list("pk", "public_id", "workspace_id")
+            if owner == workspace_id
         }
     if provider_ids:
         # The literal `<> ''` lets Postgres use the partial index on provider ids.
         by_provider = {
             provider_id: pk
-            for pk, provider_id in Message.objects.filter(
-                workspace_id=workspace_id, provider_message_id__in=provider_ids
+            for pk, provider_id, owner in Message.objects.filter(
+                provider_message_id__in=provider_ids
             )
             .exclude(provider_message_id="")
-            .values_list("pk", "provider_message_id")
+            .values_list("pk", "provider_message_id", "workspace_id")
+            if owner == workspace_id
         }
     targets = []
     for row in rows:
@@ -363,9 +376,7 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
         contact = Contact.objects.filter(
             workspace_id=sender.workspace_id, phone=reply.phone
         ).first()
-        answered_id, last = _last_campaign_message(
-            workspace_id=sender.workspace_id, phone=reply.phone
-        )
+        answered_id, last = _last_campaign_message(contact)
         received_at = _timestamp(event.timestamp)
         with transaction.atomic():
             inbound = _inbound_store(
@@ -440,11 +451,18 @@ def windows_open(*, sender: Sender, last_inbound: dict[str, datetime]) -> None:
         )
 
 
-def _last_campaign_message(*, workspace_id: int, phone: str) -> tuple[int | None, int | None]:
-    """The reply answers the last campaign message sent to this phone: (its id, its campaign's
-    id), or (None, None)."""
+def _last_campaign_message(contact: Contact | None) -> tuple[int | None, int | None]:
+    """The reply answers the last campaign message sent to this contact: (its id, its
+    campaign's id), or (None, None).
+
+    Found through the contact's thread index: messages carry no index on the phone, and the
+    lookup by phone read the workspace's messages one by one (48-78 ms per reply at 30,000
+    messages, growing with the workspace). Campaign messages always go to a contact; one
+    whose contact was deleted since answers to nobody."""
+    if contact is None:
+        return None, None
     answered = (
-        Message.objects.filter(workspace_id=workspace_id, phone=phone, campaign__isnull=False)
+        Message.objects.filter(contact_id=contact.pk, campaign__isnull=False)
         .order_by("-id")
         .values_list("id", "campaign_id")
         .first()

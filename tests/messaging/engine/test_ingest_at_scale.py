@@ -1,0 +1,206 @@
+"""Status and reply ingestion stay per-batch work when Postgres has not yet seen a workspace.
+
+A new customer's first large campaign is the usual case: the table's statistics were taken
+before the workspace had messages, so the planner believes it has one or two. A lookup that
+filtered on the workspace then walked the workspace's index and compared every message of
+it with the batch (0.6-2 s per 500 statuses at 120,000 messages). These tests recreate those
+statistics and read the plans of the very statements ingestion runs; the workspace guard is
+proved by statuses naming another workspace's messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact
+from messaging.engine import ingest
+from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
+from messaging.numbers import services as senders
+from messaging.numbers.models import Sender
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKSPACE_INDEX = "messaging_message_workspace_id"
+
+
+def _messages(*, workspace, sender: Sender, campaign: Campaign, contacts, prefix: str):
+    now = timezone.now()
+    return Message.objects.bulk_create(
+        Message(
+            workspace=workspace,
+            sender=sender,
+            campaign=campaign,
+            contact=contact,
+            phone=contact.phone,
+            body="Hello",
+            status=Message.Status.ACCEPTED,
+            provider_message_id=f"wamid.{prefix}{i}",
+            accepted_at=now - timedelta(minutes=5),
+        )
+        for i, contact in enumerate(contacts)
+    )
+
+
+def _contacts(workspace, n: int, start: int):
+    return Contact.objects.bulk_create(
+        Contact(workspace=workspace, phone=f"+99450{start + i:07d}") for i in range(n)
+    )
+
+
+@pytest.fixture
+def unseen_workspace(workspace, other_workspace, owner, make_member, engine_sandbox):
+    """`other_workspace` already has messages when the statistics are taken; `workspace`
+    gets its 2,000 messages afterwards, unseen by them."""
+    other_owner = make_member(workspace=other_workspace).user
+    theirs = senders.sender_connect_sandbox(workspace=other_workspace, actor=other_owner)
+    their_campaign = Campaign.objects.create(workspace=other_workspace, name="Theirs")
+    _messages(
+        workspace=other_workspace,
+        sender=theirs,
+        campaign=their_campaign,
+        contacts=_contacts(other_workspace, 300, 1_000_000),
+        prefix="theirs-",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Message._meta.db_table}")
+    ours = senders.sender_connect_sandbox(workspace=workspace, actor=owner)
+    campaign = Campaign.objects.create(workspace=workspace, name="First big campaign")
+    _messages(
+        workspace=workspace,
+        sender=ours,
+        campaign=campaign,
+        contacts=_contacts(workspace, 2_000, 2_000_000),
+        prefix="ours-",
+    )
+    return ours
+
+
+def _indexes_used(sql: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    found: set[str] = set()
+
+    def walk(node: dict) -> None:
+        if "Index Name" in node:
+            found.add(node["Index Name"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return found
+
+
+def _event(message: Message, status: DeliveryStatus, *, by_public_id: bool) -> StatusEvent:
+    return StatusEvent(
+        account_id="x",
+        provider_message_id=message.provider_message_id,
+        status=status,
+        recipient=message.phone.lstrip("+"),
+        timestamp=None,
+        public_id=str(message.public_id) if by_public_id else None,
+    )
+
+
+@pytest.mark.parametrize("by_public_id", [True, False], ids=["by-our-id", "by-provider-id"])
+def test_a_status_batch_never_walks_the_index_of_a_workspace_the_statistics_have_not_seen(
+    workspace, unseen_workspace, by_public_id
+) -> None:
+    batch = list(Message.objects.filter(workspace=workspace).order_by("-id")[:500])
+    events = [_event(m, DeliveryStatus.DELIVERED, by_public_id=by_public_id) for m in batch]
+
+    with CaptureQueriesContext(connection) as queries:
+        ingest.apply_statuses(workspace_id=workspace.pk, events=events)
+
+    message_statements = [
+        q["sql"]
+        for q in queries.captured_queries
+        if Message._meta.db_table in q["sql"]
+        and q["sql"].lstrip().upper().startswith(("SELECT", "WITH", "UPDATE"))
+    ]
+    assert message_statements
+    for sql in message_statements:
+        used = _indexes_used(sql)
+        assert not any(name.startswith(WORKSPACE_INDEX) for name in used), (sql[:200], used)
+    delivered = Message.objects.filter(
+        pk__in=[m.pk for m in batch], status=Message.Status.DELIVERED
+    ).count()
+    assert delivered == 500
+
+
+def test_statuses_naming_another_workspaces_messages_change_nothing(
+    workspace, other_workspace, unseen_workspace
+) -> None:
+    theirs = list(Message.objects.filter(workspace=other_workspace).order_by("id")[:20])
+    ours = list(Message.objects.filter(workspace=workspace).order_by("id")[:5])
+    # Our number's webhook names their messages, by our id and by the provider's id, and a
+    # provider id that both workspaces happen to use.
+    Message.objects.filter(pk=ours[0].pk).update(provider_message_id=theirs[19].provider_message_id)
+    ours[0].refresh_from_db()
+    events = [_event(m, DeliveryStatus.READ, by_public_id=True) for m in theirs[:10]]
+    events += [_event(m, DeliveryStatus.READ, by_public_id=False) for m in theirs[10:]]
+    events.append(_event(ours[0], DeliveryStatus.READ, by_public_id=False))
+
+    ingest.apply_statuses(workspace_id=workspace.pk, events=events)
+
+    assert set(
+        Message.objects.filter(pk__in=[m.pk for m in theirs]).values_list("status", flat=True)
+    ) == {Message.Status.ACCEPTED}
+    ours[0].refresh_from_db()
+    assert ours[0].status == Message.Status.READ
+
+
+def test_a_reply_finds_the_message_it_answers_through_the_contact(
+    workspace, unseen_workspace
+) -> None:
+    answered = Message.objects.filter(workspace=workspace).order_by("id")[700]
+    contact = Contact.objects.get(pk=answered.contact_id)
+    # A later single send to the same person (no campaign) is not what the reply answers.
+    Message.objects.create(
+        workspace=workspace,
+        sender=unseen_workspace,
+        contact=contact,
+        phone=contact.phone,
+        body="Your code",
+        status=Message.Status.ACCEPTED,
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        found = ingest._last_campaign_message(contact)
+
+    assert found == (answered.pk, answered.campaign_id)
+    (lookup,) = queries.captured_queries
+    assert "message_contact_thread" in _indexes_used(lookup["sql"])
+    assert ingest._last_campaign_message(None) == (None, None)
+
+
+def test_an_inbound_reply_is_attributed_to_the_campaign_it_answers(
+    workspace, unseen_workspace
+) -> None:
+    answered = Message.objects.filter(workspace=workspace).order_by("id")[42]
+    ingest.apply_inbound(
+        sender=unseen_workspace,
+        events=[
+            InboundMessageEvent(
+                account_id="x",
+                provider_message_id=f"wamid.in-{uuid.uuid4().hex}",
+                sender=answered.phone.lstrip("+"),
+                kind="text",
+                text="Thanks, how much is it?",
+                timestamp=None,
+            )
+        ],
+    )
+
+    answered.refresh_from_db()
+    assert answered.replied_at is not None
+    assert Message.objects.filter(workspace=workspace, replied_at__isnull=False).count() == 1
