@@ -17,6 +17,7 @@ import aiohttp
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core.asyncrun import run_sync
 from core.outgoing import AddressPolicy, checked_connector, refused_cause
 from core.urlsafety import ensure_public_url
 
@@ -100,8 +101,7 @@ def post_all(requests: list[Request]) -> list[Response]:
     to_send = [r for r in requests if not refused[r.key]]
     sent: dict[int, Response] = {}
     if to_send:
-        answers = asyncio.run(
-            _post_all(to_send, float(settings.WEBHOOK_TIMEOUT_SECONDS), allow_private)
-        )
+        timeout = float(settings.WEBHOOK_TIMEOUT_SECONDS)
+        answers = run_sync(lambda: _post_all(to_send, timeout, allow_private))
         sent = {a.key: a for a in answers}
     return [sent.get(r.key) or Response(key=r.key, error=refused[r.key]) for r in requests]

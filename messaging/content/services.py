@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify
+from core.asyncrun import run_sync
 from messaging.campaigns.models import Campaign
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import contact_attribute_keys
@@ -323,7 +323,7 @@ def _graph_call(sender: Sender, call: Any) -> Any:
         async with cloud_adapter(sender) as adapter:
             return await call(adapter)
 
-    return asyncio.run(main())
+    return run_sync(main)
 
 
 def _graph_refusal(error: cloud_api.GraphRequestError) -> str:

@@ -13,7 +13,6 @@ periodic `GET /{phone_number_id}?fields=...`; every change is kept (`NumberHealt
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from accounts.services import audit_record, notify
+from core.asyncrun import run_sync
 from messaging.campaigns.models import Message
 from messaging.engine.adapters import cloud_adapter
 from messaging.gateways.base import NumberHealthEvent
@@ -251,7 +251,7 @@ def number_health_refresh(
         async with cloud_adapter(sender) as adapter:
             return await adapter.fetch_health()
 
-    health = asyncio.run(fetch())
+    health = run_sync(fetch)
     if health.ok:
         number_health_record(
             sender=sender,

@@ -3,7 +3,6 @@ webhook events. Network calls to gateways happen outside database transactions."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import enum
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify, workspace_ensure_can_send
+from core.asyncrun import run_sync
 from core.crypto import decrypt_json, encrypt_json
 from core.events import events_publish, number_status_event
 from core.urlsafety import ensure_public_url
@@ -76,7 +76,7 @@ def _run(coro_factory: Any) -> Any:
     async def main() -> Any:
         return await coro_factory()
 
-    return asyncio.run(main())
+    return run_sync(main)
 
 
 # --- connecting -------------------------------------------------------------------------------
