@@ -209,11 +209,15 @@ class Cursor:
 
 
 def _messages(conversation: Conversation) -> QuerySet[Message]:
-    """The outgoing messages of the conversation, on the (contact, sender, -id) index."""
+    """The outgoing messages of the conversation, on the (contact, sender, -id) index, or for
+    a number that is no contact on the (sender, phone, -id) index of messages without one (a
+    conversation that has no contact never had one: a touch with a contact sets it)."""
     qs = Message.objects.filter(workspace_id=conversation.workspace_id)
     if conversation.contact_id is not None:
         return qs.filter(contact_id=conversation.contact_id, sender_id=conversation.sender_id)
-    return qs.filter(sender_id=conversation.sender_id, phone=conversation.phone)
+    return qs.filter(
+        sender_id=conversation.sender_id, phone=conversation.phone, contact__isnull=True
+    )
 
 
 def _inbound(conversation: Conversation) -> QuerySet[InboundMessage]:

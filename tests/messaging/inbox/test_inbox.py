@@ -420,3 +420,31 @@ def test_a_member_restricted_to_one_number_sees_only_its_conversations(
     # the owner still sees both; members cannot open the access page
     assert "Support question" in admin.get(_url("list", workspace)).content.decode()
     assert agent.get(_url("access", workspace)).status_code == 403
+
+
+def test_a_conversation_with_someone_who_is_no_contact_lists_its_replies_on_an_index(
+    workspace, owner, cloud_number, graph, credits, django_capture_on_commit_callbacks
+) -> None:
+    """Someone who is not a contact writes in and is answered: the thread shows the answer,
+    read through the index of messages without a contact (it scanned the message table)."""
+    from django.db import connection
+
+    from messaging.inbox import selectors
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Salam, siz kimsiniz?")
+    conversation = Conversation.objects.get(workspace=workspace)
+    assert conversation.contact_id is None
+    agent = _client(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        agent.post(_url("reply", workspace, conversation), {"text": "Salam! Gül mağazası."})
+
+    page = agent.get(_url("conversation", workspace, conversation)).content.decode()
+
+    assert "Salam, siz kimsiniz?" in page
+    assert "Salam! Gül mağazası." in page
+    thread = selectors._messages(conversation).order_by("-id")[:50]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask what serves it
+        plan = thread.explain()
+    assert "message_contactless_thread" in plan
