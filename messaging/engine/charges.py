@@ -15,10 +15,9 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db import connection
-
 from accounts.models import Workspace
 from billing import services as billing
+from core.queries import binary_array_cursor
 from messaging.campaigns.models import Message
 
 log = logging.getLogger(__name__)
@@ -35,9 +34,9 @@ def rows_lock(ids: Iterable[int]) -> dict[int, str]:
     ordered = sorted(set(ids))
     if not ordered:
         return {}
-    with connection.cursor() as cursor:
+    with binary_array_cursor() as cursor:
         cursor.execute(
-            f"SELECT id, status FROM {Message._meta.db_table} WHERE id = ANY(%s) "  # noqa: S608 # nosec B608
+            f"SELECT id, status FROM {Message._meta.db_table} WHERE id = ANY(%b::bigint[]) "  # noqa: S608 # nosec B608
             "ORDER BY id FOR UPDATE",
             [ordered],
         )

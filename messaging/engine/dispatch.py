@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from core.events import events_publish, message_status_event
+from core.queries import binary_array_cursor
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import caps, charges, heartbeat, kick, reactions
 from messaging.engine.adapters import outgoing_policy, send_timeouts, sender_adapter
@@ -924,7 +925,7 @@ def _write_outcomes(rows: list[_OutcomeRow]) -> None:
     # parses it once. A VALUES list of 8 placeholders a row was parsed again at every batch
     # (py-spy: about a tenth of the drainer's CPU, in psycopg's query splitting).
     params = [list(column) for column in zip(*rows, strict=True)]
-    with connection.cursor() as cursor:
+    with binary_array_cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table} m SET
@@ -948,8 +949,8 @@ def _write_outcomes(rows: list[_OutcomeRow]) -> None:
                                    ELSE m.accepted_at END,
                 status_changed_at = CASE WHEN m.status = 'sending' THEN now()
                                          ELSE m.status_changed_at END
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[],
-                        %s::text[], %s::timestamptz[], %s::text[])
+            FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::int[],
+                        %b::text[], %b::timestamptz[], %b::text[])
                  AS v(id, status, pid, kind, code, title, next_at, body)
             WHERE m.id = v.id AND m.status IN ('sending', 'sent', 'delivered', 'read')
             """,  # noqa: S608 - placeholders only  # nosec B608 # own table names, values are parameters

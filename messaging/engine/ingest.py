@@ -25,6 +25,7 @@ from core.events import (
     message_inbound_event,
     message_status_event,
 )
+from core.queries import binary_array_cursor
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact, OptOutSource
 from messaging.engine import charges, conversations, keywords, reactions, signals
@@ -202,13 +203,13 @@ def _statuses_update(*, workspace_id: int, targets: list[tuple[int, _StatusRow]]
         )
     ]
     table = Message._meta.db_table
-    with connection.cursor() as cursor:
+    with binary_array_cursor() as cursor:
         # Within one batch, the highest status per message wins (duplicates and disorder).
         cursor.execute(
             f"""
             WITH v(mid, pid, status, rank, ts, code, title, kind) AS (
-                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[],
-                                     %s::timestamptz[], %s::int[], %s::text[], %s::text[])
+                SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::numeric[],
+                                     %b::timestamptz[], %b::int[], %b::text[], %b::text[])
             ),
             best AS (SELECT DISTINCT ON (mid) * FROM v ORDER BY mid, rank DESC)
             UPDATE {table} m SET
