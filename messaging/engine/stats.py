@@ -193,19 +193,9 @@ _OPEN_CLASS = (
 _COUNTED_CHANGE = " OR ".join(
     [
         f"o.{column} IS DISTINCT FROM n.{column}"
-        for column in (
-            "workspace_id",
-            "sender_id",
-            "campaign_id",
-            "created_at",
-            "accepted_at",
-            "delivered_at",
-            "read_at",
-            "replied_at",
-            "opted_out_at",
-            "error_kind",
-            "error_code",
-        )
+        # status and status_changed_at count only as the two conditions below say
+        for column in ROW_COLUMNS
+        if column not in ("status", "status_changed_at")
     ]
     + [
         f"({_OPEN_CLASS.format(t='o')}) IS DISTINCT FROM ({_OPEN_CLASS.format(t='n')})",
