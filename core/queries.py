@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
@@ -49,8 +50,6 @@ def binary_array_cursor() -> Iterator[Any]:
     the connection's client-side binding writes every value into the query text, quoted and
     escaped (15 ms of the drainer's CPU for a batch of 500 outcomes; 1.9 ms in binary). Wrapped
     like `connection.cursor()`, so query logging and capture see the statements."""
-    import psycopg
-
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw: Any = psycopg.Cursor(connection.connection)  # Django wraps raw DB-API cursors

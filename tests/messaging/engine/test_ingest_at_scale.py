@@ -34,9 +34,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WORKSPACE_INDEX = "messaging_message_workspace_id"
 
 
-def _messages(*, workspace, sender: Sender, campaign: Campaign, contacts, prefix: str):
-    now = timezone.now()
-    return Message.objects.bulk_create(
+def _sent_campaign(*, workspace, actor, contacts: int, first_phone: int, prefix: str) -> Sender:
+    """A sandbox number of `workspace` and a campaign it sent to `contacts` new contacts
+    (accepted 5 minutes ago, provider ids `wamid.<prefix><n>`)."""
+    sender = senders.sender_connect_sandbox(workspace=workspace, actor=actor)
+    campaign = Campaign.objects.create(workspace=workspace, name=f"Campaign {prefix}")
+    people = Contact.objects.bulk_create(
+        Contact(workspace=workspace, phone=f"+99450{first_phone + i:07d}") for i in range(contacts)
+    )
+    accepted_at = timezone.now() - timedelta(minutes=5)
+    Message.objects.bulk_create(
         Message(
             workspace=workspace,
             sender=sender,
@@ -46,16 +53,11 @@ def _messages(*, workspace, sender: Sender, campaign: Campaign, contacts, prefix
             body="Hello",
             status=Message.Status.ACCEPTED,
             provider_message_id=f"wamid.{prefix}{i}",
-            accepted_at=now - timedelta(minutes=5),
+            accepted_at=accepted_at,
         )
-        for i, contact in enumerate(contacts)
+        for i, contact in enumerate(people)
     )
-
-
-def _contacts(workspace, n: int, start: int):
-    return Contact.objects.bulk_create(
-        Contact(workspace=workspace, phone=f"+99450{start + i:07d}") for i in range(n)
-    )
+    return sender
 
 
 @pytest.fixture
@@ -63,27 +65,18 @@ def unseen_workspace(workspace, other_workspace, owner, make_member, engine_sand
     """`other_workspace` already has messages when the statistics are taken; `workspace`
     gets its 2,000 messages afterwards, unseen by them."""
     other_owner = make_member(workspace=other_workspace).user
-    theirs = senders.sender_connect_sandbox(workspace=other_workspace, actor=other_owner)
-    their_campaign = Campaign.objects.create(workspace=other_workspace, name="Theirs")
-    _messages(
+    _sent_campaign(
         workspace=other_workspace,
-        sender=theirs,
-        campaign=their_campaign,
-        contacts=_contacts(other_workspace, 300, 1_000_000),
+        actor=other_owner,
+        contacts=300,
+        first_phone=1_000_000,
         prefix="theirs-",
     )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Message._meta.db_table}")
-    ours = senders.sender_connect_sandbox(workspace=workspace, actor=owner)
-    campaign = Campaign.objects.create(workspace=workspace, name="First big campaign")
-    _messages(
-        workspace=workspace,
-        sender=ours,
-        campaign=campaign,
-        contacts=_contacts(workspace, 2_000, 2_000_000),
-        prefix="ours-",
+    return _sent_campaign(
+        workspace=workspace, actor=owner, contacts=2_000, first_phone=2_000_000, prefix="ours-"
     )
-    return ours
 
 
 def _indexes_used(sql: str) -> set[str]:
