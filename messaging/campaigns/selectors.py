@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -78,7 +79,9 @@ def campaign_risk_signals(
         no_consent=Count("id", filter=Q(consent_source="")),
     )
     total = shares["total"] or 0
-    week_ago, month_ago = (now - timedelta(days=7)).date(), (now - timedelta(days=30)).date()
+    # (daily figures are filed under the workspace's own calendar day)
+    today = timezone.localdate(now, ZoneInfo(campaign.workspace.time_zone))
+    week_ago, month_ago = today - timedelta(days=7), today - timedelta(days=30)
     stats = MessageStat.objects.filter(sender_id__in=ids, day__gte=month_ago).aggregate(
         history=Sum("accepted"),
         sent=Sum("accepted", filter=Q(day__gte=week_ago)),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -229,12 +230,28 @@ def number_protect_for_quality(*, sender: Sender, old: str, new: str) -> str:
     return number_protect(sender=sender, reason=reason, pause=new == Sender.Quality.RED)
 
 
+def _since_local_day(senders: Any, since: datetime) -> Q:
+    """Daily figures are filed under each workspace's own calendar day, so "since" is the day
+    `since` falls on in that workspace's time zone (one clause per time zone in use)."""
+    zones = (
+        Workspace.objects.filter(pk__in=senders.values("workspace_id"))
+        .values_list("time_zone", flat=True)
+        .distinct()
+    )
+    window = Q(pk__in=[])
+    for zone in zones:
+        local_day = since.astimezone(ZoneInfo(zone)).date()
+        window |= Q(workspace__time_zone=zone, day__gte=local_day)
+    return window
+
+
 def _recent_rates(senders: Any, since: datetime) -> dict[int, tuple[float, float]]:
     """(block rate, opt-out rate) of each of `senders` (a queryset) since `since`, for the
     numbers that sent or had a message blocked: two aggregate queries for all numbers."""
     sent: dict[int, dict[str, Any]] = {
         row["sender_id"]: dict(row)
-        for row in MessageStat.objects.filter(sender__in=senders, day__gte=since.date())
+        for row in MessageStat.objects.filter(sender__in=senders)
+        .filter(_since_local_day(senders, since))
         .values("sender_id")
         .annotate(accepted=Sum("accepted"), opted_out=Sum("opted_out"))
     }
@@ -258,11 +275,11 @@ def _recent_rates(senders: Any, since: datetime) -> dict[int, tuple[float, float
     return rates
 
 
-def numbers_protect_due(*, now: object = None) -> dict[int, str]:
+def numbers_protect_due(*, now: datetime | None = None) -> dict[int, str]:
     """The beat's check of every active number's last 24 hours: share of recipients who
     blocked (131048/131049) or opted out, against the thresholds. Two aggregate queries for
     all numbers."""
-    since = timezone.now() - timedelta(hours=24)
+    since = (now or timezone.now()) - timedelta(hours=24)
     active = Sender.objects.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True).exclude(
         protection=PAUSED
     )

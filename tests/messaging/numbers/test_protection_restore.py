@@ -5,8 +5,10 @@ a new trip, visible on the number's page and in the notifications."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ from messaging.numbers.protection import (
     number_protect,
     number_protect_for_quality,
     number_protection_clear,
+    numbers_protect_due,
     numbers_restore_due,
 )
 from messaging.numbers.tasks import numbers_keep_alive_task
@@ -62,7 +65,12 @@ def _blocks(
     """A day's figures at `at` (default now): `accepted` sent, `blocked` of them refused as
     spam (131048)."""
     at = at or timezone.now()
-    MessageStat.objects.create(workspace=workspace, sender=sender, day=at.date(), accepted=accepted)
+    # (figures are filed under the workspace's own calendar day, as the statistics trigger does)
+    day = timezone.localdate(at, ZoneInfo(workspace.time_zone))
+    stat, _ = MessageStat.objects.get_or_create(
+        workspace=workspace, sender=sender, campaign=None, day=day
+    )
+    MessageStat.objects.filter(pk=stat.pk).update(accepted=F("accepted") + accepted)
     Message.objects.bulk_create(
         Message(
             workspace=workspace,
@@ -91,6 +99,31 @@ def test_the_pace_stays_lowered_while_the_number_is_unhealthy(workspace: Workspa
     # then: nothing moved
     assert _pace(sender) == (40, 0, "slowed")
     assert not NumberPaceChange.objects.filter(kind=NumberPaceChange.Kind.RAISED).exists()
+
+
+def test_a_workspace_west_of_utc_counts_its_sends_of_the_evening_before(
+    workspace: Workspace,
+) -> None:
+    # given: a workspace in Los Angeles whose number sent 200 messages last evening (local
+    # time), before midnight UTC, and saw 1 of them blocked this morning: 0.5%, under the 1%
+    # that slows a number
+    workspace.time_zone = "America/Los_Angeles"
+    workspace.save(update_fields=["time_zone"])
+    sender = _number(workspace)
+    now = timezone.now().replace(hour=3, minute=0, second=0, microsecond=0)
+    if now > timezone.now():
+        now -= timedelta(days=1)
+    since = now - timedelta(hours=24)
+    _blocks(workspace, sender, accepted=200, blocked=0, at=since + timedelta(hours=3))
+    _blocks(workspace, sender, accepted=0, blocked=1, at=since + timedelta(hours=7))
+
+    # when: the beat checks the last 24 hours
+    result = numbers_protect_due(now=now)
+
+    # then: the evening's sends count (they are filed under the workspace's own day, which is
+    # the day before the UTC date), so the number keeps its pace
+    assert result == {}
+    assert _pace(sender) == (80, 0, "")
 
 
 def test_a_cloud_number_waits_for_meta_to_rate_it_high_again(workspace: Workspace) -> None:
