@@ -17,6 +17,7 @@ import os
 import statistics
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from _setup import django_setup, emit, seed_contacts
@@ -103,7 +104,9 @@ def seed(
     *, workspace: Any, template: Any, senders: list[Any], messages: int, campaigns: int, days: int
 ) -> dict[str, Any]:
     from django.db import connection, transaction
+    from django.utils import timezone
 
+    from messaging.campaigns.models import Campaign
     from messaging.contacts.models import Contact
 
     large = max(1, int(messages * LARGE_SHARE)) if campaigns > 1 else messages
@@ -115,39 +118,34 @@ def seed(
     started = time.perf_counter()
     seed_contacts(workspace.pk, max(sizes))
     contact0 = Contact.objects.filter(workspace=workspace).order_by("id").values("id")[0]["id"]
-    with connection.cursor() as cursor:
-        # Campaigns created over the period, one after another; the last two still running.
-        cursor.execute(
-            """
-            INSERT INTO messaging_campaign (
-                public_id, workspace_id, name, template_id, audience, status, pause_reason,
-                status_changed_at, send_window, pacing, fanout_cursor, recipients,
-                skipped_opted_out,
-                skipped_invalid, credits_reserved, count_queued, count_accepted, count_sent,
-                count_delivered, count_read, count_failed, count_skipped, count_cancelled,
-                count_replied, count_opted_out, created_at, launched_at, finished_at)
-            SELECT gen_random_uuid(), %(ws)s, 'Campaign ' || k, %(template)s, '{}'::jsonb,
-                   CASE WHEN k > %(n)s - 2 THEN 'running' ELSE 'completed' END, '',
-                   now(), '{}'::jsonb, '{}'::jsonb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   at, at,
-                   CASE WHEN k > %(n)s - 2 THEN NULL ELSE at + interval '1 day' END
-            FROM generate_series(1, %(n)s) k
-            CROSS JOIN LATERAL (
-                SELECT CASE WHEN k > %(n)s - 2 THEN now() - interval '1 hour'
-                            ELSE now() - %(days)s * interval '1 day'
-                                 + (k - 1) * (%(days)s - 1) * interval '1 day' / %(n)s END AS at
-            ) a
-            ORDER BY k
-            RETURNING id
-            """,
-            {"ws": workspace.pk, "template": template.pk, "n": campaigns, "days": days},
+    # Campaigns created over the period, one after another; the last two still running. Built
+    # by the ORM so that every column the model gains gets its default (a hand-written INSERT
+    # here broke when campaigns got header media).
+    now = timezone.now()
+    rows = []
+    for k in range(1, campaigns + 1):
+        running = k > campaigns - 2
+        at = (
+            now - timedelta(hours=1)
+            if running
+            else now - timedelta(days=days) + (k - 1) * (days - 1) * timedelta(days=1) / campaigns
         )
-        ids = sorted(row[0] for row in cursor.fetchall())
-        cursor.execute(
-            "INSERT INTO messaging_campaign_senders (campaign_id, sender_id)"
-            " SELECT c, s FROM unnest(%s::bigint[]) c CROSS JOIN unnest(%s::bigint[]) s",
-            [ids, [s.pk for s in senders]],
+        rows.append(
+            Campaign(
+                workspace=workspace,
+                name=f"Campaign {k}",
+                template=template,
+                status=Campaign.Status.RUNNING if running else Campaign.Status.COMPLETED,
+                created_at=at,
+                launched_at=at,
+                finished_at=None if running else at + timedelta(days=1),
+            )
         )
+    ids = [c.pk for c in Campaign.objects.bulk_create(rows)]
+    Through = Campaign.senders.through
+    Through.objects.bulk_create(
+        Through(campaign_id=c, sender_id=s.pk) for c in ids for s in senders
+    )
     running = [i >= campaigns - 2 for i in range(campaigns)]
     sql = _insert_messages_sql()
     batch: list[int] = []
