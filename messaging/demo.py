@@ -247,7 +247,7 @@ def _drain(sender: Sender, *, budget_seconds: float = 120.0) -> None:
     while time.monotonic() < deadline:
         dispatch.drain(sender_id=sender.pk, slice_seconds=5.0)
         open_work = Message.objects.filter(
-            sender=sender, status__in=[Message.Status.QUEUED, Message.Status.SENDING]
+            sender=sender, indexed_status__in=[Message.Status.QUEUED, Message.Status.SENDING]
         )
         if not open_work.exists():
             return

@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -171,6 +171,10 @@ class CampaignMedia(models.Model):
         return f"{self.campaign_id}/{self.sender_id}: {self.media_id}"
 
 
+#: The statuses of a message the gateway took (charged, until a failure refunds it).
+CHARGED_STATUSES = ("accepted", "sent", "delivered", "read")
+
+
 class Message(models.Model):
     """One message to one recipient: the outbox row the engine claims, sends and updates.
 
@@ -235,6 +239,21 @@ class Message(models.Model):
     # as fan-out's leave it out). Single messages only.
     content = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    # What the indexes know of the status: the status itself, except NULL once the gateway has
+    # taken the message (accepted, sent, delivered, read: the charged ones). The receipts
+    # that move a message between those change no indexed column, so PostgreSQL can write
+    # them as HOT updates, in place on the page with no new entry in any of the table's 14
+    # indexes (docs/scaling.md: 500 receipts 21 ms instead of 44 ms; in the whole loop 41% of
+    # the table's updates HOT instead of 15%). No index may name `status` itself (a test
+    # checks): queries that want an index filter on this column; `status` is the one written.
+    indexed_status = models.GeneratedField(
+        expression=Case(
+            When(status__in=CHARGED_STATUSES, then=Value(None)),
+            default=F("status"),
+        ),
+        output_field=models.CharField(max_length=12, null=True),
+        db_persist=True,
+    )
     priority = models.SmallIntegerField(default=0)
     attempts = models.SmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -272,7 +291,7 @@ class Message(models.Model):
             # The queue: only queued rows, so the index stays small while the table grows.
             models.Index(
                 fields=["sender", "-priority", "next_attempt_at"],
-                condition=Q(status="queued"),
+                condition=Q(indexed_status="queued"),
                 name="message_due",
             ),
             # /healthz's oldest due message: walked in order from the oldest, it stops at the
@@ -280,14 +299,26 @@ class Message(models.Model):
             # check sorted every queued message: 18 s with 3.6 million queued).
             models.Index(
                 fields=["next_attempt_at"],
-                condition=Q(status="queued"),
+                condition=Q(indexed_status="queued"),
                 name="message_due_oldest",
             ),
             models.Index(
-                fields=["lease_until"], condition=Q(status="sending"), name="message_leased"
+                fields=["lease_until"],
+                condition=Q(indexed_status="sending"),
+                name="message_leased",
             ),
-            models.Index(fields=["campaign", "status"], name="message_campaign_status"),
-            models.Index(fields=["sender", "status"], name="message_sender_status"),
+            # The tick's unconfirmed sends, resent after a while: without it each tick read
+            # a whole index of the table. Keyed on the number, which receipts never change (a
+            # key on `status_changed_at`, which each of them writes, made none of them HOT).
+            models.Index(
+                fields=["sender"],
+                condition=Q(indexed_status="ambiguous"),
+                name="message_unconfirmed",
+            ),
+            # A campaign's or a number's messages, and among them the queued, in-flight or
+            # failed ones (the charged ones are the NULLs).
+            models.Index(fields=["campaign", "indexed_status"], name="message_campaign_state"),
+            models.Index(fields=["sender", "indexed_status"], name="message_sender_state"),
             # A contact's messages (contact page, erasure) and a conversation's thread: the
             # contact's messages from one number, newest first. It replaces the plain index on
             # contact, so the fan-out's insert pays no extra index.

@@ -550,9 +550,9 @@ def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | N
         Campaign.Status.EXPIRED,
     ):
         return locked
-    cancelled = Message.objects.filter(campaign=locked, status=Message.Status.QUEUED).update(
-        status=Message.Status.CANCELLED, status_changed_at=timezone.now()
-    )
+    cancelled = Message.objects.filter(
+        campaign=locked, indexed_status=Message.Status.QUEUED
+    ).update(status=Message.Status.CANCELLED, status_changed_at=timezone.now())
     locked.status = Campaign.Status.CANCELLED
     locked.finished_at = locked.status_changed_at = timezone.now()
     locked.save(update_fields=["status", "finished_at", "status_changed_at"])
@@ -580,7 +580,7 @@ def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: Us
 
     _check_same_workspace(workspace, campaign)
     retryable = Message.objects.filter(
-        campaign=campaign, status=Message.Status.FAILED, error_kind="retry_later"
+        campaign=campaign, indexed_status=Message.Status.FAILED, error_kind="retry_later"
     )
     with transaction.atomic():
         ids = list(retryable.select_for_update().values_list("id", flat=True))

@@ -609,7 +609,7 @@ def _top_errors(campaign: Campaign) -> list[dict[str, object]]:
     """The error codes behind the failures (the full page only: not polled)."""
     return [
         dict(row)
-        for row in Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
+        for row in Message.objects.filter(campaign=campaign, indexed_status=Message.Status.FAILED)
         .values("error_kind", "error_code", "error_title")
         .annotate(n=Count("id"))
         .order_by("-n")[:20]

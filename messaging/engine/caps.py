@@ -73,7 +73,7 @@ def cap_used(*, sender: Sender, day: date, exclude_ids: Iterable[int] = ()) -> i
     in_flight = (
         Message.objects.filter(
             sender_id=sender.pk,
-            status__in=[Message.Status.SENDING, Message.Status.AMBIGUOUS],
+            indexed_status__in=[Message.Status.SENDING, Message.Status.AMBIGUOUS],
             accepted_at__isnull=True,
         )
         .exclude(id__in=list(exclude_ids))

@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from accounts.models import Workspace
 from billing import services as billing
 from core.queries import binary_array_cursor
-from messaging.campaigns.models import Message
+from messaging.campaigns.models import CHARGED_STATUSES, Message
 
 log = logging.getLogger(__name__)
 
 #: Before the gateway took the message: not charged yet, its credit is reserved.
 UNCHARGED = ("queued", "sending", "ambiguous")
 #: The gateway took it: charged (until a failure refunds it).
-CHARGED = ("accepted", "sent", "delivered", "read")
+CHARGED = CHARGED_STATUSES
 
 
 def rows_lock(ids: Iterable[int]) -> dict[int, str]:

@@ -108,7 +108,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
                 LEFT JOIN {campaigns} c ON c.id = m.campaign_id
                 LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
                 JOIN accounts_workspace w ON w.id = m.workspace_id
-                WHERE m.sender_id = %s AND m.status = 'queued'
+                WHERE m.sender_id = %s AND m.indexed_status = 'queued'
                   AND m.next_attempt_at <= clock_timestamp()
                   AND (m.campaign_id IS NULL OR c.status = 'running')
                   AND w.status <> %s
@@ -562,7 +562,7 @@ def _work_due(sender_id: int) -> bool:
     """Whether the number has queued messages due now (the drainer re-queues itself)."""
     return Message.objects.filter(
         sender_id=sender_id,
-        status=Message.Status.QUEUED,
+        indexed_status=Message.Status.QUEUED,
         next_attempt_at__lte=timezone.now(),
     ).exists()
 
@@ -833,7 +833,7 @@ def _campaigns_refresh(*, items: list[Claimed]) -> None:
     still_open = set(
         Message.objects.filter(
             campaign_id__in=touched,
-            status__in=[
+            indexed_status__in=[
                 Message.Status.QUEUED,
                 Message.Status.SENDING,
                 Message.Status.AMBIGUOUS,

@@ -227,7 +227,7 @@ def reassign_queued(*, campaign_id: int, to_sender_ids: list[int]) -> int:
         cursor.execute(
             f"UPDATE {Message._meta.db_table}"  # noqa: S608 - our table name # nosec B608
             " SET sender_id = (%s::bigint[])[1 + (id %% %s)]"
-            " WHERE campaign_id = %s AND status = 'queued' AND NOT (sender_id = ANY(%s))",
+            " WHERE campaign_id = %s AND indexed_status = 'queued' AND NOT (sender_id = ANY(%s))",
             [to_sender_ids, len(to_sender_ids), campaign_id, to_sender_ids],
         )
         moved: int = cursor.rowcount

@@ -101,7 +101,7 @@ def respace_queued(
                        row_number() OVER (PARTITION BY m.sender_id ORDER BY m.id) - 1 AS rank
                 FROM messaging_message m
                 LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
-                WHERE m.campaign_id = %(campaign)s AND m.status = 'queued'
+                WHERE m.campaign_id = %(campaign)s AND m.indexed_status = 'queued'
             )
             UPDATE messaging_message m SET next_attempt_at = isend_window_next(
                     GREATEST(%(start)s::timestamptz, clock_timestamp())

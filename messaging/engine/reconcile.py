@@ -73,7 +73,8 @@ def _campaign_counts(active_since: datetime | None) -> list[CreditsCount]:
         campaigns = campaigns.filter(Q(finished_at__isnull=True) | Q(finished_at__gte=active_since))
     rows = list(campaigns.order_by("pk").values_list("pk", "public_id", "workspace_id", "name"))
     accepted = dict(
-        Message.objects.filter(campaign_id__in=[pk for pk, *_ in rows], status__in=CHARGED)
+        # (charged: the NULLs of `indexed_status`, which the campaign's index holds)
+        Message.objects.filter(campaign_id__in=[pk for pk, *_ in rows], indexed_status__isnull=True)
         .order_by()
         .values_list("campaign_id")
         .annotate(n=Count("id"))

@@ -29,7 +29,7 @@ def tick() -> dict[str, int]:
     expired_leases, interrupted_requeued = _interrupted_sends_settle(now)
     unconfirmed = (
         Message.objects.filter(
-            status=Message.Status.AMBIGUOUS,
+            indexed_status=Message.Status.AMBIGUOUS,
             status_changed_at__lt=now - timedelta(seconds=settings.ENGINE_AMBIGUOUS_RESEND_AFTER),
         )
         .exclude(error_kind=INTERRUPTED)
@@ -41,7 +41,7 @@ def tick() -> dict[str, int]:
     ).select_related("workspace"):
         with transaction.atomic():
             dropped = Message.objects.filter(
-                campaign=campaign, status=Message.Status.QUEUED
+                campaign=campaign, indexed_status=Message.Status.QUEUED
             ).update(status=Message.Status.EXPIRED, status_changed_at=now)
             Campaign.objects.filter(pk=campaign.pk).update(
                 status=Campaign.Status.EXPIRED, status_changed_at=now, finished_at=now
@@ -78,7 +78,9 @@ def tick() -> dict[str, int]:
         Sender.objects.filter(
             Exists(
                 Message.objects.filter(
-                    sender=OuterRef("pk"), status=Message.Status.QUEUED, next_attempt_at__lte=now
+                    sender=OuterRef("pk"),
+                    indexed_status=Message.Status.QUEUED,
+                    next_attempt_at__lte=now,
                 )
             )
         ).values_list("pk", flat=True)
@@ -127,7 +129,7 @@ def oldest_due_age_check() -> dict[str, object]:
                 LEFT JOIN {campaigns} c ON c.id = m.campaign_id
                 LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
                 JOIN accounts_workspace w ON w.id = m.workspace_id
-                WHERE m.status = 'queued' AND m.next_attempt_at <= %s
+                WHERE m.indexed_status = 'queued' AND m.next_attempt_at <= %s
                   AND (m.campaign_id IS NULL OR c.status = 'running')
                   AND (s.capped_until IS NULL OR s.capped_until <= %s)
                   AND COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()
@@ -160,7 +162,9 @@ def _interrupted_sends_settle(now: datetime) -> tuple[int, int]:
     webhook claims go back to the queue once ENGINE_INTERRUPTED_RESEND_AFTER has passed and
     their number has no stored webhook still waiting to be applied (the evidence is read
     before the resend, never after). Returns (leases expired, messages requeued)."""
-    expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now).update(
+    expired = Message.objects.filter(
+        indexed_status=Message.Status.SENDING, lease_until__lt=now
+    ).update(
         status=Message.Status.AMBIGUOUS,
         error_kind=INTERRUPTED,
         lease_until=None,
@@ -173,7 +177,7 @@ def _interrupted_sends_settle(now: datetime) -> tuple[int, int]:
     )
     requeued = (
         Message.objects.filter(
-            status=Message.Status.AMBIGUOUS,
+            indexed_status=Message.Status.AMBIGUOUS,
             error_kind=INTERRUPTED,
             status_changed_at__lt=now - timedelta(seconds=settings.ENGINE_INTERRUPTED_RESEND_AFTER),
         )

@@ -46,7 +46,7 @@ def numbers_today_used(*, workspace: Workspace, senders: list[Sender]) -> dict[i
         Message.objects.filter(
             workspace=workspace,
             sender_id__in=ids,
-            status__in=[Message.Status.SENDING, Message.Status.AMBIGUOUS],
+            indexed_status__in=[Message.Status.SENDING, Message.Status.AMBIGUOUS],
             accepted_at__isnull=True,
         )
         .values("sender_id")
