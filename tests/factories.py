@@ -7,6 +7,8 @@ from allauth.account.models import EmailAddress
 
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import Role
+from messaging.campaigns.models import Message
+from messaging.gateways.base import DeliveryStatus, StatusEvent
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -45,3 +47,19 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.OWNER
+
+
+def status_event(
+    message: Message, status: DeliveryStatus, *, by_public_id: bool = True, **extra: object
+) -> StatusEvent:
+    """A gateway's status report for `message`, naming it by our id (as the engine's sends ask
+    the gateway to echo) and the provider's, or by the provider's id alone."""
+    return StatusEvent(
+        account_id="x",
+        provider_message_id=message.provider_message_id,
+        status=status,
+        recipient=message.phone.lstrip("+"),
+        timestamp=None,
+        public_id=str(message.public_id) if by_public_id else None,
+        **extra,  # type: ignore[arg-type]
+    )

@@ -25,10 +25,10 @@ from messaging.gateways.base import (
     DeliveryStatus,
     InboundMessageEvent,
     ProviderError,
-    StatusEvent,
     classify_error_code,
 )
 from messaging.numbers.models import Sender
+from tests.factories import status_event
 
 from ..messaging.engine.conftest import drain_all
 
@@ -45,18 +45,6 @@ def _testid(page: str, testid: str) -> str:
     found = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', page)
     assert found, testid
     return found.group(1).strip()
-
-
-def _status(message: Message, status: DeliveryStatus, **extra) -> StatusEvent:
-    return StatusEvent(
-        account_id="x",
-        provider_message_id=message.provider_message_id,
-        status=status,
-        recipient=message.phone.lstrip("+"),
-        timestamp=None,
-        public_id=str(message.public_id),
-        **extra,
-    )
 
 
 def _reply(number: Sender, phone: str, text: str, wamid: str) -> InboundMessageEvent:
@@ -81,10 +69,10 @@ def finished_campaign(sandbox_number, contacts, credits, launch):
     drain_all([number])
     accepted = list(Message.objects.filter(campaign=campaign).order_by("id"))
     assert [m.status for m in accepted] == ["accepted"] * 10
-    events = [_status(m, DeliveryStatus.DELIVERED) for m in accepted[:6]]
-    events += [_status(m, DeliveryStatus.READ) for m in accepted[:4]]
+    events = [status_event(m, DeliveryStatus.DELIVERED) for m in accepted[:6]]
+    events += [status_event(m, DeliveryStatus.READ) for m in accepted[:4]]
     events.append(
-        _status(
+        status_event(
             accepted[9],
             DeliveryStatus.FAILED,
             error=ProviderError(code=131049, title="Not delivered to maintain ecosystem health"),

@@ -15,24 +15,12 @@ from openpyxl import load_workbook
 
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import ingest
-from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
-from tests.factories import WorkspaceFactory
+from messaging.gateways.base import DeliveryStatus, ProviderError, classify_error_code
+from tests.factories import WorkspaceFactory, status_event
 
 from .conftest import drain_all
 
 pytestmark = pytest.mark.django_db
-
-
-def _status(message: Message, status: DeliveryStatus, **extra) -> StatusEvent:
-    return StatusEvent(
-        account_id="x",
-        provider_message_id=message.provider_message_id,
-        status=status,
-        recipient=message.phone.lstrip("+"),
-        timestamp=None,
-        public_id=str(message.public_id),
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -49,10 +37,11 @@ def sent(sandbox_number, contacts, credits, launch) -> Callable[..., Campaign]:
         accepted = list(Message.objects.filter(campaign=campaign).order_by("id"))
         error = ProviderError(code=131026, title="Message undeliverable")
         verdict = classify_error_code(131026)
-        events = [_status(m, DeliveryStatus.DELIVERED) for m in accepted[:6]]
-        events += [_status(m, DeliveryStatus.READ) for m in accepted[:2]]
+        events = [status_event(m, DeliveryStatus.DELIVERED) for m in accepted[:6]]
+        events += [status_event(m, DeliveryStatus.READ) for m in accepted[:2]]
         events += [
-            _status(m, DeliveryStatus.FAILED, error=error, failure=verdict) for m in accepted[6:9]
+            status_event(m, DeliveryStatus.FAILED, error=error, failure=verdict)
+            for m in accepted[6:9]
         ]
         ingest.apply_events(sender=number, events=events)
         return campaign

@@ -10,22 +10,11 @@ from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.engine import ingest, reactions
 from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
+from tests.factories import status_event
 
 from .conftest import drain_all
 
 pytestmark = pytest.mark.django_db
-
-
-def _event(message: Message, status: DeliveryStatus, **extra) -> StatusEvent:
-    return StatusEvent(
-        account_id="x",
-        provider_message_id=message.provider_message_id,
-        status=status,
-        recipient=message.phone.lstrip("+"),
-        timestamp=None,
-        public_id=str(message.public_id),
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -41,19 +30,19 @@ def sent_campaign(sandbox_number, contacts, credits, launch) -> Campaign:
 def test_duplicate_and_out_of_order_statuses(workspace, sent_campaign) -> None:
     a, b, c, d = Message.objects.filter(campaign=sent_campaign).order_by("id")
     events = [
-        _event(a, DeliveryStatus.READ),
-        _event(a, DeliveryStatus.DELIVERED),  # disorder
-        _event(a, DeliveryStatus.SENT),
-        _event(a, DeliveryStatus.READ),  # late sent, duplicate
-        _event(b, DeliveryStatus.DELIVERED),
-        _event(b, DeliveryStatus.DELIVERED),
-        _event(c, DeliveryStatus.SENT),
+        status_event(a, DeliveryStatus.READ),
+        status_event(a, DeliveryStatus.DELIVERED),  # disorder
+        status_event(a, DeliveryStatus.SENT),
+        status_event(a, DeliveryStatus.READ),  # late sent, duplicate
+        status_event(b, DeliveryStatus.DELIVERED),
+        status_event(b, DeliveryStatus.DELIVERED),
+        status_event(c, DeliveryStatus.SENT),
     ]
     # delivered to b arrives again in a later batch, and a's "sent" even later
     ingest.apply_events(sender=a.sender, events=events)
     ingest.apply_events(
         sender=a.sender,
-        events=[_event(b, DeliveryStatus.DELIVERED), _event(a, DeliveryStatus.SENT)],
+        events=[status_event(b, DeliveryStatus.DELIVERED), status_event(a, DeliveryStatus.SENT)],
     )
 
     statuses = dict(Message.objects.filter(campaign=sent_campaign).values_list("id", "status"))
@@ -79,9 +68,9 @@ def test_failed_after_delivered_is_not_believed_and_131026_marks_the_contact(
     ingest.apply_events(
         sender=a.sender,
         events=[
-            _event(a, DeliveryStatus.DELIVERED),
-            _event(a, DeliveryStatus.FAILED, error=error, failure=verdict),
-            _event(b, DeliveryStatus.FAILED, error=error, failure=verdict),
+            status_event(a, DeliveryStatus.DELIVERED),
+            status_event(a, DeliveryStatus.FAILED, error=error, failure=verdict),
+            status_event(b, DeliveryStatus.FAILED, error=error, failure=verdict),
         ],
     )
 

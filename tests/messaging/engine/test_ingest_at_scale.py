@@ -25,9 +25,10 @@ from core import queries as queries_module
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.engine import charges, ingest
-from messaging.gateways.base import DeliveryStatus, InboundMessageEvent, StatusEvent
+from messaging.gateways.base import DeliveryStatus, InboundMessageEvent
 from messaging.numbers import services as senders
 from messaging.numbers.models import Sender
+from tests.factories import status_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,23 +128,12 @@ def _binary_statements_explained(plans: list[tuple[str, set[str]]]) -> Iterator[
         yield
 
 
-def _event(message: Message, status: DeliveryStatus, *, by_public_id: bool) -> StatusEvent:
-    return StatusEvent(
-        account_id="x",
-        provider_message_id=message.provider_message_id,
-        status=status,
-        recipient=message.phone.lstrip("+"),
-        timestamp=None,
-        public_id=str(message.public_id) if by_public_id else None,
-    )
-
-
 @pytest.mark.parametrize("by_public_id", [True, False], ids=["by-our-id", "by-provider-id"])
 def test_a_status_batch_never_walks_the_index_of_a_workspace_the_statistics_have_not_seen(
     workspace, unseen_workspace, by_public_id
 ) -> None:
     batch = list(Message.objects.filter(workspace=workspace).order_by("-id")[:500])
-    events = [_event(m, DeliveryStatus.DELIVERED, by_public_id=by_public_id) for m in batch]
+    events = [status_event(m, DeliveryStatus.DELIVERED, by_public_id=by_public_id) for m in batch]
 
     binary: list[tuple[str, set[str]]] = []
     with CaptureQueriesContext(connection) as queries, _binary_statements_explained(binary):
@@ -176,9 +166,9 @@ def test_statuses_naming_another_workspaces_messages_change_nothing(
     # provider id that both workspaces happen to use.
     Message.objects.filter(pk=ours[0].pk).update(provider_message_id=theirs[19].provider_message_id)
     ours[0].refresh_from_db()
-    events = [_event(m, DeliveryStatus.READ, by_public_id=True) for m in theirs[:10]]
-    events += [_event(m, DeliveryStatus.READ, by_public_id=False) for m in theirs[10:]]
-    events.append(_event(ours[0], DeliveryStatus.READ, by_public_id=False))
+    events = [status_event(m, DeliveryStatus.READ, by_public_id=True) for m in theirs[:10]]
+    events += [status_event(m, DeliveryStatus.READ, by_public_id=False) for m in theirs[10:]]
+    events.append(status_event(ours[0], DeliveryStatus.READ, by_public_id=False))
 
     ingest.apply_statuses(workspace_id=workspace.pk, events=events)
 

@@ -13,8 +13,9 @@ from django.db import connection
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
 from messaging.engine import ingest
-from messaging.gateways.base import DeliveryStatus, StatusEvent
+from messaging.gateways.base import DeliveryStatus
 from messaging.numbers.models import Sender
+from tests.factories import status_event
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +34,6 @@ def _table_updates() -> tuple[int, int]:
         )
         updated, hot = cursor.fetchone()
     return int(updated), int(hot)
-
-
-def _receipt(message: Message, status: DeliveryStatus) -> StatusEvent:
-    return StatusEvent(
-        account_id="x",
-        provider_message_id=message.provider_message_id,
-        status=status,
-        recipient=message.phone.lstrip("+"),
-        timestamp=None,
-    )
 
 
 def _number(workspace) -> Sender:
@@ -92,10 +83,12 @@ def test_a_delivery_and_a_read_receipt_rewrite_no_index(workspace) -> None:
 
     # when: its delivery receipt, then its read receipt, are applied
     ingest.apply_statuses(
-        workspace_id=workspace.pk, events=[_receipt(message, DeliveryStatus.DELIVERED)]
+        workspace_id=workspace.pk,
+        events=[status_event(message, DeliveryStatus.DELIVERED, by_public_id=False)],
     )
     ingest.apply_statuses(
-        workspace_id=workspace.pk, events=[_receipt(message, DeliveryStatus.READ)]
+        workspace_id=workspace.pk,
+        events=[status_event(message, DeliveryStatus.READ, by_public_id=False)],
     )
 
     # then: the message is read, and both updates (each committed) were written in place

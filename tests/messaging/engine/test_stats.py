@@ -23,9 +23,9 @@ from messaging.gateways.base import (
     DeliveryStatus,
     InboundMessageEvent,
     ProviderError,
-    StatusEvent,
     classify_error_code,
 )
+from tests.factories import status_event
 
 from .conftest import drain_all
 
@@ -96,18 +96,6 @@ def stored(workspace) -> dict[tuple, Counter]:
     return table
 
 
-def _status(message: Message, status: DeliveryStatus, **extra) -> StatusEvent:
-    return StatusEvent(
-        account_id="x",
-        provider_message_id=message.provider_message_id,
-        status=status,
-        recipient=message.phone.lstrip("+"),
-        timestamp=None,
-        public_id=str(message.public_id),
-        **extra,
-    )
-
-
 def _reply(number, message: Message, text: str, wamid: str) -> InboundMessageEvent:
     return InboundMessageEvent(
         account_id=number.phone_number_id,
@@ -142,19 +130,19 @@ def test_the_table_equals_a_recount_after_a_messy_campaign(
     for i, message in enumerate(accepted):
         if i < 8:  # read, with delivered and sent arriving later and twice
             batch += [
-                _status(message, DeliveryStatus.READ),
-                _status(message, DeliveryStatus.DELIVERED),
-                _status(message, DeliveryStatus.SENT),
-                _status(message, DeliveryStatus.READ),
+                status_event(message, DeliveryStatus.READ),
+                status_event(message, DeliveryStatus.DELIVERED),
+                status_event(message, DeliveryStatus.SENT),
+                status_event(message, DeliveryStatus.READ),
             ]
         elif i < 14:
-            batch += [_status(message, DeliveryStatus.DELIVERED)] * 2
+            batch += [status_event(message, DeliveryStatus.DELIVERED)] * 2
         elif i < 17:  # failed after acceptance
-            batch += [_status(message, DeliveryStatus.FAILED, error=error, failure=failure)]
+            batch += [status_event(message, DeliveryStatus.FAILED, error=error, failure=failure)]
         elif i < 19:  # not on WhatsApp
-            batch += [_status(message, DeliveryStatus.FAILED, error=invalid, failure=verdict)]
+            batch += [status_event(message, DeliveryStatus.FAILED, error=invalid, failure=verdict)]
         else:
-            batch += [_status(message, DeliveryStatus.SENT)]
+            batch += [status_event(message, DeliveryStatus.SENT)]
     ingest.apply_events(sender=first, events=batch[: len(batch) // 2])
     ingest.apply_events(sender=first, events=batch[len(batch) // 2 :])
     ingest.apply_events(sender=first, events=batch[::3])  # the gateway retries a few webhooks
