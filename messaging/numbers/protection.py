@@ -247,7 +247,8 @@ def _since_local_day(senders: Any, since: datetime) -> Q:
 
 def _recent_rates(senders: Any, since: datetime) -> dict[int, tuple[float, float]]:
     """(block rate, opt-out rate) of each of `senders` (a queryset) since `since`, for the
-    numbers that sent or had a message blocked: two aggregate queries for all numbers."""
+    numbers that sent or had a message blocked: two aggregate queries for all numbers
+    (and one for the time zones their workspaces use)."""
     sent: dict[int, dict[str, Any]] = {
         row["sender_id"]: dict(row)
         for row in MessageStat.objects.filter(sender__in=senders)
