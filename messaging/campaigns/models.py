@@ -243,7 +243,7 @@ class Message(models.Model):
     # taken the message (accepted, sent, delivered, read: the charged ones). The receipts
     # that move a message between those change no indexed column, so PostgreSQL can write
     # them as HOT updates, in place on the page with no new entry in any of the table's 14
-    # indexes (docs/scaling.md: 500 receipts 21 ms instead of 44 ms; in the whole loop 41% of
+    # indexes (docs/scaling.md: 500 receipts 21 ms instead of 44 ms; in the whole loop 35-41% of
     # the table's updates HOT instead of 15%). No index may name `status` itself (a test
     # checks): queries that want an index filter on this column; `status` is the one written.
     indexed_status = models.GeneratedField(

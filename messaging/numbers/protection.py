@@ -27,11 +27,11 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DateField, DateTimeField, F, Func, Q, Sum, Value
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -230,29 +230,21 @@ def number_protect_for_quality(*, sender: Sender, old: str, new: str) -> str:
     return number_protect(sender=sender, reason=reason, pause=new == Sender.Quality.RED)
 
 
-def _since_local_day(senders: Any, since: datetime) -> Q:
-    """Daily figures are filed under each workspace's own calendar day, so "since" is the day
-    `since` falls on in that workspace's time zone (one clause per time zone in use)."""
-    zones = (
-        Workspace.objects.filter(pk__in=senders.values("workspace_id"))
-        .values_list("time_zone", flat=True)
-        .distinct()
+def _since_local_day(since: datetime) -> Func:
+    """The day `since` falls on in the row's workspace's time zone: daily figures are filed
+    under each workspace's own calendar day."""
+    local = Func(
+        F("workspace__time_zone"), Value(since), function="timezone", output_field=DateTimeField()
     )
-    window = Q(pk__in=[])
-    for zone in zones:
-        local_day = since.astimezone(ZoneInfo(zone)).date()
-        window |= Q(workspace__time_zone=zone, day__gte=local_day)
-    return window
+    return Cast(local, DateField())
 
 
 def _recent_rates(senders: Any, since: datetime) -> dict[int, tuple[float, float]]:
     """(block rate, opt-out rate) of each of `senders` (a queryset) since `since`, for the
-    numbers that sent or had a message blocked: two aggregate queries for all numbers
-    (and one for the time zones their workspaces use)."""
+    numbers that sent or had a message blocked: two aggregate queries for all numbers."""
     sent: dict[int, dict[str, Any]] = {
         row["sender_id"]: dict(row)
-        for row in MessageStat.objects.filter(sender__in=senders)
-        .filter(_since_local_day(senders, since))
+        for row in MessageStat.objects.filter(sender__in=senders, day__gte=_since_local_day(since))
         .values("sender_id")
         .annotate(accepted=Sum("accepted"), opted_out=Sum("opted_out"))
     }
