@@ -33,7 +33,7 @@ def main(sender_ids: list[int], threads: int, budget_seconds: float) -> None:
             still_open = (
                 result.more
                 or Message.objects.filter(
-                    sender_id=sender_id, status__in=["queued", "sending"]
+                    sender_id=sender_id, indexed_status__in=["queued", "sending"]
                 ).exists()
             )
             with lock:

@@ -308,9 +308,10 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         indexes = [
-            models.Index(
-                fields=["received_at"], condition=Q(state="received"), name="webhook_event_due"
-            )
+            # The drain claims waiting events in id order and stops after a batch: keyed on
+            # the id, an index scan ends at the batch's last event, whatever the backlog or
+            # the history of applied events (see migration 0034).
+            models.Index(fields=["id"], condition=Q(state="received"), name="webhook_event_waiting")
         ]
 
     def __str__(self) -> str:
