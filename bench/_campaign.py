@@ -9,7 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _setup import seed_contacts
+from _setup import seed_contacts, vacuum_analyze
 
 # a dispatch task drains one number for SLICE_SECONDS (5 s) per task, as here by default
 SLICE = float(os.environ.get("BENCH_SLICE_SECONDS", "5"))
@@ -88,6 +88,7 @@ def run_campaign(
         campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
         while fanout_chunk(campaign_id=campaign.pk):
             pass
+        vacuum_analyze()
         if on_start is not None:
             on_start()
 

@@ -100,6 +100,17 @@ def django_setup(*, migrate: bool = True) -> None:
         call_command("migrate", verbosity=0)
 
 
+def vacuum_analyze() -> None:
+    """Leave the database as autovacuum keeps a production server's: this machine's Postgres
+    runs with autovacuum off (its CI configuration), so dead rows and index entries of earlier
+    runs pile up (20% fewer messages a second measured on a bench database with 275,000 dead
+    message rows). Call it after seeding, before measuring."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

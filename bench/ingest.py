@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 from _procs import CpuMeter, start_web, start_worker
-from _setup import django_setup, emit, free_port
+from _setup import django_setup, emit, free_port, vacuum_analyze
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -253,6 +253,7 @@ def main(messages: int, per_body: int, concurrency: int, rate: float = 0.0) -> N
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()  # the bench's own Redis database
     data = seed(messages)
+    vacuum_analyze()
     items = bodies(data, per_body)
     env = {**os.environ, "PYTHONPATH": str(os.getcwd())}
     web = start_web(port, env)
