@@ -23,7 +23,7 @@ from accounts.models import ApiKey, User, Workspace
 from accounts.services import WorkspaceSuspended, audit_record, workspace_ensure_can_send
 from billing import services as billing
 from core.phones import PhoneError, normalize_phone
-from messaging.campaigns.models import InboundMessage, Message
+from messaging.campaigns.models import PRIORITY_TRANSACTIONAL, InboundMessage, Message
 from messaging.contacts.models import Contact
 from messaging.content.template_send import TemplateContent
 from messaging.engine.conversations import Touch, conversations_touch
@@ -35,7 +35,7 @@ from messaging.numbers.models import Sender
 
 logger = logging.getLogger(__name__)
 
-TRANSACTIONAL_PRIORITY = 10
+TRANSACTIONAL_PRIORITY = PRIORITY_TRANSACTIONAL
 MAX_TEXT = 4096
 IDEMPOTENCY_KEY_MAX = 128  # Message.idempotency_key
 

@@ -174,6 +174,13 @@ class CampaignMedia(models.Model):
 #: The statuses of a message the gateway took (charged, until a failure refunds it).
 CHARGED_STATUSES = ("accepted", "sent", "delivered", "read")
 
+#: Campaign messages; single sends (API, inbox replies, test sends) go before them.
+PRIORITY_CAMPAIGN = 0
+PRIORITY_TRANSACTIONAL = 10
+#: Every priority a message may have, highest first: the claim walks the due messages of each
+#: in turn (a CHECK constraint keeps any other value out, which no claim would take).
+MESSAGE_PRIORITIES = (PRIORITY_TRANSACTIONAL, PRIORITY_CAMPAIGN)
+
 
 class Message(models.Model):
     """One message to one recipient: the outbox row the engine claims, sends and updates.
@@ -254,7 +261,7 @@ class Message(models.Model):
         output_field=models.CharField(max_length=12, null=True),
         db_persist=True,
     )
-    priority = models.SmallIntegerField(default=0)
+    priority = models.SmallIntegerField(default=PRIORITY_CAMPAIGN)
     attempts = models.SmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -275,6 +282,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(priority__in=MESSAGE_PRIORITIES), name="message_priority_known"
+            ),
             # No path can queue one contact twice in one campaign.
             models.UniqueConstraint(
                 fields=["campaign", "contact"],
@@ -293,14 +303,6 @@ class Message(models.Model):
                 fields=["sender", "-priority", "next_attempt_at"],
                 condition=Q(indexed_status="queued"),
                 name="message_due",
-            ),
-            # /healthz's oldest due message: walked in order from the oldest, it stops at the
-            # first one a drainer would send (message_due orders by number first, so the
-            # check sorted every queued message: 18 s with 3.6 million queued).
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(indexed_status="queued"),
-                name="message_due_oldest",
             ),
             models.Index(
                 fields=["lease_until"],
