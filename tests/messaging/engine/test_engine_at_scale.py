@@ -19,12 +19,26 @@ from django.utils import timezone
 from core.queries import binary_array_cursor
 from messaging.campaigns.models import Message
 from messaging.engine import dispatch
+from tests.plans import explain_analyze, plan_nodes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _plan_nodes(plan: dict) -> list[dict]:
-    return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
+def _history_then_statistics(number, count: int, *, status: str) -> None:
+    """`count` earlier single sends of `number` in `status`, then ANALYZE: the statistics the
+    planner will believe until the next one."""
+    Message.objects.bulk_create(
+        Message(
+            workspace_id=number.workspace_id,
+            sender=number,
+            phone=f"+99455{i:07d}",
+            body="Earlier",
+            status=status,
+        )
+        for i in range(count)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Message._meta.db_table}")
 
 
 def _claim_and_plan(number, *, limit: int) -> tuple[list, list[dict]]:
@@ -34,14 +48,9 @@ def _claim_and_plan(number, *, limit: int) -> tuple[list, list[dict]]:
         dispatch.claim(sender_id=number.pk, limit=limit)
         transaction.set_rollback(True)
     statement = next(q["sql"] for q in captured if "WITH due AS" in q["sql"])
-    setup = [q["sql"] for q in captured if q["sql"].startswith("SET ")]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for line in setup:
-            cursor.execute(line)
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}")
-        plan = cursor.fetchone()[0][0]["Plan"]
-        transaction.set_rollback(True)
-    return dispatch.claim(sender_id=number.pk, limit=limit), _plan_nodes(plan)
+    setup = tuple(q["sql"] for q in captured if q["sql"].startswith("SET "))
+    nodes = explain_analyze(statement, setup=setup)
+    return dispatch.claim(sender_id=number.pk, limit=limit), nodes
 
 
 def _queue_reads(nodes: list[dict]) -> list[int]:
@@ -61,18 +70,7 @@ def test_a_claim_reads_its_batch_even_before_the_statistics_see_the_queue(
     contacts(3_000)
     credits(3_000)
     # The number's history (sent long ago), then the statistics: they see no queued message.
-    Message.objects.bulk_create(
-        Message(
-            workspace_id=number.workspace_id,
-            sender=number,
-            phone=f"+99455{i:07d}",
-            body="Earlier",
-            status=Message.Status.DELIVERED,
-        )
-        for i in range(20_000)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Message._meta.db_table}")
+    _history_then_statistics(number, 20_000, status=Message.Status.DELIVERED)
     campaign = launch([number])
     assert Message.objects.filter(campaign=campaign, status="queued").count() == 3_000
 
@@ -123,18 +121,8 @@ def test_a_batchs_record_runs_its_arrays_once_even_before_the_statistics_see_a_m
     contacts(3_000)
     credits(3_000)
     campaign = launch([number])
-    Message.objects.bulk_create(  # the number's earlier single sends, none of them sent
-        Message(
-            workspace_id=number.workspace_id,
-            sender=number,
-            phone=f"+99455{i:07d}",
-            body="Earlier",
-            status=Message.Status.FAILED,
-        )
-        for i in range(17_000)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Message._meta.db_table}")  # no message sent yet
+    # The number's earlier single sends, none of them sent, then the statistics.
+    _history_then_statistics(number, 17_000, status=Message.Status.FAILED)
     ids = list(
         Message.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)
     )
@@ -155,11 +143,10 @@ def test_a_batchs_record_runs_its_arrays_once_even_before_the_statistics_see_a_m
 
     with transaction.atomic(), binary_array_cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {dispatch.OUTCOMES_SQL}", params)
-        plan = cursor.fetchone()[0][0]["Plan"]
+        nodes = plan_nodes(cursor.fetchone()[0][0]["Plan"])
         transaction.set_rollback(True)
 
-    nodes = _plan_nodes(plan)
-    assert plan["Plans"][0]["Actual Rows"] == len(batch), nodes
+    assert nodes[1]["Actual Rows"] == len(batch), nodes
     arrays = [node for node in nodes if node["Node Type"] == "Function Scan"]
     assert arrays, nodes
     assert all(node["Actual Loops"] == 1 for node in arrays), nodes

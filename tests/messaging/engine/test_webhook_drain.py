@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
@@ -19,6 +19,7 @@ from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Message
 from messaging.numbers import services as number_services
 from messaging.numbers.models import Sender, WebhookEvent
+from tests.plans import explain_analyze
 
 from .conftest import drain_all
 
@@ -225,10 +226,6 @@ def test_statuses_without_our_id_match_by_the_providers_id_within_the_workspace_
     assert Message.objects.get(pk=theirs.pk).status == "accepted"
 
 
-def _plan_nodes(plan: dict) -> list[dict]:
-    return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
-
-
 @pytest.mark.django_db
 def test_a_claim_reads_its_batch_not_the_backlog_nor_the_applied_history(workspace) -> None:
     """After an outage thousands of bodies wait, behind months of applied ones (retention keeps
@@ -247,21 +244,14 @@ def test_a_claim_reads_its_batch_not_the_backlog_nor_the_applied_history(workspa
     with CaptureQueriesContext(connection) as captured:
         assert number_services.webhook_events_apply_batch(limit=100) == 100
     claim_index = next(i for i, q in enumerate(captured) if q["sql"].startswith(f"UPDATE {table}"))
-    setup = [q["sql"] for q in captured[:claim_index] if q["sql"].startswith("SET ")]
+    setup = tuple(q["sql"] for q in captured[:claim_index] if q["sql"].startswith("SET "))
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in setup:
-            cursor.execute(statement)
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {captured[claim_index]['sql']}")
-        plan = cursor.fetchone()[0][0]["Plan"]
-        transaction.set_rollback(True)
-
-    nodes = _plan_nodes(plan)
+    nodes = explain_analyze(captured[claim_index]["sql"], setup=setup)
     read = [
         node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
         for node in nodes
         if "Scan" in node["Node Type"]
     ]
-    assert max(read) <= 100, plan
-    assert "Sort" not in {node["Node Type"] for node in nodes}, plan
+    assert max(read) <= 100, nodes
+    assert "Sort" not in {node["Node Type"] for node in nodes}, nodes
     assert WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED).count() == 4_900
