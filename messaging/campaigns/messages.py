@@ -35,7 +35,6 @@ from messaging.numbers.models import Sender
 
 logger = logging.getLogger(__name__)
 
-TRANSACTIONAL_PRIORITY = PRIORITY_TRANSACTIONAL
 MAX_TEXT = 4096
 IDEMPOTENCY_KEY_MAX = 128  # Message.idempotency_key
 
@@ -141,7 +140,7 @@ def message_send(
                     if content is not None
                     else None
                 ),
-                priority=TRANSACTIONAL_PRIORITY,
+                priority=PRIORITY_TRANSACTIONAL,
                 idempotency_key=idempotency_key or None,
             )
             conversations_touch(

@@ -29,6 +29,7 @@ from messaging.gateways.base import DeliveryStatus, InboundMessageEvent
 from messaging.numbers import services as senders
 from messaging.numbers.models import Sender
 from tests.factories import status_event
+from tests.plans import plan_nodes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,16 +91,7 @@ def _indexes_used(sql: str) -> set[str]:
 def _plan_indexes(plan: object) -> set[str]:
     if isinstance(plan, str):
         plan = json.loads(plan)
-    found: set[str] = set()
-
-    def walk(node: dict) -> None:
-        if "Index Name" in node:
-            found.add(node["Index Name"])
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
-    return found
+    return {node["Index Name"] for node in plan_nodes(plan[0]["Plan"]) if "Index Name" in node}
 
 
 @contextmanager
