@@ -299,10 +299,12 @@ class Message(models.Model):
         ]
         indexes = [
             # The queue: only queued rows, so the index stays small while the table grows.
+            # Keyed by campaign after the number: the drainer walks each running campaign's
+            # due range and skips a paused campaign's queue (messaging.engine.due).
             models.Index(
-                fields=["sender", "-priority", "next_attempt_at"],
+                fields=["sender", "campaign", "-priority", "next_attempt_at"],
                 condition=Q(indexed_status="queued"),
-                name="message_due",
+                name="message_due_by_campaign",
             ),
             models.Index(
                 fields=["lease_until"],

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from psycopg.errors import QueryCanceled
 
 from billing import services as billing
-from messaging.campaigns.models import MESSAGE_PRIORITIES, Campaign, Message
+from messaging.campaigns.models import Campaign, Message
 from messaging.engine import reactions
+from messaging.engine.due import due_walks_sql
 from messaging.engine.kick import dispatch_kick
 from messaging.engine.windows import WINDOW_OPENS_SQL
 from messaging.numbers.models import Sender, WebhookEvent
@@ -71,20 +71,7 @@ def tick() -> dict[str, int]:
             status=Campaign.Status.RUNNING, status_changed_at=now
         )
         started += 1
-    # Per number, one probe of its due index (`message_due`) that stops at the first due
-    # message: a DISTINCT over every queued message read them all at each tick (0.47 s every
-    # 10 s with 3.6 million queued; this: 0.03 s).
-    senders = list(
-        Sender.objects.filter(
-            Exists(
-                Message.objects.filter(
-                    sender=OuterRef("pk"),
-                    indexed_status=Message.Status.QUEUED,
-                    next_attempt_at__lte=now,
-                )
-            )
-        ).values_list("pk", flat=True)
-    )
+    senders = _senders_with_work_due(now)
     if senders:
         dispatch_kick(sender_ids=senders)
     return {
@@ -96,6 +83,22 @@ def tick() -> dict[str, int]:
     }
 
 
+def _senders_with_work_due(now: datetime) -> list[int]:
+    """The numbers a claim would find something on now: one probe per number and walk of the
+    due index (`due`), stopping at the first due message. A number whose only queued messages
+    are a paused campaign's is left alone (it was kicked at every tick, and its drainer then
+    spun). A DISTINCT over every queued message read them all at each tick (0.47 s every 10 s
+    with 3.6 million queued)."""
+    walks = due_walks_sql(sender="s.id", limit="1", when="%(now)s")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(
+            f"SELECT s.id FROM {Sender._meta.db_table} s WHERE EXISTS ({walks}) ORDER BY s.id",  # noqa: S608 # nosec B608 # own SQL, values are parameters
+            {"now": now},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def oldest_due_age_check() -> dict[str, object]:
     """For /healthz: how long the oldest due message has waited. Stale means no drainer is
     working (workers or beat down), which a user would notice as a stuck campaign.
@@ -105,17 +108,14 @@ def oldest_due_age_check() -> dict[str, object]:
     database field), and inside the campaign's send window now. A message that waits for a
     cap, a window or a paused campaign is not overdue.
 
-    For each number and priority, the walk goes from its oldest due message (the due index,
-    as the claim reads it) and stops at the first one that counts; the oldest of those is the
-    answer (a probe per number: 20 numbers with 3.6 million queued in a few ms). Millions queued
-    behind a paused campaign could still make a walk long: a health check must answer in time,
-    so the query gives up after HEALTHZ_QUERY_TIMEOUT_MS and the check says it could not tell
-    (not a failure: the orchestrator must not restart a busy but working product)."""
-    table, campaigns, senders = (
-        Message._meta.db_table,
-        Campaign._meta.db_table,
-        Sender._meta.db_table,
-    )
+    For each number, each of the claim's walks of the due index (`due`) goes from its oldest
+    due message and stops at the first one that counts; the oldest of those is the answer (20
+    numbers with 3.6 million queued in a few ms). A paused campaign's queue is not read. Many
+    due messages outside their window (not yet moved to its opening by a claim) could still
+    make a walk long: a health check must answer in time, so the query gives up after
+    HEALTHZ_QUERY_TIMEOUT_MS and the check says it could not tell (not a failure: the
+    orchestrator must not restart a busy but working product)."""
+    senders = Sender._meta.db_table
     now = timezone.now()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -123,27 +123,21 @@ def oldest_due_age_check() -> dict[str, object]:
                 "SELECT set_config('statement_timeout', %s, true)",
                 [str(settings.HEALTHZ_QUERY_TIMEOUT_MS)],
             )
-            # Each number's walk in the due index's order, whatever the statistics say.
+            # Each number's walks in the due index's order, whatever the statistics say.
             cursor.execute("SET LOCAL enable_sort = off")
+            walks = due_walks_sql(
+                sender="s.id",
+                limit="1",
+                when="%(now)s",
+                condition=f"COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()",
+            )
             cursor.execute(
                 f"""
                 SELECT min(d.next_attempt_at) FROM {senders} s
-                CROSS JOIN unnest(%s::smallint[]) AS p(priority)
-                CROSS JOIN LATERAL (
-                    SELECT m.next_attempt_at FROM {table} m
-                    LEFT JOIN {campaigns} c ON c.id = m.campaign_id
-                    LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
-                    JOIN accounts_workspace w ON w.id = m.workspace_id
-                    WHERE m.sender_id = s.id AND m.indexed_status = 'queued'
-                      AND m.priority = p.priority AND m.next_attempt_at <= %s
-                      AND (m.campaign_id IS NULL OR c.status = 'running')
-                      AND COALESCE({WINDOW_OPENS_SQL}, clock_timestamp()) <= clock_timestamp()
-                    ORDER BY m.priority DESC, m.next_attempt_at
-                    LIMIT 1
-                ) d
-                WHERE s.capped_until IS NULL OR s.capped_until <= %s
+                CROSS JOIN LATERAL ({walks}) d
+                WHERE s.capped_until IS NULL OR s.capped_until <= %(now)s
                 """,  # noqa: S608 - table names are our own  # nosec B608 # own table names, values are parameters
-                [list(MESSAGE_PRIORITIES), now, now],
+                {"now": now},
             )
             row = cursor.fetchone()
     except OperationalError as exc:

@@ -53,7 +53,9 @@ def test_no_index_of_the_message_table_reads_the_status() -> None:
 
     # then: the queue's and the campaigns' indexes are there, and none names `status` itself
     # (one that did would turn every receipt back into a write to all of them)
-    assert {"message_due", "message_leased", "message_campaign_state"} <= set(definitions)
+    assert {"message_due_by_campaign", "message_leased", "message_campaign_state"} <= set(
+        definitions
+    )
     reading_status = {
         name for name, sql in definitions.items() if re.search(r'(?<![\w])"?status"?\b', sql)
     }
