@@ -7,10 +7,15 @@ number (queued later, so behind them in due time), VACUUM ANALYZE as autovacuum 
 tables, and times the drainer's claim of a batch (rolled back each time, so every claim sees
 the same queue) and its "more to do?" check on a number with only the paused campaign left.
 
-Usage: .venv/bin/python bench/paused_neighbour.py [paused] [running] [repeats]"""
+With `--worker`, a real dispatch worker (`--pool threads -c 8`, as the Procfile) is then
+started, the number with only paused work is kicked once, and the worker's and Postgres's CPU
+seconds over the next `WATCH_SECONDS` are printed: a drainer that re-queues itself spins there.
+
+Usage: .venv/bin/python bench/paused_neighbour.py [paused] [running] [repeats] [--worker]"""
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -25,7 +30,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def main(paused: int, running: int, repeats: int) -> None:
+WATCH_SECONDS = 10.0
+
+
+def main(paused: int, running: int, repeats: int, *, worker: bool = False) -> None:
+    if worker:
+        os.environ["ENGINE_KICK_DRAINERS"] = "1"  # the kick reaches the real dispatch worker
     django_setup()
     from django.db import transaction
     from django.utils import timezone
@@ -90,8 +100,10 @@ def main(paused: int, running: int, repeats: int) -> None:
         started = time.perf_counter()
         more = dispatch._work_due(lone.pk)  # noqa: SLF001 - the drainer's own check
         checks.append((time.perf_counter() - started) * 1000)
+    idle = _watch_worker(lone.pk) if worker else {}
     emit(
         {
+            **idle,
             "paused_queued": paused,
             "running_queued": running,
             "claim_ms_p50": round(statistics.median(claims), 2),
@@ -103,6 +115,31 @@ def main(paused: int, running: int, repeats: int) -> None:
     )
 
 
+def _watch_worker(sender_id: int) -> dict[str, object]:
+    """Kick the number once and measure what a real dispatch worker spends on it."""
+    from _procs import CpuMeter, start_worker
+
+    from messaging.engine.kick import dispatch_kick
+
+    process = start_worker(
+        {**os.environ, "PYTHONPATH": os.getcwd()}, "dispatch", 8, "dispatch", pool="threads"
+    )
+    try:
+        time.sleep(4)  # the worker connects to the broker
+        meter = CpuMeter({"dispatch_worker": process.pid})
+        meter.start()
+        dispatch_kick(sender_ids=[sender_id])
+        time.sleep(WATCH_SECONDS)
+        used = meter.stop()
+    finally:
+        process.stop()
+    return {
+        "watched_seconds": WATCH_SECONDS,
+        "paused_only_number_cpu_seconds": used,
+    }
+
+
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    main(*(args + [100_000, 5_000, 30][len(args) :]))
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    args = [int(a) for a in sys.argv[1:] if not a.startswith("--")]
+    main(*(args + [100_000, 5_000, 30][len(args) :]), worker="--worker" in flags)
