@@ -155,6 +155,9 @@ def test_claim_takes_no_single_send_of_a_suspended_workspace(
     )
 
     assert dispatch.claim(sender_id=number.pk, limit=10) == []
+    # and the drainer does not re-queue itself for a message it may not take (it did, forever)
+    idle = dispatch.drain(sender_id=number.pk, slice_seconds=0.5)
+    assert (idle.claimed, idle.more) == (0, False)
 
     workspace.refresh_from_db()
     account_services.workspace_restore(workspace=workspace, actor=None)
