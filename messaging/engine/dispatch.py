@@ -103,10 +103,9 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
     The messages are read as walks of the due index that stop after the batch (`due`): each
     priority's single sends, and each running campaign's due range, highest priority first,
     oldest due first. A paused campaign's queue is not read, and neither is what is queued for
-    later (a paced campaign: 100-170 ms a claim with 100,000 queued when "due" was a filter).
-    Only the batch taken is locked: the walks are merged first, then their rows locked."""
-    table, campaigns = Message._meta.db_table, Campaign._meta.db_table
-    walks = due_walks_sql(sender="%(sender)s", limit="%(limit)s", when="%(now)s")
+    later (a paced campaign: 100-170 ms a claim with 100,000 queued when "due" was a filter)."""
+    table = Message._meta.db_table
+    walks = due_walks_sql(sender="%(sender)s", limit="%(limit)s", when="%(now)s", lock=True)
     with transaction.atomic(), connection.cursor() as cursor:
         # Walk the due ranges in index order and stop after `limit`, whatever the statistics
         # say. Before ANALYZE has seen a fresh fan-out (autovacuum's ANALYZE comes later; this
@@ -116,24 +115,14 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(
             f"""
-            WITH picked AS MATERIALIZED (
-                SELECT d.id FROM ({walks}) d
+            WITH due AS (
+                SELECT d.id, {WINDOW_OPENS_SQL} AS opens
+                  FROM ({walks}) d
+                  LEFT JOIN {Campaign._meta.db_table} c ON c.id = d.campaign_id
+                  LEFT JOIN messaging_contact ct ON ct.id = d.contact_id
+                  JOIN accounts_workspace w ON w.id = d.workspace_id
                  ORDER BY d.rank, d.next_attempt_at
                  LIMIT %(limit)s
-            ),
-            due AS (
-                -- The batch by primary key, each row checked again under its lock (a message
-                -- claimed or moved to another number meanwhile is skipped). Only the id is a
-                -- condition an index can serve: with stale statistics the planner otherwise
-                -- walked the number's whole queue once per message picked.
-                SELECT m.id, {WINDOW_OPENS_SQL} AS opens
-                  FROM {table} m
-                  LEFT JOIN {campaigns} c ON c.id = m.campaign_id
-                  LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
-                  JOIN accounts_workspace w ON w.id = m.workspace_id
-                 WHERE m.id = ANY(ARRAY(SELECT picked.id FROM picked))
-                   AND m.status = 'queued' AND m.sender_id IS NOT DISTINCT FROM %(sender)s
-                   FOR UPDATE OF m SKIP LOCKED
             ),
             later AS (
                 UPDATE {table} m SET next_attempt_at = due.opens

@@ -27,7 +27,9 @@ _PRIORITIES_SQL = (
 )
 
 
-def due_walks_sql(*, sender: str, limit: str, when: str, condition: str = "TRUE") -> str:
+def due_walks_sql(
+    *, sender: str, limit: str, when: str, condition: str = "TRUE", lock: bool = False
+) -> str:
     """A SELECT of (rank, id, campaign_id, contact_id, workspace_id, next_attempt_at): up to
     `limit` due messages of each walk on number `sender`, unordered across walks (order by
     rank, next_attempt_at to merge them). Nothing of a suspended workspace.
@@ -36,7 +38,12 @@ def due_walks_sql(*, sender: str, limit: str, when: str, condition: str = "TRUE"
     outer query's column (the SELECT is then a correlated subquery, one per number).
     `condition` filters each walk over the aliases m (message), c (campaign), ct (contact) and
     w (workspace). Run with `SET LOCAL enable_sort = off`: with stale statistics the planner
-    otherwise sorts a walk's whole range instead of walking the index in its order."""
+    otherwise sorts a walk's whole range instead of walking the index in its order.
+
+    `lock` locks each row a walk returns (FOR UPDATE SKIP LOCKED): a walk steps past rows
+    another claim holds and goes on to the next, so claims racing on one number take
+    different batches. Each walk locks up to `limit` rows; those the merge leaves out stay
+    locked only until the claim's transaction ends."""
     table, campaigns = Message._meta.db_table, Campaign._meta.db_table
     suspended = Workspace.Status.SUSPENDED.value
 
@@ -54,7 +61,8 @@ def due_walks_sql(*, sender: str, limit: str, when: str, condition: str = "TRUE"
                AND m.next_attempt_at <= {when}
                AND w.status <> '{suspended}' AND ({condition})
              ORDER BY m.campaign_id, m.priority DESC, m.next_attempt_at
-             LIMIT {limit}"""  # noqa: S608 # nosec B608 # own table names, SQL expressions
+             LIMIT {limit}
+             {"FOR UPDATE OF m SKIP LOCKED" if lock else ""}"""  # noqa: S608 # nosec B608 # own table names, SQL expressions
 
     return f"""
         WITH RECURSIVE queued_campaigns(id) AS (

@@ -47,7 +47,7 @@ def _claim_and_plan(number, *, limit: int) -> tuple[list, list[dict]]:
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
         dispatch.claim(sender_id=number.pk, limit=limit)
         transaction.set_rollback(True)
-    statement = next(q["sql"] for q in captured if "WITH picked AS" in q["sql"])
+    statement = next(q["sql"] for q in captured if "WITH due AS" in q["sql"])
     setup = tuple(q["sql"] for q in captured if q["sql"].startswith("SET "))
     nodes = explain_analyze(statement, setup=setup)
     return dispatch.claim(sender_id=number.pk, limit=limit), nodes
