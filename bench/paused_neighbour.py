@@ -47,19 +47,18 @@ def main(paused: int, running: int, repeats: int, *, worker: bool = False) -> No
 
     tag = uuid.uuid4().hex[:8]
     workspace = Workspace.objects.create(name=f"Paused {tag}", slug=f"paused-{tag}")
-    sender = Sender.objects.create(
-        workspace=workspace,
-        provider=Sender.Provider.SANDBOX,
-        label="Bench",
-        phone_number="+994550000002",
-        status=Sender.Status.ACTIVE,
-    )
-    lone = Sender.objects.create(
-        workspace=workspace,
-        provider=Sender.Provider.SANDBOX,
-        label="Bench, paused only",
-        phone_number="+994550000003",
-        status=Sender.Status.ACTIVE,
+    sender, lone = (
+        Sender.objects.create(
+            workspace=workspace,
+            provider=Sender.Provider.SANDBOX,
+            label=label,
+            phone_number=phone,
+            status=Sender.Status.ACTIVE,
+        )
+        for label, phone in (
+            ("Bench", "+994550000002"),
+            ("Bench, paused only", "+994550000003"),
+        )
     )
     campaigns = {
         status: Campaign.objects.create(workspace=workspace, name=status, status=status)
