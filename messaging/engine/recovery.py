@@ -13,6 +13,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg.errors import QueryCanceled
 
+from accounts.models import Workspace
 from billing import services as billing
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import reactions
@@ -64,9 +65,13 @@ def tick() -> dict[str, int]:
     )
     reactions.campaigns_refresh_skipped()
     started = 0
-    for campaign_id in Campaign.objects.filter(
-        status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
-    ).values_list("pk", flat=True):
+    # A suspended workspace's scheduled campaigns keep waiting (nothing of it is sent): they
+    # start at the first tick after the workspace is restored.
+    for campaign_id in (
+        Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now)
+        .exclude(workspace__status=Workspace.Status.SUSPENDED)
+        .values_list("pk", flat=True)
+    ):
         Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SCHEDULED).update(
             status=Campaign.Status.RUNNING, status_changed_at=now
         )

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from messaging.campaigns.models import Message
 from messaging.engine import dispatch
@@ -60,3 +60,45 @@ def test_claims_racing_on_one_number_take_each_message_exactly_once(
     assert set(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
         Message.Status.SENDING
     }
+
+
+def test_a_claim_steps_past_rows_another_claim_holds_and_takes_the_next_ones(
+    sandbox_number, contacts, credits, launch
+) -> None:
+    # given: 200 due messages, the oldest 50 locked by another transaction that stays open
+    number = sandbox_number()
+    contacts(200)
+    credits(200)
+    launch([number])
+    oldest = list(
+        Message.objects.filter(sender=number, status=Message.Status.QUEUED)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:50]
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                list(Message.objects.select_for_update().filter(pk__in=oldest))
+                locked.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(timeout=30)
+    try:
+        # when: a claim runs meanwhile (it must neither wait for the lock nor come back empty)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = '5s'")
+            claimed = dispatch.claim(sender_id=number.pk, limit=50)
+    finally:
+        release.set()
+        thread.join(timeout=30)
+
+    # then: it took the next 50, none of the held ones
+    assert len(claimed) == 50
+    assert not {c.id for c in claimed} & set(oldest)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.queries import binary_array_cursor
 from messaging.campaigns.models import Message
-from messaging.engine import dispatch
+from messaging.engine import dispatch, recovery
 from tests.plans import explain_analyze, plan_nodes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,3 +150,28 @@ def test_a_batchs_record_runs_its_arrays_once_even_before_the_statistics_see_a_m
     arrays = [node for node in nodes if node["Node Type"] == "Function Scan"]
     assert arrays, nodes
     assert all(node["Actual Loops"] == 1 for node in arrays), nodes
+
+
+def test_the_ticks_probe_reads_no_queue_even_when_one_number_holds_every_message(
+    sandbox_number, contacts, credits, launch
+) -> None:
+    """The tick asks each number whether a claim would find something (a probe of the due
+    index per number, campaign and priority). With statistics that saw one number hold every
+    message, no probe may read the busy number's queue, least of all the idle number's."""
+    busy, idle = sandbox_number(), sandbox_number()
+    contacts(3_000)
+    credits(3_000)
+    launch([busy])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Message._meta.db_table}")
+
+    with CaptureQueriesContext(connection) as captured:
+        kicked = recovery._senders_with_work_due(timezone.now())  # noqa: SLF001
+    statement = next(q["sql"] for q in captured if "WITH RECURSIVE" in q["sql"])
+    nodes = explain_analyze(statement, setup=("SET LOCAL enable_sort = off",))
+
+    assert busy.pk in kicked
+    assert idle.pk not in kicked
+    queue_reads = _queue_reads(nodes)
+    assert queue_reads, nodes
+    assert max(queue_reads) <= 10, nodes

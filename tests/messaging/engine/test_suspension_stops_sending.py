@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, Message
-from messaging.engine import dispatch
+from messaging.engine import dispatch, recovery
 from tests.factories import UserFactory
 
 from .conftest import drain_all
@@ -162,3 +163,30 @@ def test_claim_takes_no_single_send_of_a_suspended_workspace(
     workspace.refresh_from_db()
     account_services.workspace_restore(workspace=workspace, actor=None)
     assert len(dispatch.claim(sender_id=number.pk, limit=10)) == 1
+
+
+def test_a_scheduled_campaign_waits_while_its_workspace_is_suspended(workspace) -> None:
+    # given: a campaign whose start time passed while its workspace was suspended
+    scheduled = Campaign.objects.create(
+        workspace=workspace,
+        name="Weekend offer",
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=timezone.now() - timedelta(minutes=5),
+    )
+    account_services.workspace_suspend(
+        workspace=workspace, actor=UserFactory(is_staff=True), reason="fraud check"
+    )
+
+    # when: the tick runs
+    recovery.tick()
+
+    # then: it keeps waiting (a running campaign would show as sending while nothing may go out)
+    scheduled.refresh_from_db()
+    assert scheduled.status == Campaign.Status.SCHEDULED
+
+    # and: the first tick after the restore starts it
+    workspace.refresh_from_db()
+    account_services.workspace_restore(workspace=workspace, actor=None)
+    recovery.tick()
+    scheduled.refresh_from_db()
+    assert scheduled.status == Campaign.Status.RUNNING
