@@ -48,7 +48,6 @@ from messaging.engine.runtime import (
     message_credit_reference,
     redis_client,
 )
-from messaging.engine.windows import WINDOW_OPENS_SQL
 from messaging.gateways.base import (
     RETRY_LATER_MAX_ATTEMPTS,
     HttpTransport,
@@ -116,11 +115,7 @@ def claim(*, sender_id: int, limit: int) -> list[Claimed]:
         cursor.execute(
             f"""
             WITH due AS (
-                SELECT d.id, {WINDOW_OPENS_SQL} AS opens
-                  FROM ({walks}) d
-                  LEFT JOIN {Campaign._meta.db_table} c ON c.id = d.campaign_id
-                  LEFT JOIN messaging_contact ct ON ct.id = d.contact_id
-                  JOIN accounts_workspace w ON w.id = d.workspace_id
+                SELECT d.id, d.opens FROM ({walks}) d
                  ORDER BY d.rank, d.next_attempt_at
                  LIMIT %(limit)s
             ),

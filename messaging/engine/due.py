@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from accounts.models import Workspace
 from messaging.campaigns.models import MESSAGE_PRIORITIES, Campaign, Message
+from messaging.engine.windows import WINDOW_OPENS_SQL
 
 #: (priority, rank) rows, highest priority first: the order the walks are merged in.
 _PRIORITIES_SQL = (
@@ -30,7 +31,8 @@ _PRIORITIES_SQL = (
 def due_walks_sql(
     *, sender: str, limit: str, when: str, condition: str = "TRUE", lock: bool = False
 ) -> str:
-    """A SELECT of (rank, id, campaign_id, contact_id, workspace_id, next_attempt_at): up to
+    """A SELECT of (rank, id, campaign_id, contact_id, workspace_id, next_attempt_at, opens):
+    `opens` is the next opening of the message's send window (`WINDOW_OPENS_SQL`). Up to
     `limit` due messages of each walk on number `sender`, unordered across walks (order by
     rank, next_attempt_at to merge them). Nothing of a suspended workspace.
 
@@ -52,7 +54,8 @@ def due_walks_sql(
         # campaign and priority leave the due time, so the walk reads the range from its
         # oldest and stops after `limit`.
         return f"""
-            SELECT m.id, m.campaign_id, m.contact_id, m.workspace_id, m.next_attempt_at
+            SELECT m.id, m.campaign_id, m.contact_id, m.workspace_id, m.next_attempt_at,
+                   {WINDOW_OPENS_SQL} AS opens
               FROM {table} m
               LEFT JOIN {campaigns} c ON c.id = m.campaign_id
               LEFT JOIN messaging_contact ct ON ct.id = m.contact_id

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 # The next opening of a message's campaign window from now, as a SQL expression over the
 # aliases m (message), c (campaign), ct (contact) and w (workspace); NULL without a window.
-# Used by the drainer's claim and by /healthz's oldest-due check.
+# Read by the due walks (messaging.engine.due): the claim and /healthz's oldest-due check.
 WINDOW_OPENS_SQL = """CASE WHEN c.send_window ? 'start' THEN isend_window_next(
     clock_timestamp(), ct.time_zone, w.time_zone,
     (c.send_window->>'start')::int, (c.send_window->>'end')::int,

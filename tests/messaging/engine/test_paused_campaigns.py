@@ -18,7 +18,10 @@ from django.utils import timezone
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import PRIORITY_TRANSACTIONAL, Message
 from messaging.engine import dispatch, recovery
-from tests.messaging.engine.test_engine_at_scale import _claim_and_plan, _queue_reads
+from tests.messaging.engine.test_engine_at_scale import (
+    _claim_and_plan,
+    assert_queue_read_at_most,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,9 +76,7 @@ def test_a_claim_on_a_number_shared_with_a_paused_campaign_reads_only_the_runnin
     # then: the batch is the running campaign's, and no read of the queue went past a batch
     assert len(claimed) == 100
     assert {c.campaign_id for c in claimed} == {running.pk}
-    queue_reads = _queue_reads(nodes)
-    assert queue_reads, nodes
-    assert max(queue_reads) <= 100, nodes
+    assert_queue_read_at_most(nodes, 100)
     assert Message.objects.filter(campaign=paused, status="queued").count() == 3_000
 
 
