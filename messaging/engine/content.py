@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.queries import binary_array_cursor
 from messaging.campaigns.models import Campaign, CampaignMedia
 from messaging.contacts.models import Contact
 from messaging.content.models import WhatsAppTemplate
@@ -286,6 +288,33 @@ class _RenderedContact:
 
 
 _RENDERED_FIELDS = tuple(item.name for item in dataclasses.fields(_RenderedContact))
+_RENDERED_SELECT = (
+    "SELECT "  # noqa: S608 # nosec B608: column and table names from the model, no input
+    + ", ".join(Contact._meta.get_field(name).column for name in _RENDERED_FIELDS)
+    + f" FROM {Contact._meta.db_table} WHERE id = ANY(%b::bigint[])"
+)
+_ATTRIBUTES_AT = _RENDERED_FIELDS.index("attributes")
+
+
+def _rendered_contacts(contact_ids: set[int]) -> dict[int, _RenderedContact]:
+    """The batch's contacts, by id, in one statement with the ids as one binary array.
+    py-spy: `filter(pk__in=...)` prepared each of 500 ids through the field's conversions and
+    quoted them into the query text, 12% of the drainer's CPU. Contacts are found by the ids
+    of messages already claimed on this workspace's number."""
+    if not contact_ids:
+        return {}
+    with binary_array_cursor() as cursor:
+        cursor.execute(_RENDERED_SELECT, [list(contact_ids)])
+        rows = cursor.fetchall()
+    contacts = {}
+    for row in rows:
+        values = list(row)
+        attributes = values[_ATTRIBUTES_AT]
+        # Django's connection reads jsonb as text (JSONField parses it).
+        if isinstance(attributes, str | bytes):
+            values[_ATTRIBUTES_AT] = orjson.loads(attributes)
+        contacts[row[0]] = _RenderedContact(*values)
+    return contacts
 
 
 def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepared:
@@ -295,10 +324,7 @@ def prepare(*, sender: Sender, claimed: list[Claim], upload: Uploader) -> Prepar
     contact_ids = {c.contact_id for c in claimed if c.contact_id}
     # Only what rendering reads (py-spy: building whole contacts, consent proof and search
     # text included, was a tenth of the drainer's CPU). A new field read here belongs here.
-    contacts = {
-        row[0]: _RenderedContact(*row)
-        for row in Contact.objects.filter(pk__in=contact_ids).values_list(*_RENDERED_FIELDS)
-    }
+    contacts = _rendered_contacts(contact_ids)
     # Single sends that are a filled WhatsApp template (a campaign's test send) carry the
     # campaign's header media: their campaigns are loaded with the batch's.
     filled = {
