@@ -845,19 +845,7 @@ def _campaigns_refresh(*, items: list[Claimed]) -> None:
     """Refresh the counters of the batch's campaigns: finished ones now (and completed), the
     rest at most once a second."""
     touched = {c.campaign_id for c in items if c.campaign_id}
-    still_open = set(
-        Message.objects.filter(
-            campaign_id__in=touched,
-            indexed_status__in=[
-                Message.Status.QUEUED,
-                Message.Status.SENDING,
-                Message.Status.AMBIGUOUS,
-            ],
-        )
-        .order_by()
-        .values_list("campaign_id", flat=True)
-        .distinct()
-    )
+    still_open = reactions.campaigns_with_open_messages(touched)
     reactions.campaigns_refresh(campaign_ids=touched - still_open)
     reactions.campaigns_refresh(campaign_ids=touched & still_open, force=False)
 

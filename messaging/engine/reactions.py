@@ -19,7 +19,7 @@ from accounts.services import audit_record, notify
 from billing import services as billing
 from core.events import campaign_event, events_publish, number_status_event
 from messaging.analytics.models import MessageStat
-from messaging.campaigns.models import Campaign, Message
+from messaging.campaigns.models import Campaign
 from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
 from messaging.engine.fanout import reassign_queued
 from messaging.engine.kick import dispatch_kick
@@ -41,7 +41,6 @@ _FROM_STATS = {
     "count_replied": ("replied",),
     "count_opted_out": ("opted_out",),
 }
-_OPEN = (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.AMBIGUOUS)
 
 
 def contacts_mark(*, workspace_id: int, effects: dict[str, list[int]]) -> None:
@@ -105,6 +104,23 @@ def campaigns_refresh(*, campaign_ids: Iterable[int], force: bool = True) -> Non
         # left with the figures from before its last batch).
         locked = list(Campaign.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         _apply_counters(locked, _counters_from_stats(ids))
+
+
+def campaigns_with_open_messages(campaign_ids: set[int]) -> set[int]:
+    """Which of these campaigns still have messages queued, sending or unconfirmed, from the
+    per-day statistics (a row per number and day), as their completion is decided. The
+    drainer asks at every batch; read from the messages, it walked every queued message of
+    the campaign each time (24 ms a batch at 60,000 queued, growing with the campaign)."""
+    if not campaign_ids:
+        return set()
+    return set(
+        MessageStat.objects.filter(campaign_id__in=campaign_ids)
+        .order_by()
+        .values("campaign_id")
+        .annotate(open=Sum("pending"))
+        .filter(open__gt=0)
+        .values_list("campaign_id", flat=True)
+    )
 
 
 def _counters_from_stats(ids: list[int]) -> dict[int, dict[str, int]]:
