@@ -37,6 +37,16 @@ def test_connect_sandbox_and_pair_by_qr(page, live_server, sandbox) -> None:  # 
         page.wait_for_url(re.compile(r"/numbers/[0-9a-f-]+/$"))
         assert page.locator("[data-testid=number-status]").inner_text() == "Active"
 
+        # its pacing form saves as shown: a stored 0 (no minimum interval, no jitter) is
+        # shown as 0, not as an empty required box the browser refuses to submit
+        pacing = page.locator("form:has(button:text('Save'))")
+        assert pacing.locator("input[name=min_interval_ms]").input_value() == "0"
+        assert pacing.locator("input[name=jitter_ms]").input_value() == "0"
+        pacing.locator("input[name=label]").fill("Shop line")
+        pacing.locator("button:text('Save')").click()
+        page.wait_for_selector("text=saved")
+        assert Sender.objects.get(workspace=workspace, provider="sandbox").label == "Shop line"
+
         # a WhatsApp-Web number, paired through the sandbox's QR page
         page.goto(f"{live_server.url}/w/{workspace.slug}/numbers/add/")
         page.fill("#id_web-base_url", sandbox.base_url)
