@@ -107,6 +107,9 @@ class Campaign(WorkspaceOwned):
     count_cancelled = models.PositiveIntegerField(default=0)
     count_replied = models.PositiveIntegerField(default=0)
     count_opted_out = models.PositiveIntegerField(default=0)
+    # Accepted and not failed afterwards. A message WhatsApp accepted and then reported failed
+    # is in both `count_accepted` and `count_failed`; this one tells them apart.
+    count_credits_used = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -141,12 +144,18 @@ class Campaign(WorkspaceOwned):
         return f"campaign:{self.public_id}"
 
     @property
+    def attempted_count(self) -> int:
+        """Messages sent that WhatsApp took or refused, each once (one accepted and then
+        reported failed counts as failed)."""
+        return self.count_credits_used + self.count_failed
+
+    @property
     def done_count(self) -> int:
-        return self.count_accepted + self.count_failed + self.count_skipped + self.count_cancelled
+        return self.attempted_count + self.count_skipped + self.count_cancelled
 
     @property
     def progress_percent(self) -> int:
-        return int(100 * self.done_count / self.recipients) if self.recipients else 0
+        return min(100, int(100 * self.done_count / self.recipients)) if self.recipients else 0
 
 
 class CampaignMedia(models.Model):

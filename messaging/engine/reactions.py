@@ -40,6 +40,7 @@ _FROM_STATS = {
     "count_cancelled": ("cancelled",),
     "count_replied": ("replied",),
     "count_opted_out": ("opted_out",),
+    "count_credits_used": ("credits_used",),
 }
 
 
@@ -188,7 +189,7 @@ def _apply_counters(campaigns: list[Campaign], counters: dict[int, dict[str, int
 
 
 def _breaker_trips(campaign: Campaign) -> bool:
-    done = campaign.count_failed + campaign.count_accepted
+    done = campaign.attempted_count
     return (
         campaign.count_failed >= settings.ENGINE_BREAKER_MIN_FAILURES
         and campaign.count_failed > settings.ENGINE_BREAKER_FAILURE_RATIO * done

@@ -215,6 +215,7 @@ def test_a_half_done_campaign_shows_its_percentage(member_client, workspace, tem
         status=Campaign.Status.RUNNING,
         recipients=200,
         count_accepted=90,
+        count_credits_used=90,  # none of the 90 failed afterwards
         count_failed=10,
         count_queued=100,
     )

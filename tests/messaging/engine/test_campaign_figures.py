@@ -162,3 +162,17 @@ def test_the_page_polls_after_completion_until_statuses_settle(
         finished_at=timezone.now() - timedelta(minutes=16)
     )
     assert not _polls(member_client, workspace, finished)
+
+
+def test_a_message_failed_after_acceptance_counts_once_in_progress(
+    member_client, workspace, finished
+) -> None:
+    """The 4 that failed after WhatsApp took them are accepted and failed: counted in both,
+    the campaigns list showed a finished campaign at 113%."""
+    listing = member_client.get(reverse("messaging_campaigns:list", args=[workspace.slug]))
+
+    assert (finished.count_accepted, finished.count_failed) == (30, 4)
+    assert finished.done_count == 30
+    assert finished.progress_percent == 100
+    assert 'aria-valuenow="100"' in listing.content.decode()
+    assert ">113%<" not in listing.content.decode()
