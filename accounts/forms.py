@@ -205,7 +205,8 @@ class SuspendForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_reason(self) -> str:
+        """Required to suspend; a restore may say why, or not (the admin turns it off)."""
         reason = self.cleaned_data["reason"].strip()
-        if not reason:
+        if not reason and self.fields["reason"].required:
             raise ValidationError(_("Give the reason."))
         return reason

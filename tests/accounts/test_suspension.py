@@ -91,3 +91,35 @@ def test_suspension_needs_a_reason(workspace) -> None:
         services.workspace_suspend(workspace=workspace, actor=None, reason="  ")
     workspace.refresh_from_db()
     assert workspace.status == Workspace.Status.ACTIVE
+
+
+def test_admin_restores_without_a_reason_but_never_suspends_without_one(
+    staff_client, workspace
+) -> None:
+    changelist = reverse("admin:accounts_workspace_changelist")
+
+    refused = staff_client.post(
+        changelist,
+        {
+            "action": "suspend_workspaces",
+            "_selected_action": [workspace.pk],
+            "apply": "1",
+            "reason": "  ",
+        },
+    )
+    assert "This field is required." in refused.content.decode()
+    workspace.refresh_from_db()
+    assert workspace.status == Workspace.Status.ACTIVE
+
+    services.workspace_suspend(workspace=workspace, actor=None, reason="Review")
+    staff_client.post(
+        changelist,
+        {
+            "action": "restore_workspaces",
+            "_selected_action": [workspace.pk],
+            "apply": "1",
+            "reason": "",
+        },
+    )
+    workspace.refresh_from_db()
+    assert workspace.status == Workspace.Status.ACTIVE
