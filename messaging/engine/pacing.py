@@ -90,23 +90,41 @@ def respace_queued(
     *, campaign_id: int, pace: dict[str, Any], window: dict[str, Any], start: datetime
 ) -> int:
     """Space the campaign's queued messages per number from `start` (or now, if later) on.
-    Returns how many moved."""
+    Returns how many moved.
+
+    A number's schedule goes on where it was: it starts no sooner than its next queued
+    message was due (a pause during a break keeps the rest of the break), and its count
+    towards the next break includes the messages it already sent (sent 7 of a batch of 10:
+    3 more, then the break). A respace that started every number's count at 0 let a user
+    skip the break by pausing and resuming."""
     if not pace:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH ranked AS (
-                SELECT m.id, ct.time_zone AS zone,
-                       row_number() OVER (PARTITION BY m.sender_id ORDER BY m.id) - 1 AS rank
+            WITH queued AS (
+                SELECT m.id, m.sender_id, ct.time_zone AS zone,
+                       row_number() OVER (PARTITION BY m.sender_id ORDER BY m.id) - 1 AS rank,
+                       min(m.next_attempt_at) OVER (PARTITION BY m.sender_id) AS first_due
                 FROM messaging_message m
                 LEFT JOIN messaging_contact ct ON ct.id = m.contact_id
                 WHERE m.campaign_id = %(campaign)s AND m.indexed_status = 'queued'
+            ), sent AS (
+                SELECT s.sender_id,
+                       sum(s.created - s.pending - s.skipped - s.cancelled) AS messages
+                FROM messaging_messagestat s
+                WHERE s.campaign_id = %(campaign)s
+                GROUP BY s.sender_id
+            ), ranked AS (
+                SELECT q.id, q.zone, q.rank,
+                       q.rank + COALESCE(sent.messages %% NULLIF(%(batch)s, 0), 0) AS in_cycle,
+                       GREATEST(%(start)s::timestamptz, clock_timestamp(), q.first_due) AS origin
+                FROM queued q LEFT JOIN sent ON sent.sender_id = q.sender_id
             )
             UPDATE messaging_message m SET next_attempt_at = isend_window_next(
-                    GREATEST(%(start)s::timestamptz, clock_timestamp())
+                    ranked.origin
                     + make_interval(secs => ranked.rank / %(rate)s
-                        + COALESCE(ranked.rank / NULLIF(%(batch)s, 0), 0) * %(pause)s
+                        + COALESCE(ranked.in_cycle / NULLIF(%(batch)s, 0), 0) * %(pause)s
                         + random() * %(jitter)s / 1000.0),
                     ranked.zone, w.time_zone, %(w_start)s, %(w_end)s, %(w_days)s::int[])
             FROM ranked, accounts_workspace w

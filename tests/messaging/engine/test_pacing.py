@@ -90,6 +90,58 @@ def test_resume_spaces_what_is_left_from_now(
     assert first.next_attempt_at >= timezone.now() - timedelta(seconds=5)
 
 
+def _sent(campaign: Campaign, count: int) -> None:
+    """The campaign's first `count` messages went out (as the drainer records them)."""
+    first = list(Message.objects.filter(campaign=campaign).order_by("id")[:count])
+    Message.objects.filter(pk__in=[m.pk for m in first]).update(
+        status=Message.Status.ACCEPTED, accepted_at=timezone.now()
+    )
+
+
+def test_pause_and_resume_during_a_break_keeps_the_rest_of_the_break(
+    workspace, owner, template, sandbox_number, contacts, credits
+) -> None:
+    contacts(10)
+    credits(10)
+    number = sandbox_number()
+    pace = {"preset": "custom", "per_second": 2, "batch_size": 4, "batch_pause_seconds": 600}
+    campaign = _launch(workspace, owner, template, [number], pace)
+    _sent(campaign, 4)  # the first batch went out; the break runs for ten minutes
+
+    campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
+    campaigns.campaign_resume(workspace=workspace, campaign=campaign, actor=owner)
+
+    waiting = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
+    next_due = min(waiting.values_list("next_attempt_at", flat=True))
+    assert next_due >= timezone.now() + timedelta(seconds=590)
+    left = _offsets(campaign, number)[4:]
+    assert [round(t - left[0], 1) for t in left] == [0.0, 0.5, 1.0, 1.5, 602.0, 602.5]
+
+
+def test_pause_and_resume_mid_batch_counts_what_the_batch_already_sent(
+    workspace, owner, template, sandbox_number, contacts, credits
+) -> None:
+    contacts(10)
+    credits(10)
+    number = sandbox_number()
+    pace = {"preset": "custom", "per_second": 2, "batch_size": 4, "batch_pause_seconds": 60}
+    campaign = _launch(workspace, owner, template, [number], pace)
+    _sent(campaign, 3)
+    campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
+    # paused for an hour: what is left fell due long ago
+    Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).update(
+        next_attempt_at=timezone.now() - timedelta(hours=1)
+    )
+
+    campaigns.campaign_resume(workspace=workspace, campaign=campaign, actor=owner)
+
+    # one more completes the batch of 4, then the break, then the next batch
+    left = _offsets(campaign, number)[3:]
+    assert [round(t - left[0], 1) for t in left] == [0.0, 60.5, 61.0, 61.5, 62.0, 122.5, 123.0]
+    first = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).first()
+    assert first.next_attempt_at >= timezone.now() - timedelta(seconds=5)
+
+
 def test_fast_leaves_pacing_to_the_numbers(
     workspace, owner, template, sandbox_number, contacts, credits
 ) -> None:
