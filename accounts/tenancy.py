@@ -15,6 +15,7 @@ Layers, and the gaps each leaves:
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +28,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.permissions import role_has
 from accounts.selectors import membership_for_user, workspace_moved_for_member
@@ -105,10 +107,18 @@ def get_for_workspace(model: type[M], *, workspace: Workspace, **lookup: Any) ->
     return get_object_or_404(model.objects.filter(workspace=workspace), **lookup)  # type: ignore[attr-defined]
 
 
+def _time_zone_activate(name: str) -> None:
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()  # an unknown zone name shows UTC rather than failing the page
+
+
 class WorkspaceMiddleware:
     """Sets `request.workspace` and `request.membership` for `/w/<workspace_slug>/...` URLs,
     only after checking that the signed-in user is a member. Non-members get 404 (never 403:
-    a 403 would confirm the workspace exists)."""
+    a 403 would confirm the workspace exists). The workspace's pages show times in its time
+    zone, the one its schedules and send windows are typed in."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -116,7 +126,10 @@ class WorkspaceMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.workspace = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()  # a worker thread's next request starts in UTC
 
     def process_view(
         self,
@@ -137,6 +150,7 @@ class WorkspaceMiddleware:
         request.workspace = membership.workspace  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
         request.session["last_workspace"] = slug
+        _time_zone_activate(membership.workspace.time_zone)
         return None
 
     @staticmethod

@@ -24,6 +24,7 @@ from accounts.services import WorkspaceSuspended
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from billing.selectors import credits_moved_by_reference
 from billing.services import InsufficientCredits
+from core.phones import parse_phone
 from messaging.analytics.selectors import (
     campaign_cap_waits,
     campaign_figures,
@@ -762,6 +763,14 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
 PAGE = 50
 
 
+def _phone_digits(typed: str, default_country: str) -> str:
+    """What the log's "phone contains" looks for: a whole number in any shape (050 123 45 67,
+    +994 50 ...) as its international digits, else the digits typed. Text without a digit
+    (a name) matches nothing, rather than every message."""
+    whole = parse_phone(typed, default_country=default_country or None).e164
+    return (whole or "").lstrip("+") or "".join(ch for ch in typed if ch.isdigit())
+
+
 @workspace_view(Perm.VIEW)
 def message_log(request: WorkspaceRequest) -> HttpResponse:
     """Every message of the workspace, newest first, filtered by campaign, status or phone.
@@ -783,7 +792,8 @@ def message_log(request: WorkspaceRequest) -> HttpResponse:
     if status in Message.Status.values:
         qs = qs.filter(status=status)
     if phone:
-        qs = qs.filter(phone__contains="".join(ch for ch in phone if ch.isdigit()))
+        digits = _phone_digits(phone, workspace.default_country)
+        qs = qs.filter(phone__contains=digits) if digits else qs.none()
     before = request.GET.get("before", "")
     if before.isdigit():
         qs = qs.filter(id__lt=int(before))
@@ -796,6 +806,7 @@ def message_log(request: WorkspaceRequest) -> HttpResponse:
             "older": rows[PAGE - 1].id if len(rows) > PAGE else None,
             "statuses": Message.Status.choices,
             "filters": {"campaign": campaign_id, "status": status, "phone": phone},
+            "paged": before.isdigit(),
             "campaigns": Campaign.objects.for_workspace(workspace).values_list("public_id", "name")[
                 :200
             ],
