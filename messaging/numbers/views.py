@@ -77,6 +77,11 @@ class PacingForm(forms.Form):
     )
 
 
+#: The session key of a refused test message's fields, shown again on the number's page.
+_TEST_DRAFT = "number_test_draft"
+_TEST_DRAFT_CHARS = 5000
+
+
 class TestMessageForm(forms.Form):
     to = forms.CharField(label=gettext_lazy("Send to"), max_length=32)
     text = forms.CharField(
@@ -215,7 +220,9 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
             "pacing": pacing,
             "can_manage": can_manage,
             "webhook_url": webhook_url,
-            "test_form": TestMessageForm(initial={"to": request.user.phone}),
+            "test_form": TestMessageForm(
+                initial=request.session.pop(_TEST_DRAFT, None) or {"to": request.user.phone}
+            ),
             "history": selectors.number_health_history(workspace=request.workspace, sender=sender),
             "pace_history": selectors.number_pace_history(
                 workspace=request.workspace, sender=sender
@@ -274,8 +281,19 @@ def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     sender = _sender(request, sender_id)
     form = TestMessageForm(request.POST)
     slug = request.workspace.slug
+    # What was typed comes back in the form if the test is refused (the page is a redirect).
+    request.session[_TEST_DRAFT] = {
+        name: str(request.POST.get(name, ""))[:_TEST_DRAFT_CHARS] for name in ("to", "text")
+    }
     if not form.is_valid():
-        messages.error(request, _("Enter a phone number and a text."))
+        messages.error(
+            request,
+            " ".join(
+                f"{form.fields[name].label}: {error}"
+                for name, errors in form.errors.items()
+                for error in errors
+            ),
+        )
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     try:
         to = normalize_phone(
@@ -291,6 +309,7 @@ def number_test(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("messaging_numbers:detail", slug, sender.public_id)
     if outcome.kind == OutcomeKind.ACCEPTED:
+        request.session.pop(_TEST_DRAFT, None)
         messages.success(
             request,
             _("Test message accepted by WhatsApp for %(to)s (id %(id)s).")

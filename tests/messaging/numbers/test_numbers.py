@@ -58,6 +58,35 @@ def test_sandbox_number_in_one_click_and_a_test_message_arrives(
     assert sandbox_settings.number_stats(sender.phone_number_id)["accepted"] == 1
 
 
+def test_a_refused_test_message_keeps_what_was_typed_and_says_why(
+    member_client, workspace, sandbox_settings
+) -> None:
+    member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]), {"provider": "sandbox"}
+    )
+    sender = Sender.objects.get(workspace=workspace)
+    url = reverse("messaging_numbers:test", args=[workspace.slug, sender.public_id])
+
+    bad_phone = member_client.post(
+        url, {"to": "abc", "text": "Salam, Şəbnəm xanım!"}, follow=True
+    ).content.decode()
+    too_long = member_client.post(
+        url, {"to": "050 765 43 21", "text": "Ə" * 1200}, follow=True
+    ).content.decode()
+    after = member_client.get(
+        reverse("messaging_numbers:detail", args=[workspace.slug, sender.public_id])
+    ).content.decode()
+
+    assert "is not a phone number" in bad_phone
+    assert 'value="abc"' in bad_phone
+    assert 'value="Salam, Şəbnəm xanım!"' in bad_phone
+    assert "at most 1000 characters" in too_long
+    assert "Enter a phone number and a text." not in too_long
+    assert 'value="050 765 43 21"' in too_long
+    assert "Hello from iSend!" in after  # shown once; a fresh form after that
+    assert sandbox_settings.number_stats(sender.phone_number_id)["accepted"] == 0
+
+
 def test_credentials_are_encrypted_at_rest_and_never_shown(
     member_client, workspace, sandbox_settings
 ):
