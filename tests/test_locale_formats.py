@@ -4,6 +4,7 @@ in Azerbaijani and Russian; date inputs show and accept that format (and ISO).""
 from __future__ import annotations
 
 import re
+import zoneinfo
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -155,4 +156,6 @@ def test_the_api_key_expiry_is_typed_the_user_s_way(
 
     key = ApiKey.objects.get(workspace=workspace, name="CRM")
     assert key.expires_at is not None
-    assert key.expires_at.strftime("%d.%m.%Y %H:%M") == "31.12.2030 23:59"
+    # typed in the workspace's time zone, as every time on its pages
+    local = key.expires_at.astimezone(zoneinfo.ZoneInfo(workspace.time_zone))
+    assert local.strftime("%d.%m.%Y %H:%M") == "31.12.2030 23:59"
