@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Role
 
@@ -130,28 +130,30 @@ def audit_sentences(
 # --- how the accounts app's own records read ----------------------------------------------
 
 AUDIT_SENTENCES: dict[str, Any] = {
-    "account.session_signed_out": _l("%(actor)s signed out a session (%(browser)s on %(os)s)"),
-    "account.sessions_signed_out_elsewhere": _l(
+    "account.session_signed_out": gettext_lazy(
+        "%(actor)s signed out a session (%(browser)s on %(os)s)"
+    ),
+    "account.sessions_signed_out_elsewhere": gettext_lazy(
         "%(actor)s signed out everywhere else (%(count)s sessions)"
     ),
-    "account.security_report_opened": _l(
+    "account.security_report_opened": gettext_lazy(
         "%(actor)s reported a sign-in as not theirs: every session signed out, password reset"
     ),
-    "api_key.created": _l("API key “%(target)s” created"),
-    "api_key.revoked": _l("API key “%(target)s” revoked"),
-    "team.invited": _l("%(email)s invited to the team (%(role)s)"),
-    "team.invitation_revoked": _l("Invitation withdrawn: %(target)s"),
-    "team.joined": _l("%(actor)s joined the team (%(role)s)"),
-    "team.removed": _l("%(email)s removed from the team"),
-    "team.role_changed": _l("Role changed from %(from)s to %(to)s: %(target)s"),
-    "team.ownership_transferred": _l("Ownership handed over to an admin: %(reason)s"),
-    "user.signed_up": _l("%(target)s signed up"),
-    "workspace.created": _l("Workspace “%(target)s” created"),
-    "workspace.settings_changed": _l("Workspace settings changed"),
-    "workspace.retention_changed": _l(
+    "api_key.created": gettext_lazy("API key “%(target)s” created"),
+    "api_key.revoked": gettext_lazy("API key “%(target)s” revoked"),
+    "team.invited": gettext_lazy("%(email)s invited to the team (%(role)s)"),
+    "team.invitation_revoked": gettext_lazy("Invitation withdrawn: %(target)s"),
+    "team.joined": gettext_lazy("%(actor)s joined the team (%(role)s)"),
+    "team.removed": gettext_lazy("%(email)s removed from the team"),
+    "team.role_changed": gettext_lazy("Role changed from %(from)s to %(to)s: %(target)s"),
+    "team.ownership_transferred": gettext_lazy("Ownership handed over to an admin: %(reason)s"),
+    "user.signed_up": gettext_lazy("%(target)s signed up"),
+    "workspace.created": gettext_lazy("Workspace “%(target)s” created"),
+    "workspace.settings_changed": gettext_lazy("Workspace settings changed"),
+    "workspace.retention_changed": gettext_lazy(
         "Message texts are now kept %(days_after)s days (before: %(days_before)s days)"
     ),
-    "workspace.slug_changed": _l("The workspace's web address changed"),
-    "workspace.suspended": _l("Workspace suspended by iSend: %(reason)s"),
-    "workspace.restored": _l("Workspace restored by iSend"),
+    "workspace.slug_changed": gettext_lazy("The workspace's web address changed"),
+    "workspace.suspended": gettext_lazy("Workspace suspended by iSend: %(reason)s"),
+    "workspace.restored": gettext_lazy("Workspace restored by iSend"),
 }

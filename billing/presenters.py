@@ -8,52 +8,54 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
-from django.utils.translation import ngettext
-from django.utils.translation import ngettext_lazy as _n
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from accounts.models import Workspace
 from accounts.presenters import references_named
 from billing.models import LedgerEntry
 
 AUDIT_SENTENCES: dict[str, Any] = {
-    "billing.credits.purchased": _n(
+    "billing.credits.purchased": ngettext_lazy(
         "%(credits)s credit bought (order %(target)s, invoice %(invoice)s)",
         "%(credits)s credits bought (order %(target)s, invoice %(invoice)s)",
         "credits",
     ),
-    "billing.credits.reserved": _n(
+    "billing.credits.reserved": ngettext_lazy(
         "%(object)s: %(credits)s credit set aside",
         "%(object)s: %(credits)s credits set aside",
         "credits",
     ),
-    "billing.credits.consumed": _n(
+    "billing.credits.consumed": ngettext_lazy(
         "%(object)s used %(credits)s credit", "%(object)s used %(credits)s credits", "credits"
     ),
-    "billing.credits.released": _n(
+    "billing.credits.released": ngettext_lazy(
         "%(object)s: %(credits)s set-aside credit returned (not needed)",
         "%(object)s: %(credits)s set-aside credits returned (not needed)",
         "credits",
     ),
-    "billing.credits.refunded": _n(
+    "billing.credits.refunded": ngettext_lazy(
         "%(object)s: %(credits)s credit refunded for a message that failed",
         "%(object)s: %(credits)s credits refunded for messages that failed",
         "credits",
     ),
-    "billing.credits.adjusted": _l("Credits adjusted by iSend staff (%(credits)s): %(reason)s"),
-    "billing.credits.expired": _n(
+    "billing.credits.adjusted": gettext_lazy(
+        "Credits adjusted by iSend staff (%(credits)s): %(reason)s"
+    ),
+    "billing.credits.expired": ngettext_lazy(
         "%(credits)s unused credit expired", "%(credits)s unused credits expired", "credits"
     ),
-    "billing.credits.revoked": _n(
+    "billing.credits.revoked": ngettext_lazy(
         "%(credits)s credit withdrawn: %(reason)s",
         "%(credits)s credits withdrawn: %(reason)s",
         "credits",
     ),
-    "billing.order.created": _l("Order %(target)s placed (%(amount)s)"),
-    "billing.order.cancelled": _l("Order %(target)s cancelled"),
-    "billing.order.failed": _l("The card payment of order %(target)s failed"),
-    "billing.order.rejected": _l("Order %(target)s rejected: %(reason)s"),
-    "billing.settings.updated": _l("Low-balance alert set to %(low_balance_threshold)s credits"),
+    "billing.order.created": gettext_lazy("Order %(target)s placed (%(amount)s)"),
+    "billing.order.cancelled": gettext_lazy("Order %(target)s cancelled"),
+    "billing.order.failed": gettext_lazy("The card payment of order %(target)s failed"),
+    "billing.order.rejected": gettext_lazy("Order %(target)s rejected: %(reason)s"),
+    "billing.settings.updated": gettext_lazy(
+        "Low-balance alert set to %(low_balance_threshold)s credits"
+    ),
 }
 
 

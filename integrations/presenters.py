@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 AUDIT_SENTENCES: dict[str, Any] = {
-    "webhook.endpoint.created": _l("Webhook endpoint %(target)s added"),
-    "webhook.endpoint.changed": _l("Webhook endpoint %(target)s changed"),
-    "webhook.endpoint.deleted": _l("Webhook endpoint %(target)s deleted"),
-    "webhook.endpoint.enabled": _l("Webhook endpoint %(target)s turned on"),
-    "webhook.endpoint.disabled": _l("Webhook endpoint %(target)s turned off"),
-    "webhook.endpoint.secret_rotated": _l("Signing secret of webhook endpoint %(target)s renewed"),
+    "webhook.endpoint.created": gettext_lazy("Webhook endpoint %(target)s added"),
+    "webhook.endpoint.changed": gettext_lazy("Webhook endpoint %(target)s changed"),
+    "webhook.endpoint.deleted": gettext_lazy("Webhook endpoint %(target)s deleted"),
+    "webhook.endpoint.enabled": gettext_lazy("Webhook endpoint %(target)s turned on"),
+    "webhook.endpoint.disabled": gettext_lazy("Webhook endpoint %(target)s turned off"),
+    "webhook.endpoint.secret_rotated": gettext_lazy(
+        "Signing secret of webhook endpoint %(target)s renewed"
+    ),
 }

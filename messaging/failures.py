@@ -11,95 +11,119 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from messaging.gateways.base import OutcomeKind, rule_for_code
 
-_FIX_NUMBER = _l("remove or fix the number")
-_DO_NOT_RESEND = _l("do not send to this number again")
-_TEMPLATE = _l("fix the template or its parameters, then send again")
-_LATER = _l("nothing to do: it is retried; if it keeps failing, send later")
-_SLOWER = _l("send more slowly or to fewer people at once")
-_NUMBER = _l("check the number on the Numbers page or connect another one")
-_RECONNECT = _l("reconnect the number (its access expired or lacks a permission)")
+_FIX_NUMBER = gettext_lazy("remove or fix the number")
+_DO_NOT_RESEND = gettext_lazy("do not send to this number again")
+_TEMPLATE = gettext_lazy("fix the template or its parameters, then send again")
+_LATER = gettext_lazy("nothing to do: it is retried; if it keeps failing, send later")
+_SLOWER = gettext_lazy("send more slowly or to fewer people at once")
+_NUMBER = gettext_lazy("check the number on the Numbers page or connect another one")
+_RECONNECT = gettext_lazy("reconnect the number (its access expired or lacks a permission)")
 
 #: code -> (what happened, what to do)
 REASONS: dict[int, tuple[Promise, Promise]] = {
-    130429: (_l("Too many messages per second for this number"), _SLOWER),
-    4: (_l("Too many requests to WhatsApp"), _SLOWER),
-    80007: (_l("The business account's rate limit was reached"), _SLOWER),
-    131056: (_l("Too many messages to this person in a short time"), _SLOWER),
+    130429: (gettext_lazy("Too many messages per second for this number"), _SLOWER),
+    4: (gettext_lazy("Too many requests to WhatsApp"), _SLOWER),
+    80007: (gettext_lazy("The business account's rate limit was reached"), _SLOWER),
+    131056: (gettext_lazy("Too many messages to this person in a short time"), _SLOWER),
     131049: (
-        _l("WhatsApp held it back to protect the recipient's experience"),
-        _l("send to this person again no sooner than tomorrow"),
+        gettext_lazy("WhatsApp held it back to protect the recipient's experience"),
+        gettext_lazy("send to this person again no sooner than tomorrow"),
     ),
-    131026: (_l("Not on WhatsApp"), _FIX_NUMBER),
-    131050: (_l("The recipient stopped your marketing messages"), _DO_NOT_RESEND),
-    130403: (_l("Your business blocked this person"), _l("unblock them to send")),
-    130472: (_l("The recipient is part of a WhatsApp experiment"), _LATER),
-    131021: (_l("Sent to your own number"), _FIX_NUMBER),
-    131030: (_l("The number is not in the test allow-list"), _FIX_NUMBER),
+    131026: (gettext_lazy("Not on WhatsApp"), _FIX_NUMBER),
+    131050: (gettext_lazy("The recipient stopped your marketing messages"), _DO_NOT_RESEND),
+    130403: (
+        gettext_lazy("Your business blocked this person"),
+        gettext_lazy("unblock them to send"),
+    ),
+    130472: (gettext_lazy("The recipient is part of a WhatsApp experiment"), _LATER),
+    131021: (gettext_lazy("Sent to your own number"), _FIX_NUMBER),
+    131030: (gettext_lazy("The number is not in the test allow-list"), _FIX_NUMBER),
     130497: (
-        _l("Your business cannot message people in this country"),
+        gettext_lazy("Your business cannot message people in this country"),
         _DO_NOT_RESEND,
     ),
     131047: (
-        _l("More than 24 hours since the person last wrote"),
-        _l("use an approved WhatsApp template"),
+        gettext_lazy("More than 24 hours since the person last wrote"),
+        gettext_lazy("use an approved WhatsApp template"),
     ),
-    100: (_l("A parameter is missing or wrong"), _TEMPLATE),
-    131008: (_l("A required parameter is missing"), _TEMPLATE),
-    131009: (_l("A parameter value is not valid"), _TEMPLATE),
-    131051: (_l("This kind of message is not supported"), _TEMPLATE),
-    131053: (_l("The media could not be uploaded"), _l("check the file or its link")),
-    132000: (_l("The template's parameters do not match"), _TEMPLATE),
+    100: (gettext_lazy("A parameter is missing or wrong"), _TEMPLATE),
+    131008: (gettext_lazy("A required parameter is missing"), _TEMPLATE),
+    131009: (gettext_lazy("A parameter value is not valid"), _TEMPLATE),
+    131051: (gettext_lazy("This kind of message is not supported"), _TEMPLATE),
+    131053: (
+        gettext_lazy("The media could not be uploaded"),
+        gettext_lazy("check the file or its link"),
+    ),
+    132000: (gettext_lazy("The template's parameters do not match"), _TEMPLATE),
     132001: (
-        _l("The template does not exist in this language or is not approved"),
-        _l("pick an approved template"),
+        gettext_lazy("The template does not exist in this language or is not approved"),
+        gettext_lazy("pick an approved template"),
     ),
-    132005: (_l("The translated template text is too long"), _TEMPLATE),
-    132007: (_l("The template breaks a WhatsApp policy"), _TEMPLATE),
-    132012: (_l("A template parameter has the wrong format"), _TEMPLATE),
-    132015: (_l("The template was paused for low quality"), _l("edit it or use another one")),
-    132016: (_l("The template was disabled for good"), _l("use another template")),
+    132005: (gettext_lazy("The translated template text is too long"), _TEMPLATE),
+    132007: (gettext_lazy("The template breaks a WhatsApp policy"), _TEMPLATE),
+    132012: (gettext_lazy("A template parameter has the wrong format"), _TEMPLATE),
+    132015: (
+        gettext_lazy("The template was paused for low quality"),
+        gettext_lazy("edit it or use another one"),
+    ),
+    132016: (
+        gettext_lazy("The template was disabled for good"),
+        gettext_lazy("use another template"),
+    ),
     131063: (
-        _l("Marketing templates are off for this account"),
-        _l("use a utility template or another number"),
+        gettext_lazy("Marketing templates are off for this account"),
+        gettext_lazy("use a utility template or another number"),
     ),
-    131048: (_l("Too many of your messages were blocked or reported as spam"), _NUMBER),
-    131064: (_l("Messaging limited for template violations"), _NUMBER),
-    368: (_l("The account is restricted for a policy violation"), _NUMBER),
-    131031: (_l("The account is restricted or could not be verified"), _NUMBER),
+    131048: (gettext_lazy("Too many of your messages were blocked or reported as spam"), _NUMBER),
+    131064: (gettext_lazy("Messaging limited for template violations"), _NUMBER),
+    368: (gettext_lazy("The account is restricted for a policy violation"), _NUMBER),
+    131031: (gettext_lazy("The account is restricted or could not be verified"), _NUMBER),
     131042: (
-        _l("There is a payment problem on the business account"),
-        _l("fix the payment method in Meta Business Manager"),
+        gettext_lazy("There is a payment problem on the business account"),
+        gettext_lazy("fix the payment method in Meta Business Manager"),
     ),
-    131037: (_l("The number has no approved display name"), _NUMBER),
-    133016: (_l("Too many register attempts for the number"), _l("wait, then reconnect it")),
-    0: (_l("WhatsApp did not accept the number's credentials"), _RECONNECT),
-    190: (_l("The number's access token expired"), _RECONNECT),
-    10: (_l("Permission denied"), _RECONNECT),
-    131005: (_l("Access denied"), _RECONNECT),
-    3: (_l("A permission or capability is missing"), _RECONNECT),
-    131057: (_l("The business account is in maintenance"), _LATER),
-    131000: (_l("WhatsApp had an unknown error"), _LATER),
-    131016: (_l("WhatsApp was temporarily unavailable"), _LATER),
-    2: (_l("WhatsApp was temporarily overloaded"), _LATER),
-    1: (_l("WhatsApp reported a possible server error"), _LATER),
+    131037: (gettext_lazy("The number has no approved display name"), _NUMBER),
+    133016: (
+        gettext_lazy("Too many register attempts for the number"),
+        gettext_lazy("wait, then reconnect it"),
+    ),
+    0: (gettext_lazy("WhatsApp did not accept the number's credentials"), _RECONNECT),
+    190: (gettext_lazy("The number's access token expired"), _RECONNECT),
+    10: (gettext_lazy("Permission denied"), _RECONNECT),
+    131005: (gettext_lazy("Access denied"), _RECONNECT),
+    3: (gettext_lazy("A permission or capability is missing"), _RECONNECT),
+    131057: (gettext_lazy("The business account is in maintenance"), _LATER),
+    131000: (gettext_lazy("WhatsApp had an unknown error"), _LATER),
+    131016: (gettext_lazy("WhatsApp was temporarily unavailable"), _LATER),
+    2: (gettext_lazy("WhatsApp was temporarily overloaded"), _LATER),
+    1: (gettext_lazy("WhatsApp reported a possible server error"), _LATER),
 }
 
 #: For codes not in the table (and messages without a code): the class's words.
 BY_KIND: dict[str, tuple[Promise, Promise]] = {
-    OutcomeKind.RATE_LIMITED: (_l("Sending limit reached"), _SLOWER),
-    OutcomeKind.RETRY_LATER: (_l("WhatsApp kept answering 'try later'"), _LATER),
-    OutcomeKind.RECIPIENT_WAIT: (_l("This person must wait before the next message"), _SLOWER),
-    OutcomeKind.RECIPIENT_PERMANENT: (_l("The recipient cannot receive it"), _FIX_NUMBER),
-    OutcomeKind.FIX_REQUEST: (_l("The message or template was refused"), _TEMPLATE),
-    OutcomeKind.SENDER_BLOCKED: (_l("The sending number was blocked or restricted"), _NUMBER),
-    OutcomeKind.CREDENTIALS_INVALID: (_l("The sending number lost its access"), _RECONNECT),
+    OutcomeKind.RATE_LIMITED: (gettext_lazy("Sending limit reached"), _SLOWER),
+    OutcomeKind.RETRY_LATER: (gettext_lazy("WhatsApp kept answering 'try later'"), _LATER),
+    OutcomeKind.RECIPIENT_WAIT: (
+        gettext_lazy("This person must wait before the next message"),
+        _SLOWER,
+    ),
+    OutcomeKind.RECIPIENT_PERMANENT: (gettext_lazy("The recipient cannot receive it"), _FIX_NUMBER),
+    OutcomeKind.FIX_REQUEST: (gettext_lazy("The message or template was refused"), _TEMPLATE),
+    OutcomeKind.SENDER_BLOCKED: (
+        gettext_lazy("The sending number was blocked or restricted"),
+        _NUMBER,
+    ),
+    OutcomeKind.CREDENTIALS_INVALID: (
+        gettext_lazy("The sending number lost its access"),
+        _RECONNECT,
+    ),
     OutcomeKind.AMBIGUOUS: (
-        _l("No answer came from WhatsApp"),
-        _l("check the conversation before sending again"),
+        gettext_lazy("No answer came from WhatsApp"),
+        gettext_lazy("check the conversation before sending again"),
     ),
 }
 

@@ -8,8 +8,7 @@ import uuid
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
-from django.utils.translation import ngettext_lazy as _n
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from accounts.models import Workspace
 from messaging.campaigns.models import Campaign, Message
@@ -48,92 +47,96 @@ def _messages_named(workspace: Workspace | None, keys: list[str]) -> dict[str, s
 REFERENCES = {"campaign": _campaigns_named, "message": _messages_named}
 
 AUDIT_SENTENCES: dict[str, Any] = {
-    "conversation.assign": _l("Conversation %(target)s assigned to %(assignee)s"),
-    "conversation.unassign": _l("Conversation %(target)s unassigned"),
-    "conversation.status": _l("Conversation %(target)s marked %(status)s"),
-    "conversation.note": _l("Internal note added to conversation %(target)s"),
-    "conversation.labels": _l("Labels of conversation %(target)s changed"),
-    "membership.inbox_numbers": _l("Inbox numbers of %(target)s changed"),
-    "canned_reply.create": _l("Canned reply “%(target)s” created"),
-    "canned_reply.update": _l("Canned reply “%(target)s” changed"),
-    "canned_reply.delete": _l("Canned reply “%(target)s” deleted"),
-    "campaign.created": _l("Campaign “%(target)s” created"),
-    "campaign.launched": _n(
+    "conversation.assign": gettext_lazy("Conversation %(target)s assigned to %(assignee)s"),
+    "conversation.unassign": gettext_lazy("Conversation %(target)s unassigned"),
+    "conversation.status": gettext_lazy("Conversation %(target)s marked %(status)s"),
+    "conversation.note": gettext_lazy("Internal note added to conversation %(target)s"),
+    "conversation.labels": gettext_lazy("Labels of conversation %(target)s changed"),
+    "membership.inbox_numbers": gettext_lazy("Inbox numbers of %(target)s changed"),
+    "canned_reply.create": gettext_lazy("Canned reply “%(target)s” created"),
+    "canned_reply.update": gettext_lazy("Canned reply “%(target)s” changed"),
+    "canned_reply.delete": gettext_lazy("Canned reply “%(target)s” deleted"),
+    "campaign.created": gettext_lazy("Campaign “%(target)s” created"),
+    "campaign.launched": ngettext_lazy(
         "Campaign “%(target)s” launched to %(recipients)s recipient",
         "Campaign “%(target)s” launched to %(recipients)s recipients",
         "recipients",
     ),
-    "campaign.paused": _l("Campaign “%(target)s” paused"),
-    "campaign.resumed": _l("Campaign “%(target)s” resumed"),
-    "campaign.cancelled": _n(
+    "campaign.paused": gettext_lazy("Campaign “%(target)s” paused"),
+    "campaign.resumed": gettext_lazy("Campaign “%(target)s” resumed"),
+    "campaign.cancelled": ngettext_lazy(
         "Campaign “%(target)s” cancelled (%(cancelled_messages)s unsent message cancelled)",
         "Campaign “%(target)s” cancelled (%(cancelled_messages)s unsent messages cancelled)",
         "cancelled_messages",
     ),
-    "campaign.duplicated": _l("Campaign “%(target)s” created as a copy"),
-    "campaign.retry_failed": _n(
+    "campaign.duplicated": gettext_lazy("Campaign “%(target)s” created as a copy"),
+    "campaign.retry_failed": ngettext_lazy(
         "Campaign “%(target)s”: %(messages)s failed message sent again",
         "Campaign “%(target)s”: %(messages)s failed messages sent again",
         "messages",
     ),
-    "campaign.test_sent": _l("Campaign “%(target)s”: a test message sent"),
-    "contact.bulk_delete": _n("%(count)s contact deleted", "%(count)s contacts deleted", "count"),
-    "contact.opt_in": _l("Contact “%(target)s” may receive messages again"),
-    "contact_import.start": _l("Import of “%(target)s” started"),
-    "contact_import.completed": _l("Import of “%(target)s” finished"),
-    "contact_import.cancelled": _l("Import of “%(target)s” cancelled"),
-    "message.sent_single": _l("A single message sent"),
-    "number.connected": _l("Number “%(target)s” connected"),
-    "number.removed": _l("Number “%(target)s” removed"),
-    "number.settings_changed": _l("Settings of number “%(target)s” changed"),
-    "number.active": _l("Number “%(target)s” is working again"),
-    "number.pending": _l("Number “%(target)s” is waiting to be connected"),
-    "number.restricted": _l("WhatsApp restricted number “%(target)s”"),
-    "number.banned": _l("WhatsApp blocked number “%(target)s”: %(reason)s"),
-    "number.disconnected": _l("Number “%(target)s” was disconnected: %(reason)s"),
-    "number.throughput_raised": _l(
+    "campaign.test_sent": gettext_lazy("Campaign “%(target)s”: a test message sent"),
+    "contact.bulk_delete": ngettext_lazy(
+        "%(count)s contact deleted", "%(count)s contacts deleted", "count"
+    ),
+    "contact.opt_in": gettext_lazy("Contact “%(target)s” may receive messages again"),
+    "contact_import.start": gettext_lazy("Import of “%(target)s” started"),
+    "contact_import.completed": gettext_lazy("Import of “%(target)s” finished"),
+    "contact_import.cancelled": gettext_lazy("Import of “%(target)s” cancelled"),
+    "message.sent_single": gettext_lazy("A single message sent"),
+    "number.connected": gettext_lazy("Number “%(target)s” connected"),
+    "number.removed": gettext_lazy("Number “%(target)s” removed"),
+    "number.settings_changed": gettext_lazy("Settings of number “%(target)s” changed"),
+    "number.active": gettext_lazy("Number “%(target)s” is working again"),
+    "number.pending": gettext_lazy("Number “%(target)s” is waiting to be connected"),
+    "number.restricted": gettext_lazy("WhatsApp restricted number “%(target)s”"),
+    "number.banned": gettext_lazy("WhatsApp blocked number “%(target)s”: %(reason)s"),
+    "number.disconnected": gettext_lazy("Number “%(target)s” was disconnected: %(reason)s"),
+    "number.throughput_raised": gettext_lazy(
         "Meta raised the throughput of number “%(target)s”: now %(to)s messages a second"
     ),
-    "number.warmup_started": _l(
+    "number.warmup_started": gettext_lazy(
         "Number “%(target)s” started a warm-up plan (%(first_cap)s messages on its first day)"
     ),
-    "number.warmup_stopped": _l("The warm-up plan of number “%(target)s” was stopped"),
-    "number.warmup_advanced": _l(
+    "number.warmup_stopped": gettext_lazy("The warm-up plan of number “%(target)s” was stopped"),
+    "number.warmup_advanced": gettext_lazy(
         "Number “%(target)s” had a healthy day: its warm-up cap is now %(cap)s a day"
     ),
-    "number.warmup_fell_back": _l(
+    "number.warmup_fell_back": gettext_lazy(
         "Number “%(target)s” had a bad day (%(why)s): its warm-up cap fell back to %(cap)s a day"
     ),
-    "number.protection_slowed": _l(
+    "number.protection_slowed": gettext_lazy(
         "Number “%(target)s” was slowed to %(per_second)s messages a second to protect it: "
         "%(reason)s"
     ),
-    "number.protection_paused": _l(
+    "number.protection_paused": gettext_lazy(
         "%(campaigns)s campaign(s) of number “%(target)s” paused to protect it: %(reason)s"
     ),
-    "number.protection_cleared": _l("Number “%(target)s” is no longer under protection"),
-    "number.pace_raised": _l(
+    "number.protection_cleared": gettext_lazy("Number “%(target)s” is no longer under protection"),
+    "number.pace_raised": gettext_lazy(
         "Number “%(target)s” is healthy again: its pace went up from %(from)s to "
         "%(per_second)s messages a second"
     ),
-    "number.pace_restored": _l(
+    "number.pace_restored": gettext_lazy(
         "Number “%(target)s” is healthy again: its pace is back to %(per_second)s messages a second"
     ),
-    "number.appeal_pack_exported": _l("Appeal pack of number “%(target)s” downloaded"),
-    "number.replaced": _l(
+    "number.appeal_pack_exported": gettext_lazy("Appeal pack of number “%(target)s” downloaded"),
+    "number.replaced": gettext_lazy(
         "Number “%(target)s” replaced “%(old)s” (%(campaigns)s campaign(s) moved to it)"
     ),
-    "campaign.risk_slowed": _l("Campaign “%(target)s” slowed to lower its ban risk"),
-    "campaign.risk_split": _l(
+    "campaign.risk_slowed": gettext_lazy("Campaign “%(target)s” slowed to lower its ban risk"),
+    "campaign.risk_split": gettext_lazy(
         "Campaign “%(target)s” split into %(parts)s campaigns over %(days)s days to lower its "
         "ban risk"
     ),
-    "workspace.sending_policy_changed": _l("Sending safety settings changed"),
-    "whatsapp_template.submitted": _l(
+    "workspace.sending_policy_changed": gettext_lazy("Sending safety settings changed"),
+    "whatsapp_template.submitted": gettext_lazy(
         "WhatsApp template “%(name)s” (%(language)s) submitted to Meta for review"
     ),
-    "whatsapp_template.deleted": _l("WhatsApp template “%(name)s” (%(language)s) deleted"),
-    "template.create": _l("Template “%(target)s” created"),
-    "template.update": _l("Template “%(target)s” changed"),
-    "template.delete": _l("Template “%(target)s” deleted"),
+    "whatsapp_template.deleted": gettext_lazy(
+        "WhatsApp template “%(name)s” (%(language)s) deleted"
+    ),
+    "template.create": gettext_lazy("Template “%(target)s” created"),
+    "template.update": gettext_lazy("Template “%(target)s” changed"),
+    "template.delete": gettext_lazy("Template “%(target)s” deleted"),
 }
