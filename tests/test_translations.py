@@ -137,3 +137,28 @@ def test_compilemessages_passes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for language in LANGUAGES:
         assert _catalogue(tree, language).with_suffix(".mo").stat().st_size > 0
+
+
+_EXTRACTED_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
+_EXTRACTED_NAMES |= {"pgettext", "pgettext_lazy", "npgettext", "npgettext_lazy"}
+_TRANSLATION_FUNCTIONS = _EXTRACTED_NAMES - {"_"}
+
+
+def test_translation_functions_are_imported_under_names_makemessages_extracts() -> None:
+    """`makemessages` finds strings by the name of the call: `_`, `gettext_lazy`... A string
+    marked through another alias (`gettext_lazy as _l`) is never extracted, so it never
+    reaches the catalogues and shows in English whatever the language (the failure reasons
+    and the activity log did)."""
+    alias = re.compile(r"\b(\w+) as (\w+)")
+    found = []
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in {".venv", "tests", "bench", "var", "docs", "static"}:
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.lstrip().startswith("from django.utils.translation import"):
+                continue
+            for name, as_name in alias.findall(line):
+                if name in _TRANSLATION_FUNCTIONS and as_name not in _EXTRACTED_NAMES:
+                    found.append(f"{relative}: {name} as {as_name}")
+    assert found == []
