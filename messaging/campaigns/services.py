@@ -554,8 +554,9 @@ def campaign_cancel(*, workspace: Workspace, campaign: Campaign, actor: User | N
         campaign=locked, indexed_status=Message.Status.QUEUED
     ).update(status=Message.Status.CANCELLED, status_changed_at=timezone.now())
     locked.status = Campaign.Status.CANCELLED
+    locked.pause_reason = ""  # a cancelled campaign is no longer "paused by a user"
     locked.finished_at = locked.status_changed_at = timezone.now()
-    locked.save(update_fields=["status", "finished_at", "status_changed_at"])
+    locked.save(update_fields=["status", "pause_reason", "finished_at", "status_changed_at"])
     if locked.credits_reserved:
         billing.credits_release(
             workspace=workspace,

@@ -685,8 +685,11 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
             )
             messages.success(
                 request,
-                _("Campaign “%(name)s”: a test is on its way to your phone.")
-                % {"name": campaign.name},
+                _("Campaign “%(name)s”: a test is on its way to %(to)s.")
+                % {
+                    "name": campaign.name,
+                    "to": (request.POST.get("to", "") or request.user.phone or "").strip(),
+                },
             )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         if action == "duplicate":

@@ -115,6 +115,8 @@ def test_a_test_send_goes_to_the_users_phone_through_the_engine(
     response = member_client.post(url, {"to": "+994 55 123 45 67"})
 
     assert response.status_code == 302
+    shown = member_client.get(response.url).content.decode()
+    assert "a test is on its way to +994 55 123 45 67" in shown
     message = Message.objects.get(campaign__isnull=True)
     assert message.phone == "+994551234567"
     assert message.sender == number

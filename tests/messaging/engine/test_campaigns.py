@@ -164,10 +164,12 @@ def test_cancel_releases_the_credits_of_unsent_messages(
     credits(30)
     campaign = launch([sandbox_number()])
 
+    campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
     campaigns.campaign_cancel(workspace=workspace, campaign=campaign, actor=owner)
 
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
+    assert campaign.pause_reason == ""  # no longer shown as "paused by a user"
     assert campaign.count_cancelled == 30
     balance = billing.credits_balance(workspace=workspace)
     assert (balance.available, balance.reserved) == (30, 0)
