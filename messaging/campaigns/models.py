@@ -140,6 +140,11 @@ class Campaign(WorkspaceOwned):
         return bool(self.header_media_file or self.header_media_url)
 
     @property
+    def starts_later(self) -> bool:
+        """Its start is still ahead (launching it schedules it)."""
+        return bool(self.scheduled_at and self.scheduled_at > timezone.now())
+
+    @property
     def credit_reference(self) -> str:
         return f"campaign:{self.public_id}"
 

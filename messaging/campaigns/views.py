@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -743,11 +745,21 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 expected_recipients=_expected_recipients(request),
                 risk_confirmed=request.POST.get("confirm_risk") == "1",
             )
-            messages.success(
-                request,
-                _("Campaign “%(name)s” launched: the messages are being queued.")
-                % {"name": campaign.name},
-            )
+            if campaign.starts_later:
+                when = date_format(
+                    timezone.localtime(campaign.scheduled_at), "SHORT_DATETIME_FORMAT"
+                )
+                messages.success(
+                    request,
+                    _("Campaign “%(name)s” scheduled: it starts %(when)s.")
+                    % {"name": campaign.name, "when": when},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Campaign “%(name)s” launched: the messages are being queued.")
+                    % {"name": campaign.name},
+                )
         elif action in handlers:
             handlers[action](workspace=workspace, campaign=campaign, actor=request.user)
             messages.success(request, str(DONE[action]) % {"name": campaign.name})

@@ -166,12 +166,18 @@ def _finish_fanout(campaign: Campaign, audience: Audience) -> None:
             details={"confirmed": confirmed, "queued": queued, "matching_now": matching_now},
         )
         return
-    campaign.status = Campaign.Status.RUNNING if queued else Campaign.Status.COMPLETED
+    # A start still ahead: the campaign is scheduled (its messages wait for that moment) and
+    # the tick starts it then; shown as running, it looked as if it were sending.
+    starts_later = campaign.starts_later
+    if not queued:
+        campaign.status = Campaign.Status.COMPLETED
+    else:
+        campaign.status = Campaign.Status.SCHEDULED if starts_later else Campaign.Status.RUNNING
     campaign.status_changed_at = timezone.now()
     if not queued:
         campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "status_changed_at", "finished_at"])
-    if queued:
+    if queued and not starts_later:
         transaction.on_commit(lambda: dispatch_kick(sender_ids=live_senders(campaign)))
 
 

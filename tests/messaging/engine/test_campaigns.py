@@ -265,3 +265,41 @@ def test_bodies_with_quotes_braces_and_backslashes_are_recorded_as_sent(
     for name, body in recorded.items():
         assert name in body
     assert Message.objects.filter(campaign=campaign, status="accepted").count() == len(names)
+
+
+def test_a_campaign_launched_for_later_is_scheduled_until_its_start(
+    workspace, owner, template, sandbox_number, contacts, credits
+):
+    from datetime import timedelta
+
+    from messaging.engine import fanout, recovery
+
+    contacts(5)
+    credits(5)
+    number = sandbox_number()
+    campaign = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Tomorrow morning",
+        template=template,
+        senders=[number],
+        audience={},
+        scheduled_at=timezone.now() + timedelta(hours=3),
+    )
+    campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
+    while fanout.fanout_chunk(campaign_id=campaign.pk, chunk=400):
+        pass
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED  # not "running": nothing goes out yet
+    assert dispatch.claim(sender_id=number.pk, limit=10) == []
+
+    # its start comes: the tick starts it and its messages are due
+    Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now())
+    Message.objects.filter(campaign=campaign).update(next_attempt_at=timezone.now())
+    recovery.tick()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.RUNNING
+    drain_all([number])
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.count_accepted) == (Campaign.Status.COMPLETED, 5)

@@ -72,10 +72,12 @@ def test_build_preflight_launch_and_watch(
 
 
 def test_a_schedule_is_shown_in_the_workspaces_time_zone_as_typed(
-    member_client, workspace, sandbox_number, template
+    member_client, workspace, sandbox_number, template, contacts, credits
 ) -> None:
     """The builder reads "starts at" in the workspace's time zone (Asia/Baku, UTC+4); the
-    campaign's page showed it back in UTC, four hours off."""
+    campaign's page showed it back in UTC, four hours off. Its launch button schedules it."""
+    contacts(2)
+    credits(2)
     number = sandbox_number()
     slug = workspace.slug
     assert workspace.time_zone == "Asia/Baku"
@@ -96,6 +98,10 @@ def test_a_schedule_is_shown_in_the_workspaces_time_zone_as_typed(
 
     assert campaign.scheduled_at.isoformat() == "2030-03-05T06:46:00+00:00"
     assert "10:46" in page.split("Starts", 1)[1][:80]
+    launch = page.split('data-testid="launch"', 1)[1].split("</button>", 1)[0]
+    assert "Schedule for" in launch
+    assert "10:46" in launch
+    assert "Launch now" not in launch
 
 
 def test_the_message_log_finds_a_number_typed_in_its_local_shape(
