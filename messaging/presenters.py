@@ -70,6 +70,7 @@ AUDIT_SENTENCES: dict[str, Any] = {
         "cancelled_messages",
     ),
     "campaign.duplicated": gettext_lazy("Campaign “%(target)s” created as a copy"),
+    "campaign.deleted": gettext_lazy("Draft campaign “%(target)s” deleted"),
     "campaign.retry_failed": ngettext_lazy(
         "Campaign “%(target)s”: %(messages)s failed message sent again",
         "Campaign “%(target)s”: %(messages)s failed messages sent again",

@@ -617,6 +617,26 @@ def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: Us
 
 
 @transaction.atomic
+@transaction.atomic
+def campaign_draft_delete(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> None:
+    """Delete a campaign that was never launched (nothing was queued, reserved or sent for
+    it). A launched campaign keeps its record: cancel it instead."""
+    _check_same_workspace(workspace, campaign)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status != Campaign.Status.DRAFT:
+        raise ValidationError(
+            _("Only a draft can be deleted. Cancel a launched campaign instead; its figures stay.")
+        )
+    audit_record(
+        workspace=workspace,
+        action="campaign.deleted",
+        actor=actor,
+        target=locked,
+        details={"name": locked.name},
+    )
+    locked.delete()
+
+
 def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
     """A new draft with the same template, audience, numbers still usable and send window;
     the schedule and expiry are left for the user to set again (they are usually past)."""

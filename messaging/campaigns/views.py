@@ -694,6 +694,12 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 },
             )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+        if action == "delete":
+            services.campaign_draft_delete(
+                workspace=workspace, campaign=campaign, actor=request.user
+            )
+            messages.success(request, _("Draft “%(name)s” deleted.") % {"name": campaign.name})
+            return redirect("messaging_campaigns:list", workspace.slug)
         if action == "duplicate":
             copy = services.campaign_duplicate(
                 workspace=workspace,

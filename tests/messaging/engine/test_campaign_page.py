@@ -131,3 +131,47 @@ def test_a_test_send_goes_to_the_users_phone_through_the_engine(
     owner.save(update_fields=["phone"])
     member_client.post(url, {"to": ""})
     assert Message.objects.count() == 1
+
+
+def test_a_draft_is_deleted_from_its_page_and_a_launched_campaign_is_not(
+    member_client, workspace, owner, template, sandbox_number, contacts, credits
+) -> None:
+    from accounts.models import AuditEvent
+
+    contacts(3)
+    credits(3)
+    number = sandbox_number()
+    draft = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Trial",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+    page = member_client.get(
+        reverse("messaging_campaigns:detail", args=[workspace.slug, draft.public_id])
+    ).content.decode()
+    assert 'data-testid="delete-draft"' in page
+
+    deleted = member_client.post(
+        reverse("messaging_campaigns:action", args=[workspace.slug, draft.public_id, "delete"]),
+        follow=True,
+    )
+    assert "Draft “Trial” deleted." in deleted.content.decode()
+    assert not Campaign.objects.filter(pk=draft.pk).exists()
+    assert AuditEvent.objects.filter(workspace=workspace, action="campaign.deleted").count() == 1
+
+    launched = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Live",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+    campaigns.campaign_launch(workspace=workspace, campaign=launched, actor=owner)
+    member_client.post(
+        reverse("messaging_campaigns:action", args=[workspace.slug, launched.public_id, "delete"])
+    )
+    assert Campaign.objects.filter(pk=launched.pk).exists()
