@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -288,9 +288,18 @@ class _RenderedContact:
 
 
 _RENDERED_FIELDS = tuple(item.name for item in dataclasses.fields(_RenderedContact))
+
+
+def _contact_column(name: str) -> str:
+    field = Contact._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise TypeError(f"{name} is not a column of contacts")
+    return field.column
+
+
 _RENDERED_SELECT = (
     "SELECT "  # noqa: S608 # nosec B608: column and table names from the model, no input
-    + ", ".join(Contact._meta.get_field(name).column for name in _RENDERED_FIELDS)
+    + ", ".join(_contact_column(name) for name in _RENDERED_FIELDS)
     + f" FROM {Contact._meta.db_table} WHERE id = ANY(%b::bigint[])"
 )
 _ATTRIBUTES_AT = _RENDERED_FIELDS.index("attributes")
