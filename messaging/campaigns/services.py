@@ -483,8 +483,10 @@ def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | N
     _check_same_workspace(workspace, campaign)
     workspace_ensure_can_send(workspace=workspace)
     with transaction.atomic():
+        # Paused before its start: it is scheduled again, and the tick starts it then.
+        status = Campaign.Status.SCHEDULED if campaign.starts_later else Campaign.Status.RUNNING
         updated = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PAUSED).update(
-            status=Campaign.Status.RUNNING, pause_reason="", status_changed_at=timezone.now()
+            status=status, pause_reason="", status_changed_at=timezone.now()
         )
         if updated:
             audit_record(

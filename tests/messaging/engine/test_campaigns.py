@@ -293,6 +293,12 @@ def test_a_campaign_launched_for_later_is_scheduled_until_its_start(
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED  # not "running": nothing goes out yet
     assert dispatch.claim(sender_id=number.pk, limit=10) == []
+    # paused and resumed before its start, it is scheduled again and still waits
+    campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
+    campaigns.campaign_resume(workspace=workspace, campaign=campaign, actor=owner)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert dispatch.claim(sender_id=number.pk, limit=10) == []
 
     # its start comes: the tick starts it and its messages are due
     Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now())
