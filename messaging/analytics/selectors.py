@@ -178,10 +178,11 @@ FAILURE_ADVICE: dict[str, tuple[Any, Any]] = {
         ),
     ),
     "failed_temporary": (
-        _("Gave up after retries"),
+        _("Refused for now"),
         _(
-            "WhatsApp kept answering 'try later' (limits per recipient or for the number). "
-            "Send again later, slower, or to fewer people at once."
+            "WhatsApp kept answering 'try later', or held the message back to protect the "
+            "recipient (131049: send to them again no sooner than tomorrow). Send again later, "
+            "slower, or to fewer people at once."
         ),
     ),
     "failed_sender": (

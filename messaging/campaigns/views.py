@@ -716,11 +716,22 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
             n = services.campaign_retry_failed(
                 workspace=workspace, campaign=campaign, actor=request.user
             )
-            messages.success(
-                request,
-                _("Campaign “%(name)s”: %(n)d failed messages queued again.")
-                % {"name": campaign.name, "n": n},
-            )
+            if n:
+                messages.success(
+                    request,
+                    _("Campaign “%(name)s”: %(n)d failed messages queued again.")
+                    % {"name": campaign.name, "n": n},
+                )
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "Campaign “%(name)s”: none of its failures can be sent again now. Only "
+                        "messages WhatsApp refused for a while are retried; the reason next to "
+                        "each failure says what to do."
+                    )
+                    % {"name": campaign.name},
+                )
         elif action == "slow":
             services.campaign_slow_down(workspace=workspace, campaign=campaign, actor=request.user)
             messages.success(

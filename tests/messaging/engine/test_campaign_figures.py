@@ -176,3 +176,15 @@ def test_a_message_failed_after_acceptance_counts_once_in_progress(
     assert finished.progress_percent == 100
     assert 'aria-valuenow="100"' in listing.content.decode()
     assert ">113%<" not in listing.content.decode()
+
+
+def test_retry_failed_says_why_nothing_was_queued_again(member_client, workspace, finished) -> None:
+    """The 4 failures are 131026 (not on WhatsApp): retrying would fail the same way."""
+    answer = member_client.post(
+        reverse("messaging_campaigns:action", args=[workspace.slug, finished.public_id, "retry"]),
+        follow=True,
+    ).content.decode()
+
+    assert "none of its failures can be sent again now" in answer
+    assert "0 failed messages queued again" not in answer
+    assert Message.objects.filter(campaign=finished, status="failed").count() == 4
