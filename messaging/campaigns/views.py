@@ -30,6 +30,7 @@ from core.phones import parse_phone
 from messaging.analytics.selectors import (
     campaign_cap_waits,
     campaign_figures,
+    campaign_next_send,
     campaign_page_is_live,
 )
 from messaging.campaigns import services
@@ -594,6 +595,7 @@ def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, 
         if started
         else None,
         "cap_waits": campaign_cap_waits(campaign=campaign),
+        "next_send": campaign_next_send(campaign=campaign),
         # Warm-up plans spread what is still queued over the next days (issue #21).
         "warmup_calendar": warmup_calendar(
             senders=list(

@@ -180,3 +180,21 @@ def test_presets_validation_and_the_estimate(
         reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
     )
     assert "Paced at 0.2 messages per second per number" in page.content.decode()
+
+
+def test_a_campaign_in_its_break_says_when_the_next_message_goes_out(
+    member_client, workspace, owner, template, sandbox_number, contacts, credits
+) -> None:
+    contacts(10)
+    credits(10)
+    number = sandbox_number()
+    pace = {"preset": "custom", "per_second": 2, "batch_size": 4, "batch_pause_seconds": 600}
+    campaign = _launch(workspace, owner, template, [number], pace)
+    url = reverse("messaging_campaigns:progress", args=[workspace.slug, campaign.public_id])
+    assert 'data-testid="next-send"' not in member_client.get(url).content.decode()
+
+    _sent(campaign, 4)  # the first batch went out: the break runs for ten minutes
+    page = member_client.get(url).content.decode()
+
+    assert 'data-testid="next-send"' in page
+    assert "the next message goes out at" in page
