@@ -47,6 +47,16 @@ def test_connect_sandbox_and_pair_by_qr(page, live_server, sandbox) -> None:  # 
         page.wait_for_selector("text=saved")
         assert Sender.objects.get(workspace=workspace, provider="sandbox").label == "Shop line"
 
+        # a refused test send says why and keeps what was typed
+        test_form = page.locator("form:has([data-testid=send-test])")
+        test_form.locator("input[name=to]").fill("abc")
+        test_form.locator("input[name=text]").fill("Salam, Şəbnəm xanım!")
+        test_form.locator("[data-testid=send-test]").click()
+        page.wait_for_selector("text=is not a phone number")
+        test_form = page.locator("form:has([data-testid=send-test])")
+        assert test_form.locator("input[name=to]").input_value() == "abc"
+        assert test_form.locator("input[name=text]").input_value() == "Salam, Şəbnəm xanım!"
+
         # a WhatsApp-Web number, paired through the sandbox's QR page
         page.goto(f"{live_server.url}/w/{workspace.slug}/numbers/add/")
         page.fill("#id_web-base_url", sandbox.base_url)

@@ -1,0 +1,113 @@
+"""In Chromium, under the real CSP: a draft scheduled for later offers "Schedule for <time>" in
+the workspace's time zone and is deleted from its page after the question; the message log
+finds a number typed in its local shape and pages back to the newest messages."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign, Message
+from messaging.contacts.models import Contact
+from messaging.content.models import MessageTemplate
+from messaging.numbers.models import Sender
+from tests.factories import PASSWORD, MembershipFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def _sign_in(page, live_server, owner) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_login", owner.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/w/[\w-]+/$"))
+
+
+def test_a_scheduled_draft_says_when_and_is_deleted_after_the_question(page, live_server) -> None:
+    owner = MembershipFactory().user
+    workspace = owner.memberships.get().workspace
+    number = Sender.objects.create(
+        workspace=workspace, provider="sandbox", status="active", phone_number="+994500000001"
+    )
+    Contact.objects.create(workspace=workspace, phone="+994501112233", first_name="Leyla")
+    template = MessageTemplate.objects.create(
+        workspace=workspace, name="Promo", variants=["Salam {{first_name}}"]
+    )
+    draft = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Novruz",
+        template=template,
+        senders=[number],
+        audience={},
+        scheduled_at=datetime(2030, 3, 5, 10, 46, tzinfo=ZoneInfo(workspace.time_zone)),
+    )
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+
+    _sign_in(page, live_server, owner)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/campaigns/{draft.public_id}/")
+    launch = page.locator("[data-testid=launch]").inner_text()
+    assert "Schedule for" in launch
+    assert "10:46" in launch  # the workspace's time, as it was typed
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Delete draft").click()
+
+    assert asked == ["Delete this draft? Nothing was sent for it; this cannot be undone."]
+    assert "Draft “Novruz” deleted." in page.content()
+    assert not Campaign.objects.filter(pk=draft.pk).exists()
+    assert errors == []
+
+
+def test_the_message_log_finds_a_local_number_and_pages_back_to_the_newest(
+    page, live_server
+) -> None:
+    owner = MembershipFactory().user
+    workspace = owner.memberships.get().workspace
+    number = Sender.objects.create(
+        workspace=workspace, provider="sandbox", status="active", phone_number="+994500000001"
+    )
+    Message.objects.bulk_create(
+        Message(
+            workspace=workspace,
+            sender=number,
+            phone=f"+9945560{i:05d}",
+            body="Salam",
+            status="delivered",
+        )
+        for i in range(60)
+    )
+    Message.objects.create(
+        workspace=workspace, sender=number, phone="+994703000138", body="Salam", status="read"
+    )
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    _sign_in(page, live_server, owner)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/campaigns/messages/")
+    rows = page.locator("[data-testid=message-row]")
+    assert rows.count() == 50
+    page.get_by_role("link", name="Older").click()
+    page.wait_for_url(re.compile(r"before="))
+    assert rows.count() == 11
+    page.locator("[data-testid=log-newest]").click()
+    page.wait_for_url(re.compile(r"/messages/\?"))
+    assert rows.count() == 50
+
+    page.fill("#id_phone", "070 300 01 38")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"phone="))
+    assert rows.count() == 1
+    assert "+994703000138" in rows.first.inner_text()
+    assert errors == []
