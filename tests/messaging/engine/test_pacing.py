@@ -90,6 +90,31 @@ def test_resume_spaces_what_is_left_from_now(
     assert first.next_attempt_at >= timezone.now() - timedelta(seconds=5)
 
 
+@pytest.fixture
+def batched(workspace, owner, template, sandbox_number, contacts, credits):
+    """A campaign of 10 on one number at 2/s, with a break after every 4 messages."""
+
+    def launch(pause_seconds: int) -> tuple[Campaign, object]:
+        contacts(10)
+        credits(10)
+        number = sandbox_number()
+        pace = {
+            "preset": "custom",
+            "per_second": 2,
+            "batch_size": 4,
+            "batch_pause_seconds": pause_seconds,
+        }
+        return _launch(workspace, owner, template, [number], pace), number
+
+    return launch
+
+
+def _offsets_after(campaign: Campaign, sender, sent: int) -> list[float]:
+    """The offsets of the messages after the first `sent`, from the first of them."""
+    left = _offsets(campaign, sender)[sent:]
+    return [round(t - left[0], 1) for t in left]
+
+
 def _sent(campaign: Campaign, count: int) -> None:
     """The campaign's first `count` messages went out (as the drainer records them)."""
     first = list(Message.objects.filter(campaign=campaign).order_by("id")[:count])
@@ -99,13 +124,9 @@ def _sent(campaign: Campaign, count: int) -> None:
 
 
 def test_pause_and_resume_during_a_break_keeps_the_rest_of_the_break(
-    workspace, owner, template, sandbox_number, contacts, credits
+    workspace, owner, batched
 ) -> None:
-    contacts(10)
-    credits(10)
-    number = sandbox_number()
-    pace = {"preset": "custom", "per_second": 2, "batch_size": 4, "batch_pause_seconds": 600}
-    campaign = _launch(workspace, owner, template, [number], pace)
+    campaign, number = batched(600)
     _sent(campaign, 4)  # the first batch went out; the break runs for ten minutes
 
     campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
@@ -114,18 +135,13 @@ def test_pause_and_resume_during_a_break_keeps_the_rest_of_the_break(
     waiting = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
     next_due = min(waiting.values_list("next_attempt_at", flat=True))
     assert next_due >= timezone.now() + timedelta(seconds=590)
-    left = _offsets(campaign, number)[4:]
-    assert [round(t - left[0], 1) for t in left] == [0.0, 0.5, 1.0, 1.5, 602.0, 602.5]
+    assert _offsets_after(campaign, number, 4) == [0.0, 0.5, 1.0, 1.5, 602.0, 602.5]
 
 
 def test_pause_and_resume_mid_batch_counts_what_the_batch_already_sent(
-    workspace, owner, template, sandbox_number, contacts, credits
+    workspace, owner, batched
 ) -> None:
-    contacts(10)
-    credits(10)
-    number = sandbox_number()
-    pace = {"preset": "custom", "per_second": 2, "batch_size": 4, "batch_pause_seconds": 60}
-    campaign = _launch(workspace, owner, template, [number], pace)
+    campaign, number = batched(60)
     _sent(campaign, 3)
     campaigns.campaign_pause(workspace=workspace, campaign=campaign, actor=owner)
     # paused for an hour: what is left fell due long ago
@@ -136,8 +152,7 @@ def test_pause_and_resume_mid_batch_counts_what_the_batch_already_sent(
     campaigns.campaign_resume(workspace=workspace, campaign=campaign, actor=owner)
 
     # one more completes the batch of 4, then the break, then the next batch
-    left = _offsets(campaign, number)[3:]
-    assert [round(t - left[0], 1) for t in left] == [0.0, 60.5, 61.0, 61.5, 62.0, 122.5, 123.0]
+    assert _offsets_after(campaign, number, 3) == [0.0, 60.5, 61.0, 61.5, 62.0, 122.5, 123.0]
     first = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).first()
     assert first.next_attempt_at >= timezone.now() - timedelta(seconds=5)
 
@@ -183,13 +198,9 @@ def test_presets_validation_and_the_estimate(
 
 
 def test_a_campaign_in_its_break_says_when_the_next_message_goes_out(
-    member_client, workspace, owner, template, sandbox_number, contacts, credits
+    member_client, workspace, batched
 ) -> None:
-    contacts(10)
-    credits(10)
-    number = sandbox_number()
-    pace = {"preset": "custom", "per_second": 2, "batch_size": 4, "batch_pause_seconds": 600}
-    campaign = _launch(workspace, owner, template, [number], pace)
+    campaign, _number = batched(600)
     url = reverse("messaging_campaigns:progress", args=[workspace.slug, campaign.public_id])
     assert 'data-testid="next-send"' not in member_client.get(url).content.decode()
 
