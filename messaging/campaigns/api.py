@@ -30,7 +30,7 @@ from messaging.analytics.selectors import campaign_cap_waits
 from messaging.campaigns import services as campaign_services
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message
-from messaging.contacts.audience import audience_clean
+from messaging.contacts.audience import audience_clean, audience_upgrade_legacy
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.gateways import freeform
 from messaging.numbers.models import Sender
@@ -593,7 +593,7 @@ class CampaignViewSet(WorkspaceModelViewSet):
     queryset = Campaign.objects.all()
     serializer_class = CampaignSerializer
     scope_map = write_scope_map("campaigns")
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def safely_get_queryset(self, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
         return queryset.select_related("template", "whatsapp_template").prefetch_related("senders")
@@ -625,6 +625,44 @@ class CampaignViewSet(WorkspaceModelViewSet):
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
         return Response(self.get_serializer(campaign).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit a draft",
+        description="Changes the fields given, checked as on creation; the others keep their "
+        "values. Only a draft: a launched campaign is a 400 (duplicate it in the dashboard to "
+        "send a changed copy). To switch between a message template and a WhatsApp template, "
+        "give the new one and null for the other.",
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        campaign = self.get_object()
+        serializer = self.get_serializer(campaign, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def given(name: str, current: Any) -> Any:
+            return data.get(name, current)
+
+        try:
+            edited = campaign_services.campaign_draft_update(
+                workspace=self.workspace,
+                campaign=campaign,
+                actor=None,
+                name=given("name", campaign.name),
+                template=given("template", campaign.template),
+                senders=list(given("senders", campaign.senders.all())),
+                audience=given("audience", audience_upgrade_legacy(campaign.audience or {})),
+                scheduled_at=given("scheduled_at", campaign.scheduled_at),
+                expires_at=given("expires_at", campaign.expires_at),
+                send_window=given("send_window", campaign.send_window) or {},
+                pacing=given("pacing", campaign.pacing) or {},
+                whatsapp_template=given("whatsapp_template", campaign.whatsapp_template),
+                template_variables=given("template_variables", campaign.template_variables) or {},
+                template_language=given("template_language", campaign.template_language) or "",
+                header_media_url=given("header_media_url", campaign.header_media_url) or "",
+            )
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return Response(self.get_serializer(edited).data)
 
     @extend_schema(responses=PreflightSerializer, summary="What launching would do")
     @action(detail=True, methods=["get"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message, SendingPolicy
 from messaging.campaigns.selectors import campaign_risk, warmup_calendar, workspace_risk_max
 from messaging.campaigns.whatsapp import (
+    WhatsAppContent,
     cloud_numbers,
     launch_blockers,
     media_file_name,
@@ -77,6 +78,128 @@ def _check_same_workspace(workspace: Workspace, *objects: Any) -> None:
             raise ValidationError(_("That object belongs to another workspace."))
 
 
+@dataclass
+class _DraftContent:
+    """A draft's settings once checked: what `campaign_create` stores and
+    `campaign_draft_update` rewrites."""
+
+    name: str
+    template: MessageTemplate | None
+    audience: dict[str, Any]
+    scheduled_at: datetime | None
+    expires_at: datetime | None
+    send_window: dict[str, Any]
+    pacing: dict[str, Any]
+    whatsapp: WhatsAppContent | None
+
+
+def _draft_clean(
+    *,
+    workspace: Workspace,
+    name: str,
+    template: MessageTemplate | None,
+    senders: list[Sender],
+    audience: dict[str, Any],
+    scheduled_at: datetime | None,
+    expires_at: datetime | None,
+    send_window: dict[str, Any] | None,
+    pacing: dict[str, Any] | None,
+    whatsapp_template: WhatsAppTemplate | None,
+    template_variables: dict[str, Any] | None,
+    template_language: str,
+    header_media_file: UploadedFile | None,
+    header_media_url: str,
+    kept_media_type: str = "",
+) -> _DraftContent:
+    """Every check a draft's settings pass, on creation and on each edit alike; nothing is
+    stored. `kept_media_type` is the type of a header file the draft already has (an edit
+    that uploads none keeps it)."""
+    _check_same_workspace(workspace, template, whatsapp_template, *senders)
+    if (template is None) == (whatsapp_template is None):
+        raise ValidationError(
+            {"template": _("Choose a message template or a WhatsApp template (one of them).")}
+        )
+    content = None
+    if whatsapp_template is not None:
+        content = whatsapp_content_clean(
+            workspace=workspace,
+            template=whatsapp_template,
+            variables=template_variables,
+            language=template_language,
+            media_file=header_media_file,
+            media_url=header_media_url,
+            kept_media_type=kept_media_type,
+        )
+    try:
+        cleaned_audience = audience_clean(workspace=workspace, data=audience)
+    except ValidationError as exc:
+        raise ValidationError({"audience": _audience_messages(exc)}) from exc
+    window = window_clean(send_window)
+    pace = pacing_clean(pacing)
+    if not name.strip():
+        raise ValidationError({"name": _("Give the campaign a name.")})
+    if not senders:
+        raise ValidationError({"senders": _("Choose at least one number.")})
+    if cloud_numbers(senders) and whatsapp_template is None:
+        raise ValidationError(
+            {
+                "template": _(
+                    "Cloud API numbers can only start conversations with a WhatsApp template "
+                    "Meta approved: choose a WhatsApp template, or use WhatsApp Web or sandbox "
+                    "numbers for a free-form message."
+                )
+            }
+        )
+    if expires_at and expires_at <= (scheduled_at or timezone.now()):
+        raise ValidationError({"expires_at": _("The expiry must be after the start.")})
+    return _DraftContent(
+        name=name.strip(),
+        template=template,
+        audience=cleaned_audience.as_json(),
+        scheduled_at=scheduled_at,
+        expires_at=expires_at,
+        send_window=window,
+        pacing=pace,
+        whatsapp=content,
+    )
+
+
+def _draft_apply(campaign: Campaign, draft: _DraftContent) -> None:
+    """Copy checked settings onto a draft row (saved by the caller)."""
+    campaign.name = draft.name
+    campaign.template = draft.template
+    campaign.audience = draft.audience
+    campaign.scheduled_at = draft.scheduled_at
+    campaign.expires_at = draft.expires_at
+    campaign.send_window = draft.send_window
+    campaign.pacing = draft.pacing
+    content = draft.whatsapp
+    if content is None:
+        campaign.whatsapp_template = None
+        campaign.template_variables = {}
+        campaign.template_language = ""
+        campaign.header_media_url = ""
+        campaign.header_media_type = ""
+        campaign.header_media_file = ""
+        return
+    campaign.whatsapp_template = content.template
+    campaign.template_variables = content.variables
+    campaign.template_language = content.language
+    campaign.header_media_type = content.media_type
+    campaign.header_media_url = content.media_url
+    if content.media_file is not None:
+        # Kept by the product: uploaded to each Cloud API number once, sent inline to
+        # WhatsApp-Web numbers, shown in the messages log. A replaced file stays on disk:
+        # a duplicate of the campaign may name it too.
+        campaign.header_media_file.save(
+            media_file_name(content.media_file.name or "header", content.media_type),
+            content.media_file,
+            save=False,
+        )
+    elif content.media_url or not content.media_type:
+        campaign.header_media_file = ""
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -102,72 +225,94 @@ def campaign_create(
     The message is our `template` (free text: WhatsApp-Web and sandbox numbers) or a Meta
     `whatsapp_template` with its variables, header media and default language (required on
     Cloud API numbers), checked by `messaging.campaigns.whatsapp.whatsapp_content_clean`."""
-    _check_same_workspace(workspace, template, whatsapp_template, *senders)
-    if (template is None) == (whatsapp_template is None):
-        raise ValidationError(
-            {"template": _("Choose a message template or a WhatsApp template (one of them).")}
-        )
-    content = None
-    if whatsapp_template is not None:
-        content = whatsapp_content_clean(
-            workspace=workspace,
-            template=whatsapp_template,
-            variables=template_variables,
-            language=template_language,
-            media_file=header_media_file,
-            media_url=header_media_url,
-        )
-    try:
-        cleaned_audience = audience_clean(workspace=workspace, data=audience)
-    except ValidationError as exc:
-        raise ValidationError({"audience": _audience_messages(exc)}) from exc
-    window = window_clean(send_window)
-    pace = pacing_clean(pacing)
-    if not name.strip():
-        raise ValidationError({"name": _("Give the campaign a name.")})
-    if not senders:
-        raise ValidationError({"senders": _("Choose at least one number.")})
-    if cloud_numbers(senders) and whatsapp_template is None:
-        raise ValidationError(
-            {
-                "template": _(
-                    "Cloud API numbers can only start conversations with a WhatsApp template "
-                    "Meta approved: choose a WhatsApp template, or use WhatsApp Web or sandbox "
-                    "numbers for a free-form message."
-                )
-            }
-        )
-    if expires_at and expires_at <= (scheduled_at or timezone.now()):
-        raise ValidationError({"expires_at": _("The expiry must be after the start.")})
-    campaign = Campaign.objects.create(
+    draft = _draft_clean(
         workspace=workspace,
-        name=name.strip(),
+        name=name,
         template=template,
-        audience=cleaned_audience.as_json(),
+        senders=senders,
+        audience=audience,
         scheduled_at=scheduled_at,
         expires_at=expires_at,
-        send_window=window,
-        pacing=pace,
-        created_by=actor,
+        send_window=send_window,
+        pacing=pacing,
+        whatsapp_template=whatsapp_template,
+        template_variables=template_variables,
+        template_language=template_language,
+        header_media_file=header_media_file,
+        header_media_url=header_media_url,
     )
-    if content is not None:
-        campaign.whatsapp_template = content.template
-        campaign.template_variables = content.variables
-        campaign.template_language = content.language
-        campaign.header_media_url = content.media_url
-        campaign.header_media_type = content.media_type
-        if content.media_file is not None:
-            # Kept by the product: uploaded to each Cloud API number once, sent inline to
-            # WhatsApp-Web numbers, shown in the messages log.
-            campaign.header_media_file.save(
-                media_file_name(content.media_file.name or "header", content.media_type),
-                content.media_file,
-                save=False,
-            )
-        campaign.save()
+    campaign = Campaign(workspace=workspace, created_by=actor)
+    _draft_apply(campaign, draft)
+    campaign.save()
     campaign.senders.set(senders)
     audit_record(workspace=workspace, action="campaign.created", actor=actor, target=campaign)
     return campaign
+
+
+@transaction.atomic
+def campaign_draft_update(
+    *,
+    workspace: Workspace,
+    campaign: Campaign,
+    actor: User | None,
+    name: str,
+    template: MessageTemplate | None = None,
+    senders: list[Sender],
+    audience: dict[str, Any],
+    scheduled_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    send_window: dict[str, Any] | None = None,
+    pacing: dict[str, Any] | None = None,
+    whatsapp_template: WhatsAppTemplate | None = None,
+    template_variables: dict[str, Any] | None = None,
+    template_language: str = "",
+    header_media_file: UploadedFile | None = None,
+    header_media_url: str = "",
+) -> Campaign:
+    """Rewrite a draft's settings, checked as on creation. Only a draft: once launched, the
+    messages are queued with what it said (pause, cancel or duplicate it instead). The row is
+    locked, so an edit and a launch of the same draft happen one after the other.
+
+    A draft with a header file keeps it when the same WhatsApp template is saved without a
+    new file or link."""
+    _check_same_workspace(workspace, campaign)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status != Campaign.Status.DRAFT:
+        raise ValidationError(
+            _(
+                "Only a draft can be edited: this campaign was launched with what it said. "
+                "Duplicate it to send a changed copy."
+            )
+        )
+    keeps_file = (
+        whatsapp_template is not None
+        and whatsapp_template.pk == locked.whatsapp_template_id
+        and bool(locked.header_media_file)
+        and header_media_file is None
+        and not header_media_url
+    )
+    draft = _draft_clean(
+        workspace=workspace,
+        name=name,
+        template=template,
+        senders=senders,
+        audience=audience,
+        scheduled_at=scheduled_at,
+        expires_at=expires_at,
+        send_window=send_window,
+        pacing=pacing,
+        whatsapp_template=whatsapp_template,
+        template_variables=template_variables,
+        template_language=template_language,
+        header_media_file=header_media_file,
+        header_media_url=header_media_url,
+        kept_media_type=locked.header_media_type if keeps_file else "",
+    )
+    _draft_apply(locked, draft)
+    locked.save()
+    locked.senders.set(senders)
+    audit_record(workspace=workspace, action="campaign.edited", actor=actor, target=locked)
+    return locked
 
 
 def _audience_messages(exc: ValidationError) -> list[str]:

@@ -20,6 +20,7 @@ urlpatterns = [
     path(_C + "<uuid:campaign_id>/progress/", views.campaign_progress, name="progress"),
     path(_C + "<uuid:campaign_id>/send-rate/", views.campaign_send_rate, name="send_rate"),
     path(_C + "<uuid:campaign_id>/media/", views.campaign_media, name="media"),
+    path(_C + "<uuid:campaign_id>/edit/", views.campaign_edit, name="edit"),
     path(
         _C + "<uuid:campaign_id>/<slug:action>/",
         views.campaign_action,

@@ -41,10 +41,17 @@ from messaging.campaigns.selectors import (
     workspace_risk_max,
 )
 from messaging.campaigns.whatsapp import translations_of
-from messaging.contacts.audience import audience_clean, audience_counts, audience_sample
+from messaging.contacts.audience import (
+    audience_clean,
+    audience_counts,
+    audience_describe,
+    audience_sample,
+    audience_upgrade_legacy,
+)
 from messaging.contacts.models import ContactList, Segment
 from messaging.contacts.selectors import contact_attribute_keys
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
+from messaging.content.template_send import source_of
 from messaging.content.whatsapp import TemplateSlot, header_format, template_slots
 from messaging.engine.dispatch import send_rate_series
 from messaging.engine.pacing import PRESET_LABELS, pacing_clean
@@ -113,6 +120,9 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Leave out contacts with any of these tags (comma-separated)"),
         required=False,
     )
+    #: Filters of a draft made through the API that the builder has no field for (a search,
+    #: attributes, dates...): carried through an edit unchanged, hidden in the audience part.
+    audience_extra = forms.JSONField(required=False, widget=forms.HiddenInput)
     scheduled_at = forms.DateTimeField(
         label=gettext_lazy("Start at (empty: as soon as you launch)"),
         required=False,
@@ -232,6 +242,12 @@ class CampaignForm(forms.Form):
             self.add_error("window_end", _("The window must end after it starts."))
         return data
 
+    def clean_audience_extra(self) -> dict[str, Any]:
+        extra = self.cleaned_data.get("audience_extra") or {}
+        if not isinstance(extra, dict) or set(extra) & set(FORM_AUDIENCE_KEYS):
+            raise ValidationError(_("The hidden audience filters are not valid: reload the page."))
+        return extra
+
     def pacing(self) -> dict[str, object]:
         data = self.cleaned_data
         if data.get("pacing_preset") != "custom":
@@ -254,7 +270,7 @@ class CampaignForm(forms.Form):
     #: The code of `clean`'s "choose what the campaign sends" errors: a draft still being
     #: written has a ban-risk score before its content is chosen.
     CONTENT_CHOICE = "content_choice"
-    AUDIENCE_FIELDS = ("contact_list", "segment", "tags_any", "tags_none")
+    AUDIENCE_FIELDS = ("contact_list", "segment", "tags_any", "tags_none", "audience_extra")
     #: The other fields the live ban-risk score reads (the audience's are above).
     RISK_FIELDS = (
         "senders",
@@ -274,7 +290,9 @@ class CampaignForm(forms.Form):
         return [
             self[name]
             for name in self.fields
-            if name not in self.TEMPLATE_PART_FIELDS and not name.startswith("var_")
+            if name not in self.TEMPLATE_PART_FIELDS
+            and not name.startswith("var_")
+            and name != "audience_extra"
         ]
 
     def template_variables(self) -> dict[str, Any]:
@@ -321,7 +339,8 @@ def template_fields_add(form: forms.Form, *, workspace: Workspace) -> TemplatePa
     among its approved translations, the header media (file or link) and, for each variable,
     its source (a contact field, an attribute or a fixed text) and the fallback."""
     part = TemplatePart()
-    chosen = str(form.data.get("whatsapp_template") or "")
+    source = form.data if form.is_bound else form.initial
+    chosen = str(source.get("whatsapp_template") or "")
     if chosen.isdigit():
         part.template = (
             WhatsAppTemplate.objects.for_workspace(workspace)
@@ -363,9 +382,12 @@ def template_fields_add(form: forms.Form, *, workspace: Workspace) -> TemplatePa
         (TEXT_SOURCE, _("Fixed text")),
     ]
     for slot in part.slots:
+        # An edited draft's source stays choosable even if no contact has the attribute now.
+        kept = str(form.initial.get(f"var_source__{slot.key}") or "")
+        extra = [(kept, kept)] if kept and kept not in dict(sources) else []
         form.fields[f"var_source__{slot.key}"] = forms.ChoiceField(
             label=slot.label,
-            choices=sources,
+            choices=[*sources, *extra],
             initial="first_name" if slot.component == "body" else TEXT_SOURCE,
         )
         form.fields[f"var_value__{slot.key}"] = forms.CharField(
@@ -377,8 +399,12 @@ def template_fields_add(form: forms.Form, *, workspace: Workspace) -> TemplatePa
     return part
 
 
+#: The audience contract's keys the builder has fields for; the others ride in `audience_extra`.
+FORM_AUDIENCE_KEYS = ("list_id", "segment_id", "tags_any", "tags_none")
+
+
 def audience_from_choices(data: dict[str, Any]) -> dict[str, object]:
-    audience: dict[str, object] = {}
+    audience: dict[str, object] = dict(data.get("audience_extra") or {})
     if data.get("contact_list"):
         audience["list_id"] = str(data["contact_list"].public_id)
     if data.get("segment"):
@@ -431,30 +457,165 @@ def campaign_new(request: WorkspaceRequest) -> HttpResponse:
         request.POST or None, request.FILES or None, workspace=workspace, initial=initial
     )
     if request.method == "POST" and form.is_valid():
-        whatsapp_template = form.cleaned_data.get("whatsapp_template")
         try:
             campaign = services.campaign_create(
-                workspace=workspace,
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                template=form.cleaned_data.get("template"),
-                whatsapp_template=whatsapp_template,
-                template_variables=form.template_variables() if whatsapp_template else None,
-                template_language=form.cleaned_data.get("template_language") or "",
-                header_media_file=form.cleaned_data.get("header_media_file"),
-                header_media_url=form.cleaned_data.get("header_media_url") or "",
-                senders=list(form.cleaned_data["senders"]),
-                audience=form.audience(),
-                scheduled_at=form.cleaned_data.get("scheduled_at"),
-                expires_at=form.cleaned_data.get("expires_at"),
-                send_window=form.send_window(),
-                pacing=form.pacing(),
+                workspace=workspace, actor=request.user, **_builder_settings(form)
             )
             return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
         except ValidationError as exc:
-            for name, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-                form.add_error(name if name in form.fields else None, errors)
+            _form_errors_add(form, exc)
     return render(request, "messaging/campaigns/new.html", {"form": form})
+
+
+@workspace_view(Perm.CAMPAIGNS_RUN)
+def campaign_edit(request: WorkspaceRequest, campaign_id: str) -> HttpResponse:
+    """The builder again, filled with a draft's settings; saving rewrites the draft."""
+    workspace = request.workspace
+    campaign = _campaign(request, campaign_id)
+    if campaign.status != Campaign.Status.DRAFT:
+        messages.error(
+            request,
+            _(
+                "Only a draft can be edited: this campaign was launched with what it said. "
+                "Duplicate it to send a changed copy."
+            ),
+        )
+        return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+    form = CampaignForm(
+        request.POST or None,
+        request.FILES or None,
+        workspace=workspace,
+        initial=campaign_form_initial(campaign),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.campaign_draft_update(
+                workspace=workspace,
+                campaign=campaign,
+                actor=request.user,
+                **_builder_settings(form),
+            )
+            messages.success(
+                request, _("Draft “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
+            )
+            return redirect("messaging_campaigns:detail", workspace.slug, campaign.public_id)
+        except ValidationError as exc:
+            _form_errors_add(form, exc)
+    return render(
+        request,
+        "messaging/campaigns/new.html",
+        {
+            "form": form,
+            "campaign": campaign,
+            "kept_media": _kept_media(campaign, form),
+            "audience_extra": _audience_extra_words(campaign),
+        },
+    )
+
+
+def _audience_extra_words(campaign: Campaign) -> list[str]:
+    """The draft's filters the builder has no field for, in words (they are kept)."""
+    audience = audience_upgrade_legacy(campaign.audience or {})
+    extra = {k: v for k, v in audience.items() if k not in FORM_AUDIENCE_KEYS}
+    if not extra:
+        return []
+    try:
+        cleaned = audience_clean(workspace=campaign.workspace, data=extra)
+    except ValidationError:
+        return [str(extra)]
+    return audience_describe(workspace=campaign.workspace, audience=cleaned)
+
+
+def _builder_settings(form: CampaignForm) -> dict[str, Any]:
+    """The builder's cleaned choices as `campaign_create` / `campaign_draft_update` take them."""
+    whatsapp_template = form.cleaned_data.get("whatsapp_template")
+    return {
+        "name": form.cleaned_data["name"],
+        "template": form.cleaned_data.get("template"),
+        "whatsapp_template": whatsapp_template,
+        "template_variables": form.template_variables() if whatsapp_template else None,
+        "template_language": form.cleaned_data.get("template_language") or "",
+        "header_media_file": form.cleaned_data.get("header_media_file"),
+        "header_media_url": form.cleaned_data.get("header_media_url") or "",
+        "senders": list(form.cleaned_data["senders"]),
+        "audience": form.audience(),
+        "scheduled_at": form.cleaned_data.get("scheduled_at"),
+        "expires_at": form.cleaned_data.get("expires_at"),
+        "send_window": form.send_window(),
+        "pacing": form.pacing(),
+    }
+
+
+def _form_errors_add(form: forms.Form, exc: ValidationError) -> None:
+    for name, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _kept_media(campaign: Campaign, form: CampaignForm) -> str:
+    """The draft's header file, named on the edit page while its template stays chosen."""
+    template = form.whatsapp.template
+    if template is None or template.pk != campaign.whatsapp_template_id:
+        return ""
+    return (campaign.header_media_file.name or "").rsplit("/", 1)[-1]
+
+
+def campaign_form_initial(campaign: Campaign) -> dict[str, Any]:
+    """A draft's settings in the builder's field names (the inverse of `_builder_settings`)."""
+    zone = zoneinfo.ZoneInfo(campaign.workspace.time_zone)
+    audience = audience_upgrade_legacy(campaign.audience or {})
+    initial: dict[str, Any] = {
+        "name": campaign.name,
+        "template": campaign.template_id,
+        "whatsapp_template": campaign.whatsapp_template_id,
+        "template_language": campaign.template_language,
+        "header_media_url": campaign.header_media_url,
+        "senders": list(campaign.senders.values_list("pk", flat=True)),
+        "tags_any": ", ".join(audience.get("tags_any") or []),
+        "tags_none": ", ".join(audience.get("tags_none") or []),
+        "audience_extra": {k: v for k, v in audience.items() if k not in FORM_AUDIENCE_KEYS},
+    }
+    workspace = campaign.workspace
+    if audience.get("list_id"):
+        initial["contact_list"] = (
+            ContactList.objects.for_workspace(workspace)
+            .filter(public_id=audience["list_id"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if audience.get("segment_id"):
+        initial["segment"] = (
+            Segment.objects.for_workspace(workspace)
+            .filter(public_id=audience["segment_id"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+    for name in ("scheduled_at", "expires_at"):
+        if when := getattr(campaign, name):
+            initial[name] = when.astimezone(zone).replace(tzinfo=None)
+    window = campaign.send_window or {}
+    if window.get("start") is not None:
+        initial["window_start"] = window["start"]
+        initial["window_end"] = window["end"]
+        initial["window_days"] = [str(d) for d in window.get("days") or []]
+    pace = campaign.pacing or {}
+    preset = pace.get("preset") or "fast"
+    initial["pacing_preset"] = preset
+    if preset == "custom":
+        initial["pace_per_second"] = pace.get("per_second")
+        initial["pace_batch_size"] = pace.get("batch_size")
+        initial["pace_batch_pause_seconds"] = pace.get("batch_pause_seconds")
+        initial["pace_jitter_ms"] = pace.get("jitter_ms")
+    for key in campaign.template_variables or {}:
+        source = source_of(campaign.template_variables, key)
+        if source is None:
+            continue
+        if source.field:
+            initial[f"var_source__{key}"] = source.field
+            initial[f"var_value__{key}"] = source.fallback
+        else:
+            initial[f"var_source__{key}"] = TEXT_SOURCE
+            initial[f"var_value__{key}"] = source.text
+    return initial
 
 
 @workspace_view(Perm.VIEW)

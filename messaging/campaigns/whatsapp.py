@@ -110,10 +110,12 @@ def whatsapp_content_clean(
     language: str = "",
     media_file: UploadedFile | None = None,
     media_url: str = "",
+    kept_media_type: str = "",
 ) -> WhatsAppContent:
     """Check a campaign's WhatsApp template choice; a ValidationError keyed by field
     (`whatsapp_template`, `template_variables`, `template_language`, `header_media_file`,
-    `header_media_url`) says what is wrong, nothing is stored."""
+    `header_media_url`) says what is wrong, nothing is stored. `kept_media_type` is the type
+    of the header file an edited draft already has: it stands for an upload if it fits."""
     errors: dict[str, list[str]] = {}
     if template.workspace_id != workspace.pk:
         raise ValidationError({"whatsapp_template": _("Unknown WhatsApp template.")})
@@ -136,6 +138,8 @@ def whatsapp_content_clean(
     if kind in MEDIA_RULES:
         if media_file and media_url:
             errors["header_media_url"] = [_("Give a file or a link, not both.")]
+        elif not media_file and not media_url and kept_media_type in MEDIA_RULES[kind][0]:
+            media_type = kept_media_type
         elif not media_file and not media_url:
             errors["header_media_file"] = [
                 _("The template's header is a %(kind)s: upload the file or give its link.")

@@ -1,5 +1,6 @@
 """In Chromium, under the real CSP: a draft scheduled for later offers "Schedule for <time>" in
-the workspace's time zone and is deleted from its page after the question; the message log
+the workspace's time zone and is deleted from its page after the question; a draft is edited
+from its page and keeps what the edit did not touch; the message log
 finds a number typed in its local shape and pages back to the newest messages."""
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
 
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
-from messaging.content.models import MessageTemplate
+from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.numbers.models import Sender
 from tests.factories import PASSWORD, MembershipFactory
+from tests.messaging.engine.test_whatsapp_campaigns import PNG, VARIABLES, components
 
 pytestmark = [
     pytest.mark.browser,
@@ -110,4 +114,66 @@ def test_the_message_log_finds_a_local_number_and_pages_back_to_the_newest(
     page.wait_for_url(re.compile(r"phone="))
     assert rows.count() == 1
     assert "+994703000138" in rows.first.inner_text()
+    assert errors == []
+
+
+def test_a_template_draft_is_edited_from_its_page_and_keeps_its_header_file(
+    page, live_server, settings, tmp_path
+) -> None:
+    # given: a draft sending an approved template with an image header, its variables mapped
+    settings.MEDIA_ROOT = tmp_path
+    owner = MembershipFactory().user
+    workspace = owner.memberships.get().workspace
+    number = Sender.objects.create(
+        workspace=workspace, provider="sandbox", status="active", phone_number="+994500000001"
+    )
+    Contact.objects.create(workspace=workspace, phone="+994501112233", first_name="Leyla")
+    sale = WhatsAppTemplate.objects.create(
+        workspace=workspace,
+        waba_id="waba-1",
+        meta_id="meta-az",
+        name="spring_sale",
+        language="az",
+        category=WhatsAppTemplate.Category.MARKETING,
+        status=WhatsAppTemplate.Status.APPROVED,
+        components=components("az"),
+    )
+    draft = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Spring sale",
+        whatsapp_template=sale,
+        template_variables=VARIABLES,
+        header_media_file=SimpleUploadedFile("sale.png", PNG, content_type="image/png"),
+        senders=[number],
+        audience={"tags_none": ["stop"]},
+        pacing={"preset": "safe"},
+    )
+    stored = draft.header_media_file.name
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    # when: the owner opens it, clicks "Edit draft", renames it and saves
+    _sign_in(page, live_server, owner)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/campaigns/{draft.public_id}/")
+    page.get_by_role("link", name="Edit draft").click()
+    expect(page.get_by_role("heading", name="Edit draft “Spring sale”")).to_be_visible()
+    expect(page.locator("[data-testid=kept-media]")).to_contain_text("It is kept")
+    expect(page.locator("#id_var_source__body\\.1")).to_have_value("first_name")
+    expect(page.locator("#id_var_value__body\\.1")).to_have_value("dost")
+    expect(page.locator("#id_tags_none")).to_have_value("stop")
+    expect(page.locator("#id_pacing_preset")).to_have_value("safe")
+    page.fill("#id_name", "Spring sale, second wave")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save changes").click()
+
+    # then: the draft's page shows the new name, and the rest is as it was
+    expect(page.get_by_role("heading", name="Spring sale, second wave")).to_be_visible()
+    assert "Draft “Spring sale, second wave” saved." in page.content()
+    edited = Campaign.objects.get(pk=draft.pk)
+    assert edited.header_media_file.name == stored
+    assert edited.template_variables == draft.template_variables
+    assert edited.audience == draft.audience
+    assert edited.pacing == draft.pacing
+    assert edited.status == Campaign.Status.DRAFT
     assert errors == []
