@@ -7,7 +7,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -78,6 +78,27 @@ def _check_same_workspace(workspace: Workspace, *objects: Any) -> None:
             raise ValidationError(_("That object belongs to another workspace."))
 
 
+class DraftSettings(TypedDict, total=False):
+    """What a draft says, as `campaign_create` and `campaign_draft_update` take it. `audience`
+    follows the audience contract (`messaging.audience`); the message is our `template` (free
+    text: WhatsApp-Web and sandbox numbers) or a Meta `whatsapp_template` with its variables,
+    header media and default language (required on Cloud API numbers)."""
+
+    name: Required[str]
+    senders: Required[list[Sender]]
+    audience: Required[dict[str, Any]]
+    template: MessageTemplate | None
+    scheduled_at: datetime | None
+    expires_at: datetime | None
+    send_window: dict[str, Any] | None
+    pacing: dict[str, Any] | None
+    whatsapp_template: WhatsAppTemplate | None
+    template_variables: dict[str, Any] | None
+    template_language: str
+    header_media_file: UploadedFile | None
+    header_media_url: str
+
+
 @dataclass
 class _DraftContent:
     """A draft's settings once checked: what `campaign_create` stores and
@@ -94,26 +115,18 @@ class _DraftContent:
 
 
 def _draft_clean(
-    *,
-    workspace: Workspace,
-    name: str,
-    template: MessageTemplate | None,
-    senders: list[Sender],
-    audience: dict[str, Any],
-    scheduled_at: datetime | None,
-    expires_at: datetime | None,
-    send_window: dict[str, Any] | None,
-    pacing: dict[str, Any] | None,
-    whatsapp_template: WhatsAppTemplate | None,
-    template_variables: dict[str, Any] | None,
-    template_language: str,
-    header_media_file: UploadedFile | None,
-    header_media_url: str,
-    kept_media_type: str = "",
+    *, workspace: Workspace, settings: DraftSettings, kept_media_type: str = ""
 ) -> _DraftContent:
     """Every check a draft's settings pass, on creation and on each edit alike; nothing is
-    stored. `kept_media_type` is the type of a header file the draft already has (an edit
-    that uploads none keeps it)."""
+    stored. A wrong audience is a ValidationError keyed `audience` with the field errors; the
+    WhatsApp template's choice is checked by `whatsapp_content_clean`. `kept_media_type` is
+    the type of a header file the draft already has (an edit that uploads none keeps it)."""
+    name = settings["name"]
+    senders = settings["senders"]
+    template = settings.get("template")
+    whatsapp_template = settings.get("whatsapp_template")
+    scheduled_at = settings.get("scheduled_at")
+    expires_at = settings.get("expires_at")
     _check_same_workspace(workspace, template, whatsapp_template, *senders)
     if (template is None) == (whatsapp_template is None):
         raise ValidationError(
@@ -124,18 +137,18 @@ def _draft_clean(
         content = whatsapp_content_clean(
             workspace=workspace,
             template=whatsapp_template,
-            variables=template_variables,
-            language=template_language,
-            media_file=header_media_file,
-            media_url=header_media_url,
+            variables=settings.get("template_variables"),
+            language=settings.get("template_language", ""),
+            media_file=settings.get("header_media_file"),
+            media_url=settings.get("header_media_url", ""),
             kept_media_type=kept_media_type,
         )
     try:
-        cleaned_audience = audience_clean(workspace=workspace, data=audience)
+        cleaned_audience = audience_clean(workspace=workspace, data=settings["audience"])
     except ValidationError as exc:
         raise ValidationError({"audience": _audience_messages(exc)}) from exc
-    window = window_clean(send_window)
-    pace = pacing_clean(pacing)
+    window = window_clean(settings.get("send_window"))
+    pace = pacing_clean(settings.get("pacing"))
     if not name.strip():
         raise ValidationError({"name": _("Give the campaign a name.")})
     if not senders:
@@ -202,49 +215,14 @@ def _draft_apply(campaign: Campaign, draft: _DraftContent) -> None:
 
 @transaction.atomic
 def campaign_create(
-    *,
-    workspace: Workspace,
-    actor: User | None,
-    name: str,
-    template: MessageTemplate | None = None,
-    senders: list[Sender],
-    audience: dict[str, Any],
-    scheduled_at: datetime | None = None,
-    expires_at: datetime | None = None,
-    send_window: dict[str, Any] | None = None,
-    pacing: dict[str, Any] | None = None,
-    whatsapp_template: WhatsAppTemplate | None = None,
-    template_variables: dict[str, Any] | None = None,
-    template_language: str = "",
-    header_media_file: UploadedFile | None = None,
-    header_media_url: str = "",
+    *, workspace: Workspace, actor: User | None, **settings: Unpack[DraftSettings]
 ) -> Campaign:
-    """A draft. `audience` follows the audience contract (`messaging.audience`): a wrong key
-    or type is a ValidationError keyed `audience` with the field errors, nothing stored.
-
-    The message is our `template` (free text: WhatsApp-Web and sandbox numbers) or a Meta
-    `whatsapp_template` with its variables, header media and default language (required on
-    Cloud API numbers), checked by `messaging.campaigns.whatsapp.whatsapp_content_clean`."""
-    draft = _draft_clean(
-        workspace=workspace,
-        name=name,
-        template=template,
-        senders=senders,
-        audience=audience,
-        scheduled_at=scheduled_at,
-        expires_at=expires_at,
-        send_window=send_window,
-        pacing=pacing,
-        whatsapp_template=whatsapp_template,
-        template_variables=template_variables,
-        template_language=template_language,
-        header_media_file=header_media_file,
-        header_media_url=header_media_url,
-    )
+    """A draft; a ValidationError keyed by field says what is wrong, and nothing is stored."""
+    draft = _draft_clean(workspace=workspace, settings=settings)
     campaign = Campaign(workspace=workspace, created_by=actor)
     _draft_apply(campaign, draft)
     campaign.save()
-    campaign.senders.set(senders)
+    campaign.senders.set(settings["senders"])
     audit_record(workspace=workspace, action="campaign.created", actor=actor, target=campaign)
     return campaign
 
@@ -255,19 +233,7 @@ def campaign_draft_update(
     workspace: Workspace,
     campaign: Campaign,
     actor: User | None,
-    name: str,
-    template: MessageTemplate | None = None,
-    senders: list[Sender],
-    audience: dict[str, Any],
-    scheduled_at: datetime | None = None,
-    expires_at: datetime | None = None,
-    send_window: dict[str, Any] | None = None,
-    pacing: dict[str, Any] | None = None,
-    whatsapp_template: WhatsAppTemplate | None = None,
-    template_variables: dict[str, Any] | None = None,
-    template_language: str = "",
-    header_media_file: UploadedFile | None = None,
-    header_media_url: str = "",
+    **settings: Unpack[DraftSettings],
 ) -> Campaign:
     """Rewrite a draft's settings, checked as on creation. Only a draft: once launched, the
     messages are queued with what it said (pause, cancel or duplicate it instead). The row is
@@ -284,33 +250,22 @@ def campaign_draft_update(
                 "Duplicate it to send a changed copy."
             )
         )
+    whatsapp_template = settings.get("whatsapp_template")
     keeps_file = (
         whatsapp_template is not None
         and whatsapp_template.pk == locked.whatsapp_template_id
         and bool(locked.header_media_file)
-        and header_media_file is None
-        and not header_media_url
+        and settings.get("header_media_file") is None
+        and not settings.get("header_media_url")
     )
     draft = _draft_clean(
         workspace=workspace,
-        name=name,
-        template=template,
-        senders=senders,
-        audience=audience,
-        scheduled_at=scheduled_at,
-        expires_at=expires_at,
-        send_window=send_window,
-        pacing=pacing,
-        whatsapp_template=whatsapp_template,
-        template_variables=template_variables,
-        template_language=template_language,
-        header_media_file=header_media_file,
-        header_media_url=header_media_url,
+        settings=settings,
         kept_media_type=locked.header_media_type if keeps_file else "",
     )
     _draft_apply(locked, draft)
     locked.save()
-    locked.senders.set(senders)
+    locked.senders.set(settings["senders"])
     audit_record(workspace=workspace, action="campaign.edited", actor=actor, target=locked)
     return locked
 

@@ -16,10 +16,10 @@ from playwright.sync_api import expect
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.models import Contact
-from messaging.content.models import MessageTemplate, WhatsAppTemplate
+from messaging.content.models import MessageTemplate
 from messaging.numbers.models import Sender
 from tests.factories import PASSWORD, MembershipFactory
-from tests.messaging.engine.test_whatsapp_campaigns import PNG, VARIABLES, components
+from tests.messaging.engine.test_whatsapp_campaigns import PNG, VARIABLES, approved_sale
 
 pytestmark = [
     pytest.mark.browser,
@@ -128,16 +128,7 @@ def test_a_template_draft_is_edited_from_its_page_and_keeps_its_header_file(
         workspace=workspace, provider="sandbox", status="active", phone_number="+994500000001"
     )
     Contact.objects.create(workspace=workspace, phone="+994501112233", first_name="Leyla")
-    sale = WhatsAppTemplate.objects.create(
-        workspace=workspace,
-        waba_id="waba-1",
-        meta_id="meta-az",
-        name="spring_sale",
-        language="az",
-        category=WhatsAppTemplate.Category.MARKETING,
-        status=WhatsAppTemplate.Status.APPROVED,
-        components=components("az"),
-    )
+    sale = approved_sale(workspace)
     draft = campaigns.campaign_create(
         workspace=workspace,
         actor=owner,

@@ -22,7 +22,7 @@ from messaging.contacts.models import Contact, ContactList
 from messaging.content.models import WhatsAppTemplate
 from messaging.numbers.models import Sender
 
-from .test_whatsapp_campaigns import PNG, VARIABLES, components
+from .test_whatsapp_campaigns import PNG, VARIABLES, approved_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +41,7 @@ def number(workspace) -> Sender:
 
 @pytest.fixture
 def sale(workspace) -> WhatsAppTemplate:
-    return WhatsAppTemplate.objects.create(
-        workspace=workspace,
-        waba_id="waba-1",
-        meta_id="meta-az",
-        name="spring_sale",
-        language="az",
-        category=WhatsAppTemplate.Category.MARKETING,
-        status=WhatsAppTemplate.Status.APPROVED,
-        components=components("az"),
-    )
+    return approved_sale(workspace)
 
 
 def _form_post(campaign: Campaign, **changes: object) -> dict[str, object]:

@@ -68,6 +68,20 @@ def components(language: str) -> list[dict[str, Any]]:
     ]
 
 
+def approved_sale(workspace, *, waba_id: str = "waba-1", meta_id: str = "meta-az"):
+    """The approved `spring_sale` template in Azerbaijani (image header, two variables)."""
+    return WhatsAppTemplate.objects.create(
+        workspace=workspace,
+        waba_id=waba_id,
+        meta_id=meta_id,
+        name="spring_sale",
+        language="az",
+        category=WhatsAppTemplate.Category.MARKETING,
+        status=WhatsAppTemplate.Status.APPROVED,
+        components=components("az"),
+    )
+
+
 VARIABLES = {
     "1": {"field": "first_name", "fallback": "dost"},
     "2": {"field": "attributes.city", "fallback": "Bakı"},
@@ -633,16 +647,7 @@ def test_a_header_file_posted_as_html_is_stored_under_the_type_its_bytes_have(
         credentials_encrypted=encrypt_json({"access_token": "t", "app_secret": "s"}),
         status=Sender.Status.ACTIVE,
     )
-    template = WhatsAppTemplate.objects.create(
-        workspace=workspace,
-        waba_id=number.waba_id,
-        meta_id="meta-html",
-        name="spring_sale",
-        language="az",
-        category=WhatsAppTemplate.Category.MARKETING,
-        status=WhatsAppTemplate.Status.APPROVED,
-        components=components("az"),
-    )
+    template = approved_sale(workspace, waba_id=number.waba_id, meta_id="meta-html")
     upload = SimpleUploadedFile("sale.html", PNG + b"<script>alert(1)</script>", "text/html")
 
     # when: the campaign is created with it
