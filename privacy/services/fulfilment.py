@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from privacy.models import DataExport, DataRequest
+from privacy.models import DataExport, DataRequest, PrivacyProfile
 from privacy.services.erasure import account_ensure_staff_may_act, account_erase
 from privacy.services.export import export_request
 from privacy.services.profile import processing_restrict
@@ -64,7 +64,9 @@ def data_request_propose_erasure(*, request: DataRequest, actor: User) -> DataRe
         .select_related("user")
         .get(pk=request.pk)
     )
-    _account_erasure_checked(request, actor)
+    user = _account_erasure_checked(request, actor)
+    if request.erasure_reason != "minor":  # a minor's account goes at once (DESIGN: Privacy)
+        _grace_ensure_over(user)
     if request.erasure_proposed_by_id is not None:
         raise ValidationError(
             _("This erasure was already proposed; another staff member approves it.")
@@ -88,6 +90,8 @@ def data_request_approve_erasure(*, request: DataRequest, actor: User) -> DataRe
         .get(pk=request.pk)
     )
     user = _account_erasure_checked(request, actor)
+    if request.erasure_reason != "minor":
+        _grace_ensure_over(user)
     if request.erasure_proposed_by_id is None:
         raise ValidationError(_("Propose the erasure first; another staff member approves it."))
     if request.erasure_proposed_by_id == actor.pk:
@@ -134,6 +138,25 @@ def data_request_build_export(*, request: DataRequest, actor: User) -> DataExpor
     return export_request(user=request.user, actor=actor, data_request=locked)
 
 
+def _grace_ensure_over(user: User) -> None:
+    """An account deactivated on its owner's request keeps its 30 days: the owner was told the
+    link restores it until then, and the purge job erases it (and completes the request) when
+    they end. Staff cannot cut that short."""
+    purge_after = (
+        PrivacyProfile.objects.filter(user=user, user__is_active=False)
+        .values_list("purge_after", flat=True)
+        .first()
+    )
+    if purge_after is not None and purge_after > timezone.now():
+        raise ValidationError(
+            _(
+                "This account is in its 30-day grace period: its owner can still restore it "
+                "until %(date)s. It is erased automatically then, and this request completed."
+            )
+            % {"date": timezone.localtime(purge_after).strftime("%Y-%m-%d")}
+        )
+
+
 def data_request_execute_erasure(*, request: DataRequest, actor: User | None) -> DataRequest:
     """Run an erasure request: the account (if linked) or the contact's number. An account is
     erased here only when its owner asked (their own confirmed request) or when a second
@@ -146,6 +169,7 @@ def data_request_execute_erasure(*, request: DataRequest, actor: User | None) ->
         raise ValidationError(_("Only a verified or received request can be executed."))
     if request.user is not None:
         account_ensure_staff_may_act(target=request.user, actor=actor)
+        _grace_ensure_over(request.user)
         if not erasure_asked_by_owner(request):
             raise ValidationError(
                 _(

@@ -157,3 +157,34 @@ def test_a_request_cannot_be_pointed_at_another_account(first: Client) -> None:
         _action(first, "execute_erasure", [request.pk])
     assert User.objects.filter(pk=victim.pk).exists()
     assert request.user_id == owner.pk
+
+
+def test_an_account_in_its_grace_period_is_not_erased_by_staff(
+    first: Client, second: Client, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    """The owner asked by e-mail and confirmed: they were told the account can be restored for
+    30 days. Support executing (or two of them proposing and approving) cannot cut that short;
+    the purge job erases it when the 30 days end and completes the request."""
+    import re
+    from datetime import timedelta
+
+    customer = UserFactory(email="customer@example.az")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.deletion_request_by_email(email=customer.email, ip=None)
+    token = re.search(r"/request-deletion/confirm/([\w-]+)/", mailoutbox[-1].body).group(1)
+    request = services.data_request_confirm(token=token, ip=None)
+
+    executed = _action(first, "execute_erasure", [request.pk])
+    _action(first, "propose_erasure", [request.pk])
+    _action(second, "approve_erasure", [request.pk])
+
+    assert "grace period" in executed.content.decode()
+    assert User.objects.filter(pk=customer.pk).exists()
+    request.refresh_from_db()
+    assert request.status == DataRequest.Status.IN_PROGRESS
+
+    # when the 30 days are over, the purge erases it and completes the request
+    services.accounts_purge_due(now=timezone.now() + timedelta(days=31))
+    assert not User.objects.filter(pk=customer.pk).exists()
+    request.refresh_from_db()
+    assert request.status == DataRequest.Status.COMPLETED
