@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -234,9 +233,6 @@ class DataRequestAdmin(admin.ModelAdmin):
         if not self.has_execute_erasure_permission(request):
             raise PermissionDenied
         form = RecipientEraseAdminForm(request.POST or None)
-        form.fields["workspace"].widget = ForeignKeyRawIdWidget(
-            DataRequest._meta.get_field("workspace").remote_field, self.admin_site
-        )
         if request.method == "POST" and form.is_valid():
             proof = services.recipient_erase(
                 workspace=form.cleaned_data["workspace"],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from allauth.mfa.models import Authenticator
@@ -69,9 +70,40 @@ class RecipientEraseAdminForm(forms.Form):
     SCOPES = [("workspace", _("This workspace")), ("platform", _("Whole platform"))]
 
     phone = forms.CharField(label=_("Phone number (E.164)"), max_length=32)
-    scope = forms.ChoiceField(choices=SCOPES)
-    workspace = forms.ModelChoiceField(queryset=Workspace.objects.all(), required=False)
-    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
+    scope = forms.ChoiceField(label=_("Scope"), choices=SCOPES)
+    workspace = forms.CharField(
+        label=_("Workspace"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "Its name, its address name (the part after /w/ in its links) or a link to one of "
+            "its pages, as the customer or the request gives it."
+        ),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def clean_workspace(self) -> Workspace | None:
+        """The workspace the staff member named: by address name, link or exact name. Support
+        staff cannot browse workspaces in the admin, so they type what the request says."""
+        typed = (self.cleaned_data.get("workspace") or "").strip()
+        if not typed:
+            return None
+        if match := re.search(r"/w/([\w-]+)", typed):
+            typed = match.group(1)
+        by_slug = Workspace.objects.filter(slug=typed.lower()).first()
+        if by_slug is not None:
+            return by_slug
+        named = list(
+            Workspace.objects.filter(name__iexact=typed).values_list("slug", flat=True)[:6]
+        )
+        if len(named) == 1:
+            return Workspace.objects.get(slug=named[0])
+        if named:
+            raise forms.ValidationError(
+                _("Several workspaces have this name; give the address name: %(slugs)s.")
+                % {"slugs": ", ".join(named[:5])}
+            )
+        raise forms.ValidationError(_("No workspace has this name or address."))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -158,7 +158,7 @@ def test_support_erases_a_number_from_the_queue(az_workspace: Workspace) -> None
     # when: they erase the number in national form, in that workspace
     response = client.post(
         url,
-        {"phone": NATIONAL, "scope": "workspace", "workspace": az_workspace.pk, "reason": "call"},
+        {"phone": NATIONAL, "scope": "workspace", "workspace": az_workspace.name, "reason": "call"},
     )
 
     # then
@@ -191,10 +191,43 @@ def test_scope_and_workspace_must_agree_on_the_queues_erasure_page(
 
     without = admin_client.post(url, {"phone": E164, "scope": "workspace"})
     with_one = admin_client.post(
-        url, {"phone": E164, "scope": "platform", "workspace": az_workspace.pk}
+        url, {"phone": E164, "scope": "platform", "workspace": az_workspace.slug}
     )
 
     assert (without.status_code, with_one.status_code) == (200, 200)
     assert "Choose the workspace." in without.content.decode()
     assert "Leave empty for a platform-wide erasure." in with_one.content.decode()
     assert not SuppressedPhone.objects.exists()
+
+
+def test_support_names_the_workspace_as_the_request_gives_it(az_workspace: Workspace) -> None:
+    """Support staff cannot browse workspaces in the admin: they type the workspace's name,
+    its address name or paste a link to one of its pages; a name two workspaces share is
+    refused with their address names, an unknown one with a clear error."""
+    agent = UserFactory(is_staff=True)
+    agent.groups.add(Group.objects.get(name="Support"))
+    client = Client()
+    client.force_login(agent)
+    url = reverse("admin:privacy_datarequest_erase_number")
+    twin_a, twin_b = WorkspaceFactory(name="Twins MMC"), WorkspaceFactory(name="Twins MMC")
+
+    page = client.get(url).content.decode()
+    unknown = client.post(url, {"phone": E164, "scope": "workspace", "workspace": "nobody"})
+    shared = client.post(url, {"phone": E164, "scope": "workspace", "workspace": "twins mmc"})
+    contact, _message = _recipient_in(az_workspace)
+    linked = client.post(
+        url,
+        {
+            "phone": NATIONAL,
+            "scope": "workspace",
+            "workspace": f"https://app.isend.az/w/{az_workspace.slug}/contacts/?q=1",
+        },
+    )
+
+    assert "vRawIdAdminField" not in page  # a text box, not the admin's id lookup
+    assert "No workspace has this name or address." in unknown.content.decode()
+    assert twin_a.slug in shared.content.decode()
+    assert twin_b.slug in shared.content.decode()
+    assert linked.status_code == 302
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert SuppressedPhone.objects.get().workspace_id == az_workspace.pk
