@@ -27,7 +27,7 @@ from core.events import (
 )
 from core.queries import binary_array_cursor
 from messaging.campaigns.models import Campaign, InboundMessage, Message
-from messaging.contacts.models import Contact, OptOutSource
+from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
 from messaging.engine import charges, conversations, keywords, reactions, signals
 from messaging.engine.content import TEMPLATE_PAUSE_CODES
 from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
@@ -335,10 +335,15 @@ def _credits_settle(*, workspace_id: int, changed: list[_Changed]) -> None:
 
 
 def _contact_effects(changed: list[_Changed]) -> dict[str, list[int]]:
-    """Contacts a permanent recipient failure marks: opted out (131050) or invalid."""
-    effects: dict[str, list[int]] = {"invalid": [], "opt_out": []}
+    """Contacts a status marks: on WhatsApp once a message reached them (delivered or read),
+    opted out (131050) or not on WhatsApp after a permanent recipient failure."""
+    effects: dict[str, list[int]] = {"invalid": [], "opt_out": [], "valid": []}
     for row in changed:
-        if row.contact_id and row.error_kind == "recipient_permanent":
+        if not row.contact_id:
+            continue
+        if row.status in (Message.Status.DELIVERED, Message.Status.READ):
+            effects["valid"].append(row.contact_id)
+        elif row.error_kind == "recipient_permanent":
             effects["opt_out" if row.error_code == 131050 else "invalid"].append(row.contact_id)
     return effects
 
@@ -407,6 +412,11 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
             if answered_id:
                 _answered_mark(
                     message_id=answered_id, opt_out=reply.opt_out, received_at=received_at
+                )
+            if contact is not None and contact.whatsapp_status != WhatsAppStatus.VALID:
+                # They wrote from this number: it is on WhatsApp.
+                reactions.contacts_mark(
+                    workspace_id=sender.workspace_id, effects={"valid": [contact.pk]}
                 )
             if contact is not None and reply.opt_out and contact.opted_out_at is None:
                 _contact_opt_out(sender=sender, contact=contact, reply=reply)

@@ -45,7 +45,16 @@ _FROM_STATS = {
 
 
 def contacts_mark(*, workspace_id: int, effects: dict[str, list[int]]) -> None:
+    """Mark the contacts a send or a status told about. "valid" (a message reached them, or
+    they wrote) only writes contacts not already marked, so a campaign's receipts write each
+    contact once, not once per status."""
     now = timezone.now()
+    if effects.get("valid"):
+        Contact.objects.filter(
+            workspace_id=workspace_id, pk__in=sorted(set(effects["valid"]))
+        ).exclude(whatsapp_status=WhatsAppStatus.VALID).update(
+            whatsapp_status=WhatsAppStatus.VALID, whatsapp_error="", updated_at=now
+        )
     if effects.get("invalid"):
         Contact.objects.filter(workspace_id=workspace_id, pk__in=effects["invalid"]).update(
             whatsapp_status=WhatsAppStatus.INVALID, whatsapp_error="131026", updated_at=now

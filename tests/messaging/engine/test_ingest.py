@@ -119,3 +119,44 @@ def test_error_rate_breaker_pauses_the_campaign(
     campaign.refresh_from_db()
     assert (campaign.status, campaign.pause_reason) == ("paused", "breaker")
     assert workspace.notifications.filter(kind="campaign.paused").exists()
+
+
+def test_a_contact_a_message_reached_or_who_wrote_is_on_whatsapp(
+    workspace, sent_campaign, member_client
+) -> None:
+    """Delivered or read marks the contact "On WhatsApp" (the contacts filter and segments
+    read it); a message that never arrived does not; a reply marks its writer."""
+    from django.urls import reverse
+
+    from messaging.gateways.base import InboundMessageEvent
+
+    a, b, c, d = Message.objects.filter(campaign=sent_campaign).order_by("id")
+    ingest.apply_events(
+        sender=a.sender,
+        events=[
+            status_event(a, DeliveryStatus.DELIVERED),
+            status_event(b, DeliveryStatus.READ),
+            status_event(c, DeliveryStatus.SENT),
+        ],
+    )
+    ingest.apply_events(
+        sender=d.sender,
+        events=[
+            InboundMessageEvent(
+                account_id=d.sender.phone_number_id,
+                provider_message_id="wamid.reply-d",
+                sender=d.phone.lstrip("+"),
+                timestamp=None,
+                kind="text",
+                text="Salam",
+            )
+        ],
+    )
+
+    status = dict(Contact.objects.filter(workspace=workspace).values_list("id", "whatsapp_status"))
+    assert [status[m.contact_id] for m in (a, b, c, d)] == ["valid", "valid", "unknown", "valid"]
+    page = member_client.get(
+        reverse("messaging:contacts", args=[workspace.slug]), {"whatsapp_status": "valid"}
+    ).content.decode()
+    assert a.phone in page
+    assert c.phone not in page
