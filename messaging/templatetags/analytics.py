@@ -16,7 +16,10 @@ def figure(row: dict[str, Any], key: str) -> Any:
 
 @register.filter
 def rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
+    """A percentage with one decimal in the reader's language ("66.7%", "66,7%")."""
+    from django.utils.formats import number_format
+
+    return "—" if value is None else f"{number_format(round(value, 1), 1)}%"
 
 
 @register.filter

@@ -190,3 +190,57 @@ def test_pages_fit_a_phone_and_a_laptop(page: Any, live_server: Any, demo: None)
     assert _overflow(page) <= 0
 
     assert errors == []
+
+
+def _words_broken(page: Any, selector: str) -> list[str]:
+    """The words of the matching elements that a line break cuts in two ("Statu s")."""
+    return list(
+        page.evaluate(
+            """(selector) => {
+                const broken = [];
+                for (const el of document.querySelectorAll(selector)) {
+                    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+                    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                        const re = /\\S+/g;
+                        for (let m = re.exec(node.data); m; m = re.exec(node.data)) {
+                            const range = document.createRange();
+                            range.setStart(node, m.index);
+                            range.setEnd(node, m.index + m[0].length);
+                            const tops = new Set([...range.getClientRects()]
+                                .map(r => Math.round(r.top)));
+                            if (tops.size > 1) broken.push(m[0]);
+                        }
+                    }
+                }
+                return broken;
+            }""",
+            selector,
+        )
+    )
+
+
+def test_a_long_unbroken_name_neither_widens_pages_nor_breaks_headers(
+    page: Any, live_server: Any, demo: None
+) -> None:
+    """A campaign named with one 140-letter word: its page and the analytics page stay as wide
+    as the laptop's window, and the analytics tables' headers and rates keep their words whole
+    (the name wraps instead)."""
+    campaign = Campaign.objects.get(name="Novruz sale")
+    Campaign.objects.filter(pk=campaign.pk).update(name="Novruz " + "Ə" * 140)
+    page.set_viewport_size({"width": LAPTOP, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_login", "demo@isend.local")
+    page.fill("#id_password", "demo-password-2026")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/w/demo/$"))
+
+    for url in (f"/w/demo/campaigns/{campaign.public_id}/", "/w/demo/analytics/"):
+        page.goto(live_server.url + url)
+        assert _overflow(page) <= 0, f"{url}: {_too_wide(page)}"
+
+    table = page.locator("[data-testid=campaigns-table]")
+    assert table.get_by_role("link", name="Novruz " + "Ə" * 140).count() == 1
+    headers = _words_broken(page, ".table th")
+    rates = _words_broken(page, ".table td:not(:first-child)")
+    assert headers == []
+    assert rates == []

@@ -210,3 +210,31 @@ def test_the_campaign_table_shows_the_latest_twenty_and_links_to_all(
     every = _page(member_client, workspace, campaigns="all")
     assert len(every.context["campaigns"]) == 23
     assert page.context["totals"]["accepted"] == sum(range(1, 24))
+
+
+def test_rates_read_in_the_readers_language() -> None:
+    """The analytics tables' rates use the language's decimal mark, as the dashboard does."""
+    from django.utils import translation
+
+    from messaging.templatetags.analytics import rate
+
+    with translation.override("en"):
+        assert rate(66.666) == "66.7%"
+    with translation.override("ru"):
+        assert rate(66.666) == "66,7%"
+    with translation.override("az"):
+        assert rate(66.666) == "66,7%"
+    assert rate(None) == "—"
+
+
+def test_the_sidebar_marks_the_page_being_shown(workspace, member_client) -> None:
+    import re
+
+    from django.urls import reverse
+
+    def active(url: str) -> list[str]:
+        html = member_client.get(url).content.decode()
+        return re.findall(r'class="nav-link[^"]*\bactive\b[^"]*"[^>]*>([^<]+)<', html)
+
+    assert active(reverse("messaging_analytics:home", args=[workspace.slug])) == ["Dashboard"]
+    assert active(reverse("messaging_analytics:overview", args=[workspace.slug])) == ["Analytics"]
