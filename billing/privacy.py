@@ -8,50 +8,200 @@ pseudonym. Writes run inside privacy's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.db.models import F
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, Workspace
-from billing.models import Invoice, Order
+from billing.models import Invoice, LedgerEntry, Order
 from billing.selectors import credits_held_by_workspaces
 
+#: Rows fetched per round trip: memory stays flat however many rows a workspace has.
+EXPORT_CHUNK = 2000
+
+# Columns of each export section. Workspaces are named by their slug (the /w/<slug>/ of their
+# pages), records by their public numbers and ids, never by internal integer keys.
 ORDER_FIELDS = [
-    "workspace_id",
+    "workspace_slug",
+    "public_id",
     "payment_reference",
+    "package_name",
+    "credits",
+    "validity_days",
+    "amount",
+    "currency",
     "method",
     "status",
-    "currency",
+    "status_reason",
     "buyer_company",
+    "buyer_address",
+    "buyer_tax_id",
     "buyer_email",
     "created_at",
+    "confirmed_at",
 ]
-INVOICE_FIELDS = ["workspace_id", "number", "buyer_name", "currency"]
+INVOICE_FIELDS = [
+    "workspace_slug",
+    "public_id",
+    "number",
+    "order_payment_reference",
+    "issued_at",
+    "seller_name",
+    "seller_address",
+    "seller_tax_id",
+    "buyer_name",
+    "buyer_address",
+    "buyer_tax_id",
+    "lines",
+    "net",
+    "vat_rate",
+    "vat",
+    "total",
+    "currency",
+]
+#: Every change of the workspace's credits. Not the per-lot allocations: they name internal
+#: rows; `order` says which purchase's credits moved.
+LEDGER_FIELDS = [
+    "workspace_slug",
+    "created_at",
+    "kind",
+    "amount",
+    "reserved_delta",
+    "reference",
+    "order",
+    "reason",
+]
 
 ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
 
 
-def _rows_of(model: type[models.Model], workspace_ids: list[int], fields: list[str]) -> ExportRows:
-    """The section's rows, read when the export builds that section."""
+def _rows_of(
+    model: type[models.Model],
+    workspace_ids: list[int],
+    fields: list[str],
+    computed: dict[str, Any],
+) -> ExportRows:
+    """The section's rows, read when the export builds that section, from a server-side
+    cursor in chunks (one query, never one per row). `computed` names the columns read
+    through a relation (the workspace's slug, a package's name)."""
 
-    def rows() -> list[dict[str, Any]]:
-        return list(
+    def rows() -> Iterator[dict[str, Any]]:
+        plain = [f for f in fields if f not in computed]
+        return (
             model._default_manager.filter(workspace_id__in=workspace_ids)
             .order_by("pk")
-            .values(*fields)
+            .values(*plain, **computed)
+            .iterator(chunk_size=EXPORT_CHUNK)
         )
 
     return rows
 
 
+_WORKSPACE = {"workspace_slug": F("workspace__slug")}
+
+
 def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, ExportRows, list[str]]]:
     return [
-        ("orders", _rows_of(Order, workspace_ids, ORDER_FIELDS), ORDER_FIELDS),
-        ("invoices", _rows_of(Invoice, workspace_ids, INVOICE_FIELDS), INVOICE_FIELDS),
+        (
+            "orders",
+            _rows_of(
+                Order,
+                workspace_ids,
+                ORDER_FIELDS,
+                {**_WORKSPACE, "package_name": F("package__name")},
+            ),
+            ORDER_FIELDS,
+        ),
+        (
+            "invoices",
+            _rows_of(
+                Invoice,
+                workspace_ids,
+                INVOICE_FIELDS,
+                {**_WORKSPACE, "order_payment_reference": F("order__payment_reference")},
+            ),
+            INVOICE_FIELDS,
+        ),
+        (
+            "credits_ledger",
+            _rows_of(
+                LedgerEntry,
+                workspace_ids,
+                LEDGER_FIELDS,
+                {**_WORKSPACE, "order": F("lot__order__payment_reference")},
+            ),
+            LEDGER_FIELDS,
+        ),
     ]
+
+
+def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Promise]]]:
+    """Optional door function: what each export file holds and what its columns mean, for
+    the archive's README (columns every file shares are described by privacy)."""
+    return {
+        "orders": (
+            _("Packages of message credits ordered, paid or not."),
+            {
+                "payment_reference": _("The order's payment reference (on bank transfers)."),
+                "package_name": _("The package ordered."),
+                "credits": _("Message credits the package gives."),
+                "validity_days": _("Days the credits stay valid after payment."),
+                "amount": _("Price of the order, VAT included."),
+                "currency": _("Currency of the amounts (ISO 4217)."),
+                "method": _("How it is paid: card or bank transfer."),
+                "status": _("pending, paid, failed, cancelled or rejected."),
+                "status_reason": _("Why the order was rejected or cancelled, if said."),
+                "buyer_company": _("Buyer's company, as entered for the invoice."),
+                "buyer_address": _("Buyer's address, as entered for the invoice."),
+                "buyer_tax_id": _("Buyer's tax ID (VÖEN), as entered for the invoice."),
+                "buyer_email": _("E-mail address the order was placed with."),
+                "confirmed_at": _("When the payment was confirmed."),
+            },
+        ),
+        "invoices": (
+            _("Invoices issued for paid orders."),
+            {
+                "number": _("Invoice number."),
+                "order_payment_reference": _("Payment reference of the order it is for."),
+                "issued_at": _("Date of issue."),
+                "seller_name": _("Seller's name."),
+                "seller_address": _("Seller's address."),
+                "seller_tax_id": _("Seller's tax ID."),
+                "buyer_name": _("Buyer's name."),
+                "buyer_address": _("Buyer's address."),
+                "buyer_tax_id": _("Buyer's tax ID."),
+                "lines": _("The invoice lines (JSON: description, quantity, unit price, net)."),
+                "net": _("Amount before VAT."),
+                "vat_rate": _("VAT rate (0.18 is 18%)."),
+                "vat": _("VAT amount."),
+                "total": _("Amount with VAT."),
+                "currency": _("Currency of the amounts (ISO 4217)."),
+            },
+        ),
+        "credits_ledger": (
+            _("Every change of the workspace's message credits, oldest first."),
+            {
+                "kind": _(
+                    "purchase, reservation, consumption, release, expiry, adjustment, "
+                    "revocation or refund."
+                ),
+                "amount": _("Credits added (positive) or taken (negative)."),
+                "reserved_delta": _("Change in credits set aside for work in progress."),
+                "reference": _(
+                    "What it was for: campaign:<id> or message:<id> (public ids), or an "
+                    "order's payment reference."
+                ),
+                "order": _("Payment reference of the order whose credits moved, if any."),
+                "reason": _("Reason given for an adjustment or revocation."),
+            },
+        ),
+    }
 
 
 def summary_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, int]]:

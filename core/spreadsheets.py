@@ -13,6 +13,11 @@ from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+#: Written first in every CSV file we produce: without the UTF-8 byte order mark Excel reads the
+#: file in the machine's legacy code page, and Azerbaijani (ə, ş, ğ) and Cyrillic letters turn
+#: into mojibake. JSON files never get it (RFC 8259 forbids it).
+CSV_BOM = "\ufeff"
+
 
 def formula_safe(value: Any) -> str:
     """The value as text a spreadsheet shows and never evaluates."""

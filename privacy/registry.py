@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import Promise
 from django.utils.module_loading import module_has_submodule
 
 if TYPE_CHECKING:
@@ -159,6 +160,25 @@ def export_files(*, workspace_ids: list[int]) -> Iterator[tuple[str, str]]:
         function = getattr(door, OPTIONAL_EXPORT_FILES, None)
         if function is not None:
             yield from function(workspace_ids=workspace_ids)
+
+
+#: `export_descriptions() -> {section name: (what its file holds, {column: what it means})}`:
+#: the archive's README, in the reader's language (lazy translations). Columns many sections
+#: share (workspace_slug, public_id, created_at) are described once, by privacy.
+OPTIONAL_EXPORT_DESCRIPTIONS = "export_descriptions"
+
+#: What one export file holds, and what each of its columns means.
+ExportDescription = tuple[str | Promise, dict[str, str | Promise]]
+
+
+def export_descriptions() -> dict[str, ExportDescription]:
+    """Every door's descriptions of its export sections, merged."""
+    described: dict[str, ExportDescription] = {}
+    for door in _doors.values():
+        function = getattr(door, OPTIONAL_EXPORT_DESCRIPTIONS, None)
+        if function is not None:
+            described.update(function())
+    return described
 
 
 def doors() -> list[PrivacyDoor]:

@@ -9,13 +9,15 @@ SUPPORT_TICKET_RETENTION_DAYS (`support.services.tickets_purge_expired`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, Workspace
 from accounts.tenancy import workspace_rows_delete
@@ -26,7 +28,7 @@ ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
 
 TICKET_FIELDS = [
     "number",
-    "workspace_id",
+    "workspace_slug",
     "subject",
     "category",
     "status",
@@ -37,15 +39,23 @@ TICKET_FIELDS = [
 MESSAGE_FIELDS = ["ticket_number", "from", "author_email", "body", "created_at"]
 ATTACHMENT_FIELDS = ["ticket_number", "original_name", "content_type", "size_bytes", "created_at"]
 ERASED_BODY = "[erased with the author's account]"
+#: Rows fetched per round trip: memory stays flat however long the threads are.
+EXPORT_CHUNK = 2000
 
 
 def _tickets(workspace_ids: list[int]) -> ExportRows:
-    def rows() -> list[dict[str, Any]]:
-        return list(
+    # The number is the ticket's number as its pages show it ("#42"), which support asks for.
+    def rows() -> Iterator[dict[str, Any]]:
+        return (
             Ticket.objects.filter(workspace_id__in=workspace_ids)
             .order_by("pk")
-            .annotate(number=F("pk"), opened_by_email=F("opened_by__email"))
+            .annotate(
+                number=F("pk"),
+                opened_by_email=F("opened_by__email"),
+                workspace_slug=F("workspace__slug"),
+            )
             .values(*TICKET_FIELDS)
+            .iterator(chunk_size=EXPORT_CHUNK)
         )
 
     return rows
@@ -54,8 +64,8 @@ def _tickets(workspace_ids: list[int]) -> ExportRows:
 def _messages(workspace_ids: list[int]) -> ExportRows:
     # Staff's internal notes are staff's working notes, not what the customer and iSend
     # exchanged: they are not part of the export (as they are not shown to the customer).
-    def rows() -> list[dict[str, Any]]:
-        return [
+    def rows() -> Iterator[dict[str, Any]]:
+        return (
             {
                 "ticket_number": m["ticket_id"],
                 "from": "iSend support" if m["from_staff"] else "customer",
@@ -66,18 +76,20 @@ def _messages(workspace_ids: list[int]) -> ExportRows:
             for m in TicketMessage.objects.filter(workspace_id__in=workspace_ids, internal=False)
             .order_by("ticket_id", "created_at", "pk")
             .values("ticket_id", "from_staff", "author__email", "body", "created_at")
-        ]
+            .iterator(chunk_size=EXPORT_CHUNK)
+        )
 
     return rows
 
 
 def _attachments(workspace_ids: list[int]) -> ExportRows:
-    def rows() -> list[dict[str, Any]]:
-        return list(
+    def rows() -> Iterator[dict[str, Any]]:
+        return (
             TicketAttachment.objects.filter(workspace_id__in=workspace_ids, message__internal=False)
             .order_by("pk")
             .annotate(ticket_number=F("ticket_id"))
             .values(*ATTACHMENT_FIELDS)
+            .iterator(chunk_size=EXPORT_CHUNK)
         )
 
     return rows
@@ -89,6 +101,43 @@ def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, Export
         ("support_messages", _messages(workspace_ids), MESSAGE_FIELDS),
         ("support_attachments", _attachments(workspace_ids), ATTACHMENT_FIELDS),
     ]
+
+
+def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Promise]]]:
+    """Optional door function: what each export file holds and what its columns mean, for
+    the archive's README (columns every file shares are described by privacy)."""
+    ticket = _("The ticket's number, as its page shows it (#number).")
+    return {
+        "support_tickets": (
+            _("Support tickets opened in the workspace."),
+            {
+                "number": ticket,
+                "subject": _("Subject."),
+                "category": _("Category."),
+                "status": _("The ticket's status."),
+                "opened_by_email": _("E-mail address of the person who opened it."),
+                "closed_at": _("When it was closed."),
+            },
+        ),
+        "support_messages": (
+            _("The messages of each ticket (iSend staff's internal notes are not included)."),
+            {
+                "ticket_number": ticket,
+                "from": _("customer or iSend support."),
+                "author_email": _("E-mail address of the customer who wrote it."),
+                "body": _("The text."),
+            },
+        ),
+        "support_attachments": (
+            _("Files attached to ticket messages (their names and sizes)."),
+            {
+                "ticket_number": ticket,
+                "original_name": _("File name."),
+                "content_type": _("The file's type."),
+                "size_bytes": _("File size in bytes."),
+            },
+        ),
+    }
 
 
 def summary_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, int]]:

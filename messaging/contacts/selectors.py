@@ -31,7 +31,7 @@ from accounts.hashing import subject_hash
 from accounts.models import Workspace
 from core.phones import parse_phone
 from core.queries import by_name, get_or_404
-from core.spreadsheets import formula_safe
+from core.spreadsheets import CSV_BOM, formula_safe
 from messaging.contacts.models import (
     Contact,
     ContactList,
@@ -272,7 +272,7 @@ def contacts_csv_lines(*, queryset: QuerySet[Contact]) -> Iterator[str]:
     """CSV lines (UTF-8 BOM first, so Excel reads the letters right) for a streaming
     response; rows are fetched with a server-side cursor in chunks."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+    yield CSV_BOM + writer.writerow(EXPORT_COLUMNS)
     for row in queryset.values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000):
         values = dict(zip(EXPORT_COLUMNS, row, strict=True))
         cells = [

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Perm
 from accounts.tenancy import WorkspaceRequest, workspace_view
 from core.forms import errors_to_form
+from core.spreadsheets import CSV_BOM
 from messaging.contacts.access import can_write_contacts, require_contacts_write
 from messaging.contacts.selectors import csv_safe
 from messaging.imports import selectors
@@ -172,7 +173,7 @@ def import_rejections_csv(request: WorkspaceRequest, import_id: str) -> Streamin
 
     def lines() -> Iterator[str]:
         writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow(
+        yield CSV_BOM + writer.writerow(
             [_("line"), _("reason"), _("message"), *contact_import.columns]
         )
         for line, reason, message, row in rejections.values_list(

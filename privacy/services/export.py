@@ -8,24 +8,32 @@ import json
 import shutil
 import zipfile
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from accounts.language import user_language
 from accounts.models import User
 from accounts.services import audit_record, notify
-from core.spreadsheets import formula_safe
+from core.spreadsheets import CSV_BOM, formula_safe
 from privacy import registry
 from privacy.models import DataExport, DataRequest
-from privacy.services.export_sections import export_sections, owned_workspace_ids
+from privacy.services.export_sections import (
+    COMMON_COLUMNS,
+    export_descriptions,
+    export_sections,
+    owned_workspace_ids,
+)
 from privacy.services.requests import data_request_complete
 
 EXPORT_TTL = timedelta(days=7)
@@ -58,8 +66,29 @@ def export_request(
     return export
 
 
+def _plain(value: Any) -> Any:
+    """A value as JSON has it: times in ISO 8601 (with their UTC offset), amounts as exact
+    decimal text ("12.50", never a float), ids as text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    plain = _plain(value)
+    return str(value) if plain is value else plain
+
+
 def _csv_safe(value: Any) -> Any:
-    # Neutralise spreadsheet formulas in user-controlled text (one rule: core.spreadsheets).
+    """One CSV cell. Lists and key-value data (tags, attributes, filters, invoice lines) are
+    JSON text, so a program reads them back with a JSON parser (never a Python repr); text a
+    spreadsheet would run as a formula is neutralised (one rule: core.spreadsheets). Numbers
+    stay numbers; None stays None (the writer leaves the cell empty)."""
+    if isinstance(value, dict | list | tuple):
+        return formula_safe(json.dumps(value, default=_json_default, ensure_ascii=False))
+    value = _plain(value)
     return formula_safe(value) if isinstance(value, str) else value
 
 
@@ -67,20 +96,22 @@ def _dump_rows(
     rows: Iterable[Mapping[str, Any]], directory: Path, name: str, fields: list[str]
 ) -> int:
     """Write one category as JSON and CSV, streaming: memory does not grow with the number
-    of rows. Returns the row count."""
+    of rows. The CSV starts with the UTF-8 byte order mark, so Excel shows Azerbaijani and
+    Cyrillic letters as they are. Returns the row count."""
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
     with (
         (directory / f"{name}.json").open("w", encoding="utf-8") as jf,
         (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as cf,
     ):
+        cf.write(CSV_BOM)
         writer = csv.DictWriter(cf, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         jf.write("[")
         for row in rows:
             item = {k: row.get(k) for k in fields}
             jf.write(("," if count else "") + "\n  ")
-            jf.write(json.dumps(item, default=str, ensure_ascii=False))
+            jf.write(json.dumps(item, default=_json_default, ensure_ascii=False))
             writer.writerow({k: _csv_safe(v) for k, v in item.items()})
             count += 1
         jf.write("\n]\n")
@@ -105,20 +136,72 @@ def export_build_step(*, export_id: int) -> bool:
             export.status = DataExport.Status.BUILDING
             export.save(update_fields=["sections_done", "status"])
             return False
-        _export_finish(export, names=[s[0] for s in sections])
+        _export_finish(export, sections=[(name, fields) for name, _rows, fields in sections])
         return True
 
 
-def _export_finish(export: DataExport, *, names: list[str]) -> None:
-    """Zip the sections with a README, make the archive downloadable for 7 days, tell the
-    user, and close the request it answers (if any)."""
+def _manifest(sections: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
+    """Each section's files, what they hold and what each column means (in the active
+    language)."""
+    described = export_descriptions()
+    manifest = []
+    for name, fields in sections:
+        about, columns = described.get(name, ("", {}))
+        manifest.append(
+            {
+                "files": [f"{name}.csv", f"{name}.json"],
+                "description": str(about),
+                "columns": [
+                    {"name": f, "description": str(columns.get(f) or COMMON_COLUMNS.get(f, ""))}
+                    for f in fields
+                ],
+            }
+        )
+    return manifest
+
+
+def _readme(manifest: list[dict[str, Any]], *, exported_at: datetime) -> str:
+    """README.txt: how to read the archive, then every file and column (as manifest.json
+    has them, for programs)."""
+    lines = [
+        _("Your iSend data"),
+        "",
+        _(
+            "A copy of the data iSend holds about your account and the workspaces you own, "
+            "made on %(date)s."
+        )
+        % {"date": exported_at.date().isoformat()},
+        _(
+            "Each category is in two files with the same rows: a .csv file for spreadsheets "
+            "(UTF-8 with a byte order mark, comma-separated, the first row names the columns) "
+            "and a .json file for programs. manifest.json lists the files and columns below."
+        ),
+        _(
+            "Times are ISO 8601 with their offset from UTC; amounts are exact decimals. In the "
+            "CSV files, lists and key-value columns (tags, attributes, filters) are JSON text, "
+            "and text a spreadsheet would run as a formula starts with an apostrophe."
+        ),
+    ]
+    for entry in manifest:
+        lines += ["", " / ".join(entry["files"]), f"  {entry['description']}"]
+        lines += [f"  - {c['name']}: {c['description']}" for c in entry["columns"]]
+    return "\n".join(lines) + "\n"
+
+
+def _export_finish(export: DataExport, *, sections: list[tuple[str, list[str]]]) -> None:
+    """Zip the sections with a README and a manifest (in the user's language), make the
+    archive downloadable for 7 days, tell the user, and close the request it answers (if
+    any)."""
     directory = export_dir(export)
-    archive = directory / f"isend-export-{timezone.now():%Y%m%d}.zip"
+    now = timezone.now()
+    archive = directory / f"isend-export-{now:%Y%m%d}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        readme = _("Your iSend data. Each category is in JSON and CSV. Categories: %(names)s.") % {
-            "names": ", ".join(names)
-        }
-        zf.writestr("README.txt", readme)
+        with translation.override(user_language(export.user)):
+            manifest = _manifest(sections)
+            zf.writestr("README.txt", _readme(manifest, exported_at=now))
+        zf.writestr(
+            "manifest.json", json.dumps({"files": manifest}, ensure_ascii=False, indent=2) + "\n"
+        )
         for path in sorted((directory / "data").glob("*")):
             zf.write(path, arcname=path.name)
         _files_into(zf, user=export.user)

@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditEvent, LoginEvent, Membership, User
 from accounts.permissions import Role
 from privacy import registry
 from privacy.models import Consent
-from privacy.registry import ExportSection
+from privacy.registry import ExportDescription, ExportSection
 
 ACCOUNT_FIELDS = [
     "email",
@@ -37,9 +39,14 @@ def owned_workspace_ids(user: User) -> list[int]:
     )
 
 
+#: Rows fetched per round trip (sign-in and audit records grow without bound).
+EXPORT_CHUNK = 2000
+
+
 def _section(name: str, queryset: QuerySet[Any], fields: list[str]) -> ExportSection:
-    # Read when the section is built, not when the list of sections is made.
-    return (name, lambda: list(queryset.values(*fields)), fields)
+    # Read when the section is built, not when the list of sections is made, from a
+    # server-side cursor in chunks.
+    return (name, lambda: queryset.values(*fields).iterator(chunk_size=EXPORT_CHUNK), fields)
 
 
 def _account_sections(user: User) -> list[ExportSection]:
@@ -61,6 +68,79 @@ def _account_sections(user: User) -> list[ExportSection]:
         ),
         _section("memberships", Membership.objects.filter(user=user), MEMBERSHIP_FIELDS),
     ]
+
+
+#: Columns that mean the same in every file, described once.
+COMMON_COLUMNS: dict[str, str | Promise] = {
+    "workspace_slug": _("The workspace, by its short name (the /w/<name>/ of its pages)."),
+    "public_id": _("The record's public id (the id the pages and the API use)."),
+    "created_at": _("When it was created."),
+    "updated_at": _("When it was last changed."),
+}
+
+
+def _account_descriptions() -> dict[str, ExportDescription]:
+    return {
+        "account": (
+            _("Your account and profile."),
+            {
+                "email": _("Your e-mail address."),
+                "first_name": _("First name."),
+                "last_name": _("Last name."),
+                "company_name": _("Company name."),
+                "phone": _("Phone number."),
+                "date_joined": _("When you signed up."),
+                "last_login": _("When you last signed in."),
+                "confirmed_adult_at": _("When you confirmed you are 18 or older."),
+            },
+        ),
+        "consents": (
+            _("What you agreed to, and when (each change is a row)."),
+            {
+                "purpose": _("What the consent is for."),
+                "granted": _("True: given; False: withdrawn."),
+                "document__version": _("Version of the policy agreed to, if any."),
+                "ip": _("IP address it was given from."),
+                "created_at": _("When it was given or withdrawn."),
+            },
+        ),
+        "login_events": (
+            _("Sign-ins to your account, successful or not."),
+            {
+                "created_at": _("When the sign-in happened."),
+                "success": _("Whether the sign-in succeeded."),
+                "ip": _("IP address."),
+                "browser": _("Browser."),
+                "os": _("Operating system."),
+                "device_type": _("Kind of device."),
+            },
+        ),
+        "audit_events": (
+            _("Actions you took (the audit trail)."),
+            {
+                "created_at": _("When it was done."),
+                "action": _("What was done."),
+                "target_type": _("Kind of record it was done to."),
+                "ip": _("IP address."),
+                "workspace__name": _("The workspace it happened in."),
+            },
+        ),
+        "memberships": (
+            _("The workspaces you belong to, and your role in each."),
+            {
+                "workspace__name": _("Workspace name."),
+                "workspace__slug": _("The workspace's short name (the /w/<name>/ of its pages)."),
+                "role": _("Your role."),
+                "created_at": _("When you joined."),
+            },
+        ),
+    }
+
+
+def export_descriptions() -> dict[str, ExportDescription]:
+    """What each section's file holds and what its columns mean (the README), the account's
+    and every door's. Columns shared by many files come from COMMON_COLUMNS."""
+    return {**_account_descriptions(), **registry.export_descriptions()}
 
 
 def export_sections(user: User) -> list[ExportSection]:
