@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
@@ -222,7 +223,9 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("e.g. CRM integration"))
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),
-        choices=[(k, f"{k} — {v}") for k, v in API_SCOPES.items()],
+        # format_lazy, not an f-string: the descriptions are translated when the page is
+        # rendered, in the reader's language, not once in English when this module loads.
+        choices=[(k, format_lazy("{} — {}", k, v)) for k, v in API_SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
     )
     expires_at = forms.DateTimeField(
