@@ -41,7 +41,7 @@ from accounts.models import (
     WorkspaceSlugRedirect,
     notice_render,
 )
-from accounts.permissions import API_SCOPES, Perm, Role, role_has
+from accounts.permissions import API_SCOPES, Perm, Role, role_has, role_may_grant
 from accounts.useragent import parse_user_agent
 
 
@@ -513,7 +513,7 @@ def _hash_token(token: str) -> str:
 
 def _ensure_may_grant(*, actor_membership: Membership, role: str) -> None:
     # Only an owner may create, change or remove owners.
-    if role == Role.OWNER and actor_membership.role != Role.OWNER:
+    if not role_may_grant(actor_membership.role, role):
         raise PermissionDenied(_("Only an owner can grant or change the owner role."))
 
 

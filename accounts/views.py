@@ -33,7 +33,14 @@ from accounts.forms import (
     WorkspaceSettingsForm,
 )
 from accounts.models import Invitation, SecurityReport, User
-from accounts.permissions import API_SCOPES, Perm, Role, role_has
+from accounts.permissions import (
+    API_SCOPES,
+    Perm,
+    Role,
+    role_has,
+    role_may_grant,
+    roles_grantable,
+)
 from accounts.presenters import audit_sentences
 from accounts.tenancy import AuthenticatedRequest, WorkspaceRequest, workspace_view
 
@@ -87,15 +94,27 @@ def workspace_create(request: AuthenticatedRequest) -> HttpResponse:
 @workspace_view(Perm.VIEW)
 def team(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
+    actor_role = request.membership.role
+    can_manage = role_has(actor_role, Perm.TEAM_MANAGE)
+    members = list(selectors.team_members(workspace=workspace))
     return render(
         request,
         "accounts/team.html",
         {
-            "members": selectors.team_members(workspace=workspace),
+            "members": members,
             "invitations": selectors.invitations_open(workspace=workspace),
             "invite_form": InviteForm(),
-            "roles": Role.choices,
-            "can_manage": role_has(request.membership.role, Perm.TEAM_MANAGE),
+            # Only what this member may do is offered: an admin is shown no Owner role and no
+            # controls on an owner's row (the services refuse them anyway).
+            "roles": roles_grantable(actor_role),
+            "can_manage": can_manage,
+            "manageable": {
+                m.pk
+                for m in members
+                if can_manage
+                and m.user_id != request.user.pk
+                and role_may_grant(actor_role, m.role)
+            },
         },
     )
 
