@@ -11,9 +11,15 @@ from django.http import HttpRequest
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import MESSAGE_RETENTION_MAX_DAYS, MESSAGE_RETENTION_MIN_DAYS, User
+from accounts.models import (
+    MESSAGE_RETENTION_MAX_DAYS,
+    MESSAGE_RETENTION_MIN_DAYS,
+    Invitation,
+    User,
+)
 from accounts.permissions import API_SCOPES, Role
 from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
@@ -28,7 +34,11 @@ _COUNTRIES = sorted(
 
 class SignupExtraForm(forms.Form):
     """The fields django-allauth's sign-up form gains: who the person is, and the two
-    acceptances the terms require (18 or older; the current terms and privacy policy)."""
+    acceptances the terms require (18 or older; the current terms and privacy policy).
+
+    Signing up from an invitation (``invitation``, found by `accounts.views.SignupView`) the
+    person joins a team: the address is the invited one, there is no company to name (no
+    workspace of their own is made) and the phone is optional."""
 
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
@@ -48,8 +58,17 @@ class SignupExtraForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, invitation: Invitation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.invitation = invitation
+        if invitation is not None:
+            del self.fields["company_name"]
+            self.fields["phone"].required = False
+            # allauth adds the e-mail field to this form's subclass; it is declared, so here.
+            email = self.fields["email"]
+            email.initial = invitation.email
+            email.widget.attrs["readonly"] = True
+            email.help_text = _("The address the invitation was sent to.")
         self.fields["accept_terms"].label = format_html(
             str(
                 _(
@@ -74,19 +93,33 @@ class SignupExtraForm(forms.Form):
     ]
 
     def clean_phone(self) -> str:
-        return normalize_phone(self.cleaned_data["phone"], default_region="AZ")
+        raw = self.cleaned_data["phone"]
+        if not raw and not self.fields["phone"].required:
+            return ""
+        return normalize_phone(raw, default_region="AZ")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        email = cleaned.get("email")
+        if self.invitation is not None and email and email.lower() != self.invitation.email.lower():
+            self.add_error(
+                "email",
+                _("This invitation is for %(email)s: sign up with that address.")
+                % {"email": self.invitation.email},
+            )
+        return cleaned
 
     def signup(self, request: HttpRequest, user: User) -> None:
-
         user_complete_signup(
             user=user,
             first_name=self.cleaned_data["first_name"],
             last_name=self.cleaned_data["last_name"],
-            company_name=self.cleaned_data["company_name"],
+            company_name=self.cleaned_data.get("company_name", ""),
             phone=self.cleaned_data["phone"],
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             language=translation.get_language() or "",
+            invitation=self.invitation,
         )
 
 
@@ -190,7 +223,9 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("e.g. CRM integration"))
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),
-        choices=[(k, f"{k} — {v}") for k, v in API_SCOPES.items()],
+        # format_lazy, not an f-string: the descriptions are translated when the page is
+        # rendered, in the reader's language, not once in English when this module loads.
+        choices=[(k, format_lazy("{} — {}", k, v)) for k, v in API_SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
     )
     expires_at = forms.DateTimeField(

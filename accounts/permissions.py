@@ -49,6 +49,18 @@ def role_has(role: str, perm: str) -> bool:
     return perm in ROLE_PERMISSIONS.get(role, frozenset())
 
 
+def role_may_grant(actor_role: str, role: str) -> bool:
+    """Whether a member with ``actor_role`` (who manages the team) may give ``role`` (invite
+    with it, change someone to it) or deal with someone who has it (change their role, remove
+    them): only an owner may create, change or remove owners."""
+    return role != Role.OWNER or actor_role == Role.OWNER
+
+
+def roles_grantable(actor_role: str) -> list[tuple[str, str | Promise]]:
+    """The role choices a team manager with ``actor_role`` is offered."""
+    return [(value, label) for value, label in Role.choices if role_may_grant(actor_role, value)]
+
+
 # API key scopes: "<area>:read" or "<area>:write". Write implies read.
 API_SCOPES: dict[str, str | Promise] = {
     "contacts:read": _("Read contacts, lists and segments"),

@@ -41,7 +41,7 @@ from accounts.models import (
     WorkspaceSlugRedirect,
     notice_render,
 )
-from accounts.permissions import API_SCOPES, Perm, Role, role_has
+from accounts.permissions import API_SCOPES, Perm, Role, role_has, role_may_grant
 from accounts.useragent import parse_user_agent
 
 
@@ -305,10 +305,15 @@ def user_complete_signup(
     ip: str | None,
     user_agent: str = "",
     language: str = "",
-) -> Workspace:
+    invitation: Invitation | None = None,
+) -> Workspace | None:
     """Finish a sign-up: profile, the 18+ and policy acceptances (with versions and IP) and
     the user's first workspace, which they own. ``language`` is the one the sign-up page was
-    read in: it becomes the user's language, so their e-mails are written in it too."""
+    read in: it becomes the user's language, so their e-mails are written in it too.
+
+    A person who signs up from an open invitation to their address (``invitation``) gets no
+    workspace of their own: they join the inviting one when they accept the invitation,
+    after verifying the address. Returns the new workspace, or None for them."""
     user.language = language if language in dict(settings.LANGUAGES) else ""
     user.first_name = first_name
     user.last_name = last_name
@@ -326,6 +331,13 @@ def user_complete_signup(
         ]
     )
     signup_completed.send(sender=User, user=user, ip=ip, user_agent=user_agent)
+    if (
+        invitation is not None
+        and invitation.is_open
+        and invitation.email.lower() == user.email.lower()
+    ):
+        audit_record(workspace=None, action="user.signed_up", actor=user, target=user, ip=ip)
+        return None
     workspace = workspace_create(name=company_name or user.get_full_name(), owner=user, ip=ip)
     audit_record(workspace=workspace, action="user.signed_up", actor=user, target=user, ip=ip)
     return workspace
@@ -501,7 +513,7 @@ def _hash_token(token: str) -> str:
 
 def _ensure_may_grant(*, actor_membership: Membership, role: str) -> None:
     # Only an owner may create, change or remove owners.
-    if role == Role.OWNER and actor_membership.role != Role.OWNER:
+    if not role_may_grant(actor_membership.role, role):
         raise PermissionDenied(_("Only an owner can grant or change the owner role."))
 
 

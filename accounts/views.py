@@ -4,16 +4,19 @@ Thin: parse the form, call a service, render."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from allauth.account import views as allauth_views
+from allauth.account.utils import get_next_redirect_url
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,8 +32,15 @@ from accounts.forms import (
     RoleForm,
     WorkspaceSettingsForm,
 )
-from accounts.models import SecurityReport, User
-from accounts.permissions import API_SCOPES, Perm, Role, role_has
+from accounts.models import Invitation, SecurityReport, User
+from accounts.permissions import (
+    API_SCOPES,
+    Perm,
+    Role,
+    role_has,
+    role_may_grant,
+    roles_grantable,
+)
 from accounts.presenters import audit_sentences
 from accounts.tenancy import AuthenticatedRequest, WorkspaceRequest, workspace_view
 
@@ -84,15 +94,27 @@ def workspace_create(request: AuthenticatedRequest) -> HttpResponse:
 @workspace_view(Perm.VIEW)
 def team(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
+    actor_role = request.membership.role
+    can_manage = role_has(actor_role, Perm.TEAM_MANAGE)
+    members = list(selectors.team_members(workspace=workspace))
     return render(
         request,
         "accounts/team.html",
         {
-            "members": selectors.team_members(workspace=workspace),
+            "members": members,
             "invitations": selectors.invitations_open(workspace=workspace),
             "invite_form": InviteForm(),
-            "roles": Role.choices,
-            "can_manage": role_has(request.membership.role, Perm.TEAM_MANAGE),
+            # Only what this member may do is offered: an admin is shown no Owner role and no
+            # controls on an owner's row (the services refuse them anyway).
+            "roles": roles_grantable(actor_role),
+            "can_manage": can_manage,
+            "manageable": {
+                m.pk
+                for m in members
+                if can_manage
+                and m.user_id != request.user.pk
+                and role_may_grant(actor_role, m.role)
+            },
         },
     )
 
@@ -211,6 +233,39 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("You joined %(name)s.") % {"name": membership.workspace.name})
         return redirect("messaging_analytics:home", workspace_slug=membership.workspace.slug)
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+
+def _invitation_of_next(next_url: str | None) -> Invitation | None:
+    """The open invitation a sign-up comes from: its page's "Sign up" link (and the sign-in
+    page's, when the person went there first) carries ``?next=/invitations/<token>/``."""
+    if not next_url:
+        return None
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return None
+    if match.view_name != "accounts:invitation_accept":
+        return None
+    return services.invitation_find_open(token=match.kwargs["token"])
+
+
+class SignupView(allauth_views.SignupView):
+    """allauth's sign-up, told about the invitation it comes from (if any): the form then
+    asks only what a teammate needs, and the page says which workspace they are joining.
+    After the e-mail is verified, ``next`` brings them back to the invitation to accept it."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.invitation = _invitation_of_next(get_next_redirect_url(request))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "invitation": self.invitation}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "invitation": self.invitation}
+
+
+signup = SignupView.as_view()
 
 
 @workspace_view(Perm.API_KEYS_MANAGE)

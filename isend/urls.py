@@ -19,6 +19,8 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # allauth's sign-up, told about the invitation it comes from (accounts.views.SignupView).
+    path("accounts/signup/", account_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     # The language switcher (header and footer): Django's set_language, saved to the profile.
     path("i18n/setlang/", account_views.language_set, name="set_language"),

@@ -185,3 +185,37 @@ def test_the_api_answers_when_its_rate_limit_cache_is_down(workspace, owner, cap
 
     assert response.status_code == 200
     assert "rate limit not applied" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("language", "description", "english"),
+    [
+        pytest.param(
+            "ru",
+            "contacts:read — Просмотр контактов, списков и сегментов",
+            "Read contacts, lists and segments",
+            id="ru_case",
+        ),
+        pytest.param(
+            "az",
+            "contacts:read — Kontaktlara, siyahılara və seqmentlərə baxmaq",
+            "Read contacts, lists and segments",
+            id="az_case",
+        ),
+    ],
+)
+def test_scope_descriptions_are_in_the_readers_language(
+    member_client, workspace, owner, language: str, description: str, english: str
+) -> None:
+    services.user_set_language(user=owner, language=language)
+
+    page = member_client.get(reverse("accounts:developers", args=[workspace.slug]))
+
+    html = page.content.decode()
+    assert f'<html lang="{language}">' in html
+    assert description in html
+    assert english not in html
+    # and the next reader, in English, still reads English
+    services.user_set_language(user=owner, language="en")
+    html = member_client.get(reverse("accounts:developers", args=[workspace.slug])).content
+    assert "contacts:read — Read contacts, lists and segments" in html.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -148,3 +150,99 @@ def test_owner_can_hand_over_and_step_down(workspace, make_member) -> None:
     owner.refresh_from_db()
     successor.refresh_from_db()
     assert (owner.role, successor.role) == (Role.ADMIN, Role.OWNER)
+
+
+def _row(page: str, email: str) -> str:
+    match = re.search(rf'<tr data-testid="member-{re.escape(email)}">.*?</tr>', page, re.S)
+    assert match, email
+    return match.group(0)
+
+
+def test_admin_is_offered_no_owner_role_and_no_controls_on_the_owners_row(
+    workspace, make_member
+) -> None:
+    owner = make_member(workspace, Role.OWNER)
+    admin = make_member(workspace, Role.ADMIN)
+    member = make_member(workspace, Role.MEMBER)
+
+    page = _client_for(admin).get(reverse("accounts:team", args=[workspace.slug])).content.decode()
+
+    # no "Owner" among the roles the admin may give, in the member's row or in the invite form
+    assert 'value="owner"' not in page
+    assert re.search(r'<select[^>]*id="id_role"[^>]*>.*?value="admin".*?</select>', page, re.S)
+    # the owner's row: the role as text, nothing to change or remove
+    owner_row = _row(page, owner.user.email)
+    assert "Owner" in owner_row
+    assert "<select" not in owner_row
+    assert "Remove" not in owner_row
+    # a member's row keeps its controls
+    member_row = _row(page, member.user.email)
+    assert reverse("accounts:team_change_role", args=[workspace.slug, member.pk]) in member_row
+    assert reverse("accounts:team_remove", args=[workspace.slug, member.pk]) in member_row
+
+
+def test_owner_is_offered_the_owner_role_and_controls_on_another_owners_row(
+    workspace, make_member
+) -> None:
+    owner = make_member(workspace, Role.OWNER)
+    co_owner = make_member(workspace, Role.OWNER)
+
+    page = _client_for(owner).get(reverse("accounts:team", args=[workspace.slug])).content.decode()
+
+    assert re.search(r'<select[^>]*id="id_role"[^>]*>.*?value="owner".*?</select>', page, re.S)
+    co_owner_row = _row(page, co_owner.user.email)
+    assert reverse("accounts:team_change_role", args=[workspace.slug, co_owner.pk]) in co_owner_row
+    assert reverse("accounts:team_remove", args=[workspace.slug, co_owner.pk]) in co_owner_row
+    # one's own row has none (handing over is done from the successor's row)
+    assert "<select" not in _row(page, owner.user.email)
+
+
+def test_admin_cannot_remove_or_demote_the_owner_even_by_posting(workspace, make_member) -> None:
+    owner = make_member(workspace, Role.OWNER)
+    make_member(workspace, Role.OWNER)  # a second owner: the last-owner rule is not the reason
+    client = _client_for(make_member(workspace, Role.ADMIN))
+
+    client.post(
+        reverse("accounts:team_change_role", args=[workspace.slug, owner.pk]), {"role": "member"}
+    )
+    response = client.post(
+        reverse("accounts:team_remove", args=[workspace.slug, owner.pk]), follow=True
+    )
+
+    owner.refresh_from_db()
+    assert owner.role == Role.OWNER
+    assert "Only an owner can grant or change the owner role." in response.content.decode()
+
+
+def test_admin_inviting_an_owner_is_refused_with_the_reason(
+    workspace, make_member, django_capture_on_commit_callbacks
+) -> None:
+    client = _client_for(make_member(workspace, Role.ADMIN))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("accounts:team_invite", args=[workspace.slug]),
+            {"email": "boss@example.com", "role": Role.OWNER},
+            follow=True,
+        )
+
+    page = response.content.decode()
+    assert "Only an owner can grant or change the owner role." in page
+    assert "Invitation sent" not in page
+    assert not Invitation.objects.exists()  # not downgraded to Member either
+    assert len(mail.outbox) == 0
+
+
+def test_owner_invites_an_owner(workspace, make_member, django_capture_on_commit_callbacks) -> None:
+    client = _client_for(make_member(workspace, Role.OWNER))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("accounts:team_invite", args=[workspace.slug]),
+            {"email": "partner@example.com", "role": Role.OWNER},
+            follow=True,
+        )
+
+    assert "Invitation sent to partner@example.com." in response.content.decode()
+    assert Invitation.objects.get().role == Role.OWNER
+    assert mail.outbox[0].to == ["partner@example.com"]
