@@ -80,6 +80,22 @@ def invitations_open(*, workspace: Workspace) -> QuerySet[Invitation]:
     ).order_by("-created_at")
 
 
+def invitations_open_for(*, email: str) -> QuerySet[Invitation]:
+    """The open invitations sent to an address, across workspaces (the invitee's own view)."""
+    from django.utils import timezone
+
+    return (
+        Invitation.objects.filter(
+            email__iexact=email,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("workspace")
+        .order_by("-created_at")[:5]
+    )
+
+
 def get_membership_for_workspace(*, workspace: Workspace, membership_id: int) -> Membership:
     from django.shortcuts import get_object_or_404
 

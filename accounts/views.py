@@ -88,7 +88,10 @@ def workspace_create(request: AuthenticatedRequest) -> HttpResponse:
             )
             messages.success(request, _("Workspace “%(name)s” created.") % {"name": workspace.name})
             return redirect("messaging_analytics:home", workspace_slug=workspace.slug)
-    return render(request, "accounts/workspace_create.html")
+    # An invitee who confirmed their address in another browser lands here without the
+    # invitation's link (only its hash is stored): say where it is.
+    invitations = selectors.invitations_open_for(email=request.user.email)
+    return render(request, "accounts/workspace_create.html", {"invitations": invitations})
 
 
 @workspace_view(Perm.VIEW)

@@ -174,3 +174,21 @@ def test_complete_signup_with_an_invitation_for_another_address_makes_a_workspac
     assert made is not None
     assert made.name == "Stranger Things"
     assert Membership.objects.get(user=stranger).role == Role.OWNER
+
+
+def test_an_invitee_without_a_workspace_is_told_where_the_invitation_is(
+    invitation_path, workspace
+) -> None:
+    """Confirmed in another browser, the invitee lands on "New workspace" without the link
+    (only its hash is kept): the page names the inviting workspace and the address it went to."""
+    from tests.factories import UserFactory
+
+    invitee = UserFactory(email=INVITEE)
+    client = Client()
+    client.force_login(invitee)
+
+    page = client.get(reverse("home"), follow=True).content.decode()
+
+    assert 'data-testid="pending-invitation"' in page
+    assert workspace.name in unescape(page)
+    assert INVITEE in page
