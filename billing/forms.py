@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Order, Package
+
+#: An Azerbaijani taxpayer number (VÖEN) is ten digits.
+VOEN_DIGITS = 10
 
 
 class BuyForm(forms.Form):
@@ -26,7 +31,12 @@ class BuyForm(forms.Form):
     buyer_address = forms.CharField(
         label=_("Address"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
-    buyer_tax_id = forms.CharField(label=_("Tax ID (VÖEN)"), max_length=40, required=False)
+    buyer_tax_id = forms.CharField(
+        label=_("Tax ID (VÖEN)"),
+        max_length=40,
+        required=False,
+        help_text=_("10 digits; a company outside Azerbaijan: its country code and tax number."),
+    )
     accept_no_refund = forms.BooleanField(
         label=_("I understand that payments are non-refundable."), required=True
     )
@@ -50,6 +60,24 @@ class BuyForm(forms.Form):
         self.fields["method"].choices = methods  # type: ignore[attr-defined]
         if len(methods) == 1 and not self.is_bound:
             self.initial.setdefault("method", methods[0][0])
+
+    def clean_buyer_tax_id(self) -> str:
+        """Printed on the pro-forma and the tax invoice, so it must be one: a VÖEN is ten
+        digits; a foreign buyer's number starts with its ISO country code (as EU VAT ids do)."""
+        typed = "".join(self.cleaned_data.get("buyer_tax_id", "").split()).upper()
+        if not typed:
+            return ""
+        if typed.isdigit() and len(typed) == VOEN_DIGITS:
+            return typed
+        if re.fullmatch(r"[A-Z]{2}[A-Z0-9-]{2,18}", typed) and not typed.startswith("AZ"):
+            return typed
+        raise forms.ValidationError(
+            _(
+                "A VÖEN has 10 digits (you typed “%(typed)s”). For a company outside "
+                "Azerbaijan, give its country code and tax number, e.g. DE123456789."
+            )
+            % {"typed": typed[:40]}
+        )
 
     @property
     def methods_available(self) -> bool:
