@@ -71,6 +71,7 @@ AUDIT_SENTENCES: dict[str, Any] = {
     ),
     "campaign.duplicated": gettext_lazy("Campaign “%(target)s” created as a copy"),
     "campaign.deleted": gettext_lazy("Draft campaign “%(target)s” deleted"),
+    "campaign.edited": gettext_lazy("Draft campaign “%(target)s” edited"),
     "campaign.retry_failed": ngettext_lazy(
         "Campaign “%(target)s”: %(messages)s failed message sent again",
         "Campaign “%(target)s”: %(messages)s failed messages sent again",

@@ -498,7 +498,9 @@ def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Prom
                 "pause_reason": _("Why the campaign was paused, if it was."),
                 "template_name": _("Message template sent."),
                 "whatsapp_template_name": _("WhatsApp (Meta) template sent."),
-                "template_language": _("Language used when a contact's has no translation."),
+                "template_language": _(
+                    "Language sent when the template has no translation in the contact's language."
+                ),
                 "template_variables": _("What fills each template variable (JSON object)."),
                 "header_media_type": _("Type of the header file (see campaign_media)."),
                 "header_media_url": _("Link to the header media."),

@@ -79,6 +79,7 @@ def test_signup_from_invitation_joins_the_team_and_makes_no_workspace(
 
     # verify: back to the invitation, accept, in the team with the invited role
     [confirmation] = mail.outbox
+    assert confirmation.body.startswith("Hello from iSend!")  # the product, not the host
     link = _path(re.search(r"https?://\S+/accounts/confirm-email/\S+/", confirmation.body).group(0))
     response = client.post(link)
     assert response.status_code == 302

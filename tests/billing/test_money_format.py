@@ -90,3 +90,17 @@ def test_the_bank_transfer_e_mail_is_in_the_buyer_s_language(
     assert email.extra_headers["Content-Language"] == "ru"
     assert f"59,00{NBSP}₼" in email.subject
     assert f"59,00{NBSP}₼" in email.body
+
+
+def test_a_package_s_credits_are_grouped_as_its_price_is(
+    workspace: Workspace, member_client: Client
+) -> None:
+    Package.objects.create(
+        name="Large", credits=100_000, validity_days=365, price="1800.00", currency="AZN"
+    )
+
+    page = member_client.get(
+        reverse("billing:pricing", kwargs={"workspace_slug": workspace.slug})
+    ).content.decode()
+
+    assert "100,000 message credits" in page
