@@ -109,6 +109,20 @@ def clean_attributes(value: Any) -> dict[str, Any]:
     return cleaned
 
 
+def language_code_clean(value: Any) -> tuple[str, str]:
+    """A contact's language as WhatsApp templates name theirs ("az", "ru", "en_US"; "EN-us"
+    becomes "en_US"), or the reason it is not one. It picks the template translation each
+    contact gets, so a typo would silently send them the default language."""
+    text = str(value or "").strip()
+    if not text:
+        return "", ""
+    match = re.fullmatch(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}))?", text)
+    if match is None:
+        return text, _("Use a language code such as az, ru or en_US.")
+    code = match.group(1).lower()
+    return (f"{code}_{match.group(2).upper()}" if match.group(2) else code), ""
+
+
 def contact_clean(
     *, workspace: Workspace, data: Mapping[str, Any], partial: bool = False
 ) -> dict[str, Any]:
@@ -123,12 +137,17 @@ def contact_clean(
         else:
             cleaned["phone"] = result.e164
             cleaned["_derived_country"] = result.country
-    for name, limit in (("first_name", 100), ("last_name", 100), ("language", 16)):
+    for name, limit in (("first_name", 100), ("last_name", 100)):
         if name in data:
             text = str(data.get(name) or "").strip()
             if len(text) > limit:
                 errors[name] = [_("At most %(n)d characters.") % {"n": limit}]
             cleaned[name] = text
+    if "language" in data:
+        language, problem = language_code_clean(data.get("language"))
+        if problem:
+            errors["language"] = [problem]
+        cleaned["language"] = language
     if "country" in data:
         country = str(data.get("country") or "").strip().upper()
         if country and not re.fullmatch(r"[A-Z]{2}", country):
