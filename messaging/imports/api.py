@@ -66,7 +66,8 @@ class ContactImportCreateSerializer(serializers.Serializer):
     mapping = serializers.JSONField(
         required=False,
         help_text='Column indexes: {"phone": 0, "first_name": 1, "attributes": {"city": 3}}. '
-        "Omitted: the guess from the header is used.",
+        'A whole name is split: "full_name" (first name, then surname) or '
+        '"full_name_surname_first" (as Russian ФИО). Omitted: the guess from the header is used.',
     )
     consent_confirmed = serializers.BooleanField(
         help_text="Required: the contacts were obtained lawfully and agreed to receive messages."

@@ -28,6 +28,7 @@ from phonenumbers.phonemetadata import PhoneMetadata
 from core.phones import parse_phone, phone_time_zone
 from messaging.contacts.services import UpsertRow, clean_tags, upsert_rows_encode
 from messaging.imports.files import FileInfo, FileRejected, iter_rows
+from messaging.imports.headers import split_full_name
 
 if TYPE_CHECKING:
     from messaging.imports.models import ContactImport
@@ -102,8 +103,13 @@ def rejected(line: int, reason: str, message: str, row: Sequence[Any]) -> Reject
 def prepare_chunk(
     contact_import: ContactImport, chunk: list[tuple[int, list[Any]]], seen: dict[int, int]
 ) -> Prepared:
-    """Parse and validate a chunk. Updates `seen` (phone -> first line), in file order."""
+    """Parse and validate a chunk. Updates `seen` (phone -> first line), in file order.
+
+    A full-name column is split by `headers.split_full_name`; a first or last name given in
+    its own column wins over the part split from the full name, which only fills blanks."""
     mapping = contact_import.mapping
+    full_index = mapping.get("full_name", mapping.get("full_name_surname_first"))
+    surname_first = "full_name_surname_first" in mapping and "full_name" not in mapping
     attribute_columns: dict[str, int] = mapping.get("attributes", {})
     base_tags = list(contact_import.tags)
     result = ChunkResult(rows=len(chunk))
@@ -143,11 +149,19 @@ def prepare_chunk(
             value = text(cell(row, index))
             if value:  # an empty cell never erases a value the contact already has
                 attributes[name] = value[:500]
+        first_name = text(cell(row, mapping.get("first_name")))
+        last_name = text(cell(row, mapping.get("last_name")))
+        if full_index is not None:
+            split_first, split_last = split_full_name(
+                text(cell(row, full_index)), surname_first=surname_first
+            )
+            first_name = first_name or split_first
+            last_name = last_name or split_last
         upserts.append(
             UpsertRow(
                 phone=parsed.e164,
-                first_name=text(cell(row, mapping.get("first_name"))),
-                last_name=text(cell(row, mapping.get("last_name"))),
+                first_name=first_name,
+                last_name=last_name,
                 language=text(cell(row, mapping.get("language")))[:16],
                 country=parsed.country,
                 time_zone=phone_time_zone(parsed.e164),
