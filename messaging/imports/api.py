@@ -85,7 +85,9 @@ class ContactImportCreateSerializer(serializers.Serializer):
 class RejectionSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     reason = serializers.CharField()
-    message = serializers.CharField()
+    message = serializers.CharField(
+        source="text", help_text="Why, in the request's language (`reason` is the stable code)."
+    )
     row = serializers.ListField(child=serializers.CharField(allow_blank=True))
 
 

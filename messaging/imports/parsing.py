@@ -21,7 +21,6 @@ from itertools import islice
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from django.utils import translation
 from django.utils.translation import gettext as _
 from phonenumbers.phonemetadata import PhoneMetadata
 
@@ -76,11 +75,13 @@ class ChunkResult:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A row the report lists (plain data: it crosses the pipe from the parse process)."""
+    """A row the report lists (plain data: it crosses the pipe from the parse process). The
+    reason is a code and its parameters, put in words in the reader's language when the
+    report is read (`messaging.imports.reasons`), never here."""
 
     line: int
     reason: str
-    message: str
+    params: dict[str, Any]
     row: list[str]
 
 
@@ -94,9 +95,13 @@ class Prepared:
     opt_outs: list[str] = field(default_factory=list)  # E.164 numbers the file says opted out
 
 
-def rejected(line: int, reason: str, message: str, row: Sequence[Any]) -> Rejected:
+def rejected(line: int, reason: str, params: dict[str, Any], row: Sequence[Any]) -> Rejected:
     return Rejected(
-        line=line, reason=reason[:32], message=message[:255], row=[text(value) for value in row]
+        line=line,
+        reason=reason[:32],
+        # A cell's text is quoted in the reason: a whole paragraph pasted there is cut short.
+        params={k: v[:120] if isinstance(v, str) else v for k, v in params.items()},
+        row=[text(value) for value in row],
     )
 
 
@@ -116,29 +121,19 @@ def prepare_chunk(
     rejections: list[Rejected] = []
     upserts: list[UpsertRow] = []
     opt_outs: list[str] = []
-    language = translation.get_language()
     for line, row in chunk:
         parsed = parse_phone(
-            cell(row, mapping["phone"]),
-            default_country=contact_import.default_country,
-            language=language,
+            cell(row, mapping["phone"]), default_country=contact_import.default_country
         )
         if parsed.e164 is None:
             result.invalid += 1
-            rejections.append(rejected(line, parsed.reason, parsed.message, row))
+            rejections.append(rejected(line, parsed.reason, parsed.params, row))
             continue
         key = _phone_key(parsed.e164)
         first_line = seen.get(key)
         if first_line:
             result.duplicates += 1
-            rejections.append(
-                rejected(
-                    line,
-                    "duplicate",
-                    _("Same phone number as line %(line)d.") % {"line": first_line},
-                    row,
-                )
-            )
+            rejections.append(rejected(line, "duplicate", {"line": first_line}, row))
             continue
         seen[key] = line
         if text(cell(row, mapping.get("opted_out"))).lower() in TRUTHY:
@@ -253,7 +248,7 @@ def prepared_chunks(contact_import: ContactImport, info: FileInfo) -> Iterator[I
 
     A bare `os.fork()`, not `multiprocessing`: the imports worker's prefork pool runs tasks in
     daemonic processes, which `multiprocessing` forbids to have children. The child inherits
-    the writer's state (the import, the active language for rejection messages) and never
+    the writer's state (the import, the active language for its own errors) and never
     touches the database; it leaves with `os._exit`, so nothing the writer owns is closed."""
     if not FORK_PARSER:
         yield _chunks_here(contact_import, info)

@@ -33,7 +33,7 @@ from messaging.contacts.services import (
     clean_tags,
     contacts_upsert_encoded,
 )
-from messaging.imports import headers
+from messaging.imports import headers, reasons
 from messaging.imports.files import FileInfo, FileRejected, count_rows, sniff, sniff_format
 from messaging.imports.models import ContactImport
 from messaging.imports.parsing import ChunkResult, Prepared, Rejected, prepared_chunks
@@ -450,12 +450,7 @@ def _suppressed_removed(
         ensure_ascii=False,
     )
     rejections = prepared.rejections + [
-        Rejected(
-            line=prepared.lines[phone],
-            reason="suppressed",
-            message=_("This number asked to be erased; add it back only with its fresh consent."),
-            row=[phone],
-        )
+        Rejected(line=prepared.lines[phone], reason=reasons.SUPPRESSED, params={}, row=[phone])
         for phone in sorted(suppressed)
     ]
     return phones, rows_json, rejections
@@ -564,16 +559,16 @@ def _rejections_insert(contact_import: ContactImport, rejections: Sequence[Rejec
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO messaging_contactimportrejection "
-            "(workspace_id, contact_import_id, line, reason, message, row) "
-            "SELECT %s, %s, r.line, r.reason, r.message, r.row "
-            "FROM jsonb_to_recordset(%s::jsonb) AS r(line integer, reason text, message text, "
+            "(workspace_id, contact_import_id, line, reason, params, message, row) "
+            "SELECT %s, %s, r.line, r.reason, r.params, '', r.row "
+            "FROM jsonb_to_recordset(%s::jsonb) AS r(line integer, reason text, params jsonb, "
             "row jsonb)",
             [
                 contact_import.workspace_id,
                 contact_import.pk,
                 json.dumps(
                     [
-                        {"line": r.line, "reason": r.reason, "message": r.message, "row": r.row}
+                        {"line": r.line, "reason": r.reason, "params": r.params, "row": r.row}
                         for r in rejections
                     ],
                     ensure_ascii=False,
