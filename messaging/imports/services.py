@@ -21,9 +21,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from accounts.models import ApiKey, User, Workspace
+from accounts.models import ApiKey, PluralNotice, User, Workspace
 from accounts.services import audit_record, notify
 from messaging.contacts.models import ContactList, CreatedVia, OptOutSource
 from messaging.contacts.selectors import phones_suppressed
@@ -650,9 +649,12 @@ def _finish(*, workspace: Workspace, import_id: int) -> None:
         kind="import_finished",
         workspace=workspace,
         user=contact_import.created_by,
-        text=gettext_noop(
+        text=PluralNotice.ngettext(
             "Import of %(file)s finished: %(created)d created, %(updated)d updated, "
-            "%(invalid)d invalid rows."
+            "%(invalid)d invalid row.",
+            "Import of %(file)s finished: %(created)d created, %(updated)d updated, "
+            "%(invalid)d invalid rows.",
+            "invalid",
         ),
         params={
             "file": contact_import.original_name,
