@@ -272,9 +272,7 @@ def _clean_mapping(raw: Mapping[str, Any], width: int) -> dict[str, Any]:
         if index is not None:
             mapping[name] = index
     if all(role in mapping for role in headers.FULL_NAME_ROLES):
-        raise ValidationError(
-            {"mapping": [_("Choose one column for the full name: its names are split once.")]}
-        )
+        raise ValidationError({"mapping": [_("Choose only one column for the full name.")]})
     for raw_key, raw_index in dict(raw.get("attributes") or {}).items():
         key = attribute_key(raw_key)
         index = column(raw_index, raw_key)

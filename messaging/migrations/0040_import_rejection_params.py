@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0039_campaign_count_credits_used'),
+        ("messaging", "0039_campaign_count_credits_used"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contactimportrejection',
-            name='params',
+            model_name="contactimportrejection",
+            name="params",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='contactimportrejection',
-            name='message',
+            model_name="contactimportrejection",
+            name="message",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]
