@@ -4,6 +4,7 @@ records the privacy policy promises: login events and an audit trail."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import ClassVar
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Role
@@ -332,9 +333,44 @@ class Notification(models.Model):
         return notice_render(self.message, self.params) if self.message else self.text
 
 
+#: The key of a notice's params that holds its plural msgid and the name of the number that
+#: picks the form (see `PluralNotice`); the sentence's %-placeholders never use it.
+PLURAL_PARAM = "_plural"
+
+
+@dataclass(frozen=True)
+class PluralNotice:
+    """A notice sentence with plural forms ("1 invalid row", "2 invalid rows"), kept as msgids
+    like a `gettext_noop` sentence and translated for each reader with `ngettext`.
+
+    Build it with `PluralNotice.ngettext(singular, plural, count)`: nothing is translated
+    there, but xgettext's default `ngettext` keyword matches that call too, so makemessages
+    extracts the pair as one plural entry (a `gettext_noop` pair would be two unrelated
+    entries that `ngettext` never finds). `count` names the parameter that picks the form."""
+
+    singular: str
+    plural: str
+    count: str
+
+    @staticmethod
+    def ngettext(singular: str, plural: str, count: str) -> PluralNotice:
+        return PluralNotice(singular=singular, plural=plural, count=count)
+
+
 def notice_render(message: str, params: dict[str, object]) -> str:
-    """A notice's msgid translated into the active language, with its parameters. A
-    translation that does not fit its parameters falls back to the English sentence."""
+    """A notice's msgid translated into the active language, with its parameters (a plural
+    sentence picks its form from them, see `PluralNotice`). A translation that does not fit
+    its parameters falls back to the English sentence."""
+    plural = params.get(PLURAL_PARAM)
+    if isinstance(plural, list) and len(plural) == 2:
+        msgid_plural, count = plural
+        number = params.get(count)
+        number = number if isinstance(number, int) else 0
+        english = message if number == 1 else msgid_plural
+        try:
+            return ngettext(message, msgid_plural, number) % params
+        except (KeyError, ValueError, TypeError):
+            return english % params
     try:
         return gettext(message) % params
     except (KeyError, ValueError, TypeError):

@@ -26,6 +26,7 @@ from accounts.hooks import signup_completed, workspace_restored, workspace_suspe
 from accounts.models import (
     MESSAGE_RETENTION_MAX_DAYS,
     MESSAGE_RETENTION_MIN_DAYS,
+    PLURAL_PARAM,
     ApiKey,
     AuditEvent,
     Invitation,
@@ -34,6 +35,7 @@ from accounts.models import (
     Membership,
     Notification,
     NotificationRead,
+    PluralNotice,
     SecurityReport,
     User,
     UserSession,
@@ -117,7 +119,7 @@ def notice_subject(text: str) -> str:
 def notify(
     *,
     kind: str,
-    text: str,
+    text: str | PluralNotice,
     params: dict[str, Any] | None = None,
     workspace: Workspace | None = None,
     user: User | None = None,
@@ -131,9 +133,15 @@ def notify(
 
     With ``params``, ``text`` is the sentence's msgid (marked with ``gettext_noop``) and
     ``params`` its values (names, numbers: JSON): every reader, on the page and in the e-mail,
-    reads it in their own language. Without, ``text`` is shown as it is."""
+    reads it in their own language. Without, ``text`` is shown as it is. A `PluralNotice`
+    (with ``params`` holding its count) is read in the plural form its count needs."""
     translatable = params is not None
     values = {k: str(v) if isinstance(v, Promise) else v for k, v in (params or {}).items()}
+    if isinstance(text, PluralNotice):
+        if not isinstance(values.get(text.count), int):
+            raise TypeError(f"a plural notice needs its count {text.count!r} in params")
+        values[PLURAL_PARAM] = [text.plural, text.count]
+        text = text.singular
     with translation.override(settings.LANGUAGE_CODE):
         stored = notice_render(text, values) if translatable else text
     notification = Notification.objects.create(

@@ -1,7 +1,9 @@
 """Phone number normalisation for contacts: every shape people and spreadsheets produce, to E.164.
 
 Pure functions (no ORM). `parse_phone` never raises: it returns either the E.164 form or a
-reason code with a message a person can act on, because imports report bad rows and carry on.
+reason code with its parameters, because imports report bad rows and carry on. The message a
+person can act on is made from them when it is read (`phone_reason_message`), in the reader's
+language: an import stores the code and parameters, not a sentence.
 `normalize_phone` raises `PhoneError` for forms and the API.
 
 Shapes handled: spaces, dashes, dots, slashes, brackets, non-breaking spaces, a `tel:` prefix,
@@ -13,13 +15,12 @@ floats (`994501234567.0`, or a real float from XLSX) and scientific notation
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
 import phonenumbers
-from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_noop
 from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 from phonenumbers import timezone as phone_timezone
 
@@ -44,19 +45,58 @@ class Reason:
     PRECISION_LOST = "precision_lost"
 
 
+# The sentence for each reason; a reason found for a known country has its own sentence.
+_MESSAGES: dict[tuple[str, bool], str] = {
+    (Reason.EMPTY, False): gettext_noop("The phone number is empty."),
+    (Reason.NOT_A_NUMBER, False): gettext_noop("“%(value)s” is not a phone number."),
+    (Reason.TOO_SHORT, False): gettext_noop("“%(value)s” is too short to be a phone number."),
+    (Reason.TOO_SHORT, True): gettext_noop("“%(value)s” is too short for a number in %(country)s."),
+    (Reason.TOO_LONG, False): gettext_noop("“%(value)s” is too long to be a phone number."),
+    (Reason.TOO_LONG, True): gettext_noop("“%(value)s” is too long for a number in %(country)s."),
+    (Reason.UNKNOWN_COUNTRY, False): gettext_noop(
+        "“%(value)s” starts with an unknown country code; add the country code, e.g. +994."
+    ),
+    (Reason.INVALID_FOR_COUNTRY, True): gettext_noop(
+        "“%(value)s” is not a valid number for %(country)s."
+    ),
+    (Reason.PRECISION_LOST, False): gettext_noop(
+        "“%(value)s” lost digits in scientific notation; format the column as text in the "
+        "spreadsheet and export it again."
+    ),
+}
+
+
+def phone_reason_message(reason: str, params: dict[str, str]) -> str:
+    """The sentence for a `Reason` code and its parameters, in the active language; "" for a
+    code this version does not know."""
+    msgid = _MESSAGES.get((reason, "country" in params))
+    if msgid is None:
+        return ""
+    try:
+        return gettext(msgid) % params
+    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+        return msgid % params
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneResult:
-    """The outcome of parsing one value: `e164` when valid, else `reason` + `message`."""
+    """The outcome of parsing one value: `e164` when valid, else `reason` + `params` (the
+    value, and the country when one was recognised), which `message` puts in words."""
 
     raw: str
     e164: str | None = None
     country: str = ""
     reason: str = ""
-    message: str = ""
+    params: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.e164 is not None
+
+    @property
+    def message(self) -> str:
+        """Why the value is not a phone number, in the active language ("" when it is one)."""
+        return phone_reason_message(self.reason, self.params) if self.reason else ""
 
 
 class PhoneError(ValueError):
@@ -85,19 +125,18 @@ def _as_text(raw: object) -> str:
     return str(raw)
 
 
-def _fail(raw: str, code: str, message: str) -> PhoneResult:
-    return PhoneResult(raw=raw, reason=code, message=message)
+def _fail(raw: str, code: str, country: str | None = None) -> PhoneResult:
+    params = {"value": raw} if country is None else {"value": raw, "country": country}
+    return PhoneResult(raw=raw, reason=code, params=params)
 
 
-def parse_phone(
-    raw: object, *, default_country: str | None = "AZ", language: str | None = None
-) -> PhoneResult:
+def parse_phone(raw: object, *, default_country: str | None = "AZ") -> PhoneResult:
     """Parse `raw` into E.164, using `default_country` (ISO 3166 alpha-2) for national numbers.
 
-    Never raises. Results are cached: imports parse the same few shapes many times. Bulk
-    callers pass the active `language` once (looking it up costs as much as a cache hit)."""
+    Never raises. Results are cached: imports parse the same few shapes many times. The
+    result holds no sentence, so the cache serves every language."""
     region = (default_country or "").upper() or None
-    return _parse_cached(_as_text(raw), region, language or translation.get_language())
+    return _parse_cached(_as_text(raw), region)
 
 
 def _expand_scientific(value: str) -> str | None:
@@ -111,32 +150,24 @@ def _expand_scientific(value: str) -> str | None:
     return digits
 
 
-def _precision_message(raw: str) -> str:
-    return _(
-        "“%(value)s” lost digits in scientific notation; format the column as text in the "
-        "spreadsheet and export it again."
-    ) % {"value": raw}
-
-
 def _not_a_number(raw: str) -> PhoneResult:
-    return _fail(raw, Reason.NOT_A_NUMBER, _("“%(value)s” is not a phone number.") % {"value": raw})
+    return _fail(raw, Reason.NOT_A_NUMBER)
 
 
 @lru_cache(maxsize=4096)  # small: an import repeats a few shapes, not numbers
-def _parse_cached(text: str, region: str | None, language: str | None) -> PhoneResult:
-    """Cached by the active language too: the cached result carries a translated message."""
+def _parse_cached(text: str, region: str | None) -> PhoneResult:
     raw = text
     value = text.strip().lstrip("'")  # Excel's "treat as text" mark
     if value.lower().startswith("tel:"):
         value = value[4:]
     if not value:
-        return _fail(raw, Reason.EMPTY, _("The phone number is empty."))
+        return PhoneResult(raw=raw, reason=Reason.EMPTY)
 
     # Excel: "9.94501234567E+11" (the float tail "994501234567.0" is handled below).
     if _SCIENTIFIC.match(value):
         expanded = _expand_scientific(value)
         if expanded is None:
-            return _fail(raw, Reason.PRECISION_LOST, _precision_message(raw))
+            return _fail(raw, Reason.PRECISION_LOST)
         value = expanded
     float_tail = _FLOAT_TAIL.match(value)
     if float_tail:
@@ -151,17 +182,9 @@ def _parse_cached(text: str, region: str | None, language: str | None) -> PhoneR
 
     digits = value.lstrip("+")
     if len(digits) < MIN_DIGITS:
-        return _fail(
-            raw,
-            Reason.TOO_SHORT,
-            _("“%(value)s” is too short to be a phone number.") % {"value": raw},
-        )
+        return _fail(raw, Reason.TOO_SHORT)
     if len(digits) > MAX_DIGITS + 2:  # a trunk 0 and a country code may both be present
-        return _fail(
-            raw,
-            Reason.TOO_LONG,
-            _("“%(value)s” is too long to be a phone number.") % {"value": raw},
-        )
+        return _fail(raw, Reason.TOO_LONG)
 
     candidates: list[tuple[str, str | None]] = []
     if value.startswith("+"):
@@ -183,11 +206,7 @@ def _parse_cached(text: str, region: str | None, language: str | None) -> PhoneR
         if phonenumbers.is_valid_number(parsed):
             e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
             if len(e164) - 1 > MAX_DIGITS:  # the metadata accepts some; E.164 does not
-                return _fail(
-                    raw,
-                    Reason.TOO_LONG,
-                    _("“%(value)s” is too long to be a phone number.") % {"value": raw},
-                )
+                return _fail(raw, Reason.TOO_LONG)
             return PhoneResult(
                 raw=raw,
                 e164=e164,
@@ -209,33 +228,13 @@ def _explain(
         else None
     )
     if parsed is None or country in ("ZZ", "001", None):
-        return _fail(
-            raw,
-            Reason.UNKNOWN_COUNTRY,
-            _("“%(value)s” starts with an unknown country code; add the country code, e.g. +994.")
-            % {"value": raw},
-        )
+        return _fail(raw, Reason.UNKNOWN_COUNTRY)
     possible = phonenumbers.is_possible_number_with_reason(parsed)
     if possible == ValidationResult.TOO_SHORT:
-        return _fail(
-            raw,
-            Reason.TOO_SHORT,
-            _("“%(value)s” is too short for a number in %(country)s.")
-            % {"value": raw, "country": country},
-        )
+        return _fail(raw, Reason.TOO_SHORT, country)
     if possible == ValidationResult.TOO_LONG:
-        return _fail(
-            raw,
-            Reason.TOO_LONG,
-            _("“%(value)s” is too long for a number in %(country)s.")
-            % {"value": raw, "country": country},
-        )
-    return _fail(
-        raw,
-        Reason.INVALID_FOR_COUNTRY,
-        _("“%(value)s” is not a valid number for %(country)s.")
-        % {"value": raw, "country": country},
-    )
+        return _fail(raw, Reason.TOO_LONG, country)
+    return _fail(raw, Reason.INVALID_FOR_COUNTRY, country)
 
 
 def normalize_phone(raw: object, *, default_country: str | None = "AZ") -> str:

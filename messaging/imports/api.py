@@ -66,7 +66,8 @@ class ContactImportCreateSerializer(serializers.Serializer):
     mapping = serializers.JSONField(
         required=False,
         help_text='Column indexes: {"phone": 0, "first_name": 1, "attributes": {"city": 3}}. '
-        "Omitted: the guess from the header is used.",
+        'A whole name is split: "full_name" (first name, then surname) or '
+        '"full_name_surname_first" (as Russian ФИО). Omitted: the guess from the header is used.',
     )
     consent_confirmed = serializers.BooleanField(
         help_text="Required: the contacts were obtained lawfully and agreed to receive messages."
@@ -84,7 +85,9 @@ class ContactImportCreateSerializer(serializers.Serializer):
 class RejectionSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     reason = serializers.CharField()
-    message = serializers.CharField()
+    message = serializers.CharField(
+        source="text", help_text="Why, in the request's language (`reason` is the stable code)."
+    )
     row = serializers.ListField(child=serializers.CharField(allow_blank=True))
 
 

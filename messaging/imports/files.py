@@ -18,6 +18,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from messaging.imports import headers
+
 SAMPLE_BYTES = 64 * 1024
 PREVIEW_ROWS = 10
 #: Raw rows the upload request reads at most to find the preview (blank rows included), so
@@ -285,12 +287,34 @@ def _looks_like_phone(value: Any) -> bool:
     return digits >= 7
 
 
+def _has_header(first: list[Any], rest: list[list[Any]]) -> bool:
+    """Whether the first row is a header. It is when it holds no phone-like cell and
+    - the rows below do (the usual contact list), or there are no rows below; or
+    - it is made of column titles we know, in any of our languages (`Name,City`); or
+    - it is all text without digits above a column whose every value has digits (a date,
+      an amount, a code: `Müştəri,Balans` above `Aysel,120`).
+    The mapping page shows the guess as a checkbox the user can change."""
+    if any(_looks_like_phone(cell) for cell in first):
+        return False
+    if not rest or any(_looks_like_phone(cell) for row in rest for cell in row):
+        return True
+    if headers.looks_like_header_row(first):
+        return True
+    titles = headers.title_cells(first)
+    if titles is None:
+        return False
+    for index, title in enumerate(titles):
+        below = [_cell_text(row[index]) for row in rest if index < len(row)]
+        below = [value for value in below if value]
+        if title and below and all(any(ch.isdigit() for ch in value) for value in below):
+            return True
+    return False
+
+
 def _fill_columns(info: FileInfo, rows: list[list[Any]]) -> None:
-    """Header or not: a first row with no phone-like cell above rows that have one."""
+    """The header guess (`_has_header`), the columns' names and the preview rows."""
     first, rest = rows[0], rows[1:]
-    first_has_phone = any(_looks_like_phone(cell) for cell in first)
-    rest_have_phone = any(_looks_like_phone(cell) for row in rest for cell in row)
-    info.has_header = not first_has_phone and (rest_have_phone or not rest)
+    info.has_header = _has_header(first, rest)
     width = max(len(row) for row in rows)
     if info.has_header:
         info.columns = [

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
 from core.forms import BootstrapForm
 from messaging.contacts.forms import workspace_list_field
+from messaging.imports.headers import FIELD_ROLES, FULL_NAME_ROLES, split_full_name
 from messaging.imports.models import ContactImport
 
 
@@ -55,6 +57,8 @@ class ImportOptionsForm(BootstrapForm):
         ("phone", _("Phone")),
         ("first_name", _("First name")),
         ("last_name", _("Last name")),
+        ("full_name", _("Full name: first name, then surname")),
+        ("full_name_surname_first", _("Full name: surname, then first name")),
         ("language", _("Language")),
         ("tags", _("Tags")),
         ("opted_out", _("Opted out (yes/no)")),
@@ -79,22 +83,22 @@ class ImportOptionsForm(BootstrapForm):
     def _initial_roles(self) -> dict[int, str]:
         mapping = self.contact_import.mapping or {}
         roles: dict[int, str] = {}
-        for role in ("phone", "first_name", "last_name", "language", "tags", "opted_out"):
+        for role in FIELD_ROLES:
             if isinstance(mapping.get(role), int):
                 roles[mapping[role]] = role
         for index in (mapping.get("attributes") or {}).values():
             roles.setdefault(index, "attribute")
         return roles
 
-    def column_fields(self) -> list[tuple[forms.BoundField, list[str]]]:
+    def column_fields(self) -> list[tuple[forms.BoundField, list[str], dict[str, str]]]:
+        """Per column: its role field, its first values, and how the first value splits under
+        each full-name role (the page shows the one chosen, so the user sees what happens)."""
         samples = self.contact_import.preview_rows
-        return [
-            (
-                self[f"col_{i}"],
-                [row[i] if i < len(row) else "" for row in samples[:3]],
-            )
-            for i in range(len(self.contact_import.columns))
-        ]
+        columns = []
+        for i in range(len(self.contact_import.columns)):
+            values = [row[i] if i < len(row) else "" for row in samples[:3]]
+            columns.append((self[f"col_{i}"], values, _split_examples(values)))
+        return columns
 
     def mapping(self) -> dict[str, Any]:
         """Roles per column -> the service's mapping; a role chosen twice keeps the first."""
@@ -106,3 +110,21 @@ class ImportOptionsForm(BootstrapForm):
             elif role and role not in mapping:
                 mapping[role] = index
         return mapping
+
+
+def _split_examples(values: list[str]) -> dict[str, str]:
+    """How the column's first whole name (two words or more) splits, per full-name role."""
+    sample = next((value for value in values if len(str(value).split()) > 1), "")
+    if not sample:
+        sample = next((value for value in values if str(value).strip()), "")
+    if not sample:
+        return {}
+    examples = {}
+    for role in FULL_NAME_ROLES:
+        first, last = split_full_name(str(sample), surname_first=role != "full_name")
+        examples[role] = gettext("“%(value)s” → first name “%(first)s”, last name “%(last)s”") % {
+            "value": sample,
+            "first": first,
+            "last": last or "—",
+        }
+    return examples

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import WorkspaceOwned
+from messaging.imports.reasons import rejection_message
 
 
 def _import_upload_to(instance: ContactImport, filename: str) -> str:
@@ -114,8 +115,20 @@ class ContactImportRejection(WorkspaceOwned):
     )
     line = models.PositiveIntegerField()
     reason = models.CharField(max_length=32)
-    message = models.CharField(max_length=255)
+    # The reason's parameters (the value, the first line of a duplicate...): the sentence is
+    # made when the report is read, in the reader's language (`imports.reasons`). NULL on rows
+    # stored before, which keep their English sentence in `message`; new rows leave it empty.
+    params = models.JSONField(null=True, blank=True)
+    message = models.CharField(max_length=255, blank=True)
     row = models.JSONField(default=list)
 
     class Meta:
         indexes = [models.Index(fields=["contact_import", "line"], name="messaging_reject_line")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+    @property
+    def text(self) -> str:
+        """Why the row was not imported, in the active language."""
+        return rejection_message(self.reason, self.params, self.message)

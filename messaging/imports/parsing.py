@@ -21,13 +21,13 @@ from itertools import islice
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from django.utils import translation
 from django.utils.translation import gettext as _
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from core.phones import parse_phone, phone_time_zone
 from messaging.contacts.services import UpsertRow, clean_tags, upsert_rows_encode
 from messaging.imports.files import FileInfo, FileRejected, iter_rows
+from messaging.imports.headers import split_full_name
 
 if TYPE_CHECKING:
     from messaging.imports.models import ContactImport
@@ -75,11 +75,13 @@ class ChunkResult:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A row the report lists (plain data: it crosses the pipe from the parse process)."""
+    """A row the report lists (plain data: it crosses the pipe from the parse process). The
+    reason is a code and its parameters, put in words in the reader's language when the
+    report is read (`messaging.imports.reasons`), never here."""
 
     line: int
     reason: str
-    message: str
+    params: dict[str, Any]
     row: list[str]
 
 
@@ -93,46 +95,45 @@ class Prepared:
     opt_outs: list[str] = field(default_factory=list)  # E.164 numbers the file says opted out
 
 
-def rejected(line: int, reason: str, message: str, row: Sequence[Any]) -> Rejected:
+def rejected(line: int, reason: str, params: dict[str, Any], row: Sequence[Any]) -> Rejected:
     return Rejected(
-        line=line, reason=reason[:32], message=message[:255], row=[text(value) for value in row]
+        line=line,
+        reason=reason[:32],
+        # A cell's text is quoted in the reason: a whole paragraph pasted there is cut short.
+        params={k: v[:120] if isinstance(v, str) else v for k, v in params.items()},
+        row=[text(value) for value in row],
     )
 
 
 def prepare_chunk(
     contact_import: ContactImport, chunk: list[tuple[int, list[Any]]], seen: dict[int, int]
 ) -> Prepared:
-    """Parse and validate a chunk. Updates `seen` (phone -> first line), in file order."""
+    """Parse and validate a chunk. Updates `seen` (phone -> first line), in file order.
+
+    A full-name column is split by `headers.split_full_name`; a first or last name given in
+    its own column wins over the part split from the full name, which only fills blanks."""
     mapping = contact_import.mapping
+    full_index = mapping.get("full_name", mapping.get("full_name_surname_first"))
+    surname_first = "full_name_surname_first" in mapping and "full_name" not in mapping
     attribute_columns: dict[str, int] = mapping.get("attributes", {})
     base_tags = list(contact_import.tags)
     result = ChunkResult(rows=len(chunk))
     rejections: list[Rejected] = []
     upserts: list[UpsertRow] = []
     opt_outs: list[str] = []
-    language = translation.get_language()
     for line, row in chunk:
         parsed = parse_phone(
-            cell(row, mapping["phone"]),
-            default_country=contact_import.default_country,
-            language=language,
+            cell(row, mapping["phone"]), default_country=contact_import.default_country
         )
         if parsed.e164 is None:
             result.invalid += 1
-            rejections.append(rejected(line, parsed.reason, parsed.message, row))
+            rejections.append(rejected(line, parsed.reason, parsed.params, row))
             continue
         key = _phone_key(parsed.e164)
         first_line = seen.get(key)
         if first_line:
             result.duplicates += 1
-            rejections.append(
-                rejected(
-                    line,
-                    "duplicate",
-                    _("Same phone number as line %(line)d.") % {"line": first_line},
-                    row,
-                )
-            )
+            rejections.append(rejected(line, "duplicate", {"line": first_line}, row))
             continue
         seen[key] = line
         if text(cell(row, mapping.get("opted_out"))).lower() in TRUTHY:
@@ -143,11 +144,19 @@ def prepare_chunk(
             value = text(cell(row, index))
             if value:  # an empty cell never erases a value the contact already has
                 attributes[name] = value[:500]
+        first_name = text(cell(row, mapping.get("first_name")))
+        last_name = text(cell(row, mapping.get("last_name")))
+        if full_index is not None:
+            split_first, split_last = split_full_name(
+                text(cell(row, full_index)), surname_first=surname_first
+            )
+            first_name = first_name or split_first
+            last_name = last_name or split_last
         upserts.append(
             UpsertRow(
                 phone=parsed.e164,
-                first_name=text(cell(row, mapping.get("first_name"))),
-                last_name=text(cell(row, mapping.get("last_name"))),
+                first_name=first_name,
+                last_name=last_name,
                 language=text(cell(row, mapping.get("language")))[:16],
                 country=parsed.country,
                 time_zone=phone_time_zone(parsed.e164),
@@ -239,7 +248,7 @@ def prepared_chunks(contact_import: ContactImport, info: FileInfo) -> Iterator[I
 
     A bare `os.fork()`, not `multiprocessing`: the imports worker's prefork pool runs tasks in
     daemonic processes, which `multiprocessing` forbids to have children. The child inherits
-    the writer's state (the import, the active language for rejection messages) and never
+    the writer's state (the import, the active language for its own errors) and never
     touches the database; it leaves with `os._exit`, so nothing the writer owns is closed."""
     if not FORK_PARSER:
         yield _chunks_here(contact_import, info)

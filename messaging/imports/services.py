@@ -21,29 +21,34 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from accounts.models import ApiKey, User, Workspace
+from accounts.models import ApiKey, PluralNotice, User, Workspace
 from accounts.services import audit_record, notify
 from messaging.contacts.models import ContactList, CreatedVia, OptOutSource
 from messaging.contacts.selectors import phones_suppressed
-from messaging.contacts.services import attribute_key, clean_tags, contacts_upsert_encoded
+from messaging.contacts.services import (
+    RESERVED_ATTRIBUTE_KEYS,
+    attribute_key,
+    clean_tags,
+    contacts_upsert_encoded,
+)
+from messaging.imports import headers, reasons
 from messaging.imports.files import FileInfo, FileRejected, count_rows, sniff, sniff_format
 from messaging.imports.models import ContactImport
 from messaging.imports.parsing import ChunkResult, Prepared, Rejected, prepared_chunks
 
 RUN_SLICE_SECONDS = 90.0  # under CELERY_TASK_SOFT_TIME_LIMIT (240 s); the task re-queues itself
 
-_PHONE_HEADERS = {"phone", "phone number", "mobile", "msisdn", "number", "tel", "telephone",
-                  "whatsapp", "telefon", "nömrə", "nomre", "mobil", "телефон", "номер", "cep",
-                  "gsm"}  # fmt: skip
-_FIRST_HEADERS = {"first name", "first_name", "firstname", "name", "ad", "имя", "isim", "adı"}
-_LAST_HEADERS = {"last name", "last_name", "lastname", "surname", "soyad", "фамилия", "soyadı"}
-_LANGUAGE_HEADERS = {"language", "lang", "dil", "язык"}
-_TAG_HEADERS = {"tags", "tag", "etiket", "teqlər", "теги"}
-_OPT_OUT_HEADERS = {"opted out", "opted_out", "opt out", "opt-out", "optout", "unsubscribed",
-                    "do not contact", "dnc", "imtina", "abunəlikdən çıxıb", "отписан",
-                    "отписался", "abonelikten çıktı"}  # fmt: skip
+FIELD_ROLES = headers.FIELD_ROLES
+#: An attribute named like a contact field would shadow nothing and confuse everyone
+#: (`{{full_name}}` is the field): a column so named is mapped to the field instead.
+_FIELD_FOR_RESERVED_KEY = {
+    "phone": "phone",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "full_name": "full_name",
+    "language": "language",
+}
 
 
 def import_max_bytes() -> int:
@@ -51,24 +56,29 @@ def import_max_bytes() -> int:
 
 
 def _guess_mapping(columns: Sequence[str], preview: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """A first guess from header names (en/az/ru/tr), else the first phone-looking column."""
+    """A first guess from header names (en/az/ru/tr, see `headers`), else the first
+    phone-looking column. A whole-name column ("Full name", "Ad Soyad", "ФИО", "Name") is
+    guessed as a full name to split, except "Name" next to a last-name column, where it is
+    the first name. A header that reads as a contact field's name is never an attribute.
+    The mapping page shows every guess and lets the user change it."""
     mapping: dict[str, Any] = {"attributes": {}}
-    for index, name in enumerate(columns):
-        key = name.strip().lower()
-        if key in _PHONE_HEADERS and "phone" not in mapping:
-            mapping["phone"] = index
-        elif key in _FIRST_HEADERS and "first_name" not in mapping:
-            mapping["first_name"] = index
-        elif key in _LAST_HEADERS and "last_name" not in mapping:
-            mapping["last_name"] = index
-        elif key in _LANGUAGE_HEADERS and "language" not in mapping:
-            mapping["language"] = index
-        elif key in _TAG_HEADERS and "tags" not in mapping:
-            mapping["tags"] = index
-        elif key in _OPT_OUT_HEADERS and "opted_out" not in mapping:
-            mapping["opted_out"] = index
-        elif not name.startswith("#") and attribute_key(name):
-            mapping["attributes"][attribute_key(name)] = index
+    roles = [headers.role_for_header(name) for name in columns]
+    has_last_name = "last_name" in roles
+    for index, (name, role) in enumerate(zip(columns, roles, strict=True)):
+        if role == "full_name" and has_last_name and headers.header_key(name) == "name":
+            role = "first_name"  # "Name" beside "Surname" holds the given name
+        if role is None and not name.startswith("#"):
+            key = attribute_key(name)
+            if key in RESERVED_ATTRIBUTE_KEYS:
+                role = _FIELD_FOR_RESERVED_KEY.get(key)
+            elif key:
+                mapping["attributes"].setdefault(key, index)
+                continue
+        if role is None or role in mapping:
+            continue
+        if role in headers.FULL_NAME_ROLES and _full_name_mapped(mapping):
+            continue
+        mapping[role] = index
     if "phone" not in mapping:
         for index in range(len(columns)):
             if any(
@@ -78,8 +88,15 @@ def _guess_mapping(columns: Sequence[str], preview: Sequence[Sequence[str]]) -> 
                 mapping["attributes"] = {
                     k: v for k, v in mapping["attributes"].items() if v != index
                 }
+                for role in FIELD_ROLES:
+                    if role != "phone" and mapping.get(role) == index:
+                        del mapping[role]
                 break
     return mapping
+
+
+def _full_name_mapped(mapping: Mapping[str, Any]) -> bool:
+    return any(role in mapping for role in headers.FULL_NAME_ROLES)
 
 
 def _file_refused(uploaded: UploadedFile) -> ValidationError | None:
@@ -250,15 +267,37 @@ def _clean_mapping(raw: Mapping[str, Any], width: int) -> dict[str, Any]:
     if phone is None:
         raise ValidationError({"mapping": [_("Choose the column that holds the phone numbers.")]})
     mapping["phone"] = phone
-    for name in ("first_name", "last_name", "language", "tags", "opted_out"):
+    for name in FIELD_ROLES[1:]:
         index = column(raw.get(name), name)
         if index is not None:
             mapping[name] = index
+    if all(role in mapping for role in headers.FULL_NAME_ROLES):
+        raise ValidationError({"mapping": [_("Choose only one column for the full name.")]})
     for raw_key, raw_index in dict(raw.get("attributes") or {}).items():
         key = attribute_key(raw_key)
         index = column(raw_index, raw_key)
-        if key and index is not None:
-            mapping["attributes"][key] = index
+        if not key or index is None:
+            continue
+        if key in RESERVED_ATTRIBUTE_KEYS:
+            # A column called "Full name" or "Phone" chosen as an attribute: it is the field.
+            field_role = _FIELD_FOR_RESERVED_KEY.get(key)
+            if field_role == "full_name" and _full_name_mapped(mapping):
+                field_role = None
+            if field_role is None or field_role in mapping:
+                raise ValidationError(
+                    {
+                        "mapping": [
+                            _(
+                                "“%(column)s” cannot be an attribute: {{%(key)s}} is a contact "
+                                "field. Map the column to that field, or skip it."
+                            )
+                            % {"column": raw_key, "key": key}
+                        ]
+                    }
+                )
+            mapping[field_role] = index
+            continue
+        mapping["attributes"][key] = index
     return mapping
 
 
@@ -408,12 +447,7 @@ def _suppressed_removed(
         ensure_ascii=False,
     )
     rejections = prepared.rejections + [
-        Rejected(
-            line=prepared.lines[phone],
-            reason="suppressed",
-            message=_("This number asked to be erased; add it back only with its fresh consent."),
-            row=[phone],
-        )
+        Rejected(line=prepared.lines[phone], reason=reasons.SUPPRESSED, params={}, row=[phone])
         for phone in sorted(suppressed)
     ]
     return phones, rows_json, rejections
@@ -522,16 +556,16 @@ def _rejections_insert(contact_import: ContactImport, rejections: Sequence[Rejec
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO messaging_contactimportrejection "
-            "(workspace_id, contact_import_id, line, reason, message, row) "
-            "SELECT %s, %s, r.line, r.reason, r.message, r.row "
-            "FROM jsonb_to_recordset(%s::jsonb) AS r(line integer, reason text, message text, "
+            "(workspace_id, contact_import_id, line, reason, params, message, row) "
+            "SELECT %s, %s, r.line, r.reason, r.params, '', r.row "
+            "FROM jsonb_to_recordset(%s::jsonb) AS r(line integer, reason text, params jsonb, "
             "row jsonb)",
             [
                 contact_import.workspace_id,
                 contact_import.pk,
                 json.dumps(
                     [
-                        {"line": r.line, "reason": r.reason, "message": r.message, "row": r.row}
+                        {"line": r.line, "reason": r.reason, "params": r.params, "row": r.row}
                         for r in rejections
                     ],
                     ensure_ascii=False,
@@ -613,9 +647,12 @@ def _finish(*, workspace: Workspace, import_id: int) -> None:
         kind="import_finished",
         workspace=workspace,
         user=contact_import.created_by,
-        text=gettext_noop(
+        text=PluralNotice.ngettext(
             "Import of %(file)s finished: %(created)d created, %(updated)d updated, "
-            "%(invalid)d invalid rows."
+            "%(invalid)d invalid row.",
+            "Import of %(file)s finished: %(created)d created, %(updated)d updated, "
+            "%(invalid)d invalid rows.",
+            "invalid",
         ),
         params={
             "file": contact_import.original_name,

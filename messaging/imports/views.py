@@ -23,6 +23,7 @@ from messaging.imports import selectors
 from messaging.imports import services as import_services
 from messaging.imports.forms import ImportOptionsForm, ImportUploadForm
 from messaging.imports.models import ContactImport
+from messaging.imports.reasons import rejection_message
 
 
 @workspace_view(Perm.VIEW)
@@ -176,10 +177,11 @@ def import_rejections_csv(request: WorkspaceRequest, import_id: str) -> Streamin
         yield CSV_BOM + writer.writerow(
             [_("line"), _("reason"), _("message"), *contact_import.columns]
         )
-        for line, reason, message, row in rejections.values_list(
-            "line", "reason", "message", "row"
+        for line, reason, params, message, row in rejections.values_list(
+            "line", "reason", "params", "message", "row"
         ).iterator(chunk_size=2000):
-            yield writer.writerow([line, reason, message, *(csv_safe(c) for c in row)])
+            text = rejection_message(reason, params, message)
+            yield writer.writerow([line, reason, csv_safe(text), *(csv_safe(c) for c in row)])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
