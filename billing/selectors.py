@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -135,3 +137,23 @@ def credits_moved_by_reference(*, reference: str) -> CreditMoves:
         consumed=-totals.get(LedgerEntry.Kind.CONSUMPTION, 0),
         refunded=totals.get(LedgerEntry.Kind.REFUND, 0),
     )
+
+
+@dataclass(frozen=True)
+class VatBreakdown:
+    rate: Decimal
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+
+    @property
+    def percent(self) -> str:
+        return f"{self.rate * 100:.0f}"
+
+
+def vat_breakdown(total: Decimal) -> VatBreakdown:
+    """A VAT-inclusive price split as the tax invoice prints it (the pro-forma shows the same
+    figures before payment): net rounded to the cent, VAT the rest."""
+    rate = Decimal(str(settings.INVOICE_VAT_RATE))
+    net = (total / (1 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return VatBreakdown(rate=rate, net=net, vat=total - net, total=total)

@@ -247,6 +247,7 @@ def order_proforma(request: WorkspaceRequest, order_id: str) -> HttpResponse:
         "billing/proforma.html",
         {
             "order": order,
+            "vat": selectors.vat_breakdown(order.amount),
             "seller_name": settings.INVOICE_SELLER_NAME,
             "seller_address": settings.INVOICE_SELLER_ADDRESS,
             "seller_tax_id": settings.INVOICE_SELLER_TAX_ID,

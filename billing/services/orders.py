@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +20,7 @@ from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
 from billing import lock_objects
 from billing.models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package, Payment
+from billing.selectors import vat_breakdown
 from billing.services.credits import credits_revoke_lot
 from billing.services.errors import BillingError, PaymentMismatch
 from billing.services.ledger import ledger_write, low_balance_check
@@ -109,10 +110,8 @@ def _invoice_issue(order: Order, *, now: datetime) -> Invoice:
     counter = lock_objects.invoice_counter_lock(year=year)
     counter.last += 1
     counter.save(update_fields=["last"])
-    rate = Decimal(str(settings.INVOICE_VAT_RATE))
-    total = order.amount
-    net = (total / (1 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    vat = total - net
+    split = vat_breakdown(order.amount)
+    rate, net, vat, total = split.rate, split.net, split.vat, split.total
     line = {
         "description": _("%(name)s: %(credits)d message credits, valid %(days)d days")
         % {"name": order.package.name, "credits": order.credits, "days": order.validity_days},

@@ -51,6 +51,11 @@ def test_owner_buys_by_bank_transfer_and_sees_the_proforma(
     assert proforma.status_code == 200
     assert order.payment_reference in proforma.content.decode()
     assert "AZN\xa059.00" in proforma.content.decode()
+    # the same VAT split as the tax invoice will print (18% included in 59.00)
+    vat_rows = proforma.content.decode().split('data-testid="proforma-vat"')[1]
+    assert "AZN\xa050.00" in vat_rows
+    assert "VAT 18%" in vat_rows
+    assert "AZN\xa09.00" in vat_rows
 
 
 def test_buying_requires_accepting_the_no_refund_rule(
