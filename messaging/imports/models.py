@@ -99,6 +99,12 @@ class ContactImport(WorkspaceOwned):
         return self.status in (self.Status.COMPLETED, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
+    def delimiter_label(self) -> str:
+        """The separator as a person reads it: a tab or a space is named, not printed."""
+        names = {"\t": "TAB", " ": _("space")}
+        return str(names.get(self.delimiter, self.delimiter))
+
+    @property
     def progress_percent(self) -> int:
         if self.status == self.Status.COMPLETED:
             return 100

@@ -256,3 +256,20 @@ def test_the_finished_notice_says_one_invalid_row(
     assert latest is not None
     with translation.override("en"):
         assert latest.display_text.endswith("0 created, 0 updated, 2 invalid rows.")
+
+
+def test_a_tab_separated_file_names_its_separator(
+    workspace: Workspace, owner: User, member_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The mapping page says “TAB” for a tab-separated file (it printed the tab itself)."""
+    from django.urls import reverse
+
+    content = "phone\tfirst_name\n+994501112233\tLeyla\n".encode("utf-16")
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_import = upload(workspace, content, "contacts.txt", actor=owner)
+
+    page = member_client.get(
+        reverse("messaging:import_detail", args=[workspace.slug, contact_import.public_id])
+    ).content.decode()
+
+    assert "separator “TAB”" in page
