@@ -96,7 +96,7 @@ class CampaignForm(forms.Form):
     senders = NumberChoiceField(
         label=gettext_lazy("Numbers"),
         queryset=Sender.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text=gettext_lazy("With several numbers, each contact sticks to one of them."),
     )
     contact_list = forms.ModelChoiceField(
@@ -161,7 +161,7 @@ class CampaignForm(forms.Form):
             ("5", gettext_lazy("Sat")),
             ("6", gettext_lazy("Sun")),
         ],
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text=gettext_lazy("None ticked: every day."),
     )
 
