@@ -28,7 +28,7 @@ from billing import pdf, selectors, services
 from billing.forms import BuyForm, ThresholdForm
 from billing.models import LedgerEntry, Order
 from billing.presenters import ledger_sentences
-from core.spreadsheets import formula_safe
+from core.spreadsheets import CSV_BOM, formula_safe
 
 logger = logging.getLogger(__name__)
 
@@ -327,7 +327,8 @@ def ledger_csv(request: WorkspaceRequest) -> StreamingHttpResponse:
     ]
 
     def rows() -> Iterator[str]:
-        yield writer.writerow(header)
+        # The BOM tells Excel the file is UTF-8 (Azerbaijani and Russian descriptions).
+        yield CSV_BOM + writer.writerow(header)
         stream = entries.iterator(chunk_size=CSV_CHUNK)
         # Each chunk's references are named together (one query per kind per chunk).
         while chunk := list(islice(stream, CSV_CHUNK)):

@@ -140,10 +140,12 @@ def test_ledger_filters_by_kind_and_exports_csv(
 
     page = member_client.get(_url("ledger", workspace) + "?kind=reservation")
     csv_response = member_client.get(_url("ledger_csv", workspace))
-    lines = b"".join(csv_response.streaming_content).decode().splitlines()
+    body = b"".join(csv_response.streaming_content).decode()
+    lines = body.removeprefix("\ufeff").splitlines()
 
     assert page.status_code == 200
     assert "camp:9" in page.content.decode()
+    assert body.startswith("\ufeff")  # Excel reads it as UTF-8
     assert lines[0] == "created_at,kind,amount,reserved_delta,reference,reason,actor,description"
     assert [line.split(",")[1:5] for line in lines[1:]] == [
         ["reservation", "0", "7", "camp:9"],
