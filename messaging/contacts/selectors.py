@@ -26,6 +26,9 @@ from django.db.models import (
     TextField,
     Value,
 )
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 
 from accounts.hashing import subject_hash
 from accounts.models import Workspace
@@ -140,7 +143,7 @@ def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -
         )
     attributes = filters.get("attributes") or {}
     if attributes:
-        q &= Q(attributes__contains=dict(attributes))
+        q &= _attributes_q(dict(attributes))
     opt_out = filters.get("opt_out") or ""
     if opt_out == "opted_out":
         q &= Q(opted_out_at__isnull=False)
@@ -152,6 +155,20 @@ def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -
         q &= Q(created_at__date__gte=_as_date(created_after))
     if created_before := filters.get("created_before"):
         q &= Q(created_at__date__lte=_as_date(created_before))
+    return q
+
+
+def _attributes_q(attributes: dict[str, Any]) -> Q:
+    """Contacts whose attributes have these values. A text value matches whatever its case
+    ("bakı" finds "Bakı", as a person typing a segment expects); other values match exactly."""
+    q = Q()
+    exact = {key: value for key, value in attributes.items() if not isinstance(value, str)}
+    if exact:
+        q &= Q(attributes__contains=exact)
+    for key, value in attributes.items():
+        if isinstance(value, str):
+            stored = Lower(KeyTextTransform(key, "attributes"))
+            q &= Q(Exact(stored, Value(value.lower(), output_field=TextField())))
     return q
 
 

@@ -35,3 +35,23 @@ def test_anything_else_is_refused_and_nothing_is_written(workspace, typed) -> No
         "Use a language code such as az, ru or en_US."
     ]
     assert not Contact.objects.exists()
+
+
+def test_a_segment_s_attribute_matches_whatever_its_case(workspace) -> None:
+    """A segment on city “bakı” finds the contact whose city is “Bakı”, not one in Gəncə."""
+    from messaging.contacts.selectors import contact_filter_q
+
+    baku = services.contact_create(
+        workspace=workspace, data={"phone": "+994501112233", "attributes": {"city": "Bakı"}}
+    )
+    services.contact_create(
+        workspace=workspace, data={"phone": "+994501112244", "attributes": {"city": "Gəncə"}}
+    )
+
+    def found(city: str) -> list[int]:
+        q = contact_filter_q({"attributes": {"city": city}})
+        return list(Contact.objects.for_workspace(workspace).filter(q).values_list("id", flat=True))
+
+    assert found("bakı") == [baku.pk]
+    assert found("Bakı") == [baku.pk]
+    assert found("Sumqayıt") == []
