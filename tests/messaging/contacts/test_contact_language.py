@@ -1,6 +1,7 @@
 """A contact's language picks the WhatsApp template translation they get, so the contact form
 and the API take only a language code (normalised to the templates' spelling) and refuse
-anything else with the reason, writing nothing."""
+anything else with the reason, writing nothing. A segment's text attribute matches whatever
+its case."""
 
 from __future__ import annotations
 
