@@ -71,4 +71,4 @@ def test_an_import_completes_under_the_prefork_worker_with_the_exact_report(
     assert contact_import.rejections.count() == 400
     duplicate = contact_import.rejections.get(line=4)  # data row 3 (i=2) repeats row 1 (i=0)
     assert duplicate.reason == "duplicate"
-    assert duplicate.message == "Same phone number as line 2."
+    assert duplicate.text == "Same phone number as line 2."  # put in words when read
