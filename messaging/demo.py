@@ -264,7 +264,9 @@ def _receipts(sender: Sender, campaign: Campaign) -> list[object]:
     accepted = list(
         Message.objects.filter(campaign=campaign, status=Message.Status.ACCEPTED).order_by("id")
     )
-    error = ProviderError(code=131049, title="Not delivered to maintain ecosystem health")
+    # An unreachable phone, not a block: a 131048/131049 share this large (5%) would trip the
+    # number's protection at the beat's first check and pause a newcomer's first campaign.
+    error = ProviderError(code=131026, title="Message undeliverable")
 
     def status(message: Message, value: DeliveryStatus, **extra: Any) -> StatusEvent:
         return StatusEvent(

@@ -198,3 +198,28 @@ def test_a_restarted_sandbox_learns_the_product_s_numbers_again(
         assert sandbox_numbers_announce() == 1
 
     assert known() == [demo_number.phone_number_id]
+
+
+def test_the_demo_number_is_not_slowed_or_paused_by_its_own_history(
+    seeded: tuple[Workspace, str],
+) -> None:
+    """A newcomer's first campaign on the demo number must not be paused by the protection
+    check the beat runs every 15 minutes: the demo's failures are unreachable phones (which
+    mark the contacts "Not on WhatsApp"), not blocks."""
+    from messaging.contacts.models import WhatsAppStatus
+    from messaging.numbers.protection import numbers_protect_due
+
+    workspace, _output = seeded
+    campaign = Campaign.objects.for_workspace(workspace).get()
+
+    assert numbers_protect_due() == {}
+    sender = Sender.objects.for_workspace(workspace).get()
+    assert sender.protection == ""
+    failed = Message.objects.filter(campaign=campaign, status=Message.Status.FAILED)
+    assert set(failed.values_list("error_code", flat=True)) == {131026}
+    assert (
+        Contact.objects.for_workspace(workspace)
+        .filter(whatsapp_status=WhatsAppStatus.INVALID)
+        .count()
+        == failed.count()
+    )
