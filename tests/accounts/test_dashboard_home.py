@@ -324,3 +324,22 @@ def test_the_page_uses_a_constant_number_of_queries(
     assert page.content.decode().count('data-testid="home-number"') == 5
     assert len(large) == len(small)
     assert len(large) <= 25, [q["sql"] for q in large.captured_queries]
+
+
+def test_the_week_s_figures_refresh_while_the_page_is_open(
+    member_client, workspace, finished_campaign
+) -> None:
+    """The figures poll their own part of the page (every minute once nothing moves): a read
+    receipt that arrives later shows without a reload."""
+    campaign, number = finished_campaign
+    page = _home(member_client, workspace)
+    url = reverse("messaging_analytics:home_kpis", args=[workspace.slug])
+    assert f'hx-get="{url}"' in page
+    assert 'hx-trigger="every 60s"' in page
+
+    fifth = Message.objects.filter(campaign=campaign).order_by("id")[4]
+    ingest.apply_events(sender=number, events=[status_event(fifth, DeliveryStatus.READ)])
+    part = member_client.get(url).content.decode()
+
+    assert _testid(part, "kpi-read-value") == "5"
+    assert 'id="home-kpis"' in part  # it replaces itself and keeps polling
