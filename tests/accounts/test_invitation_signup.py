@@ -193,3 +193,13 @@ def test_an_invitee_without_a_workspace_is_told_where_the_invitation_is(
     assert 'data-testid="pending-invitation"' in page
     assert workspace.name in unescape(page)
     assert INVITEE in page
+
+
+def test_every_sign_up_and_sign_in_link_on_the_invitation_page_keeps_it(invitation_path) -> None:
+    """The header's buttons too, not only the page's: whichever the invitee clicks, the
+    sign-up knows the invitation."""
+    page = Client().get(invitation_path).content.decode()
+
+    links = re.findall(r'href="([^"]*/accounts/(?:signup|login)/[^"]*)"', page)
+    assert len(links) >= 3  # the header's two and the page's
+    assert all(f"next={invitation_path}" in unescape(link) for link in links), links
