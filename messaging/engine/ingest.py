@@ -334,6 +334,9 @@ def _credits_settle(*, workspace_id: int, changed: list[_Changed]) -> None:
         )
 
 
+_REACHED = (Message.Status.DELIVERED, Message.Status.READ)
+
+
 def _contact_effects(changed: list[_Changed]) -> dict[str, list[int]]:
     """Contacts a status marks: on WhatsApp once a message reached them (delivered or read),
     opted out (131050) or not on WhatsApp after a permanent recipient failure."""
@@ -341,7 +344,9 @@ def _contact_effects(changed: list[_Changed]) -> dict[str, list[int]]:
     for row in changed:
         if not row.contact_id:
             continue
-        if row.status in (Message.Status.DELIVERED, Message.Status.READ):
+        if row.status in _REACHED and row.previous_status not in _REACHED:
+            # The first receipt that shows the message arrived (a read after a delivered
+            # finds the contact marked already).
             effects["valid"].append(row.contact_id)
         elif row.error_kind == "recipient_permanent":
             effects["opt_out" if row.error_code == 131050 else "invalid"].append(row.contact_id)
