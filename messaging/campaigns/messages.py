@@ -120,12 +120,10 @@ def message_send(
     reference = message_credit_reference(public_id)
     try:
         with transaction.atomic():
-            billing.credits_reserve(
-                workspace=workspace,
-                amount=1,
-                reference=reference,
-                idempotency_key=f"{reference}:reserve",
-            )
+            # The message row first (its insert takes the number's statistics row), then the
+            # credits (the workspace's balance row): the order the drainer and the status
+            # ingest take them in. The other order deadlocked against a drainer recording
+            # this number's sends (two API sends at once: one 500).
             message = Message.objects.create(
                 public_id=public_id,
                 workspace=workspace,
@@ -142,6 +140,12 @@ def message_send(
                 ),
                 priority=PRIORITY_TRANSACTIONAL,
                 idempotency_key=idempotency_key or None,
+            )
+            billing.credits_reserve(
+                workspace=workspace,
+                amount=1,
+                reference=reference,
+                idempotency_key=f"{reference}:reserve",
             )
             conversations_touch(
                 [
