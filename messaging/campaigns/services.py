@@ -78,6 +78,11 @@ def _check_same_workspace(workspace: Workspace, *objects: Any) -> None:
             raise ValidationError(_("That object belongs to another workspace."))
 
 
+#: How far ahead a campaign may be scheduled (or expire): a year covers any real plan, and a
+#: date like 9999-12-31 cannot be shown in a time zone east of UTC.
+SCHEDULE_HORIZON = timedelta(days=366)
+
+
 class DraftSettings(TypedDict, total=False):
     """What a draft says, as `campaign_create` and `campaign_draft_update` take it. `audience`
     follows the audience contract (`messaging.audience`); the message is our `template` (free
@@ -165,6 +170,10 @@ def _draft_clean(
         )
     if expires_at and expires_at <= (scheduled_at or timezone.now()):
         raise ValidationError({"expires_at": _("The expiry must be after the start.")})
+    horizon = timezone.now() + SCHEDULE_HORIZON
+    for field, when in (("scheduled_at", scheduled_at), ("expires_at", expires_at)):
+        if when is not None and when > horizon:
+            raise ValidationError({field: _("Choose a time within a year from now.")})
     return _DraftContent(
         name=name.strip(),
         template=template,

@@ -120,6 +120,14 @@ def whatsapp_content_clean(
     if template.workspace_id != workspace.pk:
         raise ValidationError({"whatsapp_template": _("Unknown WhatsApp template.")})
     slots = template_slots(template.components, template.parameter_format)
+    if variables is not None and not isinstance(variables, Mapping):
+        raise ValidationError(
+            {
+                "template_variables": _(
+                    "Give an object: each variable's name to a contact field or a text."
+                )
+            }
+        )
     mapping, variable_errors = variables_clean(variables, slots)
     if variable_errors:
         errors["template_variables"] = [

@@ -5,7 +5,7 @@ the checks of creation, and a launched campaign refuses the edit, even one racin
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from messaging.campaigns import services as campaigns
@@ -65,6 +66,7 @@ def test_a_draft_saved_unchanged_through_its_edit_page_keeps_every_setting(
     # given: a draft with a list, tags, a schedule, a window and a custom pace
     vip = ContactList.objects.create(workspace=workspace, name="VIP")
     zone = ZoneInfo(workspace.time_zone)
+    soon = (timezone.now() + timedelta(days=60)).date()  # schedules are taken within a year
     draft = campaigns.campaign_create(
         workspace=workspace,
         actor=owner,
@@ -72,8 +74,8 @@ def test_a_draft_saved_unchanged_through_its_edit_page_keeps_every_setting(
         template=template,
         senders=[number],
         audience={"list_id": str(vip.public_id), "tags_any": ["baku"], "tags_none": ["stop"]},
-        scheduled_at=datetime(2030, 3, 5, 10, 46, tzinfo=zone),
-        expires_at=datetime(2030, 3, 6, 20, 0, tzinfo=zone),
+        scheduled_at=datetime(soon.year, soon.month, soon.day, 10, 46, tzinfo=zone),
+        expires_at=datetime(soon.year, soon.month, soon.day, 20, 0, tzinfo=zone),
         send_window={"start": 9, "end": 21, "days": [0, 1, 2, 3, 4]},
         pacing={"preset": "custom", "per_second": 2, "batch_size": 100, "batch_pause_seconds": 60},
     )
@@ -87,7 +89,7 @@ def test_a_draft_saved_unchanged_through_its_edit_page_keeps_every_setting(
     assert url in detail
     page = member_client.get(url).content.decode()
     assert "Edit draft “Novruz”" in page
-    assert 'value="2030-03-05T10:46"' in page  # the workspace's time, as it was typed
+    assert f'value="{soon:%Y-%m-%d}T10:46"' in page  # the workspace's time, as it was typed
     answer = member_client.post(url, _form_post(draft, name="Novruz bayramı"), follow=True)
 
     # then: the name changed, nothing else did, and the edit is audited
@@ -327,3 +329,54 @@ def test_another_workspaces_draft_is_a_404_over_the_api(
 
     assert answer.status_code == 404
     assert Campaign.objects.get(pk=theirs.pk).name == "Theirs"
+
+
+@pytest.mark.parametrize("variables", [["first_name"], "first_name", 7])
+def test_template_variables_that_are_not_an_object_are_a_400_not_a_500(
+    api_client_with_scopes, workspace, number, sale, variables
+) -> None:
+    client = api_client_with_scopes("campaigns:write")
+
+    answer = client.post(
+        reverse("api:campaign-list"),
+        {
+            "name": "Bad variables",
+            "whatsapp_template": str(sale.public_id),
+            "template_variables": variables,
+            "header_media_url": "https://cdn.example.az/sale.png",
+            "senders": [str(number.public_id)],
+            "audience": {},
+        },
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert "template_variables" in answer.json()
+    assert not Campaign.objects.exists()
+
+
+def test_a_schedule_beyond_a_year_is_refused_and_a_year_is_fine(
+    api_client_with_scopes, workspace, number, template
+) -> None:
+    """A far-future start (9999-12-31) was stored and then broke the campaign's pages."""
+    client = api_client_with_scopes("campaigns:write")
+
+    def create(when: str) -> object:
+        return client.post(
+            reverse("api:campaign-list"),
+            {
+                "name": "Later",
+                "template": str(template.public_id),
+                "senders": [str(number.public_id)],
+                "scheduled_at": when,
+            },
+            format="json",
+        )
+
+    far = create("9999-12-31T23:59:59Z")
+    near = create((timezone.now() + timedelta(days=300)).isoformat())
+
+    assert far.status_code == 400
+    assert far.json()["scheduled_at"] == ["Choose a time within a year from now."]
+    assert near.status_code == 201
+    assert Campaign.objects.count() == 1

@@ -198,7 +198,7 @@ def test_window_input_is_validated(member_client, workspace, template, sandbox_n
             "window_start": 9,
             "window_end": 18,
             "window_days": ["0", "1", "2"],
-            "scheduled_at": "2030-01-02T10:30",
+            "scheduled_at": f"{_soon():%Y-%m-%d}T10:30",
         },
     )
     assert good.status_code == 302
@@ -210,3 +210,12 @@ def test_window_input_is_validated(member_client, workspace, template, sandbox_n
         reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
     )
     assert "Sends between 9:00 and 18:00" in page.content.decode()
+
+
+def _soon():
+    """A day two months ahead (schedules are taken within a year)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return (timezone.now() + timedelta(days=60)).date()
