@@ -14,10 +14,14 @@ from rest_framework.pagination import CursorPagination
 
 
 class DefaultCursorPagination(CursorPagination):
+    """Newest first, by id: the cursor keeps the position of the first ordering field only,
+    so that field must be unique. With `created_at` first, rows created in one statement (an
+    import, a bulk upsert) share it, and the `previous` link skipped some of them."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = ("-created_at", "-id")
+    ordering = ("-id",)
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
         return tuple(getattr(view, "cursor_ordering", self.ordering))

@@ -259,7 +259,6 @@ class ContactListViewSet(WorkspaceModelViewSet):
     queryset = ContactList.objects.all()
     serializer_class = ContactListSerializer
     scope_map = write_scope_map("contacts")
-    cursor_ordering = ("-created_at", "-id")
 
     def safely_get_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         from django.db.models import Count
