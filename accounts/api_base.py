@@ -6,13 +6,32 @@ or `get_permissions` raises at import time, so no viewset can drop the workspace
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from rest_framework import viewsets
+from django.utils.translation import gettext as _
+from rest_framework import serializers, viewsets
 
 from accounts.api_auth import request_workspace
 from accounts.models import ApiKey, Workspace
+
+
+class RejectUnknownFieldsMixin:
+    """A write that names a field the resource does not have is a 400 naming it: a typo
+    ("nmae", "pace") must not pass as a change that changed nothing. Read-only fields sent
+    back as they were read are known, and ignored as before."""
+
+    fields: Any
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [_("Unknown field: this resource has no such field.")] for key in unknown}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 def read_scope_map(area: str) -> dict[str, str]:

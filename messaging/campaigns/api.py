@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_base import WorkspaceModelViewSet, write_scope_map
+from accounts.api_base import RejectUnknownFieldsMixin, WorkspaceModelViewSet, write_scope_map
 from billing.services import InsufficientCredits
 from core.api import scope_related, validated_query
 from messaging.analytics.selectors import campaign_cap_waits
@@ -159,7 +159,7 @@ class ListMessageSerializer(serializers.Serializer):
         return sections
 
 
-class SendSerializer(serializers.Serializer):
+class SendSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """One free-form message: text, an image or document by link, reply buttons or a list.
     On a Cloud API number it is sent only inside the contact's 24-hour customer-service
     window (a 400 naming the window otherwise)."""
@@ -441,7 +441,7 @@ class TemplateVariablesField(serializers.JSONField):
     pass
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     audience = _DocumentedAudienceField(required=False)
     template = serializers.SlugRelatedField(

@@ -13,13 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_base import WorkspaceModelViewSet, write_scope_map
+from accounts.api_base import RejectUnknownFieldsMixin, WorkspaceModelViewSet, write_scope_map
 from core.api import call_service, validated_query
 from messaging.contacts import selectors, services
 from messaging.contacts.models import Contact, ContactList, OptOutSource, Segment
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     # Loose shapes here: the service validates every field at once and answers with all of
     # the messages (a serializer would stop at the first failing field's own rules).
     id = serializers.UUIDField(source="public_id", read_only=True)

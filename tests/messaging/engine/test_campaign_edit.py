@@ -380,3 +380,38 @@ def test_a_schedule_beyond_a_year_is_refused_and_a_year_is_fine(
     assert far.json()["scheduled_at"] == ["Choose a time within a year from now."]
     assert near.status_code == 201
     assert Campaign.objects.count() == 1
+
+
+def test_a_field_the_api_does_not_have_is_a_400_naming_it(
+    api_client_with_scopes, workspace, number, template
+) -> None:
+    """A typo in a PATCH ("nmae", "pace") changed nothing and answered 200; a contact created
+    with an unknown field was created without it."""
+    client = api_client_with_scopes("campaigns:write", "contacts:write")
+    created = client.post(
+        reverse("api:campaign-list"),
+        {"name": "Typo", "template": str(template.public_id), "senders": [str(number.public_id)]},
+        format="json",
+    ).json()
+
+    patched = client.patch(
+        reverse("api:campaign-detail", args=[created["id"]]),
+        {"nmae": "Renamed", "pace": {"preset": "safe"}},
+        format="json",
+    )
+    echoed = client.patch(  # what a GET returned, sent back with one change: fine
+        reverse("api:campaign-detail", args=[created["id"]]),
+        {**created, "name": "Renamed"},
+        format="json",
+    )
+    contact = client.post(
+        reverse("api:contact-list"), {"phone": "+994501112233", "foo": "bar"}, format="json"
+    )
+
+    assert patched.status_code == 400
+    assert set(patched.json()) == {"nmae", "pace"}
+    assert echoed.status_code == 200, echoed.json()
+    assert Campaign.objects.get(public_id=created["id"]).name == "Renamed"
+    assert contact.status_code == 400
+    assert "foo" in contact.json()
+    assert not Contact.objects.filter(phone="+994501112233").exists()
