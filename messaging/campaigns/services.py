@@ -532,9 +532,12 @@ def campaign_launch(
             )
         if expected_recipients is not None and counts["reachable"] != expected_recipients:
             raise ValidationError(
-                _(
+                ngettext(
+                    "The audience changed since you checked it: %(now)d recipient now, "
+                    "%(expected)d when you looked. Check the figures, then launch again.",
                     "The audience changed since you checked it: %(now)d recipients now, "
-                    "%(expected)d when you looked. Check the figures, then launch again."
+                    "%(expected)d when you looked. Check the figures, then launch again.",
+                    counts["reachable"],
                 )
                 % {"now": counts["reachable"], "expected": expected_recipients}
             )

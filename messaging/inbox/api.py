@@ -140,13 +140,14 @@ class ConversationViewSet(WorkspaceReadOnlyViewSet):
     @action(detail=True, methods=["get"])
     def messages(self, request: Request, public_id: str | None = None) -> Response:
         conversation = self.get_object()
-        before = (
-            serializers.DateTimeField(required=False).to_internal_value(
-                request.query_params["before"]
-            )
-            if request.query_params.get("before")
-            else None
-        )
+        before = None
+        if request.query_params.get("before"):
+            try:
+                before = serializers.DateTimeField().to_internal_value(
+                    request.query_params["before"]
+                )
+            except serializers.ValidationError as exc:  # keyed by the parameter, like others
+                raise serializers.ValidationError({"before": exc.detail}) from exc
         page = selectors.thread_page(conversation=conversation, before=before)
         return Response(ThreadSerializer({"items": page.items, "earlier": page.earlier}).data)
 

@@ -321,6 +321,9 @@ def test_api_lists_reads_assigns_and_closes_with_webhook_events(
     base = f"/api/v1/conversations/{conversation.public_id}"
     thread = client.get(f"{base}/messages/").json()
     assert [(i["kind"], i["text"]) for i in thread["items"]] == [("in", "Need help")]
+    bad_before = client.get(f"{base}/messages/", {"before": "xyz"})
+    assert bad_before.status_code == 400
+    assert list(bad_before.json()) == ["before"]  # keyed by the parameter, as other errors
 
     assigned = client.post(f"{base}/assign/", {"assignee": owner.email}, format="json")
     assert assigned.status_code == 200
