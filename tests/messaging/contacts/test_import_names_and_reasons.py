@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from openpyxl import Workbook
 
@@ -21,45 +20,14 @@ from messaging.content.rendering import contact_values_of, render
 from messaging.imports import services as imports_services
 from messaging.imports.models import ContactImport, ContactImportRejection
 
+from .conftest import upload
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-def upload(
-    workspace: Workspace, content: bytes, name: str = "contacts.csv", actor: User | None = None
-) -> ContactImport:
-    return imports_services.contact_import_create(
-        workspace=workspace, uploaded=SimpleUploadedFile(name, content), actor=actor
-    )
-
-
-@pytest.fixture
-def run_import(
-    django_capture_on_commit_callbacks: Callable[..., Any], owner: User
-) -> Callable[..., ContactImport]:
-    """Upload, keep the guessed mapping, run to the end (tasks run eagerly on commit)."""
-
-    def run(workspace: Workspace, content: bytes, name: str = "contacts.csv") -> ContactImport:
-        with django_capture_on_commit_callbacks(execute=True):
-            contact_import = upload(workspace, content, name, actor=owner)
-        contact_import.refresh_from_db()
-        with django_capture_on_commit_callbacks(execute=True):
-            imports_services.contact_import_configure(
-                workspace=workspace,
-                contact_import=contact_import,
-                actor=owner,
-                options=imports_services.ImportOptions(
-                    mapping=contact_import.mapping, consent_confirmed=True
-                ),
-            )
-        contact_import.refresh_from_db()
-        return contact_import
-
-    return run
 
 
 def xlsx(rows: list[list[Any]]) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from openpyxl import Workbook
 
 from accounts.models import User, Workspace
@@ -25,52 +25,14 @@ from messaging.imports import services as imports_services
 from messaging.imports.files import detect_encoding
 from messaging.imports.models import ContactImport
 
+from .conftest import upload
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-def upload(workspace: Workspace, content: bytes, name: str = "contacts.csv") -> ContactImport:
-    return imports_services.contact_import_create(
-        workspace=workspace, uploaded=SimpleUploadedFile(name, content)
-    )
-
-
-@pytest.fixture
-def run_import(
-    django_capture_on_commit_callbacks: Callable[..., Any], owner: User
-) -> Callable[..., ContactImport]:
-    """Upload, map and run to the end (the task runs eagerly on commit)."""
-
-    def run(
-        workspace: Workspace,
-        content: bytes,
-        name: str = "contacts.csv",
-        mapping: dict[str, Any] | None = None,
-        **options: Any,
-    ) -> ContactImport:
-        with django_capture_on_commit_callbacks(execute=True):  # a workbook: read by the worker
-            contact_import = upload(workspace, content, name)
-        contact_import.refresh_from_db()
-        with django_capture_on_commit_callbacks(execute=True):
-            imports_services.contact_import_configure(
-                workspace=workspace,
-                contact_import=contact_import,
-                actor=owner,
-                options=imports_services.ImportOptions(
-                    mapping=mapping or contact_import.mapping,
-                    consent_confirmed=True,
-                    consent_source="Website form",
-                    **options,
-                ),
-            )
-        contact_import.refresh_from_db()
-        return contact_import
-
-    return run
 
 
 def summary(contact_import: ContactImport) -> dict[str, int]:
