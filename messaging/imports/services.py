@@ -302,6 +302,35 @@ def _clean_mapping(raw: Mapping[str, Any], width: int) -> dict[str, Any]:
 
 
 @transaction.atomic
+def contact_import_header_set(
+    *, workspace: Workspace, contact_import: ContactImport, has_header: bool
+) -> ContactImport:
+    """The user says whether the file's first row is a header, against the upload's guess:
+    the columns are named (or numbered) again from that row, and their roles guessed again,
+    so the mapping page shows the file as the import will read it."""
+    locked = (
+        ContactImport.objects.for_workspace(workspace).select_for_update().get(pk=contact_import.pk)
+    )
+    if locked.status != ContactImport.Status.UPLOADED or locked.has_header == has_header:
+        return locked
+    columns, preview = list(locked.columns or []), [list(r) for r in locked.preview_rows or []]
+    if has_header and preview:
+        first = preview.pop(0)
+        columns = [
+            (first[i] if i < len(first) else "").strip() or f"#{i + 1}" for i in range(len(columns))
+        ]
+    elif not has_header:
+        preview.insert(0, ["" if name.startswith("#") else name for name in columns])
+        columns = [f"#{i + 1}" for i in range(len(columns))]
+    locked.has_header = has_header
+    locked.columns = columns
+    locked.preview_rows = preview
+    locked.mapping = _guess_mapping(columns, preview)
+    locked.save(update_fields=["has_header", "columns", "preview_rows", "mapping"])
+    return locked
+
+
+@transaction.atomic
 def contact_import_configure(
     *,
     workspace: Workspace,

@@ -79,6 +79,15 @@ def import_detail(request: WorkspaceRequest, import_id: str) -> HttpResponse:
         "default_country": contact_import.default_country,
         "on_existing": contact_import.on_existing,
     }
+    if request.method == "POST" and "reread_header" in request.POST:
+        # The header box changed: the columns are read again from the first row (or not).
+        require_contacts_write(request)
+        import_services.contact_import_header_set(
+            workspace=workspace,
+            contact_import=contact_import,
+            has_header=bool(request.POST.get("has_header")),
+        )
+        return redirect("messaging:import_detail", workspace.slug, contact_import.public_id)
     form = ImportOptionsForm(
         request.POST or None,
         workspace=workspace,

@@ -9,3 +9,11 @@ document.addEventListener("change", (event) => {
     example.hidden = example.dataset.splitFor !== select.value;
   }
 });
+
+// Ticking or unticking "The first row is a header" reads the columns again from that row
+// (its button does it without JavaScript too).
+document.addEventListener("change", (event) => {
+  if (event.target.id !== "id_has_header") return;
+  const reread = document.querySelector("[data-testid=reread-header]");
+  if (reread) reread.click();
+});

@@ -123,3 +123,30 @@ def test_write_template(journey) -> None:
     template = MessageTemplate.objects.get(workspace=workspace)
     assert template.name == "Spring sale"
     assert template.variants == ["Salam {{first_name|dost}}! Spring sale: -20% until Sunday."]
+
+
+def test_header_box_reads_the_columns_again(journey, tmp_path) -> None:
+    """Unticking "The first row is a header" shows that row as data under numbered columns;
+    ticking it again names the columns from it (the mapping follows each time)."""
+    owner, _workspace = _owner()
+    csv = tmp_path / "customers.csv"
+    csv.write_text(CSV, encoding="utf-8")
+    page = journey.new_page()
+    journey.sign_in(page, owner.email)
+    page.get_by_role("link", name=words("Import your contacts")).click()
+    page.get_by_label(re.compile(r"^\s*CSV or Excel", re.I)).set_input_files(csv)
+    page.get_by_role("button", name=words("Upload")).click()
+    expect(page.get_by_role("heading", name="Import customers.csv")).to_be_visible()
+    header_box = page.get_by_label(re.compile(r"first row is a header", re.I))
+    expect(header_box).to_be_checked()
+
+    with page.expect_navigation():
+        header_box.uncheck()
+    expect(header_box).not_to_be_checked()
+    expect(page.get_by_role("cell", name="#1", exact=True)).to_be_visible()
+    journey.shot(page, "first row as data")
+
+    with page.expect_navigation():
+        page.get_by_label(re.compile(r"first row is a header", re.I)).check()
+    expect(page.get_by_role("cell", name="#1", exact=True)).to_have_count(0)
+    journey.shot(page, "first row as header")

@@ -241,3 +241,31 @@ def test_a_tab_separated_file_names_its_separator(
     ).content.decode()
 
     assert "separator “TAB”" in page
+
+
+def test_ticking_the_header_box_reads_the_columns_again(
+    workspace: Workspace, owner: User, member_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A first row the upload took for data (a name and a number) is made the header, then
+    data again: the columns are named from it and their roles guessed again each time."""
+    from django.urls import reverse
+
+    content = "Müştəri,Nömrə\nLeyla,+994501112233\nAysel,+994501112244\n".encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_import = upload(workspace, content, actor=owner)
+    url = reverse("messaging:import_detail", args=[workspace.slug, contact_import.public_id])
+    was_header = ContactImport.objects.get(pk=contact_import.pk).has_header
+
+    member_client.post(url, {"reread_header": "1", **({} if was_header else {"has_header": "on"})})
+    flipped = ContactImport.objects.get(pk=contact_import.pk)
+    member_client.post(url, {"reread_header": "1", **({"has_header": "on"} if was_header else {})})
+    back = ContactImport.objects.get(pk=contact_import.pk)
+
+    with_header, without = (back, flipped) if was_header else (flipped, back)
+    assert with_header.columns == ["Müştəri", "Nömrə"]
+    assert with_header.preview_rows[0] == ["Leyla", "+994501112233"]
+    assert without.columns == ["#1", "#2"]
+    assert without.preview_rows[0] == ["Müştəri", "Nömrə"]
+    assert with_header.mapping.get("phone") is not None  # the number column is found each way
+    assert without.mapping.get("phone") is not None
+    assert "Read the columns again" in member_client.get(url).content.decode()
