@@ -415,3 +415,22 @@ def test_a_field_the_api_does_not_have_is_a_400_naming_it(
     assert contact.status_code == 400
     assert "foo" in contact.json()
     assert not Contact.objects.filter(phone="+994501112233").exists()
+
+
+def test_a_custom_pace_is_written_as_a_number_field_reads_it_in_every_language(
+    workspace, owner, member_client, number, template
+) -> None:
+    """In Russian and Azerbaijani the pace showed as "2,0", which a number field cannot read:
+    it came up empty, and saving the draft unchanged failed."""
+    from accounts.models import User
+
+    draft = campaigns.campaign_create(
+        workspace=workspace, actor=owner, name="Pace", template=template, senders=[number],
+        audience={}, pacing={"preset": "custom", "per_second": 2.5},
+    )  # fmt: skip
+    url = reverse("messaging_campaigns:edit", args=[workspace.slug, draft.public_id])
+
+    for language in ("ru", "az"):
+        User.objects.filter(pk=owner.pk).update(language=language)
+        page = member_client.get(url).content.decode()
+        assert 'name="pace_per_second" id="id_pace_per_second" value="2.5"' in page, language
