@@ -5,6 +5,7 @@ every write is `support.services`."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
@@ -28,7 +29,11 @@ def tickets(request: WorkspaceRequest) -> HttpResponse:
     rows = selectors.tickets_for_member(
         workspace=request.workspace, membership=request.membership
     ).order_by("-updated_at")
-    return render(request, "support/tickets.html", {"tickets": rows})
+    return render(
+        request,
+        "support/tickets.html",
+        {"tickets": rows, "support_email": settings.SUPPORT_EMAIL},
+    )
 
 
 @workspace_view(Perm.VIEW)

@@ -38,3 +38,46 @@ def test_one_day_a_week_and_one_recipient_now(
 
     assert "(1 day a week)" in page
     assert "1 recipient now, 3 when you looked" in changed.value.messages[0]
+
+
+def test_a_scheduled_campaign_can_be_cancelled_from_its_page(
+    workspace,
+    owner,
+    member_client,
+    sandbox_number,
+    contacts,
+    credits,
+    template,
+    django_capture_on_commit_callbacks,
+) -> None:
+    """Scheduled (its credits reserved), the page offered only Duplicate."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing import services as billing
+    from messaging.campaigns.models import Campaign
+
+    number = sandbox_number()
+    contacts(3)
+    credits(5)
+    draft = campaigns.campaign_create(
+        workspace=workspace, actor=owner, name="Tomorrow", template=template, senders=[number],
+        audience={}, scheduled_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):  # the fan-out task
+        campaigns.campaign_launch(workspace=workspace, campaign=draft, actor=owner)
+    assert Campaign.objects.get(pk=draft.pk).status == Campaign.Status.SCHEDULED
+    assert billing.credits_balance(workspace=workspace).available == 2
+
+    page = member_client.get(
+        reverse("messaging_campaigns:detail", args=[workspace.slug, draft.public_id])
+    ).content.decode()
+    cancel_url = reverse(
+        "messaging_campaigns:action", args=[workspace.slug, draft.public_id, "cancel"]
+    )
+    assert f'action="{cancel_url}"' in page
+    member_client.post(cancel_url)
+
+    assert Campaign.objects.get(pk=draft.pk).status == Campaign.Status.CANCELLED
+    assert billing.credits_balance(workspace=workspace).available == 5
