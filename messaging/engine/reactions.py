@@ -236,7 +236,27 @@ def sender_blocked(*, sender: Sender, outcome: Outcome) -> None:
         )
 
 
-def _campaigns_fail_over(sender: Sender) -> tuple[dict[int, list[int]], list[Campaign]]:
+def sender_lost(*, sender: Sender, account_blocked: bool) -> None:
+    """A number stopped being able to send outside a send (Meta's account webhook banned or
+    restricted it, or the user removed it): its running campaigns fail over exactly as when a
+    send finds it blocked (`sender_blocked`), instead of waiting on it forever with their
+    credits reserved. `account_blocked`: the whole business account is, so its other numbers
+    are no refuge."""
+    moved_to, paused = _campaigns_fail_over(sender, other_accounts_only=account_blocked)
+    if paused:
+        events_publish(
+            workspace_id=sender.workspace_id,
+            events=[campaign_event("campaign.paused", c) for c in paused],
+        )
+    if moved_to:
+        transaction.on_commit(
+            lambda: dispatch_kick(sender_ids=sorted({i for ids in moved_to.values() for i in ids}))
+        )
+
+
+def _campaigns_fail_over(
+    sender: Sender, *, other_accounts_only: bool = True
+) -> tuple[dict[int, list[int]], list[Campaign]]:
     """Move the queued messages of each running campaign of a blocked number onto its other
     live numbers (of another business account); pause a campaign that has none. Returns
     (campaign id -> the numbers it moved to, the campaigns paused)."""
@@ -247,7 +267,7 @@ def _campaigns_fail_over(sender: Sender) -> tuple[dict[int, list[int]], list[Cam
     ).select_related("workspace")
     for campaign in running:
         others = campaign.senders.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
-        if sender.waba_id:
+        if sender.waba_id and other_accounts_only:
             others = others.exclude(waba_id=sender.waba_id)
         other_ids = list(others.exclude(pk=sender.pk).order_by("id").values_list("id", flat=True))
         if other_ids:

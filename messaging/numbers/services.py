@@ -435,6 +435,11 @@ def sender_remove(
             status_reason=_("removed by %(who)s") % {"who": actor.email},
         )
         if updated:
+            from messaging.engine.reactions import sender_lost
+
+            # Its running campaigns' queued messages move to their other numbers (or the
+            # campaigns pause, saying why) instead of waiting on a number that is gone.
+            sender_lost(sender=sender, account_blocked=False)
             audit_record(
                 workspace=workspace, action="number.removed", actor=actor, target=sender, ip=ip
             )
@@ -926,6 +931,11 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
     targets.filter(pk__in=[s.pk for s in changed]).update(
         status=status, status_changed_at=timezone.now(), status_reason=item.event
     )
+    if status != Sender.Status.ACTIVE:
+        from messaging.engine.reactions import sender_lost
+
+        for number in changed:
+            sender_lost(sender=number, account_blocked=True)
     events_publish(
         workspace_id=sender.workspace_id,
         events=[number_status_event(n, status=status, reason=item.event) for n in changed],
