@@ -11,3 +11,10 @@ signup_completed = Signal()
 # Messaging pauses the workspace's running campaigns (and resumes the ones it paused).
 workspace_suspended = Signal()
 workspace_restored = Signal()
+
+# Sent inside the transaction that switches off (deactivates, or schedules the deletion of)
+# an account, once per workspace the person owns with no other owner or admin left to act
+# for it, and again when the account is reactivated; kwargs: workspace. Messaging pauses the
+# workspace's campaigns (and resumes the ones it paused): nobody is left who could stop them.
+owner_account_closed = Signal()
+owner_account_reopened = Signal()

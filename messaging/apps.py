@@ -6,7 +6,12 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from accounts.hooks import workspace_restored, workspace_suspended
+        from accounts.hooks import (
+            owner_account_closed,
+            owner_account_reopened,
+            workspace_restored,
+            workspace_suspended,
+        )
         from billing.checks import reconciliation_register
         from core.health import register_check
         from messaging.content.signals import whatsapp_template_status_changed
@@ -24,6 +29,9 @@ class MessagingConfig(AppConfig):
         # Staff suspend or restore a workspace: its campaigns pause, or resume.
         workspace_suspended.connect(_workspace_suspended, dispatch_uid="campaigns-suspended")
         workspace_restored.connect(_workspace_restored, dispatch_uid="campaigns-restored")
+        # Its owner closes their account, nobody else may act: its campaigns pause, or resume.
+        owner_account_closed.connect(_owner_closed, dispatch_uid="campaigns-owner-closed")
+        owner_account_reopened.connect(_owner_reopened, dispatch_uid="campaigns-owner-reopened")
         # A STOP-like reply is confirmed to the contact, in their language (when asked for).
         inbound_replies_stored.connect(_replies_stored, dispatch_uid="opt-out-confirmations")
 
@@ -47,6 +55,22 @@ def _workspace_restored(sender: object, **kwargs: object) -> None:
     from messaging.campaigns.services import campaigns_resume_after_restore
 
     campaigns_resume_after_restore(workspace=kwargs["workspace"])  # type: ignore[arg-type]
+
+
+def _owner_closed(sender: object, **kwargs: object) -> None:
+    from messaging.campaigns.services import campaigns_pause_for_closed_owner
+
+    campaigns_pause_for_closed_owner(workspace=kwargs["workspace"])  # type: ignore[arg-type]
+
+
+def _owner_reopened(sender: object, **kwargs: object) -> None:
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services import campaigns_resume_after_restore
+
+    campaigns_resume_after_restore(
+        workspace=kwargs["workspace"],  # type: ignore[arg-type]
+        reason=Campaign.PauseReason.OWNER_CLOSED,
+    )
 
 
 def _template_status_changed(sender: object, **kwargs: object) -> None:

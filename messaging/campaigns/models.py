@@ -36,6 +36,7 @@ class Campaign(WorkspaceOwned):
         TEMPLATE_DISABLED = "template_disabled", _("Meta disabled the WhatsApp template")
         WORKSPACE_SUSPENDED = "workspace_suspended", _("The workspace was suspended")
         NUMBER_PROTECTION = "number_protection", _("Paused to protect a number")
+        OWNER_CLOSED = "owner_closed", _("The workspace owner's account was closed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=150)

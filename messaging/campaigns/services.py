@@ -633,14 +633,34 @@ def campaigns_pause_for_suspension(*, workspace: Workspace) -> list[Campaign]:
     return campaigns_pause(campaign_ids=ids, reason=Campaign.PauseReason.WORKSPACE_SUSPENDED)
 
 
-def campaigns_resume_after_restore(*, workspace: Workspace) -> None:
-    """The workspace is active again: once that commits, the campaigns its suspension paused
-    resume (a campaign the user paused, or paused for another reason, stays paused)."""
+def campaigns_pause_for_closed_owner(*, workspace: Workspace) -> list[Campaign]:
+    """The workspace's owner closed their account and nobody else may act for it: its running,
+    launching and scheduled campaigns pause (nobody is left who could stop them, and credits
+    would go on being spent for someone who believes their account is gone)."""
+    ids = list(
+        Campaign.objects.for_workspace(workspace)
+        .filter(
+            status__in=[
+                Campaign.Status.RUNNING,
+                Campaign.Status.LAUNCHING,
+                Campaign.Status.SCHEDULED,
+            ]
+        )
+        .values_list("pk", flat=True)
+    )
+    return campaigns_pause(campaign_ids=ids, reason=Campaign.PauseReason.OWNER_CLOSED)
+
+
+def campaigns_resume_after_restore(
+    *, workspace: Workspace, reason: str = Campaign.PauseReason.WORKSPACE_SUSPENDED
+) -> None:
+    """The workspace is active again (restored by staff, or its owner reopened their
+    account): once that commits, the campaigns paused for `reason` resume (a campaign the user
+    paused, or paused for another reason, stays paused)."""
 
     def resume() -> None:
         for campaign in Campaign.objects.for_workspace(workspace).filter(
-            status=Campaign.Status.PAUSED,
-            pause_reason=Campaign.PauseReason.WORKSPACE_SUSPENDED,
+            status=Campaign.Status.PAUSED, pause_reason=reason
         ):
             try:
                 campaign_resume(workspace=workspace, campaign=campaign, actor=None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.sessions.models import Session
 from django.core import signing
@@ -15,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, User
+from accounts.hooks import owner_account_closed, owner_account_reopened
+from accounts.models import ApiKey, Membership, User
+from accounts.permissions import Role
 from accounts.services import absolute_url, audit_record, email_send_on_commit
 from privacy.models import PrivacyProfile
 from privacy.selectors import credits_at_deletion
@@ -46,6 +49,22 @@ def reactivation_token(user: User, deactivated_at: datetime) -> str:
 
 
 @transaction.atomic
+def _workspaces_left_alone(user: User) -> list[Any]:
+    """The workspaces the person owns where no other active owner or admin could act: while
+    the account is off, nobody can pause or cancel what they send."""
+    owned = Membership.objects.filter(user=user, role=Role.OWNER).select_related("workspace")
+    alone = []
+    for membership in owned:
+        others = Membership.objects.filter(
+            workspace_id=membership.workspace_id,
+            role__in=[Role.OWNER, Role.ADMIN],
+            user__is_active=True,
+        ).exclude(user=user)
+        if not others.exists():
+            alone.append(membership.workspace)
+    return alone
+
+
 def account_deactivate(
     *,
     user: User,
@@ -60,6 +79,8 @@ def account_deactivate(
     e-mailed link reactivates the account (signing in is refused meanwhile)."""
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(is_active=False, deactivated_at=now)
+    for workspace in _workspaces_left_alone(user):
+        owner_account_closed.send(sender=User, workspace=workspace)
     profile = privacy_profile_get(user=user)
     profile.deletion_requested_at = now if purge else None
     profile.purge_after = now + DEACTIVATION_GRACE if purge else None
@@ -118,6 +139,8 @@ def account_reactivate(*, token: str, ip: str | None = None) -> User:
         raise invalid
     User.objects.filter(pk=user.pk).update(is_active=True, deactivated_at=None)
     PrivacyProfile.objects.filter(user=user).update(deletion_requested_at=None, purge_after=None)
+    for workspace in _workspaces_left_alone(user):
+        owner_account_reopened.send(sender=User, workspace=workspace)
     from privacy.services.requests import data_request_withdraw_erasure
 
     data_request_withdraw_erasure(user=user, ip=ip)
