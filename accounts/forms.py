@@ -25,7 +25,18 @@ from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
 from core.forms import LocalDateTimeInput
 
-_TIME_ZONES = sorted(zoneinfo.available_timezones())
+#: The zones a person picks from: "Area/City" names and UTC, not the system's aliases and
+#: leftovers ("localtime", "posixrules", "Etc/GMT+4", "US/Eastern") that the tz database
+#: also lists.
+_TIME_ZONE_AREAS = {
+    "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+    "Indian", "Pacific",
+}  # fmt: skip
+_TIME_ZONES = sorted(
+    zone
+    for zone in zoneinfo.available_timezones()
+    if zone == "UTC" or zone.split("/", 1)[0] in _TIME_ZONE_AREAS and "/" in zone
+)
 _COUNTRIES = sorted(
     (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
     for region in phonenumbers.SUPPORTED_REGIONS

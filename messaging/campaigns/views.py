@@ -931,7 +931,7 @@ def campaign_action(request: WorkspaceRequest, campaign_id: str, action: str) ->
                 )
                 messages.success(
                     request,
-                    _("Campaign “%(name)s” scheduled: it starts %(when)s.")
+                    _("Campaign “%(name)s” scheduled (it starts %(when)s).")
                     % {"name": campaign.name, "when": when},
                 )
             else:
