@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.hooks import owner_account_closed, owner_account_reopened
-from accounts.models import ApiKey, Membership, User
+from accounts.models import ApiKey, Membership, User, Workspace
 from accounts.permissions import Role
 from accounts.services import absolute_url, audit_record, email_send_on_commit
 from privacy.models import PrivacyProfile
@@ -49,20 +49,17 @@ def reactivation_token(user: User, deactivated_at: datetime) -> str:
 
 
 @transaction.atomic
-def _workspaces_left_alone(user: User) -> list[Any]:
+def _workspaces_left_alone(user: User) -> list[Workspace]:
     """The workspaces the person owns where no other active owner or admin could act: while
-    the account is off, nobody can pause or cancel what they send."""
-    owned = Membership.objects.filter(user=user, role=Role.OWNER).select_related("workspace")
-    alone = []
-    for membership in owned:
-        others = Membership.objects.filter(
-            workspace_id=membership.workspace_id,
-            role__in=[Role.OWNER, Role.ADMIN],
-            user__is_active=True,
-        ).exclude(user=user)
-        if not others.exists():
-            alone.append(membership.workspace)
-    return alone
+    the account is off, nobody can pause or cancel what they send. One query."""
+    others = Membership.objects.filter(
+        workspace=OuterRef("pk"), role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
+    ).exclude(user=user)
+    return list(
+        Workspace.objects.filter(memberships__user=user, memberships__role=Role.OWNER)
+        .exclude(Exists(others))
+        .order_by("pk")
+    )
 
 
 def account_deactivate(
