@@ -172,3 +172,46 @@ def test_a_template_draft_is_edited_from_its_page_and_keeps_its_header_file(
     assert edited.pacing == draft.pacing
     assert edited.status == Campaign.Status.DRAFT
     assert errors == []
+
+
+def test_a_scheduled_campaign_is_cancelled_from_its_page_after_the_question(
+    page, live_server
+) -> None:
+    """Scheduled, its credits reserved, the page offered only Duplicate; now Cancel, after the
+    question, and the credits come back."""
+    from billing import services as billing
+    from messaging.engine import fanout
+
+    owner = MembershipFactory().user
+    workspace = owner.memberships.get().workspace
+    number = Sender.objects.create(
+        workspace=workspace, provider="sandbox", status="active", phone_number="+994500000001"
+    )
+    Contact.objects.create(workspace=workspace, phone="+994501112233", first_name="Leyla")
+    template = MessageTemplate.objects.create(
+        workspace=workspace, name="Promo", variants=["Salam {{first_name}}"]
+    )
+    billing.credits_adjust(workspace=workspace, amount=5, reason="test credits", actor=owner)
+    campaign = campaigns.campaign_create(
+        workspace=workspace, actor=owner, name="Tomorrow", template=template, senders=[number],
+        audience={}, scheduled_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    campaigns.campaign_launch(workspace=workspace, campaign=campaign, actor=owner)
+    fanout.fanout_chunk(campaign_id=campaign.pk)
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SCHEDULED
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+
+    _sign_in(page, live_server, owner)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/campaigns/{campaign.public_id}/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Cancel", exact=True).click()
+
+    assert asked == [
+        "Cancel this campaign? Messages not yet sent are cancelled and their credits released."
+    ]
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.CANCELLED
+    assert billing.credits_balance(workspace=workspace).available == 5
+    assert errors == []
