@@ -3,6 +3,8 @@ big tables), and a capped count for the dashboard's big lists."""
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode
 from functools import cached_property
 from typing import Any
 
@@ -10,7 +12,8 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 
 
 class DefaultCursorPagination(CursorPagination):
@@ -25,6 +28,24 @@ class DefaultCursorPagination(CursorPagination):
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
         return tuple(getattr(view, "cursor_ordering", self.ordering))
+
+    def decode_cursor(self, request: Any) -> Cursor | None:
+        """A cursor that is not one we made is a 404 "Invalid cursor", never the first page
+        (DRF's lenient base64 drops the characters it does not know, so `%%%%` decoded to an
+        empty cursor) nor a 500 (a position that is not an id reached the query)."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        try:
+            b64decode(encoded.encode("ascii"), validate=True)
+        except (UnicodeEncodeError, binascii.Error, ValueError):
+            raise NotFound(self.invalid_cursor_message) from None
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            position = cursor.position
+            if not (position.isascii() and position.isdigit() and len(position) <= 19):
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
     def get_page_size(self, request: Any) -> int:
         """`page_size` must be one whole number from 1 to `max_page_size`: a wrong one is a

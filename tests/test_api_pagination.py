@@ -33,3 +33,24 @@ def test_next_then_previous_returns_the_same_page(api_client_with_scopes, worksp
     seen = phones(first) + phones(second) + phones(third)
     assert len(seen) == len(set(seen)) == 20
     assert third["next"] is None
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "%%%%",  # not base64: DRF's lenient decoding made it an empty cursor, page 1
+        "!!",
+        "cD1hYmM=",  # "p=abc": a position that is not an id
+        "cD0tMQ==",  # "p=-1"
+        "bz1hYmM=",  # "o=abc"
+        "ü",
+    ],
+)
+def test_a_cursor_we_did_not_make_is_refused(api_client_with_scopes, workspace, cursor) -> None:
+    Contact.objects.create(workspace=workspace, phone="+994501234567")
+    client = api_client_with_scopes("contacts:read")
+
+    answer = client.get(reverse("api:contact-list"), {"cursor": cursor})
+
+    assert answer.status_code == 404
+    assert "cursor" in answer.json()["detail"].lower()

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
 from messaging.analytics.models import MessageStat
-from messaging.campaigns.models import MESSAGE_PRIORITIES, Campaign, Message
+from messaging.campaigns.models import MESSAGE_PRIORITIES, Campaign, Message, ProgressSplit
 from messaging.engine.stats import COUNTERS, FAILED_COUNTERS
 from messaging.numbers.models import Sender
 
@@ -283,9 +283,15 @@ class CampaignFigures:
         delivery, read or failure reports may still arrive."""
         return max(self.totals["credits_used"] - self.totals["delivered"], 0)
 
+    def progress(self, recipients: int) -> ProgressSplit:
+        return ProgressSplit.of(
+            attempted=self.totals["attempted"],
+            not_sent=self.totals["skipped"] + self.totals["cancelled"],
+            recipients=recipients,
+        )
+
     def progress_percent(self, recipients: int) -> int:
-        done = self.totals["attempted"] + self.totals["skipped"] + self.totals["cancelled"]
-        return min(100, int(100 * done / recipients)) if recipients else 0
+        return self.progress(recipients).done
 
 
 def campaign_figures(*, campaign: Campaign) -> CampaignFigures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -161,7 +162,37 @@ class Campaign(WorkspaceOwned):
 
     @property
     def progress_percent(self) -> int:
-        return min(100, int(100 * self.done_count / self.recipients)) if self.recipients else 0
+        return self.progress.done
+
+    @property
+    def progress(self) -> ProgressSplit:
+        return ProgressSplit.of(
+            attempted=self.attempted_count,
+            not_sent=self.count_skipped + self.count_cancelled,
+            recipients=self.recipients,
+        )
+
+
+@dataclass(frozen=True)
+class ProgressSplit:
+    """A campaign's progress bar in two parts, so a campaign cancelled after a tenth of its
+    sends does not look like one that sent everything: the share sent (taken or refused by
+    WhatsApp) and the share that will never be sent (skipped, cancelled, expired)."""
+
+    sent: int
+    not_sent: int
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.not_sent
+
+    @classmethod
+    def of(cls, *, attempted: int, not_sent: int, recipients: int) -> ProgressSplit:
+        if not recipients:
+            return cls(0, 0)
+        done = min(100, int(100 * (attempted + not_sent) / recipients))
+        sent = min(done, int(100 * attempted / recipients))
+        return cls(sent, done - sent)
 
 
 class CampaignMedia(models.Model):

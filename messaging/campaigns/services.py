@@ -12,6 +12,7 @@ from typing import Any, Required, TypedDict, Unpack
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -735,10 +736,18 @@ def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: Us
             error_code=None,
             error_title="",
             status_changed_at=timezone.now(),
+            # A failure after WhatsApp took the message was refunded: it is no longer "sent"
+            # (the statistics counted it as credits used while queued again), and a late
+            # receipt for the old send must not land on the new one.
+            accepted_at=None,
+            provider_message_id="",
         )
         Campaign.objects.filter(pk=campaign.pk).update(
-            status=Campaign.Status.RUNNING, credits_reserved=campaign.credits_reserved + len(ids)
+            status=Campaign.Status.RUNNING, credits_reserved=F("credits_reserved") + len(ids)
         )
+        # The counters on the row (the campaigns list, the dashboard) must stop counting these
+        # as failed now, not when the first of them is sent again.
+        campaigns_refresh(campaign_ids=[campaign.pk])
         audit_record(
             workspace=workspace,
             action="campaign.retry_failed",
@@ -750,7 +759,6 @@ def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: Us
     return len(ids)
 
 
-@transaction.atomic
 @transaction.atomic
 def campaign_draft_delete(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> None:
     """Delete a campaign that was never launched (nothing was queued, reserved or sent for

@@ -749,7 +749,7 @@ def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, 
         "campaign": campaign,
         "figures": figures,
         "cards": [(key, label, figures.totals[key]) for key, label in CARDS] if figures else [],
-        "progress_percent": figures.progress_percent(campaign.recipients) if figures else 0,
+        "progress": figures.progress(campaign.recipients) if figures else None,
         "failure_classes": figures.failure_classes if figures else [],
         "per_number": figures.per_number if figures else [],
         "credits": credits_moved_by_reference(reference=campaign.credit_reference)

@@ -19,6 +19,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record, notify, workspace_ensure_can_send
@@ -783,6 +784,45 @@ def _plain(value: Any, *, typed: bool = True) -> Any:
     return value
 
 
+# What the owner is told about an account event that stops sending: Meta's event names
+# (DISABLED_UPDATE...) mean nothing to them. Each a whole sentence, read in the reader's language.
+_ACCOUNT_EVENT_NOTICE_OTHER = gettext_noop(
+    "WhatsApp stopped your number %(numbers)s from sending. Its running campaigns moved to your "
+    "other numbers or were paused. You can remove it and connect a replacement; your credits "
+    "stay in the workspace."
+)
+_ACCOUNT_EVENT_NOTICES = {
+    "DISABLED_UPDATE": gettext_noop(
+        "Meta disabled the WhatsApp Business account of your number %(numbers)s: it can no "
+        "longer send. Its running campaigns moved to your other numbers or were paused. Appeal "
+        "in Meta Business Manager, or remove the number and connect a replacement; your "
+        "credits stay in the workspace."
+    ),
+    "ACCOUNT_RESTRICTION": gettext_noop(
+        "Meta restricted the WhatsApp Business account of your number %(numbers)s: for now it "
+        "cannot start conversations, so campaigns cannot use it. Its running campaigns moved to "
+        "your other numbers or were paused. Meta Business Manager says until when; your "
+        "credits stay in the workspace."
+    ),
+    "ACCOUNT_DELETED": gettext_noop(
+        "The WhatsApp Business account of your number %(numbers)s was deleted: it can no "
+        "longer send. Its running campaigns moved to your other numbers or were paused. Remove "
+        "the number and connect a replacement; your credits stay in the workspace."
+    ),
+    "ACCOUNT_OFFBOARDED": gettext_noop(
+        "The WhatsApp Business account of your number %(numbers)s left the WhatsApp Business "
+        "Platform: it can no longer send. Its running campaigns moved to your other numbers or "
+        "were paused. Remove the number and connect a replacement; your credits stay in the "
+        "workspace."
+    ),
+    "session.status": gettext_noop(
+        "The WhatsApp session of your number %(numbers)s stopped (it was logged out or "
+        "failed): it cannot send until it is linked again. Its running campaigns moved to your "
+        "other numbers or were paused. Open the number's page to link it again; your credits "
+        "stay in the workspace."
+    ),
+}
+
 _BLOCKED_STATUS = {
     "DISABLED_UPDATE": Sender.Status.BANNED,
     "ACCOUNT_DELETED": Sender.Status.BANNED,
@@ -951,15 +991,8 @@ def _apply_account_event(sender: Sender, item: AccountEvent) -> None:
         notify(
             workspace=changed[0].workspace,
             kind="number.blocked",
-            text=_(
-                "WhatsApp %(status)s your number %(numbers)s (%(event)s). You can remove it and "
-                "connect a replacement; your credits stay in the workspace."
-            )
-            % {
-                "status": Sender.Status(status).label.lower(),
-                "numbers": ", ".join(n.phone_number for n in changed),
-                "event": item.event,
-            },
+            text=_ACCOUNT_EVENT_NOTICES.get(item.event, _ACCOUNT_EVENT_NOTICE_OTHER),
+            params={"numbers": ", ".join(n.phone_number or n.label for n in changed)},
             link=reverse("messaging_numbers:list", args=[changed[0].workspace.slug]),
         )
 

@@ -188,3 +188,69 @@ def test_retry_failed_says_why_nothing_was_queued_again(member_client, workspace
     assert "none of its failures can be sent again now" in answer
     assert "0 failed messages queued again" not in answer
     assert Message.objects.filter(campaign=finished, status="failed").count() == 4
+
+
+def test_retrying_failures_takes_them_out_of_the_lists_failed_count_at_once(
+    member_client, workspace, sandbox_number, contacts, credits, launch
+) -> None:
+    """The campaigns list reads the counters on the row: after "Retry failed" it showed the
+    campaign at 100% with its failures still counted until the first retry was sent."""
+    contacts(10)
+    credits(20)
+    number = sandbox_number()
+    campaign = launch([number], name="Retried")
+    drain_all([number])
+    sent = list(Message.objects.filter(campaign=campaign).order_by("id"))
+    _status(number, sent[:3], DeliveryStatus.FAILED, code=131000)  # temporary: retryable
+    campaigns_refresh(campaign_ids=[campaign.pk])
+    campaign.refresh_from_db()
+    assert (campaign.count_failed, campaign.progress_percent) == (3, 100)
+
+    member_client.post(
+        reverse("messaging_campaigns:action", args=[workspace.slug, campaign.public_id, "retry"])
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.RUNNING
+    assert (campaign.count_failed, campaign.count_queued) == (0, 3)
+    assert campaign.progress.sent == 70
+    listing = member_client.get(reverse("messaging_campaigns:list", args=[workspace.slug]))
+    assert 'data-sent="70"' in listing.content.decode()
+
+    # sent again: each message is charged once, and the figures equal the ledger
+    drain_all([number])
+    campaigns_refresh(campaign_ids=[campaign.pk])
+    campaign.refresh_from_db()
+    assert (campaign.count_credits_used, campaign.count_failed) == (10, 0)
+    spent = credits_spent_by_reference(references=[campaign.credit_reference])
+    assert spent[campaign.credit_reference] == 10
+    assert campaign.status == Campaign.Status.COMPLETED
+
+
+def test_a_campaign_cancelled_early_shows_what_was_sent_apart_from_what_never_was(
+    member_client, workspace, sandbox_number, contacts, credits, launch
+) -> None:
+    """Cancelled after 4 of 20 went out: its bar said 100%, as if it had sent everything."""
+    contacts(20)
+    credits(20)
+    number = sandbox_number()
+    campaign = launch([number], name="Stopped early")
+    first = list(Message.objects.filter(campaign=campaign).order_by("id")[:4])
+    Message.objects.filter(pk__in=[m.pk for m in first]).update(
+        status=Message.Status.ACCEPTED,
+        accepted_at=timezone.now(),
+        provider_message_id="wamid.x",
+    )
+    member_client.post(
+        reverse("messaging_campaigns:action", args=[workspace.slug, campaign.public_id, "cancel"])
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
+
+    for page in (
+        member_client.get(reverse("messaging_campaigns:list", args=[workspace.slug])),
+        _progress(member_client, workspace, campaign),
+    ):
+        html = page.content.decode()
+        assert 'data-sent="20" data-not-sent="80"' in html
+        assert "20% sent, 80% skipped or cancelled" in html

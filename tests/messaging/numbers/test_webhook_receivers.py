@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Notification
 from core.crypto import encrypt_json
@@ -307,6 +308,11 @@ def test_account_ban_marks_every_number_of_the_account_and_tells_the_user(
     notice = Notification.objects.get(workspace=workspace, kind="number.blocked")
     assert "+994501112233" in notice.text
     assert "credits stay" in notice.text
+    # Meta's event name means nothing to the owner: the notice says what happened
+    assert "Meta disabled the WhatsApp Business account" in notice.text
+    assert "DISABLED_UPDATE" not in notice.text
+    with translation.override("ru"):
+        assert "DISABLED_UPDATE" not in notice.display_text
 
 
 def test_a_broker_outage_still_stores_and_answers_200_and_the_sweep_queues_it_later(
