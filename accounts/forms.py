@@ -3,7 +3,6 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +22,7 @@ from accounts.models import (
 from accounts.permissions import API_SCOPES, Role
 from accounts.services import client_ip, user_complete_signup
 from accounts.validators import normalize_phone
+from core.countries import phone_country_choices
 from core.forms import LocalDateTimeInput
 
 #: The zones a person picks from: "Area/City" names and UTC, not the system's aliases and
@@ -36,10 +36,6 @@ _TIME_ZONES = sorted(
     zone
     for zone in zoneinfo.available_timezones()
     if zone == "UTC" or zone.split("/", 1)[0] in _TIME_ZONE_AREAS and "/" in zone
-)
-_COUNTRIES = sorted(
-    (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
-    for region in phonenumbers.SUPPORTED_REGIONS
 )
 
 
@@ -165,7 +161,7 @@ class WorkspaceSettingsForm(forms.Form):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _TIME_ZONES])
     default_country = forms.ChoiceField(
         label=_("Default country for phone numbers"),
-        choices=_COUNTRIES,
+        choices=phone_country_choices,
         help_text=_("Numbers written without a country code are read as this country's."),
     )
     contact_language = forms.ChoiceField(

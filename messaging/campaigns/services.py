@@ -781,9 +781,12 @@ def campaign_draft_delete(*, workspace: Workspace, campaign: Campaign, actor: Us
 
 def campaign_duplicate(*, workspace: Workspace, campaign: Campaign, actor: User | None) -> Campaign:
     """A new draft with the same template, audience, numbers still usable and send window;
-    the schedule and expiry are left for the user to set again (they are usually past)."""
+    the schedule and expiry are left for the user to set again (they are usually past). A
+    removed or banned number is left out: the copy would only fail on it."""
     _check_same_workspace(workspace, campaign)
-    senders = list(campaign.senders.filter(removed_at__isnull=True))
+    senders = list(
+        campaign.senders.filter(removed_at__isnull=True).exclude(status=Sender.Status.BANNED)
+    )
     copy = Campaign.objects.create(
         workspace=workspace,
         name=(_("Copy of %(name)s") % {"name": campaign.name})[:150],

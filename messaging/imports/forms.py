@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
+from core.countries import phone_country_choices
 from core.forms import BootstrapForm
 from messaging.contacts.forms import workspace_list_field
 from messaging.imports.headers import FIELD_ROLES, FULL_NAME_ROLES, split_full_name
@@ -26,8 +27,8 @@ class ImportOptionsForm(BootstrapForm):
     """Column mapping and options. Mapping fields are built from the file's columns."""
 
     has_header = forms.BooleanField(label=_("The first row is a header"), required=False)
-    default_country = forms.CharField(
-        label=_("Country for numbers without a country code"), max_length=2
+    default_country = forms.ChoiceField(
+        label=_("Country for numbers without a country code"), choices=phone_country_choices
     )
     on_existing = forms.ChoiceField(
         label=_("Contacts already in the workspace"),

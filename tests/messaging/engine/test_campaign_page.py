@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from messaging.campaigns import services as campaigns
 from messaging.campaigns.models import Campaign, Message
 from messaging.engine import ingest
 from messaging.gateways.base import DeliveryStatus, ProviderError, StatusEvent, classify_error_code
+from messaging.numbers.models import Sender
 
 from .conftest import drain_all
 
@@ -91,6 +93,26 @@ def test_duplicate_makes_a_draft_with_the_same_setup(
     assert copy.send_window == {"start": 9, "end": 18, "days": [0, 1]}
     assert list(copy.senders.all()) == [number]
     assert not Message.objects.filter(campaign=copy).exists()
+
+
+def test_a_duplicate_leaves_out_a_banned_or_removed_number(
+    member_client, workspace, sandbox_number, contacts, credits, launch
+) -> None:
+    contacts(3)
+    credits(3)
+    kept, banned, removed = sandbox_number(), sandbox_number(), sandbox_number()
+    campaign = launch([kept, banned, removed])
+    Sender.objects.filter(pk=banned.pk).update(status=Sender.Status.BANNED)
+    Sender.objects.filter(pk=removed.pk).update(removed_at=timezone.now())
+
+    member_client.post(
+        reverse(
+            "messaging_campaigns:action", args=[workspace.slug, campaign.public_id, "duplicate"]
+        )
+    )
+
+    copy = Campaign.objects.exclude(pk=campaign.pk).get()
+    assert list(copy.senders.all()) == [kept]
 
 
 def test_a_test_send_goes_to_the_users_phone_through_the_engine(
