@@ -130,7 +130,9 @@ def contacts_export(request: WorkspaceRequest) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def contact_create(request: WorkspaceRequest) -> HttpResponse:
     workspace = request.workspace
-    form = ContactForm(request.POST or None)
+    # "Add as a contact" from the inbox fills the phone and the WhatsApp profile's name.
+    initial = {k: request.GET[k][:150] for k in ("phone", "first_name") if request.GET.get(k)}
+    form = ContactForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.contact_create(workspace=workspace, data=form.cleaned_data)

@@ -15,7 +15,7 @@ aborts one; its chunk rolls back whole, cursor included, and the task runs it ag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +28,12 @@ PREVIEW_CHARS = 160
 
 COLUMNS = """(public_id, workspace_id, sender_id, phone, contact_id, status, labels,
     last_message_at, last_kind, last_preview, last_inbound_at, unread_count, created_at,
-    updated_at)"""
+    updated_at, profile_name)"""
 
 # What a conflicting (existing) conversation becomes; every expression reads the old row (c).
 ON_CONFLICT = """ON CONFLICT (sender_id, phone) DO UPDATE SET
     contact_id = COALESCE(EXCLUDED.contact_id, c.contact_id),
+    profile_name = COALESCE(NULLIF(EXCLUDED.profile_name, ''), c.profile_name),
     last_kind = CASE WHEN EXCLUDED.last_message_at >= c.last_message_at
                      THEN EXCLUDED.last_kind ELSE c.last_kind END,
     last_preview = CASE WHEN EXCLUDED.last_message_at >= c.last_message_at
@@ -56,6 +57,8 @@ class Touch:
     at: datetime
     kind: str  # Conversation.LastKind
     preview: str
+    # The WhatsApp profile name an inbound message carried ("": none, keep the one known).
+    profile_name: str = ""
 
 
 def preview_of(text: str) -> str:
@@ -82,12 +85,15 @@ def conversations_touch(touches: Sequence[Touch]) -> None:
         if inbound:
             unread += 1
             inbound_at = max(inbound_at, touch.at) if inbound_at else touch.at
-        folded[key] = (touch if touch.at >= latest.at else latest, unread, inbound_at)
+        newest = touch if touch.at >= latest.at else latest
+        if not newest.profile_name and (touch.profile_name or latest.profile_name):
+            newest = replace(newest, profile_name=touch.profile_name or latest.profile_name)
+        folded[key] = (newest, unread, inbound_at)
     rows = [folded[key] for key in sorted(folded)]
     values = ", ".join(
         [
             "(gen_random_uuid(), %s, %s, %s, %s, 'open', '{}'::varchar[], %s::timestamptz, %s,"
-            " %s, %s::timestamptz, %s, now(), now())"
+            " %s, %s::timestamptz, %s, now(), now(), %s)"
         ]
         * len(rows)
     )
@@ -103,6 +109,7 @@ def conversations_touch(touches: Sequence[Touch]) -> None:
             preview_of(touch.preview),
             inbound_at,
             unread,
+            touch.profile_name[:120],
         ]
     with connection.cursor() as cursor:
         cursor.execute(

@@ -411,6 +411,7 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
                         at=received_at,
                         kind="in",
                         preview=reply.text or reply.button or str(event.kind),
+                        profile_name=" ".join((event.contact_name or "").split()),
                     )
                 ]
             )

@@ -61,6 +61,9 @@ class Conversation(WorkspaceOwned):
         related_name="conversations",
         db_constraint=False,
     )
+    # The name the person gave WhatsApp (their profile), from their latest message: how the
+    # team knows who wrote before the phone is a contact. Erased with the conversation.
+    profile_name = models.CharField(max_length=120, blank=True, db_default="")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

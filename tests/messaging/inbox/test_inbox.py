@@ -463,3 +463,43 @@ def test_a_conversation_with_someone_who_is_no_contact_lists_its_replies_on_an_i
         cursor.execute(f"ANALYZE {Message._meta.db_table}")
         plan = thread.explain()
     assert "message_contactless_thread" in plan
+
+
+def test_a_stranger_who_writes_is_shown_by_their_whatsapp_name_and_can_be_added(
+    workspace, owner, cloud_number, django_capture_on_commit_callbacks
+) -> None:
+    """Meta's inbound webhook carries the writer's profile name; the inbox showed only a
+    phone, and saving them as a contact meant typing both again."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Salam, kataloq var?")  # profile name "Aysel", no contact
+    conversation = Conversation.objects.get(workspace=workspace)
+    assert (conversation.contact_id, conversation.profile_name) == (None, "Aysel")
+    agent = _client(owner)
+
+    listing = agent.get(_url("list", workspace)).content.decode()
+    assert 'data-testid="profile-name"' in listing and "~Aysel" in listing
+    page = agent.get(_url("conversation", workspace, conversation)).content.decode()
+    assert "~Aysel" in page
+    link = re.search(r'data-testid="add-contact" href="([^"]+)"', page).group(1)
+    form = agent.get(link.replace("&amp;", "&")).content.decode()
+    assert f'value="{CUSTOMER}"' in form and 'value="Aysel"' in form
+
+    # saved as a contact, later messages find them; a message without a name keeps it
+    contact_services.contact_create(
+        workspace=workspace, data={"phone": CUSTOMER, "first_name": "Aysel", "last_name": "Q"}
+    )
+    conversations_touch(
+        [
+            Touch(
+                workspace_id=workspace.pk,
+                sender_id=cloud_number.pk,
+                phone=CUSTOMER,
+                contact_id=None,
+                at=timezone.now(),
+                kind="in",
+                preview="again",
+            )
+        ]
+    )
+    conversation.refresh_from_db()
+    assert conversation.profile_name == "Aysel"
