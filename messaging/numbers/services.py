@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -548,6 +549,12 @@ _RECEIVER_SENDERS_MAX = 10_000
 _receiver_clock = time.monotonic
 
 
+# Meta retries a webhook for 7 days (research, "At-least-once"), and a message to a phone that
+# is off is delivered, and reported, when it comes back (WhatsApp keeps undelivered messages
+# for up to 30 days): a month covers both.
+REMOVED_NUMBER_WEBHOOK_DAYS = 30
+
+
 def webhook_receiver_sender(
     *, public_id: str, providers: frozenset[str], fresh: bool = False
 ) -> ReceiverSender | None:
@@ -556,7 +563,11 @@ def webhook_receiver_sender(
     receiver's largest cost, paid again for every body a number's webhooks bring. A number
     removed meanwhile is refused once the entry is older than that (the same race as a
     request in flight during the removal); `fresh=True` reads the database (a signature that
-    fails against a remembered secret is checked again against the current one)."""
+    fails against a remembered secret is checked again against the current one).
+
+    A number removed less than REMOVED_NUMBER_WEBHOOK_DAYS ago still takes its webhooks: the
+    delivery, read and failure reports of what it sent (a failure is refunded) and the replies
+    to it (a STOP is honoured) keep coming after the user removes or replaces it."""
     key = (str(public_id), providers)
     now = _receiver_clock()
     ttl = settings.WEBHOOK_SENDER_CACHE_SECONDS
@@ -564,8 +575,10 @@ def webhook_receiver_sender(
         hit = _receiver_senders.get(key)
         if hit is not None and now - hit[0] < ttl:
             return hit[1]
+    kept_since = timezone.now() - timedelta(days=REMOVED_NUMBER_WEBHOOK_DAYS)
     row = (
-        Sender.objects.filter(public_id=public_id, provider__in=providers, removed_at__isnull=True)
+        Sender.objects.filter(public_id=public_id, provider__in=providers)
+        .filter(Q(removed_at__isnull=True) | Q(removed_at__gte=kept_since))
         .values_list("pk", "workspace_id", "provider", "verify_token", "credentials_encrypted")
         .first()
     )

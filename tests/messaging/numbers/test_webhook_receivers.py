@@ -182,10 +182,11 @@ def test_signature_with_another_secret_or_altered_body_is_refused(sender) -> Non
     assert not WebhookEvent.objects.exists()
 
 
-def test_unknown_or_removed_number_is_404(sender) -> None:
+def test_unknown_or_long_removed_number_is_404(sender) -> None:
     from django.utils import timezone
 
-    Sender.objects.filter(pk=sender.pk).update(removed_at=timezone.now())
+    long_ago = timezone.now() - timedelta(days=number_services.REMOVED_NUMBER_WEBHOOK_DAYS + 1)
+    Sender.objects.filter(pk=sender.pk).update(removed_at=long_ago)
     body = b"{}"
 
     response = Client().post(
@@ -240,7 +241,8 @@ def test_a_removed_number_is_refused_once_its_remembered_entry_is_older_than_the
     clock = [1000.0]
     monkeypatch.setattr(number_services, "_receiver_clock", lambda: clock[0])
     assert _post_empty_batch(sender).status_code == 200
-    Sender.objects.filter(pk=sender.pk).update(removed_at=timezone.now())
+    long_ago = timezone.now() - timedelta(days=number_services.REMOVED_NUMBER_WEBHOOK_DAYS + 1)
+    Sender.objects.filter(pk=sender.pk).update(removed_at=long_ago)
 
     clock[0] += 5.1
 
@@ -348,3 +350,47 @@ def test_a_broker_outage_still_stores_and_answers_200_and_the_sweep_queues_it_la
     event.refresh_from_db()
     assert event.state != WebhookEvent.State.RECEIVED
     assert WebhookEvent.objects.count() == 1
+
+
+def test_a_number_removed_lately_still_takes_its_reports_and_the_stops_sent_to_it(
+    sender, workspace, owner, django_capture_on_commit_callbacks
+) -> None:
+    """Removed (or replaced) a minute ago: its webhooks were a 404, so a failure of what it had
+    sent was never refunded, and a STOP sent to it never opted the person out."""
+    from messaging.campaigns.models import Message
+    from messaging.contacts.models import Contact
+    from messaging.numbers.services import sender_remove
+
+    contact = Contact.objects.create(workspace=workspace, phone="+994507654321")
+    message = Message.objects.create(
+        workspace=workspace,
+        sender=sender,
+        contact=contact,
+        phone=contact.phone,
+        status=Message.Status.ACCEPTED,
+        provider_message_id="wamid.LATE",
+    )
+    sender_remove(workspace=workspace, actor=owner, sender=sender)
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "994501112233",
+                     "phone_number_id": sender.phone_number_id},
+        "contacts": [{"profile": {"name": "Aysel"}, "wa_id": "994507654321"}],
+        "statuses": [{"id": "wamid.LATE", "status": "failed", "timestamp": "1700000000",
+                      "recipient_id": "994507654321",
+                      "errors": [{"code": 131026, "title": "Message undeliverable"}]}],
+        "messages": [{"from": "994507654321", "id": "wamid.STOP", "timestamp": "1700000001",
+                      "type": "text", "text": {"body": "STOP"}}],
+    }  # fmt: skip
+    body = json.dumps(
+        {"object": "whatsapp_business_account",
+         "entry": [{"id": sender.waba_id, "changes": [{"field": "messages", "value": value}]}]}
+    ).encode()  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post_raw(sender, body).status_code == 200
+
+    message.refresh_from_db()
+    contact.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert contact.opted_out_at is not None
