@@ -158,17 +158,37 @@ def contact_filter_q(filters: Mapping[str, Any], *, default_country: str = "") -
     return q
 
 
+# Azerbaijani (and Turkish) write a dotted and a dotless i: "BAKI" in capitals is "Bakı",
+# but lower() makes it "baki". Both sides fold ı and İ to i before lowering.
+_DOTTED_AND_DOTLESS_I = ("İı", "ii")
+_FOLD_I = str.maketrans(*_DOTTED_AND_DOTLESS_I)
+
+
+def text_fold(value: str) -> str:
+    """How an attribute's text is compared: case and the dotless ı ignored."""
+    return value.translate(_FOLD_I).lower()
+
+
 def _attributes_q(attributes: dict[str, Any]) -> Q:
     """Contacts whose attributes have these values. A text value matches whatever its case
-    ("bakı" finds "Bakı", as a person typing a segment expects); other values match exactly."""
+    ("bakı" and "BAKI" find "Bakı", as a person typing a segment expects); other values match
+    exactly."""
     q = Q()
     exact = {key: value for key, value in attributes.items() if not isinstance(value, str)}
     if exact:
         q &= Q(attributes__contains=exact)
     for key, value in attributes.items():
         if isinstance(value, str):
-            stored = Lower(KeyTextTransform(key, "attributes"))
-            q &= Q(Exact(stored, Value(value.lower(), output_field=TextField())))
+            stored = Lower(
+                Func(
+                    KeyTextTransform(key, "attributes"),
+                    Value(_DOTTED_AND_DOTLESS_I[0]),
+                    Value(_DOTTED_AND_DOTLESS_I[1]),
+                    function="TRANSLATE",
+                    output_field=TextField(),
+                )
+            )
+            q &= Q(Exact(stored, Value(text_fold(value), output_field=TextField())))
     return q
 
 

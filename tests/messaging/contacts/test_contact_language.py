@@ -56,3 +56,19 @@ def test_a_segment_s_attribute_matches_whatever_its_case(workspace) -> None:
     assert found("bakı") == [baku.pk]
     assert found("Bakı") == [baku.pk]
     assert found("Sumqayıt") == []
+    # in capitals, Azerbaijani's dotless ı is an I: "BAKI" is how a person types "Bakı"
+    assert found("BAKI") == [baku.pk]
+    assert found("baki") == [baku.pk]
+    assert found("GƏNCƏ") != []
+
+
+def test_the_dotted_capital_i_matches_its_small_letter(workspace) -> None:
+    from messaging.contacts.selectors import contact_filter_q
+
+    contact = services.contact_create(
+        workspace=workspace, data={"phone": "+994501112233", "attributes": {"city": "İsmayıllı"}}
+    )
+
+    for typed in ("İSMAYILLI", "ismayıllı", "Ismayilli"):
+        q = contact_filter_q({"attributes": {"city": typed}})
+        assert list(Contact.objects.filter(q).values_list("id", flat=True)) == [contact.pk], typed
