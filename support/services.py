@@ -26,6 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User, Workspace
 from accounts.services import absolute_url, audit_record, email_send_on_commit, notify
@@ -132,13 +133,16 @@ def ticket_staff_path(ticket: Ticket) -> str:
     return reverse("admin:support_ticket_change", args=[ticket.pk])
 
 
-def _email_staff(*, ticket: Ticket, message: TicketMessage, author: User, new: bool) -> None:
-    """The support address hears of every new ticket and every customer reply (in the
-    platform's language: the address has no language of its own)."""
+def _email_staff(
+    *, ticket: Ticket, message: TicketMessage, author: User, new: bool, to: str = ""
+) -> None:
+    """The support address hears of every new ticket and of a customer reply on a ticket
+    nobody has taken (in the platform's language: the address has no language of its own); a
+    reply on a taken ticket goes to its assignee (`to`) alone."""
     with translation.override(settings.LANGUAGE_CODE):
         category = str(ticket.get_category_display())
     email_send_on_commit(
-        to=[settings.SUPPORT_EMAIL],
+        to=[to or settings.SUPPORT_EMAIL],
         template="support_ticket_to_staff",
         context={
             "new": new,
@@ -186,15 +190,24 @@ def _tell_opener(*, ticket: Ticket, message: TicketMessage) -> None:
     )
 
 
-def _tell_assignee(*, ticket: Ticket, text: str) -> None:
-    if ticket.assignee is None or not ticket.assignee.is_active:
+def _has_assignee(ticket: Ticket) -> bool:
+    return ticket.assignee is not None and ticket.assignee.is_active
+
+
+def _tell_assignee(
+    *, ticket: Ticket, text: str, params: dict[str, object], email: bool = True
+) -> None:
+    """The staff member on the ticket hears of it in their own language (`text` is a msgid
+    marked with gettext_noop): the customer's request was in the customer's."""
+    if not _has_assignee(ticket):
         return
     notify(
         kind="support.ticket_activity",
         user=ticket.assignee,
         text=text,
+        params={"number": ticket.pk, "subject": ticket.subject, **params},
         link=ticket_staff_path(ticket),
-        subject=_("Support ticket #%(number)s") % {"number": ticket.pk},
+        email=email,
     )
 
 
@@ -302,11 +315,21 @@ def ticket_customer_reply(
         ip=ip,
         details={"reopened": reopened},
     )
-    _email_staff(ticket=locked, message=message, author=user, new=False)
+    # One e-mail per reply, with the reply in it: to the staff member on the ticket, else to
+    # the support address (both used to go: the assignee got it twice, once without the text).
+    assignee = locked.assignee if _has_assignee(locked) else None
+    _email_staff(
+        ticket=locked,
+        message=message,
+        author=user,
+        new=False,
+        to=assignee.email if assignee else "",
+    )
     _tell_assignee(
         ticket=locked,
-        text=_("The customer replied on ticket #%(number)s “%(subject)s”.")
-        % {"number": locked.pk, "subject": locked.subject},
+        text=gettext_noop("The customer replied on ticket #%(number)s “%(subject)s”."),
+        params={},
+        email=False,
     )
     return message
 
@@ -380,8 +403,8 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
     if assignee is not None and assignee.pk != actor.pk:
         _tell_assignee(
             ticket=locked,
-            text=_("%(actor)s assigned ticket #%(number)s “%(subject)s” to you.")
-            % {"actor": actor.email, "number": locked.pk, "subject": locked.subject},
+            text=gettext_noop("%(actor)s assigned ticket #%(number)s “%(subject)s” to you."),
+            params={"actor": actor.email},
         )
     return locked
 
