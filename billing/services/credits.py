@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User, Workspace
+from accounts.models import PluralNotice, User, Workspace
 from accounts.services import audit_record, notify
 from billing import lock_objects
 from billing.models import CreditBalance, CreditLot, LedgerEntry, Reservation, ReservationLot
@@ -474,8 +474,12 @@ def credits_revoke_lot(
     notify(
         kind="billing.revoked",
         workspace=workspace,
-        text=_("%(credits)d unused credits were revoked: %(reason)s")
-        % {"credits": free, "reason": reason},
+        text=PluralNotice.ngettext(
+            "%(credits)d unused credit was revoked: %(reason)s",
+            "%(credits)d unused credits were revoked: %(reason)s",
+            "credits",
+        ),
+        params={"credits": free, "reason": reason},
         link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
     )
     low_balance_check(balance)

@@ -14,9 +14,8 @@ from typing import Any
 from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
-from accounts.models import User, Workspace
+from accounts.models import PluralNotice, User, Workspace
 from accounts.services import audit_record, notify
 from billing import lock_objects
 from billing.models import BillingSettings, CreditBalance, CreditLot, LedgerEntry, ReservationLot
@@ -144,8 +143,10 @@ def low_balance_check(balance: CreditBalance) -> None:
         notify(
             kind="billing.low_balance",
             workspace=workspace,
-            text=gettext_noop(
-                "Low balance: %(available)d credits left (your threshold is %(threshold)d)."
+            text=PluralNotice.ngettext(
+                "Low balance: %(available)d credit left (your threshold is %(threshold)d).",
+                "Low balance: %(available)d credits left (your threshold is %(threshold)d).",
+                "available",
             ),
             params={"available": balance.available, "threshold": prefs.low_balance_threshold},
             link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from accounts.models import User, Workspace
+from accounts.models import PluralNotice, User, Workspace
 from accounts.services import audit_record, notify
 from billing import lock_objects
 from billing.models import BillingSettings, CreditLot, Invoice, LedgerEntry, Order, Package, Payment
@@ -201,7 +201,11 @@ def credits_purchase_activate(*, order: Order, payment: Payment) -> CreditLot:
     notify(
         kind="billing.paid",
         workspace=workspace,
-        text=gettext_noop("Payment received: %(credits)d credits added (order %(ref)s)."),
+        text=PluralNotice.ngettext(
+            "Payment received: %(credits)d credit added (order %(ref)s).",
+            "Payment received: %(credits)d credits added (order %(ref)s).",
+            "credits",
+        ),
         params={"credits": order.credits, "ref": order.payment_reference},
         link=reverse("billing:overview", kwargs={"workspace_slug": workspace.slug}),
     )

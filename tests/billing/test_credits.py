@@ -246,3 +246,17 @@ def test_refund_into_an_expired_lot_is_written_off(
     )
     assert kinds[-2:] == [("refund", 2), ("expiry", -2)]
     assert ledger_mismatches() == []
+
+
+def test_billing_notices_say_one_credit_not_one_credits(
+    workspace: Workspace, owner: object, buy: Callable[..., CreditLot]
+) -> None:
+    buy(workspace, credits=10)
+    services.billing_settings_update(workspace=workspace, actor=owner, low_balance_threshold=5)
+
+    services.credits_reserve(workspace=workspace, amount=9, reference="a", idempotency_key="a")
+
+    notice = Notification.objects.get(kind="billing.low_balance")
+    assert notice.display_text == "Low balance: 1 credit left (your threshold is 5)."
+    paid = Notification.objects.get(kind="billing.paid")
+    assert "10 credits added" in paid.display_text
