@@ -17,12 +17,18 @@ from accounts.api_auth import request_workspace
 from accounts.models import ApiKey, Workspace
 
 
+def _carries_a_value(value: Any) -> bool:
+    return value not in (None, "", [], {})
+
+
 class RejectUnknownFieldsMixin:
     """A write that names a field the resource does not have is a 400 naming it: a typo
     ("nmae", "pace") must not pass as a change that changed nothing. Read-only fields sent
-    back as they were read are known, and ignored as before."""
+    back in an update, as they were read, are known and ignored; a creation that sets one
+    (`opted_out_at`, `status`) is a 400 naming it, not a success that kept nothing of it."""
 
     fields: Any
+    instance: Any
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -31,7 +37,34 @@ class RejectUnknownFieldsMixin:
                 raise serializers.ValidationError(
                     {key: [_("Unknown field: this resource has no such field.")] for key in unknown}
                 )
+            if self.instance is None:
+                read_only = sorted(
+                    str(key)
+                    for key, value in data.items()
+                    if self.fields[key].read_only and _carries_a_value(value)
+                )
+                if read_only:
+                    raise serializers.ValidationError(
+                        {
+                            key: [_("Read-only: iSend sets this field; leave it out.")]
+                            for key in read_only
+                        }
+                    )
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def unknown_fields_errors(items: Any, known: Any) -> dict[str, dict[str, list[str]]]:
+    """Per item of a bulk write, keyed by its index: the fields it names that the resource
+    does not have (the bulk form of `RejectUnknownFieldsMixin`)."""
+    errors: dict[str, dict[str, list[str]]] = {}
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping):
+            unknown = sorted(str(key) for key in item if key not in known)
+            if unknown:
+                errors[str(index)] = {
+                    key: [_("Unknown field: this resource has no such field.")] for key in unknown
+                }
+    return errors
 
 
 def read_scope_map(area: str) -> dict[str, str]:

@@ -51,21 +51,37 @@ def validated_query(serializer_class: type[serializers.Serializer], params: Any)
     }
 
 
-def _holds_null(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_null(k) or _holds_null(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_null(v) for v in value)
-    return False
+#: No resource nests deeper than a few levels (a segment's filters, a contact's attributes); a
+#: document nested hundreds deep only ever comes from a fuzzer, and walking it recursively
+#: reached Python's recursion limit: a 500.
+MAX_JSON_DEPTH = 32
+
+
+def _json_problem(document: Any) -> str:
+    """What makes a parsed document unacceptable ("" if nothing): a NUL character in any
+    string, or nesting deeper than MAX_JSON_DEPTH. Walked without recursion."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "a string holds a NUL character (\\u0000)."
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"the document is nested more than {MAX_JSON_DEPTH} levels deep."
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and "\x00" in key:
+                    return "a string holds a NUL character (\\u0000)."
+                stack.append((item, depth + 1))
+    return ""
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing a document with a NUL character (\\u0000) in any string with
-    a 400. PostgreSQL stores it in neither text nor jsonb: a value that reached a JSON field
-    (a contact's attributes, a segment's filters) answered 500, where DRF's own fields say
-    "Null characters are not allowed."."""
+    """DRF's JSON parser, refusing with a 400 a document nested deeper than MAX_JSON_DEPTH or
+    with a NUL character (\\u0000) in any string. PostgreSQL stores a NUL in neither text nor
+    jsonb: a value that reached a JSON field (a contact's attributes, a segment's filters)
+    answered 500, where DRF's own fields say "Null characters are not allowed."."""
 
     def parse(
         self,
@@ -73,7 +89,12 @@ class JSONParser(parsers.JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        data = super().parse(stream, media_type, parser_context)
-        if _holds_null(data):
-            raise ParseError("JSON parse error - a string holds a NUL character (\\u0000).")
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(
+                f"JSON parse error - the document is nested more than {MAX_JSON_DEPTH} levels deep."
+            ) from None
+        if problem := _json_problem(data):
+            raise ParseError(f"JSON parse error - {problem}")
         return data

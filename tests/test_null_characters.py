@@ -81,3 +81,34 @@ def test_a_nul_character_in_an_api_body_is_a_400(path: str, body: dict) -> None:
     assert "NUL character" in response.json()["detail"]
     assert not Contact.objects.filter(workspace=tenant.workspace).exists()
     assert not Segment.objects.filter(workspace=tenant.workspace).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param(
+            "/api/v1/contacts/",
+            '{"phone":"+994501112233","attributes":{"a":' + "[" * 400 + "]" * 400 + "}}",
+            id="attributes_400_deep",
+        ),
+        pytest.param("/api/v1/campaigns/", "[" * 100_000 + "]" * 100_000, id="array_100000_deep"),
+        pytest.param(
+            "/api/v1/segments/",
+            '{"name":"Deep","filters":' + '{"a":' * 2000 + "1" + "}" * 2000 + "}",
+            id="filters_2000_deep",
+        ),
+    ],
+)
+def test_a_deeply_nested_api_body_is_a_400_not_a_500(path: str, body: str) -> None:
+    """A body of less than a kilobyte, nested 400 deep, reached Python's recursion limit."""
+    tenant = make_tenant("Deep Traders", "deep-traders")
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tenant.api_secret}")
+
+    response = client.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested more than 32 levels" in response.json()["detail"]
+    assert not Contact.objects.filter(workspace=tenant.workspace).exists()
+    assert not Segment.objects.filter(workspace=tenant.workspace).exists()

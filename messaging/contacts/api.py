@@ -13,7 +13,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_base import RejectUnknownFieldsMixin, WorkspaceModelViewSet, write_scope_map
+from accounts.api_base import (
+    RejectUnknownFieldsMixin,
+    WorkspaceModelViewSet,
+    unknown_fields_errors,
+    write_scope_map,
+)
 from core.api import call_service, validated_query
 from messaging.contacts import selectors, services
 from messaging.contacts.models import Contact, ContactList, OptOutSource, Segment
@@ -72,7 +77,7 @@ class ContactSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         ]
 
 
-class BulkUpsertSerializer(serializers.Serializer):
+class BulkUpsertSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     contacts = serializers.ListField(
         child=serializers.DictField(), max_length=services.MAX_BULK_UPSERT, allow_empty=False
     )
@@ -189,6 +194,9 @@ class ContactViewSet(WorkspaceModelViewSet):
             return Response({"max_items": services.MAX_BULK_UPSERT})
         payload = BulkUpsertSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        writable = {name for name, f in ContactSerializer().fields.items() if not f.read_only}
+        if unknown := unknown_fields_errors(payload.validated_data["contacts"], writable):
+            raise serializers.ValidationError({"contacts": unknown})
         try:
             results = call_service(
                 services.contacts_bulk_upsert,

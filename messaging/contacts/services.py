@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
 from anyascii import anyascii
 from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -150,8 +151,11 @@ def contact_clean(
         cleaned["language"] = language
     if "country" in data:
         country = str(data.get("country") or "").strip().upper()
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
-            errors["country"] = [_("Use a two-letter country code such as AZ.")]
+        if country and country not in phonenumbers.SUPPORTED_REGIONS:
+            errors["country"] = [
+                _("Use the two-letter code of a country, such as AZ: “%(code)s” is none.")
+                % {"code": country[:8]}
+            ]
         cleaned["country"] = country
     if "time_zone" in data:
         tz = str(data.get("time_zone") or "").strip()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -246,15 +247,33 @@ class ImportOptions:
     tags: list[str] = field(default_factory=list)
 
 
-def _clean_mapping(raw: Mapping[str, Any], width: int) -> dict[str, Any]:
+def _clean_mapping(raw: Any, width: int) -> dict[str, Any]:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("attributes") or {}, Mapping):
+        raise ValidationError(
+            {
+                "mapping": [
+                    _(
+                        "The mapping is an object of column numbers, counted from 0, such as "
+                        '{"phone": 0, "first_name": 1, "attributes": {"city": 3}}.'
+                    )
+                ]
+            }
+        )
+
     def column(value: Any, name: str) -> int | None:
         if value in (None, "", -1, "-1"):
             return None
         try:
+            if isinstance(value, bool | float):
+                raise TypeError(value)
             index = int(value)
         except (TypeError, ValueError) as exc:
             raise ValidationError(
-                {"mapping": [_("Choose a column for %(f)s.") % {"f": name}]}
+                {
+                    "mapping": [
+                        _("Choose a column for %(f)s: its number, counted from 0.") % {"f": name}
+                    ]
+                }
             ) from exc
         if not 0 <= index < width:
             raise ValidationError(
@@ -360,8 +379,11 @@ def contact_import_configure(
     if options.on_existing not in ContactImport.OnExisting.values:
         errors["on_existing"] = [_("Choose what to do with existing contacts.")]
     country = (options.default_country or workspace.default_country).upper()
-    if len(country) != 2 or not country.isalpha():
-        errors["default_country"] = [_("Use a two-letter country code such as AZ.")]
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        errors["default_country"] = [
+            _("Use the two-letter code of a country, such as AZ: “%(code)s” is none.")
+            % {"code": country}
+        ]
     mapping: dict[str, Any] = {}
     if not inspecting:
         try:
