@@ -559,7 +559,10 @@ def timestamp_from_unix(value: Any) -> datetime | None:
         return None
     if seconds > 1e11:  # milliseconds (WAHA envelopes)
         seconds /= 1000.0
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # 1e30, NaN: no moment at all
+        return None
 
 
 # --------------------------------------------------------------------------------------------

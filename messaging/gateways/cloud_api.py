@@ -728,7 +728,7 @@ def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
     and logged; unknown fields are ignored.
     """
     events: list[Event] = []
-    if payload.get("object") != "whatsapp_business_account":
+    if not isinstance(payload, Mapping) or payload.get("object") != "whatsapp_business_account":
         return events
     for entry in _dicts(payload.get("entry")):
         account_id = str(entry.get("id", ""))

@@ -418,6 +418,8 @@ _SESSION_EFFECT = {
 
 def parse_webhook(payload: Mapping[str, Any]) -> list[Event]:
     """Events in one WAHA webhook POST (WAHA sends one event per POST)."""
+    if not isinstance(payload, Mapping):
+        return []
     event = payload.get("event")
     session = str(payload.get("session", ""))
     body = payload.get("payload")

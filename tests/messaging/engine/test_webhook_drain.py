@@ -107,6 +107,52 @@ def test_one_batch_applies_many_bodies_once_and_a_broken_body_fails_alone(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("source", "body"),
+    [
+        (WebhookEvent.Source.WEB_GATEWAY, b"[1, 2, 3]"),
+        (WebhookEvent.Source.WEB_GATEWAY, b'"hi"'),
+        (
+            WebhookEvent.Source.WEB_GATEWAY,
+            b'{"event": "message.ack", "session": "s", "payload": {"id": "x", "ack": 2,'
+            b' "timestamp": 1e30}}',
+        ),
+        (WebhookEvent.Source.CLOUD_API, b"[1, 2, 3]"),
+        (
+            WebhookEvent.Source.CLOUD_API,
+            b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "time": 1e30,'
+            b' "changes": []}]}',
+        ),
+    ],
+)
+def test_a_signed_body_of_the_wrong_shape_never_takes_the_batch_down(
+    sandbox_number, contacts, credits, launch, caplog, source, body
+) -> None:
+    """A tenant holds its web gateway's signing key: `[1,2,3]` or a timestamp of 1e30 raised
+    in the batch, which logged a traceback and applied every other tenant's event again one
+    at a time."""
+    campaign, messages = _sent(sandbox_number, contacts, credits, launch, 2, numbers=1)
+    number = Sender.objects.get(pk=messages[0].sender_id)
+    good = _stored(number, [(m, "read") for m in messages])
+    odd = WebhookEvent.objects.create(
+        workspace_id=number.workspace_id, sender=number, source=source, body=body
+    )
+
+    with caplog.at_level(logging.ERROR):
+        assert number_services.webhook_events_apply_batch(limit=100) == 2
+
+    assert "applying them one by one" not in caplog.text
+    assert set(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
+        "read"
+    }
+    good.refresh_from_db()
+    odd.refresh_from_db()
+    assert good.state == WebhookEvent.State.PARSED
+    assert odd.state in (WebhookEvent.State.PARSED, WebhookEvent.State.FAILED)
+    assert odd.attempts == 1
+
+
+@pytest.mark.django_db
 def test_a_batch_that_raises_is_applied_again_one_event_at_a_time(
     sandbox_number, contacts, credits, launch, monkeypatch
 ) -> None:
