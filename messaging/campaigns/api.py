@@ -28,7 +28,7 @@ from billing.services import InsufficientCredits
 from core.api import scope_related, validated_query
 from messaging.analytics.selectors import campaign_cap_waits
 from messaging.campaigns import services as campaign_services
-from messaging.campaigns.messages import message_send
+from messaging.campaigns.messages import IdempotencyKeyReused, message_send
 from messaging.campaigns.models import Campaign, Message
 from messaging.contacts.audience import audience_clean, audience_upgrade_legacy
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
@@ -321,13 +321,19 @@ class MessageViewSet(WorkspaceModelViewSet):
 
     @extend_schema(
         request=SendSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer, 402: PAYMENT_REQUIRED},
+        responses={
+            201: MessageSerializer,
+            200: MessageSerializer,
+            402: PAYMENT_REQUIRED,
+            422: OpenApiResponse(description="The Idempotency-Key was used for another message."),
+        },
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="The same key never sends twice.",
+                description="The same key never sends twice: the same request again returns "
+                "the first message (200); a different request under it is a 422.",
             )
         ],
     )
@@ -353,6 +359,17 @@ class MessageViewSet(WorkspaceModelViewSet):
                 sender=sender,
                 idempotency_key=request.headers.get("Idempotency-Key") or None,
                 api_key=self.api_key,
+                refuse_changed_request=True,
+            )
+        except IdempotencyKeyReused:
+            return Response(
+                {
+                    "detail": _(
+                        "This Idempotency-Key was already used for a different message "
+                        "(another recipient, number or content). Use a new key for a new message."
+                    )
+                },
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc

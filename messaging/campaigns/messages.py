@@ -51,6 +51,7 @@ def message_send(
     content: freeform.FreeFormContent | None = None,
     template: TemplateContent | None = None,
     confirms_opt_out: bool = False,
+    refuse_changed_request: bool = False,
 ) -> tuple[Message, bool]:
     """Queue one message ahead of campaign traffic. Returns (message, created): the same
     idempotency key returns the first message and sends nothing more, even when two requests
@@ -66,7 +67,11 @@ def message_send(
     Meta's dialect (Cloud API or sandbox), with `text` as the log's readable copy.
 
     Nothing is sent to a contact who opted out, except (`confirms_opt_out`) the one message
-    confirming that opt-out."""
+    confirming that opt-out.
+
+    `refuse_changed_request` (the API): a key already used for another recipient, number or
+    content raises `IdempotencyKeyReused` instead of answering with the first message, which
+    told the caller its second, different message was sent."""
     workspace_ensure_can_send(workspace=workspace)
     if idempotency_key and "\x00" in idempotency_key:
         raise ValidationError({"idempotency_key": ProhibitNullCharactersValidator.message})
@@ -84,6 +89,16 @@ def message_send(
             workspace=workspace, idempotency_key=idempotency_key
         ).first()
         if existing is not None:
+            if refuse_changed_request:
+                _ensure_same_request(
+                    existing,
+                    workspace=workspace,
+                    to=to,
+                    sender=sender,
+                    text=text,
+                    content=content,
+                    template=template,
+                )
             return existing, False
     try:
         phone = normalize_phone(to, default_country=workspace.default_country)
@@ -187,6 +202,44 @@ def message_send(
 
     transaction.on_commit(lambda: dispatch_kick(sender_ids=[sender.pk]))
     return message, True
+
+
+class IdempotencyKeyReused(Exception):
+    """An Idempotency-Key sent again with a different request."""
+
+
+def _ensure_same_request(
+    existing: Message,
+    *,
+    workspace: Workspace,
+    to: str,
+    sender: Sender | None,
+    text: str,
+    content: freeform.FreeFormContent | None,
+    template: TemplateContent | None,
+) -> None:
+    """The first message under this key was this request (recipient, number if one is named,
+    and what it says); otherwise raise. A number left out lets the product choose, so it
+    matches whichever was chosen."""
+    try:
+        phone = normalize_phone(to, default_country=workspace.default_country)
+    except PhoneError:
+        phone = ""
+    sent_content = (
+        template.to_json()
+        if template is not None
+        else freeform.to_json(content)
+        if content is not None
+        else None
+    )
+    same = (
+        existing.phone == phone
+        and (sender is None or existing.sender_id == sender.pk)
+        and existing.content == sent_content
+        and (sent_content is not None or existing.body == text)
+    )
+    if not same:
+        raise IdempotencyKeyReused
 
 
 def _sender_choose(

@@ -42,6 +42,46 @@ def test_same_idempotency_key_sends_once(
     assert detail["status"] == "accepted"
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [{"text": "DIFFERENT BODY"}, {"to": "+994 50 555 00 01"}],
+    ids=["other_text", "other_recipient"],
+)
+def test_a_key_reused_for_a_different_message_is_a_422_and_sends_nothing(
+    api_client_with_scopes, sandbox_number, credits, workspace, changed
+):
+    """It answered 200 with the first message: the caller believed its second, different
+    message had been sent."""
+    credits(5)
+    sandbox_number()
+    client = api_client_with_scopes("campaigns:write")
+    body = {"to": "+994 50 555 12 34", "text": "Your code is 4821"}
+    first = client.post(
+        reverse("api:message-list"), body, format="json", HTTP_IDEMPOTENCY_KEY="otp-2"
+    )
+
+    reused = client.post(
+        reverse("api:message-list"),
+        {**body, **changed},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="otp-2",
+    )
+
+    assert first.status_code == 201
+    assert reused.status_code == 422
+    assert "Idempotency-Key was already used" in reused.json()["detail"]
+    assert Message.objects.count() == 1
+    assert billing.credits_balance(workspace=workspace).available == 4
+    # the same request again (the recipient written another way) is still the first message
+    same = client.post(
+        reverse("api:message-list"),
+        {**body, "to": "+994505551234"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="otp-2",
+    )
+    assert (same.status_code, same.json()["id"]) == (200, first.json()["id"])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_requests_with_one_key_create_one_message(
     api_client_with_scopes, sandbox_number, credits, workspace
