@@ -1,12 +1,13 @@
 """Headers that Django's SecurityMiddleware does not set, the API request log, and the refusal
-of NUL characters in dashboard input."""
+of NUL characters in dashboard input, and API bodies over the size limit as JSON 413s."""
 
 import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.core.exceptions import BadRequest, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiRequestLog
 
@@ -85,3 +86,39 @@ class RejectNullCharactersMiddleware:
         ):
             raise BadRequest("A NUL character in the request's parameters.")
         return self.get_response(request)
+
+
+class ApiBodyTooLargeMiddleware:
+    """An API body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 413 saying the limit,
+    before it is read: it was Django's HTML 400 page (an API client parses JSON), sent while the
+    client was still writing the body. Uploads (multipart) are limited by their own checks."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def _too_large(self) -> JsonResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse(
+            {
+                "detail": _("The request body is too large: at most %(n)s bytes.")
+                % {"n": f"{limit:,}"}
+            },
+            status=413,
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.path.startswith("/api/") and limit is not None:
+            content_type = request.META.get("CONTENT_TYPE", "")
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit and not content_type.startswith("multipart/form-data"):
+                return self._too_large()
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith("/api/") and isinstance(exception, RequestDataTooBig):
+            return self._too_large()
+        return None

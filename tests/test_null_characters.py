@@ -112,3 +112,17 @@ def test_a_deeply_nested_api_body_is_a_400_not_a_500(path: str, body: str) -> No
     assert "nested more than 32 levels" in response.json()["detail"]
     assert not Contact.objects.filter(workspace=tenant.workspace).exists()
     assert not Segment.objects.filter(workspace=tenant.workspace).exists()
+
+
+@pytest.mark.django_db
+def test_an_api_body_over_the_limit_is_a_json_413(settings) -> None:
+    tenant = make_tenant("Big Traders", "big-traders")
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tenant.api_secret}")
+    body = json.dumps({"name": "Big", "audience": {"tags_any": ["x" * 10_000] * 300}})
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = client.post("/api/v1/campaigns/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
