@@ -82,6 +82,9 @@ def _check_same_workspace(workspace: Workspace, *objects: Any) -> None:
 #: How far ahead a campaign may be scheduled (or expire): a year covers any real plan, and a
 #: date like 9999-12-31 cannot be shown in a time zone east of UTC.
 SCHEDULE_HORIZON = timedelta(days=366)
+#: A start a few minutes past is the one the person chose while filling the form: kept (the
+#: campaign starts at launch). One from yesterday or 2000 is a mistake.
+SCHEDULE_PAST_SLACK = timedelta(minutes=15)
 
 
 class DraftSettings(TypedDict, total=False):
@@ -166,6 +169,15 @@ def _draft_clean(
                     "Cloud API numbers can only start conversations with a WhatsApp template "
                     "Meta approved: choose a WhatsApp template, or use WhatsApp Web or sandbox "
                     "numbers for a free-form message."
+                )
+            }
+        )
+    if scheduled_at and scheduled_at < timezone.now() - SCHEDULE_PAST_SLACK:
+        raise ValidationError(
+            {
+                "scheduled_at": _(
+                    "This start time has passed. Choose a later one, or leave it empty to "
+                    "start when the campaign is launched."
                 )
             }
         )

@@ -434,3 +434,25 @@ def test_a_custom_pace_is_written_as_a_number_field_reads_it_in_every_language(
         User.objects.filter(pk=owner.pk).update(language=language)
         page = member_client.get(url).content.decode()
         assert 'name="pace_per_second" id="id_pace_per_second" value="2.5"' in page, language
+
+
+def test_a_start_time_long_past_is_refused_with_a_way_out(
+    api_client_with_scopes, workspace, sandbox_number, template
+) -> None:
+    number = sandbox_number()
+    client = api_client_with_scopes("campaigns:write")
+
+    answer = client.post(
+        reverse("api:campaign-list"),
+        {
+            "name": "Old",
+            "template": str(template.public_id),
+            "senders": [str(number.public_id)],
+            "scheduled_at": "2000-01-01T00:00:00Z",
+        },
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert "This start time has passed" in str(answer.json()["scheduled_at"])
+    assert not Campaign.objects.filter(workspace=workspace).exists()
