@@ -82,6 +82,9 @@ class DrainResult:
     more: bool = False
     capped: bool = False  # the number's daily cap is used up
     workspace_numbers: int = 1  # the workspace's active numbers (its share of the dispatch queue)
+    #: nothing is due now, but a message falls due in this many seconds (a paced campaign's
+    #: next one): the drainer is woken then, not at the next tick
+    next_due_in: float | None = None
 
 
 def pace_of(sender: Sender) -> Pace:
@@ -486,6 +489,8 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                 _record_sent(unrecorded, pulse=pulse, result=result)
         if not result.more and not result.capped:
             result.more = _work_due(sender_id)
+            if not result.more:
+                result.next_due_in = next_due_in(sender_id)
     finally:
         pulse.stop()
         if path is not None:
@@ -579,6 +584,32 @@ def _work_due(sender_id: int) -> bool:
             {"sender": sender_id, "now": timezone.now()},
         )
         return bool(cursor.fetchone()[0])
+
+
+#: How far ahead the drainer looks for the next message to fall due. Further than this, the
+#: tick (every ENGINE_TICK_SECONDS) wakes the number in time.
+NEXT_DUE_HORIZON_SECONDS = 30.0
+
+
+def next_due_in(sender_id: int) -> float | None:
+    """Seconds until the number's next message falls due within NEXT_DUE_HORIZON_SECONDS (its
+    send window's opening counted), or None. A campaign paced at one message a second has its
+    messages due a second apart: without a wake-up at that moment the drainer, finding nothing
+    due, ended, and the tick found ten of them due at once and sent them in one burst."""
+    walks = due_walks_sql(sender="%(sender)s", limit="1", when="%(when)s")
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(
+            f"SELECT min(GREATEST(d.next_attempt_at, COALESCE(d.opens, d.next_attempt_at)))"  # noqa: S608 # nosec B608 # own SQL, values are parameters
+            f" FROM ({walks}) d",
+            {"sender": sender_id, "when": now + timedelta(seconds=NEXT_DUE_HORIZON_SECONDS)},
+        )
+        due = cursor.fetchone()[0]
+    if due is None:
+        return None
+    wait = (due - timezone.now()).total_seconds()
+    return max(wait, 0.0) if wait <= NEXT_DUE_HORIZON_SECONDS else None
 
 
 def _lease_release(client: redis.Redis, lease_key: str, token: str) -> None:

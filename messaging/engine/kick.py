@@ -19,7 +19,7 @@ import redis
 from celery import current_app
 from django.conf import settings
 
-from messaging.engine.runtime import broker_client
+from messaging.engine.runtime import broker_client, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +77,36 @@ def work_waiting_ahead_of_large() -> bool:
     except redis.RedisError:
         log.warning("dispatch queue not readable", exc_info=True)
         return False
+
+
+#: A message due within this long is not worth a delayed task: the next slice runs at once.
+WAKE_NOW_SECONDS = 0.05
+
+
+def dispatch_wake(*, sender_id: int, in_seconds: float, workspace_numbers: int = 1) -> bool:
+    """Drain the number again when its next message falls due (a paced campaign's), as a
+    delayed task. One wake per number is pending at a time (a Redis key living until it is
+    due): the drainers a kick starts meanwhile must not each schedule their own, multiplying
+    the chains. Returns whether one was scheduled. Losing Redis or the task costs nothing but
+    precision: the tick wakes the number anyway."""
+    if not settings.ENGINE_KICK_DRAINERS:  # tests drive the drainers themselves
+        return False
+    if in_seconds <= WAKE_NOW_SECONDS:
+        dispatch_continue(sender_id=sender_id, workspace_numbers=workspace_numbers)
+        return True
+
+    try:
+        first = redis_client().set(
+            f"isend:drain-wake:{sender_id}", 1, nx=True, px=int(in_seconds * 1000) + 1
+        )
+    except redis.RedisError:
+        return False
+    if not first:
+        return False
+    large = workspace_numbers > LARGE_WORKSPACE_NUMBERS
+    current_app.signature(
+        DISPATCH_TASK, kwargs={"sender_id": sender_id}, queue="dispatch"
+    ).apply_async(
+        countdown=in_seconds, priority=CONTINUE_PRIORITY_LARGE if large else CONTINUE_PRIORITY
+    )
+    return True

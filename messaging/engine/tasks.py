@@ -12,12 +12,19 @@ from celery import shared_task
 @shared_task(name="messaging.tasks.dispatch_sender_task", acks_late=True)  # type: ignore[untyped-decorator]
 def dispatch_sender_task(*, sender_id: int) -> dict[str, int]:
     from messaging.engine.dispatch import drain
-    from messaging.engine.kick import dispatch_continue
+    from messaging.engine.kick import dispatch_continue, dispatch_wake
 
     result = drain(sender_id=sender_id)
     if result.more:
         # behind new work of other numbers (and, for a large workspace, of small workspaces)
         dispatch_continue(sender_id=sender_id, workspace_numbers=result.workspace_numbers)
+    elif result.next_due_in is not None:
+        # a paced campaign's next message: sent when it falls due, not at the next tick
+        dispatch_wake(
+            sender_id=sender_id,
+            in_seconds=result.next_due_in,
+            workspace_numbers=result.workspace_numbers,
+        )
     return {"claimed": result.claimed, "accepted": result.accepted, "failed": result.failed}
 
 
