@@ -17,6 +17,7 @@ silently send the fallback to everyone)."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -160,7 +161,9 @@ def validate(
     max_chars: int = MAX_BODY_CHARS,
 ) -> list[TemplateError]:
     """Every problem in `text` (empty list when it is fine). With `known_attributes` given,
-    a variable that is neither a contact field nor one of them is reported by name."""
+    a variable that is neither a contact field nor one of them is reported by name, unless it
+    has a fallback (`{{city|Bakı}}`): a new workspace writes its templates before importing
+    the contacts that carry the attribute, and the fallback covers those who lack it."""
     problems: list[TemplateError] = []
     if not text.strip():
         problems.append(TemplateError(_("The message is empty.")))
@@ -182,13 +185,27 @@ def validate(
         reported: set[str] = set()
         for var in variables_of(nodes):
             attribute = var.attribute
-            if attribute is not None and attribute not in known and var.key not in reported:
-                reported.add(var.key)
+            if attribute is None or attribute in known or var.key in reported:
+                continue
+            near = difflib.get_close_matches(attribute, [*CONTACT_FIELDS, *known], n=1, cutoff=0.8)
+            if var.fallback is not None and not near:
+                continue  # a new attribute with its fallback: fine (see the docstring)
+            reported.add(var.key)
+            if near:
+                problems.append(
+                    TemplateError(
+                        _("Unknown variable “{{%(name)s}}”: did you mean “{{%(near)s}}”?")
+                        % {"name": var.source, "near": near[0]},
+                        variable=var.source.partition("|")[0].strip(),
+                    )
+                )
+            else:
                 problems.append(
                     TemplateError(
                         _(
                             "Unknown variable “{{%(name)s}}”: it is not a contact field and no "
-                            "contact has an attribute “%(attr)s”."
+                            "contact has an attribute “%(attr)s”. Give it a fallback, as in "
+                            "“{{%(attr)s|…}}”, if contacts will have it later."
                         )
                         % {"name": var.source, "attr": attribute},
                         variable=var.source.partition("|")[0].strip(),

@@ -79,10 +79,22 @@ def test_variants_rotate_deterministically() -> None:
 
 def test_unknown_variables_are_rejected_by_name() -> None:
     problems = rendering.validate(
-        "Hi {{frist_name}} from {{city}} and {{attr.zip|none}}", known_attributes={"city"}
+        "Hi {{frist_name}} from {{city}} and {{attr.zip}}", known_attributes={"city"}
     )
     assert [p.variable for p in problems] == ["frist_name", "attr.zip"]
-    assert "frist_name" in problems[0].message
+    assert "did you mean “{{first_name}}”" in problems[0].message
+    assert "Give it a fallback" in problems[1].message
+
+
+def test_a_new_attribute_with_a_fallback_is_accepted_but_a_typo_is_not() -> None:
+    """A new workspace writes `{{city|Bakı}}` before importing contacts with a city (the
+    editor refused it); a misspelt field keeps its error even with a fallback, or every
+    contact would silently get the fallback."""
+    assert rendering.validate("{{city|Bakı}} mağazamızda", known_attributes=set()) == []
+    typo = rendering.validate("Salam {{frist_name|dost}}", known_attributes=set())
+    assert [p.variable for p in typo] == ["frist_name"]
+    near_known = rendering.validate("{{citty|Bakı}}", known_attributes={"city"})
+    assert "did you mean “{{city}}”" in near_known[0].message
 
 
 @pytest.mark.parametrize(
