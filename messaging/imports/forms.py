@@ -12,8 +12,10 @@ from accounts.models import Workspace
 from core.countries import phone_country_choices
 from core.forms import BootstrapForm
 from messaging.contacts.forms import workspace_list_field
+from messaging.contacts.selectors import contact_attribute_keys
 from messaging.imports.headers import FIELD_ROLES, FULL_NAME_ROLES, split_full_name
 from messaging.imports.models import ContactImport
+from messaging.imports.services import import_attribute_key
 
 
 class ImportUploadForm(BootstrapForm):
@@ -92,13 +94,20 @@ class ImportOptionsForm(BootstrapForm):
         return roles
 
     def column_fields(self) -> list[tuple[forms.BoundField, list[str], dict[str, str]]]:
-        """Per column: its role field, its first values, and how the first value splits under
-        each full-name role (the page shows the one chosen, so the user sees what happens)."""
+        """Per column: its role field, its first values, and what the role chosen does with
+        them (the page shows the hint of the role chosen): how the first value splits under
+        each full-name role, and the template variable an attribute column becomes."""
         samples = self.contact_import.preview_rows
+        known = contact_attribute_keys(workspace=self.contact_import.workspace, limit=1000)
         columns = []
-        for i in range(len(self.contact_import.columns)):
+        for i, name in enumerate(self.contact_import.columns):
             values = [row[i] if i < len(row) else "" for row in samples[:3]]
-            columns.append((self[f"col_{i}"], values, _split_examples(values)))
+            hints = _split_examples(values)
+            if key := import_attribute_key(str(name), known_keys=known):
+                hints["attribute"] = gettext("In templates: %(variable)s") % {
+                    "variable": "{{" + key + "}}"
+                }
+            columns.append((self[f"col_{i}"], values, hints))
         return columns
 
     def mapping(self) -> dict[str, Any]:

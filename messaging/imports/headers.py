@@ -72,6 +72,36 @@ OTHER_HEADER_WORDS = _keys(
     "источник", "id", "status", "статус",
 )  # fmt: skip
 
+#: Common attribute columns by the names people give them: one template variable in English,
+#: whatever the file's language ("Şəhər" and "Город" are `{{city}}`, not `{{seher}}` and
+#: `{{gorod}}`, which nobody would guess while writing `{{city|Bakı}}`).
+_COMMON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "city": ("city", "şəhər", "seher", "город", "şehir", "town"),
+    "email": ("email", "e mail", "e-mail", "e-poçt", "e poçt", "email address", "почта",
+              "электронная почта", "эл почта", "e-posta"),
+    "company": ("company", "şirkət", "компания", "организация", "şirket", "organization",
+                "organisation"),
+    "note": ("note", "notes", "qeyd", "qeydlər", "примечание", "комментарий", "comment", "not"),
+    "address": ("address", "ünvan", "адрес", "adres"),
+    "region": ("region", "rayon", "регион", "район", "bölgə"),
+    "birthday": ("birthday", "date of birth", "doğum tarixi", "doğum günü", "дата рождения",
+                 "день рождения", "doğum tarihi"),
+    "gender": ("gender", "cins", "cinsi", "пол", "cinsiyet"),
+    "age": ("age", "yaş", "возраст"),
+    "position": ("position", "vəzifə", "должность", "pozisyon"),
+    "group": ("group", "qrup", "группа", "grup"),
+    "source": ("source", "mənbə", "источник", "kaynak"),
+}  # fmt: skip
+ATTRIBUTE_BY_HEADER: dict[str, str] = {
+    key: attribute for attribute, names in _COMMON_ATTRIBUTES.items() for key in _keys(*names)
+}
+
+
+def attribute_for_header(name: object) -> str | None:
+    """The English template variable a common attribute column becomes, or None."""
+    return ATTRIBUTE_BY_HEADER.get(header_key(name))
+
+
 FULL_NAME_ROLES = ("full_name", "full_name_surname_first")
 #: The roles a column can have besides "attribute" (each names at most one column).
 FIELD_ROLES = ("phone", "first_name", "last_name", *FULL_NAME_ROLES, "language", "tags",
@@ -86,7 +116,9 @@ def role_for_header(name: object) -> str | None:
 def is_header_word(name: object) -> bool:
     """Whether a cell reads as a column title we know (a role's, or a common attribute's)."""
     key = header_key(name)
-    return bool(key) and (key in ROLE_BY_HEADER or key in OTHER_HEADER_WORDS)
+    return bool(key) and (
+        key in ROLE_BY_HEADER or key in OTHER_HEADER_WORDS or key in ATTRIBUTE_BY_HEADER
+    )
 
 
 def title_cells(cells: Sequence[object]) -> list[str] | None:

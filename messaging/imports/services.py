@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, PluralNotice, User, Workspace
 from accounts.services import audit_record, notify
 from messaging.contacts.models import ContactList, CreatedVia, OptOutSource
-from messaging.contacts.selectors import phones_suppressed
+from messaging.contacts.selectors import contact_attribute_keys, phones_suppressed
 from messaging.contacts.services import (
     RESERVED_ATTRIBUTE_KEYS,
     attribute_key,
@@ -212,7 +212,11 @@ def _inspected(*, workspace: Workspace, import_id: int, info: FileInfo) -> Conta
     if pending.get("has_header") is not None:
         locked.has_header = bool(pending["has_header"])
     try:
-        locked.mapping = _clean_mapping(pending.get("mapping") or locked.mapping, len(info.columns))
+        locked.mapping = _clean_mapping(
+            pending.get("mapping") or locked.mapping,
+            len(info.columns),
+            known_keys=contact_attribute_keys(workspace=locked.workspace, limit=1000),
+        )
     except ValidationError as exc:
         locked.status = ContactImport.Status.FAILED
         locked.error = " ".join(exc.messages)[:2000]
@@ -247,7 +251,19 @@ class ImportOptions:
     tags: list[str] = field(default_factory=list)
 
 
-def _clean_mapping(raw: Any, width: int) -> dict[str, Any]:
+def import_attribute_key(header: str, *, known_keys: Collection[str] = ()) -> str:
+    """The attribute (template variable) a column becomes: a common one by its English name
+    ("Şəhər" is `city`), else its header transliterated ("Rəng" is `reng`). A workspace that
+    already holds the transliterated one and not the English one keeps it, so an import does
+    not split its contacts' cities over two variables."""
+    transliterated = attribute_key(header)
+    common = headers.attribute_for_header(header)
+    if common is None or (transliterated in known_keys and common not in known_keys):
+        return transliterated
+    return common
+
+
+def _clean_mapping(raw: Any, width: int, *, known_keys: Collection[str] = ()) -> dict[str, Any]:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("attributes") or {}, Mapping):
         raise ValidationError(
             {
@@ -293,7 +309,7 @@ def _clean_mapping(raw: Any, width: int) -> dict[str, Any]:
     if all(role in mapping for role in headers.FULL_NAME_ROLES):
         raise ValidationError({"mapping": [_("Choose only one column for the full name.")]})
     for raw_key, raw_index in dict(raw.get("attributes") or {}).items():
-        key = attribute_key(raw_key)
+        key = import_attribute_key(raw_key, known_keys=known_keys)
         index = column(raw_index, raw_key)
         if not key or index is None:
             continue
@@ -387,7 +403,11 @@ def contact_import_configure(
     mapping: dict[str, Any] = {}
     if not inspecting:
         try:
-            mapping = _clean_mapping(options.mapping, len(locked.columns))
+            mapping = _clean_mapping(
+                options.mapping,
+                len(locked.columns),
+                known_keys=contact_attribute_keys(workspace=workspace, limit=1000),
+            )
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if errors:

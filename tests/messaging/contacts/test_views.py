@@ -175,3 +175,49 @@ def test_template_pages_and_live_preview(
     )
     assert b"shoe" in unknown.content
     assert member_client.get(f"/w/{workspace.slug}/templates/").status_code == 200
+
+
+def test_an_azerbaijani_city_column_becomes_the_city_variable_and_the_page_says_so(
+    workspace: Workspace,
+    member_client: Client,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    """ "Şəhər" became `{{seher}}`, and nothing on the page said so: a template's
+    `{{city|Bakı}}` then sent "Bakı" to people in Gəncə and Şəki."""
+    base = f"/w/{workspace.slug}/contacts/imports/"
+    upload = SimpleUploadedFile("people.csv", "Telefon,Şəhər\n050 111 11 11,Gəncə\n".encode())
+    response = member_client.post(base, {"file": upload})
+    page = member_client.get(response["Location"]).content.decode()
+    assert "In templates: {{city}}" in page
+
+    options = {"col_0": "phone", "col_1": "attribute", "has_header": "on",
+               "default_country": "AZ", "on_existing": "update", "tags": "",
+               "consent_confirmed": "on"}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(response["Location"], options)
+
+    assert Contact.objects.for_workspace(workspace).get().attributes == {"city": "Gəncə"}
+
+
+def test_a_workspace_that_already_has_the_transliterated_variable_keeps_it(
+    workspace: Workspace,
+    member_client: Client,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from messaging.contacts import services as contacts_services
+
+    contacts_services.contact_create(
+        workspace=workspace, data={"phone": "+994502222222", "attributes": {"seher": "Şəki"}}
+    )
+    base = f"/w/{workspace.slug}/contacts/imports/"
+    upload = SimpleUploadedFile("people.csv", "Telefon,Şəhər\n050 111 11 11,Gəncə\n".encode())
+    response = member_client.post(base, {"file": upload})
+    assert "In templates: {{seher}}" in member_client.get(response["Location"]).content.decode()
+    options = {"col_0": "phone", "col_1": "attribute", "has_header": "on",
+               "default_country": "AZ", "on_existing": "update", "tags": "",
+               "consent_confirmed": "on"}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(response["Location"], options)
+
+    imported = Contact.objects.for_workspace(workspace).get(phone="+994501111111")
+    assert imported.attributes == {"seher": "Gəncə"}
