@@ -237,7 +237,7 @@ def _sniff_csv(fileobj: IO[bytes], sample: bytes) -> FileInfo:
     if len(lines) > 1 and not text.endswith(("\n", "\r")) and len(sample) == SAMPLE_BYTES:
         lines = lines[:-1]  # the sample cut the last line short
     delimiter = detect_delimiter(lines)
-    rows = list(csv.reader(lines, delimiter=delimiter))
+    rows = list(_csv_rows(csv.reader(lines, delimiter=delimiter)))
     if not rows:
         raise FileRejected(_("The file has no rows."))
     limits = SheetLimits.from_settings()
@@ -397,6 +397,31 @@ def iter_xlsx_rows(
         workbook.close()
 
 
+def _csv_rows(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows, its errors told in words: Python's own ("field larger than field
+    limit (131072)") reached the import's page as they were."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num
+            if "field larger than field limit" in str(exc):
+                raise FileRejected(
+                    _(
+                        "Line %(line)d holds a cell of more than %(limit)s characters: no contact "
+                        "detail is that long. Is this the right file, and are its quotes closed?"
+                    )
+                    % {"line": line, "limit": f"{csv.field_size_limit():,}"}
+                ) from exc
+            raise FileRejected(
+                _("Line %(line)d cannot be read as CSV: check its quotes and separators.")
+                % {"line": line}
+            ) from exc
+        yield row
+
+
 def iter_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[Any]]]:
     """(line number, cells) for every data row, skipping the header and blank rows. Line
     numbers count from 1 at the top of the file, as a spreadsheet shows them."""
@@ -406,7 +431,7 @@ def iter_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[An
         raw_rows: Iterator[Any] = iter_xlsx_rows(fileobj, limits)
     else:
         text = io.TextIOWrapper(fileobj, encoding=info.encoding, errors="replace", newline="")
-        raw_rows = csv.reader(text, delimiter=info.delimiter or ",")
+        raw_rows = _csv_rows(csv.reader(text, delimiter=info.delimiter or ","))
     for index, row in enumerate(raw_rows, start=1):
         if index > limits.max_rows:
             raise _too_many_rows(limits)

@@ -538,3 +538,16 @@ def test_uploaded_files_are_deleted_days_after_the_import_ends(
     assert never_mapped.file_deleted_at is not None
     assert summary(done)["rows"] == 9  # the report stays
     assert import_services.contact_import_files_purge(now=later) == 0
+
+
+def test_a_cell_too_long_for_csv_fails_the_import_in_words(
+    workspace: Workspace, run_import: Callable[..., ContactImport]
+) -> None:
+    """It failed with Python's own "Error: field larger than field limit (131072)"."""
+    content = b"phone,note\n+994501234567,short\n+994501234568," + b"x" * 200_000 + b"\n"
+
+    contact_import = run_import(workspace, content)
+
+    assert contact_import.status == ContactImport.Status.FAILED
+    assert "Line 3 holds a cell of more than 131,072 characters" in contact_import.error
+    assert "field larger" not in contact_import.error
