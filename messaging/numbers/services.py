@@ -299,9 +299,8 @@ def sender_connect_web_gateway(
     try:
         _run(create)
     except (web_gateway.WebGatewayError, OSError) as exc:
-        raise ValidationError(
-            {"base_url": _("The gateway refused or did not answer: %(e)s") % {"e": exc}}
-        ) from exc
+        log.info("web gateway %s refused the session: %s", base_url, exc)
+        raise ValidationError(_web_gateway_refusal(exc)) from exc
     with transaction.atomic():
         sender.save()
         audit_record(
@@ -313,6 +312,36 @@ def sender_connect_web_gateway(
             details={"provider": sender.provider},
         )
     return sender
+
+
+def _web_gateway_refusal(exc: Exception) -> dict[str, str]:
+    """What the person connecting a WhatsApp-Web gateway can do about its refusal, on the
+    field to fix (the transport's own text, "ClientConnectorError on POST http://...", told
+    them nothing)."""
+    status = getattr(exc, "http_status", None)
+    if status in (401, 403):
+        return {"api_key": _("The gateway refused this API key. Copy it again from the gateway.")}
+    if status is not None and 300 <= status < 400:
+        return {
+            "base_url": _(
+                "This address redirects elsewhere. Give the gateway's final address, as its "
+                "own page shows it."
+            )
+        }
+    if status is not None:
+        return {
+            "base_url": _(
+                "The gateway answered with an error (HTTP %(status)s). Check that this is the "
+                "address of a WhatsApp HTTP API (WAHA) server."
+            )
+            % {"status": status}
+        }
+    return {
+        "base_url": _(
+            "No gateway answered at this address. Check the address, and that the gateway is "
+            "running and reachable from the internet."
+        )
+    }
 
 
 def sender_refresh_web_session(*, sender: Sender) -> Sender:

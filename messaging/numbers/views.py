@@ -31,10 +31,14 @@ class CloudApiForm(forms.Form):
     label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
     phone_number_id = forms.CharField(label=gettext_lazy("Phone number ID"), max_length=64)
     waba_id = forms.CharField(label=gettext_lazy("WhatsApp Business Account ID"), max_length=64)
-    access_token = forms.CharField(label=gettext_lazy("Access token"), widget=forms.PasswordInput)
+    # A refused connection keeps what was typed (the person who typed it sees it again, as
+    # dots): retyping a 200-character token after a typo elsewhere loses the user.
+    access_token = forms.CharField(
+        label=gettext_lazy("Access token"), widget=forms.PasswordInput(render_value=True)
+    )
     app_secret = forms.CharField(
         label=gettext_lazy("App secret"),
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(render_value=True),
         help_text=gettext_lazy("Used to verify Meta's webhook signatures."),
     )
     warm_up = forms.BooleanField(
@@ -50,7 +54,9 @@ class CloudApiForm(forms.Form):
 class WebGatewayForm(forms.Form):
     label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
     base_url = forms.URLField(label=gettext_lazy("Gateway URL"), assume_scheme="https")
-    api_key = forms.CharField(label=gettext_lazy("Gateway API key"), widget=forms.PasswordInput)
+    api_key = forms.CharField(
+        label=gettext_lazy("Gateway API key"), widget=forms.PasswordInput(render_value=True)
+    )
     warm_up = forms.BooleanField(
         label=gettext_lazy("Start on a warm-up plan (recommended for a new number)"),
         required=False,

@@ -172,3 +172,24 @@ def test_the_engines_policy_trusts_only_the_operators_hosts(settings) -> None:
     assert not policy.allow_private
     assert policy.allows("127.0.0.1", host="127.0.0.1")  # the sandbox, set by the operator
     assert not policy.allows("127.0.0.1", host="localhost")
+
+
+@pytest.mark.django_db
+def test_a_gateway_that_does_not_answer_is_explained_without_the_transport_error(
+    workspace, owner
+) -> None:
+    """The page showed "ClientConnectorError on POST http://127.0.0.1:1/api/sessions"."""
+    from tests.messaging.conftest import free_port
+
+    with pytest.raises(ValidationError) as caught:
+        sender_connect_web_gateway(
+            workspace=workspace,
+            actor=owner,
+            base_url=f"http://127.0.0.1:{free_port()}",
+            api_key="secret-gateway-key",
+        )
+
+    message = " ".join(caught.value.message_dict["base_url"])
+    assert "No gateway answered at this address" in message
+    assert "Error" not in message
+    assert not Sender.objects.exists()
