@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -787,8 +788,16 @@ def campaign_send_rate(request: WorkspaceRequest, campaign_id: str) -> JsonRespo
     """Accepted sends per minute over the last hour, for the send-rate chart."""
     campaign = _campaign(request, campaign_id)
     series = send_rate_series(campaign_id=campaign.pk)
+    # The minutes as the rest of the page tells time: the workspace's clock, not the browser's.
+    zone = zoneinfo.ZoneInfo(request.workspace.time_zone or "UTC")
     return JsonResponse(
-        {"labels": [minute for minute, _n in series], "data": [n for _minute, n in series]}
+        {
+            "labels": [minute for minute, _n in series],
+            "times": [
+                datetime.fromtimestamp(minute, tz=zone).strftime("%H:%M") for minute, _n in series
+            ],
+            "data": [n for _minute, n in series],
+        }
     )
 
 

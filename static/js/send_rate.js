@@ -15,10 +15,8 @@
       fetch(canvas.dataset.url, { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (body) {
-          chart.data.labels = body.labels.map(function (t) {
-            var d = new Date(t * 1000);
-            return d.getHours().toString().padStart(2, "0") + ":" + d.getMinutes().toString().padStart(2, "0");
-          });
+          // The server's "HH:MM" in the workspace's time zone, as the rest of the page.
+          chart.data.labels = body.times;
           chart.data.datasets[0].data = body.data;
           chart.update();
           canvas.dataset.ready = "1";

@@ -3,6 +3,9 @@ send-rate series, and "duplicate campaign"."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -64,7 +67,11 @@ def test_live_part_shows_numbers_failure_classes_and_send_rate(
     rate = member_client.get(
         reverse("messaging_campaigns:send_rate", args=[workspace.slug, campaign.public_id])
     ).json()
-    assert len(rate["labels"]) == len(rate["data"]) == 60
+    assert len(rate["labels"]) == len(rate["data"]) == len(rate["times"]) == 60
+    # the chart's minutes on the workspace's clock (the browser's showed 12:03 beside 16:03)
+    zone = ZoneInfo(workspace.time_zone or "UTC")
+    last = datetime.fromtimestamp(rate["labels"][-1], tz=zone)
+    assert rate["times"][-1] == last.strftime("%H:%M")
     assert sum(rate["data"]) == 30  # every accepted send is in the last hour's minutes
 
 
