@@ -21,7 +21,7 @@ from messaging.contacts.audience import Audience, audience_recipients
 from messaging.contacts.models import Contact
 from messaging.content.models import MessageTemplate, WhatsAppTemplate
 from messaging.content.rendering import Alt, TemplateError, parse, variables_of
-from messaging.engine.caps import effective_daily_cap
+from messaging.engine.caps import cap_day, cap_used, effective_daily_cap
 from messaging.engine.frequency import within_frequency_cap
 from messaging.numbers.models import Sender, WarmupPlan
 
@@ -177,12 +177,18 @@ def campaign_draft_risk(
 
 
 def warmup_calendar(
-    *, senders: list[Sender], recipients: int, today_left: dict[int, int] | None = None
+    *,
+    senders: list[Sender],
+    recipients: int,
+    today_left: dict[int, int] | None = None,
+    count_today: bool = False,
 ) -> list[dict[str, Any]]:
     """The days a campaign of `recipients` spread evenly over `senders` is expected to take
     while warm-up plans limit them: [{"day": date, "sends": n}], assuming each plan advances
     after every healthy day (a bad day holds it, and the campaign simply takes longer).
-    Empty when no number is warming up."""
+    Empty when no number is warming up. Today holds what is left of each number's cap
+    (`today_left`, or counted here with `count_today`): a number that sent its 50 this morning
+    sends nothing more today, whatever its step says."""
     plans = {
         p.sender_id: p
         for p in WarmupPlan.objects.filter(
@@ -192,6 +198,11 @@ def warmup_calendar(
     }
     if not plans or not senders or recipients <= 0:
         return []
+    if today_left is None and count_today:
+        today_left = {
+            s.pk: max(effective_daily_cap(s) - cap_used(sender=s, day=cap_day(s).day), 0)
+            for s in senders
+        }
     share = math.ceil(recipients / len(senders))
     by_day: dict[int, int] = {}
     for sender in senders:

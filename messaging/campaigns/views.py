@@ -764,6 +764,7 @@ def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, 
                 campaign.senders.filter(status=Sender.Status.ACTIVE, removed_at__isnull=True)
             ),
             recipients=figures.totals["pending"],
+            count_today=True,
         )
         if figures and campaign.status in (Campaign.Status.RUNNING, Campaign.Status.PAUSED)
         else [],

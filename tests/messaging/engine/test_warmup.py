@@ -5,6 +5,7 @@ a healthy day advances the plan, a bad one falls back."""
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -79,6 +80,9 @@ def test_a_1000_recipient_campaign_goes_out_over_the_plans_days_and_holds_after_
     ).content.decode()
     assert "warm-up limit of 50 for today reached" in page
     assert 'data-testid="warmup-calendar"' in page
+    # today's 50 are spent: the other 950 start tomorrow (the calendar said "today: 50")
+    calendar = page.split('data-testid="warmup-calendar"', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r":\s*(\d+)</span>", calendar) == ["100", "200", "400", "250"]
 
     # when: the worker restarts and Redis comes back empty
     redis_client().flushdb()
