@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 from accounts.permissions import Role
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +68,41 @@ def test_a_refused_page_speaks_the_users_language(workspace, make_member):
     assert '<html lang="ru">' in body
     with translation.override("ru"):
         assert translation.gettext("Back to the dashboard") in body
+
+
+def test_a_drafts_recipients_are_not_shown_as_zero(
+    workspace, owner, member_client, sandbox_number, contacts, template, launch, credits
+):
+    # given: a draft (not counted yet) and a launched campaign of 3 recipients
+    contacts(3)
+    credits(3)
+    number = sandbox_number()
+    launch([number], name="Launched")
+    draft = campaigns.campaign_create(
+        workspace=workspace,
+        actor=owner,
+        name="Draft",
+        template=template,
+        senders=[number],
+        audience={},
+    )
+
+    # when: the list is opened
+    html = member_client.get(reverse("messaging_campaigns:list", args=[workspace.slug]))
+
+    # then: the draft's count is a dash explained as counted at launch; the other's is 3
+    rows = {
+        name: row
+        for row in re.findall(r"<tr>(.*?)</tr>", html.content.decode(), re.S)
+        for name in ("Draft", "Launched")
+        if f">{name}</a>" in row
+    }
+    draft_cells = re.findall(r"<td[^>]*>(.*?)</td>", rows["Draft"], re.S)
+    launched_cells = re.findall(r"<td[^>]*>(.*?)</td>", rows["Launched"], re.S)
+    with translation.override("en"):
+        counted_at_launch = translation.gettext("Counted at launch")
+    assert f'title="{counted_at_launch}"' in draft_cells[2]
+    assert "—" in draft_cells[2]
+    assert "0" not in draft_cells[2]
+    assert launched_cells[2].strip() == "3"
+    assert draft.status == Campaign.Status.DRAFT
