@@ -187,7 +187,10 @@ def _template_numbers(request: WorkspaceRequest) -> list[Sender]:
 
 def _number_choices(numbers: list[Sender]) -> list[tuple[str, str]]:
     return [
-        (str(n.public_id), f"{n.label or n.phone_number} · {n.phone_number} · WABA {n.waba_id}")
+        (
+            str(n.public_id),
+            f"{n.display_label or n.phone_number} · {n.phone_number} · WABA {n.waba_id}",
+        )
         for n in numbers
     ]
 
