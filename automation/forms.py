@@ -60,7 +60,11 @@ class RuleForm(BootstrapForm):
         label=_("Add tags"), required=False, help_text=_("Separate tags with commas.")
     )
     contact_list = WorkspaceListChoiceField(
-        label=_("Add to list"), queryset=None, required=False, to_field_name="public_id"
+        label=_("Add to list"),
+        queryset=None,
+        required=False,
+        to_field_name="public_id",
+        empty_label=_("No list"),
     )
     priority = forms.IntegerField(
         label=_("Priority"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from .isolation import KWARG_FACTORIES, make_tenant
 from .test_isolation import _is_public, all_routes
@@ -47,6 +48,34 @@ def test_every_workspace_page_renders_for_its_owner() -> None:
         rendered += response.status_code == 200
 
     assert rendered >= 10
+
+
+@pytest.mark.django_db
+def test_no_workspace_page_offers_djangos_dashes_as_a_choice() -> None:
+    """An empty choice says what it means ("No list", "Choose a list"), never "---------"."""
+    tenant = make_tenant("Render Check", "render")
+    client = Client()
+    client.force_login(tenant.owner)
+    dashes = []
+
+    for route in all_routes():
+        if _is_public(route) or route.namespace == "api" or "workspace_slug" not in route.kwargs:
+            continue
+        path = reverse(route.name, kwargs={k: KWARG_FACTORIES[k](tenant) for k in route.kwargs})
+        response = client.get(path)
+        if response.status_code != 200:
+            continue
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        if b"---------" in body:
+            dashes.append(route.name)
+
+    assert dashes == []
+    with translation.override("en"):
+        choose, no_list = translation.gettext("Choose a list"), translation.gettext("No list")
+    contacts = client.get(reverse("messaging:contacts", args=[tenant.workspace.slug]))
+    assert f'<option value="" selected>{choose}</option>' in contacts.content.decode()
+    rule = client.get(reverse("automation:rule_create", args=[tenant.workspace.slug]))
+    assert f'<option value="" selected>{no_list}</option>' in rule.content.decode()
 
 
 @pytest.mark.django_db

@@ -64,7 +64,7 @@ class NumberChoiceField(forms.ModelMultipleChoiceField):
     """Numbers named as people tell them apart: label, phone number and kind."""
 
     def label_from_instance(self, obj: Sender) -> str:
-        name = obj.label or obj.get_provider_display()
+        name = obj.display_label or obj.get_provider_display()
         return f"{name} · {obj.phone_number}" if obj.phone_number else name
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +14,9 @@ from messaging.contacts.models import WhatsAppStatus
 from messaging.contacts.selectors import contact_lists_of_workspace
 from messaging.contacts.services import BulkAction
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class WorkspaceListChoiceField(forms.ModelChoiceField):
     """A list picker whose choices are the request's workspace's lists only (never .all())."""
@@ -23,13 +26,15 @@ class WorkspaceListChoiceField(forms.ModelChoiceField):
 
 
 def workspace_list_field(
-    workspace: Workspace, *, required: bool = False
+    workspace: Workspace, *, empty_label: StrOrPromise, required: bool = False
 ) -> WorkspaceListChoiceField:
+    """`empty_label` says what choosing no list means here (never Django's "---------")."""
     return WorkspaceListChoiceField(
         queryset=contact_lists_of_workspace(workspace=workspace),
         required=required,
         to_field_name="public_id",
         label=_("List"),
+        empty_label=empty_label,
     )
 
 
@@ -110,7 +115,9 @@ class BulkActionForm(BootstrapForm):
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact_list"] = workspace_list_field(workspace)
+        self.fields["contact_list"] = workspace_list_field(
+            workspace, empty_label=_("Choose a list")
+        )
         self.style_fields()
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm, role_has
@@ -186,7 +187,10 @@ def _template_numbers(request: WorkspaceRequest) -> list[Sender]:
 
 def _number_choices(numbers: list[Sender]) -> list[tuple[str, str]]:
     return [
-        (str(n.public_id), f"{n.label or n.phone_number} · {n.phone_number} · WABA {n.waba_id}")
+        (
+            str(n.public_id),
+            f"{n.display_label or n.phone_number} · {n.phone_number} · WABA {n.waba_id}",
+        )
         for n in numbers
     ]
 
@@ -316,9 +320,12 @@ def whatsapp_templates_sync(request: WorkspaceRequest, number_id: str) -> HttpRe
     else:
         messages.success(
             request,
-            _(
+            ngettext(
+                "Synced from Meta: %(total)d template (%(created)d new, %(updated)d changed, "
+                "%(removed)d removed).",
                 "Synced from Meta: %(total)d templates (%(created)d new, %(updated)d changed, "
-                "%(removed)d removed)."
+                "%(removed)d removed).",
+                result.total,
             )
             % {
                 "total": result.total,

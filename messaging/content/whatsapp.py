@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 POSITIONAL = "POSITIONAL"
 NAMED = "NAMED"
@@ -477,7 +478,8 @@ def _buttons_check(buttons: list[Any], out: _Errors) -> None:
         if kinds.count(kind) > limit:
             out.add(
                 "buttons",
-                _("At most %(n)d %(kind)s button(s).") % {"n": limit, "kind": kind},
+                ngettext("At most %(n)d %(kind)s button.", "At most %(n)d %(kind)s buttons.", limit)
+                % {"n": limit, "kind": kind},
             )
     # Quick replies and the other buttons form two groups, never interleaved.
     groups = [k == "QUICK_REPLY" for k in kinds]

@@ -12,7 +12,9 @@ OPT_OUT_KEYWORDS = frozenset(
         # English
         "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPT OUT", "OPTOUT",
         # Azerbaijani
-        "DAYAN", "DAYANDIR", "IMTINA", "ABUNELIKDEN CIX", "ABUNELIYI DAYANDIR",
+        # (the polite plural "Dayandırın" as well; ı and ə fold, so "dayandirin" matches too)
+        "DAYAN", "DAYANDIR", "DAYANDIRIN", "IMTINA", "ABUNELIKDEN CIX", "ABUNELIYI DAYANDIR",
+        "ABUNELIYI DAYANDIRIN",
         # Russian
         "СТОП", "ОТПИСАТЬСЯ", "ОТПИСКА", "ОТПИСАТЬ", "ХВАТИТ",
         # Turkish

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import io
 import re
 import zipfile
@@ -272,18 +273,30 @@ def detect_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A cell as the text a contact field keeps. Spreadsheet dates and times are written as
+    people read them in ISO order: a date cell (a datetime at midnight) is `1990-03-21`, not
+    `1990-03-21 00:00:00`; a time of day is `2024-05-01 14:30` (seconds only when there are
+    any); a whole number stored as a float loses its `.0`."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if hasattr(value, "isoformat"):
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
+    if isinstance(value, datetime.time):
+        return value.isoformat(timespec="seconds" if value.second else "minutes")
+    if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value).strip()
 
 
 def _looks_like_phone(value: Any) -> bool:
-    digits = sum(ch.isdigit() for ch in _cell_text(value))
+    digits = sum(ch.isdigit() for ch in cell_text(value))
     return digits >= 7
 
 
@@ -304,7 +317,7 @@ def _has_header(first: list[Any], rest: list[list[Any]]) -> bool:
     if titles is None:
         return False
     for index, title in enumerate(titles):
-        below = [_cell_text(row[index]) for row in rest if index < len(row)]
+        below = [cell_text(row[index]) for row in rest if index < len(row)]
         below = [value for value in below if value]
         if title and below and all(any(ch.isdigit() for ch in value) for value in below):
             return True
@@ -318,14 +331,14 @@ def _fill_columns(info: FileInfo, rows: list[list[Any]]) -> None:
     width = max(len(row) for row in rows)
     if info.has_header:
         info.columns = [
-            _cell_text(first[i]) if i < len(first) and _cell_text(first[i]) else f"#{i + 1}"
+            cell_text(first[i]) if i < len(first) and cell_text(first[i]) else f"#{i + 1}"
             for i in range(width)
         ]
         data = rest
     else:
         info.columns = [f"#{i + 1}" for i in range(width)]
         data = rows
-    info.preview = [[_cell_text(cell) for cell in row] for row in data[:PREVIEW_ROWS]]
+    info.preview = [[cell_text(cell) for cell in row] for row in data[:PREVIEW_ROWS]]
 
 
 def _sniff_xlsx(fileobj: IO[bytes]) -> FileInfo:

@@ -74,7 +74,7 @@ class ImportOptionsForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         assert contact_import.workspace_id == workspace.pk
         self.contact_import = contact_import
-        self.fields["contact_list"] = workspace_list_field(workspace)
+        self.fields["contact_list"] = workspace_list_field(workspace, empty_label=_("No list"))
         self.fields["contact_list"].label = _("Add the contacts to a list")
         roles = self._initial_roles()
         for index, name in enumerate(contact_import.columns):

@@ -26,7 +26,7 @@ from phonenumbers.phonemetadata import PhoneMetadata
 
 from core.phones import parse_phone, phone_time_zone
 from messaging.contacts.services import UpsertRow, clean_tags, upsert_rows_encode
-from messaging.imports.files import FileInfo, FileRejected, iter_rows
+from messaging.imports.files import FileInfo, FileRejected, cell_text, iter_rows
 from messaging.imports.headers import split_full_name
 
 if TYPE_CHECKING:
@@ -51,11 +51,7 @@ def cell(row: Sequence[Any], index: int | None) -> Any:
 
 
 def text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return cell_text(value)
 
 
 def _phone_key(e164: str) -> int:

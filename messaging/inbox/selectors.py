@@ -14,9 +14,11 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.language import contact_language
 from accounts.models import Membership, User, Workspace
 from accounts.permissions import Role
 from core.queries import get_or_404
+from messaging.campaigns.messages import OPT_IN_KEYWORD
 from messaging.campaigns.models import Campaign, InboundMessage, Message
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import contact_filter_q
@@ -373,6 +375,16 @@ def past_campaigns(*, conversation: Conversation, limit: int = 10) -> list[dict[
 
 
 NO_ID = uuid.UUID(int=0)  # what a malformed id looks up: it matches no row
+
+
+def opt_in_keyword(*, workspace: Workspace, contact: Contact | None) -> str:
+    """The reply that subscribes an opted-out contact again, in the language the product
+    writes to them in (what the opt-out confirmation tells them to send)."""
+    language = contact_language(
+        contact_language=contact.language if contact is not None else "",
+        workspace_language=workspace.contact_language,
+    )
+    return OPT_IN_KEYWORD.get(language, OPT_IN_KEYWORD["en"])
 
 
 def parse_uuid(value: str) -> uuid.UUID:

@@ -146,6 +146,7 @@ def _conversation_context(
         if chosen is not None
         else [],
         "can_answer": _can_answer(request),
+        "opt_in_keyword": selectors.opt_in_keyword(workspace=workspace, contact=contact),
         "can_add_contact": role_has(request.membership.role, Perm.CONTACTS_WRITE),
         "reply_text": "",
         "reply_error": "",

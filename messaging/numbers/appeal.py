@@ -25,6 +25,7 @@ from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
@@ -235,17 +236,23 @@ def _pdf(
         Spacer(1, 8),
         p(_("Consent"), head),
         p(
-            _(
+            ngettext(
+                "This number messaged %(total)d contact; with a recorded consent source: "
+                "%(with)d (see consent_sources.csv).",
                 "This number messaged %(total)d contacts; %(with)d of them have a recorded "
-                "consent source (see consent_sources.csv)."
+                "consent source (see consent_sources.csv).",
+                total,
             )
             % {"total": total, "with": with_source}
         ),
         p(_("Opt-outs"), head),
         p(
-            _(
+            ngettext(
+                "%(n)d contact opted out; sent no further message from this number after "
+                "opting out: %(ok)d (opt_outs.csv).",
                 "%(n)d contacts opted out; %(ok)d of them received no further message from this "
-                "number after opting out (opt_outs.csv)."
+                "number after opting out (opt_outs.csv).",
+                opt_outs,
             )
             % {"n": opt_outs, "ok": honoured}
         ),

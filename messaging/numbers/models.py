@@ -6,14 +6,32 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import WorkspaceOwned
+
+#: The label a sandbox number is created with: stored as this msgid, shown in the reader's
+#: language (`Sender.display_label`).
+SANDBOX_LABEL = gettext_noop("Sandbox number")
+
+
+@cache
+def _sandbox_label_forms() -> frozenset[str]:
+    """The default sandbox label in every language: numbers connected before it was stored
+    as the msgid kept it in the language of whoever connected them."""
+    forms = {SANDBOX_LABEL}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            forms.add(gettext(SANDBOX_LABEL))
+    return frozenset(forms)
 
 
 def _verify_token() -> str:
@@ -96,7 +114,15 @@ class Sender(WorkspaceOwned):
         indexes = [models.Index(fields=["workspace", "status"])]
 
     def __str__(self) -> str:
-        return self.label or self.phone_number or str(self.public_id)
+        return self.display_label or self.phone_number or str(self.public_id)
+
+    @property
+    def display_label(self) -> str:
+        """The label as people read it: a sandbox number's default label in the reader's
+        language; a label the user gave, as they wrote it."""
+        if self.provider == self.Provider.SANDBOX and self.label in _sandbox_label_forms():
+            return gettext(SANDBOX_LABEL)
+        return self.label
 
     @property
     def is_live(self) -> bool:

@@ -35,6 +35,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record, notify
@@ -190,10 +191,14 @@ def _pause(sender: Sender, reason: str) -> None:
     notify(
         workspace=sender.workspace,
         kind="number.protection_paused",
-        text=_(
-            "We paused %(n)d campaign(s) on your number %(number)s to protect it from a ban: "
+        text=ngettext(
+            "We paused %(n)d campaign on your number %(number)s to protect it from a ban: "
             "%(reason)s. What to do: check who you are sending to and what, wait at least 24 "
-            "hours, then resume the campaigns at a slower pace or from another number."
+            "hours, then resume the campaign at a slower pace or from another number.",
+            "We paused %(n)d campaigns on your number %(number)s to protect it from a ban: "
+            "%(reason)s. What to do: check who you are sending to and what, wait at least 24 "
+            "hours, then resume the campaigns at a slower pace or from another number.",
+            len(paused),
         )
         % {"n": len(paused), "number": sender.phone_number or sender.label, "reason": reason},
         link=_link(sender),

@@ -57,7 +57,7 @@ from messaging.numbers.health import (
     number_health_apply_event,
     number_health_refresh,
 )
-from messaging.numbers.models import NumberHealthChange, Sender, WebhookEvent
+from messaging.numbers.models import SANDBOX_LABEL, NumberHealthChange, Sender, WebhookEvent
 from messaging.numbers.protection import number_pace_set_by_user
 from messaging.numbers.selectors import sender_webhook_url
 
@@ -165,7 +165,7 @@ def sender_connect_sandbox(*, workspace: Workspace, actor: User, ip: str | None 
         sender = Sender.objects.create(
             workspace=workspace,
             provider=Sender.Provider.SANDBOX,
-            label=_("Sandbox number"),
+            label=SANDBOX_LABEL,
             phone_number=f"+99455{digits}",
             phone_number_id=phone_number_id,
             # Each sandbox number simulates its own business account, so failover between

@@ -187,21 +187,27 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     pacing = PacingForm(
         request.POST or None,
         initial={
-            f: getattr(sender, f)
-            for f in ("label", "throughput_per_second", "min_interval_ms", "jitter_ms", "daily_cap")
+            "label": sender.display_label,
+            **{
+                f: getattr(sender, f)
+                for f in ("throughput_per_second", "min_interval_ms", "jitter_ms", "daily_cap")
+            },
         },
     )
     if request.method == "POST":
         if not can_manage:
             return HttpResponse(status=403)
         if pacing.is_valid():
+            data = pacing.cleaned_data
+            if data.get("label") == sender.display_label:
+                data["label"] = sender.label  # the default left as shown stays the default
             try:
                 services.sender_update_pacing(
                     workspace=request.workspace,
                     actor=request.user,
                     sender=sender,
                     ip=client_ip(request),
-                    **pacing.cleaned_data,
+                    **data,
                 )
                 messages.success(
                     request,

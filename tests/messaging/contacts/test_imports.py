@@ -7,12 +7,14 @@ import codecs
 import io
 import tracemalloc
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
 from openpyxl import Workbook
 
 from accounts.models import User, Workspace
@@ -268,6 +270,37 @@ def test_xlsx_with_numeric_phone_cells(
     assert summary(contact_import)["invalid"] == 1
     leyla = Contact.objects.for_workspace(workspace).get(phone="+994501234567")
     assert (leyla.first_name, leyla.attributes) == ("Leyla", {"city": "Bakı"})  # not "seher"
+
+
+def test_xlsx_date_cells_import_as_dates_and_times_keep_their_minutes(
+    workspace: Workspace, member_client: Any, run_import: Callable[..., ContactImport]
+) -> None:
+    # given: a workbook whose date column Excel stores as datetimes at midnight
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Telefon", "Ad", "Birthday", "Last visit"])
+    # (spreadsheet cells have no time zone: openpyxl reads them as naive datetimes)
+    birthday, visit = datetime(1990, 3, 21), datetime(2024, 5, 1, 14, 30)  # noqa: DTZ001
+    visit_with_seconds = datetime(2024, 5, 2, 9, 5, 7)  # noqa: DTZ001
+    sheet.append([994501234567, "Leyla", birthday, visit])
+    sheet.append([994551234567, "Orxan", date(1985, 12, 1), visit_with_seconds])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    # when: it is imported
+    contact_import = run_import(workspace, buffer.getvalue(), name="contacts.xlsx")
+
+    # then: the preview and the contacts hold the date as a date, a time to the minute
+    assert contact_import.preview_rows[0][2:] == ["1990-03-21", "2024-05-01 14:30"]
+    leyla = Contact.objects.for_workspace(workspace).get(phone="+994501234567")
+    assert leyla.attributes == {"birthday": "1990-03-21", "last_visit": "2024-05-01 14:30"}
+    orxan = Contact.objects.for_workspace(workspace).get(phone="+994551234567")
+    assert orxan.attributes == {"birthday": "1985-12-01", "last_visit": "2024-05-02 09:05:07"}
+    page = member_client.get(
+        reverse("messaging:contact_detail", args=[workspace.slug, leyla.public_id])
+    ).content.decode()
+    assert "1990-03-21" in page
+    assert "00:00:00" not in page
 
 
 def test_a_10mb_file_streams_with_flat_memory(

@@ -55,6 +55,24 @@ def test_templates_page_lists_both_kinds_and_syncs_from_meta(
     assert ">Low</span>" in row  # quality RED
 
 
+def test_syncing_one_template_says_one_template(
+    member_client, workspace, connect_number, tpl_sandbox
+) -> None:
+    # given: the number's business account holds one template at Meta (the sandbox seeds it)
+    number = connect_number()
+    sync_url = reverse("messaging:whatsapp_templates_sync", args=[workspace.slug, number.public_id])
+    first = member_client.post(sync_url, follow=True).content.decode()
+    assert WhatsAppTemplate.objects.filter(workspace=workspace).count() == 1
+    assert "Synced from Meta: 1 template (1 new, 0 changed, 0 removed)." in first
+
+    # when: it is synced again
+    html = member_client.post(sync_url, follow=True).content.decode()
+
+    # then: one template, in the singular
+    assert "Synced from Meta: 1 template (0 new, 0 changed, 0 removed)." in html
+    assert "1 templates" not in html
+
+
 def test_editor_shows_metas_rules_as_field_errors_and_submits_nothing(
     member_client, workspace, connect_number, tpl_sandbox
 ) -> None:

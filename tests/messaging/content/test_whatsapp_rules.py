@@ -131,11 +131,11 @@ def test_button_limits_and_texts() -> None:
     urls = errors_for(
         buttons=[{"type": "URL", "text": f"u{i}", "url": "https://x.az"} for i in range(3)]
     )
-    assert "At most 2 URL button(s)." in urls["buttons"]
+    assert "At most 2 URL buttons." in urls["buttons"]
     phones = errors_for(
         buttons=[{"type": "PHONE_NUMBER", "text": "c", "phone_number": "+994501234567"}] * 2
     )
-    assert "At most 1 PHONE_NUMBER button(s)." in phones["buttons"]
+    assert "At most 1 PHONE_NUMBER button." in phones["buttons"]
     long_text = errors_for(buttons=[{"type": "QUICK_REPLY", "text": "x" * 26}])
     assert long_text["buttons"] == ["Button 1: text of at most 25 characters."]
     mixed = errors_for(

@@ -505,3 +505,54 @@ def test_a_stranger_who_writes_is_shown_by_their_whatsapp_name_and_can_be_added(
     )
     conversation.refresh_from_db()
     assert conversation.profile_name == "Aysel"
+
+
+@pytest.mark.parametrize(("language", "keyword"), [("ru", "СТАРТ"), ("en", "START")])
+def test_a_contact_who_opted_out_is_offered_no_reply_box_but_the_reason(
+    workspace,
+    owner,
+    cloud_number,
+    credits,
+    django_capture_on_commit_callbacks,
+    language,
+    keyword,
+) -> None:
+    # given: a contact wrote (the 24-hour window is open), then opted out with STOP
+    contact_services.contact_create(
+        workspace=workspace, data={"phone": CUSTOMER, "first_name": "Aysel", "language": language}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Salam")
+        _inbound(cloud_number, text="STOP")
+    conversation = Conversation.objects.get(workspace=workspace)
+    assert conversation.contact.opted_out_at is not None
+
+    # when: a member opens the conversation
+    page = _client(owner).get(_url("conversation", workspace, conversation))
+
+    # then: no box that would only be refused; the reason and the way back instead
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="reply-form"' not in html
+    assert 'data-testid="template-form"' not in html
+    assert 'data-testid="reply-send"' not in html
+    assert "free-form" not in html
+    notice = re.search(r'data-testid="opted-out-notice">(.*?)</div>', html, re.S)
+    assert notice, "the page does not say the contact opted out"
+    assert "nothing can be sent to them" in notice.group(1)
+    assert keyword in notice.group(1)
+    assert "consent" in notice.group(1)
+
+
+def test_a_subscribed_contact_still_gets_the_reply_box(
+    workspace, owner, cloud_number, credits, django_capture_on_commit_callbacks
+) -> None:
+    contact_services.contact_create(
+        workspace=workspace, data={"phone": CUSTOMER, "first_name": "Aysel"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="Salam")
+
+    html = _client(owner).get(_url("conversation", workspace, Conversation.objects.get())).content
+    assert b'data-testid="reply-form"' in html
+    assert b'data-testid="opted-out-notice"' not in html

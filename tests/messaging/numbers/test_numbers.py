@@ -3,9 +3,12 @@ a WhatsApp-Web number by QR through the sandbox; send a test; secrets encrypted 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import AuditEvent
 from accounts.permissions import Role
@@ -217,3 +220,78 @@ def test_remove_keeps_history_and_frees_the_slot(
     ).content.decode()
     assert 'data-testid="number-row"' not in page
     assert "credits stay in the workspace" in page
+
+
+def _in_russian(client) -> None:
+    client.post(reverse("set_language"), {"language": "ru", "next": "/"})
+    assert client.cookies["django_language"].value == "ru"
+
+
+def test_a_sandbox_numbers_default_label_is_shown_in_the_readers_language(
+    member_client, workspace, sandbox_settings
+) -> None:
+    # given: a sandbox number connected in one click by someone reading Azerbaijani (its
+    # default label), two connected before, whose default label was stored in English and in
+    # Azerbaijani, and one a person named
+    member_client.post(reverse("set_language"), {"language": "az", "next": "/"})
+    member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]),
+        {"provider": "sandbox"},
+        follow=True,
+    )
+    for n, label in enumerate(["Sandbox number", "Sınaq nömrəsi", "Satış xətti"]):
+        Sender.objects.create(
+            workspace=workspace,
+            provider=Sender.Provider.SANDBOX,
+            label=label,
+            phone_number=f"+99455000009{n}",
+            phone_number_id=f"90000000000009{n}",
+            status=Sender.Status.ACTIVE,
+        )
+
+    # when: the numbers page is read in Russian
+    _in_russian(member_client)
+    html = member_client.get(reverse("messaging_numbers:list", args=[workspace.slug]))
+
+    # then: every default label is the Russian one, never the stored text; theirs is theirs
+    with translation.override("ru"):
+        default_in_russian = translation.gettext("Sandbox number")
+    assert "Sandbox number" not in html.content.decode()
+    assert "Sınaq nömrəsi" not in html.content.decode()
+    labels = re.findall(r'data-testid="number-label">([^<]*)<', html.content.decode())
+    assert sorted(labels) == sorted([default_in_russian] * 3 + ["Satış xətti"])
+
+
+def test_saving_a_sandbox_numbers_pacing_keeps_its_default_label(
+    member_client, workspace, sandbox_settings
+) -> None:
+    # given: a sandbox number with its default label, its page read in Russian
+    member_client.post(
+        reverse("messaging_numbers:add", args=[workspace.slug]), {"provider": "sandbox"}
+    )
+    sender = Sender.objects.get(workspace=workspace)
+    stored = sender.label
+    _in_russian(member_client)
+    url = reverse("messaging_numbers:detail", args=[workspace.slug, sender.public_id])
+    with translation.override("ru"):
+        default_in_russian = translation.gettext("Sandbox number")
+    page = member_client.get(url).content.decode()
+    assert f'value="{default_in_russian}"' in page
+
+    # when: the pacing is saved with the label as shown
+    saved = member_client.post(
+        url,
+        {
+            "label": default_in_russian,
+            "throughput_per_second": 5,
+            "min_interval_ms": 0,
+            "jitter_ms": 0,
+            "daily_cap": 1000,
+        },
+    )
+
+    # then: the label is still the default (shown in each reader's language), not Russian text
+    assert saved.status_code == 302
+    sender.refresh_from_db()
+    assert sender.label == stored
+    assert sender.throughput_per_second == 5

@@ -131,7 +131,8 @@ def test_a_quality_drop_webhook_slows_the_number_then_a_second_pauses_its_campai
     assert campaign.pause_reason == Campaign.PauseReason.NUMBER_PROTECTION
     assert "from Medium to Low" in campaign.pause_detail
     paused = Notification.objects.get(workspace=workspace, kind="number.protection_paused")
-    assert "paused 1 campaign(s)" in paused.text
+    assert "paused 1 campaign on" in paused.text
+    assert "resume the campaign at" in paused.text
     assert "What to do" in paused.text
     page = member_client.get(
         reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
