@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -196,7 +196,7 @@ def number_detail(request: WorkspaceRequest, sender_id: str) -> HttpResponse:
     )
     if request.method == "POST":
         if not can_manage:
-            return HttpResponse(status=403)
+            raise PermissionDenied  # the translated 403 page, not an empty body
         if pacing.is_valid():
             data = pacing.cleaned_data
             if data.get("label") == sender.display_label:
