@@ -5,15 +5,17 @@ entry as a sentence ("Campaign “Spring sale” used 29 credits") with the obje
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
-from accounts.models import Workspace
+from accounts.models import AuditEvent, Workspace
 from accounts.presenters import references_named
-from billing.models import LedgerEntry
+from billing.models import LedgerEntry, Order
+from billing.money import format_money
 
 AUDIT_SENTENCES: dict[str, Any] = {
     "billing.credits.purchased": ngettext_lazy(
@@ -58,6 +60,40 @@ AUDIT_SENTENCES: dict[str, Any] = {
         "Low-balance alert set to %(low_balance_threshold)s credits"
     ),
 }
+
+
+def _order_amounts(rows: list[tuple[AuditEvent, dict[str, Any]]]) -> None:
+    """An order's amount written as money is on its pages, in the reader's language and with
+    its currency ("25,00 ₼" in az and ru, "AZN 25.00" in English); it read "25.00". Events
+    recorded before the currency was kept in their details take their order's, read for the
+    whole page in one query."""
+    without = {
+        int(event.target_id)
+        for event, values in rows
+        if not values.get("currency") and event.target_id.isdigit()
+    }
+    currencies: dict[int, str] = {}
+    if without:
+        workspaces = {e.workspace_id for e, _v in rows if e.workspace_id is not None}
+        currencies = dict(
+            Order.objects.filter(pk__in=without, workspace_id__in=workspaces).values_list(
+                "pk", "currency"
+            )
+        )
+    for event, values in rows:
+        try:
+            amount = Decimal(str(values["amount"]))
+        except (KeyError, InvalidOperation):
+            continue
+        order_id = int(event.target_id) if event.target_id.isdigit() else 0
+        currency = values.get("currency") or currencies.get(order_id, "")
+        if currency:
+            values["amount"] = format_money(amount, str(currency))
+        else:  # the order is gone: the number alone, still the reader's way
+            values["amount"] = formats.number_format(amount, decimal_pos=2, force_grouping=True)
+
+
+AUDIT_VALUES = {"billing.order.created": _order_amounts}
 
 
 def _object(named: dict[str, str], reference: str) -> str:

@@ -87,6 +87,7 @@ def order_create(
                         "package": package.name,
                         "method": method,
                         "amount": str(order.amount),
+                        "currency": order.currency,
                     },
                 )
                 return order
@@ -200,6 +201,7 @@ def credits_purchase_activate(*, order: Order, payment: Payment) -> CreditLot:
             "credits": order.credits,
             "payment": f"{payment.provider}:{payment.provider_id}",
             "amount": str(payment.amount),
+            "currency": payment.currency,
             "invoice": invoice.number,
         },
     )
