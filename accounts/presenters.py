@@ -9,6 +9,9 @@ Each app says how its own records read, in a `<app>/presenters.py` module found 
   of `details`, and `object` (what `details["reference"]` points at, named: see below).
 - `REFERENCES` (optional): a reference prefix ("campaign" in "campaign:<uuid>") -> a resolver
   `(workspace, keys) -> {key: "Campaign “Spring sale”"}` that names many objects in one query.
+- `AUDIT_VALUES` (optional): audit action -> a function given a page's events of that action
+  with their values, which rewrites values for reading in the reader's language (an amount with
+  its currency, "25,00 ₼"), with at most one query for the whole page.
 
 `audit_sentences` names a whole page of events with one query per kind of reference, never one
 per row; a missing name reads as the reference's kind ("a deleted campaign")."""
@@ -34,21 +37,25 @@ MODULE = "presenters"
 ROLE_KEYS = ("role", "from", "to")
 
 Resolver = Callable[["Workspace | None", list[str]], dict[str, str]]
+ValuesWriter = Callable[[list[tuple["AuditEvent", dict[str, Any]]]], None]
 
 _sentences: dict[str, Any] = {}
 _resolvers: dict[str, Resolver] = {}
+_writers: dict[str, ValuesWriter] = {}
 
 
 def discover() -> None:
     """Collect every installed app's `presenters` module (called from `AccountsConfig.ready`)."""
     _sentences.clear()
     _resolvers.clear()
+    _writers.clear()
     for config in apps.get_app_configs():
         if not module_has_submodule(config.module, MODULE):
             continue
         module = import_module(f"{config.name}.{MODULE}")
         _sentences.update(getattr(module, "AUDIT_SENTENCES", {}))
         _resolvers.update(getattr(module, "REFERENCES", {}))
+        _writers.update(getattr(module, "AUDIT_VALUES", {}))
 
 
 def audit_actions_known() -> set[str]:
@@ -92,7 +99,8 @@ def sentence_for(
 def audit_sentences(
     *, workspace: Workspace | None, events: Iterable[AuditEvent]
 ) -> list[tuple[AuditEvent, str]]:
-    """Each event with its sentence. References in the events' details are named in bulk."""
+    """Each event with its sentence. References in the events' details are named in bulk, and
+    each app's `AUDIT_VALUES` writes its actions' values for reading, a page at a time."""
     events = list(events)
     references = [
         str(e.details.get("reference"))
@@ -100,7 +108,7 @@ def audit_sentences(
         if isinstance(e.details, dict) and e.details.get("reference")
     ]
     named = references_named(workspace=workspace, references=references)
-    described = []
+    filled: list[tuple[AuditEvent, dict[str, Any]]] = []
     for event in events:
         details = event.details if isinstance(event.details, dict) else {}
         values: dict[str, Any] = {k: v for k, v in details.items() if not isinstance(v, dict)}
@@ -113,18 +121,25 @@ def audit_sentences(
             actor=event.actor_label or _("iSend"),
             object=named.get(reference) or event.target_repr or _("a record"),
         )
-        described.append(
-            (
-                event,
-                sentence_for(
-                    _sentences.get(event.action),
-                    values,
-                    fallback=event.target_repr,
-                    code=event.action,
-                ),
-            )
+        filled.append((event, values))
+    by_action: dict[str, list[tuple[AuditEvent, dict[str, Any]]]] = defaultdict(list)
+    for event, values in filled:
+        if event.action in _writers:
+            by_action[event.action].append((event, values))
+    for action, rows in by_action.items():
+        _writers[action](rows)
+    return [
+        (
+            event,
+            sentence_for(
+                _sentences.get(event.action),
+                values,
+                fallback=event.target_repr,
+                code=event.action,
+            ),
         )
-    return described
+        for event, values in filled
+    ]
 
 
 # --- how the accounts app's own records read ----------------------------------------------

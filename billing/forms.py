@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Order, Package
+from billing.validators import INVOICE_ADDRESS_MAX_CHARS, validate_invoice_address
 
 #: An Azerbaijani taxpayer number (VÖEN) is ten digits.
 VOEN_DIGITS = 10
@@ -29,7 +30,9 @@ class BuyForm(forms.Form):
     )
     buyer_company = forms.CharField(label=_("Company or name on the invoice"), max_length=200)
     buyer_address = forms.CharField(
-        label=_("Address"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("Address"),
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": INVOICE_ADDRESS_MAX_CHARS}),
+        required=False,
     )
     buyer_tax_id = forms.CharField(
         label=_("Tax ID (VÖEN)"),
@@ -60,6 +63,13 @@ class BuyForm(forms.Form):
         self.fields["method"].choices = methods  # type: ignore[attr-defined]
         if len(methods) == 1 and not self.is_bound:
             self.initial.setdefault("method", methods[0][0])
+
+    def clean_buyer_address(self) -> str:
+        """A few short lines (see `billing.validators`); a line break counts as one character,
+        as the browser counts it for `maxlength`."""
+        address = str(self.cleaned_data.get("buyer_address", "")).replace("\r\n", "\n").strip()
+        validate_invoice_address(address)
+        return address
 
     def clean_buyer_tax_id(self) -> str:
         """Printed on the pro-forma and the tax invoice, so it must be one: a VÖEN is ten

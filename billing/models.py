@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import WorkspaceOwned
+from billing.validators import validate_invoice_address
 
 
 class Currency(models.TextChoices):
@@ -92,7 +93,9 @@ class Order(WorkspaceOwned):
     stripe_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
     buyer_company = models.CharField(_("buyer company"), max_length=200, blank=True)
-    buyer_address = models.TextField(_("buyer address"), blank=True)
+    buyer_address = models.TextField(
+        _("buyer address"), blank=True, validators=[validate_invoice_address]
+    )
     buyer_tax_id = models.CharField(_("buyer tax ID"), max_length=40, blank=True)
     buyer_email = models.EmailField(_("buyer e-mail"), blank=True)
     created_by = models.ForeignKey(

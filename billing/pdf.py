@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from io import BytesIO
+from itertools import zip_longest
 from pathlib import Path
 
 from django.utils import formats
@@ -40,6 +41,59 @@ def _text(value: str) -> str:
     return (value or "").replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br/>")
 
 
+#: The longest piece of text one row of the seller/buyer table holds: about five lines in its
+#: column, so a row is never taller than a page (a table can break between rows, never inside
+#: one: one tall row was a LayoutError, an HTTP 500, for a buyer address of 6,300 characters).
+ROW_CHARS = 200
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` line by line, a line longer than `ROW_CHARS` cut into pieces (at a space when
+    there is one in the second half of the piece, else anywhere)."""
+    pieces: list[str] = []
+    for line in (text or "").splitlines():
+        while len(line) > ROW_CHARS:
+            cut = line.rfind(" ", ROW_CHARS // 2, ROW_CHARS + 1)
+            cut = cut if cut > 0 else ROW_CHARS
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        pieces.append(line)
+    return pieces
+
+
+def _party(name: str, address: str, tax_id: str, style: ParagraphStyle) -> list[Paragraph]:
+    lines = _pieces(name) + _pieces(address)
+    paragraphs = [Paragraph(_text(line), style) for line in lines]
+    if tax_id:
+        paragraphs += [
+            Paragraph(_text(f"{_('Tax ID')}: {piece}"), style) for piece in _pieces(tax_id)
+        ]
+    return paragraphs
+
+
+def _parties(invoice: Invoice, style: ParagraphStyle) -> Table:
+    """Seller and buyer side by side, one row per line of either: the table breaks across
+    pages between rows (with the headings repeated), whatever length was stored."""
+    seller = _party(invoice.seller_name, invoice.seller_address, invoice.seller_tax_id, style)
+    buyer = _party(invoice.buyer_name, invoice.buyer_address, invoice.buyer_tax_id, style)
+    rows: list[list[Paragraph | str]] = [
+        [Paragraph(f"<b>{_('Seller')}</b>", style), Paragraph(f"<b>{_('Buyer')}</b>", style)]
+    ]
+    rows += [list(pair) for pair in zip_longest(seller, buyer, fillvalue="")]
+    table = Table(rows, colWidths=[85 * mm, 85 * mm], repeatRows=1, splitByRow=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                # the lines of one block read as one paragraph, not as spaced-out rows
+                ("TOPPADDING", (0, 1), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 1), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
     """Render one invoice to PDF bytes, in the active language (the requesting user's): its
     words, its date and its amounts ("1 234,56 ₼" in Azerbaijani and Russian)."""
@@ -49,32 +103,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     buffer = BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=invoice.number, author=invoice.seller_name)
     cur = invoice.currency
-    parties = Table(
-        [
-            [Paragraph(f"<b>{_('Seller')}</b>", body), Paragraph(f"<b>{_('Buyer')}</b>", body)],
-            [
-                Paragraph(
-                    _text(f"{invoice.seller_name}\n{invoice.seller_address}")
-                    + (
-                        f"<br/>{_('Tax ID')}: {_text(invoice.seller_tax_id)}"
-                        if invoice.seller_tax_id
-                        else ""
-                    ),
-                    body,
-                ),
-                Paragraph(
-                    _text(f"{invoice.buyer_name}\n{invoice.buyer_address}")
-                    + (
-                        f"<br/>{_('Tax ID')}: {_text(invoice.buyer_tax_id)}"
-                        if invoice.buyer_tax_id
-                        else ""
-                    ),
-                    body,
-                ),
-            ],
-        ],
-        colWidths=[85 * mm, 85 * mm],
-    )
+    parties = _parties(invoice, body)
     rows = [[_("Description"), _("Qty"), _("Net")]]
     rows += [
         [

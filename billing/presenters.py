@@ -5,14 +5,17 @@ entry as a sentence ("Campaign “Spring sale” used 29 credits") with the obje
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
-from accounts.models import Workspace
+from accounts.models import AuditEvent, Workspace
 from accounts.presenters import references_named
-from billing.models import LedgerEntry
+from billing.models import LedgerEntry, Order
+from billing.money import format_money
 
 AUDIT_SENTENCES: dict[str, Any] = {
     "billing.credits.purchased": ngettext_lazy(
@@ -59,6 +62,40 @@ AUDIT_SENTENCES: dict[str, Any] = {
 }
 
 
+def _order_amounts(rows: list[tuple[AuditEvent, dict[str, Any]]]) -> None:
+    """An order's amount written as money is on its pages, in the reader's language and with
+    its currency ("25,00 ₼" in az and ru, "AZN 25.00" in English); it read "25.00". Events
+    recorded before the currency was kept in their details take their order's, read for the
+    whole page in one query."""
+    without = {
+        int(event.target_id)
+        for event, values in rows
+        if not values.get("currency") and event.target_id.isdigit()
+    }
+    currencies: dict[int, str] = {}
+    if without:
+        workspaces = {e.workspace_id for e, _v in rows if e.workspace_id is not None}
+        currencies = dict(
+            Order.objects.filter(pk__in=without, workspace_id__in=workspaces).values_list(
+                "pk", "currency"
+            )
+        )
+    for event, values in rows:
+        try:
+            amount = Decimal(str(values["amount"]))
+        except (KeyError, InvalidOperation):
+            continue
+        order_id = int(event.target_id) if event.target_id.isdigit() else 0
+        currency = values.get("currency") or currencies.get(order_id, "")
+        if currency:
+            values["amount"] = format_money(amount, str(currency))
+        else:  # the order is gone: the number alone, still the reader's way
+            values["amount"] = formats.number_format(amount, decimal_pos=2, force_grouping=True)
+
+
+AUDIT_VALUES = {"billing.order.created": _order_amounts}
+
+
 def _object(named: dict[str, str], reference: str) -> str:
     if not reference:
         return _("Credits")
@@ -67,55 +104,86 @@ def _object(named: dict[str, str], reference: str) -> str:
     return _("Order %(reference)s") % {"reference": reference}
 
 
+def _counted(sentence: str, values: dict[str, Any]) -> str:
+    """Fill a ledger sentence with its count grouped the reader's way ("1,000 credits"; "1 000
+    кредитов" in Russian), as the amounts beside it are. The catalogues write the count
+    `%(n)d`: it is filled in already written out."""
+    return sentence.replace("%(n)d", "%(n)s") % {
+        **values,
+        "n": formats.number_format(values["n"], force_grouping=True),
+    }
+
+
 def ledger_sentence(entry: LedgerEntry, named: dict[str, str]) -> str:
     """One entry in words. `named` names its reference (see `ledger_sentences`)."""
     n = abs(entry.amount) or abs(entry.reserved_delta)
     what = _object(named, entry.reference)
     kind = LedgerEntry.Kind
     if entry.kind == kind.PURCHASE:
-        return ngettext(
-            "%(n)d credit bought (order %(ref)s)", "%(n)d credits bought (order %(ref)s)", n
-        ) % {"n": n, "ref": entry.reference}
+        return _counted(
+            ngettext(
+                "%(n)d credit bought (order %(ref)s)", "%(n)d credits bought (order %(ref)s)", n
+            ),
+            {"n": n, "ref": entry.reference},
+        )
     if entry.kind == kind.RESERVATION:
-        return ngettext(
-            "%(what)s: %(n)d credit set aside", "%(what)s: %(n)d credits set aside", n
-        ) % {"what": what, "n": n}
+        return _counted(
+            ngettext("%(what)s: %(n)d credit set aside", "%(what)s: %(n)d credits set aside", n),
+            {"what": what, "n": n},
+        )
     if entry.kind == kind.CONSUMPTION:
-        return ngettext("%(what)s used %(n)d credit", "%(what)s used %(n)d credits", n) % {
-            "what": what,
-            "n": n,
-        }
+        return _counted(
+            ngettext("%(what)s used %(n)d credit", "%(what)s used %(n)d credits", n),
+            {"what": what, "n": n},
+        )
     if entry.kind == kind.RELEASE:
-        return ngettext(
-            "%(what)s: %(n)d set-aside credit returned (not needed)",
-            "%(what)s: %(n)d set-aside credits returned (not needed)",
-            n,
-        ) % {"what": what, "n": n}
+        return _counted(
+            ngettext(
+                "%(what)s: %(n)d set-aside credit returned (not needed)",
+                "%(what)s: %(n)d set-aside credits returned (not needed)",
+                n,
+            ),
+            {"what": what, "n": n},
+        )
     if entry.kind == kind.REFUND:
-        return ngettext(
-            "%(what)s: %(n)d credit refunded for a message that failed",
-            "%(what)s: %(n)d credits refunded for messages that failed",
-            n,
-        ) % {"what": what, "n": n}
+        return _counted(
+            ngettext(
+                "%(what)s: %(n)d credit refunded for a message that failed",
+                "%(what)s: %(n)d credits refunded for messages that failed",
+                n,
+            ),
+            {"what": what, "n": n},
+        )
     if entry.kind == kind.EXPIRY:
-        return ngettext("%(n)d unused credit expired", "%(n)d unused credits expired", n) % {"n": n}
+        return _counted(
+            ngettext("%(n)d unused credit expired", "%(n)d unused credits expired", n), {"n": n}
+        )
     if entry.kind == kind.REVOCATION:
-        return ngettext(
-            "%(n)d credit withdrawn (%(what)s): %(reason)s",
-            "%(n)d credits withdrawn (%(what)s): %(reason)s",
-            n,
-        ) % {"n": n, "what": what, "reason": entry.reason}
+        return _counted(
+            ngettext(
+                "%(n)d credit withdrawn (%(what)s): %(reason)s",
+                "%(n)d credits withdrawn (%(what)s): %(reason)s",
+                n,
+            ),
+            {"n": n, "what": what, "reason": entry.reason},
+        )
     if entry.amount >= 0:
-        return ngettext(
-            "%(n)d credit added by iSend staff: %(reason)s",
-            "%(n)d credits added by iSend staff: %(reason)s",
+        return _counted(
+            ngettext(
+                "%(n)d credit added by iSend staff: %(reason)s",
+                "%(n)d credits added by iSend staff: %(reason)s",
+                n,
+            ),
+            {"n": n, "reason": entry.reason},
+        )
+    return _counted(
+        ngettext(
+            "%(n)d credit removed by iSend staff: %(reason)s",
+            "%(n)d credits removed by iSend staff: %(reason)s",
             n,
-        ) % {"n": n, "reason": entry.reason}
-    return ngettext(
-        "%(n)d credit removed by iSend staff: %(reason)s",
-        "%(n)d credits removed by iSend staff: %(reason)s",
-        n,
-    ) % {"n": n, "reason": entry.reason}
+        ),
+        {"n": n, "reason": entry.reason},
+    )
 
 
 def ledger_sentences(

@@ -28,6 +28,7 @@ from billing import pdf, selectors, services
 from billing.forms import BuyForm, ThresholdForm
 from billing.models import LedgerEntry, Order
 from billing.presenters import ledger_sentences
+from core.forms import errors_to_form
 from core.spreadsheets import CSV_BOM, formula_safe
 
 logger = logging.getLogger(__name__)
@@ -157,8 +158,12 @@ def buy(request: WorkspaceRequest) -> HttpResponse:
             buyer_tax_id=form.cleaned_data["buyer_tax_id"],
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("billing:pricing", workspace_slug=workspace.slug)
+        # Shown on the form, which keeps what was typed (a redirect would lose it).
+        if hasattr(exc, "error_dict"):
+            errors_to_form(form, exc)
+        else:
+            form.add_error(None, exc)
+        return render(request, "billing/pricing.html", _pricing_context(request, form), status=400)
     _order_email(request, order)
     # Card orders go to the order page, whose "Pay by card" link opens Stripe Checkout: a form
     # submission that redirects to another origin is blocked by the CSP's form-action 'self'.

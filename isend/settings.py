@@ -198,6 +198,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("az", _("Azerbaijani")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates day first ("05.12.2026"), as az and ru write them: see isend/formats/.
+FORMAT_MODULE_PATH = ["isend.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,19 +1,22 @@
 """Dates and numbers follow the user's language: dd.mm.yyyy and a space between thousands
-in Azerbaijani and Russian; date inputs show and accept that format (and ISO)."""
+in Azerbaijani and Russian; date inputs show and accept that format (and ISO). English writes
+dates day first too (isend/formats/en): "12/03/2026" was Django's American month first, which
+customers in Azerbaijan read as 12 March."""
 
 from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import formats, translation
 
 from accounts.models import ApiKey, User, Workspace
 from billing import services as billing
+from billing.models import LedgerEntry
 from core.forms import date_format_hint
 from messaging.analytics.forms import AnalyticsFilterForm
 from messaging.contacts import selectors, services
@@ -47,7 +50,7 @@ def added_on_3_december(workspace: Workspace) -> Contact:
     [
         ("az", "03.12.2026", f"12{NBSP}500"),
         ("ru", "03.12.2026", f"12{NBSP}500"),
-        ("en", "12/03/2026", "12,500"),
+        ("en", "03.12.2026", "12,500"),
     ],
 )
 def test_dates_and_numbers_are_written_the_user_s_way(
@@ -71,7 +74,9 @@ def test_dates_and_numbers_are_written_the_user_s_way(
     assert found.group(1).strip() == balance
 
 
-@pytest.mark.parametrize(("language", "hint"), [("az", "dd.mm.yyyy"), ("ru", "dd.mm.yyyy")])
+@pytest.mark.parametrize(
+    ("language", "hint"), [("az", "dd.mm.yyyy"), ("ru", "dd.mm.yyyy"), ("en", "dd.mm.yyyy")]
+)
 def test_date_inputs_show_and_accept_the_user_s_format(
     member_client: Client, workspace: Workspace, language: str, hint: str
 ) -> None:
@@ -159,3 +164,41 @@ def test_the_api_key_expiry_is_typed_the_user_s_way(
     # typed in the workspace's time zone, as every time on its pages
     local = key.expires_at.astimezone(zoneinfo.ZoneInfo(workspace.time_zone))
     assert local.strftime("%d.%m.%Y %H:%M") == "31.12.2030 23:59"
+
+
+def test_english_pages_write_dates_day_first(
+    member_client: Client, workspace: Workspace, owner: User
+) -> None:
+    billing.credits_adjust(workspace=workspace, amount=10, reason="test", actor=owner)
+    LedgerEntry.objects.filter(workspace=workspace).update(
+        created_at=datetime(2026, 12, 5, 14, 30, tzinfo=ZoneInfo("Asia/Baku"))
+    )
+
+    ledger = _get(member_client, f"/w/{workspace.slug}/billing/ledger/", "en")
+
+    rows = ledger.split('data-testid="ledger"', 1)[1]
+    assert "05.12.2026 14:30" in rows
+    assert "12/05/2026" not in rows
+
+
+def test_the_long_english_date_names_the_month_after_the_day() -> None:
+    with translation.override("en"):
+        assert formats.date_format(date(2026, 12, 5)) == "5 Dec 2026"
+        assert formats.date_format(date(2026, 12, 5), "SHORT_DATE_FORMAT") == "05.12.2026"
+
+
+def test_an_english_date_is_typed_day_first_and_iso_still_works(workspace: Workspace) -> None:
+    with translation.override("en"):
+        typed = AnalyticsFilterForm(
+            {"date_from": "05.12.2026", "date_to": "2026-12-31"}, workspace=workspace
+        )
+        american = AnalyticsFilterForm(
+            {"date_from": "12/05/2026", "date_to": "12/31/2026"}, workspace=workspace
+        )
+
+        assert typed.is_valid(), typed.errors
+        assert typed.cleaned_data["date_from"] == date(2026, 12, 5)
+        assert typed.cleaned_data["date_to"] == date(2026, 12, 31)
+        # month first is refused, never read as another date
+        assert not american.is_valid()
+        assert set(american.errors) >= {"date_from", "date_to"}

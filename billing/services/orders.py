@@ -45,7 +45,10 @@ def order_create(
     buyer_address: str = "",
     buyer_tax_id: str = "",
 ) -> Order:
-    """An order for one package, priced from the package now. Card orders need Stripe."""
+    """An order for one package, priced from the package now. Card orders need Stripe. The
+    buyer's details are checked as the form checks them (`full_clean`: the address is a few
+    short lines, see `billing.validators`), so no caller can store an invoice block that does
+    not fit on the invoice."""
     if not package.is_active:
         raise ValidationError(_("This package is no longer on sale."))
     if method not in Order.Method.values:
@@ -64,8 +67,11 @@ def order_create(
                     amount=package.price,
                     currency=package.currency,
                     payment_reference=_payment_reference(),
-                    buyer_company=(buyer_company or actor.company_name or workspace.name).strip(),
-                    buyer_address=buyer_address.strip(),
+                    # One line: the name heads the buyer's block on the invoice.
+                    buyer_company=" ".join(
+                        (buyer_company or actor.company_name or workspace.name).split()
+                    ),
+                    buyer_address=buyer_address.replace("\r\n", "\n").strip(),
                     buyer_tax_id=buyer_tax_id.strip(),
                     buyer_email=actor.email,
                     created_by=actor,
@@ -81,6 +87,7 @@ def order_create(
                         "package": package.name,
                         "method": method,
                         "amount": str(order.amount),
+                        "currency": order.currency,
                     },
                 )
                 return order
@@ -194,6 +201,7 @@ def credits_purchase_activate(*, order: Order, payment: Payment) -> CreditLot:
             "credits": order.credits,
             "payment": f"{payment.provider}:{payment.provider_id}",
             "amount": str(payment.amount),
+            "currency": payment.currency,
             "invoice": invoice.number,
         },
     )

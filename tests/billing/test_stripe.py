@@ -284,4 +284,4 @@ def test_success_page_polls_until_the_webhook_marks_the_order_paid(
     status_url = reverse("billing:order_status", kwargs=kwargs)
     assert f'hx-get="{status_url}"' in waiting.content.decode()
     assert "hx-get" not in done.content.decode()
-    assert "Paid: 1000 credits were added to your balance." in done.content.decode()
+    assert "Paid: 1,000 credits were added to your balance." in done.content.decode()
