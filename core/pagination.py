@@ -42,7 +42,7 @@ class DefaultCursorPagination(CursorPagination):
             raise NotFound(self.invalid_cursor_message) from None
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
-            position = cursor.position
+            position = str(cursor.position)  # the text after "p=" (typed int by DRF's stubs)
             if not (position.isascii() and position.isdigit() and len(position) <= 19):
                 raise NotFound(self.invalid_cursor_message)
         return cursor
