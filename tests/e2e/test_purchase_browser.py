@@ -100,10 +100,10 @@ def test_owner_buys_by_bank_transfer_and_staff_confirm_in_admin(
 
     # The owner sees the credits.
     page.goto(f"{base}/w/{workspace.slug}/billing/")
-    expect(page.locator("[data-testid=available]")).to_have_text(str(package.credits))
+    expect(page.locator("[data-testid=available]")).to_have_text(f"{package.credits:,}")
     page.goto(f"{base}/w/{workspace.slug}/billing/orders/{order.public_id}/")
     expect(page.locator("[data-testid=order-status]")).to_contain_text(
-        f"Paid: {package.credits} credits were added to your balance."
+        f"Paid: {package.credits:,} credits were added to your balance."
     )
     order.refresh_from_db()
     assert (order.status, order.confirmed_by) == ("paid", staff)

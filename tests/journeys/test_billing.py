@@ -98,11 +98,11 @@ def test_buy_credits_by_bank_transfer(journey, shop) -> None:
     # The owner sees the credits.
     page.reload()
     expect(
-        page.get_by_text(f"Paid: {package.credits} credits were added to your balance.")
+        page.get_by_text(f"Paid: {package.credits:,} credits were added to your balance.")
     ).to_be_visible()
     journey.shot(page, "order paid")
     page.get_by_role("link", name=words("Billing")).first.click()
-    expect(page.get_by_test_id("available")).to_have_text(str(package.credits))
+    expect(page.get_by_test_id("available")).to_have_text(f"{package.credits:,}")
     journey.shot(page, "balance")
     order.refresh_from_db()
     assert (order.status, order.confirmed_by) == ("paid", staff)
@@ -181,7 +181,7 @@ def test_buy_credits_by_card(journey, shop, monkeypatch) -> None:
     )
     # The order page (polling) turns to paid by itself.
     expect(
-        page.get_by_text(f"Paid: {package.credits} credits were added to your balance.")
+        page.get_by_text(f"Paid: {package.credits:,} credits were added to your balance.")
     ).to_be_visible()
     journey.shot(page, "paid")
     order.refresh_from_db()
