@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,7 +13,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 
 from accounts.models import User, Workspace
 from accounts.services import audit_record
@@ -24,13 +22,6 @@ from billing.models import Order, Package
 pytestmark = pytest.mark.django_db
 
 NBSP = "\xa0"
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    """A request in Russian leaves Russian active in this thread: later tests expect English."""
-    yield
-    translation.activate("en")
 
 
 def _order(workspace: Workspace, owner: User, currency: str = "AZN") -> Order:

@@ -5,12 +5,11 @@ balance, order and ledger pages wrote "1000"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from accounts.models import Workspace
 from billing import services
@@ -19,13 +18,6 @@ from billing.models import CreditLot
 pytestmark = pytest.mark.django_db
 
 NBSP = "\xa0"
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    """A request in Russian leaves Russian active in this thread: later tests expect English."""
-    yield
-    translation.activate("en")
 
 
 def _url(name: str, workspace: Workspace, **kwargs: object) -> str:
