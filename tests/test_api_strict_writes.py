@@ -108,3 +108,27 @@ def test_an_import_of_the_wrong_shape_is_a_400_naming_it(
 
     assert answer.status_code == 400, answer.content
     assert key in answer.json()
+
+
+def test_characters_that_disguise_a_name_are_removed(api_client_with_scopes, workspace) -> None:
+    """A right-to-left override showed "\u202egnp.exe" as "exe.png" in the team's lists."""
+    from messaging.content.models import MessageTemplate
+
+    template = MessageTemplate.objects.create(workspace=workspace, name="Promo", variants=["Hi"])
+    client = api_client_with_scopes("contacts:write", "campaigns:write")
+
+    contact = client.post(
+        reverse("api:contact-list"),
+        {"phone": "+994505551027", "first_name": "\u202eevil\u202c 😀 \u200bمرحبا"},
+        format="json",
+    )
+    hidden_only = client.post(
+        reverse("api:campaign-list"),
+        {"name": "\u202e\u200b", "template": str(template.public_id), "senders": []},
+        format="json",
+    )
+
+    assert contact.status_code == 201
+    assert contact.json()["first_name"] == "evil 😀 مرحبا"
+    assert hidden_only.status_code == 400
+    assert "name" in hidden_only.json()

@@ -22,6 +22,7 @@ from accounts.services import WorkspaceSuspended, audit_record, workspace_ensure
 from billing import services as billing
 from core.events import campaign_event, events_publish
 from core.phones import PhoneError, normalize_phone
+from core.text import name_clean
 from messaging.campaigns.messages import message_send
 from messaging.campaigns.models import Campaign, Message, SendingPolicy
 from messaging.campaigns.selectors import campaign_risk, warmup_calendar, workspace_risk_max
@@ -130,7 +131,7 @@ def _draft_clean(
     stored. A wrong audience is a ValidationError keyed `audience` with the field errors; the
     WhatsApp template's choice is checked by `whatsapp_content_clean`. `kept_media_type` is
     the type of a header file the draft already has (an edit that uploads none keeps it)."""
-    name = settings["name"]
+    name = name_clean(settings["name"])
     senders = settings["senders"]
     template = settings.get("template")
     whatsapp_template = settings.get("whatsapp_template")

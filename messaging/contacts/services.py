@@ -25,6 +25,7 @@ from accounts.models import ApiKey, User, Workspace
 from accounts.services import audit_record
 from core.events import contact_opted_out_event, events_publish
 from core.phones import parse_phone, phone_time_zone
+from core.text import name_clean
 from messaging.contacts.audience import audience_clean
 from messaging.contacts.models import (
     Contact,
@@ -140,7 +141,7 @@ def contact_clean(
             cleaned["_derived_country"] = result.country
     for name, limit in (("first_name", 100), ("last_name", 100)):
         if name in data:
-            text = str(data.get(name) or "").strip()
+            text = name_clean(str(data.get(name) or ""))
             if len(text) > limit:
                 errors[name] = [_("At most %(n)d characters.") % {"n": limit}]
             cleaned[name] = text
@@ -429,8 +430,8 @@ def upsert_rows_encode(rows: Sequence[UpsertRow]) -> str:
         [
             {
                 "phone": row.phone,
-                "first_name": row.first_name[:100],
-                "last_name": row.last_name[:100],
+                "first_name": name_clean(row.first_name)[:100],
+                "last_name": name_clean(row.last_name)[:100],
                 "language": row.language[:16],
                 "country": row.country[:2],
                 "time_zone": row.time_zone[:64],
