@@ -28,6 +28,7 @@ from messaging.contacts.models import Contact, ContactList, CreatedVia
 from messaging.content import rendering
 from messaging.content import services as template_services
 from messaging.content.models import MessageTemplate
+from messaging.inbox.models import Conversation
 from messaging.numbers.models import Sender
 
 MAX_RULE_TAGS = 20
@@ -280,10 +281,19 @@ def _existing_contact(workspace: Workspace, inbound: InboundMessage) -> Contact 
 def _contact_for_inbound(workspace: Workspace, inbound: InboundMessage) -> Contact | None:
     """The sender of the message as a contact, created (via "inbound") when new. None when
     the number cannot be a contact (it does not parse)."""
+    # Named as their WhatsApp profile says (kept on the conversation): a template's
+    # {{first_name|friend}} then greets them by name, as the inbox already does.
+    profile = (
+        Conversation.objects.filter(sender_id=inbound.sender_id, phone=inbound.phone)
+        .values_list("profile_name", flat=True)
+        .first()
+        or ""
+    )
+    first, _space, last = profile.partition(" ")
     try:
         return contact_services.contact_create(
             workspace=workspace,
-            data={"phone": inbound.phone},
+            data={"phone": inbound.phone, "first_name": first[:100], "last_name": last[:100]},
             created_via=CreatedVia.INBOUND,
             consent_source=INBOUND_CONSENT_SOURCE,
         )

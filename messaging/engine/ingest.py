@@ -26,8 +26,9 @@ from core.events import (
     message_status_event,
 )
 from core.queries import binary_array_cursor
+from core.text import name_clean
 from messaging.campaigns.models import Campaign, InboundMessage, Message
-from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
+from messaging.contacts.models import Contact, CreatedVia, OptOutSource, WhatsAppStatus
 from messaging.engine import charges, conversations, keywords, reactions, signals
 from messaging.engine.content import TEMPLATE_PAUSE_CODES
 from messaging.engine.runtime import campaign_credit_reference, message_credit_reference
@@ -387,6 +388,11 @@ def apply_inbound(*, sender: Sender, events: Sequence[InboundMessageEvent]) -> s
         contact = Contact.objects.filter(
             workspace_id=sender.workspace_id, phone=reply.phone
         ).first()
+        if contact is None and reply.opt_out and len(reply.phone) > 1:
+            # A STOP from a number that is not a contact yet is kept as an opted-out contact:
+            # with nothing to hold it, adding them later (by hand, an import) made them
+            # subscribed, and the next campaign reached the person who had said stop.
+            contact = _contact_from_stop(sender=sender, phone=reply.phone, event=event)
         answered_id, last = _last_campaign_message(contact)
         received_at = _timestamp(event.timestamp)
         with transaction.atomic():
@@ -523,6 +529,22 @@ def _answered_mark(*, message_id: int, opt_out: bool, received_at: datetime) -> 
         Message.objects.filter(pk=message_id, opted_out_at__isnull=True).update(
             opted_out_at=received_at
         )
+
+
+def _contact_from_stop(*, sender: Sender, phone: str, event: InboundMessageEvent) -> Contact:
+    """The contact a STOP from an unknown number becomes (opted out by the caller): made by
+    the message itself ("inbound"), with no consent, named as their WhatsApp profile says."""
+    first, _space, last = " ".join((event.contact_name or "").split()).partition(" ")
+    contact, _created = Contact.objects.get_or_create(
+        workspace_id=sender.workspace_id,
+        phone=phone,
+        defaults={
+            "created_via": CreatedVia.INBOUND,
+            "first_name": name_clean(first)[:100],
+            "last_name": name_clean(last)[:100],
+        },
+    )
+    return contact
 
 
 def _contact_opt_out(*, sender: Sender, contact: Contact, reply: _Reply) -> None:

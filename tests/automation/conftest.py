@@ -84,7 +84,7 @@ def receive(django_capture_on_commit_callbacks) -> Callable[..., InboundMessage]
     commit (the automation task runs eagerly, as Celery does in tests)."""
 
     def feed(sender: Sender, text: str, *, phone: str = PHONE, wamid: str | None = None,
-             payload: str | None = None) -> InboundMessage:  # fmt: skip
+             payload: str | None = None, name: str | None = None) -> InboundMessage:  # fmt: skip
         wamid = wamid or f"wamid.in.{next(_ids)}"
         event = InboundMessageEvent(
             account_id=sender.phone_number_id,
@@ -94,6 +94,7 @@ def receive(django_capture_on_commit_callbacks) -> Callable[..., InboundMessage]
             kind="text",
             text=text,
             payload=payload,
+            contact_name=name,
         )
         with django_capture_on_commit_callbacks(execute=True):
             ingest.apply_inbound(sender=sender, events=[event])

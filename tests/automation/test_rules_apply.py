@@ -225,10 +225,11 @@ def test_tag_and_list_actions_create_the_contact_from_the_inbound_message(
     make_rule(reply_template=None, tags=["lead", "price"], contact_list=vip)
 
     # when
-    receive(number, "Цена? price!")
+    receive(number, "Цена? price!", name="Leyla Məmmədova")
 
-    # then
+    # then: named as their WhatsApp profile says
     contact = Contact.objects.get(phone=PHONE)
+    assert (contact.first_name, contact.last_name) == ("Leyla", "Məmmədova")
     assert contact.created_via == CreatedVia.INBOUND
     assert contact.consent_source == "inbound message"
     assert contact.tags == ["lead", "price"]

@@ -556,3 +556,32 @@ def test_a_subscribed_contact_still_gets_the_reply_box(
     html = _client(owner).get(_url("conversation", workspace, Conversation.objects.get())).content
     assert b'data-testid="reply-form"' in html
     assert b'data-testid="opted-out-notice"' not in html
+
+
+def test_a_stop_from_a_stranger_is_kept_and_adding_them_later_does_not_subscribe_them(
+    workspace, owner, member_client, cloud_number, django_capture_on_commit_callbacks
+) -> None:
+    """A STOP from a number that was not a contact was stored as a reply only: adding the
+    number by hand made a subscribed contact, and the next campaign reached them."""
+    from messaging.contacts.audience import audience_clean, audience_recipients
+    from messaging.contacts.models import Contact, CreatedVia
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(cloud_number, text="STOP")  # WhatsApp profile name "Aysel"
+
+    contact = Contact.objects.get(workspace=workspace, phone=CUSTOMER)
+    assert contact.opted_out_at is not None
+    assert (contact.created_via, contact.first_name, contact.consent_source) == (
+        CreatedVia.INBOUND,
+        "Aysel",
+        "",
+    )
+    # adding them by hand finds them, opted out; an audience of everyone leaves them out
+    added = member_client.post(
+        reverse("messaging:contact_create", args=[workspace.slug]), {"phone": CUSTOMER}
+    )
+    assert "already exists" in added.content.decode()
+    everyone = audience_recipients(
+        workspace=workspace, audience=audience_clean(workspace=workspace, data={})
+    )
+    assert contact.pk not in set(everyone.values_list("pk", flat=True))
