@@ -61,7 +61,11 @@ from messaging.engine.fanout import (
     reassign_queued,
 )
 from messaging.engine.frequency import frequency_capped_count, within_frequency_cap
-from messaging.engine.kick import dispatch_kick
+from messaging.engine.kick import (
+    campaigns_pause_signal,
+    campaigns_resume_signal,
+    dispatch_kick,
+)
 from messaging.engine.pacing import pacing_clean, respace_queued, seconds_for
 from messaging.engine.reactions import campaigns_pause, campaigns_refresh
 from messaging.engine.tasks import campaign_fanout_task
@@ -596,6 +600,8 @@ def campaign_pause(*, workspace: Workspace, campaign: Campaign, actor: User | No
     )
     if updated:
         audit_record(workspace=workspace, action="campaign.paused", actor=actor, target=campaign)
+        # A batch already claimed for it stops before its next send, not after it.
+        transaction.on_commit(lambda: campaigns_pause_signal(campaign_ids=[campaign.pk]))
     campaign.refresh_from_db()
     if updated:
         events_publish(
@@ -618,6 +624,8 @@ def campaign_resume(*, workspace: Workspace, campaign: Campaign, actor: User | N
             audit_record(
                 workspace=workspace, action="campaign.resumed", actor=actor, target=campaign
             )
+            # Cleared before it commits: the kick below must find nothing that stops it.
+            campaigns_resume_signal(campaign_ids=[campaign.pk])
             senders = live_senders(campaign)
             # Messages of numbers that were blocked meanwhile move to the live ones.
             reassign_queued(campaign_id=campaign.pk, to_sender_ids=senders)
@@ -758,6 +766,7 @@ def campaign_retry_failed(*, workspace: Workspace, campaign: Campaign, actor: Us
         Campaign.objects.filter(pk=campaign.pk).update(
             status=Campaign.Status.RUNNING, credits_reserved=F("credits_reserved") + len(ids)
         )
+        campaigns_resume_signal(campaign_ids=[campaign.pk])
         # The counters on the row (the campaigns list, the dashboard) must stop counting these
         # as failed now, not when the first of them is sent again.
         campaigns_refresh(campaign_ids=[campaign.pk])

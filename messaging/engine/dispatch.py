@@ -195,10 +195,6 @@ async def _send_at_slots(
     released = deque() if released is None else released
     next_check = time.monotonic() + GIVE_WAY_CHECK_SECONDS
     for message, slot in zip(messages, slots, strict=True):
-        if give_way is not None and time.monotonic() >= next_check:
-            if give_way():
-                break
-            next_check = time.monotonic() + GIVE_WAY_CHECK_SECONDS
         earliest = slot
         if released:
             earliest = max(earliest, released[-1] + spacing / 2)
@@ -207,6 +203,12 @@ async def _send_at_slots(
         delay = earliest - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        # Asked after the wait, right before the send: a paced send waits up to seconds for
+        # its slot, and a pause in that time must stop it.
+        if give_way is not None and time.monotonic() >= next_check:
+            if give_way():
+                break
+            next_check = time.monotonic() + GIVE_WAY_CHECK_SECONDS
         released.append(time.time())
         if len(released) > per_window:
             released.popleft()
@@ -459,7 +461,7 @@ def drain(*, sender_id: int, slice_seconds: float = SLICE_SECONDS) -> DrainResul
                     granted=granted,
                     slots=grant.slots,
                     pace=pace,
-                    give_way=give_way,
+                    give_way=_stop_or_give_way(granted, give_way),
                 )
                 result.claimed += len(unrecorded.granted)
                 if unrecorded.held_back:
@@ -512,6 +514,31 @@ class _SentBatch:
     held_back: list[Claimed]
     #: the first of the held-back sends' slots
     held_back_from: float | None = None
+
+
+def campaigns_stopped(campaign_ids: frozenset[int]) -> bool:
+    """Whether one of these campaigns was paused since its messages were claimed: the pause's
+    Redis signal (`kick.campaigns_pause_signal`; a resume clears it), one EXISTS. Asked from
+    inside the batch's event loop, where the ORM may not run."""
+    if not campaign_ids:
+        return False
+    try:
+        return bool(redis_client().exists(*(kick.pause_key(i) for i in campaign_ids)))
+    except redis.RedisError:
+        return False
+
+
+def _stop_or_give_way(
+    granted: list[Claimed], give_way: Callable[[], bool] | None
+) -> Callable[[], bool]:
+    """What stops a batch before its next send: one of its campaigns paused, or (a large
+    workspace) new work of others waiting for a thread."""
+    campaign_ids = frozenset(c.campaign_id for c in granted if c.campaign_id)
+
+    def stop() -> bool:
+        return campaigns_stopped(campaign_ids) or (give_way is not None and give_way())
+
+    return stop
 
 
 def _send(

@@ -110,3 +110,37 @@ def dispatch_wake(*, sender_id: int, in_seconds: float, workspace_numbers: int =
         countdown=in_seconds, priority=CONTINUE_PRIORITY_LARGE if large else CONTINUE_PRIORITY
     )
     return True
+
+
+#: How long a pause is announced to drainers with a batch in flight: longer than any batch.
+PAUSE_SIGNAL_SECONDS = 60
+
+
+def pause_key(campaign_id: int) -> str:
+    return f"isend:campaign-paused:{campaign_id}"
+
+
+def campaigns_pause_signal(*, campaign_ids: list[int]) -> None:
+    """Tell drainers whose batch holds these campaigns' messages that they were paused: the
+    batch stops before its next send (`dispatch.campaigns_stopped`). Claimed messages wait
+    for their slot up to a couple of seconds; without the signal, "Paused" was shown while
+    the last ones still went out. Redis lost: only that precision is lost."""
+    if not campaign_ids:
+        return
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for campaign_id in campaign_ids:
+            pipe.set(pause_key(campaign_id), 1, ex=PAUSE_SIGNAL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("pause signal not sent for campaigns %s", campaign_ids, exc_info=True)
+
+
+def campaigns_resume_signal(*, campaign_ids: list[int]) -> None:
+    """A resumed campaign's pause signal goes: a batch claimed for it must not stop."""
+    if not campaign_ids:
+        return
+    try:
+        redis_client().delete(*(pause_key(i) for i in campaign_ids))
+    except redis.RedisError:
+        log.warning("pause signal not cleared for campaigns %s", campaign_ids, exc_info=True)

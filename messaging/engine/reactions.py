@@ -22,7 +22,7 @@ from messaging.analytics.models import MessageStat
 from messaging.campaigns.models import Campaign
 from messaging.contacts.models import Contact, OptOutSource, WhatsAppStatus
 from messaging.engine.fanout import reassign_queued
-from messaging.engine.kick import dispatch_kick
+from messaging.engine.kick import campaigns_pause_signal, dispatch_kick
 from messaging.engine.runtime import redis_client
 from messaging.engine.stats import FAILED_COUNTERS
 from messaging.gateways.base import Outcome, OutcomeKind
@@ -363,6 +363,9 @@ def campaigns_pause(
             )
             .select_related("workspace")
         )
+        # A batch already claimed for them stops before its next send.
+        paused_ids = [c.pk for c in campaigns]
+        transaction.on_commit(lambda: campaigns_pause_signal(campaign_ids=paused_ids))
         for campaign in campaigns:
             campaign.status = Campaign.Status.PAUSED
             campaign.pause_reason = Campaign.PauseReason(reason)
