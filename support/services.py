@@ -334,6 +334,40 @@ def ticket_customer_reply(
     return message
 
 
+@transaction.atomic
+def ticket_customer_close(
+    *, workspace: Workspace, ticket: Ticket, user: User, ip: str | None = None
+) -> Ticket:
+    """A member closes their workspace's ticket (their question is answered). Writing on it
+    again reopens it (`ticket_customer_reply`). Closing a closed ticket changes nothing."""
+    if ticket.workspace_id != workspace.pk:  # defensive: the selector already scoped it
+        raise ValidationError(_("This ticket belongs to another workspace."))
+    locked = _lock(ticket)
+    if locked.status == Ticket.Status.CLOSED:
+        return locked
+    previous = locked.status
+    now = timezone.now()
+    locked.status = Ticket.Status.CLOSED
+    locked.closed_at = now
+    locked.updated_at = now
+    locked.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(
+        workspace=workspace,
+        action="support.customer_closed",
+        actor=user,
+        target=locked,
+        ip=ip,
+        details={"from": previous},
+    )
+    _tell_assignee(
+        ticket=locked,
+        text=gettext_noop("The customer closed ticket #%(number)s “%(subject)s”."),
+        params={},
+        email=False,
+    )
+    return locked
+
+
 # --- staff's side ---------------------------------------------------------------------------
 
 
