@@ -6,8 +6,9 @@ inside it, e-mails and notifications go out on commit.
 Who is told what:
 - the customer opens a ticket or replies: the support address (SUPPORT_EMAIL) gets an e-mail,
   and the assigned staff member (if any) a notification;
-- staff reply (not an internal note): the opener gets an e-mail in the language they used
-  when opening the ticket, and a notification in the product.
+- staff reply (not an internal note) or close the ticket: the opener gets an e-mail in the
+  language they used when opening the ticket, and a notification in the product;
+- the customer closes the ticket: the assigned staff member (if any) gets a notification.
 Staff's actions are audited at platform level (workspace=None): a workspace's activity log
 shows what its members did, never staff's internal handling."""
 
@@ -186,6 +187,32 @@ def _tell_opener(*, ticket: Ticket, message: TicketMessage) -> None:
             "body": message.body,
             "link": absolute_url(link),
         },
+        language=language,
+    )
+
+
+def _tell_opener_closed(*, ticket: Ticket) -> None:
+    """Staff closed the ticket: the opener hears of it (a notification and an e-mail, in the
+    language they opened the ticket in), with a link to write again, which reopens it."""
+    opener = ticket.opened_by
+    if opener is None or not opener.is_active:
+        return
+    language = ticket.language or settings.LANGUAGE_CODE
+    link = ticket_customer_path(ticket)
+    with translation.override(language):
+        notify(
+            kind="support.ticket_closed",
+            user=opener,
+            workspace=ticket.workspace,
+            text=_("iSend support closed your ticket #%(number)s “%(subject)s”.")
+            % {"number": ticket.pk, "subject": ticket.subject},
+            link=link,
+            email=False,
+        )
+    email_send_on_commit(
+        to=[opener.email],
+        template="support_ticket_closed",
+        context={"number": ticket.pk, "subject": ticket.subject, "link": absolute_url(link)},
         language=language,
     )
 
@@ -466,6 +493,8 @@ def ticket_set_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
         target=locked,
         details={"from": previous, "to": status, "workspace_id": locked.workspace_id},
     )
+    if status == Ticket.Status.CLOSED:
+        _tell_opener_closed(ticket=locked)
     return locked
 
 
