@@ -69,6 +69,29 @@ def keywords_clean(value: str | Iterable[str] | None) -> list[str]:
     return cleaned
 
 
+def _compile_error_message(exc: Exception) -> str:
+    """A translated explanation of why a pattern does not compile. The regex module's own text
+    is English ("missing ) at position 4") and read as a fragment inside an Azerbaijani or
+    Russian sentence, so only its kind and position are used. Positions are counted from 1."""
+    reason = getattr(exc, "msg", "") or ""
+    pos = getattr(exc, "pos", None)
+    if reason == "missing )":
+        text = _("A parenthesis “(” is opened and never closed")
+    elif reason.startswith("unbalanced parenthesis"):
+        text = _("A closing parenthesis “)” has no opening one")
+    elif reason.startswith("unterminated character set"):
+        text = _("A character set opened with “[” is never closed with “]”")
+    elif reason in ("nothing to repeat", "multiple repeat"):
+        text = _("“*”, “+”, “?” or “{…}” has nothing before it to repeat")
+    elif reason.startswith("bad escape"):
+        text = _("A backslash “\\” is followed by something it cannot escape")
+    else:
+        text = _("This is not a valid pattern")
+    if isinstance(pos, int):
+        return _("%(reason)s (position %(position)s).") % {"reason": text, "position": pos + 1}
+    return _("%(reason)s.") % {"reason": text}
+
+
 def pattern_clean(pattern: str) -> str:
     """A pattern that compiles, is short, and stays fast on adversarial input."""
     pattern = pattern.strip()
@@ -79,8 +102,7 @@ def pattern_clean(pattern: str) -> str:
     try:
         compiled = regex.compile(pattern, PATTERN_FLAGS)
     except (regex.error, ValueError, OverflowError) as exc:
-        message = _("This is not a valid pattern: %(error)s") % {"error": exc}
-        raise _field_error("pattern", message, "invalid") from exc
+        raise _field_error("pattern", _compile_error_message(exc), "invalid") from exc
     slow = _field_error(
         "pattern",
         _(

@@ -81,9 +81,9 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("answer due"), ordering="due_at")
     def due(self, obj: Ticket) -> str:
-        if obj.due_at is None or obj.status not in Ticket.AWAITING_STAFF:
+        if obj.due_at is None or not obj.awaits_staff:
             return "—"
-        text = timezone.localtime(obj.due_at).strftime("%Y-%m-%d %H:%M")
+        text = timezone.localtime(obj.due_at).strftime("%Y-%m-%d %H:%M %Z")
         if obj.is_overdue:
             return format_html('<strong style="color:#b00" class="overdue">{} ⚠</strong>', text)
         return text

@@ -101,12 +101,13 @@ class Ticket(WorkspaceOwned):
         return f"#{self.pk} {self.subject}"
 
     @property
+    def awaits_staff(self) -> bool:
+        """The ball is in staff's court: only then does the answer have a due time."""
+        return self.status in self.AWAITING_STAFF
+
+    @property
     def is_overdue(self) -> bool:
-        return (
-            self.status in self.AWAITING_STAFF
-            and self.due_at is not None
-            and self.due_at < timezone.now()
-        )
+        return self.awaits_staff and self.due_at is not None and self.due_at < timezone.now()
 
 
 #: A ticket message's longest body: a long letter fits; a pasted log or a megabyte does not

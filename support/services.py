@@ -6,8 +6,9 @@ inside it, e-mails and notifications go out on commit.
 Who is told what:
 - the customer opens a ticket or replies: the support address (SUPPORT_EMAIL) gets an e-mail,
   and the assigned staff member (if any) a notification;
-- staff reply (not an internal note): the opener gets an e-mail in the language they used
-  when opening the ticket, and a notification in the product.
+- staff reply (not an internal note) or close the ticket: the opener gets an e-mail in the
+  language they used when opening the ticket, and a notification in the product;
+- the customer closes the ticket: the assigned staff member (if any) gets a notification.
 Staff's actions are audited at platform level (workspace=None): a workspace's activity log
 shows what its members did, never staff's internal handling."""
 
@@ -190,6 +191,32 @@ def _tell_opener(*, ticket: Ticket, message: TicketMessage) -> None:
     )
 
 
+def _tell_opener_closed(*, ticket: Ticket) -> None:
+    """Staff closed the ticket: the opener hears of it (a notification and an e-mail, in the
+    language they opened the ticket in), with a link to write again, which reopens it."""
+    opener = ticket.opened_by
+    if opener is None or not opener.is_active:
+        return
+    language = ticket.language or settings.LANGUAGE_CODE
+    link = ticket_customer_path(ticket)
+    with translation.override(language):
+        notify(
+            kind="support.ticket_closed",
+            user=opener,
+            workspace=ticket.workspace,
+            text=_("iSend support closed your ticket #%(number)s “%(subject)s”.")
+            % {"number": ticket.pk, "subject": ticket.subject},
+            link=link,
+            email=False,
+        )
+    email_send_on_commit(
+        to=[opener.email],
+        template="support_ticket_closed",
+        context={"number": ticket.pk, "subject": ticket.subject, "link": absolute_url(link)},
+        language=language,
+    )
+
+
 def _has_assignee(ticket: Ticket) -> bool:
     return ticket.assignee is not None and ticket.assignee.is_active
 
@@ -334,6 +361,40 @@ def ticket_customer_reply(
     return message
 
 
+@transaction.atomic
+def ticket_customer_close(
+    *, workspace: Workspace, ticket: Ticket, user: User, ip: str | None = None
+) -> Ticket:
+    """A member closes their workspace's ticket (their question is answered). Writing on it
+    again reopens it (`ticket_customer_reply`). Closing a closed ticket changes nothing."""
+    if ticket.workspace_id != workspace.pk:  # defensive: the selector already scoped it
+        raise ValidationError(_("This ticket belongs to another workspace."))
+    locked = _lock(ticket)
+    if locked.status == Ticket.Status.CLOSED:
+        return locked
+    previous = locked.status
+    now = timezone.now()
+    locked.status = Ticket.Status.CLOSED
+    locked.closed_at = now
+    locked.updated_at = now
+    locked.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(
+        workspace=workspace,
+        action="support.customer_closed",
+        actor=user,
+        target=locked,
+        ip=ip,
+        details={"from": previous},
+    )
+    _tell_assignee(
+        ticket=locked,
+        text=gettext_noop("The customer closed ticket #%(number)s “%(subject)s”."),
+        params={},
+        email=False,
+    )
+    return locked
+
+
 # --- staff's side ---------------------------------------------------------------------------
 
 
@@ -432,6 +493,8 @@ def ticket_set_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
         target=locked,
         details={"from": previous, "to": status, "workspace_id": locked.workspace_id},
     )
+    if status == Ticket.Status.CLOSED:
+        _tell_opener_closed(ticket=locked)
     return locked
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path(f"{W}/help/new/", views.ticket_new, name="ticket_new"),
     path(f"{W}/help/<uuid:ticket_id>/", views.ticket, name="ticket"),
     path(f"{W}/help/<uuid:ticket_id>/reply/", views.ticket_reply, name="ticket_reply"),
+    path(f"{W}/help/<uuid:ticket_id>/close/", views.ticket_close, name="ticket_close"),
     path(
         f"{W}/help/<uuid:ticket_id>/attachments/<uuid:attachment_id>/",
         views.attachment,

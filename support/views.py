@@ -108,6 +108,21 @@ def ticket_reply(request: WorkspaceRequest, ticket_id: str) -> HttpResponse:
 
 
 @workspace_view(Perm.VIEW)
+@require_POST
+def ticket_close(request: WorkspaceRequest, ticket_id: str) -> HttpResponse:
+    """The customer closes their ticket (any member who may see it); writing again reopens."""
+    found = selectors.get_ticket_for_member(
+        workspace=request.workspace, membership=request.membership, ticket_id=ticket_id
+    )
+    if found.status != Ticket.Status.CLOSED:
+        services.ticket_customer_close(
+            workspace=request.workspace, ticket=found, user=request.user, ip=client_ip(request)
+        )
+        messages.success(request, _("Ticket closed. Write on it again to reopen it."))
+    return redirect("support:ticket", request.workspace.slug, found.public_id)
+
+
+@workspace_view(Perm.VIEW)
 @require_GET
 def attachment(request: WorkspaceRequest, ticket_id: str, attachment_id: str) -> FileResponse:
     """Served only here, to members who may see the ticket (and to staff in the admin);

@@ -31,9 +31,37 @@ class FiguresSerializer(serializers.Serializer):
         return figures
 
 
+# What each count counts, for the schema (docs/api.md says the same). The dashboard and the
+# analytics page call `accepted` "Sent"; `sent` is the narrower figure the gateway confirmed.
+FIGURE_HELP = {
+    "created": "Messages written for a campaign in the period (every recipient messaged, "
+    'whatever became of the message). The analytics page calls it "Messages".',
+    "pending": "Of those, messages still queued, sending or awaiting confirmation.",
+    "accepted": "Messages the gateway accepted (credits consumed). This is the figure the "
+    'dashboard and the analytics page call "Sent".',
+    "sent": "Of the accepted messages, those whose latest status from the gateway is sent, "
+    "delivered or read. Lower than `accepted` while statuses are outstanding or when "
+    'messages failed after acceptance; not the dashboard\'s "Sent" (that is `accepted`).',
+    "delivered": "Messages delivered (or read) on the recipient's phone.",
+    "read": "Messages read.",
+    "replied": "Messages the recipient replied to.",
+    "opted_out": "Recipients who opted out after a message.",
+    "failed_recipient": "Failed: invalid number or the recipient blocks marketing.",
+    "failed_content": "Failed: the request or template was rejected.",
+    "failed_temporary": "Failed: retries exhausted.",
+    "failed_sender": "Failed: the number was banned, restricted or logged out.",
+    "failed_other": "Failed for another reason.",
+    "failed": "All failed messages (the sum of the failed_* figures).",
+    "skipped": "Messages not sent: opted out or suppressed before sending.",
+    "cancelled": "Messages cancelled or expired before sending.",
+    "credits_used": "Credits charged: accepted messages that did not fail afterwards.",
+}
+
+
 def _figures_schema() -> serializers.Serializer:
     fields: dict[str, serializers.Field] = {
-        name: serializers.IntegerField() for name in (*COUNTERS, "failed")
+        name: serializers.IntegerField(help_text=FIGURE_HELP[name])
+        for name in (*COUNTERS, "failed")
     }
     fields.update({name: serializers.FloatField(allow_null=True) for name in _RATES})
     return type("Figures", (serializers.Serializer,), fields)()
@@ -55,7 +83,9 @@ class StatsView(APIView):
         description=(
             "Figures counted per day in the workspace's time zone, by the day each event "
             "happened (sent, delivered, read, replied, failed...). The same figures as the "
-            "analytics page. `group_by` adds rows per day, number or campaign."
+            "analytics page. `group_by` adds rows per day, number or campaign. What the "
+            "dashboard calls Sent is `accepted`; `sent` counts only messages the gateway "
+            "reported sent, delivered or read."
         ),
         parameters=[
             OpenApiParameter("date_from", str, description="YYYY-MM-DD (default: 29 days ago)"),

@@ -737,6 +737,17 @@ CARDS = (
     ("skipped", gettext_lazy("Skipped")),
     ("opted_out", gettext_lazy("Opted out")),
 )
+# Shown only when there are some (a cancelled campaign, expired messages): a running campaign's
+# row of tiles stays as it was.
+CANCELLED_CARD = ("cancelled", gettext_lazy("Cancelled or expired"))
+
+
+def _cards(totals: dict[str, int]) -> list[tuple[str, object, int]]:
+    cards = [(key, label, totals[key]) for key, label in CARDS]
+    key, label = CANCELLED_CARD
+    if totals[key]:
+        cards.append((key, label, totals[key]))
+    return cards
 
 
 def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, object]:
@@ -749,7 +760,7 @@ def _detail_context(request: WorkspaceRequest, campaign: Campaign) -> dict[str, 
     return {
         "campaign": campaign,
         "figures": figures,
-        "cards": [(key, label, figures.totals[key]) for key, label in CARDS] if figures else [],
+        "cards": _cards(figures.totals) if figures else [],
         "progress": figures.progress(campaign.recipients) if figures else None,
         "failure_classes": figures.failure_classes if figures else [],
         "per_number": figures.per_number if figures else [],

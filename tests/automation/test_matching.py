@@ -125,3 +125,60 @@ def test_a_slow_pattern_that_slips_through_is_cut_off_at_search_time() -> None:
 
 def test_good_pattern_is_kept() -> None:
     assert pattern_clean(r"  order\s*#?\d{4,} ") == r"order\s*#?\d{4,}"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected", "raw"),
+    [
+        pytest.param(
+            "(abc",
+            "A parenthesis “(” is opened and never closed (position 5).",
+            "missing )",
+            id="unclosed_parenthesis_case",
+        ),
+        pytest.param(
+            "ab)",
+            "A closing parenthesis “)” has no opening one (position 3).",
+            "unbalanced parenthesis",
+            id="unopened_parenthesis_case",
+        ),
+        pytest.param(
+            "[ab",
+            "A character set opened with “[” is never closed with “]” (position 4).",
+            "unterminated character set",
+            id="unterminated_set_case",
+        ),
+        pytest.param(
+            "*a",
+            "“*”, “+”, “?” or “{…}” has nothing before it to repeat (position 1).",
+            "nothing to repeat",
+            id="nothing_to_repeat_case",
+        ),
+        pytest.param(
+            r"\q",
+            "A backslash “\\” is followed by something it cannot escape (position 3).",
+            "bad escape",
+            id="bad_escape_case",
+        ),
+        pytest.param(
+            "a{2,1}",
+            "This is not a valid pattern (position 3).",
+            "min repeat",
+            id="other_error_case",
+        ),
+    ],
+)
+def test_a_pattern_that_does_not_compile_is_explained_not_quoted(
+    pattern: str, expected: str, raw: str
+) -> None:
+    """The regex module's English text ("missing ) at position 4") appeared inside the
+    Azerbaijani and Russian sentences; the explanation is now the product's own."""
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
+        pattern_clean(pattern)
+
+    message = str(exc.value.error_dict["pattern"][0].message)
+    assert message == expected
+    assert raw not in message
+    assert "at position" not in message

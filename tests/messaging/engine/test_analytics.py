@@ -238,3 +238,41 @@ def test_the_sidebar_marks_the_page_being_shown(workspace, member_client) -> Non
 
     assert active(reverse("messaging_analytics:home", args=[workspace.slug])) == ["Dashboard"]
     assert active(reverse("messaging_analytics:overview", args=[workspace.slug])) == ["Analytics"]
+
+
+def test_the_count_of_every_message_written_is_not_called_queued(
+    member_client, workspace, sent
+) -> None:
+    """A finished campaign read "Queued 140" on the analytics page and "Queued 0" on its own
+    page: the column counts every message written, so it is labelled "Messages"."""
+    sent()
+    response = _page(member_client, workspace)
+    labels = [str(label) for _key, label in response.context["columns"]]
+    assert "Queued" not in labels
+    assert labels[0] == "Messages"
+    assert "<th>Queued</th>" not in response.content.decode()
+    export = _page(member_client, workspace, export="daily", format="csv")
+    header = next(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert "Queued" not in header
+    assert "Messages" in header
+    drill = member_client.get(
+        reverse("messaging_analytics:messages", args=[workspace.slug]), {"metric": "created"}
+    )
+    assert str(drill.context["metric_label"]) == "Messages"
+
+
+def test_the_stats_api_says_which_figure_is_the_dashboard_s_sent(
+    member_client, api_client_with_scopes, workspace, sent
+) -> None:
+    sent()
+    page = _page(member_client, workspace).context
+    client = api_client_with_scopes("stats:read")
+    body = client.get(reverse("api:stats")).json()
+    # the page's "Sent" is `accepted`; `sent` is only what the gateway reported sent
+    assert body["totals"]["accepted"] == page["totals"]["accepted"] == 12
+    assert body["totals"]["sent"] < body["totals"]["accepted"]
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    figures = schema["components"]["schemas"]["Figures"]["properties"]
+    assert '"Sent"' in figures["accepted"]["description"]
+    assert "not the dashboard" in figures["sent"]["description"]
+    assert "Messages" in figures["created"]["description"]

@@ -254,3 +254,44 @@ def test_a_campaign_cancelled_early_shows_what_was_sent_apart_from_what_never_wa
         html = page.content.decode()
         assert 'data-sent="20" data-not-sent="80"' in html
         assert "20% sent, 80% skipped or cancelled" in html
+
+
+def _card(html: str, key: str) -> str | None:
+    found = re.search(rf'data-testid="card-{key}">([^<]*)<', html)
+    return found.group(1) if found else None
+
+
+def test_a_cancelled_campaign_shows_its_cancelled_messages_in_a_tile(
+    member_client, workspace, sandbox_number, contacts, credits, launch
+) -> None:
+    """Cancelled after 6 of 20 went out, the tiles read Queued 0, Sent 6, Skipped 0: the 14
+    cancelled messages appeared nowhere. A running campaign has no such tile."""
+    contacts(20)
+    credits(20)
+    number = sandbox_number()
+    campaign = launch([number], name="Stopped early")
+    running = _progress(member_client, workspace, campaign).content.decode()
+    assert _card(running, "pending") == "20"
+    assert _card(running, "cancelled") is None
+
+    first = list(Message.objects.filter(campaign=campaign).order_by("id")[:6])
+    Message.objects.filter(pk__in=[m.pk for m in first]).update(
+        status=Message.Status.ACCEPTED,
+        accepted_at=timezone.now(),
+        provider_message_id="wamid.x",
+    )
+    member_client.post(
+        reverse("messaging_campaigns:action", args=[workspace.slug, campaign.public_id, "cancel"])
+    )
+
+    for page in (
+        _progress(member_client, workspace, campaign),
+        member_client.get(
+            reverse("messaging_campaigns:detail", args=[workspace.slug, campaign.public_id])
+        ),
+    ):
+        html = page.content.decode()
+        assert _card(html, "pending") == "0"
+        assert _card(html, "accepted") == "6"
+        assert _card(html, "cancelled") == "14"
+        assert "Cancelled or expired" in html
