@@ -15,8 +15,12 @@ from accounts.selectors import (
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     """What the base layout needs: the workspace switcher, the role's permissions, the unread
-    notification count."""
-    context: dict[str, Any] = {"STRIPE_ENABLED": settings.STRIPE_ENABLED}
+    notification count; and the support address, for pages shown signed out too (the
+    inactive account's page)."""
+    context: dict[str, Any] = {
+        "STRIPE_ENABLED": settings.STRIPE_ENABLED,
+        "support_email": settings.SUPPORT_EMAIL,
+    }
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, Workspace
 from accounts.tenancy import workspace_rows_delete
-from automation.models import AutomationRule
+from automation.models import AutomationRule, AutomationRun
 
 ExportRows = Callable[[], Iterable[Mapping[str, Any]]]
 
@@ -69,8 +69,45 @@ def _rule_rows(workspace_ids: list[int]) -> ExportRows:
     return rows
 
 
+#: The run log: each rule applied to a message received, and what it did.
+RUN_FIELDS = [
+    "workspace_slug",
+    "public_id",
+    "rule_public_id",
+    "rule_name",
+    "phone",
+    "outcome",
+    "detail",
+    "actions",
+    "created_at",
+]
+
+
+def _run_rows(workspace_ids: list[int]) -> ExportRows:
+    """Read when the export builds the section, from a server-side cursor in chunks."""
+
+    def rows() -> Iterator[dict[str, Any]]:
+        computed = {
+            "workspace_slug": F("workspace__slug"),
+            "rule_public_id": F("rule__public_id"),
+            "rule_name": F("rule__name"),
+            "phone": F("inbound__phone"),
+        }
+        return (
+            AutomationRun._base_manager.filter(workspace_id__in=workspace_ids)
+            .order_by("pk")
+            .values(*(f for f in RUN_FIELDS if f not in computed), **computed)
+            .iterator(chunk_size=EXPORT_CHUNK)
+        )
+
+    return rows
+
+
 def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, ExportRows, list[str]]]:
-    return [("automation_rules", _rule_rows(workspace_ids), RULE_FIELDS)]
+    return [
+        ("automation_rules", _rule_rows(workspace_ids), RULE_FIELDS),
+        ("automation_runs", _run_rows(workspace_ids), RUN_FIELDS),
+    ]
 
 
 def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Promise]]]:
@@ -95,6 +132,18 @@ def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Prom
                 "stop_after_match": _("Whether later rules are skipped after this one matches."),
                 "times_fired": _("Times it ran."),
                 "last_fired_at": _("When it last ran."),
+            },
+        ),
+        "automation_runs": (
+            _("The automatic replies' run log: each rule run on a message received."),
+            {
+                "rule_public_id": _("The rule (public_id in automation_rules)."),
+                "rule_name": _("Rule name."),
+                "phone": _("Number of the contact whose message it ran on (E.164)."),
+                "outcome": _("fired, no_credits, reply_failed or skipped_opt_out."),
+                "detail": _("Details of the outcome."),
+                "actions": _("What it did (JSON object)."),
+                "created_at": _("When it ran."),
             },
         ),
     }

@@ -32,7 +32,7 @@ from messaging.contacts.services import contact_vocabulary_prune
 from messaging.contacts.suppression import SuppressedPhone
 from messaging.content.models import MessageTemplate
 from messaging.imports.models import ContactImport, ContactImportRejection
-from messaging.inbox.models import Conversation
+from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 from messaging.numbers.models import CustomerWindow, Sender
 
 logger = logging.getLogger(__name__)
@@ -194,6 +194,33 @@ CAMPAIGN_MEDIA_FIELDS = [
     "uploaded_to_numbers",
     "created_at",
 ]
+#: Inbox conversations: one per contact and number, with its state (the messages themselves
+#: are in messages and replies).
+CONVERSATION_FIELDS = [
+    "workspace_slug",
+    "public_id",
+    "number",
+    "phone",
+    "profile_name",
+    "status",
+    "assignee_email",
+    "labels",
+    "last_message_at",
+    "last_inbound_at",
+    "created_at",
+    "updated_at",
+]
+#: The team's internal notes in conversations (never sent to the contact).
+CONVERSATION_NOTE_FIELDS = [
+    "workspace_slug",
+    "conversation_public_id",
+    "phone",
+    "author_email",
+    "text",
+    "created_at",
+]
+#: Saved replies the team inserts in conversations.
+CANNED_REPLY_FIELDS = ["workspace_slug", "public_id", "name", "text", "created_at", "updated_at"]
 #: Where campaign header files go in the archive.
 CAMPAIGN_MEDIA_FOLDER = "campaign_media"
 #: Rows fetched per round trip for every section (memory stays flat at any size).
@@ -390,6 +417,40 @@ def export_for_workspaces(*, workspace_ids: list[int]) -> list[tuple[str, Export
         ("messages", _message_rows(workspace_ids), MESSAGE_FIELDS),
         ("replies", _reply_rows(workspace_ids), REPLY_FIELDS),
         ("campaign_media", _campaign_media_rows(workspace_ids), CAMPAIGN_MEDIA_FIELDS),
+        (
+            "conversations",
+            _rows_of(
+                Conversation,
+                workspace_ids,
+                CONVERSATION_FIELDS,
+                {
+                    **_WORKSPACE,
+                    "number": F("sender__phone_number"),
+                    "assignee_email": F("assignee__email"),
+                },
+            ),
+            CONVERSATION_FIELDS,
+        ),
+        (
+            "conversation_notes",
+            _rows_of(
+                ConversationNote,
+                workspace_ids,
+                CONVERSATION_NOTE_FIELDS,
+                {
+                    **_WORKSPACE,
+                    "conversation_public_id": F("conversation__public_id"),
+                    "phone": F("conversation__phone"),
+                    "author_email": F("author__email"),
+                },
+            ),
+            CONVERSATION_NOTE_FIELDS,
+        ),
+        (
+            "canned_replies",
+            _rows_of(CannedReply, workspace_ids, CANNED_REPLY_FIELDS),
+            CANNED_REPLY_FIELDS,
+        ),
     ]
 
 
@@ -562,6 +623,35 @@ def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Prom
                 "size_bytes": _("File size in bytes (empty: the file is missing)."),
                 "uploaded_to_numbers": _("Numbers it was uploaded to."),
             },
+        ),
+        "conversations": (
+            _(
+                "Inbox conversations: one per contact and number (the messages are in messages "
+                "and replies)."
+            ),
+            {
+                "number": _("The workspace's number the conversation is on."),
+                "phone": phone,
+                "profile_name": _("The contact's WhatsApp profile name."),
+                "status": _("open, pending or closed."),
+                "assignee_email": _("E-mail of the team member it is assigned to."),
+                "labels": _("Labels (JSON list)."),
+                "last_message_at": _("When the last message was sent or received."),
+                "last_inbound_at": _("When the contact last wrote."),
+            },
+        ),
+        "conversation_notes": (
+            _("The team's internal notes in conversations (never sent to the contact)."),
+            {
+                "conversation_public_id": _("The conversation (public_id in conversations)."),
+                "phone": _("The conversation's contact number (E.164)."),
+                "author_email": _("E-mail of the team member who wrote it."),
+                "text": _("The note."),
+            },
+        ),
+        "canned_replies": (
+            _("Saved replies the team inserts in conversations."),
+            {"name": _("Name of the saved reply."), "text": _("Its text.")},
         ),
     }
 

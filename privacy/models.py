@@ -131,6 +131,10 @@ class PrivacyProfile(models.Model):
         return self.restricted_at is not None or self.objected_at is not None
 
 
+# How `data_request_withdraw_erasure` starts the reason of a request its subject called off.
+WITHDRAWN_PREFIX = "withdrawn:"
+
+
 class DataRequest(models.Model):
     """One data-subject request and its handling. After an erasure the subject's identifiers
     are cleared from the row; `proof` keeps what was done, counts, by whom and when, with a
@@ -238,6 +242,14 @@ class DataRequest(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.is_open and self.due_at < timezone.now()
+
+    @property
+    def is_withdrawn(self) -> bool:
+        """Closed because its subject called it off (an account restored before its purge),
+        not refused."""
+        return self.status == self.Status.REJECTED and self.rejection_reason.startswith(
+            WITHDRAWN_PREFIX
+        )
 
 
 class DataExport(models.Model):

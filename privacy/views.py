@@ -324,7 +324,7 @@ def centre_restrict(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def centre_export(request: HttpRequest) -> HttpResponse:
-    services.export_request(user=request.user)  # type: ignore[arg-type]
+    services.export_request_by_owner(user=request.user, ip=client_ip(request))  # type: ignore[arg-type]
     messages.success(request, _("We are preparing your data. We will notify you when it is ready."))
     return redirect("privacy:centre")
 

@@ -42,6 +42,7 @@ from privacy.services.export import (
     export_fail,
     export_file_for_download,
     export_request,
+    export_request_by_owner,
     exports_purge_expired,
 )
 from privacy.services.fulfilment import (
@@ -124,6 +125,7 @@ __all__ = [
     "export_fail",
     "export_file_for_download",
     "export_request",
+    "export_request_by_owner",
     "exports_purge_expired",
     "known_devices_purge",
     "login_events_purge",

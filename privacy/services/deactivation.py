@@ -20,7 +20,7 @@ from accounts.hooks import owner_account_closed, owner_account_reopened
 from accounts.models import ApiKey, Membership, User, Workspace
 from accounts.permissions import Role
 from accounts.services import absolute_url, audit_record, email_send_on_commit
-from privacy.models import PrivacyProfile
+from privacy.models import DataRequest, PrivacyProfile
 from privacy.selectors import credits_at_deletion
 from privacy.services.profile import privacy_profile_get
 
@@ -82,6 +82,8 @@ def account_deactivate(
     profile.deletion_requested_at = now if purge else None
     profile.purge_after = now + DEACTIVATION_GRACE if purge else None
     profile.save(update_fields=["deletion_requested_at", "purge_after"])
+    if purge and reason == "self_service":
+        _erasure_request_record(user=user, ip=ip, purge_after=profile.purge_after)
     for key in ApiKey.objects.filter(created_by=user, revoked_at__isnull=True):
         ApiKey.objects.filter(pk=key.pk).update(revoked_at=now)
         audit_record(
@@ -116,6 +118,45 @@ def account_deactivate(
         },
     )
     return profile
+
+
+@transaction.atomic
+def _erasure_request_record(*, user: User, ip: str | None, purge_after: datetime | None) -> None:
+    """A deletion from the privacy centre is the owner's own erasure request: recorded in the
+    queue (staff see it; the privacy centre lists it), confirmed by the re-authentication, in
+    progress until the purge job completes it when the 30 days end, or withdrawn when the
+    owner restores the account. An erasure request of theirs already open is reused."""
+    from privacy.services.requests import data_request_create, data_request_note
+
+    open_request = (
+        DataRequest.objects.select_for_update()
+        .filter(
+            user=user,
+            kind=DataRequest.Kind.ERASURE,
+            status__in=[DataRequest.Status.VERIFIED, DataRequest.Status.IN_PROGRESS],
+        )
+        .first()
+    )
+    request = open_request or data_request_create(
+        kind=DataRequest.Kind.ERASURE,
+        channel=DataRequest.Channel.WEB,
+        user=user,
+        requester_email=user.email,
+        status=DataRequest.Status.IN_PROGRESS,
+        ip=ip,
+    )
+    request.confirmed_at = request.confirmed_at or timezone.now()
+    request.status = DataRequest.Status.IN_PROGRESS
+    if purge_after is not None:
+        request.due_at = purge_after
+    purge_date = purge_after.strftime("%Y-%m-%d") if purge_after else "?"
+    data_request_note(
+        request,
+        None,
+        f"deletion confirmed in the privacy centre (password re-entered); account deactivated; "
+        f"purged on {purge_date} unless restored",
+    )
+    request.save(update_fields=["confirmed_at", "status", "due_at", "notes"])
 
 
 @transaction.atomic

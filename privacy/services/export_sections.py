@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditEvent, LoginEvent, Membership, User
+from accounts.models import ApiKey, AuditEvent, LoginEvent, Membership, Notification, User
 from accounts.permissions import Role
 from privacy import registry
 from privacy.models import Consent
@@ -30,6 +30,27 @@ CONSENT_FIELDS = ["purpose", "granted", "document__version", "ip", "created_at"]
 LOGIN_EVENT_FIELDS = ["created_at", "success", "ip", "browser", "os", "device_type"]
 AUDIT_EVENT_FIELDS = ["created_at", "action", "target_type", "ip", "workspace__name"]
 MEMBERSHIP_FIELDS = ["workspace__name", "workspace__slug", "role", "created_at"]
+#: API keys of the workspaces the user owns: never the key itself nor its hash.
+API_KEY_FIELDS = [
+    "workspace_slug",
+    "public_id",
+    "name",
+    "prefix",
+    "scopes",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+]
+NOTIFICATION_FIELDS = [
+    "workspace_slug",
+    "recipient",
+    "kind",
+    "text",
+    "link",
+    "created_at",
+    "read_at",
+]
 
 
 def owned_workspace_ids(user: User) -> list[int]:
@@ -50,7 +71,9 @@ def _section(name: str, queryset: QuerySet[Any], fields: list[str]) -> ExportSec
 
 
 def _account_sections(user: User) -> list[ExportSection]:
-    """The account itself, its consents, sign-ins, actions and memberships."""
+    """The account itself, its consents, sign-ins, actions and memberships; the API keys of
+    the workspaces the user owns; the notifications sent to them and to those workspaces."""
+    owned = owned_workspace_ids(user)
     return [
         _section("account", User.objects.filter(pk=user.pk), ACCOUNT_FIELDS),
         _section(
@@ -67,6 +90,25 @@ def _account_sections(user: User) -> list[ExportSection]:
             AUDIT_EVENT_FIELDS,
         ),
         _section("memberships", Membership.objects.filter(user=user), MEMBERSHIP_FIELDS),
+        _section(
+            "api_keys",
+            ApiKey.objects.filter(workspace_id__in=owned)
+            .annotate(workspace_slug=F("workspace__slug"))
+            .order_by("pk"),
+            API_KEY_FIELDS,
+        ),
+        _section(
+            "notifications",
+            Notification.objects.filter(Q(user=user) | Q(user__isnull=True, workspace_id__in=owned))
+            .annotate(
+                workspace_slug=F("workspace__slug"),
+                recipient=Case(
+                    When(user__isnull=True, then=Value("workspace")), default=Value("you")
+                ),
+            )
+            .order_by("created_at", "pk"),
+            NOTIFICATION_FIELDS,
+        ),
     ]
 
 
@@ -132,6 +174,32 @@ def _account_descriptions() -> dict[str, ExportDescription]:
                 "workspace__slug": _("The workspace's short name (the /w/<name>/ of its pages)."),
                 "role": _("Your role."),
                 "created_at": _("When you joined."),
+            },
+        ),
+        "api_keys": (
+            _(
+                "API keys of the workspaces you own (the keys themselves are never stored "
+                "readable and are not exported)."
+            ),
+            {
+                "name": _("The name given to the key."),
+                "prefix": _("The key's first characters, which identify it on its pages."),
+                "scopes": _("What the key may do (JSON list)."),
+                "expires_at": _("When it stops working, if it does."),
+                "last_used_at": _("When it was last used."),
+                "revoked_at": _("When it was revoked, if it was."),
+            },
+        ),
+        "notifications": (
+            _("Notifications sent to you, and to the workspaces you own."),
+            {
+                "workspace_slug": _("The workspace it is about (empty: your account)."),
+                "recipient": _("you: to you alone; workspace: to the workspace's team."),
+                "kind": _("Kind of notification."),
+                "text": _("The notification."),
+                "link": _("The page it links to."),
+                "created_at": _("When it was sent."),
+                "read_at": _("When you read a notice sent to you alone (empty otherwise)."),
             },
         ),
     }

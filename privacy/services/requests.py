@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from accounts.services import absolute_url, audit_record, email_send_on_commit, notify
-from privacy.models import DataRequest
+from privacy.models import WITHDRAWN_PREFIX, DataRequest
 
 REQUEST_DUE = timedelta(days=30)
 AUTHORITY_REQUEST_DUE = timedelta(days=10)
@@ -76,7 +76,8 @@ def data_request_create(
     return request
 
 
-def _note(request: DataRequest, actor: User | None, text: str) -> None:
+def data_request_note(request: DataRequest, actor: User | None, text: str) -> None:
+    """Append a stamped line to the request's notes (the caller saves)."""
     stamp = timezone.now().strftime("%Y-%m-%d %H:%M")
     who = f"staff #{actor.pk}" if actor is not None else "system"
     request.notes = (request.notes + f"\n[{stamp}] {who}: {text}").strip()
@@ -154,7 +155,7 @@ def data_request_confirm(*, token: str, ip: str | None) -> DataRequest:
     request.status = DataRequest.Status.VERIFIED
     request.confirmed_at = timezone.now()
     request.token_hash = ""
-    _note(request, None, "confirmed through the e-mailed link")
+    data_request_note(request, None, "confirmed through the e-mailed link")
     request.save(update_fields=["status", "confirmed_at", "token_hash", "notes"])
     audit_record(
         workspace=None, action="privacy.request_verified", target=request, ip=ip, details={}
@@ -167,7 +168,9 @@ def data_request_confirm(*, token: str, ip: str | None) -> DataRequest:
         )
         request.status = DataRequest.Status.IN_PROGRESS
         purge_date = profile.purge_after.strftime("%Y-%m-%d") if profile.purge_after else "?"
-        _note(request, None, f"account deactivated; purged on {purge_date} unless restored")
+        data_request_note(
+            request, None, f"account deactivated; purged on {purge_date} unless restored"
+        )
         request.save(update_fields=["status", "notes"])
     return request
 
@@ -185,9 +188,9 @@ def data_request_withdraw_erasure(*, user: User, ip: str | None = None) -> int:
     )
     for request in pending:
         request.status = DataRequest.Status.REJECTED
-        request.rejection_reason = "withdrawn: the account holder restored the account"
+        request.rejection_reason = f"{WITHDRAWN_PREFIX} the account holder restored the account"
         request.completed_at = timezone.now()
-        _note(request, None, "withdrawn: account restored before the purge")
+        data_request_note(request, None, "withdrawn: account restored before the purge")
         request.save(update_fields=["status", "rejection_reason", "completed_at", "notes"])
         audit_record(
             workspace=None,
@@ -212,7 +215,7 @@ def data_request_reject(*, request: DataRequest, actor: User, reason: str) -> Da
     request.rejection_reason = reason
     request.completed_at = timezone.now()
     request.assignee = request.assignee or actor
-    _note(request, actor, f"rejected: {reason}")
+    data_request_note(request, actor, f"rejected: {reason}")
     request.save()
     audit_record(
         workspace=None,
@@ -245,7 +248,7 @@ def data_request_complete(
         request.assignee = actor
     if proof:
         request.proof = {**request.proof, **proof}
-    _note(request, actor, note or "completed")
+    data_request_note(request, actor, note or "completed")
     request.save()
     audit_record(
         workspace=None,
@@ -264,6 +267,6 @@ def data_request_take(*, request: DataRequest, actor: User, note: str) -> DataRe
     locked = DataRequest.objects.select_for_update().get(pk=request.pk)
     locked.status = DataRequest.Status.IN_PROGRESS
     locked.assignee = locked.assignee or actor
-    _note(locked, actor, note)
+    data_request_note(locked, actor, note)
     locked.save(update_fields=["status", "assignee", "notes"])
     return locked

@@ -23,14 +23,18 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import User, Workspace
-from automation.models import AutomationRule
+from accounts.models import Notification, User, Workspace
+from accounts.services import api_key_create
+from automation.models import AutomationRule, AutomationRun, RunOutcome
 from billing import services as billing
 from billing.models import Order, Package
-from messaging.campaigns.models import Campaign
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.services import _secrets_store
+from messaging.campaigns.models import Campaign, InboundMessage
 from messaging.contacts.models import Contact, ContactList, ContactListMembership, Segment
 from messaging.content.models import MessageTemplate
 from messaging.imports.models import ContactImport
+from messaging.inbox.models import CannedReply, Conversation, ConversationNote
 from privacy import services
 from privacy.models import DataExport
 from privacy.services.export_sections import export_sections
@@ -51,6 +55,12 @@ WORKSPACE_FILES = {
     "invoices",
     "credits_ledger",
     "automation_rules",
+    "automation_runs",
+    "conversations",
+    "conversation_notes",
+    "canned_replies",
+    "webhook_endpoints",
+    "webhook_deliveries",
 }
 
 
@@ -126,6 +136,53 @@ def _fill(
     )
     billing.order_confirm_bank_transfer(order=order, actor=staff)
     order.refresh_from_db()
+    inbound = InboundMessage.objects.create(
+        workspace=ws,
+        sender=sender,
+        contact=sehla,
+        phone=sehla.phone,
+        provider_message_id=f"wamid.{marker}.{first}",
+        kind="text",
+        text=f"Qiymət? {marker}",
+    )
+    run = AutomationRun.objects.create(
+        workspace=ws,
+        rule=rule,
+        inbound=inbound,
+        contact=sehla,
+        outcome=RunOutcome.FIRED,
+        actions={"tags": ["maraqlı"]},
+    )
+    conversation = Conversation.objects.create(
+        workspace=ws, sender=sender, phone=sehla.phone, contact=sehla, labels=[f"lead {marker}"]
+    )
+    note = ConversationNote.objects.create(
+        workspace=ws, conversation=conversation, author=staff, text=f"Zəng edin {marker}"
+    )
+    canned = CannedReply.objects.create(
+        workspace=ws, name=f"Salam {marker}", text=f"Salam! {marker} komandası"
+    )
+    signing_secret = f"whsec_{marker}{uuid.uuid4().hex}"
+    endpoint = WebhookEndpoint.objects.create(
+        workspace=ws,
+        url=f"https://hooks.example.com/{marker}",
+        description=f"CRM {marker}",
+        secret_encrypted=_secrets_store(signing_secret),
+        event_types=["message.delivered"],
+    )
+    delivery = WebhookDelivery.objects.create(
+        workspace=ws,
+        endpoint=endpoint,
+        event_id=f"msg_{uuid.uuid4().hex}",
+        event_type="message.delivered",
+        payload={"type": "message.delivered", "data": {"to": sehla.phone, "tag": marker}},
+        status=WebhookDelivery.Status.SUCCEEDED,
+        attempts=1,
+        last_status_code=200,
+    )
+    key, api_secret = api_key_create(
+        workspace=ws, actor=staff, name=f"Sayt {marker}", scopes=["contacts:read"]
+    )
     return {
         "sehla": sehla,
         "list": vip_list,
@@ -136,6 +193,15 @@ def _fill(
         "order": order,
         "invoice": order.invoice,
         "sender": sender,
+        "run": run,
+        "conversation": conversation,
+        "note": note,
+        "canned": canned,
+        "endpoint": endpoint,
+        "delivery": delivery,
+        "signing_secret": signing_secret,
+        "key": key,
+        "api_secret": api_secret,
     }
 
 
@@ -378,3 +444,91 @@ def test_every_section_streams_and_the_queries_do_not_grow_with_the_rows(
     for name, rows, _fields in export_sections(owner):
         result = rows()
         assert not isinstance(result, list | tuple), name  # an iterator: rows read in chunks
+
+
+def test_inbox_webhooks_api_keys_runs_and_notifications_are_there_without_secrets(
+    filled: dict[str, Any],
+    workspace: Workspace,
+    other_workspace: Workspace,
+    owner: User,
+    member_client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    Notification.objects.create(
+        user=owner, workspace=workspace, kind="campaign.finished", text="Kampaniya bitdi"
+    )
+    Notification.objects.create(user=None, workspace=workspace, kind="x", text="Hamıya")
+    Notification.objects.create(user=None, workspace=other_workspace, kind="x", text="Zulu")
+    key = filled["key"]
+    key_secret = filled["api_secret"]
+
+    archive = _export(member_client, django_capture_on_commit_callbacks)
+
+    [conversation] = _csv(archive, "conversations")
+    assert conversation["public_id"] == str(filled["conversation"].public_id)
+    assert conversation["phone"].lstrip("'") == "+994501230001"
+    assert conversation["number"].lstrip("'") == "+994550000031"
+    assert json.loads(conversation["labels"]) == ["lead Alpha"]
+    [note] = _csv(archive, "conversation_notes")
+    assert (note["conversation_public_id"], note["text"], note["author_email"]) == (
+        str(filled["conversation"].public_id),
+        "Zəng edin Alpha",
+        "staff@isend.test",
+    )
+    [canned] = _csv(archive, "canned_replies")
+    assert (canned["name"], canned["text"]) == ("Salam Alpha", "Salam! Alpha komandası")
+
+    [endpoint] = _csv(archive, "webhook_endpoints")
+    assert endpoint["url"] == "https://hooks.example.com/Alpha"
+    assert endpoint["description"] == "CRM Alpha"
+    assert json.loads(endpoint["event_types"]) == ["message.delivered"]
+    assert not any("secret" in column for column in endpoint)
+    [delivery] = _csv(archive, "webhook_deliveries")
+    assert delivery["endpoint_public_id"] == str(filled["endpoint"].public_id)
+    assert delivery["event"] == filled["delivery"].event_id
+    assert (delivery["status"], delivery["last_status_code"]) == ("succeeded", "200")
+    assert json.loads(delivery["payload"])["data"]["tag"] == "Alpha"
+
+    [run] = _csv(archive, "automation_runs")
+    assert (run["rule_name"], run["outcome"]) == ("Qiymət Alpha", "fired")
+    assert run["rule_public_id"] == str(filled["rule"].public_id)
+    assert run["phone"].lstrip("'") == "+994501230001"
+
+    [api_key] = _csv(archive, "api_keys")
+    assert (api_key["name"], api_key["prefix"]) == ("Sayt Alpha", key.prefix)
+    assert json.loads(api_key["scopes"]) == ["contacts:read"]
+    assert api_key["created_at"]
+    assert api_key["last_used_at"] == ""
+    assert api_key["revoked_at"] == ""
+    assert set(api_key) == {
+        "workspace_slug",
+        "public_id",
+        "name",
+        "prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    }
+
+    notifications = {(n["recipient"], n["kind"], n["text"]) for n in _csv(archive, "notifications")}
+    assert ("you", "campaign.finished", "Kampaniya bitdi") in notifications
+    assert ("workspace", "x", "Hamıya") in notifications
+    assert not {n for n in notifications if "Zulu" in n[2]}
+
+    # no secret anywhere: not the API key, nor its hash, nor the endpoint's signing secret
+    # (plain or encrypted), in any file of the archive
+    secrets = [
+        key_secret,
+        key_secret.split("_")[-1],
+        key.key_hash,
+        filled["signing_secret"],
+        filled["endpoint"].secret_encrypted,
+    ]
+    for name in archive.namelist():
+        content = archive.read(name).decode("utf-8-sig", errors="replace")
+        for secret in secrets:
+            assert secret not in content, name
+        assert "key_hash" not in content, name
+        assert "secret_encrypted" not in content, name

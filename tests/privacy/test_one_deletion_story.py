@@ -70,9 +70,9 @@ def test_the_centre_says_credits_are_forfeited_with_the_balance(
         assert "payments are not refunded" in page
         # the terms it points at say so in the section it names
         assert f'<a href="{reverse("privacy:terms")}">terms</a> (6.6, “No refunds”)' in page
-        assert "Workspace “Alpha Traders”: 1250 credits, lost with it." in page
+        assert "Workspace “Alpha Traders”: 1,250 credits, lost with it." in page
         assert "Workspace “Shared Shop”: 40 credits, kept" in page
-        assert "Your current balance that would be lost: 1250 credits." in page
+        assert "Your current balance that would be lost: 1,250 credits." in page
         assert "deactivated at once and deleted after 30 days" in page
 
 
@@ -89,7 +89,7 @@ def test_the_emailed_deletion_says_it_too_before_confirming(
     page = _text(Client().get(confirm))
 
     assert FORFEIT in page
-    assert "Your current balance that would be lost: 1250 credits." in page
+    assert "Your current balance that would be lost: 1,250 credits." in page
     assert "deactivated at once and deleted after 30 days" in page
     assert User.objects.get(pk=owner.pk).is_active  # a GET changes nothing
 
@@ -107,7 +107,7 @@ def test_emailed_deletion_deactivates_at_once_and_is_restorable(
     assert not owner.is_active
     assert not Client().login(email=owner.email, password=PASSWORD)
     deactivated_mail = mail.outbox[-1].body
-    assert "1250 credits would be lost" in deactivated_mail
+    assert "1,250 credits would be lost" in deactivated_mail
     request = DataRequest.objects.get(user=owner)
     assert request.status == DataRequest.Status.IN_PROGRESS
 
@@ -139,7 +139,7 @@ def test_centre_deletion_is_purged_by_the_periodic_job_after_30_days(
 
     owner.refresh_from_db()
     assert not owner.is_active
-    assert "1250 credits would be lost" in mail.outbox[-1].body
+    assert "1,250 credits would be lost" in mail.outbox[-1].body
     assert accounts_purge_due_task.apply().get() == 0
     assert User.objects.filter(pk=owner.pk).exists()
 
