@@ -115,7 +115,9 @@ def export_descriptions() -> dict[str, tuple[str | Promise, dict[str, str | Prom
             {
                 "url": _("The address events are sent to."),
                 "description": _("The description given to the endpoint."),
-                "event_types": _("Events sent to it (JSON list; empty: every event)."),
+                "event_types": _(
+                    'Events sent to it (JSON list; "*": every event; empty: test events only).'
+                ),
                 "is_active": _("Whether events are sent to it."),
                 "disabled_at": _("When it was switched off, if it was."),
                 "disabled_reason": _("Why it was switched off."),
