@@ -743,7 +743,7 @@ CANCELLED_CARD = ("cancelled", gettext_lazy("Cancelled or expired"))
 
 
 def _cards(totals: dict[str, int]) -> list[tuple[str, object, int]]:
-    cards = [(key, label, totals[key]) for key, label in CARDS]
+    cards: list[tuple[str, object, int]] = [(key, label, totals[key]) for key, label in CARDS]
     key, label = CANCELLED_CARD
     if totals[key]:
         cards.append((key, label, totals[key]))
