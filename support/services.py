@@ -161,58 +161,56 @@ def _email_staff(
 
 
 def _tell_opener(*, ticket: Ticket, message: TicketMessage) -> None:
-    """Staff answered: the opener gets an e-mail with the answer and a notification, both in
-    the language they opened the ticket in."""
-    opener = ticket.opened_by
-    if opener is None or not opener.is_active:
-        return
-    language = ticket.language or settings.LANGUAGE_CODE
-    link = ticket_customer_path(ticket)
-    with translation.override(language):
-        notify(
-            kind="support.staff_replied",
-            user=opener,
-            workspace=ticket.workspace,
-            text=_("iSend support answered your ticket #%(number)s “%(subject)s”.")
-            % {"number": ticket.pk, "subject": ticket.subject},
-            link=link,
-            email=False,
-        )
-    email_send_on_commit(
-        to=[opener.email],
+    """Staff answered: the opener gets an e-mail with the answer and a notification."""
+    _tell_opener_of(
+        ticket,
+        kind="support.staff_replied",
+        sentence=gettext_noop("iSend support answered your ticket #%(number)s “%(subject)s”."),
         template="support_ticket_reply",
-        context={
-            "number": ticket.pk,
-            "subject": ticket.subject,
-            "body": message.body,
-            "link": absolute_url(link),
-        },
-        language=language,
+        extra={"body": message.body},
     )
 
 
 def _tell_opener_closed(*, ticket: Ticket) -> None:
-    """Staff closed the ticket: the opener hears of it (a notification and an e-mail, in the
-    language they opened the ticket in), with a link to write again, which reopens it."""
+    """Staff closed the ticket: the opener hears of it, with a link to write again, which
+    reopens it."""
+    _tell_opener_of(
+        ticket,
+        kind="support.ticket_closed",
+        sentence=gettext_noop("iSend support closed your ticket #%(number)s “%(subject)s”."),
+        template="support_ticket_closed",
+    )
+
+
+def _tell_opener_of(
+    ticket: Ticket,
+    *,
+    kind: str,
+    sentence: str,
+    template: str,
+    extra: dict[str, object] | None = None,
+) -> None:
+    """A notification and an e-mail to the ticket's opener, both in the language they opened
+    the ticket in (`sentence` is a msgid taking the ticket's number and subject)."""
     opener = ticket.opened_by
     if opener is None or not opener.is_active:
         return
     language = ticket.language or settings.LANGUAGE_CODE
     link = ticket_customer_path(ticket)
+    values = {"number": ticket.pk, "subject": ticket.subject}
     with translation.override(language):
         notify(
-            kind="support.ticket_closed",
+            kind=kind,
             user=opener,
             workspace=ticket.workspace,
-            text=_("iSend support closed your ticket #%(number)s “%(subject)s”.")
-            % {"number": ticket.pk, "subject": ticket.subject},
+            text=_(sentence) % values,
             link=link,
             email=False,
         )
     email_send_on_commit(
         to=[opener.email],
-        template="support_ticket_closed",
-        context={"number": ticket.pk, "subject": ticket.subject, "link": absolute_url(link)},
+        template=template,
+        context={**values, **(extra or {}), "link": absolute_url(link)},
         language=language,
     )
 
